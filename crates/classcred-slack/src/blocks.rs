@@ -1,0 +1,286 @@
+//! Block Kit JSON for what ClassCred sends: private text replies, the App Home tab and modals.
+//!
+//! Plain functions returning `serde_json::Value`. Text passed in is `mrkdwn` written by us;
+//! anything a member typed (names, badge names, feedback) must go through [`escape_text`] first
+//! so `&`, `<` and `>` cannot form mentions or links. Lengths are clipped to Block Kit's limits.
+
+use serde_json::{json, Value};
+
+/// Longest text in a section block.
+pub const MAX_SECTION_TEXT: usize = 3000;
+/// Most feed lines shown on the App Home.
+pub const MAX_FEED_LINES: usize = 10;
+/// Longest modal title.
+pub const MAX_MODAL_TITLE: usize = 24;
+/// `action_id` of the App Home dashboard button.
+pub const HOME_DASHBOARD_ACTION: &str = "home:dashboard";
+
+/// Escapes `&`, `<` and `>` as Slack requires for text that must not form entities.
+pub fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn clip(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn plain(text: &str, max: usize) -> Value {
+    json!({ "type": "plain_text", "text": clip(text, max), "emoji": true })
+}
+
+/// A `section` block with `mrkdwn` text.
+pub fn mrkdwn_section(text: &str) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT) } })
+}
+
+/// The blocks of a one-paragraph message (for `chat.postEphemeral` with `text` as fallback).
+pub fn text_blocks(text: &str) -> Value {
+    json!([mrkdwn_section(text)])
+}
+
+/// A private reply to a slash command or `response_url`: `{"response_type":"ephemeral",…}`.
+pub fn ephemeral_response(text: &str) -> Value {
+    json!({
+        "response_type": "ephemeral",
+        "text": clip(text, MAX_SECTION_TEXT),
+        "blocks": text_blocks(text),
+    })
+}
+
+/// What the App Home shows a member. Values are already formatted (points as text, e.g. `17.7`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HomeViewData {
+    /// Lifetime earned points.
+    pub earned: String,
+    /// Spendable points.
+    pub spendable: String,
+    /// Current level name.
+    pub level: String,
+    /// e.g. `Rising star at 25 points`; `None` at the top level.
+    pub next_level: Option<String>,
+    /// Badge names (escaped here).
+    pub badges: Vec<String>,
+    /// Fire left today; `None` = no limit.
+    pub quota_left_today: Option<u32>,
+    /// Recent activity, newest first, as mrkdwn lines (callers escape member text).
+    pub feed: Vec<String>,
+    /// Dashboard link, shown to Admins only.
+    pub dashboard_url: Option<String>,
+}
+
+/// The App Home view (`{"type":"home",…}`) for `views.publish`.
+pub fn home_view(d: &HomeViewData) -> Value {
+    let mut level = format!("*Level*\n{}", escape_text(&d.level));
+    if let Some(next) = &d.next_level {
+        level.push_str(&format!("\nNext: {}", escape_text(next)));
+    }
+    let quota = match d.quota_left_today {
+        Some(n) => format!("*Fire left today:* {n} :fire:"),
+        None => "*Fire left today:* no limit :fire:".to_owned(),
+    };
+    let badges = if d.badges.is_empty() {
+        "*Badges*\n_None yet_".to_owned()
+    } else {
+        let list: Vec<String> = d
+            .badges
+            .iter()
+            .map(|b| format!("• {}", escape_text(b)))
+            .collect();
+        format!("*Badges*\n{}", list.join("\n"))
+    };
+    let feed = if d.feed.is_empty() {
+        "_Nothing yet_".to_owned()
+    } else {
+        d.feed
+            .iter()
+            .take(MAX_FEED_LINES)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut blocks = vec![
+        json!({ "type": "header", "text": plain("Your ClassCred", 150) }),
+        json!({
+            "type": "section",
+            "block_id": "balance",
+            "fields": [
+                { "type": "mrkdwn", "text": clip(&format!("*Points*\n{} earned\n{} to spend", escape_text(&d.earned), escape_text(&d.spendable)), 2000) },
+                { "type": "mrkdwn", "text": clip(&level, 2000) },
+            ],
+        }),
+        with_block_id(mrkdwn_section(&quota), "quota"),
+        with_block_id(mrkdwn_section(&badges), "badges"),
+        json!({ "type": "divider" }),
+        json!({ "type": "header", "text": plain("Recent activity", 150) }),
+        with_block_id(mrkdwn_section(&feed), "feed"),
+    ];
+    if let Some(url) = &d.dashboard_url {
+        blocks.push(json!({
+            "type": "actions",
+            "block_id": "admin",
+            "elements": [{
+                "type": "button",
+                "action_id": HOME_DASHBOARD_ACTION,
+                "text": plain("Open dashboard", 75),
+                "url": url,
+            }],
+        }));
+    }
+    json!({ "type": "home", "callback_id": "home", "blocks": blocks })
+}
+
+fn with_block_id(mut block: Value, id: &str) -> Value {
+    block["block_id"] = json!(id);
+    block
+}
+
+/// A modal for `views.open`. `private_metadata` round-trips to the `view_submission`.
+pub fn modal(
+    callback_id: &str,
+    title: &str,
+    submit: Option<&str>,
+    private_metadata: &str,
+    blocks: Vec<Value>,
+) -> Value {
+    let mut v = json!({
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MAX_MODAL_TITLE),
+        "close": plain("Cancel", MAX_MODAL_TITLE),
+        "private_metadata": private_metadata,
+        "blocks": blocks,
+    });
+    if let Some(s) = submit {
+        v["submit"] = plain(s, MAX_MODAL_TITLE);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> HomeViewData {
+        HomeViewData {
+            earned: "17.7".into(),
+            spendable: "12.7".into(),
+            level: "Contributor".into(),
+            next_level: Some("Rising star at 25".into()),
+            badges: vec!["First fire".into(), "<@U1> & co".into()],
+            quota_left_today: Some(3),
+            feed: (0..15).map(|i| format!("line {i}")).collect(),
+            dashboard_url: None,
+        }
+    }
+
+    fn block<'a>(v: &'a Value, id: &str) -> &'a Value {
+        v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == id)
+            .unwrap()
+    }
+
+    #[test]
+    fn home_view_structure() {
+        let v = home_view(&data());
+        assert_eq!(v["type"], "home");
+        let blocks = v["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "header");
+        let fields = block(&v, "balance")["fields"].as_array().unwrap();
+        assert!(fields[0]["text"].as_str().unwrap().contains("17.7 earned"));
+        assert!(fields[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("12.7 to spend"));
+        assert!(fields[1]["text"].as_str().unwrap().contains("Contributor"));
+        assert!(block(&v, "quota")["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(" 3 "));
+        let badges = block(&v, "badges")["text"]["text"].as_str().unwrap();
+        assert!(badges.contains("First fire"));
+        assert!(
+            badges.contains("&lt;@U1&gt; &amp; co"),
+            "member text escaped: {badges}"
+        );
+        let feed = block(&v, "feed")["text"]["text"].as_str().unwrap();
+        assert_eq!(feed.lines().count(), MAX_FEED_LINES);
+        assert!(
+            blocks.iter().all(|b| b["type"] != "actions"),
+            "no dashboard for students"
+        );
+        assert!(blocks.iter().all(|b| b["type"].is_string()));
+    }
+
+    #[test]
+    fn home_view_admin_dashboard_and_empty_states() {
+        let mut d = data();
+        d.dashboard_url = Some("https://classcred.example.org/login/abc".into());
+        d.badges.clear();
+        d.feed.clear();
+        d.quota_left_today = None;
+        let v = home_view(&d);
+        let admin = block(&v, "admin");
+        assert_eq!(admin["type"], "actions");
+        assert_eq!(admin["elements"][0]["type"], "button");
+        assert_eq!(admin["elements"][0]["action_id"], HOME_DASHBOARD_ACTION);
+        assert_eq!(
+            admin["elements"][0]["url"],
+            "https://classcred.example.org/login/abc"
+        );
+        assert!(block(&v, "badges")["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("None yet"));
+        assert!(block(&v, "feed")["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing yet"));
+        assert!(block(&v, "quota")["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no limit"));
+    }
+
+    #[test]
+    fn ephemeral_and_clipping() {
+        let v = ephemeral_response("You have *2* :fire: left today.");
+        assert_eq!(v["response_type"], "ephemeral");
+        assert_eq!(v["text"], "You have *2* :fire: left today.");
+        assert_eq!(v["blocks"][0]["type"], "section");
+        assert_eq!(v["blocks"][0]["text"]["type"], "mrkdwn");
+        let long = "é".repeat(5000);
+        let s = mrkdwn_section(&long);
+        assert_eq!(
+            s["text"]["text"].as_str().unwrap().chars().count(),
+            MAX_SECTION_TEXT
+        );
+    }
+
+    #[test]
+    fn modal_structure() {
+        let m = modal(
+            "assignment:submit",
+            "Submit your assignment now",
+            Some("Submit"),
+            "42",
+            vec![mrkdwn_section("hi")],
+        );
+        assert_eq!(m["type"], "modal");
+        assert_eq!(m["callback_id"], "assignment:submit");
+        assert_eq!(m["private_metadata"], "42");
+        assert_eq!(m["title"]["type"], "plain_text");
+        assert!(m["title"]["text"].as_str().unwrap().chars().count() <= MAX_MODAL_TITLE);
+        assert_eq!(m["submit"]["text"], "Submit");
+        assert_eq!(m["blocks"].as_array().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,580 @@
+//! `SlackClient`: the Web API methods ClassCred calls, over one HTTPS client that only reaches
+//! declared hosts ([`OutboundPolicy`]).
+//!
+//! Write methods send JSON (`application/json; charset=utf-8`) like the official SDK; reads and
+//! `oauth.v2.access` send forms. HTTP 429 is retried after `Retry-After` (bounded attempts; Slack
+//! did not process a rate-limited call, so this is safe for writes too); reads are also retried
+//! with exponential backoff on transport errors and 5xx. `ok:false` becomes
+//! [`SlackApiError::Api`] with Slack's error string. Nothing here logs a request or response
+//! body: only method names, attempts and statuses.
+
+pub mod policy;
+
+use crate::body::PayloadError;
+use crate::events::SlackUser;
+use crate::ids::{SlackChannelId, SlackTs, SlackUserId};
+use crate::oauth::OAuthAccess;
+pub use policy::{OutboundPolicy, PolicyError};
+use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::fmt;
+use std::time::Duration;
+use url::Url;
+
+/// Slack's Web API base URL.
+pub const DEFAULT_API_BASE_URL: &str = "https://slack.com/api/";
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+const USERS_LIST_PAGE: &str = "200";
+const MAX_PAGES: usize = 1000;
+
+/// A bot token (`xoxb-…`). Never printed.
+#[derive(Clone)]
+pub struct BotToken(SecretString);
+
+impl BotToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(SecretString::from(token.into()))
+    }
+
+    /// The token, for storing it encrypted. Do not log it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BotToken([REDACTED])")
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct SlackClientConfig {
+    /// Web API base URL (`slack.api_base_url`); a loopback URL (tests) also allows plain http.
+    pub api_base_url: String,
+    /// Most attempts per call, counting the first.
+    pub max_attempts: u32,
+    /// First backoff for retried reads; doubles each attempt.
+    pub backoff: Duration,
+    /// Longest `Retry-After` we honour; a longer one fails the call as rate limited.
+    pub max_retry_after: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for SlackClientConfig {
+    fn default() -> Self {
+        Self {
+            api_base_url: DEFAULT_API_BASE_URL.to_owned(),
+            max_attempts: 3,
+            backoff: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a Web API call failed. Display never contains tokens, bodies or full URLs.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackApiError {
+    /// The URL is not allowed by the [`OutboundPolicy`]; nothing was sent.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Slack answered `ok:false`.
+    #[error("{method}: Slack error {error}")]
+    Api {
+        /// Web API method.
+        method: String,
+        /// Slack's error string, e.g. `channel_not_found`.
+        error: String,
+    },
+    /// Still rate limited after the last attempt (or `Retry-After` too long).
+    #[error("{method}: rate limited (Retry-After {retry_after_secs} s) after {attempts} attempts")]
+    RateLimited {
+        /// Web API method.
+        method: String,
+        /// The last `Retry-After`.
+        retry_after_secs: u64,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A non-2xx status other than 429.
+    #[error("{method}: HTTP {status}")]
+    Status {
+        /// Web API method.
+        method: String,
+        /// The status code.
+        status: u16,
+    },
+    /// Connection, TLS or timeout error.
+    #[error("{method}: transport error: {source}")]
+    Transport {
+        /// Web API method.
+        method: String,
+        /// The cause (its URL removed).
+        source: reqwest::Error,
+    },
+    /// The response is not the JSON we expect.
+    #[error("{method}: unexpected response: {source}")]
+    Decode {
+        /// Web API method.
+        method: String,
+        /// What was wrong (no content).
+        source: PayloadError,
+    },
+    /// A paginated method returned the same cursor twice or too many pages.
+    #[error("{method}: pagination did not end")]
+    Pagination {
+        /// Web API method.
+        method: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("could not build HTTP client: {0}")]
+    Build(reqwest::Error),
+}
+
+enum Auth<'a> {
+    None,
+    Bearer(&'a BotToken),
+    Basic {
+        client_id: &'a str,
+        client_secret: &'a SecretString,
+    },
+}
+
+enum Body {
+    Json(Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+/// A message to post.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutgoingMessage {
+    /// Channel (or user id for a DM).
+    pub channel: String,
+    /// Fallback text; always set, also when sending blocks.
+    pub text: String,
+    /// Block Kit blocks (a JSON array), if any.
+    pub blocks: Option<Value>,
+    /// Reply in this thread.
+    pub thread_ts: Option<SlackTs>,
+}
+
+/// Where a posted message landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedMessageRef {
+    /// Channel id.
+    pub channel: SlackChannelId,
+    /// Message ts.
+    pub ts: SlackTs,
+}
+
+/// The Slack Web API client.
+#[derive(Debug, Clone)]
+pub struct SlackClient {
+    http: reqwest::Client,
+    base: Url,
+    policy: OutboundPolicy,
+    config: SlackClientConfig,
+}
+
+impl SlackClient {
+    /// A client with the default policy (`slack.com`, `hooks.slack.com`; plus loopback when the
+    /// base URL is on loopback). Fails if the base URL itself is not allowed.
+    pub fn new(config: SlackClientConfig) -> Result<Self, SlackApiError> {
+        Self::with_policy(config, OutboundPolicy::default())
+    }
+
+    /// A client with an explicit policy (loopback is still added for a loopback base URL).
+    pub fn with_policy(
+        config: SlackClientConfig,
+        mut policy: OutboundPolicy,
+    ) -> Result<Self, SlackApiError> {
+        let mut base_str = config.api_base_url.clone();
+        if !base_str.ends_with('/') {
+            base_str.push('/');
+        }
+        let base = Url::parse(&base_str).map_err(|_| PolicyError::InvalidUrl)?;
+        if policy::is_loopback(&base) {
+            policy = policy.allowing_loopback();
+        }
+        policy.check(&base)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .user_agent(concat!("classcred/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(SlackApiError::Build)?;
+        Ok(Self {
+            http,
+            base,
+            policy,
+            config,
+        })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &OutboundPolicy {
+        &self.policy
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        auth: Auth<'_>,
+        body: Body,
+        idempotent_read: bool,
+    ) -> Result<Value, SlackApiError> {
+        let url = self
+            .base
+            .join(method)
+            .map_err(|_| PolicyError::InvalidUrl)?;
+        self.send(method, url, auth, body, idempotent_read).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        url: Url,
+        auth: Auth<'_>,
+        body: Body,
+        idempotent_read: bool,
+    ) -> Result<Value, SlackApiError> {
+        self.policy.check(&url)?;
+        let max = self.config.max_attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self.http.post(url.clone());
+            req = match &auth {
+                Auth::None => req,
+                Auth::Bearer(t) => req.bearer_auth(t.0.expose_secret()),
+                Auth::Basic {
+                    client_id,
+                    client_secret,
+                } => req.basic_auth(client_id, Some(client_secret.expose_secret())),
+            };
+            req = match &body {
+                Body::Json(v) => req
+                    .header(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))
+                    .body(v.to_string()),
+                Body::Form(f) => req.form(f),
+            };
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(slack.method = method, attempt, "Slack call failed");
+                    if idempotent_read && attempt < max {
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(transport(method, e));
+                }
+            };
+            let status = resp.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let secs = retry_after_secs(resp.headers().get(RETRY_AFTER));
+                tracing::warn!(
+                    slack.method = method,
+                    attempt,
+                    retry_after = secs,
+                    "rate limited"
+                );
+                let wait = Duration::from_secs(secs);
+                if attempt < max && wait <= self.config.max_retry_after {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(SlackApiError::RateLimited {
+                    method: method.to_owned(),
+                    retry_after_secs: secs,
+                    attempts: attempt,
+                });
+            }
+            if status.is_server_error() && idempotent_read && attempt < max {
+                tracing::warn!(
+                    slack.method = method,
+                    attempt,
+                    status = status.as_u16(),
+                    "retrying"
+                );
+                tokio::time::sleep(self.backoff(attempt)).await;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(SlackApiError::Status {
+                    method: method.to_owned(),
+                    status: status.as_u16(),
+                });
+            }
+            let bytes = resp.bytes().await.map_err(|e| transport(method, e))?;
+            tracing::debug!(slack.method = method, attempt, "Slack call done");
+            return check_ok(method, &bytes);
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.config
+            .backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+    }
+
+    /// `chat.postMessage`.
+    pub async fn post_message(
+        &self,
+        token: &BotToken,
+        msg: &OutgoingMessage,
+    ) -> Result<PostedMessageRef, SlackApiError> {
+        let mut body = json!({ "channel": msg.channel, "text": msg.text });
+        if let Some(b) = &msg.blocks {
+            body["blocks"] = b.clone();
+        }
+        if let Some(t) = &msg.thread_ts {
+            body["thread_ts"] = json!(t.as_str());
+        }
+        let v = self
+            .call(
+                "chat.postMessage",
+                Auth::Bearer(token),
+                Body::Json(body),
+                false,
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct R {
+            channel: SlackChannelId,
+            ts: SlackTs,
+        }
+        let r: R = decode("chat.postMessage", v)?;
+        Ok(PostedMessageRef {
+            channel: r.channel,
+            ts: r.ts,
+        })
+    }
+
+    /// `chat.postEphemeral`: a message only `user` sees, in `channel`. Returns its ts.
+    pub async fn post_ephemeral(
+        &self,
+        token: &BotToken,
+        channel: &str,
+        user: &SlackUserId,
+        text: &str,
+        blocks: Option<&Value>,
+    ) -> Result<SlackTs, SlackApiError> {
+        let mut body = json!({ "channel": channel, "user": user.as_str(), "text": text });
+        if let Some(b) = blocks {
+            body["blocks"] = b.clone();
+        }
+        let v = self
+            .call(
+                "chat.postEphemeral",
+                Auth::Bearer(token),
+                Body::Json(body),
+                false,
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct R {
+            message_ts: SlackTs,
+        }
+        Ok(decode::<R>("chat.postEphemeral", v)?.message_ts)
+    }
+
+    /// `users.info`.
+    pub async fn users_info(
+        &self,
+        token: &BotToken,
+        user: &SlackUserId,
+    ) -> Result<SlackUser, SlackApiError> {
+        let form = vec![("user", user.as_str().to_owned())];
+        let v = self
+            .call("users.info", Auth::Bearer(token), Body::Form(form), true)
+            .await?;
+        #[derive(Deserialize)]
+        struct R {
+            user: SlackUser,
+        }
+        Ok(decode::<R>("users.info", v)?.user)
+    }
+
+    /// `users.list`, following `response_metadata.next_cursor` until the last page. Members
+    /// whose records do not parse (never seen in practice) are skipped and counted in a log line.
+    pub async fn users_list(&self, token: &BotToken) -> Result<Vec<SlackUser>, SlackApiError> {
+        const M: &str = "users.list";
+        let mut users = Vec::new();
+        let mut cursor = String::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let mut form = vec![("limit", USERS_LIST_PAGE.to_owned())];
+            if !cursor.is_empty() {
+                form.push(("cursor", cursor.clone()));
+            }
+            let v = self
+                .call(M, Auth::Bearer(token), Body::Form(form), true)
+                .await?;
+            #[derive(Deserialize)]
+            struct Meta {
+                #[serde(default)]
+                next_cursor: String,
+            }
+            #[derive(Deserialize)]
+            struct R {
+                #[serde(default)]
+                members: Vec<Value>,
+                #[serde(default)]
+                response_metadata: Option<Meta>,
+            }
+            let page: R = decode(M, v)?;
+            let (total, before) = (page.members.len(), users.len());
+            users.extend(
+                page.members
+                    .into_iter()
+                    .filter_map(|m| serde_json::from_value::<SlackUser>(m).ok()),
+            );
+            let skipped = total - (users.len() - before);
+            if skipped > 0 {
+                tracing::warn!(slack.method = M, skipped, "skipped unparseable members");
+            }
+            cursor = page
+                .response_metadata
+                .map(|m| m.next_cursor)
+                .unwrap_or_default();
+            if cursor.is_empty() {
+                return Ok(users);
+            }
+            if !seen.insert(cursor.clone()) {
+                break;
+            }
+        }
+        Err(SlackApiError::Pagination {
+            method: M.to_owned(),
+        })
+    }
+
+    /// `views.publish`: sets `user_id`'s App Home to `view` (a `{"type":"home",…}` object).
+    pub async fn views_publish(
+        &self,
+        token: &BotToken,
+        user_id: &SlackUserId,
+        view: &Value,
+    ) -> Result<(), SlackApiError> {
+        let body = json!({ "user_id": user_id.as_str(), "view": view });
+        self.call(
+            "views.publish",
+            Auth::Bearer(token),
+            Body::Json(body),
+            false,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `views.open`: opens a modal for a `trigger_id` (valid 3 s). Returns the view id.
+    pub async fn views_open(
+        &self,
+        token: &BotToken,
+        trigger_id: &str,
+        view: &Value,
+    ) -> Result<String, SlackApiError> {
+        let body = json!({ "trigger_id": trigger_id, "view": view });
+        let v = self
+            .call("views.open", Auth::Bearer(token), Body::Json(body), false)
+            .await?;
+        #[derive(Deserialize)]
+        struct V {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct R {
+            view: V,
+        }
+        Ok(decode::<R>("views.open", v)?.view.id)
+    }
+
+    /// `oauth.v2.access`: exchanges an install `code` for a bot token, with HTTP Basic client
+    /// authentication and a form body (`code`, `redirect_uri`). Not retried except on 429: a
+    /// code is single-use.
+    pub async fn oauth_v2_access(
+        &self,
+        client_id: &str,
+        client_secret: &SecretString,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<OAuthAccess, SlackApiError> {
+        const M: &str = "oauth.v2.access";
+        let form = vec![
+            ("code", code.to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+        ];
+        let auth = Auth::Basic {
+            client_id,
+            client_secret,
+        };
+        let v = self.call(M, auth, Body::Form(form), false).await?;
+        decode(M, v)
+    }
+
+    /// Posts a reply to an interaction's or command's `response_url` (JSON body such as
+    /// `{"response_type":"ephemeral","text":…}`). The URL must pass the outbound policy.
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), SlackApiError> {
+        const M: &str = "response_url";
+        let url = self.policy.check_str(response_url)?;
+        self.send(M, url, Auth::None, Body::Json(body.clone()), false)
+            .await?;
+        Ok(())
+    }
+}
+
+fn transport(method: &str, e: reqwest::Error) -> SlackApiError {
+    SlackApiError::Transport {
+        method: method.to_owned(),
+        source: e.without_url(),
+    }
+}
+
+fn retry_after_secs(h: Option<&HeaderValue>) -> u64 {
+    h.and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(1)
+}
+
+fn check_ok(method: &str, bytes: &[u8]) -> Result<Value, SlackApiError> {
+    // `response_url` may answer with a plain `ok`; treat any non-JSON 2xx there as success.
+    if method == "response_url" && serde_json::from_slice::<Value>(bytes).is_err() {
+        return Ok(Value::Null);
+    }
+    let v: Value = crate::body::parse_json(bytes).map_err(|source| SlackApiError::Decode {
+        method: method.to_owned(),
+        source,
+    })?;
+    match v.get("ok") {
+        Some(Value::Bool(true)) => Ok(v),
+        _ if method == "response_url" && v.get("ok").is_none() => Ok(v),
+        _ => Err(SlackApiError::Api {
+            method: method.to_owned(),
+            error: v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown_error")
+                .to_owned(),
+        }),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(method: &str, v: Value) -> Result<T, SlackApiError> {
+    serde_json::from_value(v).map_err(|e| SlackApiError::Decode {
+        method: method.to_owned(),
+        source: e.into(),
+    })
+}
+
+impl<'de> Deserialize<'de> for BotToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(BotToken::new)
+    }
+}

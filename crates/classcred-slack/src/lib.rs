@@ -1,0 +1,55 @@
+//! # classcred-slack — the Slack protocol adapter
+//!
+//! Thin by design: it verifies Slack's requests, parses them into narrow ClassCred types, and
+//! talks to the Slack Web API. It holds no business rules (who may give fire, quotas, taxes) and
+//! does no storage; the HTTP server hands what this crate produces to the inbox and engine.
+//!
+//! ## Inbound (the HTTP layer's order of calls)
+//! 1. Read the raw body (limit [`body::MAX_BODY_BYTES`]).
+//! 2. `POST /slack/commands` only: if [`command::is_ssl_check`], answer 200 (unsigned probe).
+//! 3. [`signature::verify`] with the `X-Slack-Request-Timestamp` / `X-Slack-Signature` headers
+//!    and the current time → 401 on any [`SignatureError`].
+//! 4. Parse: [`parse_events_body`] ([`Envelope`]), [`parse_command_body`] ([`CommandRequest`]) or
+//!    [`parse_interaction_body`] ([`Interaction`], dispatched with a [`Router`]) → 400 on any
+//!    [`PayloadError`] (whose messages never contain payload content).
+//! 5. Message text: [`mentions()`] gives the mentioned [`SlackUserId`]s, ignoring code and
+//!    quotes; the engine's fire-token scanner should run over [`strip_code_and_quotes`] so both
+//!    agree on what counts.
+//!
+//! ## Outbound
+//! [`SlackClient`] (chat.postMessage, chat.postEphemeral, users.info, users.list, views.publish,
+//! views.open, oauth.v2.access, `response_url` replies) goes through one [`OutboundPolicy`]: only
+//! declared hosts over HTTPS (loopback allowed only when the configured base URL is loopback).
+//! [`blocks`] builds the Block Kit JSON; [`oauth`] builds the install URL and signs `state`.
+//!
+//! ## Privacy
+//! Payload types keep only the fields ClassCred uses; everything else is dropped while parsing.
+//! Secrets ([`SigningSecret`], [`BotToken`], [`oauth::StateSecret`]) never print. Logging uses
+//! method names and counts only, never payloads. [`SCOPE_PURPOSES`] justifies every bot scope in
+//! `slack/manifest.yml`.
+
+pub mod blocks;
+pub mod body;
+pub mod client;
+pub mod command;
+pub mod events;
+pub mod ids;
+pub mod interactivity;
+pub mod mentions;
+pub mod oauth;
+pub mod scopes;
+pub mod signature;
+
+pub use body::PayloadError;
+pub use client::{
+    BotToken, OutboundPolicy, OutgoingMessage, PolicyError, PostedMessageRef, SlackApiError,
+    SlackClient, SlackClientConfig, DEFAULT_API_BASE_URL,
+};
+pub use command::{is_ssl_check, parse_command_body, CommandRequest, SlashCommand};
+pub use events::{parse_events_body, Envelope, Event, EventCallback, MessageEvent, SlackUser};
+pub use ids::{IdError, SlackChannelId, SlackTeamId, SlackTs, SlackUserId};
+pub use interactivity::{parse_interaction_body, Interaction, Routed, Router};
+pub use mentions::{mention, mentions, scan_mentions, strip_code_and_quotes};
+pub use oauth::{authorize_url, issue_state, verify_state, OAuthAccess, StateSecret};
+pub use scopes::{EVENT_SCOPES, SCOPE_PURPOSES};
+pub use signature::{sign, verify, SignatureError, SigningSecret};
