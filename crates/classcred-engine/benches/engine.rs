@@ -1,0 +1,2 @@
+//! Criterion benchmark of the pure engine (placeholder).
+fn main() {}

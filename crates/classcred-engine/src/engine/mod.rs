@@ -1,0 +1,129 @@
+//! The engine: [`apply`] turns one [`Event`] into an [`Outcome`], reading state only through
+//! [`StateView`]. Pure: no I/O, no clock, no randomness; the same settings, state and event
+//! always give the same outcome.
+//!
+//! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
+//! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges),
+//! `rewards` (levels and automatic badges, run after every event).
+
+mod admin;
+mod give;
+mod message;
+mod reaction;
+mod rewards;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::Event;
+use crate::ids::{MemberId, MemberInfo};
+use crate::outcome::Outcome;
+use crate::settings::CommunitySettings;
+use crate::state::StateView;
+use crate::time::{IsoWeek, QuotaDay};
+
+pub(crate) use rewards::award_badge;
+
+/// Applies one event to the state seen through `state` and returns what it produces.
+///
+/// The caller persists the outcome (atomically with marking the event processed); nothing in
+/// `state` is changed here. Applying the same event again to the state that includes its
+/// outcome yields an empty outcome: that is how duplicates are absorbed.
+pub fn apply<S: StateView + ?Sized>(
+    settings: &CommunitySettings,
+    state: &S,
+    event: &Event,
+) -> Outcome {
+    let mut cx = Ctx::new(settings, state);
+    match event {
+        Event::MessagePosted(e) => message::posted(&mut cx, e),
+        Event::MessageEdited(e) => message::edited(&mut cx, e),
+        Event::MessageDeleted(e) => message::deleted(&mut cx, e),
+        Event::ReactionAdded(r) => reaction::added(&mut cx, r),
+        Event::ReactionRemoved(r) => reaction::removed(&mut cx, r),
+        Event::MemberJoined(e) => admin::joined(&mut cx, e),
+        Event::ProfileChanged(e) => admin::profile_changed(&mut cx, e),
+        Event::RoleChanged(e) => admin::role_changed(&mut cx, e),
+        Event::PointsAdjusted(e) => admin::points_adjusted(&mut cx, e),
+        Event::BadgeGranted(e) => admin::badge_granted(&mut cx, e),
+    }
+    rewards::finish(&mut cx, event.occurred_at());
+    cx.out
+}
+
+/// Working context of one `apply`: the inputs, the outcome being built, and the counters this
+/// event has already changed (so several units in one event see each other).
+pub(crate) struct Ctx<'a, S: StateView + ?Sized> {
+    pub(crate) settings: &'a CommunitySettings,
+    pub(crate) state: &'a S,
+    pub(crate) out: Outcome,
+    quota_delta: Vec<(MemberId, QuotaDay, i64)>,
+    weekly_delta: Vec<(MemberId, MemberId, IsoWeek, i64)>,
+}
+
+impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
+    pub(crate) fn new(settings: &'a CommunitySettings, state: &'a S) -> Self {
+        Ctx {
+            settings,
+            state,
+            out: Outcome::default(),
+            quota_delta: Vec::new(),
+            weekly_delta: Vec::new(),
+        }
+    }
+
+    pub(crate) fn member(&self, id: &MemberId) -> MemberInfo {
+        self.state.member(id).unwrap_or_default()
+    }
+
+    fn quota_used(&self, giver: &MemberId, day: QuotaDay) -> u32 {
+        let delta: i64 = self
+            .quota_delta
+            .iter()
+            .filter(|(g, d, _)| g == giver && *d == day)
+            .map(|(_, _, n)| n)
+            .sum();
+        clamp_u32(i64::from(self.state.quota_used(giver, day)) + delta)
+    }
+
+    fn add_quota(&mut self, giver: &MemberId, day: QuotaDay, n: i64) {
+        match self
+            .quota_delta
+            .iter_mut()
+            .find(|(g, d, _)| g == giver && *d == day)
+        {
+            Some(slot) => slot.2 += n,
+            None => self.quota_delta.push((giver.clone(), day, n)),
+        }
+    }
+
+    fn weekly_fire(&self, giver: &MemberId, recipient: &MemberId, week: IsoWeek) -> u32 {
+        let delta: i64 = self
+            .weekly_delta
+            .iter()
+            .filter(|(g, r, w, _)| g == giver && r == recipient && *w == week)
+            .map(|(_, _, _, n)| n)
+            .sum();
+        clamp_u32(i64::from(self.state.weekly_fire(giver, recipient, week)) + delta)
+    }
+
+    fn add_weekly(&mut self, giver: &MemberId, recipient: &MemberId, week: IsoWeek, n: i64) {
+        match self
+            .weekly_delta
+            .iter_mut()
+            .find(|(g, r, w, _)| g == giver && r == recipient && *w == week)
+        {
+            Some(slot) => slot.3 += n,
+            None => self
+                .weekly_delta
+                .push((giver.clone(), recipient.clone(), week, n)),
+        }
+    }
+
+    pub(crate) fn quota_day(&self, at: DateTime<Utc>) -> QuotaDay {
+        QuotaDay::of(at, &self.settings.timezone)
+    }
+}
+
+fn clamp_u32(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}

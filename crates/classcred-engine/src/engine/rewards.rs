@@ -1,0 +1,182 @@
+//! After every event: level-ups from earned points, and the automatic built-in badges.
+//!
+//! Levels: a member's level is the highest threshold their earned points reach; only a new
+//! *highest* level is recorded and announced (to students), so a reversal never "un-levels"
+//! anyone. Badges are checked only for the people this event's awards touched.
+
+use chrono::{DateTime, Utc};
+
+use super::Ctx;
+use crate::badges::{BuiltinBadge, DISTINCT_PEOPLE, ONCE, STREAK_DAYS};
+use crate::ids::{BadgeId, MemberId, Role};
+use crate::ledger::EntryKind;
+use crate::outcome::{Audience, BadgeAward, FeedItem, FeedKind, LevelChange, NoticeKind};
+use crate::points::Points;
+use crate::state::StateView;
+use crate::time::QuotaDay;
+
+pub(super) fn finish<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
+    if cx.out.entries.is_empty() {
+        return;
+    }
+    check_levels(cx, at);
+    check_badges(cx, at);
+}
+
+fn check_levels<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
+    let mut deltas: Vec<(MemberId, Points)> = Vec::new();
+    for e in cx.out.entries.iter().filter(|e| e.kind.counts_as_earned()) {
+        match deltas.iter_mut().find(|(m, _)| m == &e.member) {
+            Some(slot) => slot.1 += e.amount,
+            None => deltas.push((e.member.clone(), e.amount)),
+        }
+    }
+    for (member, delta) in deltas {
+        if delta <= Points::ZERO || !cx.member(&member).is_student() {
+            continue;
+        }
+        let index = cx.settings.level_index(cx.state.earned(&member) + delta);
+        let level = u32::try_from(index).unwrap_or(u32::MAX);
+        if level <= cx.state.level(&member) {
+            continue;
+        }
+        let name = cx
+            .settings
+            .levels
+            .get(index)
+            .map(|l| l.name.clone())
+            .unwrap_or_default();
+        cx.out.levels.push(LevelChange {
+            member: member.clone(),
+            level,
+        });
+        cx.notify(
+            &member,
+            NoticeKind::LevelUp {
+                level,
+                name: name.clone(),
+            },
+        );
+        cx.feed_member(
+            &member,
+            at,
+            FeedKind::LevelUp {
+                member: member.clone(),
+                level,
+                name,
+            },
+        );
+    }
+}
+
+fn check_badges<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
+    // One giver per event; collect who received and on which day.
+    let mut giver: Option<(MemberId, Role, QuotaDay)> = None;
+    let mut recipients: Vec<MemberId> = Vec::new();
+    for e in cx.out.entries.iter().filter(|e| e.kind == EntryKind::Award) {
+        if let (Some(g), Some(role), Some(day)) = (&e.giver, e.giver_role, e.quota_day) {
+            giver.get_or_insert_with(|| (g.clone(), role, day));
+        }
+        if !recipients.contains(&e.member) {
+            recipients.push(e.member.clone());
+        }
+    }
+    let Some((giver, giver_role, day)) = giver else {
+        return;
+    };
+    let student_giver = giver_role == Role::Student && cx.member(&giver).is_student();
+    let new_pairs: Vec<bool> = recipients
+        .iter()
+        .map(|r| student_giver && !cx.state.has_recognised(&giver, r))
+        .collect();
+
+    for (r, &is_new_pair) in recipients.iter().zip(&new_pairs) {
+        if !cx.member(r).is_student() {
+            continue;
+        }
+        try_badge(cx, r, BuiltinBadge::FirstFire, at, |_| true);
+        if is_new_pair {
+            try_badge(cx, r, BuiltinBadge::RecognisedByTen, at, |s| {
+                s.distinct_givers(r) + 1 >= DISTINCT_PEOPLE
+            });
+        }
+    }
+    if !student_giver {
+        return;
+    }
+    let added = u32::try_from(new_pairs.iter().filter(|n| **n).count()).unwrap_or(u32::MAX);
+    if added > 0 {
+        try_badge(cx, &giver, BuiltinBadge::GaveToTen, at, |s| {
+            s.distinct_recipients(&giver) + added >= DISTINCT_PEOPLE
+        });
+    }
+    if !cx.state.gave_on(&giver, day) {
+        try_badge(cx, &giver, BuiltinBadge::FiveDayStreak, at, |s| {
+            let run = |step: i64| {
+                (1..STREAK_DAYS)
+                    .take_while(|k| s.gave_on(&giver, day.plus_days(k * step)))
+                    .count() as i64
+            };
+            1 + run(-1) + run(1) >= STREAK_DAYS
+        });
+    }
+}
+
+/// Awards a one-time built-in badge if enabled, not yet held, and `rule` holds.
+fn try_badge<S: StateView + ?Sized>(
+    cx: &mut Ctx<'_, S>,
+    member: &MemberId,
+    badge: BuiltinBadge,
+    at: DateTime<Utc>,
+    rule: impl FnOnce(&S) -> bool,
+) {
+    let id = badge.id();
+    if !cx.settings.badge_enabled(&id)
+        || cx.state.has_badge(member, &id, ONCE)
+        || cx
+            .out
+            .badges
+            .iter()
+            .any(|b| &b.member == member && b.badge == id)
+        || !rule(cx.state)
+    {
+        return;
+    }
+    award_badge(cx, member, &id, ONCE, None, at);
+}
+
+/// Records a badge win with its notice and feed items. Callers have checked eligibility.
+pub(crate) fn award_badge<S: StateView + ?Sized>(
+    cx: &mut Ctx<'_, S>,
+    member: &MemberId,
+    badge: &BadgeId,
+    instance: &str,
+    by: Option<&MemberId>,
+    at: DateTime<Utc>,
+) {
+    let name = crate::badges::badge_name(cx.settings, badge);
+    cx.out.badges.push(BadgeAward {
+        member: member.clone(),
+        badge: badge.clone(),
+        instance: instance.to_owned(),
+        by: by.cloned(),
+        occurred_at: at,
+    });
+    cx.notify(
+        member,
+        NoticeKind::BadgeWon {
+            badge: badge.clone(),
+            name,
+        },
+    );
+    let kind = FeedKind::BadgeWon {
+        member: member.clone(),
+        badge: badge.clone(),
+    };
+    cx.feed_member(member, at, kind.clone());
+    cx.out.feed.push(FeedItem {
+        audience: Audience::Community,
+        occurred_at: at,
+        kind,
+    });
+}

@@ -1,0 +1,191 @@
+//! Neutral events: what happened on a chat platform (or in the dashboard), in our own terms.
+//!
+//! Adapters turn platform payloads into these; the store keeps them (as encrypted JSON) in the
+//! inbox, and the engine turns each into an [`crate::Outcome`]. Every time field is the
+//! *platform's* timestamp (Slack `ts` / `event_ts`; `edited.ts` for edits), never our processing
+//! time, so late and replayed deliveries give the same result.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{BadgeId, MemberId, MemberKind, Role};
+use crate::points::Points;
+
+/// One neutral event. Serde: internally tagged by `type` in snake_case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A new message (possibly giving fire).
+    MessagePosted(MessagePosted),
+    /// A message's text changed; carries the full new content.
+    MessageEdited(MessageEdited),
+    /// A message was deleted.
+    MessageDeleted(MessageDeleted),
+    /// A reaction was added to a message.
+    ReactionAdded(Reaction),
+    /// A reaction was removed from a message.
+    ReactionRemoved(Reaction),
+    /// Someone joined the community (or was first seen).
+    MemberJoined(MemberJoined),
+    /// A member's profile changed.
+    ProfileChanged(ProfileChanged),
+    /// An Admin changed a member's role.
+    RoleChanged(RoleChanged),
+    /// An Admin adjusted a member's points by hand, with a reason.
+    PointsAdjusted(PointsAdjusted),
+    /// An Admin awarded one of the community's own badges by hand.
+    BadgeGranted(BadgeGranted),
+}
+
+impl Event {
+    /// The platform timestamp of the event.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Event::MessagePosted(e) => e.occurred_at,
+            Event::MessageEdited(e) => e.occurred_at,
+            Event::MessageDeleted(e) => e.occurred_at,
+            Event::ReactionAdded(e) | Event::ReactionRemoved(e) => e.occurred_at,
+            Event::MemberJoined(e) => e.occurred_at,
+            Event::ProfileChanged(e) => e.occurred_at,
+            Event::RoleChanged(e) => e.occurred_at,
+            Event::PointsAdjusted(e) => e.occurred_at,
+            Event::BadgeGranted(e) => e.occurred_at,
+        }
+    }
+}
+
+/// A message was posted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePosted {
+    /// The platform's id of the message (Slack: channel + `ts`), unique in the community.
+    pub platform_message_id: String,
+    /// Who wrote it.
+    pub author: MemberId,
+    /// Mentioned members, already resolved from platform user ids (duplicates allowed; the
+    /// engine counts each member once).
+    pub mentions: Vec<MemberId>,
+    /// Fire tokens in the text, from [`crate::count_fire_tokens`].
+    pub fire_count: u32,
+    /// The feedback text (personal data: the store encrypts it; the engine never reads it).
+    pub text: String,
+    /// The thread the message belongs to, if any.
+    #[serde(default)]
+    pub thread: Option<String>,
+    /// The platform timestamp of the message.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A message was edited; the fields are its whole new content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEdited {
+    /// The same id as the original post.
+    pub platform_message_id: String,
+    /// Who wrote the message (needed when the edit is seen before the post).
+    pub author: MemberId,
+    /// Mentions in the new text.
+    pub mentions: Vec<MemberId>,
+    /// Fire tokens in the new text.
+    pub fire_count: u32,
+    /// The new text.
+    pub text: String,
+    /// The platform timestamp of the edit.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A message was deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDeleted {
+    /// The deleted message.
+    pub platform_message_id: String,
+    /// The platform timestamp of the deletion.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A reaction was added to or removed from a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The message reacted to.
+    pub platform_message_id: String,
+    /// Who reacted.
+    pub reactor: MemberId,
+    /// The author of the message reacted to (Slack `item_user`).
+    pub message_author: MemberId,
+    /// Whether the emoji is 🔥 (others are ignored by the engine).
+    pub is_fire: bool,
+    /// The platform timestamp of the reaction (Slack `event_ts`).
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A member joined or was first seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberJoined {
+    /// The member.
+    pub member: MemberId,
+    /// Person, bot or this app.
+    #[serde(default)]
+    pub kind: MemberKind,
+    /// Starting role: Student unless this is the installing Admin.
+    #[serde(default)]
+    pub role: Role,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A member's profile changed. The engine only uses `kind`; the name is for the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileChanged {
+    /// The member.
+    pub member: MemberId,
+    /// New display name (personal data; encrypted by the store; unused by the engine).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Person, bot or this app.
+    #[serde(default)]
+    pub kind: MemberKind,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A member's role changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChanged {
+    /// The member.
+    pub member: MemberId,
+    /// The new role.
+    pub role: Role,
+    /// The Admin who changed it (`None`: the system, e.g. at install).
+    #[serde(default)]
+    pub by: Option<MemberId>,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A manual points adjustment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsAdjusted {
+    /// Unique id of this adjustment (its idempotency key).
+    pub adjustment_id: String,
+    /// The Admin making it.
+    pub by: MemberId,
+    /// Whose points change.
+    pub member: MemberId,
+    /// Signed amount.
+    pub amount: Points,
+    /// Required reason, kept on the ledger entry.
+    pub reason: String,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A hand-awarded custom badge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgeGranted {
+    /// The Admin awarding it.
+    pub by: MemberId,
+    /// The student receiving it.
+    pub member: MemberId,
+    /// One of the settings' `custom_badges`.
+    pub badge: BadgeId,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}

@@ -1,0 +1,274 @@
+//! [`InMemoryState`]: a complete [`StateView`] kept in memory, updated by
+//! [`InMemoryState::apply_outcome`].
+//!
+//! Used to replay an inbox without a database (property tests, the service's
+//! `ledger replay`, benchmarks). Every counter is maintained from the ledger entries the same
+//! way a database would compute it with `SUM`/`COUNT DISTINCT`, so a stored state and a
+//! replayed one can be compared field by field.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::engine::apply;
+use crate::event::Event;
+use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
+use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
+use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
+use crate::points::Points;
+use crate::settings::CommunitySettings;
+use crate::state::StateView;
+use crate::time::{IsoWeek, QuotaDay};
+
+/// One community's state in memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InMemoryState {
+    members: HashMap<MemberId, MemberInfo>,
+    ledger: Vec<LedgerEntry>,
+    keys: HashSet<IdempotencyKey>,
+    balances: HashMap<MemberId, Balance>,
+    quota: HashMap<(MemberId, QuotaDay), i64>,
+    weekly: HashMap<(MemberId, MemberId, IsoWeek), i64>,
+    weekly_by_giver: HashMap<(IsoWeek, MemberId), i64>,
+    messages: HashMap<String, MessageRecord>,
+    reactions: HashMap<(String, MemberId), ReactionRecord>,
+    reactions_by_message: HashMap<String, Vec<MemberId>>,
+    badges: HashSet<(MemberId, BadgeId, String)>,
+    levels: HashMap<MemberId, u32>,
+    recognised: HashSet<(MemberId, MemberId)>,
+    givers_of: HashMap<MemberId, u32>,
+    recipients_of: HashMap<MemberId, u32>,
+    giving_days: HashSet<(MemberId, QuotaDay)>,
+    feed: Vec<FeedItem>,
+    notices: Vec<Notice>,
+}
+
+impl InMemoryState {
+    /// An empty community.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies `event` with the engine and then its outcome; returns the outcome.
+    pub fn process(&mut self, settings: &CommunitySettings, event: &Event) -> Outcome {
+        let outcome = apply(settings, self, event);
+        self.apply_outcome(&outcome);
+        outcome
+    }
+
+    /// Records an outcome: appends entries (skipping keys already present, as the store's
+    /// unique index would), upserts records, and updates every derived counter.
+    pub fn apply_outcome(&mut self, outcome: &Outcome) {
+        for e in &outcome.entries {
+            if self.keys.contains(&e.key) {
+                continue;
+            }
+            self.keys.insert(e.key.clone());
+            self.index_entry(e);
+            self.ledger.push(e.clone());
+        }
+        for m in &outcome.members {
+            self.members.insert(m.member.clone(), m.info);
+        }
+        for m in &outcome.messages {
+            self.messages
+                .insert(m.platform_message_id.clone(), m.clone());
+        }
+        for r in &outcome.reactions {
+            let key = (r.platform_message_id.clone(), r.reactor.clone());
+            if !self.reactions.contains_key(&key) {
+                self.reactions_by_message
+                    .entry(r.platform_message_id.clone())
+                    .or_default()
+                    .push(r.reactor.clone());
+            }
+            self.reactions.insert(key, r.clone());
+        }
+        for b in &outcome.badges {
+            self.badges
+                .insert((b.member.clone(), b.badge.clone(), b.instance.clone()));
+        }
+        for l in &outcome.levels {
+            let level = self.levels.entry(l.member.clone()).or_default();
+            *level = (*level).max(l.level);
+        }
+        self.feed.extend(outcome.feed.iter().cloned());
+        self.notices.extend(outcome.notices.iter().cloned());
+    }
+
+    fn index_entry(&mut self, e: &LedgerEntry) {
+        self.balances.entry(e.member.clone()).or_default().add(e);
+        let Some(giver) = &e.giver else { return };
+        if let Some(day) = e.quota_day {
+            if e.quota_units != 0 {
+                *self.quota.entry((giver.clone(), day)).or_default() += i64::from(e.quota_units);
+            }
+            if e.kind == EntryKind::Award {
+                self.giving_days.insert((giver.clone(), day));
+            }
+        }
+        if let Some(week) = e.iso_week {
+            if e.fire_units != 0 {
+                *self
+                    .weekly
+                    .entry((giver.clone(), e.member.clone(), week))
+                    .or_default() += i64::from(e.fire_units);
+                if e.giver_role == Some(Role::Student) {
+                    *self
+                        .weekly_by_giver
+                        .entry((week, giver.clone()))
+                        .or_default() += i64::from(e.fire_units);
+                }
+            }
+        }
+        if e.kind == EntryKind::Award
+            && e.giver_role == Some(Role::Student)
+            && self.recognised.insert((giver.clone(), e.member.clone()))
+        {
+            *self.givers_of.entry(e.member.clone()).or_default() += 1;
+            *self.recipients_of.entry(giver.clone()).or_default() += 1;
+        }
+    }
+
+    /// The whole ledger, in append order.
+    pub fn ledger(&self) -> &[LedgerEntry] {
+        &self.ledger
+    }
+
+    /// A member's balances (zero if none).
+    pub fn balance(&self, member: &MemberId) -> Balance {
+        self.balances.get(member).copied().unwrap_or_default()
+    }
+
+    /// Every member with a balance.
+    pub fn balances(&self) -> impl Iterator<Item = (&MemberId, &Balance)> {
+        self.balances.iter()
+    }
+
+    /// Every known member.
+    pub fn members(&self) -> impl Iterator<Item = (&MemberId, &MemberInfo)> {
+        self.members.iter()
+    }
+
+    /// Ids of current students (for leaderboards).
+    pub fn students(&self) -> Vec<MemberId> {
+        let mut s: Vec<MemberId> = self
+            .members
+            .iter()
+            .filter(|(_, i)| i.is_student())
+            .map(|(m, _)| m.clone())
+            .collect();
+        s.sort();
+        s
+    }
+
+    /// Badges held: (member, badge, instance).
+    pub fn badges(&self) -> impl Iterator<Item = &(MemberId, BadgeId, String)> {
+        self.badges.iter()
+    }
+
+    /// Every feed item so far.
+    pub fn feed(&self) -> &[FeedItem] {
+        &self.feed
+    }
+
+    /// Every notice sent so far.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// Quota units used by `giver` on `day` (same as the [`StateView`] answer).
+    pub fn quota_used_on(&self, giver: &MemberId, day: QuotaDay) -> i64 {
+        self.quota.get(&(giver.clone(), day)).copied().unwrap_or(0)
+    }
+
+    /// Every (giver, day) quota counter.
+    pub fn quota_counters(&self) -> impl Iterator<Item = (&(MemberId, QuotaDay), &i64)> {
+        self.quota.iter()
+    }
+}
+
+fn clamp(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+impl StateView for InMemoryState {
+    fn member(&self, id: &MemberId) -> Option<MemberInfo> {
+        self.members.get(id).copied()
+    }
+
+    fn quota_used(&self, giver: &MemberId, day: QuotaDay) -> u32 {
+        clamp(self.quota_used_on(giver, day))
+    }
+
+    fn weekly_fire(&self, giver: &MemberId, recipient: &MemberId, week: IsoWeek) -> u32 {
+        clamp(
+            self.weekly
+                .get(&(giver.clone(), recipient.clone(), week))
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    fn message(&self, platform_message_id: &str) -> Option<MessageRecord> {
+        self.messages.get(platform_message_id).cloned()
+    }
+
+    fn reaction(&self, platform_message_id: &str, reactor: &MemberId) -> Option<ReactionRecord> {
+        self.reactions
+            .get(&(platform_message_id.to_owned(), reactor.clone()))
+            .cloned()
+    }
+
+    fn reactions_on(&self, platform_message_id: &str) -> Vec<ReactionRecord> {
+        self.reactions_by_message
+            .get(platform_message_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.reaction(platform_message_id, r))
+            .collect()
+    }
+
+    fn has_entry(&self, key: &IdempotencyKey) -> bool {
+        self.keys.contains(key)
+    }
+
+    fn earned(&self, member: &MemberId) -> Points {
+        self.balance(member).earned
+    }
+
+    fn level(&self, member: &MemberId) -> u32 {
+        self.levels.get(member).copied().unwrap_or(0)
+    }
+
+    fn has_badge(&self, member: &MemberId, badge: &BadgeId, instance: &str) -> bool {
+        self.badges
+            .contains(&(member.clone(), badge.clone(), instance.to_owned()))
+    }
+
+    fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool {
+        self.recognised
+            .contains(&(giver.clone(), recipient.clone()))
+    }
+
+    fn distinct_givers(&self, recipient: &MemberId) -> u32 {
+        self.givers_of.get(recipient).copied().unwrap_or(0)
+    }
+
+    fn distinct_recipients(&self, giver: &MemberId) -> u32 {
+        self.recipients_of.get(giver).copied().unwrap_or(0)
+    }
+
+    fn gave_on(&self, giver: &MemberId, day: QuotaDay) -> bool {
+        self.giving_days.contains(&(giver.clone(), day))
+    }
+
+    fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)> {
+        let mut v: Vec<(MemberId, u32)> = self
+            .weekly_by_giver
+            .iter()
+            .filter(|((w, _), _)| *w == week)
+            .map(|((_, g), n)| (g.clone(), clamp(*n)))
+            .collect();
+        v.sort();
+        v
+    }
+}

@@ -1,0 +1,386 @@
+//! What one event produces: [`Outcome`] and its parts.
+//!
+//! An outcome is data only. The service writes all of it in one transaction with marking the
+//! inbox row processed: ledger entries (unique keys), upserts of the message/reaction records,
+//! member changes, badge awards and level changes, plus notices and feed items to deliver.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
+use crate::ledger::LedgerEntry;
+use crate::points::Points;
+use crate::time::{IsoWeek, QuotaDay};
+
+/// Everything one event changes or says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// New ledger entries, in order.
+    pub entries: Vec<LedgerEntry>,
+    /// Private notices to members (ephemeral messages / DMs).
+    pub notices: Vec<Notice>,
+    /// Activity-feed items (per member and per community).
+    pub feed: Vec<FeedItem>,
+    /// Badges won.
+    pub badges: Vec<BadgeAward>,
+    /// New highest levels reached.
+    pub levels: Vec<LevelChange>,
+    /// Message records to upsert (by platform message id).
+    pub messages: Vec<MessageRecord>,
+    /// Reaction records to upsert (by message id and reactor).
+    pub reactions: Vec<ReactionRecord>,
+    /// Member records to upsert.
+    pub members: Vec<MemberChange>,
+}
+
+impl Outcome {
+    /// Whether the event changed nothing and says nothing (e.g. a duplicate delivery).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+            && self.notices.is_empty()
+            && self.feed.is_empty()
+            && self.badges.is_empty()
+            && self.levels.is_empty()
+            && self.messages.is_empty()
+            && self.reactions.is_empty()
+            && self.members.is_empty()
+    }
+
+    /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
+    /// an atomic check-and-debit (`used + units <= limit`, or a serialisable transaction) so two
+    /// concurrent gives can never overspend.
+    pub fn quota_debits(&self) -> Vec<QuotaDebit> {
+        let mut map: BTreeMap<(&MemberId, QuotaDay), i64> = BTreeMap::new();
+        for e in &self.entries {
+            if let (Some(g), Some(d)) = (&e.giver, e.quota_day) {
+                if e.quota_units != 0 {
+                    *map.entry((g, d)).or_default() += i64::from(e.quota_units);
+                }
+            }
+        }
+        map.into_iter()
+            .filter(|(_, units)| *units != 0)
+            .map(|((giver, day), units)| QuotaDebit {
+                giver: giver.clone(),
+                day,
+                units,
+            })
+            .collect()
+    }
+}
+
+/// A net change of a giver's quota use on one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaDebit {
+    /// The giver.
+    pub giver: MemberId,
+    /// The quota day.
+    pub day: QuotaDay,
+    /// Units debited (negative: refunded).
+    pub units: i64,
+}
+
+/// A private notice to one member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Who sees it (only them).
+    pub to: MemberId,
+    /// What it says.
+    pub kind: NoticeKind,
+}
+
+/// The notices the engine sends. `Display` gives the English text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Fire was given; `remaining` is `None` for an unlimited giver.
+    FireGiven {
+        /// Distinct recipients.
+        recipients: u32,
+        /// Fire units given.
+        units: u32,
+        /// Quota left today.
+        remaining: Option<u32>,
+    },
+    /// The message asked for more than what is left: nothing was given.
+    QuotaExceeded {
+        /// Units the message asked for.
+        requested: u32,
+        /// Units left today.
+        remaining: u32,
+        /// The daily quota.
+        daily_quota: u32,
+    },
+    /// Fire to yourself is refused.
+    SelfFireRefused,
+    /// Fire before the course start date.
+    CourseNotStarted {
+        /// First day fire counts.
+        starts: NaiveDate,
+    },
+    /// Fire after the course end date.
+    CourseEnded {
+        /// Last day fire counted.
+        ended: NaiveDate,
+    },
+    /// The student reached a new level.
+    LevelUp {
+        /// Level index (0 = first).
+        level: u32,
+        /// Level name.
+        name: String,
+    },
+    /// The student won a badge.
+    BadgeWon {
+        /// Badge id.
+        badge: BadgeId,
+        /// Badge name.
+        name: String,
+    },
+    /// An Admin action was refused.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoticeKind::FireGiven {
+                recipients,
+                units,
+                remaining,
+            } => {
+                write!(f, "You gave {units} fire to {recipients} member(s).")?;
+                match remaining {
+                    Some(r) => write!(f, " You have {r} fire left today."),
+                    None => Ok(()),
+                }
+            }
+            NoticeKind::QuotaExceeded {
+                requested,
+                remaining,
+                daily_quota,
+            } => {
+                if *daily_quota == 0 {
+                    write!(
+                        f,
+                        "Only instructors can give fire in this community; nothing was given."
+                    )
+                } else {
+                    write!(
+                        f,
+                        "That message asks for {requested} fire but you have {remaining} left today \
+                         (daily limit {daily_quota}); nothing was given. Edit it to fit, or try tomorrow."
+                    )
+                }
+            }
+            NoticeKind::SelfFireRefused => write!(f, "You can't give fire to yourself."),
+            NoticeKind::CourseNotStarted { starts } => {
+                write!(
+                    f,
+                    "The course has not started yet (it starts on {starts}); no fire was given."
+                )
+            }
+            NoticeKind::CourseEnded { ended } => {
+                write!(
+                    f,
+                    "The course has ended (last day {ended}); no fire was given."
+                )
+            }
+            NoticeKind::LevelUp { name, .. } => write!(f, "Level up! You are now {name}."),
+            NoticeKind::BadgeWon { name, .. } => {
+                write!(f, "You won the badge \u{201c}{name}\u{201d}.")
+            }
+            NoticeKind::Refused { reason } => write!(f, "Not done: {reason}"),
+        }
+    }
+}
+
+/// Who sees a feed item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "member", rename_all = "snake_case")]
+pub enum Audience {
+    /// One member's own feed ("what happened to me").
+    Member(MemberId),
+    /// The community feed (Admins and Instructors).
+    Community,
+}
+
+/// One activity-feed item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedItem {
+    /// Whose feed.
+    pub audience: Audience,
+    /// Platform time of the event.
+    pub occurred_at: DateTime<Utc>,
+    /// What happened.
+    pub kind: FeedKind,
+}
+
+/// What a feed item reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FeedKind {
+    /// Community feed: someone recognised others.
+    Recognition {
+        /// The giver.
+        giver: MemberId,
+        /// Recipients.
+        recipients: Vec<MemberId>,
+        /// Units given in total.
+        units: u32,
+        /// The message.
+        platform_message_id: String,
+    },
+    /// Member feed: fire received (gross, before tax).
+    FireReceived {
+        /// The giver.
+        from: MemberId,
+        /// Units.
+        units: u32,
+        /// Points before tax.
+        gross: Points,
+        /// The message.
+        platform_message_id: String,
+    },
+    /// Member feed: gift tax taken on fire just received.
+    Taxed {
+        /// The giver whose fire was taxed.
+        from: MemberId,
+        /// Tax amount (positive).
+        amount: Points,
+        /// The tax week.
+        week: IsoWeek,
+    },
+    /// Member feed: fire taken back (edit, delete, reaction removed).
+    FireReversed {
+        /// The giver.
+        from: MemberId,
+        /// Units reversed.
+        units: u32,
+        /// Points removed (positive).
+        amount: Points,
+        /// The message.
+        platform_message_id: String,
+    },
+    /// Member and community feed: a badge won.
+    BadgeWon {
+        /// Who won.
+        member: MemberId,
+        /// Badge id.
+        badge: BadgeId,
+    },
+    /// Member feed: a level reached.
+    LevelUp {
+        /// Who.
+        member: MemberId,
+        /// Level index.
+        level: u32,
+        /// Level name.
+        name: String,
+    },
+    /// Member feed: a manual adjustment.
+    PointsAdjusted {
+        /// Signed amount.
+        amount: Points,
+        /// The Admin's reason.
+        reason: String,
+    },
+}
+
+/// A badge won by a member. `instance` distinguishes repeatable badges
+/// (`"once"` for one-time badges, the ISO week such as `"2025-W03"` for the weekly one).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BadgeAward {
+    /// The winner (always a student).
+    pub member: MemberId,
+    /// Which badge.
+    pub badge: BadgeId,
+    /// Which instance.
+    pub instance: String,
+    /// Who awarded it by hand (custom badges), if anyone.
+    pub by: Option<MemberId>,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A member reached a new highest level (levels never drop once announced).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelChange {
+    /// Who.
+    pub member: MemberId,
+    /// New highest level index.
+    pub level: u32,
+}
+
+/// A member record to upsert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChange {
+    /// Who.
+    pub member: MemberId,
+    /// Role and kind after the event.
+    pub info: MemberInfo,
+}
+
+/// One fire unit still standing (awarded and not reversed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandingUnit {
+    /// Unit index within (source, recipient); never reused.
+    pub unit: u32,
+    /// Net points it brought (award minus tax); a reversal takes exactly this back.
+    pub net: Points,
+    /// Quota day of the give.
+    pub quota_day: QuotaDay,
+    /// Tax week of the give.
+    pub iso_week: IsoWeek,
+    /// Giver's role at the time.
+    pub giver_role: Role,
+}
+
+/// What a message has awarded one recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientUnits {
+    /// The recipient.
+    pub recipient: MemberId,
+    /// The next unused unit index.
+    pub next_unit: u32,
+    /// Units standing, ascending by index.
+    pub standing: Vec<StandingUnit>,
+}
+
+/// What the engine remembers about one message with fire (or a deleted one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// Platform message id.
+    pub platform_message_id: String,
+    /// Author (`None` for a tombstone of a message never seen).
+    pub author: Option<MemberId>,
+    /// Platform time of the latest post/edit applied; older edits are stale.
+    pub version: DateTime<Utc>,
+    /// Deleted: nothing about it changes any more.
+    pub deleted: bool,
+    /// Per recipient.
+    pub recipients: Vec<RecipientUnits>,
+}
+
+/// What the engine remembers about one reactor's 🔥 on one message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionRecord {
+    /// The message.
+    pub platform_message_id: String,
+    /// Who reacted.
+    pub reactor: MemberId,
+    /// The message author (the recipient).
+    pub author: MemberId,
+    /// Platform time of the latest add/remove applied; older ones are stale.
+    pub version: DateTime<Utc>,
+    /// The unit standing, if the reaction currently gives fire.
+    pub standing: Option<StandingUnit>,
+    /// The next unused unit index (a re-added reaction uses a fresh one).
+    pub next_unit: u32,
+}

@@ -1,0 +1,60 @@
+//! [`StateView`]: the questions the engine asks about the current state.
+//!
+//! Each method reads a small, indexed slice of state, so a database-backed service can
+//! implement it by loading only the rows one event needs (inside the same transaction that
+//! then writes the outcome). All counters are sums over ledger columns (see [`crate::ledger`]).
+
+use crate::ids::{BadgeId, MemberId, MemberInfo};
+use crate::ledger::IdempotencyKey;
+use crate::outcome::{MessageRecord, ReactionRecord};
+use crate::points::Points;
+use crate::time::{IsoWeek, QuotaDay};
+
+/// Read access to one community's state.
+pub trait StateView {
+    /// Role and kind of a member; `None` if never seen (treated as a human Student).
+    fn member(&self, id: &MemberId) -> Option<MemberInfo>;
+
+    /// Quota units used by `giver` on `day`: `SUM(quota_units) WHERE giver = ? AND quota_day = ?`.
+    fn quota_used(&self, giver: &MemberId, day: QuotaDay) -> u32;
+
+    /// Fire units standing from `giver` to `recipient` given in `week`:
+    /// `SUM(fire_units) WHERE giver = ? AND member = ? AND iso_week = ?`.
+    fn weekly_fire(&self, giver: &MemberId, recipient: &MemberId, week: IsoWeek) -> u32;
+
+    /// The record of a message with fire, or a tombstone of a deleted one.
+    fn message(&self, platform_message_id: &str) -> Option<MessageRecord>;
+
+    /// The record of one reactor's 🔥 on one message.
+    fn reaction(&self, platform_message_id: &str, reactor: &MemberId) -> Option<ReactionRecord>;
+
+    /// Every reaction record on a message (used when the message is deleted).
+    fn reactions_on(&self, platform_message_id: &str) -> Vec<ReactionRecord>;
+
+    /// Whether a ledger entry with this key exists.
+    fn has_entry(&self, key: &IdempotencyKey) -> bool;
+
+    /// Lifetime earned points of a member.
+    fn earned(&self, member: &MemberId) -> Points;
+
+    /// Highest level index announced to a member (0 if none).
+    fn level(&self, member: &MemberId) -> u32;
+
+    /// Whether a member holds a badge instance (`"once"` or an ISO week like `"2025-W03"`).
+    fn has_badge(&self, member: &MemberId, badge: &BadgeId, instance: &str) -> bool;
+
+    /// Whether `giver`, as a Student, was ever awarded fire to `recipient` (any award entry).
+    fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool;
+
+    /// Distinct students who were ever awarded fire to `recipient`.
+    fn distinct_givers(&self, recipient: &MemberId) -> u32;
+
+    /// Distinct members `giver` was ever awarded fire to while a Student.
+    fn distinct_recipients(&self, giver: &MemberId) -> u32;
+
+    /// Whether `giver` had fire awarded on `day` (any award entry with that quota day).
+    fn gave_on(&self, giver: &MemberId, day: QuotaDay) -> bool;
+
+    /// Per student giver, fire units standing that were given in `week` (for the weekly badge).
+    fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)>;
+}
