@@ -1,0 +1,361 @@
+//! Envelope encryption for ClassCred.
+//!
+//! * A **master key** (key-encryption key, KEK) lives outside the database: in a file or an
+//!   environment variable. It only ever wraps data keys.
+//! * Each community has one **data key** (DEK), stored in the database only wrapped by the master
+//!   key. The wrap is bound to the community id, so a wrapped key copied to another community
+//!   does not unwrap.
+//! * Every personal field is sealed with XChaCha20-Poly1305 under a key derived from the
+//!   community's data key. The associated data names the community, table, column and row, so a
+//!   ciphertext copied to another row (or column, or community) fails to open.
+//! * Equality lookups on encrypted values (e.g. email) use a keyed **blind index**:
+//!   HMAC-SHA256 under a second key derived from the data key.
+//! * Destroying a community's wrapped data key makes all its personal data unreadable
+//!   (crypto-shredding).
+//!
+//! XChaCha20-Poly1305 is chosen over AES-256-GCM because its 192-bit nonce makes random nonces
+//! safe for any number of messages under one key; AES-GCM's 96-bit random nonce is limited to
+//! about 2^32 messages per key.
+
+use std::fmt;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Format version byte at the start of every ciphertext we write.
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+/// Length of a key in bytes (256 bits).
+pub const KEY_LEN: usize = 32;
+
+/// Errors from the crypto layer. None of them carries key material or plaintext.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("master key must be {KEY_LEN} bytes encoded as 64 hex characters or base64; got {0}")]
+    BadMasterKeyEncoding(String),
+    #[error("ciphertext is malformed (too short or unknown version)")]
+    Malformed,
+    #[error("decryption failed: the ciphertext was altered, moved to another row, or sealed under another key")]
+    Decrypt,
+    #[error("wrapped data key could not be unwrapped: wrong master key or key belongs to another community")]
+    Unwrap,
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(&(p.len() as u64).to_be_bytes());
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let nonce: [u8; NONCE_LEN] = random_bytes();
+    let ct = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
+    let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+    out.push(VERSION);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    out
+}
+
+fn open(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < 1 + NONCE_LEN + TAG_LEN || sealed[0] != VERSION {
+        return Err(CryptoError::Malformed);
+    }
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let nonce = XNonce::from_slice(&sealed[1..1 + NONCE_LEN]);
+    cipher
+        .decrypt(
+            nonce,
+            Payload {
+                msg: &sealed[1 + NONCE_LEN..],
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Decrypt)
+}
+
+/// The master key (KEK). Never printed; zeroised on drop.
+pub struct MasterKey {
+    key: SecretBox<[u8; KEY_LEN]>,
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MasterKey(id={}, [REDACTED])", self.id())
+    }
+}
+
+impl MasterKey {
+    /// A fresh random master key.
+    pub fn generate() -> Self {
+        Self::from_bytes(random_bytes())
+    }
+
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Self {
+            key: SecretBox::new(Box::new(bytes)),
+        }
+    }
+
+    /// Parse the textual form written by [`MasterKey::encode`]: 64 hex characters, or standard
+    /// base64 of 32 bytes. Surrounding whitespace is ignored.
+    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+        use base64::Engine;
+        let t = text.trim();
+        let mut bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            hex::decode(t).map_err(|_| CryptoError::BadMasterKeyEncoding("invalid hex".into()))?
+        } else {
+            base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .map_err(|_| {
+                    CryptoError::BadMasterKeyEncoding(format!(
+                        "{} characters that are neither 64 hex digits nor base64",
+                        t.len()
+                    ))
+                })?
+        };
+        if bytes.len() != KEY_LEN {
+            let n = bytes.len();
+            bytes.zeroize();
+            return Err(CryptoError::BadMasterKeyEncoding(format!(
+                "{n} bytes after decoding"
+            )));
+        }
+        let mut arr = [0u8; KEY_LEN];
+        arr.copy_from_slice(&bytes);
+        bytes.zeroize();
+        Ok(Self::from_bytes(arr))
+    }
+
+    /// Text form for a key file (64 lowercase hex characters).
+    pub fn encode(&self) -> String {
+        hex::encode(self.key.expose_secret())
+    }
+
+    /// A public fingerprint of the key: the first 8 bytes of SHA-256 over a domain-separated
+    /// HMAC of the key, as hex. Stored next to wrapped keys so a wrong master key is detected
+    /// with a clear message instead of a decryption failure.
+    pub fn id(&self) -> String {
+        let tag = hmac(self.key.expose_secret(), &[b"classcred/master-key-id/v1"]);
+        hex::encode(&Sha256::digest(tag)[..8])
+    }
+
+    fn wrap_aad(community_id: &str) -> Vec<u8> {
+        format!("classcred/dek/v1/community={community_id}").into_bytes()
+    }
+
+    /// Wrap a community's data key for storage.
+    pub fn wrap(&self, dek: &DataKey, community_id: &str) -> Vec<u8> {
+        seal(
+            self.key.expose_secret(),
+            &Self::wrap_aad(community_id),
+            dek.key.expose_secret(),
+        )
+    }
+
+    /// Unwrap a stored data key; fails if the master key is wrong or the wrapped key belongs to
+    /// another community.
+    pub fn unwrap(&self, wrapped: &[u8], community_id: &str) -> Result<DataKey, CryptoError> {
+        let mut raw = open(
+            self.key.expose_secret(),
+            &Self::wrap_aad(community_id),
+            wrapped,
+        )
+        .map_err(|_| CryptoError::Unwrap)?;
+        if raw.len() != KEY_LEN {
+            raw.zeroize();
+            return Err(CryptoError::Unwrap);
+        }
+        let mut arr = [0u8; KEY_LEN];
+        arr.copy_from_slice(&raw);
+        raw.zeroize();
+        Ok(DataKey::from_bytes(arr))
+    }
+}
+
+/// Where a sealed value lives. The associated data binds a ciphertext to exactly this place.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRef<'a> {
+    pub community_id: &'a str,
+    pub table: &'a str,
+    pub column: &'a str,
+    pub row_id: &'a str,
+}
+
+impl FieldRef<'_> {
+    fn aad(&self) -> Vec<u8> {
+        // Length-prefixed so that no two distinct places produce the same bytes.
+        let mut out = b"classcred/field/v1".to_vec();
+        for p in [self.community_id, self.table, self.column, self.row_id] {
+            out.extend_from_slice(&(p.len() as u32).to_be_bytes());
+            out.extend_from_slice(p.as_bytes());
+        }
+        out
+    }
+}
+
+/// A community's data key (DEK). Never printed; zeroised on drop.
+pub struct DataKey {
+    key: SecretBox<[u8; KEY_LEN]>,
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataKey([REDACTED])")
+    }
+}
+
+impl DataKey {
+    pub fn generate() -> Self {
+        Self::from_bytes(random_bytes())
+    }
+
+    fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Self {
+            key: SecretBox::new(Box::new(bytes)),
+        }
+    }
+
+    fn subkey(&self, label: &[u8]) -> [u8; KEY_LEN] {
+        hmac(self.key.expose_secret(), &[b"classcred/dek-subkey/v1", label])
+    }
+
+    /// Seal a personal field's plaintext for the given place.
+    pub fn seal(&self, at: FieldRef<'_>, plaintext: &[u8]) -> Vec<u8> {
+        let mut k = self.subkey(b"field-encryption");
+        let out = seal(&k, &at.aad(), plaintext);
+        k.zeroize();
+        out
+    }
+
+    /// Open a sealed field; fails if it was sealed for a different place or altered.
+    pub fn open(&self, at: FieldRef<'_>, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut k = self.subkey(b"field-encryption");
+        let out = open(&k, &at.aad(), sealed);
+        k.zeroize();
+        out
+    }
+
+    /// Keyed blind index for equality lookups on an encrypted column. `column` separates
+    /// indexes of different columns; callers normalise the value (e.g. lowercase emails) first.
+    pub fn blind_index(&self, column: &str, value: &str) -> Vec<u8> {
+        let mut k = self.subkey(b"blind-index");
+        let out = hmac(&k, &[column.as_bytes(), value.as_bytes()]).to_vec();
+        k.zeroize();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at<'a>(row: &'a str) -> FieldRef<'a> {
+        FieldRef {
+            community_id: "c1",
+            table: "member",
+            column: "email",
+            row_id: row,
+        }
+    }
+
+    #[test]
+    fn field_roundtrip_and_binding() {
+        let dek = DataKey::generate();
+        let ct = dek.seal(at("r1"), b"ada@example.org");
+        assert_eq!(dek.open(at("r1"), &ct).unwrap(), b"ada@example.org");
+        assert_eq!(dek.open(at("r2"), &ct), Err(CryptoError::Decrypt));
+        let other_col = FieldRef {
+            column: "name",
+            ..at("r1")
+        };
+        assert_eq!(dek.open(other_col, &ct), Err(CryptoError::Decrypt));
+        let other_community = FieldRef {
+            community_id: "c2",
+            ..at("r1")
+        };
+        assert_eq!(dek.open(other_community, &ct), Err(CryptoError::Decrypt));
+        assert_eq!(
+            DataKey::generate().open(at("r1"), &ct),
+            Err(CryptoError::Decrypt)
+        );
+        let mut tampered = ct.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert_eq!(dek.open(at("r1"), &tampered), Err(CryptoError::Decrypt));
+        assert_eq!(dek.open(at("r1"), &ct[..10]), Err(CryptoError::Malformed));
+        // Two seals of the same value differ (random nonce).
+        assert_ne!(ct, dek.seal(at("r1"), b"ada@example.org"));
+    }
+
+    #[test]
+    fn wrap_is_bound_to_master_key_and_community() {
+        let kek = MasterKey::generate();
+        let dek = DataKey::generate();
+        let wrapped = kek.wrap(&dek, "c1");
+        let back = kek.unwrap(&wrapped, "c1").unwrap();
+        let ct = dek.seal(at("r"), b"x");
+        assert_eq!(back.open(at("r"), &ct).unwrap(), b"x");
+        assert_eq!(
+            kek.unwrap(&wrapped, "c2").unwrap_err(),
+            CryptoError::Unwrap
+        );
+        assert_eq!(
+            MasterKey::generate().unwrap(&wrapped, "c1").unwrap_err(),
+            CryptoError::Unwrap
+        );
+    }
+
+    #[test]
+    fn master_key_text_forms() {
+        let k = MasterKey::generate();
+        let parsed = MasterKey::parse(&format!("  {}\n", k.encode())).unwrap();
+        assert_eq!(parsed.id(), k.id());
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(hex::decode(k.encode()).unwrap());
+        assert_eq!(MasterKey::parse(&b64).unwrap().id(), k.id());
+        assert!(matches!(
+            MasterKey::parse("abcd"),
+            Err(CryptoError::BadMasterKeyEncoding(_))
+        ));
+        assert!(!format!("{k:?}").contains(&k.encode()));
+        assert_ne!(MasterKey::generate().id(), k.id());
+    }
+
+    #[test]
+    fn blind_index_is_deterministic_and_keyed() {
+        let dek = DataKey::generate();
+        assert_eq!(
+            dek.blind_index("email", "a@b.c"),
+            dek.blind_index("email", "a@b.c")
+        );
+        assert_ne!(
+            dek.blind_index("email", "a@b.c"),
+            dek.blind_index("name", "a@b.c")
+        );
+        assert_ne!(
+            dek.blind_index("email", "a@b.c"),
+            DataKey::generate().blind_index("email", "a@b.c")
+        );
+    }
+}

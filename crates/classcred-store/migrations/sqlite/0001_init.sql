@@ -1,0 +1,145 @@
+-- ClassCred initial schema (SQLite). Times are milliseconds since the Unix epoch (UTC).
+-- Every column is classified in src/registry.rs; a test fails on any column that is not.
+CREATE TABLE institution (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE community (
+    id                TEXT PRIMARY KEY,
+    institution_id    TEXT NOT NULL REFERENCES institution(id),
+    name              TEXT NOT NULL,
+    platform          TEXT NOT NULL,
+    platform_team_id  TEXT,
+    settings          TEXT NOT NULL DEFAULT '{}',
+    state             TEXT NOT NULL DEFAULT 'active',
+    disabled_at       INTEGER,
+    created_at        INTEGER NOT NULL,
+    UNIQUE (platform, platform_team_id)
+);
+
+CREATE TABLE community_key (
+    community_id   TEXT PRIMARY KEY REFERENCES community(id),
+    master_key_id  TEXT NOT NULL,
+    wrapped_key    BLOB,
+    created_at     INTEGER NOT NULL,
+    rotated_at     INTEGER,
+    destroyed_at   INTEGER
+);
+
+CREATE TABLE member (
+    id                TEXT PRIMARY KEY,
+    community_id      TEXT NOT NULL REFERENCES community(id),
+    platform_user_id  TEXT NOT NULL,
+    role              TEXT NOT NULL,
+    is_bot            INTEGER NOT NULL DEFAULT 0,
+    name_enc          BLOB,
+    display_name_enc  BLOB,
+    email_enc         BLOB,
+    email_bidx        BLOB,
+    avatar_url_enc    BLOB,
+    timezone_enc      BLOB,
+    joined_at         INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    UNIQUE (community_id, platform_user_id)
+);
+CREATE INDEX member_email_bidx ON member (community_id, email_bidx);
+
+CREATE TABLE message (
+    id                   TEXT PRIMARY KEY,
+    community_id         TEXT NOT NULL REFERENCES community(id),
+    platform_message_id  TEXT NOT NULL,
+    channel_id           TEXT NOT NULL,
+    author_member_id     TEXT REFERENCES member(id),
+    thread_id            TEXT,
+    text_enc             BLOB,
+    posted_at            INTEGER NOT NULL,
+    edited_at            INTEGER,
+    deleted_at           INTEGER,
+    UNIQUE (community_id, platform_message_id)
+);
+
+CREATE TABLE installation (
+    id                      TEXT PRIMARY KEY,
+    community_id            TEXT NOT NULL REFERENCES community(id),
+    platform                TEXT NOT NULL,
+    platform_team_id        TEXT NOT NULL,
+    bot_user_id             TEXT,
+    scopes                  TEXT NOT NULL DEFAULT '',
+    bot_token_enc           BLOB NOT NULL,
+    installed_by_member_id  TEXT REFERENCES member(id),
+    installed_at            INTEGER NOT NULL,
+    revoked_at              INTEGER
+);
+
+CREATE TABLE inbox (
+    id            TEXT PRIMARY KEY,
+    community_id  TEXT NOT NULL REFERENCES community(id),
+    platform      TEXT NOT NULL,
+    event_id      TEXT NOT NULL,
+    event_type    TEXT NOT NULL,
+    payload_enc   BLOB NOT NULL,
+    occurred_at   INTEGER NOT NULL,
+    received_at   INTEGER NOT NULL,
+    processed_at  INTEGER,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    UNIQUE (platform, event_id)
+);
+CREATE INDEX inbox_pending ON inbox (community_id, processed_at, occurred_at);
+
+CREATE TABLE ledger_entry (
+    id               TEXT PRIMARY KEY,
+    community_id     TEXT NOT NULL REFERENCES community(id),
+    member_id        TEXT NOT NULL REFERENCES member(id),
+    kind             TEXT NOT NULL,
+    amount_milli     INTEGER NOT NULL,
+    idempotency_key  TEXT NOT NULL,
+    giver_member_id  TEXT REFERENCES member(id),
+    source_ref       TEXT,
+    quota_day        TEXT,
+    iso_week         TEXT,
+    note_enc         BLOB,
+    occurred_at      INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL,
+    UNIQUE (community_id, idempotency_key)
+);
+CREATE INDEX ledger_member ON ledger_entry (community_id, member_id);
+
+CREATE TABLE audit_entry (
+    seq           INTEGER PRIMARY KEY,
+    community_id  TEXT,
+    actor         TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    subject       TEXT,
+    at            INTEGER NOT NULL,
+    details       TEXT NOT NULL DEFAULT '{}',
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+
+CREATE TABLE audit_head (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    seq   INTEGER NOT NULL,
+    hash  TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE TABLE job (
+    id            TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    community_id  TEXT REFERENCES community(id),
+    payload       TEXT NOT NULL DEFAULT '{}',
+    dedupe_key    TEXT UNIQUE,
+    state         TEXT NOT NULL DEFAULT 'queued',
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    max_attempts  INTEGER NOT NULL DEFAULT 5,
+    run_at        INTEGER NOT NULL,
+    locked_by     TEXT,
+    locked_until  INTEGER,
+    last_error    TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE INDEX job_ready ON job (state, run_at);

@@ -1,0 +1,118 @@
+//! The two storage backends. Queries are written once, with `$n` placeholders that both SQLite
+//! and PostgreSQL accept, and run through sqlx's `Any` driver; what differs between the two
+//! databases (migrations, connection set-up, schema introspection, row locking) lives behind the
+//! [`Backend`] trait. See docs/ARCHITECTURE.md for why.
+
+use std::str::FromStr;
+
+use futures_like::BoxFuture;
+use sqlx::AnyConnection;
+use sqlx::migrate::Migrator;
+use sqlx::Executor;
+
+use crate::StoreError;
+
+/// What distinguishes SQLite from PostgreSQL for this store.
+pub trait Backend: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn name(&self) -> &'static str;
+    /// The embedded migrations of this backend.
+    fn migrator(&self) -> &'static Migrator;
+    /// Statements run on every new connection.
+    fn on_connect<'c>(&self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+    /// A query returning `(table_name, column_name)` for every column of every table.
+    fn columns_query(&self) -> &'static str;
+    /// Suffix for the sub-select that picks the next job: row locking where the database has it.
+    fn claim_lock_clause(&self) -> &'static str;
+}
+
+/// Embedded SQLite: one file, WAL journal, foreign keys enforced.
+pub struct Sqlite;
+/// PostgreSQL (and Postgres-compatible distributed SQL).
+pub struct Postgres;
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Backend for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+    fn migrator(&self) -> &'static Migrator {
+        &SQLITE_MIGRATOR
+    }
+    fn on_connect<'c>(&self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+            Ok(())
+        })
+    }
+    fn columns_query(&self) -> &'static str {
+        "SELECT m.name AS table_name, p.name AS column_name \
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+         ORDER BY m.name, p.cid"
+    }
+    fn claim_lock_clause(&self) -> &'static str {
+        // SQLite serialises writers; the single UPDATE … WHERE id = (SELECT …) is atomic.
+        ""
+    }
+}
+
+impl Backend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+    fn migrator(&self) -> &'static Migrator {
+        &POSTGRES_MIGRATOR
+    }
+    fn on_connect<'c>(&self, _conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn columns_query(&self) -> &'static str {
+        "SELECT CAST(table_name AS TEXT) AS table_name, CAST(column_name AS TEXT) AS column_name \
+         FROM information_schema.columns WHERE table_schema = current_schema() \
+         ORDER BY table_name, ordinal_position"
+    }
+    fn claim_lock_clause(&self) -> &'static str {
+        "FOR UPDATE SKIP LOCKED"
+    }
+}
+
+/// Pick the backend from a database URL.
+pub fn for_url(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Box::new(Sqlite)),
+        "postgres" | "postgresql" => Ok(Box::new(Postgres)),
+        _ => Err(StoreError::Config(format!(
+            "database_url must start with sqlite: or postgres:, got scheme {scheme:?}"
+        ))),
+    }
+}
+
+/// Connection options for SQLite from a URL, creating the file when it does not exist.
+pub(crate) fn sqlite_url_with_create(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Check that a URL parses as what its scheme says, so that errors name the setting.
+pub(crate) fn validate_url(url: &str) -> Result<(), StoreError> {
+    sqlx::any::AnyConnectOptions::from_str(url)
+        .map(|_| ())
+        .map_err(|e| StoreError::Config(format!("database_url is not a valid URL: {e}")))
+}
+
+/// A tiny stand-in for `futures::future::BoxFuture`, to avoid a dependency for one alias.
+pub(crate) mod futures_like {
+    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}

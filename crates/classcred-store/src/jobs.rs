@@ -1,0 +1,218 @@
+//! Jobs are rows. A job is enqueued inside the transaction of the change it follows, so a
+//! rolled-back change leaves no job. Workers claim one job at a time with a lease
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and a failed job is retried with exponential
+//! backoff until `max_attempts`, then marked failed. Handlers must be idempotent: a job whose
+//! worker died is claimed again after its lease ends.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{new_id, Result, Store, Tx};
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub community_id: Option<String>,
+    /// Ids only: never personal values.
+    pub payload: serde_json::Value,
+    /// At most one job with this key exists; enqueueing again is a no-op.
+    pub dedupe_key: Option<String>,
+    pub max_attempts: i64,
+    /// Earliest run time (ms since epoch); `None` means now.
+    pub run_at: Option<i64>,
+}
+
+impl NewJob {
+    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+        Self {
+            kind: kind.into(),
+            community_id: None,
+            payload,
+            dedupe_key: None,
+            max_attempts: 5,
+            run_at: None,
+        }
+    }
+}
+
+/// A job a worker holds.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub kind: String,
+    pub community_id: Option<String>,
+    pub payload: serde_json::Value,
+    /// Attempts including this one.
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+/// What happened to a failed job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailOutcome {
+    RetryAt(i64),
+    Failed,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JobCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+}
+
+/// Backoff before attempt `attempts + 1`: 1 s, 2 s, 4 s … capped at 10 minutes.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 20) - 1;
+    (1000_i64 << exp).min(600_000)
+}
+
+impl Tx<'_> {
+    /// Enqueue a job in this transaction. Returns its id, or `None` when a job with the same
+    /// dedupe key exists.
+    pub async fn enqueue(&mut self, job: &NewJob) -> Result<Option<String>> {
+        let id = new_id();
+        let now = self.now_ms();
+        let inserted: Option<String> = sqlx::query_scalar(
+            "INSERT INTO job (id, kind, community_id, payload, dedupe_key, state, attempts, max_attempts, \
+             run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8) \
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&id)
+        .bind(&job.kind)
+        .bind(&job.community_id)
+        .bind(serde_json::to_string(&job.payload)?)
+        .bind(&job.dedupe_key)
+        .bind(job.max_attempts.max(1))
+        .bind(job.run_at.unwrap_or(now))
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(inserted)
+    }
+}
+
+impl Store {
+    /// Enqueue a job on its own (for work that follows no other change).
+    pub async fn enqueue(&self, job: &NewJob) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        let id = tx.enqueue(job).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Claim the next due job for `worker_id`, holding it for `lease_ms`. Jobs whose lease ran
+    /// out (their worker died) are due again.
+    pub async fn claim_job(&self, worker_id: &str, lease_ms: i64) -> Result<Option<ClaimedJob>> {
+        let now = self.now_ms();
+        let sql = format!(
+            "UPDATE job SET state = 'running', locked_by = $1, locked_until = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id = (SELECT id FROM job WHERE (state = 'queued' AND run_at <= $3) \
+                 OR (state = 'running' AND locked_until < $3) \
+                 ORDER BY run_at, id LIMIT 1 {}) \
+             RETURNING id, kind, community_id, payload, attempts, max_attempts",
+            self.inner.backend.claim_lock_clause()
+        );
+        let row = sqlx::query(&sql)
+            .bind(worker_id)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(ClaimedJob {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                community_id: r.try_get("community_id")?,
+                payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)?,
+                attempts: r.try_get("attempts")?,
+                max_attempts: r.try_get("max_attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Mark a job done. Returns false when the worker no longer held it (lease lost).
+    pub async fn complete_job(&self, job_id: &str, worker_id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE job SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL, \
+             updated_at = $3 WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .bind(self.now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Record a failure: retry later with backoff, or give up after `max_attempts`.
+    /// `error` must not contain personal data (our errors carry ids only).
+    pub async fn fail_job(&self, job: &ClaimedJob, worker_id: &str, error: &str) -> Result<FailOutcome> {
+        let now = self.now_ms();
+        let outcome = if job.attempts >= job.max_attempts {
+            FailOutcome::Failed
+        } else {
+            FailOutcome::RetryAt(now + backoff_ms(job.attempts))
+        };
+        let (state, run_at) = match outcome {
+            FailOutcome::Failed => ("failed", None),
+            FailOutcome::RetryAt(at) => ("queued", Some(at)),
+        };
+        let truncated: String = error.chars().take(500).collect();
+        sqlx::query(
+            "UPDATE job SET state = $3, run_at = COALESCE($4, run_at), locked_by = NULL, locked_until = NULL, \
+             last_error = $5, updated_at = $6 WHERE id = $1 AND locked_by = $2",
+        )
+        .bind(&job.id)
+        .bind(worker_id)
+        .bind(state)
+        .bind(run_at)
+        .bind(truncated)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(outcome)
+    }
+
+    pub async fn job_counts(&self) -> Result<JobCounts> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM job GROUP BY state")
+            .fetch_all(self.pool())
+            .await?;
+        let mut c = JobCounts::default();
+        for r in rows {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<String, _>("state")?.as_str() {
+                "queued" => c.queued = n,
+                "running" => c.running = n,
+                "done" => c.done = n,
+                "failed" => c.failed = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// State, attempts and last error of one job.
+    pub async fn job_status(&self, job_id: &str) -> Result<Option<(String, i64, Option<String>)>> {
+        let row = sqlx::query("SELECT state, attempts, last_error FROM job WHERE id = $1")
+            .bind(job_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get("state")?, r.try_get("attempts")?, r.try_get("last_error")?)))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(super::backoff_ms(1), 1000);
+        assert_eq!(super::backoff_ms(2), 2000);
+        assert_eq!(super::backoff_ms(4), 8000);
+        assert_eq!(super::backoff_ms(30), 600_000);
+    }
+}

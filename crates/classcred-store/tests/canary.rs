@@ -1,0 +1,287 @@
+//! Canary test: a unique random string in every declared encrypted field never reaches the
+//! database in clear, reads back through the store, cannot be moved between rows, is erased
+//! with its community key, and survives master-key rotation.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use classcred_crypto::MasterKey;
+use classcred_store::registry::{self, Protection};
+use classcred_store::testing::TestDb;
+use classcred_store::{
+    InboxInsert, MemberProfile, NewInstallation, NewLedgerEntry, NewMember, NewMessage, Role,
+    Store, StoreError, SystemClock,
+};
+use sqlx::Row;
+
+fn canary(label: &str) -> String {
+    format!("canary-{label}-{}", uuid::Uuid::new_v4().simple())
+}
+
+struct Seeded {
+    /// table.column → canary string
+    canaries: BTreeMap<String, String>,
+    members: Vec<String>,
+    inbox_id: String,
+}
+
+async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
+    let mut canaries = BTreeMap::new();
+    let mut c = |col: &str| {
+        let v = canary(&format!("{tag}-{col}"));
+        canaries.insert(col.to_string(), v.clone());
+        v
+    };
+    let profile = MemberProfile {
+        name: Some(c("member.name_enc")),
+        display_name: Some(c("member.display_name_enc")),
+        email: Some(c("member.email_enc")),
+        avatar_url: Some(c("member.avatar_url_enc")),
+        timezone: Some(c("member.timezone_enc")),
+    };
+    let text = c("message.text_enc");
+    let token = c("installation.bot_token_enc");
+    let payload = c("inbox.payload_enc");
+    let note = c("ledger_entry.note_enc");
+
+    let mut tx = store.begin().await.unwrap();
+    let m1 = tx
+        .upsert_member(
+            cid,
+            &NewMember { platform_user_id: "U1".into(), role: Role::Student, is_bot: false, profile },
+        )
+        .await
+        .unwrap();
+    let m2 = tx.upsert_member(cid, &common::member("U2", Role::Student, "Other")).await.unwrap();
+    tx.insert_message(
+        cid,
+        &NewMessage {
+            platform_message_id: "1.1".into(),
+            channel_id: "C1".into(),
+            author_member_id: Some(m1.clone()),
+            thread_id: None,
+            text,
+            posted_at: 1,
+        },
+    )
+    .await
+    .unwrap();
+    tx.save_installation(
+        cid,
+        &NewInstallation {
+            platform: "slack".into(),
+            platform_team_id: format!("T-{tag}"),
+            bot_user_id: Some("B1".into()),
+            scopes: "chat:write".into(),
+            bot_token: token.into(),
+            installed_by_member_id: Some(m1.clone()),
+        },
+    )
+    .await
+    .unwrap();
+    let InboxInsert::Stored(inbox_id) = tx
+        .insert_inbox(cid, "slack", &format!("Ev-{tag}"), "message", payload.as_bytes(), 1)
+        .await
+        .unwrap()
+    else {
+        panic!("stored")
+    };
+    tx.insert_ledger_entry(
+        cid,
+        &NewLedgerEntry {
+            member_id: m1.clone(),
+            kind: "adjustment".into(),
+            amount_milli: 1000,
+            idempotency_key: "adj-1".into(),
+            giver_member_id: None,
+            source_ref: None,
+            quota_day: None,
+            iso_week: None,
+            note: Some(note),
+            occurred_at: 1,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    Seeded { canaries, members: vec![m1, m2], inbox_id }
+}
+
+/// Every value read back through the store, keyed like the canaries.
+async fn read_back(store: &Store, cid: &str, s: &Seeded) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut tx = store.begin().await?;
+    let m = tx.member(cid, &s.members[0]).await?;
+    let mut out = BTreeMap::new();
+    let p = m.profile;
+    for (k, v) in [
+        ("member.name_enc", p.name),
+        ("member.display_name_enc", p.display_name),
+        ("member.email_enc", p.email),
+        ("member.avatar_url_enc", p.avatar_url),
+        ("member.timezone_enc", p.timezone),
+    ] {
+        out.insert(k.to_string(), v.unwrap());
+    }
+    out.insert("message.text_enc".into(), tx.list_messages(cid).await?[0].text.clone().unwrap());
+    use secrecy::ExposeSecret;
+    out.insert(
+        "installation.bot_token_enc".into(),
+        tx.bot_token(cid).await?.unwrap().expose_secret().to_string(),
+    );
+    out.insert(
+        "inbox.payload_enc".into(),
+        String::from_utf8(tx.inbox_event(&s.inbox_id).await?.payload).unwrap(),
+    );
+    out.insert("ledger_entry.note_enc".into(), tx.ledger(cid).await?[0].note.clone().unwrap());
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Every byte the database holds, as one haystack.
+async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
+    if let Some(path) = db.sqlite_path() {
+        let mut all = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let p = format!("{}{suffix}", path.display());
+            if let Ok(b) = std::fs::read(&p) {
+                all.extend(b);
+            }
+        }
+        assert!(all.len() > 4096, "sqlite file read");
+        all
+    } else {
+        let mut all = Vec::new();
+        for t in registry::TABLES {
+            let rows = sqlx::query(&format!("SELECT CAST(t.* AS TEXT) AS r FROM (SELECT * FROM {}) t", t.name))
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+            for r in rows {
+                all.extend(r.get::<String, _>("r").into_bytes());
+                all.push(b'\n');
+            }
+        }
+        all
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let k1_text = MasterKey::generate().encode();
+        let store = db
+            .store_with(MasterKey::parse(&k1_text).unwrap(), Arc::new(SystemClock))
+            .await;
+        let a = common::community(&store, "A", "TA").await;
+        let b = common::community(&store, "B", "TB").await;
+        let sa = seed(&store, &a, "a").await;
+        let sb = seed(&store, &b, "b").await;
+
+        // Completeness: every declared encrypted column was seeded.
+        let declared: Vec<String> = registry::personal_columns()
+            .filter(|(_, _, p)| p.protection == Protection::Encrypted)
+            .map(|(t, c, _)| format!("{t}.{c}"))
+            .collect();
+        let seeded: Vec<String> = sa.canaries.keys().cloned().collect();
+        let mut declared_sorted = declared.clone();
+        declared_sorted.sort();
+        assert_eq!(seeded, declared_sorted, "seed every encrypted column the registry declares");
+
+        // Reads return every canary.
+        assert_eq!(read_back(&store, &a, &sa).await.unwrap(), sa.canaries, "{backend}");
+        assert_eq!(read_back(&store, &b, &sb).await.unwrap(), sb.canaries, "{backend}");
+
+        // The raw database holds none of them (as text or as hex).
+        if backend == "sqlite" {
+            store.close().await;
+        }
+        let raw_store = if backend == "sqlite" {
+            db.store_with(MasterKey::parse(&k1_text).unwrap(), Arc::new(SystemClock)).await
+        } else {
+            store.clone()
+        };
+        let raw = raw_bytes(&db, &raw_store).await;
+        for (col, v) in sa.canaries.iter().chain(sb.canaries.iter()) {
+            assert!(!contains(&raw, v.as_bytes()), "{backend}: {col} stored in clear");
+            assert!(!contains(&raw, hex::encode(v).as_bytes()), "{backend}: {col} stored as hex");
+        }
+        let store = raw_store;
+
+        // A ciphertext moved to another row does not decrypt.
+        sqlx::query("UPDATE member SET name_enc = (SELECT name_enc FROM member WHERE id = $2) WHERE id = $1")
+            .bind(&sa.members[1])
+            .bind(&sa.members[0])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let err = tx.member(&a, &sa.members[1]).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Crypto { table: "member", column: "name_enc", .. }),
+            "{backend}: swapped ciphertext must fail, got {err}"
+        );
+        tx.commit().await.unwrap();
+
+        // Crypto-shredding A: every read of A's personal data says "erased"; B is unaffected.
+        let mut tx = store.begin().await.unwrap();
+        tx.destroy_data_key(&a).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let erased = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Erased { ref community_id }) if community_id == &a);
+        assert!(erased(tx.member(&a, &sa.members[0]).await.map(|_| ())));
+        assert!(erased(tx.list_members(&a).await.map(|_| ())));
+        assert!(erased(tx.list_messages(&a).await.map(|_| ())));
+        assert!(erased(tx.bot_token(&a).await.map(|_| ())));
+        assert!(erased(tx.inbox_event(&sa.inbox_id).await.map(|_| ())));
+        assert!(erased(tx.ledger(&a).await.map(|_| ())));
+        assert!(erased(tx.member_by_email(&a, "x@y.z").await.map(|_| ())));
+        // Non-personal data of A still reads.
+        assert_eq!(tx.community(&a).await.unwrap().name, "A");
+        assert_eq!(tx.ledger_totals(&a).await.unwrap().len(), 1);
+        tx.commit().await.unwrap();
+        assert_eq!(read_back(&store, &b, &sb).await.unwrap(), sb.canaries);
+
+        // Rotation: everything still decrypts under the new key; the old key no longer does.
+        let k2 = MasterKey::generate();
+        let k2_text = k2.encode();
+        let report = store.rotate_master_key(&k2).await.unwrap();
+        assert_eq!((report.rewrapped, report.destroyed_skipped), (1, 1));
+        store.close().await;
+        let rotated = Store::connect(
+            db.url(),
+            MasterKey::parse(&k2_text).unwrap(),
+            Arc::new(SystemClock),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(read_back(&rotated, &b, &sb).await.unwrap(), sb.canaries, "{backend}");
+        assert_eq!(rotated.stored_master_key_ids().await.unwrap(), vec![k2.id()]);
+        rotated.close().await;
+        let old = Store::connect(
+            db.url(),
+            MasterKey::parse(&k1_text).unwrap(),
+            Arc::new(SystemClock),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(read_back(&old, &b, &sb).await, Err(StoreError::WrongMasterKey { .. })));
+        // Even ignoring the fingerprint, the old key cannot unwrap the re-wrapped data key.
+        let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped_key FROM community_key WHERE community_id = $1")
+            .bind(&b)
+            .fetch_one(old.pool())
+            .await
+            .unwrap();
+        assert!(MasterKey::parse(&k1_text).unwrap().unwrap(&wrapped, &b).is_err());
+        assert!(k2.unwrap(&wrapped, &b).is_ok());
+        old.close().await;
+    }
+}
