@@ -16,6 +16,7 @@ async fn storage_story_on_every_backend() {
         store.migrate().await.unwrap();
 
         let cid = common::community(&store, "CS101", "T1").await;
+        let other = common::community(&store, "CS102", "T2").await;
         let mut tx = store.begin().await.unwrap();
         let ada = tx.upsert_member(&cid, &common::member("U1", Role::Admin, "Ada")).await.unwrap();
         let bob = tx.upsert_member(&cid, &common::member("U2", Role::Student, "Bob")).await.unwrap();
@@ -38,7 +39,6 @@ async fn storage_story_on_every_backend() {
         let by_uid = tx.member_by_platform_id(&cid, "U1").await.unwrap().unwrap();
         assert_eq!(by_uid.id, ada);
         // Tenancy: a member id from this community is not found in another.
-        let other = common::community(&store, "CS102", "T2").await;
         assert!(matches!(
             tx.member(&other, &ada).await,
             Err(StoreError::NotFound { .. })
