@@ -65,10 +65,11 @@ pub(super) fn added<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, r: &Reaction) {
 }
 
 pub(super) fn removed<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, r: &Reaction) {
-    if !r.is_fire {
+    let id = r.platform_message_id.as_str();
+    // A deleted message already had its reactions reversed.
+    if !r.is_fire || cx.state.message(id).is_some_and(|m| m.deleted) {
         return;
     }
-    let id = r.platform_message_id.as_str();
     match cx.state.reaction(id, &r.reactor) {
         None => cx.out.reactions.push(ReactionRecord {
             platform_message_id: id.to_owned(),

@@ -1,0 +1,19 @@
+//! Integration tests of the recognition engine (one binary; modules per rule area).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly on bad fixtures"
+)]
+
+mod dates;
+mod edits;
+mod fire;
+mod leaderboard;
+mod props;
+mod quota;
+mod reactions;
+mod rewards;
+mod support;
+mod tax;
