@@ -1,0 +1,150 @@
+//! Prometheus metrics: request counts and latencies by route, job outcomes, queue depth.
+
+use std::time::Duration;
+
+use classcred_store::jobs::JobCounts;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    source: String,
+    reason: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// All metrics of one process.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    jobs: Family<JobLabels, Counter>,
+    queue: Family<StateLabels, Gauge>,
+    rejected: Family<ReasonLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("classcred");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let jobs = Family::<JobLabels, Counter>::default();
+        let queue = Family::<StateLabels, Gauge>::default();
+        let rejected = Family::<ReasonLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register("jobs_processed", "Jobs run by kind and outcome", jobs.clone());
+        registry.register("jobs_queue", "Jobs in the queue by state", queue.clone());
+        registry.register(
+            "rejected_requests",
+            "Requests refused before processing, by source and reason",
+            rejected.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            jobs,
+            queue,
+            rejected,
+        }
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// `outcome`: `done`, `retry` or `failed`.
+    pub fn observe_job(&self, kind: &str, outcome: &str) {
+        self.jobs
+            .get_or_create(&JobLabels {
+                kind: kind.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// A request refused before processing (bad signature, malformed body …).
+    pub fn observe_rejection(&self, source: &str, reason: &str) {
+        self.rejected
+            .get_or_create(&ReasonLabels {
+                source: source.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// The text exposition, with the queue depth as of now.
+    pub fn render(&self, counts: &JobCounts) -> String {
+        for (state, n) in [
+            ("queued", counts.queued),
+            ("running", counts.running),
+            ("done", counts.done),
+            ("failed", counts.failed),
+        ] {
+            self.queue
+                .get_or_create(&StateLabels {
+                    state: state.to_string(),
+                })
+                .set(n);
+        }
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String does not fail");
+        out
+    }
+}
