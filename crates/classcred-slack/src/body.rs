@@ -122,6 +122,21 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, PayloadError>
     Ok(fields)
 }
 
+/// The `type` field of a JSON object, as a deserialize error when absent.
+pub(crate) fn type_of<E: serde::de::Error>(v: &serde_json::Value) -> Result<String, E> {
+    match v.get("type") {
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        _ => Err(E::missing_field("type")),
+    }
+}
+
+/// `serde_json::from_value` with the error converted for an outer deserializer.
+pub(crate) fn from_value<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+    v: serde_json::Value,
+) -> Result<T, E> {
+    serde_json::from_value(v).map_err(|e| E::custom(e.to_string()))
+}
+
 fn decode_component(s: &str) -> Result<String, PayloadError> {
     let plus_decoded = s.replace('+', " ");
     percent_encoding::percent_decode_str(&plus_decoded)

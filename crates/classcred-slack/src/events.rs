@@ -4,11 +4,18 @@
 //! `Unknown(type)` so the endpoint can answer 200 and ignore them. Decisions about what an event
 //! means (ignore bots, award fire, …) belong to the engine, not here.
 
-use crate::body::{check_content_type, parse_json, PayloadError, JSON};
+use crate::body::{check_content_type, from_value, parse_json, type_of, PayloadError, JSON};
 use crate::ids::{SlackChannelId, SlackTeamId, SlackTs, SlackUserId};
-use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+/// Header on redeliveries: `1`, `2` or `3`. Retries are processed like first deliveries (the
+/// engine's idempotency keys make them harmless); the header is for metrics.
+pub const RETRY_NUM_HEADER: &str = "x-slack-retry-num";
+/// Why Slack redelivered (`http_timeout`, `http_error`, …).
+pub const RETRY_REASON_HEADER: &str = "x-slack-retry-reason";
+/// Response header (`1`) asking Slack not to redeliver.
+pub const NO_RETRY_HEADER: &str = "x-slack-no-retry";
 
 /// The outer body of an Events API request.
 #[derive(Debug, Clone, PartialEq)]
@@ -340,21 +347,10 @@ pub fn parse_events_body(
     parse_json(body)
 }
 
-fn type_of(v: &Value) -> Result<String, String> {
-    match v.get("type") {
-        Some(Value::String(s)) => Ok(s.clone()),
-        _ => Err("missing field `type`".to_owned()),
-    }
-}
-
-fn from_value<T: DeserializeOwned, E: serde::de::Error>(v: Value) -> Result<T, E> {
-    serde_json::from_value(v).map_err(|e| E::custom(e.to_string()))
-}
-
 impl<'de> Deserialize<'de> for Envelope {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        let kind = type_of(&v).map_err(D::Error::custom)?;
+        let kind: String = type_of::<D::Error>(&v)?;
         Ok(match kind.as_str() {
             "url_verification" => {
                 #[derive(Deserialize)]
@@ -384,7 +380,7 @@ impl<'de> Deserialize<'de> for Event {
             tokens: TokensRevoked,
         }
         let v = Value::deserialize(d)?;
-        let kind = type_of(&v).map_err(D::Error::custom)?;
+        let kind: String = type_of::<D::Error>(&v)?;
         Ok(match kind.as_str() {
             "message" => Event::Message(message_event(v)?),
             "reaction_added" => Event::ReactionAdded(from_value(v)?),

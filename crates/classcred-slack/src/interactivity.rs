@@ -3,9 +3,8 @@
 //! handler by `action_id` / `callback_id` prefix. Handlers (polls, store, assignments) plug in
 //! later; nothing here decides what an action means.
 
-use crate::body::{check_content_type, parse_form, PayloadError, FORM};
+use crate::body::{check_content_type, from_value, parse_form, type_of, PayloadError, FORM};
 use crate::ids::SlackUserId;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -190,17 +189,10 @@ pub struct StateValue {
 impl<'de> Deserialize<'de> for Interaction {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        let kind = match v.get("type") {
-            Some(Value::String(s)) => s.clone(),
-            _ => return Err(D::Error::custom("missing field `type`")),
-        };
-        let conv =
-            |v: Value| serde_json::from_value(v).map_err(|e| D::Error::custom(e.to_string()));
+        let kind: String = type_of::<D::Error>(&v)?;
         Ok(match kind.as_str() {
-            "block_actions" => Interaction::BlockActions(conv(v)?),
-            "view_submission" => Interaction::ViewSubmission(
-                serde_json::from_value(v).map_err(|e| D::Error::custom(e.to_string()))?,
-            ),
+            "block_actions" => Interaction::BlockActions(from_value::<_, D::Error>(v)?),
+            "view_submission" => Interaction::ViewSubmission(from_value::<_, D::Error>(v)?),
             _ => Interaction::Unknown(kind),
         })
     }
