@@ -4,7 +4,8 @@
 //! deleted (a tombstone). The record makes every message event idempotent and order-tolerant:
 //! - a post for a message already recorded is a duplicate (or arrived after its own edit);
 //! - an edit applies only if it is newer (platform time) than the last post/edit applied, and an
-//!   edit of a message never seen acts as the post, at the edit's time;
+//!   edit of a message never seen acts as the post, at the edit's time (recorded even without
+//!   fire, so the late post is recognised as stale);
 //! - a delete reverses everything standing (including 🔥 reactions on it) and wins for good.
 
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePost
     if cx.state.message(&e.platform_message_id).is_some() {
         return;
     }
-    create(
+    let record = create(
         cx,
         &e.platform_message_id,
         &e.author,
@@ -29,6 +30,7 @@ pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePost
         e.fire_count,
         e.occurred_at,
     );
+    cx.out.messages.extend(record);
 }
 
 /// Distinct eligible recipients in mention order; tells the author if they mentioned themselves.
@@ -56,6 +58,8 @@ fn eligible<S: StateView + ?Sized>(
     out
 }
 
+/// Gives the fire of a message seen for the first time. Returns the record to store, or
+/// `None` for a message without fire (nothing to remember).
 fn create<S: StateView + ?Sized>(
     cx: &mut Ctx<'_, S>,
     id: &str,
@@ -63,9 +67,9 @@ fn create<S: StateView + ?Sized>(
     mentions: &[MemberId],
     fire_count: u32,
     at: DateTime<Utc>,
-) {
+) -> Option<MessageRecord> {
     if fire_count == 0 {
-        return;
+        return None;
     }
     let recipients = eligible(cx, author, mentions, fire_count);
     let mut record = MessageRecord {
@@ -104,14 +108,25 @@ fn create<S: StateView + ?Sized>(
                 .collect();
         }
     }
-    cx.out.messages.push(record);
+    Some(record)
 }
 
 pub(super) fn edited<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessageEdited) {
     let id = e.platform_message_id.as_str();
     let mut rec = match cx.state.message(id) {
         None => {
-            return create(cx, id, &e.author, &e.mentions, e.fire_count, e.occurred_at);
+            // The edit is the first we hear of this message: it acts as the post, and the
+            // record is kept even without fire so that the (older) post, if it comes, is stale.
+            let record = create(cx, id, &e.author, &e.mentions, e.fire_count, e.occurred_at)
+                .unwrap_or_else(|| MessageRecord {
+                    platform_message_id: id.to_owned(),
+                    author: Some(e.author.clone()),
+                    version: e.occurred_at,
+                    deleted: false,
+                    recipients: Vec::new(),
+                });
+            cx.out.messages.push(record);
+            return;
         }
         Some(rec) if rec.deleted || rec.version >= e.occurred_at => return,
         Some(rec) => rec,

@@ -20,11 +20,18 @@ pub(super) fn added<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, r: &Reaction) {
         return;
     }
     let prev = cx.state.reaction(id, &r.reactor);
-    if prev
-        .as_ref()
-        .is_some_and(|p| p.version >= r.occurred_at || p.standing.is_some())
-    {
-        return;
+    match &prev {
+        Some(p) if p.version >= r.occurred_at => return,
+        Some(p) if p.standing.is_some() => {
+            // Already standing (this add overtook the removal before it): remember that the
+            // reaction is on as of this time, so the older removal becomes stale.
+            cx.out.reactions.push(ReactionRecord {
+                version: r.occurred_at,
+                ..p.clone()
+            });
+            return;
+        }
+        _ => {}
     }
     let mut rec = prev.unwrap_or_else(|| ReactionRecord {
         platform_message_id: id.to_owned(),
