@@ -16,6 +16,17 @@
 //!    quotes; the engine's fire-token scanner should run over [`strip_code_and_quotes`] so both
 //!    agree on what counts.
 //!
+//! ```
+//! use classcred_slack::{parse_events_body, verify, sign, Envelope, SigningSecret};
+//!
+//! let secret = SigningSecret::new("8f742231b10e8888abcd99yyyzzz85a5");
+//! let body = br#"{"type":"url_verification","challenge":"abc"}"#;
+//! let sig = sign(&secret, "1531420618", body); // what Slack would send
+//! verify(&secret, Some("1531420618"), Some(&sig), body, 1_531_420_700).unwrap();
+//! let envelope = parse_events_body(Some("application/json"), body).unwrap();
+//! assert_eq!(envelope, Envelope::UrlVerification { challenge: "abc".into() });
+//! ```
+//!
 //! ## Outbound
 //! [`SlackClient`] (chat.postMessage, chat.postEphemeral, users.info, users.list, views.publish,
 //! views.open, oauth.v2.access, `response_url` replies) goes through one [`OutboundPolicy`]: only

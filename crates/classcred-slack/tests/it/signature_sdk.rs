@@ -3,48 +3,16 @@
 //! Needs `CLASSCRED_SLACK_SDK_PYTHON` = a Python with slack_sdk installed (CI sets it); the tests
 //! print a notice and pass without checking anything when it is unset.
 
-use crate::fixture;
+use crate::{fixture, python};
 use base64::Engine as _;
 use classcred_slack::{sign, verify, SignatureError, SigningSecret};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_700_000_000;
 
-fn python() -> Option<String> {
-    match std::env::var("CLASSCRED_SLACK_SDK_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            println!("skipped: CLASSCRED_SLACK_SDK_PYTHON is not set (a Python with slack_sdk)");
-            None
-        }
-    }
-}
-
 fn oracle(python: &str, request: &Value) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/slack_signatures.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "slack_sdk oracle failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::run_python(python, "slack_signatures.py", request)
 }
 
 fn b64(b: &[u8]) -> String {
