@@ -1,0 +1,395 @@
+//! Configuration: defaults → TOML file (`--config`) → `CLASSCRED_*` environment → flags.
+//!
+//! Secrets can come from files: `database_url_file` (`CLASSCRED_DATABASE_URL_FILE`) and
+//! `master_key_file` (`CLASSCRED_MASTER_KEY_FILE`). Secret values are typed so they never
+//! print: the `Debug` of a database URL hides its password.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Every configuration key (also the accepted `CLASSCRED_<KEY>` variables) and what it expects.
+pub const KEYS: &[(&str, &str)] = &[
+    ("database_url", "a URL starting with sqlite: or postgres://"),
+    ("database_url_file", "a path to a file holding the database URL"),
+    ("listen", "a socket address such as 127.0.0.1:8080"),
+    ("master_key", "64 hex characters or base64 of 32 bytes"),
+    ("master_key_file", "a path to a file holding the master key"),
+    ("tls_cert_file", "a path to a PEM certificate chain"),
+    ("tls_key_file", "a path to a PEM private key"),
+    ("log_format", "human or json"),
+    ("log_level", "a tracing filter such as info or classcred=debug"),
+    ("body_limit_bytes", "a whole number of bytes, at least 1024"),
+    ("workers", "a whole number of background workers"),
+    ("db_max_connections", "a whole number of database connections"),
+];
+
+fn describe(e: &figment::Error) -> String {
+    let key = e.path.join(".").to_lowercase();
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| m.name.to_string())
+        .unwrap_or_else(|| "configuration".into());
+    match KEYS.iter().find(|(k, _)| *k == key) {
+        Some((_, expected)) => format!("{key}: {}; expected {expected} (from {source})", e.kind),
+        None if key.is_empty() => format!("{} (from {source})", e.kind),
+        None => format!("{key}: {} (from {source})", e.kind),
+    }
+}
+
+/// A database URL. Its password never appears in `Debug` or `Display`.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(SecretString::from(url.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The URL with any password (in the user info or a `password=` parameter) replaced by
+    /// `***`.
+    pub fn redacted(&self) -> String {
+        let url = self.expose();
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let mut out = match base.find("://").map(|i| i + 3) {
+            Some(scheme_end) => {
+                let rest = &base[scheme_end..];
+                let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+                match authority.rfind('@') {
+                    Some(at) => {
+                        let userinfo = &authority[..at];
+                        let user = userinfo.split(':').next().unwrap_or_default();
+                        let masked = if userinfo.contains(':') {
+                            format!("{user}:***")
+                        } else {
+                            user.to_string()
+                        };
+                        format!("{}{masked}{}", &base[..scheme_end], &base[scheme_end + at..])
+                    }
+                    None => base.to_string(),
+                }
+            }
+            None => base.to_string(),
+        };
+        if let Some(q) = query {
+            let params: Vec<String> = q
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            out.push('?');
+            out.push_str(&params.join("&"));
+        }
+        out
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(Self::new(s))
+        } else {
+            Err(serde::de::Error::custom(
+                "expected a URL starting with sqlite: or postgres://",
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://classcred.db` (default) or `postgres://user@host/db`.
+    pub database_url: DatabaseUrl,
+    /// A file holding the database URL (wins over `database_url`).
+    pub database_url_file: Option<PathBuf>,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The master key itself (64 hex characters or base64); wins over `master_key_file`.
+    pub master_key: Option<SecretString>,
+    /// A file holding the master key.
+    pub master_key_file: PathBuf,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `classcred=debug,info`.
+    pub log_level: String,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Background workers per `serve` process.
+    pub workers: usize,
+    /// Most database connections per process (PostgreSQL).
+    pub db_max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: DatabaseUrl::new("sqlite://classcred.db"),
+            database_url_file: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            master_key: None,
+            master_key_file: PathBuf::from("classcred-master.key"),
+            tls_cert_file: None,
+            tls_key_file: None,
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            body_limit_bytes: 1024 * 1024,
+            workers: 2,
+            db_max_connections: 10,
+        }
+    }
+}
+
+/// Values given as command-line flags (highest precedence). `None` means "not given".
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// A configuration problem, naming the key and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("configuration file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("{key}: cannot read {path}: {reason}")]
+    SecretFile {
+        key: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("tls_cert_file and tls_key_file must be set together")]
+    TlsHalf,
+}
+
+impl Config {
+    /// Resolve the configuration from defaults, an optional TOML file, the process
+    /// environment and flags.
+    pub fn load(file: Option<&Path>, flags: &FlagOverrides) -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::File {
+                    path: path.to_path_buf(),
+                    reason: "no such file".into(),
+                });
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig
+            .merge(Env::prefixed("CLASSCRED_").only(&KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>()))
+            .merge(Serialized::globals(flags));
+        let mut cfg: Config = fig.extract().map_err(|e| {
+            // Name every problem with its key and where the value came from.
+            let all: Vec<String> = e.into_iter().map(|one| describe(&one)).collect();
+            ConfigError::Invalid(all.join("; "))
+        })?;
+        if let Some(path) = &cfg.database_url_file {
+            let text = std::fs::read_to_string(path).map_err(|err| ConfigError::SecretFile {
+                key: "database_url_file",
+                path: path.clone(),
+                reason: err.to_string(),
+            })?;
+            cfg.database_url = DatabaseUrl::deserialize(serde::de::value::StrDeserializer::<
+                serde::de::value::Error,
+            >::new(text.trim()))
+            .map_err(|e| ConfigError::Invalid(format!("database_url_file {}: {e}", path.display())))?;
+        }
+        if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
+            return Err(ConfigError::TlsHalf);
+        }
+        if cfg.body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "body_limit_bytes: expected at least 1024".into(),
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// The master key's text: from `master_key`, else the contents of `master_key_file`.
+    /// `None` when neither exists.
+    pub fn master_key_text(&self) -> Result<Option<SecretString>, ConfigError> {
+        if let Some(k) = &self.master_key {
+            return Ok(Some(k.clone()));
+        }
+        match std::fs::read_to_string(&self.master_key_file) {
+            Ok(t) => Ok(Some(SecretString::from(t))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ConfigError::SecretFile {
+                key: "master_key_file",
+                path: self.master_key_file.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults() {
+        Jail::expect_with(|_jail| {
+            let c = Config::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(c.database_url.expose(), "sqlite://classcred.db");
+            assert_eq!(c.master_key_file, PathBuf::from("classcred-master.key"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn precedence_defaults_file_env_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
+                listen = "127.0.0.1:9001"
+                log_level = "debug"
+                database_url = "sqlite://from-file.db"
+                workers = 7
+                "#,
+            )?;
+            let file = Some(Path::new("c.toml"));
+            let c = Config::load(file, &FlagOverrides::default()).unwrap();
+            assert_eq!(c.listen.port(), 9001);
+            assert_eq!(c.workers, 7);
+            jail.set_env("CLASSCRED_LISTEN", "127.0.0.1:9002");
+            jail.set_env("CLASSCRED_LOG_LEVEL", "warn");
+            // Unrelated CLASSCRED_ variables are not configuration.
+            jail.set_env("CLASSCRED_TEST_POSTGRES_URL", "postgres://x/y");
+            let c = Config::load(file, &FlagOverrides::default()).unwrap();
+            assert_eq!((c.listen.port(), c.log_level.as_str()), (9002, "warn"));
+            assert_eq!(c.database_url.expose(), "sqlite://from-file.db");
+            let flags = FlagOverrides {
+                listen: Some("127.0.0.1:9003".into()),
+                ..Default::default()
+            };
+            let c = Config::load(file, &flags).unwrap();
+            assert_eq!((c.listen.port(), c.log_level.as_str()), (9003, "warn"));
+            assert_eq!(c.workers, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_from_files_and_env() {
+        Jail::expect_with(|jail| {
+            jail.create_file("db-url", "postgres://app:s3cret-pw@db.internal:5432/classcred\n")?;
+            jail.create_file("mk", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n")?;
+            jail.set_env("CLASSCRED_DATABASE_URL_FILE", "db-url");
+            jail.set_env("CLASSCRED_MASTER_KEY_FILE", "mk");
+            let c = Config::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(
+                c.database_url.expose(),
+                "postgres://app:s3cret-pw@db.internal:5432/classcred"
+            );
+            assert!(c.master_key_text().unwrap().unwrap().expose_secret().starts_with("0011"));
+            jail.set_env("CLASSCRED_MASTER_KEY", "ffff");
+            let c = Config::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(c.master_key_text().unwrap().unwrap().expose_secret(), "ffff");
+            // Nothing secret in Debug.
+            let debug = format!("{c:?}");
+            assert!(!debug.contains("s3cret-pw"), "{debug}");
+            assert!(!debug.contains("ffff"), "{debug}");
+            assert!(debug.contains("postgres://app:***@db.internal:5432/classcred"), "{debug}");
+            jail.set_env("CLASSCRED_DATABASE_URL_FILE", "missing-file");
+            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("database_url_file") && err.contains("missing-file"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_expectation() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CLASSCRED_LISTEN", "not-an-address");
+            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("listen") && err.contains("socket address"), "{err}");
+            jail.set_env("CLASSCRED_LISTEN", "127.0.0.1:1");
+            jail.set_env("CLASSCRED_DATABASE_URL", "mysql://x");
+            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("database_url") && err.contains("sqlite: or postgres://"), "{err}");
+            jail.set_env("CLASSCRED_DATABASE_URL", "sqlite://x.db");
+            jail.set_env("CLASSCRED_LOG_FORMAT", "xml");
+            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("log_format") && err.contains("human"), "{err}");
+            jail.set_env("CLASSCRED_LOG_FORMAT", "json");
+            jail.create_file("typo.toml", "lisen = \"127.0.0.1:1\"")?;
+            let err = Config::load(Some(Path::new("typo.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("lisen"), "{err}");
+            let err = Config::load(Some(Path::new("nope.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("nope.toml") && err.contains("no such file"), "{err}");
+            jail.set_env("CLASSCRED_TLS_CERT_FILE", "cert.pem");
+            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("tls_key_file"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redaction_of_urls() {
+        for (url, shown) in [
+            ("postgres://u:pw@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h/db?sslmode=require&password=x", "postgres://h/db?sslmode=require&password=***"),
+            ("sqlite://classcred.db", "sqlite://classcred.db"),
+            ("postgres://u:p@ss@h:5/db", "postgres://u:***@h:5/db"),
+        ] {
+            assert_eq!(DatabaseUrl::new(url).redacted(), shown);
+        }
+    }
+}

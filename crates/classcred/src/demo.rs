@@ -1,0 +1,183 @@
+//! `classcred demo`: a realistic demo class, created through the same store API the server uses.
+
+use std::fmt;
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use classcred_store::audit::AuditRecord;
+use classcred_store::{MemberProfile, NewCommunity, NewMember, NewMessage, Role, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const DEMO_PLATFORM: &str = "demo";
+pub const DEMO_TEAM: &str = "DEMO-CS101";
+pub const STUDENTS: usize = 24;
+
+const FIRST: &[&str] = &[
+    "Amara", "Bao", "Carmen", "Dmitri", "Elif", "Farah", "Gabriel", "Hana", "Ivan", "Jamal",
+    "Keiko", "Luca", "Maya", "Nikhil", "Olga", "Pedro", "Qing", "Rosa", "Samir", "Tove", "Uma",
+    "Viktor", "Wanjiru", "Yusuf",
+];
+const LAST: &[&str] = &[
+    "Okafor", "Nguyen", "Ruiz", "Petrov", "Yilmaz", "Haddad", "Silva", "Sato", "Kowalski",
+    "Bakr", "Tanaka", "Romano", "Cohen", "Iyer", "Smirnova", "Alves", "Zhang", "Moreno",
+    "Aziz", "Lindqvist", "Devi", "Horvat", "Mwangi", "Demir",
+];
+const THANKS: &[&str] = &[
+    "thanks for explaining recursion",
+    "great notes from lecture 3",
+    "your pointer diagram saved me",
+    "thanks for debugging my loop",
+    "awesome answer about big-O",
+    "thanks for sharing the practice quiz",
+    "great pairing session today",
+    "you made git make sense",
+];
+
+/// What `demo` did.
+pub struct DemoSummary {
+    pub community_id: String,
+    pub created: bool,
+    pub members: usize,
+    pub messages: usize,
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.created { "created" } else { "already present" };
+        write!(
+            f,
+            "demo community {} {verb}: {} members, {} messages",
+            self.community_id, self.members, self.messages
+        )
+    }
+}
+
+fn profile(first: &str, last: &str, tz: &str) -> MemberProfile {
+    MemberProfile {
+        name: Some(format!("{first} {last}")),
+        display_name: Some(first.to_lowercase()),
+        email: Some(format!(
+            "{}.{}@riverbend.example.edu",
+            first.to_lowercase(),
+            last.to_lowercase()
+        )),
+        avatar_url: Some(format!(
+            "https://avatars.example.edu/{}.png",
+            first.to_lowercase()
+        )),
+        timezone: Some(tz.into()),
+    }
+}
+
+/// Create the demo class unless it exists. Idempotent.
+pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
+    let mut tx = store.begin().await?;
+    if let Some(c) = tx.community_by_team(DEMO_PLATFORM, DEMO_TEAM).await? {
+        let members = tx.list_members(&c.id).await?.len();
+        let messages = tx.list_messages(&c.id).await?.len();
+        tx.commit().await?;
+        return Ok(DemoSummary {
+            community_id: c.id,
+            created: false,
+            members,
+            messages,
+        });
+    }
+    let inst = tx.create_institution("Riverbend Community College").await?;
+    let settings = serde_json::json!({
+        "timezone": "America/New_York",
+        "course_start": (Utc::now() - Duration::days(30)).date_naive().to_string(),
+        "daily_quota": 5,
+    });
+    let community = tx
+        .create_community(NewCommunity {
+            institution_id: inst.id,
+            name: "CS 101: Introduction to Programming (demo)".into(),
+            platform: DEMO_PLATFORM.into(),
+            platform_team_id: Some(DEMO_TEAM.into()),
+            settings_json: settings.to_string(),
+        })
+        .await?;
+    let cid = community.id.clone();
+    let staff = [
+        ("UDEMO0ADMIN", Role::Admin, "Grace", "Hopper"),
+        ("UDEMO0TA001", Role::Instructor, "Alan", "Kay"),
+    ];
+    let mut ids = Vec::new();
+    for (uid, role, first, last) in staff {
+        ids.push((
+            uid.to_string(),
+            tx.upsert_member(
+                &cid,
+                &NewMember {
+                    platform_user_id: uid.into(),
+                    role,
+                    is_bot: false,
+                    profile: profile(first, last, "America/New_York"),
+                },
+            )
+            .await?,
+        ));
+    }
+    let zones = ["America/New_York", "America/Chicago", "Europe/Berlin", "Asia/Kolkata"];
+    let mut students = Vec::new();
+    for i in 0..STUDENTS {
+        let uid = format!("UDEMO{:06}", i + 1);
+        let id = tx
+            .upsert_member(
+                &cid,
+                &NewMember {
+                    platform_user_id: uid.clone(),
+                    role: Role::Student,
+                    is_bot: false,
+                    profile: profile(FIRST[i], LAST[i], zones[i % zones.len()]),
+                },
+            )
+            .await?;
+        students.push((uid, id));
+    }
+    // Two weeks of recognition messages, deterministic so that every demo looks the same.
+    let mut rng = StdRng::seed_from_u64(101);
+    let start = Utc::now() - Duration::days(14);
+    let mut messages = 0;
+    for n in 0..80 {
+        let (author_uid, author_id) = &students[rng.gen_range(0..students.len())];
+        let (to_uid, _) = loop {
+            let s = &students[rng.gen_range(0..students.len())];
+            if &s.0 != author_uid {
+                break s;
+            }
+        };
+        let fires = if rng.gen_bool(0.2) { ":fire: :fire:" } else { ":fire:" };
+        let posted = start + Duration::minutes(n * 250 + rng.gen_range(0..200));
+        tx.insert_message(
+            &cid,
+            &NewMessage {
+                platform_message_id: format!("{}.{:06}", posted.timestamp(), n),
+                channel_id: "CDEMOGENERAL".into(),
+                author_member_id: Some(author_id.clone()),
+                thread_id: None,
+                text: format!("<@{to_uid}> {} {fires}", THANKS[rng.gen_range(0..THANKS.len())]),
+                posted_at: posted.timestamp_millis(),
+            },
+        )
+        .await?;
+        messages += 1;
+    }
+    tx.audit(&AuditRecord {
+        community_id: Some(cid.clone()),
+        actor: "operator:cli".into(),
+        action: "demo.create".into(),
+        subject: None,
+        details: serde_json::json!({ "members": STUDENTS + ids.len(), "messages": messages }),
+    })
+    .await?;
+    tx.commit().await.context("saving the demo class")?;
+    Ok(DemoSummary {
+        community_id: cid,
+        created: true,
+        members: STUDENTS + ids.len(),
+        messages,
+    })
+}

@@ -1,0 +1,222 @@
+//! The `classcred` binary as an operator uses it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use classcred_store::testing::TestDb;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_classcred"));
+    // The tests decide the configuration, not the developer's environment.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CLASSCRED_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("RUST_LOG", "info");
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().expect("run classcred")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn help_for_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["keys", "--help"],
+        vec!["keys", "init", "--help"],
+        vec!["keys", "rotate", "--help"],
+        vec!["audit", "--help"],
+        vec!["audit", "verify", "--help"],
+        vec!["registry", "--help"],
+    ] {
+        let o = run(dir.path(), &args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: classcred"), "{args:?}");
+    }
+    let o = run(dir.path(), &["no-such-command"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn registry_output_is_the_committed_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["registry", "--format", "markdown"]);
+    assert!(o.status.success());
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/DATA-INVENTORY.md")).unwrap();
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), doc);
+    let o = run(dir.path(), &["registry", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().any(|t| t["name"] == "member"));
+}
+
+#[test]
+fn keys_demo_audit_and_rotation_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Without a key, serving commands explain what to do.
+    let o = run(d, &["migrate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("classcred keys init"), "{}", text(&o));
+
+    let o = run(d, &["keys", "init"]);
+    assert!(o.status.success(), "{}", text(&o));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("classcred-master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let o = run(d, &["keys", "init"]);
+    assert!(!o.status.success(), "init never overwrites a key");
+    assert!(text(&o).contains("refusing to overwrite"));
+
+    assert!(run(d, &["migrate"]).status.success());
+    let o = run(d, &["demo", "--no-serve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("created: 26 members, 80 messages"), "{}", text(&o));
+    let o = run(d, &["demo", "--no-serve"]);
+    assert!(text(&o).contains("already present"), "demo is idempotent");
+
+    let o = run(d, &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact: 1 entries"));
+
+    // Rotation: the old key no longer opens the database; the new one does.
+    let old_key = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
+    let o = run(d, &["keys", "rotate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let new_key = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
+    assert_ne!(old_key, new_key);
+    assert!(!d.join("classcred-master.key.new").exists());
+    std::fs::write(d.join("old.key"), &old_key).unwrap();
+    let o = run(d, &["--master-key-file", "old.key", "demo", "--no-serve"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("is not the one this database"), "{}", text(&o));
+    let o = run(d, &["demo", "--no-serve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("26 members"), "data still decrypts: {}", text(&o));
+    let o = run(d, &["audit", "verify"]);
+    assert!(text(&o).contains("intact: 2 entries"), "rotation is audited: {}", text(&o));
+
+    // Tampering with the audit log is caught and the entry named.
+    let db = d.join("classcred.db");
+    let conn = rusqlite_free_update(&db, "UPDATE audit_entry SET actor = 'someone' WHERE seq = 1");
+    assert_eq!(conn, 1);
+    let o = run(d, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("audit entry 1 was altered"), "{}", text(&o));
+}
+
+/// Run one statement against a SQLite file through the store's driver.
+fn rusqlite_free_update(db: &Path, sql: &str) -> u64 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap().rows_affected()
+    })
+}
+
+#[test]
+fn demo_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(pg) = rt.block_on(TestDb::postgres()) else {
+        eprintln!("note: PostgreSQL not configured; skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["--database-url", pg.url(), "demo", "--no-serve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("created: 26 members"), "{}", text(&o));
+    let o = run(dir.path(), &["--database-url", pg.url(), "audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(pg);
+}
+
+struct Server {
+    child: std::process::Child,
+    addr: String,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+fn start_server(dir: &Path, listen: &str) -> Server {
+    let mut child = bin()
+        .current_dir(dir)
+        .args(["serve", "--listen", listen])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let err = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            s.push_str(&line);
+            s.push('\n');
+        }
+        s
+    });
+    let mut addr = String::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(a) = line.strip_prefix("classcred listening on ") {
+            addr = a.to_string();
+            break;
+        }
+    }
+    assert!(!addr.is_empty(), "server announced its address");
+    Server { child, addr, stderr }
+}
+
+fn stop(mut s: Server) -> (std::process::ExitStatus, String) {
+    Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    let status = s.child.wait().unwrap();
+    (status, s.stderr.join().unwrap())
+}
+
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["keys", "init"]).status.success());
+    let srv = start_server(dir.path(), "127.0.0.1:0");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("http://{}/healthz", srv.addr);
+    let r = rt.block_on(async { reqwest::get(&url).await.unwrap() });
+    assert_eq!(r.status(), 200);
+    let m = rt.block_on(async { reqwest::get(format!("http://{}/metrics", srv.addr)).await.unwrap().text().await.unwrap() });
+    assert!(m.contains("classcred_http_requests_total"));
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, stderr) = stop(srv);
+    assert!(status.success(), "clean exit on SIGTERM: {stderr}");
+    assert!(stderr.contains("shutdown requested"), "{stderr}");
+    assert!(stderr.contains("worker stopped"), "workers stop too: {stderr}");
+    assert!(!stderr.contains("beyond loopback"));
+}
+
+#[test]
+fn warns_when_listening_beyond_loopback_without_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["keys", "init"]).status.success());
+    let srv = start_server(dir.path(), "0.0.0.0:0");
+    let (_, stderr) = stop(srv);
+    assert!(stderr.contains("listening beyond loopback without TLS"), "{stderr}");
+}
