@@ -68,7 +68,13 @@ fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let nonce: [u8; NONCE_LEN] = random_bytes();
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
     let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
     out.push(VERSION);
@@ -237,7 +243,10 @@ impl DataKey {
     }
 
     fn subkey(&self, label: &[u8]) -> [u8; KEY_LEN] {
-        hmac(self.key.expose_secret(), &[b"classcred/dek-subkey/v1", label])
+        hmac(
+            self.key.expose_secret(),
+            &[b"classcred/dek-subkey/v1", label],
+        )
     }
 
     /// Seal a personal field's plaintext for the given place.
@@ -315,10 +324,7 @@ mod tests {
         let back = kek.unwrap(&wrapped, "c1").unwrap();
         let ct = dek.seal(at("r"), b"x");
         assert_eq!(back.open(at("r"), &ct).unwrap(), b"x");
-        assert_eq!(
-            kek.unwrap(&wrapped, "c2").unwrap_err(),
-            CryptoError::Unwrap
-        );
+        assert_eq!(kek.unwrap(&wrapped, "c2").unwrap_err(), CryptoError::Unwrap);
         assert_eq!(
             MasterKey::generate().unwrap(&wrapped, "c1").unwrap_err(),
             CryptoError::Unwrap
@@ -331,8 +337,8 @@ mod tests {
         let parsed = MasterKey::parse(&format!("  {}\n", k.encode())).unwrap();
         assert_eq!(parsed.id(), k.id());
         use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD
-            .encode(hex::decode(k.encode()).unwrap());
+        let b64 =
+            base64::engine::general_purpose::STANDARD.encode(hex::decode(k.encode()).unwrap());
         assert_eq!(MasterKey::parse(&b64).unwrap().id(), k.id());
         assert!(matches!(
             MasterKey::parse("abcd"),

@@ -145,7 +145,11 @@ pub struct Application {
 impl Application {
     /// Bind the listener and assemble `routes` (use [`router`] plus adapters) with request
     /// metrics and the body limit.
-    pub async fn bind(config: ServerConfig, routes: Router, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    pub async fn bind(
+        config: ServerConfig,
+        routes: Router,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
         let app = routes
             .layer(DefaultBodyLimit::max(config.body_limit))
@@ -164,7 +168,10 @@ impl Application {
     }
 
     /// Serve until `shutdown` resolves; requests in flight are finished first.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let addr = self.local_addr();
         match &self.config.tls {
             Some(files) => {

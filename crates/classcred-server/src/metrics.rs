@@ -65,18 +65,27 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("classcred");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
         let jobs = Family::<JobLabels, Counter>::default();
         let queue = Family::<StateLabels, Gauge>::default();
         let rejected = Family::<ReasonLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",
             latency.clone(),
         );
-        registry.register("jobs_processed", "Jobs run by kind and outcome", jobs.clone());
+        registry.register(
+            "jobs_processed",
+            "Jobs run by kind and outcome",
+            jobs.clone(),
+        );
         registry.register("jobs_queue", "Jobs in the queue by state", queue.clone());
         registry.register(
             "rejected_requests",

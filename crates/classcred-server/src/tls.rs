@@ -24,14 +24,23 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
         .with_context(|| format!("tls_cert_file {}: cannot read", files.cert.display()))?
         .collect::<Result<_, _>>()
-        .with_context(|| format!("tls_cert_file {}: not a PEM certificate chain", files.cert.display()))?;
+        .with_context(|| {
+            format!(
+                "tls_cert_file {}: not a PEM certificate chain",
+                files.cert.display()
+            )
+        })?;
     anyhow::ensure!(
         !certs.is_empty(),
         "tls_cert_file {}: no certificate found",
         files.cert.display()
     );
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .with_context(|| format!("tls_key_file {}: not a PEM private key", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).with_context(|| {
+        format!(
+            "tls_key_file {}: not a PEM private key",
+            files.key.display()
+        )
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -62,8 +62,17 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(store: Store, handlers: Handlers, metrics: Arc<Metrics>, config: WorkerConfig) -> Self {
-        let id = format!("worker-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    pub fn new(
+        store: Store,
+        handlers: Handlers,
+        metrics: Arc<Metrics>,
+        config: WorkerConfig,
+    ) -> Self {
+        let id = format!(
+            "worker-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
         Self {
             id,
             store,
@@ -79,13 +88,19 @@ impl Worker {
         let Some(job) = self.store.claim_job(&self.id, lease).await? else {
             return Ok(false);
         };
-        let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let span =
+            tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
         let _enter = span.enter();
         let result = match self.handlers.0.get(&job.kind) {
             Some(h) => {
-                match tokio::time::timeout(self.config.lease, h(self.store.clone(), job.clone())).await {
+                match tokio::time::timeout(self.config.lease, h(self.store.clone(), job.clone()))
+                    .await
+                {
                     Ok(r) => r,
-                    Err(_) => Err(anyhow::anyhow!("job exceeded its lease of {:?}", self.config.lease)),
+                    Err(_) => Err(anyhow::anyhow!(
+                        "job exceeded its lease of {:?}",
+                        self.config.lease
+                    )),
                 }
             }
             None => Err(anyhow::anyhow!("no handler for job kind {}", job.kind)),

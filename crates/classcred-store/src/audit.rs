@@ -42,23 +42,35 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-fn entry_hash(
-    prev_hash: &str,
+/// The fields an entry's hash covers, in their canonical order.
+struct Canonical<'a> {
     seq: i64,
-    community_id: Option<&str>,
-    actor: &str,
-    action: &str,
-    subject: Option<&str>,
+    community_id: Option<&'a str>,
+    actor: &'a str,
+    action: &'a str,
+    subject: Option<&'a str>,
     at: i64,
-    details: &str,
-) -> String {
-    let canonical = serde_json::to_string(&(seq, community_id, actor, action, subject, at, details))
+    details: &'a str,
+}
+
+impl Canonical<'_> {
+    fn hash(&self, prev_hash: &str) -> String {
+        let canonical = serde_json::to_string(&(
+            self.seq,
+            self.community_id,
+            self.actor,
+            self.action,
+            self.subject,
+            self.at,
+            self.details,
+        ))
         .expect("tuple of plain values serialises");
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(b"\n");
-    h.update(canonical.as_bytes());
-    hex::encode(h.finalize())
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        h.update(canonical.as_bytes());
+        hex::encode(h.finalize())
+    }
 }
 
 /// Why a chain failed verification, naming the first bad entry.
@@ -88,23 +100,24 @@ impl Tx<'_> {
     pub async fn audit(&mut self, rec: &AuditRecord) -> Result<i64> {
         // Taking the head with an UPDATE locks it (PostgreSQL) / the database (SQLite) until
         // commit, so sequence numbers and links never fork.
-        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let head =
+            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *self.tx)
+                .await?;
         let seq: i64 = head.try_get("seq")?;
         let prev: String = head.try_get("hash")?;
         let at = self.now_ms();
         let details = serde_json::to_string(&rec.details)?;
-        let hash = entry_hash(
-            &prev,
+        let hash = Canonical {
             seq,
-            rec.community_id.as_deref(),
-            &rec.actor,
-            &rec.action,
-            rec.subject.as_deref(),
+            community_id: rec.community_id.as_deref(),
+            actor: &rec.actor,
+            action: &rec.action,
+            subject: rec.subject.as_deref(),
             at,
-            &details,
-        );
+            details: &details,
+        }
+        .hash(&prev);
         sqlx::query(
             "INSERT INTO audit_entry (seq, community_id, actor, action, subject, at, details, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -176,7 +189,11 @@ impl Store {
 }
 
 /// Verify entries (ordered by `seq`) against the head.
-pub fn verify_chain(entries: &[AuditEntry], head_seq: i64, head_hash: &str) -> Result<ChainOk, ChainError> {
+pub fn verify_chain(
+    entries: &[AuditEntry],
+    head_seq: i64,
+    head_hash: &str,
+) -> Result<ChainOk, ChainError> {
     let mut prev_hash = GENESIS.to_string();
     let mut expected = 1;
     for e in entries {
@@ -192,16 +209,16 @@ pub fn verify_chain(entries: &[AuditEntry], head_seq: i64, head_hash: &str) -> R
                 prev: e.seq - 1,
             });
         }
-        let recomputed = entry_hash(
-            &prev_hash,
-            e.seq,
-            e.community_id.as_deref(),
-            &e.actor,
-            &e.action,
-            e.subject.as_deref(),
-            e.at,
-            &e.details,
-        );
+        let recomputed = Canonical {
+            seq: e.seq,
+            community_id: e.community_id.as_deref(),
+            actor: &e.actor,
+            action: &e.action,
+            subject: e.subject.as_deref(),
+            at: e.at,
+            details: &e.details,
+        }
+        .hash(&prev_hash);
         if recomputed != e.hash {
             return Err(ChainError::Altered { seq: e.seq });
         }

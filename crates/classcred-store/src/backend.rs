@@ -6,8 +6,8 @@
 use std::str::FromStr;
 
 use futures_like::BoxFuture;
-use sqlx::AnyConnection;
 use sqlx::migrate::Migrator;
+use sqlx::AnyConnection;
 use sqlx::Executor;
 
 use crate::StoreError;
@@ -19,7 +19,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The embedded migrations of this backend.
     fn migrator(&self) -> &'static Migrator;
     /// Statements run on every new connection.
-    fn on_connect<'c>(&self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+    fn on_connect<'c>(&self, conn: &'c mut AnyConnection)
+        -> BoxFuture<'c, Result<(), sqlx::Error>>;
     /// A query returning `(table_name, column_name)` for every column of every table.
     fn columns_query(&self) -> &'static str;
     /// Suffix for the sub-select that picks the next job: row locking where the database has it.
@@ -41,7 +42,10 @@ impl Backend for Sqlite {
     fn migrator(&self) -> &'static Migrator {
         &SQLITE_MIGRATOR
     }
-    fn on_connect<'c>(&self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+    fn on_connect<'c>(
+        &self,
+        conn: &'c mut AnyConnection,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
         Box::pin(async move {
             conn.execute("PRAGMA journal_mode = WAL").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -69,7 +73,10 @@ impl Backend for Postgres {
     fn migrator(&self) -> &'static Migrator {
         &POSTGRES_MIGRATOR
     }
-    fn on_connect<'c>(&self, _conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+    fn on_connect<'c>(
+        &self,
+        _conn: &'c mut AnyConnection,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
         Box::pin(async { Ok(()) })
     }
     fn columns_query(&self) -> &'static str {

@@ -150,7 +150,12 @@ impl Store {
 
     /// Record a failure: retry later with backoff, or give up after `max_attempts`.
     /// `error` must not contain personal data (our errors carry ids only).
-    pub async fn fail_job(&self, job: &ClaimedJob, worker_id: &str, error: &str) -> Result<FailOutcome> {
+    pub async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        worker_id: &str,
+        error: &str,
+    ) -> Result<FailOutcome> {
         let now = self.now_ms();
         let outcome = if job.attempts >= job.max_attempts {
             FailOutcome::Failed
@@ -201,8 +206,14 @@ impl Store {
             .bind(job_id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((r.try_get("state")?, r.try_get("attempts")?, r.try_get("last_error")?)))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                r.try_get("state")?,
+                r.try_get("attempts")?,
+                r.try_get("last_error")?,
+            ))
+        })
+        .transpose()
     }
 }
 

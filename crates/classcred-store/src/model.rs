@@ -56,7 +56,9 @@ impl CommunityState {
         match s {
             "active" => Ok(CommunityState::Active),
             "disabled" => Ok(CommunityState::Disabled),
-            other => Err(StoreError::Invalid(format!("unknown community state {other:?}"))),
+            other => Err(StoreError::Invalid(format!(
+                "unknown community state {other:?}"
+            ))),
         }
     }
 }
@@ -345,7 +347,9 @@ impl Tx<'_> {
         let id = existing.clone().unwrap_or_else(new_id);
         let dek = self.data_key(community_id).await?;
         let p = &new.profile;
-        let seal = |column, value: Option<&str>| seal_opt(&dek, community_id, "member", column, &id, value);
+        let seal = |column, value: Option<&str>| {
+            seal_opt(&dek, community_id, "member", column, &id, value)
+        };
         let name = seal("name_enc", p.name.as_deref());
         let display = seal("display_name_enc", p.display_name.as_deref());
         let email = seal("email_enc", p.email.as_deref());
@@ -410,7 +414,8 @@ impl Tx<'_> {
 
     /// A member with decrypted profile. `Erased` when the community's key was destroyed.
     pub async fn member(&mut self, community_id: &str, member_id: &str) -> Result<Member> {
-        let sql = format!("SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND id = $2");
         let row = sqlx::query(&sql)
             .bind(community_id)
             .bind(member_id)
@@ -487,7 +492,14 @@ impl Tx<'_> {
     pub async fn insert_message(&mut self, community_id: &str, new: &NewMessage) -> Result<String> {
         let id = new_id();
         let dek = self.data_key(community_id).await?;
-        let text = seal_opt(&dek, community_id, "message", "text_enc", &id, Some(&new.text));
+        let text = seal_opt(
+            &dek,
+            community_id,
+            "message",
+            "text_enc",
+            &id,
+            Some(&new.text),
+        );
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO message (id, community_id, platform_message_id, channel_id, author_member_id, \
              thread_id, text_enc, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -595,7 +607,14 @@ impl Tx<'_> {
         };
         let id: String = row.try_get("id")?;
         let dek = self.data_key(community_id).await?;
-        let token = open_opt(&dek, &row, community_id, "installation", "bot_token_enc", &id)?;
+        let token = open_opt(
+            &dek,
+            &row,
+            community_id,
+            "installation",
+            "bot_token_enc",
+            &id,
+        )?;
         Ok(token.map(SecretString::from))
     }
 
@@ -699,7 +718,14 @@ impl Tx<'_> {
     ) -> Result<bool> {
         let id = new_id();
         let dek = self.data_key(community_id).await?;
-        let note = seal_opt(&dek, community_id, "ledger_entry", "note_enc", &id, new.note.as_deref());
+        let note = seal_opt(
+            &dek,
+            community_id,
+            "ledger_entry",
+            "note_enc",
+            &id,
+            new.note.as_deref(),
+        );
         let stored: Option<String> = sqlx::query_scalar(
             "INSERT INTO ledger_entry (id, community_id, member_id, kind, amount_milli, idempotency_key, \
              giver_member_id, source_ref, quota_day, iso_week, note_enc, occurred_at, created_at) \

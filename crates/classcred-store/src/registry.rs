@@ -168,10 +168,19 @@ pub static TABLES: &[Table] = &[
             np("institution_id", "owning institution"),
             np("name", "course name, not a person"),
             np("platform", "which chat platform"),
-            np("platform_team_id", "workspace id the platform assigned to the organisation"),
-            np("settings", "course rules: timezone, dates, quota, tax brackets"),
+            np(
+                "platform_team_id",
+                "workspace id the platform assigned to the organisation",
+            ),
+            np(
+                "settings",
+                "course rules: timezone, dates, quota, tax brackets",
+            ),
             np("state", "active or disabled"),
-            np("disabled_at", "when uninstall/revocation started the deletion clock"),
+            np(
+                "disabled_at",
+                "when uninstall/revocation started the deletion clock",
+            ),
             np("created_at", CREATED),
         ],
     },
@@ -180,11 +189,17 @@ pub static TABLES: &[Table] = &[
         purpose: "each community's data key, wrapped by the master key",
         columns: &[
             np("community_id", COMMUNITY_ID),
-            np("master_key_id", "public fingerprint of the wrapping master key"),
+            np(
+                "master_key_id",
+                "public fingerprint of the wrapping master key",
+            ),
             np("wrapped_key", "encrypted key material, not personal data"),
             np("created_at", CREATED),
             np("rotated_at", "last master-key rotation"),
-            np("destroyed_at", "when the key was destroyed (crypto-shredding)"),
+            np(
+                "destroyed_at",
+                "when the key was destroyed (crypto-shredding)",
+            ),
         ],
     },
     Table {
@@ -202,7 +217,13 @@ pub static TABLES: &[Table] = &[
             ),
             np("role", "admin, instructor or student: decides permissions"),
             np("is_bot", "bots never receive fire"),
-            personal("name_enc", Profile, Encrypted, Membership, "show who is who to the admin"),
+            personal(
+                "name_enc",
+                Profile,
+                Encrypted,
+                Membership,
+                "show who is who to the admin",
+            ),
             personal(
                 "display_name_enc",
                 Profile,
@@ -210,7 +231,13 @@ pub static TABLES: &[Table] = &[
                 Membership,
                 "show who is who in the dashboard and replies",
             ),
-            personal("email_enc", Profile, Encrypted, Membership, "match dashboard sign-in and exports"),
+            personal(
+                "email_enc",
+                Profile,
+                Encrypted,
+                Membership,
+                "match dashboard sign-in and exports",
+            ),
             personal(
                 "email_bidx",
                 Profile,
@@ -218,7 +245,13 @@ pub static TABLES: &[Table] = &[
                 Membership,
                 "look a member up by email without decrypting every row",
             ),
-            personal("avatar_url_enc", Profile, Encrypted, Membership, "show the member's picture"),
+            personal(
+                "avatar_url_enc",
+                Profile,
+                Encrypted,
+                Membership,
+                "show the member's picture",
+            ),
             personal(
                 "timezone_enc",
                 DeviceNetwork,
@@ -244,10 +277,28 @@ pub static TABLES: &[Table] = &[
                 "match edits, deletes and reactions to the message",
             ),
             np("channel_id", "platform channel id, not a person"),
-            personal("author_member_id", Metadata, Pseudonymous, CourseEnd, "who posted it"),
+            personal(
+                "author_member_id",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "who posted it",
+            ),
             np("thread_id", "platform thread id, not a person"),
-            personal("text_enc", Activity, Encrypted, CourseEnd, "feedback text shown with fire"),
-            personal("posted_at", Metadata, Pseudonymous, CourseEnd, "quota day and course dates"),
+            personal(
+                "text_enc",
+                Activity,
+                Encrypted,
+                CourseEnd,
+                "feedback text shown with fire",
+            ),
+            personal(
+                "posted_at",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "quota day and course dates",
+            ),
             np("edited_at", "when the platform reported an edit"),
             np("deleted_at", "when the platform reported a delete"),
         ],
@@ -269,7 +320,13 @@ pub static TABLES: &[Table] = &[
                 Installation,
                 "call the platform's API for this community",
             ),
-            personal("installed_by_member_id", Metadata, Pseudonymous, Installation, "who installed: becomes Admin"),
+            personal(
+                "installed_by_member_id",
+                Metadata,
+                Pseudonymous,
+                Installation,
+                "who installed: becomes Admin",
+            ),
             np("installed_at", CREATED),
             np("revoked_at", "when the token was revoked"),
         ],
@@ -294,7 +351,10 @@ pub static TABLES: &[Table] = &[
             np("received_at", CREATED),
             np("processed_at", "when it was processed"),
             np("attempts", "processing attempts"),
-            np("last_error", "error of the last attempt; our messages carry ids only"),
+            np(
+                "last_error",
+                "error of the last attempt; our messages carry ids only",
+            ),
         ],
     },
     Table {
@@ -303,15 +363,45 @@ pub static TABLES: &[Table] = &[
         columns: &[
             np("id", ID),
             np("community_id", COMMUNITY_ID),
-            personal("member_id", Activity, Pseudonymous, CourseEnd, "whose balance the entry changes"),
-            np("kind", "award, tax, reversal, purchase, refund or adjustment"),
-            personal("amount_milli", Activity, Pseudonymous, CourseEnd, "points in thousandths"),
+            personal(
+                "member_id",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "whose balance the entry changes",
+            ),
+            np(
+                "kind",
+                "award, tax, reversal, purchase, refund or adjustment",
+            ),
+            personal(
+                "amount_milli",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "points in thousandths",
+            ),
             np("idempotency_key", "prevents double awards on redelivery"),
-            personal("giver_member_id", Activity, Pseudonymous, CourseEnd, "who gave the fire"),
-            np("source_ref", "platform message or reaction the entry came from"),
+            personal(
+                "giver_member_id",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "who gave the fire",
+            ),
+            np(
+                "source_ref",
+                "platform message or reaction the entry came from",
+            ),
             np("quota_day", "quota day the give counted against"),
             np("iso_week", "tax week"),
-            personal("note_enc", Activity, Encrypted, CourseEnd, "feedback text or adjustment reason"),
+            personal(
+                "note_enc",
+                Activity,
+                Encrypted,
+                CourseEnd,
+                "feedback text or adjustment reason",
+            ),
             np("occurred_at", "platform time of the event"),
             np("created_at", CREATED),
         ],
@@ -322,9 +412,15 @@ pub static TABLES: &[Table] = &[
         columns: &[
             np("seq", "position in the chain"),
             np("community_id", COMMUNITY_ID),
-            np("actor", "pseudonymous id of who acted (member id, operator, system)"),
+            np(
+                "actor",
+                "pseudonymous id of who acted (member id, operator, system)",
+            ),
             np("action", "what was done"),
-            np("subject", "pseudonymous id of whose data (member id), never a name"),
+            np(
+                "subject",
+                "pseudonymous id of whose data (member id), never a name",
+            ),
             np("at", "when"),
             np("details", "ids and counts only"),
             np("prev_hash", "hash of the previous entry"),
@@ -355,7 +451,10 @@ pub static TABLES: &[Table] = &[
             np("run_at", "earliest time to run"),
             np("locked_by", "worker id holding the job"),
             np("locked_until", "lease expiry"),
-            np("last_error", "error of the last attempt; our messages carry ids only"),
+            np(
+                "last_error",
+                "error of the last attempt; our messages carry ids only",
+            ),
             np("created_at", CREATED),
             np("updated_at", "last change"),
         ],
@@ -478,7 +577,12 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for t in TABLES {
             for c in t.columns {
-                assert!(seen.insert((t.name, c.name)), "{}.{} declared twice", t.name, c.name);
+                assert!(
+                    seen.insert((t.name, c.name)),
+                    "{}.{} declared twice",
+                    t.name,
+                    c.name
+                );
             }
         }
     }

@@ -91,7 +91,8 @@ impl TestDb {
 
     /// Connect and migrate with a fresh master key and the system clock.
     pub async fn store(&self) -> Store {
-        self.store_with(MasterKey::generate(), Arc::new(SystemClock)).await
+        self.store_with(MasterKey::generate(), Arc::new(SystemClock))
+            .await
     }
 }
 
@@ -125,7 +126,9 @@ impl Drop for TestDb {
                 rt.block_on(async move {
                     if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin_url).await {
                         let _ = conn
-                            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
                             .await;
                     }
                 });
@@ -147,6 +150,9 @@ mod tests {
             super::with_database("postgres://u:p@h/test?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(super::with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            super::with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

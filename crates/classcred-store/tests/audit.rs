@@ -43,8 +43,16 @@ async fn verify_detects_every_kind_of_tampering() {
         let Some(db) = make().await else { continue };
         // Edited content.
         let store = fresh(&db).await;
-        exec(&store, "UPDATE audit_entry SET subject = 'member:someone-else' WHERE seq = 3").await;
-        assert_eq!(store.verify_audit().await.unwrap(), Err(ChainError::Altered { seq: 3 }), "{backend}");
+        exec(
+            &store,
+            "UPDATE audit_entry SET subject = 'member:someone-else' WHERE seq = 3",
+        )
+        .await;
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainError::Altered { seq: 3 }),
+            "{backend}"
+        );
         store.close().await;
 
         // Edited content with a recomputed own hash still breaks the next link.
@@ -61,7 +69,10 @@ async fn verify_detects_every_kind_of_tampering() {
         exec(&store, "DELETE FROM audit_entry WHERE seq = 4").await;
         assert_eq!(
             store.verify_audit().await.unwrap(),
-            Err(ChainError::Missing { expected: 4, found: 5 }),
+            Err(ChainError::Missing {
+                expected: 4,
+                found: 5
+            }),
             "{backend}"
         );
         store.close().await;
@@ -118,7 +129,12 @@ async fn concurrent_appends_keep_one_chain() {
         for t in tasks {
             t.await.unwrap();
         }
-        assert_eq!(store.verify_audit().await.unwrap().unwrap().entries, 80, "{}", db.backend());
+        assert_eq!(
+            store.verify_audit().await.unwrap().unwrap().entries,
+            80,
+            "{}",
+            db.backend()
+        );
         store.close().await;
     }
 }

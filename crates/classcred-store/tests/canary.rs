@@ -50,11 +50,19 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
     let m1 = tx
         .upsert_member(
             cid,
-            &NewMember { platform_user_id: "U1".into(), role: Role::Student, is_bot: false, profile },
+            &NewMember {
+                platform_user_id: "U1".into(),
+                role: Role::Student,
+                is_bot: false,
+                profile,
+            },
         )
         .await
         .unwrap();
-    let m2 = tx.upsert_member(cid, &common::member("U2", Role::Student, "Other")).await.unwrap();
+    let m2 = tx
+        .upsert_member(cid, &common::member("U2", Role::Student, "Other"))
+        .await
+        .unwrap();
     tx.insert_message(
         cid,
         &NewMessage {
@@ -82,7 +90,14 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
     .await
     .unwrap();
     let InboxInsert::Stored(inbox_id) = tx
-        .insert_inbox(cid, "slack", &format!("Ev-{tag}"), "message", payload.as_bytes(), 1)
+        .insert_inbox(
+            cid,
+            "slack",
+            &format!("Ev-{tag}"),
+            "message",
+            payload.as_bytes(),
+            1,
+        )
         .await
         .unwrap()
     else {
@@ -106,11 +121,19 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    Seeded { canaries, members: vec![m1, m2], inbox_id }
+    Seeded {
+        canaries,
+        members: vec![m1, m2],
+        inbox_id,
+    }
 }
 
 /// Every value read back through the store, keyed like the canaries.
-async fn read_back(store: &Store, cid: &str, s: &Seeded) -> Result<BTreeMap<String, String>, StoreError> {
+async fn read_back(
+    store: &Store,
+    cid: &str,
+    s: &Seeded,
+) -> Result<BTreeMap<String, String>, StoreError> {
     let mut tx = store.begin().await?;
     let m = tx.member(cid, &s.members[0]).await?;
     let mut out = BTreeMap::new();
@@ -124,17 +147,27 @@ async fn read_back(store: &Store, cid: &str, s: &Seeded) -> Result<BTreeMap<Stri
     ] {
         out.insert(k.to_string(), v.unwrap());
     }
-    out.insert("message.text_enc".into(), tx.list_messages(cid).await?[0].text.clone().unwrap());
+    out.insert(
+        "message.text_enc".into(),
+        tx.list_messages(cid).await?[0].text.clone().unwrap(),
+    );
     use secrecy::ExposeSecret;
     out.insert(
         "installation.bot_token_enc".into(),
-        tx.bot_token(cid).await?.unwrap().expose_secret().to_string(),
+        tx.bot_token(cid)
+            .await?
+            .unwrap()
+            .expose_secret()
+            .to_string(),
     );
     out.insert(
         "inbox.payload_enc".into(),
         String::from_utf8(tx.inbox_event(&s.inbox_id).await?.payload).unwrap(),
     );
-    out.insert("ledger_entry.note_enc".into(), tx.ledger(cid).await?[0].note.clone().unwrap());
+    out.insert(
+        "ledger_entry.note_enc".into(),
+        tx.ledger(cid).await?[0].note.clone().unwrap(),
+    );
     tx.commit().await?;
     Ok(out)
 }
@@ -154,10 +187,13 @@ async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
     } else {
         let mut all = Vec::new();
         for t in registry::TABLES {
-            let rows = sqlx::query(&format!("SELECT CAST(t.* AS TEXT) AS r FROM (SELECT * FROM {}) t", t.name))
-                .fetch_all(store.pool())
-                .await
-                .unwrap();
+            let rows = sqlx::query(&format!(
+                "SELECT CAST(t.* AS TEXT) AS r FROM (SELECT * FROM {}) t",
+                t.name
+            ))
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
             for r in rows {
                 all.extend(r.get::<String, _>("r").into_bytes());
                 all.push(b'\n');
@@ -192,25 +228,43 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         let seeded: Vec<String> = sa.canaries.keys().cloned().collect();
         let mut declared_sorted = declared.clone();
         declared_sorted.sort();
-        assert_eq!(seeded, declared_sorted, "seed every encrypted column the registry declares");
+        assert_eq!(
+            seeded, declared_sorted,
+            "seed every encrypted column the registry declares"
+        );
 
         // Reads return every canary.
-        assert_eq!(read_back(&store, &a, &sa).await.unwrap(), sa.canaries, "{backend}");
-        assert_eq!(read_back(&store, &b, &sb).await.unwrap(), sb.canaries, "{backend}");
+        assert_eq!(
+            read_back(&store, &a, &sa).await.unwrap(),
+            sa.canaries,
+            "{backend}"
+        );
+        assert_eq!(
+            read_back(&store, &b, &sb).await.unwrap(),
+            sb.canaries,
+            "{backend}"
+        );
 
         // The raw database holds none of them (as text or as hex).
         if backend == "sqlite" {
             store.close().await;
         }
         let raw_store = if backend == "sqlite" {
-            db.store_with(MasterKey::parse(&k1_text).unwrap(), Arc::new(SystemClock)).await
+            db.store_with(MasterKey::parse(&k1_text).unwrap(), Arc::new(SystemClock))
+                .await
         } else {
             store.clone()
         };
         let raw = raw_bytes(&db, &raw_store).await;
         for (col, v) in sa.canaries.iter().chain(sb.canaries.iter()) {
-            assert!(!contains(&raw, v.as_bytes()), "{backend}: {col} stored in clear");
-            assert!(!contains(&raw, hex::encode(v).as_bytes()), "{backend}: {col} stored as hex");
+            assert!(
+                !contains(&raw, v.as_bytes()),
+                "{backend}: {col} stored in clear"
+            );
+            assert!(
+                !contains(&raw, hex::encode(v).as_bytes()),
+                "{backend}: {col} stored as hex"
+            );
         }
         let store = raw_store;
 
@@ -224,7 +278,14 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         let mut tx = store.begin().await.unwrap();
         let err = tx.member(&a, &sa.members[1]).await.unwrap_err();
         assert!(
-            matches!(err, StoreError::Crypto { table: "member", column: "name_enc", .. }),
+            matches!(
+                err,
+                StoreError::Crypto {
+                    table: "member",
+                    column: "name_enc",
+                    ..
+                }
+            ),
             "{backend}: swapped ciphertext must fail, got {err}"
         );
         tx.commit().await.unwrap();
@@ -262,8 +323,15 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         )
         .await
         .unwrap();
-        assert_eq!(read_back(&rotated, &b, &sb).await.unwrap(), sb.canaries, "{backend}");
-        assert_eq!(rotated.stored_master_key_ids().await.unwrap(), vec![k2.id()]);
+        assert_eq!(
+            read_back(&rotated, &b, &sb).await.unwrap(),
+            sb.canaries,
+            "{backend}"
+        );
+        assert_eq!(
+            rotated.stored_master_key_ids().await.unwrap(),
+            vec![k2.id()]
+        );
         rotated.close().await;
         let old = Store::connect(
             db.url(),
@@ -273,14 +341,21 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         )
         .await
         .unwrap();
-        assert!(matches!(read_back(&old, &b, &sb).await, Err(StoreError::WrongMasterKey { .. })));
+        assert!(matches!(
+            read_back(&old, &b, &sb).await,
+            Err(StoreError::WrongMasterKey { .. })
+        ));
         // Even ignoring the fingerprint, the old key cannot unwrap the re-wrapped data key.
-        let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped_key FROM community_key WHERE community_id = $1")
-            .bind(&b)
-            .fetch_one(old.pool())
-            .await
-            .unwrap();
-        assert!(MasterKey::parse(&k1_text).unwrap().unwrap(&wrapped, &b).is_err());
+        let wrapped: Vec<u8> =
+            sqlx::query_scalar("SELECT wrapped_key FROM community_key WHERE community_id = $1")
+                .bind(&b)
+                .fetch_one(old.pool())
+                .await
+                .unwrap();
+        assert!(MasterKey::parse(&k1_text)
+            .unwrap()
+            .unwrap(&wrapped, &b)
+            .is_err());
         assert!(k2.unwrap(&wrapped, &b).is_ok());
         old.close().await;
     }

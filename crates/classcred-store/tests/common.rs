@@ -1,7 +1,7 @@
 //! Shared set-up for the store's integration tests.
 #![allow(dead_code)]
 
-use classcred_store::{NewCommunity, NewMember, MemberProfile, Role, Store};
+use classcred_store::{MemberProfile, NewCommunity, NewMember, Role, Store};
 
 pub async fn community(store: &Store, name: &str, team: &str) -> String {
     let mut tx = store.begin().await.unwrap();

@@ -14,11 +14,19 @@ async fn enqueue_in_rolled_back_transaction_leaves_no_job() {
     for db in TestDb::all().await {
         let store = db.store().await;
         let mut tx = store.begin().await.unwrap();
-        tx.enqueue(&NewJob::new("demo.noop", serde_json::json!({}))).await.unwrap();
+        tx.enqueue(&NewJob::new("demo.noop", serde_json::json!({})))
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
-        assert!(store.claim_job("w1", 60_000).await.unwrap().is_none(), "{}", db.backend());
+        assert!(
+            store.claim_job("w1", 60_000).await.unwrap().is_none(),
+            "{}",
+            db.backend()
+        );
         let mut tx = store.begin().await.unwrap();
-        tx.enqueue(&NewJob::new("demo.noop", serde_json::json!({}))).await.unwrap();
+        tx.enqueue(&NewJob::new("demo.noop", serde_json::json!({})))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert!(store.claim_job("w1", 60_000).await.unwrap().is_some());
         // Dedupe keys make enqueueing idempotent.
@@ -49,15 +57,24 @@ async fn failing_job_is_retried_with_backoff_then_marked_failed() {
         clock.advance(Duration::seconds(1));
         let j = store.claim_job("w1", 60_000).await.unwrap().unwrap();
         assert_eq!(j.attempts, 2);
-        assert!(matches!(store.fail_job(&j, "w1", "boom").await.unwrap(), FailOutcome::RetryAt(_)));
+        assert!(matches!(
+            store.fail_job(&j, "w1", "boom").await.unwrap(),
+            FailOutcome::RetryAt(_)
+        ));
         clock.advance(Duration::seconds(2));
         let j = store.claim_job("w1", 60_000).await.unwrap().unwrap();
         assert_eq!(j.attempts, 3);
-        assert_eq!(store.fail_job(&j, "w1", "boom").await.unwrap(), FailOutcome::Failed);
+        assert_eq!(
+            store.fail_job(&j, "w1", "boom").await.unwrap(),
+            FailOutcome::Failed
+        );
         clock.advance(Duration::hours(1));
         assert!(store.claim_job("w1", 60_000).await.unwrap().is_none());
         let (state, attempts, err) = store.job_status(&id).await.unwrap().unwrap();
-        assert_eq!((state.as_str(), attempts, err.as_deref()), ("failed", 3, Some("boom")));
+        assert_eq!(
+            (state.as_str(), attempts, err.as_deref()),
+            ("failed", 3, Some("boom"))
+        );
         assert_eq!(store.job_counts().await.unwrap().failed, 1);
         store.close().await;
     }
@@ -69,8 +86,15 @@ async fn expired_lease_makes_job_claimable_again_and_old_worker_cannot_complete(
         let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
         let clock = Arc::new(ManualClock::new(t0));
         let store = db.store_with(MasterKey::generate(), clock.clone()).await;
-        store.enqueue(&NewJob::new("k", serde_json::json!({}))).await.unwrap();
-        let a = store.claim_job("dead-worker", 1_000).await.unwrap().unwrap();
+        store
+            .enqueue(&NewJob::new("k", serde_json::json!({})))
+            .await
+            .unwrap();
+        let a = store
+            .claim_job("dead-worker", 1_000)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(store.claim_job("w2", 1_000).await.unwrap().is_none());
         clock.advance(Duration::seconds(2));
         let b = store.claim_job("w2", 60_000).await.unwrap().unwrap();
@@ -89,15 +113,24 @@ async fn two_workers_never_take_the_same_job() {
     for db in TestDb::all().await {
         let store1 = db.store().await;
         let key = MasterKey::generate();
-        let store2 = db.store_with(key, Arc::new(classcred_store::SystemClock)).await;
+        let store2 = db
+            .store_with(key, Arc::new(classcred_store::SystemClock))
+            .await;
         const N: usize = 200;
         let mut tx = store1.begin().await.unwrap();
         for i in 0..N {
-            tx.enqueue(&NewJob::new("count", serde_json::json!({ "i": i }))).await.unwrap();
+            tx.enqueue(&NewJob::new("count", serde_json::json!({ "i": i })))
+                .await
+                .unwrap();
         }
         tx.commit().await.unwrap();
         let mut handles = Vec::new();
-        for (w, s) in [("w1", store1.clone()), ("w2", store2.clone()), ("w3", store1.clone()), ("w4", store2.clone())] {
+        for (w, s) in [
+            ("w1", store1.clone()),
+            ("w2", store2.clone()),
+            ("w3", store1.clone()),
+            ("w4", store2.clone()),
+        ] {
             handles.push(tokio::spawn(async move {
                 let mut got = Vec::new();
                 while let Some(j) = s.claim_job(w, 60_000).await.unwrap() {
@@ -115,7 +148,12 @@ async fn two_workers_never_take_the_same_job() {
             all.extend(got);
         }
         let unique: HashSet<_> = all.iter().collect();
-        assert_eq!(all.len(), N, "{}: every job claimed exactly once ({per_worker:?})", db.backend());
+        assert_eq!(
+            all.len(),
+            N,
+            "{}: every job claimed exactly once ({per_worker:?})",
+            db.backend()
+        );
         assert_eq!(unique.len(), N);
         store1.close().await;
         store2.close().await;

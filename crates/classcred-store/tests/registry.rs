@@ -8,7 +8,12 @@ async fn every_live_column_is_declared_on_every_backend() {
     for db in TestDb::all().await {
         let store = db.store().await;
         let live = store.live_columns().await.unwrap();
-        assert!(live.len() > 50, "{}: schema read ({} columns)", db.backend(), live.len());
+        assert!(
+            live.len() > 50,
+            "{}: schema read ({} columns)",
+            db.backend(),
+            live.len()
+        );
         let (undeclared, absent) = registry::coverage(&live);
         assert!(
             undeclared.is_empty(),

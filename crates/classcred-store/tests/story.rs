@@ -18,8 +18,14 @@ async fn storage_story_on_every_backend() {
         let cid = common::community(&store, "CS101", "T1").await;
         let other = common::community(&store, "CS102", "T2").await;
         let mut tx = store.begin().await.unwrap();
-        let ada = tx.upsert_member(&cid, &common::member("U1", Role::Admin, "Ada")).await.unwrap();
-        let bob = tx.upsert_member(&cid, &common::member("U2", Role::Student, "Bob")).await.unwrap();
+        let ada = tx
+            .upsert_member(&cid, &common::member("U1", Role::Admin, "Ada"))
+            .await
+            .unwrap();
+        let bob = tx
+            .upsert_member(&cid, &common::member("U2", Role::Student, "Bob"))
+            .await
+            .unwrap();
         // Upsert by platform id keeps the id and updates the profile.
         let mut bob2 = common::member("U2", Role::Instructor, "Robert");
         bob2.profile.email = Some("Robert@Example.edu".into());
@@ -33,9 +39,17 @@ async fn storage_story_on_every_backend() {
         assert_eq!(got.role, Role::Instructor);
         assert_eq!(got.profile.name.as_deref(), Some("Robert"));
         // Blind-index lookup is case-insensitive on email.
-        let by_email = tx.member_by_email(&cid, "robert@example.EDU").await.unwrap().unwrap();
+        let by_email = tx
+            .member_by_email(&cid, "robert@example.EDU")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(by_email.id, bob);
-        assert!(tx.member_by_email(&cid, "nobody@example.edu").await.unwrap().is_none());
+        assert!(tx
+            .member_by_email(&cid, "nobody@example.edu")
+            .await
+            .unwrap()
+            .is_none());
         let by_uid = tx.member_by_platform_id(&cid, "U1").await.unwrap().unwrap();
         assert_eq!(by_uid.id, ada);
         // Tenancy: a member id from this community is not found in another.
@@ -80,10 +94,17 @@ async fn storage_story_on_every_backend() {
         assert_eq!(msgs[0].text.as_deref(), Some("<@U2> thanks :fire:"));
 
         // Inbox: one row per platform event id.
-        let first = tx.insert_inbox(&cid, "slack", "Ev1", "message", b"{\"k\":1}", 1).await.unwrap();
-        let InboxInsert::Stored(inbox_id) = first else { panic!("first delivery stored") };
+        let first = tx
+            .insert_inbox(&cid, "slack", "Ev1", "message", b"{\"k\":1}", 1)
+            .await
+            .unwrap();
+        let InboxInsert::Stored(inbox_id) = first else {
+            panic!("first delivery stored")
+        };
         assert_eq!(
-            tx.insert_inbox(&cid, "slack", "Ev1", "message", b"{}", 1).await.unwrap(),
+            tx.insert_inbox(&cid, "slack", "Ev1", "message", b"{}", 1)
+                .await
+                .unwrap(),
             InboxInsert::Duplicate
         );
         tx.mark_inbox_processed(&inbox_id).await.unwrap();
@@ -104,21 +125,49 @@ async fn storage_story_on_every_backend() {
             note: Some("thanks".into()),
             occurred_at: 1_700_000_000_000,
         };
-        assert!(tx.insert_ledger_entry(&cid, &entry("m1/U2/0", 1000)).await.unwrap());
-        assert!(!tx.insert_ledger_entry(&cid, &entry("m1/U2/0", 1000)).await.unwrap());
-        assert!(tx.insert_ledger_entry(&cid, &entry("m1/U2/1", 500)).await.unwrap());
-        assert_eq!(tx.ledger_totals(&cid).await.unwrap(), vec![(bob.clone(), 1500)]);
-        assert_eq!(tx.ledger(&cid).await.unwrap()[0].note.as_deref(), Some("thanks"));
+        assert!(tx
+            .insert_ledger_entry(&cid, &entry("m1/U2/0", 1000))
+            .await
+            .unwrap());
+        assert!(!tx
+            .insert_ledger_entry(&cid, &entry("m1/U2/0", 1000))
+            .await
+            .unwrap());
+        assert!(tx
+            .insert_ledger_entry(&cid, &entry("m1/U2/1", 500))
+            .await
+            .unwrap());
+        assert_eq!(
+            tx.ledger_totals(&cid).await.unwrap(),
+            vec![(bob.clone(), 1500)]
+        );
+        assert_eq!(
+            tx.ledger(&cid).await.unwrap()[0].note.as_deref(),
+            Some("thanks")
+        );
         tx.commit().await.unwrap();
 
         // A rolled-back transaction leaves nothing.
         let mut tx = store.begin().await.unwrap();
-        tx.upsert_member(&cid, &common::member("U9", Role::Student, "Ghost")).await.unwrap();
+        tx.upsert_member(&cid, &common::member("U9", Role::Student, "Ghost"))
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        assert!(tx.member_by_platform_id(&cid, "U9").await.unwrap().is_none());
+        assert!(tx
+            .member_by_platform_id(&cid, "U9")
+            .await
+            .unwrap()
+            .is_none());
         // Communities: by team, list, disable records the time once.
-        assert_eq!(tx.community_by_team("slack", "T1").await.unwrap().unwrap().id, cid);
+        assert_eq!(
+            tx.community_by_team("slack", "T1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            cid
+        );
         assert_eq!(tx.list_communities().await.unwrap().len(), 2);
         tx.disable_community(&cid).await.unwrap();
         let c = tx.community(&cid).await.unwrap();

@@ -16,17 +16,26 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// Every configuration key (also the accepted `CLASSCRED_<KEY>` variables) and what it expects.
 pub const KEYS: &[(&str, &str)] = &[
     ("database_url", "a URL starting with sqlite: or postgres://"),
-    ("database_url_file", "a path to a file holding the database URL"),
+    (
+        "database_url_file",
+        "a path to a file holding the database URL",
+    ),
     ("listen", "a socket address such as 127.0.0.1:8080"),
     ("master_key", "64 hex characters or base64 of 32 bytes"),
     ("master_key_file", "a path to a file holding the master key"),
     ("tls_cert_file", "a path to a PEM certificate chain"),
     ("tls_key_file", "a path to a PEM private key"),
     ("log_format", "human or json"),
-    ("log_level", "a tracing filter such as info or classcred=debug"),
+    (
+        "log_level",
+        "a tracing filter such as info or classcred=debug",
+    ),
     ("body_limit_bytes", "a whole number of bytes, at least 1024"),
     ("workers", "a whole number of background workers"),
-    ("db_max_connections", "a whole number of database connections"),
+    (
+        "db_max_connections",
+        "a whole number of database connections",
+    ),
 ];
 
 fn describe(e: &figment::Error) -> String {
@@ -77,7 +86,11 @@ impl DatabaseUrl {
                         } else {
                             user.to_string()
                         };
-                        format!("{}{masked}{}", &base[..scheme_end], &base[scheme_end + at..])
+                        format!(
+                            "{}{masked}{}",
+                            &base[..scheme_end],
+                            &base[scheme_end + at..]
+                        )
                     }
                     None => base.to_string(),
                 }
@@ -114,7 +127,10 @@ impl fmt::Display for DatabaseUrl {
 impl<'de> Deserialize<'de> for DatabaseUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        if s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        if s.starts_with("sqlite:")
+            || s.starts_with("postgres://")
+            || s.starts_with("postgresql://")
+        {
             Ok(Self::new(s))
         } else {
             Err(serde::de::Error::custom(
@@ -224,7 +240,9 @@ impl Config {
             fig = fig.merge(Toml::file_exact(path));
         }
         fig = fig
-            .merge(Env::prefixed("CLASSCRED_").only(&KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>()))
+            .merge(
+                Env::prefixed("CLASSCRED_").only(&KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
+            )
             .merge(Serialized::globals(flags));
         let mut cfg: Config = fig.extract().map_err(|e| {
             // Name every problem with its key and where the value came from.
@@ -240,7 +258,9 @@ impl Config {
             cfg.database_url = DatabaseUrl::deserialize(serde::de::value::StrDeserializer::<
                 serde::de::value::Error,
             >::new(text.trim()))
-            .map_err(|e| ConfigError::Invalid(format!("database_url_file {}: {e}", path.display())))?;
+            .map_err(|e| {
+                ConfigError::Invalid(format!("database_url_file {}: {e}", path.display()))
+            })?;
         }
         if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
             return Err(ConfigError::TlsHalf);
@@ -272,6 +292,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail returns its own (large) error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -324,8 +346,14 @@ mod tests {
     #[test]
     fn secrets_from_files_and_env() {
         Jail::expect_with(|jail| {
-            jail.create_file("db-url", "postgres://app:s3cret-pw@db.internal:5432/classcred\n")?;
-            jail.create_file("mk", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n")?;
+            jail.create_file(
+                "db-url",
+                "postgres://app:s3cret-pw@db.internal:5432/classcred\n",
+            )?;
+            jail.create_file(
+                "mk",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+            )?;
             jail.set_env("CLASSCRED_DATABASE_URL_FILE", "db-url");
             jail.set_env("CLASSCRED_MASTER_KEY_FILE", "mk");
             let c = Config::load(None, &FlagOverrides::default()).unwrap();
@@ -333,18 +361,34 @@ mod tests {
                 c.database_url.expose(),
                 "postgres://app:s3cret-pw@db.internal:5432/classcred"
             );
-            assert!(c.master_key_text().unwrap().unwrap().expose_secret().starts_with("0011"));
+            assert!(c
+                .master_key_text()
+                .unwrap()
+                .unwrap()
+                .expose_secret()
+                .starts_with("0011"));
             jail.set_env("CLASSCRED_MASTER_KEY", "ffff");
             let c = Config::load(None, &FlagOverrides::default()).unwrap();
-            assert_eq!(c.master_key_text().unwrap().unwrap().expose_secret(), "ffff");
+            assert_eq!(
+                c.master_key_text().unwrap().unwrap().expose_secret(),
+                "ffff"
+            );
             // Nothing secret in Debug.
             let debug = format!("{c:?}");
             assert!(!debug.contains("s3cret-pw"), "{debug}");
             assert!(!debug.contains("ffff"), "{debug}");
-            assert!(debug.contains("postgres://app:***@db.internal:5432/classcred"), "{debug}");
+            assert!(
+                debug.contains("postgres://app:***@db.internal:5432/classcred"),
+                "{debug}"
+            );
             jail.set_env("CLASSCRED_DATABASE_URL_FILE", "missing-file");
-            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
-            assert!(err.contains("database_url_file") && err.contains("missing-file"), "{err}");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("database_url_file") && err.contains("missing-file"),
+                "{err}"
+            );
             Ok(())
         });
     }
@@ -353,15 +397,27 @@ mod tests {
     fn bad_values_name_the_key_and_expectation() {
         Jail::expect_with(|jail| {
             jail.set_env("CLASSCRED_LISTEN", "not-an-address");
-            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
-            assert!(err.contains("listen") && err.contains("socket address"), "{err}");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("listen") && err.contains("socket address"),
+                "{err}"
+            );
             jail.set_env("CLASSCRED_LISTEN", "127.0.0.1:1");
             jail.set_env("CLASSCRED_DATABASE_URL", "mysql://x");
-            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
-            assert!(err.contains("database_url") && err.contains("sqlite: or postgres://"), "{err}");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("database_url") && err.contains("sqlite: or postgres://"),
+                "{err}"
+            );
             jail.set_env("CLASSCRED_DATABASE_URL", "sqlite://x.db");
             jail.set_env("CLASSCRED_LOG_FORMAT", "xml");
-            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("log_format") && err.contains("human"), "{err}");
             jail.set_env("CLASSCRED_LOG_FORMAT", "json");
             jail.create_file("typo.toml", "lisen = \"127.0.0.1:1\"")?;
@@ -372,9 +428,14 @@ mod tests {
             let err = Config::load(Some(Path::new("nope.toml")), &FlagOverrides::default())
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("nope.toml") && err.contains("no such file"), "{err}");
+            assert!(
+                err.contains("nope.toml") && err.contains("no such file"),
+                "{err}"
+            );
             jail.set_env("CLASSCRED_TLS_CERT_FILE", "cert.pem");
-            let err = Config::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("tls_key_file"), "{err}");
             Ok(())
         });
@@ -385,7 +446,10 @@ mod tests {
         for (url, shown) in [
             ("postgres://u:pw@h/db", "postgres://u:***@h/db"),
             ("postgres://u@h/db", "postgres://u@h/db"),
-            ("postgres://h/db?sslmode=require&password=x", "postgres://h/db?sslmode=require&password=***"),
+            (
+                "postgres://h/db?sslmode=require&password=x",
+                "postgres://h/db?sslmode=require&password=***",
+            ),
             ("sqlite://classcred.db", "sqlite://classcred.db"),
             ("postgres://u:p@ss@h:5/db", "postgres://u:***@h:5/db"),
         ] {

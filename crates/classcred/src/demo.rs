@@ -19,9 +19,30 @@ const FIRST: &[&str] = &[
     "Viktor", "Wanjiru", "Yusuf",
 ];
 const LAST: &[&str] = &[
-    "Okafor", "Nguyen", "Ruiz", "Petrov", "Yilmaz", "Haddad", "Silva", "Sato", "Kowalski",
-    "Bakr", "Tanaka", "Romano", "Cohen", "Iyer", "Smirnova", "Alves", "Zhang", "Moreno",
-    "Aziz", "Lindqvist", "Devi", "Horvat", "Mwangi", "Demir",
+    "Okafor",
+    "Nguyen",
+    "Ruiz",
+    "Petrov",
+    "Yilmaz",
+    "Haddad",
+    "Silva",
+    "Sato",
+    "Kowalski",
+    "Bakr",
+    "Tanaka",
+    "Romano",
+    "Cohen",
+    "Iyer",
+    "Smirnova",
+    "Alves",
+    "Zhang",
+    "Moreno",
+    "Aziz",
+    "Lindqvist",
+    "Devi",
+    "Horvat",
+    "Mwangi",
+    "Demir",
 ];
 const THANKS: &[&str] = &[
     "thanks for explaining recursion",
@@ -44,7 +65,11 @@ pub struct DemoSummary {
 
 impl fmt::Display for DemoSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.created { "created" } else { "already present" };
+        let verb = if self.created {
+            "created"
+        } else {
+            "already present"
+        };
         write!(
             f,
             "demo community {} {verb}: {} members, {} messages",
@@ -120,7 +145,12 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
             .await?,
         ));
     }
-    let zones = ["America/New_York", "America/Chicago", "Europe/Berlin", "Asia/Kolkata"];
+    let zones = [
+        "America/New_York",
+        "America/Chicago",
+        "Europe/Berlin",
+        "Asia/Kolkata",
+    ];
     let mut students = Vec::new();
     for i in 0..STUDENTS {
         let uid = format!("UDEMO{:06}", i + 1);
@@ -149,7 +179,11 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
                 break s;
             }
         };
-        let fires = if rng.gen_bool(0.2) { ":fire: :fire:" } else { ":fire:" };
+        let fires = if rng.gen_bool(0.2) {
+            ":fire: :fire:"
+        } else {
+            ":fire:"
+        };
         let posted = start + Duration::minutes(n * 250 + rng.gen_range(0..200));
         tx.insert_message(
             &cid,
@@ -158,7 +192,10 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
                 channel_id: "CDEMOGENERAL".into(),
                 author_member_id: Some(author_id.clone()),
                 thread_id: None,
-                text: format!("<@{to_uid}> {} {fires}", THANKS[rng.gen_range(0..THANKS.len())]),
+                text: format!(
+                    "<@{to_uid}> {} {fires}",
+                    THANKS[rng.gen_range(0..THANKS.len())]
+                ),
                 posted_at: posted.timestamp_millis(),
             },
         )

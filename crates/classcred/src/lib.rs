@@ -148,7 +148,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&cfg, store, &args).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { no_serve, serve: args } => {
+        Command::Demo {
+            no_serve,
+            serve: args,
+        } => {
             let key = keys::load_or_create_for_demo(&cfg)?;
             let store = open_store(&cfg, key).await?;
             store.migrate().await?;

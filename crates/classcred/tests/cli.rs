@@ -20,7 +20,11 @@ fn bin() -> Command {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).args(args).output().expect("run classcred")
+    bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run classcred")
 }
 
 fn text(o: &Output) -> String {
@@ -48,7 +52,10 @@ fn help_for_every_subcommand() {
     ] {
         let o = run(dir.path(), &args);
         assert!(o.status.success(), "{args:?}: {}", text(&o));
-        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: classcred"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage: classcred"),
+            "{args:?}"
+        );
     }
     let o = run(dir.path(), &["no-such-command"]);
     assert!(!o.status.success());
@@ -59,7 +66,11 @@ fn registry_output_is_the_committed_inventory() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(dir.path(), &["registry", "--format", "markdown"]);
     assert!(o.status.success());
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/DATA-INVENTORY.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/DATA-INVENTORY.md"
+    ))
+    .unwrap();
     assert_eq!(String::from_utf8(o.stdout).unwrap(), doc);
     let o = run(dir.path(), &["registry", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -80,7 +91,10 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join("classcred-master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d.join("classcred-master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let o = run(d, &["keys", "init"]);
@@ -90,7 +104,11 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     assert!(run(d, &["migrate"]).status.success());
     let o = run(d, &["demo", "--no-serve"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("created: 26 members, 80 messages"), "{}", text(&o));
+    assert!(
+        text(&o).contains("created: 26 members, 80 messages"),
+        "{}",
+        text(&o)
+    );
     let o = run(d, &["demo", "--no-serve"]);
     assert!(text(&o).contains("already present"), "demo is idempotent");
 
@@ -108,20 +126,39 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     std::fs::write(d.join("old.key"), &old_key).unwrap();
     let o = run(d, &["--master-key-file", "old.key", "demo", "--no-serve"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("is not the one this database"), "{}", text(&o));
+    assert!(
+        text(&o).contains("is not the one this database"),
+        "{}",
+        text(&o)
+    );
     let o = run(d, &["demo", "--no-serve"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("26 members"), "data still decrypts: {}", text(&o));
+    assert!(
+        text(&o).contains("26 members"),
+        "data still decrypts: {}",
+        text(&o)
+    );
     let o = run(d, &["audit", "verify"]);
-    assert!(text(&o).contains("intact: 2 entries"), "rotation is audited: {}", text(&o));
+    assert!(
+        text(&o).contains("intact: 2 entries"),
+        "rotation is audited: {}",
+        text(&o)
+    );
 
     // Tampering with the audit log is caught and the entry named.
     let db = d.join("classcred.db");
-    let conn = rusqlite_free_update(&db, "UPDATE audit_entry SET actor = 'someone' WHERE seq = 1");
+    let conn = rusqlite_free_update(
+        &db,
+        "UPDATE audit_entry SET actor = 'someone' WHERE seq = 1",
+    );
     assert_eq!(conn, 1);
     let o = run(d, &["audit", "verify"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("audit entry 1 was altered"), "{}", text(&o));
+    assert!(
+        text(&o).contains("audit entry 1 was altered"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// Run one statement against a SQLite file through the store's driver.
@@ -130,8 +167,14 @@ fn rusqlite_free_update(db: &Path, sql: &str) -> u64 {
     rt.block_on(async {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
-        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-        sqlx::query(sql).execute(&mut c).await.unwrap().rows_affected()
+        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query(sql)
+            .execute(&mut c)
+            .await
+            .unwrap()
+            .rows_affected()
     })
 }
 
@@ -143,7 +186,10 @@ fn demo_on_postgres() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let o = run(dir.path(), &["--database-url", pg.url(), "demo", "--no-serve"]);
+    let o = run(
+        dir.path(),
+        &["--database-url", pg.url(), "demo", "--no-serve"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("created: 26 members"), "{}", text(&o));
     let o = run(dir.path(), &["--database-url", pg.url(), "audit", "verify"]);
@@ -184,11 +230,18 @@ fn start_server(dir: &Path, listen: &str) -> Server {
         }
     }
     assert!(!addr.is_empty(), "server announced its address");
-    Server { child, addr, stderr }
+    Server {
+        child,
+        addr,
+        stderr,
+    }
 }
 
 fn stop(mut s: Server) -> (std::process::ExitStatus, String) {
-    Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
     let status = s.child.wait().unwrap();
     (status, s.stderr.join().unwrap())
 }
@@ -202,13 +255,23 @@ fn serve_answers_and_stops_on_sigterm() {
     let url = format!("http://{}/healthz", srv.addr);
     let r = rt.block_on(async { reqwest::get(&url).await.unwrap() });
     assert_eq!(r.status(), 200);
-    let m = rt.block_on(async { reqwest::get(format!("http://{}/metrics", srv.addr)).await.unwrap().text().await.unwrap() });
+    let m = rt.block_on(async {
+        reqwest::get(format!("http://{}/metrics", srv.addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
     assert!(m.contains("classcred_http_requests_total"));
     std::thread::sleep(Duration::from_millis(100));
     let (status, stderr) = stop(srv);
     assert!(status.success(), "clean exit on SIGTERM: {stderr}");
     assert!(stderr.contains("shutdown requested"), "{stderr}");
-    assert!(stderr.contains("worker stopped"), "workers stop too: {stderr}");
+    assert!(
+        stderr.contains("worker stopped"),
+        "workers stop too: {stderr}"
+    );
     assert!(!stderr.contains("beyond loopback"));
 }
 
@@ -218,5 +281,8 @@ fn warns_when_listening_beyond_loopback_without_tls() {
     assert!(run(dir.path(), &["keys", "init"]).status.success());
     let srv = start_server(dir.path(), "0.0.0.0:0");
     let (_, stderr) = stop(srv);
-    assert!(stderr.contains("listening beyond loopback without TLS"), "{stderr}");
+    assert!(
+        stderr.contains("listening beyond loopback without TLS"),
+        "{stderr}"
+    );
 }

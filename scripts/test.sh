@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of ClassCred. Sets up what the tests need on this machine:
+#  - PostgreSQL: when CLASSCRED_TEST_POSTGRES_URL is unset and a server answers on
+#    127.0.0.1:5432 (or can be started with pg_ctlcluster), storage tests run on it as well as
+#    on SQLite. Each test creates and drops its own database.
+#  - The official Python slack_sdk in a virtualenv (target/venv-slack), for the Slack
+#    signature and Block Kit cross-checks.
+# Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${CLASSCRED_TEST_POSTGRES_URL:-}" ]; then
+  if command -v pg_isready >/dev/null 2>&1; then
+    if ! pg_isready -h 127.0.0.1 -p 5432 -q && command -v pg_ctlcluster >/dev/null 2>&1; then
+      echo "== starting PostgreSQL"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+      for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+    fi
+    if pg_isready -h 127.0.0.1 -p 5432 -q; then
+      export CLASSCRED_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test"
+    fi
+  fi
+fi
+if [ -n "${CLASSCRED_TEST_POSTGRES_URL:-}" ]; then
+  echo "== PostgreSQL tests on ${CLASSCRED_TEST_POSTGRES_URL%%\?*}"
+elif [ "${CLASSCRED_REQUIRE_POSTGRES:-0}" = "1" ]; then
+  echo "PostgreSQL is required (CLASSCRED_REQUIRE_POSTGRES=1) but none answers on 127.0.0.1:5432" >&2
+  exit 1
+else
+  echo "== PostgreSQL not available: storage tests run on SQLite only"
+fi
+
+if [ -z "${CLASSCRED_SLACK_SDK_PYTHON:-}" ]; then
+  venv=target/venv-slack
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import slack_sdk" 2>/dev/null; then
+    echo "== installing slack_sdk into $venv"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "slack_sdk==3.48.0"
+  fi
+  export CLASSCRED_SLACK_SDK_PYTHON="$PWD/$venv/bin/python"
+fi
+
+cargo test --workspace --locked "$@"
