@@ -57,7 +57,7 @@ impl BuiltinBadge {
 
     /// The stable id as a [`BadgeId`].
     pub fn id(self) -> BadgeId {
-        BadgeId::new(self.id_str())
+        BadgeId::from_static(self.id_str())
     }
 
     /// The built-in badge with this id, if any.

@@ -4,19 +4,21 @@
 //! platform user id); the engine only compares ids. [`Role`] and [`MemberKind`] decide who may
 //! give and receive fire. Names and other personal data never appear here.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// Our opaque id of a member within one community.
+/// Our opaque id of a member within one community. Cheap to clone (shared text).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct MemberId(String);
+pub struct MemberId(Arc<str>);
 
 impl MemberId {
     /// Wraps an id already issued by the store or an adapter.
     pub fn new(id: impl Into<String>) -> Self {
-        MemberId(id.into())
+        MemberId(Arc::from(id.into()))
     }
 
     /// The id as text.
@@ -33,7 +35,7 @@ impl fmt::Display for MemberId {
 
 impl From<&str> for MemberId {
     fn from(s: &str) -> Self {
-        MemberId(s.to_owned())
+        MemberId(Arc::from(s))
     }
 }
 
@@ -101,12 +103,17 @@ impl MemberInfo {
 /// A badge id: a built-in one (see [`crate::badges`]) or an Admin-made one from the settings.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct BadgeId(String);
+pub struct BadgeId(Cow<'static, str>);
 
 impl BadgeId {
     /// Wraps a badge id.
     pub fn new(id: impl Into<String>) -> Self {
-        BadgeId(id.into())
+        BadgeId(Cow::Owned(id.into()))
+    }
+
+    /// A badge id from static text (no allocation).
+    pub const fn from_static(id: &'static str) -> Self {
+        BadgeId(Cow::Borrowed(id))
     }
 
     /// The id as text.

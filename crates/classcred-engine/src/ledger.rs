@@ -12,6 +12,7 @@
 //! and `fire_units` (+1 award, −1 reversal) keyed by (giver, member, iso_week).
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,11 +93,11 @@ fn push_escaped(out: &mut String, part: &str) {
     }
 }
 
-impl IdempotencyKey {
-    /// The key of one unit's entry of `kind` for `recipient` from `source`.
-    pub fn new(source: &Source<'_>, recipient: &MemberId, unit: u32, kind: EntryKind) -> Self {
-        let mut s = String::with_capacity(48);
-        match source {
+impl Source<'_> {
+    /// The escaped source part of every key from this source, e.g. `msg:C1%3A1.2`.
+    pub fn key_prefix(&self) -> String {
+        let mut s = String::with_capacity(32);
+        match self {
             Source::Message(id) => {
                 s.push_str("msg:");
                 push_escaped(&mut s, id);
@@ -112,11 +113,41 @@ impl IdempotencyKey {
                 push_escaped(&mut s, id);
             }
         }
+        s
+    }
+}
+
+/// Escapes one key component (`%`, `/`, `:`).
+pub(crate) fn escape_component(part: &str) -> String {
+    let mut s = String::with_capacity(part.len());
+    push_escaped(&mut s, part);
+    s
+}
+
+impl IdempotencyKey {
+    /// The key of one unit's entry of `kind` for `recipient` from `source`.
+    pub fn new(source: &Source<'_>, recipient: &MemberId, unit: u32, kind: EntryKind) -> Self {
+        Self::compose(
+            &source.key_prefix(),
+            &escape_component(recipient.as_str()),
+            unit,
+            kind,
+        )
+    }
+
+    /// Builds a key from an already escaped prefix and recipient (one allocation).
+    pub(crate) fn compose(
+        prefix: &str,
+        escaped_recipient: &str,
+        unit: u32,
+        kind: EntryKind,
+    ) -> Self {
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(prefix.len() + escaped_recipient.len() + 20);
+        s.push_str(prefix);
         s.push('/');
-        push_escaped(&mut s, recipient.as_str());
-        s.push('/');
-        s.push_str(&unit.to_string());
-        s.push('/');
+        s.push_str(escaped_recipient);
+        let _ = write!(s, "/{unit}/");
         s.push_str(kind.as_str());
         IdempotencyKey(s)
     }
@@ -162,7 +193,7 @@ pub struct LedgerEntry {
     /// Fire-count effect on (giver, member, iso_week): +1 award, −1 reversal, 0 none.
     pub fire_units: i32,
     /// The platform message the fire was given in or on.
-    pub platform_message_id: Option<String>,
+    pub platform_message_id: Option<Arc<str>>,
     /// Reason of a manual adjustment.
     pub reason: Option<String>,
     /// Platform timestamp of the event that made this entry.

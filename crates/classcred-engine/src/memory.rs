@@ -6,7 +6,8 @@
 //! way a database would compute it with `SUM`/`COUNT DISTINCT`, so a stored state and a
 //! replayed one can be compared field by field.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::engine::apply;
 use crate::event::Event;
@@ -17,6 +18,33 @@ use crate::points::Points;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
 use crate::time::{IsoWeek, QuotaDay};
+
+/// FNV-1a: a small, fast, deterministic hasher for short id keys (no DoS concern here: the
+/// keys are our own ids, and this state lives only for a replay or a test).
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
+type HashSet<K> = StdHashSet<K, BuildHasherDefault<Fnv>>;
 
 /// One community's state in memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,7 +59,7 @@ pub struct InMemoryState {
     messages: HashMap<String, MessageRecord>,
     reactions: HashMap<(String, MemberId), ReactionRecord>,
     reactions_by_message: HashMap<String, Vec<MemberId>>,
-    badges: HashSet<(MemberId, BadgeId, String)>,
+    badges: HashMap<MemberId, Vec<(BadgeId, String)>>,
     levels: HashMap<MemberId, u32>,
     recognised: HashSet<(MemberId, MemberId)>,
     givers_of: HashMap<MemberId, u32>,
@@ -83,8 +111,13 @@ impl InMemoryState {
             self.reactions.insert(key, r.clone());
         }
         for b in &outcome.badges {
-            self.badges
-                .insert((b.member.clone(), b.badge.clone(), b.instance.clone()));
+            let held = self.badges.entry(b.member.clone()).or_default();
+            if !held
+                .iter()
+                .any(|(id, i)| id == &b.badge && i == &b.instance)
+            {
+                held.push((b.badge.clone(), b.instance.clone()));
+            }
         }
         for l in &outcome.levels {
             let level = self.levels.entry(l.member.clone()).or_default();
@@ -161,8 +194,10 @@ impl InMemoryState {
     }
 
     /// Badges held: (member, badge, instance).
-    pub fn badges(&self) -> impl Iterator<Item = &(MemberId, BadgeId, String)> {
-        self.badges.iter()
+    pub fn badges(&self) -> impl Iterator<Item = (&MemberId, &BadgeId, &str)> {
+        self.badges
+            .iter()
+            .flat_map(|(m, held)| held.iter().map(move |(b, i)| (m, b, i.as_str())))
     }
 
     /// Every feed item so far.
@@ -241,7 +276,8 @@ impl StateView for InMemoryState {
 
     fn has_badge(&self, member: &MemberId, badge: &BadgeId, instance: &str) -> bool {
         self.badges
-            .contains(&(member.clone(), badge.clone(), instance.to_owned()))
+            .get(member)
+            .is_some_and(|held| held.iter().any(|(b, i)| b == badge && i == instance))
     }
 
     fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool {

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -235,7 +236,7 @@ pub enum FeedKind {
         /// Units given in total.
         units: u32,
         /// The message.
-        platform_message_id: String,
+        platform_message_id: Arc<str>,
     },
     /// Member feed: fire received (gross, before tax).
     FireReceived {
@@ -246,7 +247,7 @@ pub enum FeedKind {
         /// Points before tax.
         gross: Points,
         /// The message.
-        platform_message_id: String,
+        platform_message_id: Arc<str>,
     },
     /// Member feed: gift tax taken on fire just received.
     Taxed {
@@ -266,7 +267,7 @@ pub enum FeedKind {
         /// Points removed (positive).
         amount: Points,
         /// The message.
-        platform_message_id: String,
+        platform_message_id: Arc<str>,
     },
     /// Member and community feed: a badge won.
     BadgeWon {

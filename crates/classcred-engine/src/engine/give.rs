@@ -6,11 +6,13 @@
 //! is one `Reversal` entry of minus the unit's net, refunding quota only when it happens on the
 //! same quota day as the give.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::ids::{MemberId, MemberInfo, Role};
-use crate::ledger::{EntryKind, IdempotencyKey, LedgerEntry, Source};
+use crate::ledger::{escape_component, EntryKind, IdempotencyKey, LedgerEntry, Source};
 use crate::outcome::{Audience, FeedItem, FeedKind, Notice, NoticeKind, StandingUnit};
 use crate::points::Points;
 use crate::settings::CourseStatus;
@@ -83,7 +85,10 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         let taxed = tax.enabled && (role == Role::Student || tax.applies_to_instructors);
         let mut result = Vec::with_capacity(wants.len());
         let mut recipients = Vec::new();
+        let prefix = g.source.key_prefix();
+        let mid: Arc<str> = Arc::from(g.message_id);
         for w in wants {
+            let rcpt = escape_component(w.recipient.as_str());
             let mut units = Vec::with_capacity(w.count as usize);
             let mut tax_total = Points::ZERO;
             let before = self.weekly_fire(g.id, &w.recipient, week);
@@ -97,7 +102,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 };
                 let tax_amount = Points::ONE.percent(rate);
                 self.out.entries.push(LedgerEntry {
-                    key: IdempotencyKey::new(&g.source, &w.recipient, unit, EntryKind::Award),
+                    key: IdempotencyKey::compose(&prefix, &rcpt, unit, EntryKind::Award),
                     kind: EntryKind::Award,
                     member: w.recipient.clone(),
                     amount: Points::ONE,
@@ -107,13 +112,13 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                     iso_week: Some(week),
                     quota_units: 1,
                     fire_units: 1,
-                    platform_message_id: Some(g.message_id.to_owned()),
+                    platform_message_id: Some(mid.clone()),
                     reason: None,
                     occurred_at: g.at,
                 });
                 if tax_amount != Points::ZERO {
                     self.out.entries.push(LedgerEntry {
-                        key: IdempotencyKey::new(&g.source, &w.recipient, unit, EntryKind::Tax),
+                        key: IdempotencyKey::compose(&prefix, &rcpt, unit, EntryKind::Tax),
                         kind: EntryKind::Tax,
                         member: w.recipient.clone(),
                         amount: -tax_amount,
@@ -123,7 +128,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                         iso_week: Some(week),
                         quota_units: 0,
                         fire_units: 0,
-                        platform_message_id: Some(g.message_id.to_owned()),
+                        platform_message_id: Some(mid.clone()),
                         reason: None,
                         occurred_at: g.at,
                     });
@@ -146,7 +151,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                         from: g.id.clone(),
                         units: w.count,
                         gross: Points::from_whole(i64::from(w.count)),
-                        platform_message_id: g.message_id.to_owned(),
+                        platform_message_id: mid.clone(),
                     },
                 );
                 if tax_total != Points::ZERO {
@@ -173,7 +178,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 giver: g.id.clone(),
                 recipients,
                 units: total,
-                platform_message_id: g.message_id.to_owned(),
+                platform_message_id: mid.clone(),
             },
         });
         self.notify(
@@ -194,10 +199,13 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         }
         let today = self.quota_day(g.at);
         let mut amount = Points::ZERO;
+        let prefix = g.source.key_prefix();
+        let mid: Arc<str> = Arc::from(g.message_id);
+        let rcpt = escape_component(recipient.as_str());
         for u in units {
             let refund = u.quota_day == today;
             self.out.entries.push(LedgerEntry {
-                key: IdempotencyKey::new(&g.source, recipient, u.unit, EntryKind::Reversal),
+                key: IdempotencyKey::compose(&prefix, &rcpt, u.unit, EntryKind::Reversal),
                 kind: EntryKind::Reversal,
                 member: recipient.clone(),
                 amount: -u.net,
@@ -207,7 +215,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 iso_week: Some(u.iso_week),
                 quota_units: if refund { -1 } else { 0 },
                 fire_units: -1,
-                platform_message_id: Some(g.message_id.to_owned()),
+                platform_message_id: Some(mid.clone()),
                 reason: None,
                 occurred_at: g.at,
             });
@@ -224,7 +232,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 from: g.id.clone(),
                 units: u32::try_from(units.len()).unwrap_or(u32::MAX),
                 amount,
-                platform_message_id: g.message_id.to_owned(),
+                platform_message_id: mid.clone(),
             },
         );
     }

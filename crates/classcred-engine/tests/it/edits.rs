@@ -42,7 +42,7 @@ fn edit_changing_the_fire_count_adds_or_reverses_the_difference() {
     let o = w.edit("M", "s1", &["s2"], 1, T2);
     assert_eq!(count_kind(&o, EntryKind::Reversal), 2);
     // Newest units are taken back first.
-    let units: Vec<&str> = o.entries.iter().map(|e| e.key.as_str()).collect();
+    let units: Vec<&str> = o.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>();
     assert_eq!(units, vec!["msg:M/s2/1/reversal", "msg:M/s2/2/reversal"]);
     assert_eq!(w.earned("s2"), p("1"));
     // Adding back uses fresh unit indices, never reusing a key.

@@ -251,7 +251,7 @@ fn check_ledger_sums(state: &InMemoryState) -> Result<(), TestCaseError> {
             *weekly.entry((g.clone(), e.member.clone(), w)).or_default() += i64::from(e.fire_units);
         }
         if let Some(id) = &e.platform_message_id {
-            *per_message.entry(id.clone()).or_default() += e.amount;
+            *per_message.entry(id.to_string()).or_default() += e.amount;
         }
     }
     for ((g, d), used) in &quota {
