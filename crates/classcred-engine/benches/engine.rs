@@ -8,7 +8,13 @@
 //! * `apply_only` — `apply` alone for one 5-unit message against a state that already holds
 //!   the stream (the engine's own cost per event, no state writes).
 //!
-//! Run: `cargo bench -p classcred-engine --bench engine`.
+//! Run: `cargo bench -p classcred-engine --bench engine` (about 40 s after the build).
+//!
+//! Measured on the 2-core dev VM (firecracker, 2026-era toolchain 1.95, release profile):
+//! `apply_only` 6.8 µs per 5-unit message ≈ 0.74 M fire units/s per core;
+//! `process` (apply + in-memory apply_outcome over the 10,000-unit stream) ≈ 0.26 M units/s.
+//! Below the 1 M units/s aim; the profile is spread over small allocations (keys, feed items,
+//! records) and hash lookups, with no single hot spot.
 
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 
