@@ -14,6 +14,7 @@ pub mod clock;
 pub mod jobs;
 mod keys;
 pub mod model;
+pub mod recognition;
 pub mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -37,6 +37,37 @@ impl Role {
     }
 }
 
+/// Whether a member is a person, another bot, or this app itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberKind {
+    #[default]
+    Human,
+    Bot,
+    App,
+}
+
+impl MemberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::Human => "human",
+            MemberKind::Bot => "bot",
+            MemberKind::App => "app",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "human" => Ok(MemberKind::Human),
+            "bot" => Ok(MemberKind::Bot),
+            "app" => Ok(MemberKind::App),
+            other => Err(StoreError::Invalid(format!(
+                "member kind must be human, bot or app, got {other:?}"
+            ))),
+        }
+    }
+}
+
 /// Whether a community is in use or was disabled (uninstalled, tokens revoked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,7 +140,7 @@ pub struct MemberProfile {
 pub struct NewMember {
     pub platform_user_id: String,
     pub role: Role,
-    pub is_bot: bool,
+    pub kind: MemberKind,
     pub profile: MemberProfile,
 }
 
@@ -119,7 +150,9 @@ pub struct Member {
     pub community_id: String,
     pub platform_user_id: String,
     pub role: Role,
-    pub is_bot: bool,
+    pub kind: MemberKind,
+    /// Highest level announced to the member.
+    pub level: i64,
     pub profile: MemberProfile,
     pub joined_at: i64,
     pub updated_at: i64,
@@ -189,9 +222,15 @@ pub struct NewLedgerEntry {
     pub amount_milli: i64,
     pub idempotency_key: String,
     pub giver_member_id: Option<String>,
+    /// `admin`, `instructor` or `student`: the giver's role when the fire was given.
+    pub giver_role: Option<String>,
     pub source_ref: Option<String>,
     pub quota_day: Option<String>,
     pub iso_week: Option<String>,
+    /// +1 for a quota debit, −1 for a same-day refund.
+    pub quota_units: i64,
+    /// +1 for an awarded fire unit, −1 for a reversed one.
+    pub fire_units: i64,
     /// Free text (feedback, adjustment reason); encrypted.
     pub note: Option<String>,
     pub occurred_at: i64,
@@ -206,9 +245,12 @@ pub struct LedgerEntry {
     pub amount_milli: i64,
     pub idempotency_key: String,
     pub giver_member_id: Option<String>,
+    pub giver_role: Option<String>,
     pub source_ref: Option<String>,
     pub quota_day: Option<String>,
     pub iso_week: Option<String>,
+    pub quota_units: i64,
+    pub fire_units: i64,
     pub note: Option<String>,
     pub occurred_at: i64,
     pub created_at: i64,
@@ -230,10 +272,11 @@ fn community_from_row(r: &AnyRow) -> Result<Community> {
 
 const COMMUNITY_COLUMNS: &str =
     "id, institution_id, name, platform, platform_team_id, settings, state, disabled_at, created_at";
-const MEMBER_COLUMNS: &str = "id, community_id, platform_user_id, role, is_bot, name_enc, \
+const MEMBER_COLUMNS: &str = "id, community_id, platform_user_id, role, kind, level, name_enc, \
      display_name_enc, email_enc, avatar_url_enc, timezone_enc, joined_at, updated_at";
 const LEDGER_COLUMNS: &str = "id, community_id, member_id, kind, amount_milli, idempotency_key, \
-     giver_member_id, source_ref, quota_day, iso_week, note_enc, occurred_at, created_at";
+     giver_member_id, giver_role, source_ref, quota_day, iso_week, quota_units, fire_units, note_enc, \
+     occurred_at, created_at";
 
 /// Lowercased, trimmed email: the form the blind index is computed over.
 fn normalise_email(email: &str) -> String {
@@ -361,11 +404,11 @@ impl Tx<'_> {
             .map(|e| dek.blind_index("member.email", &normalise_email(e)));
         let now = self.now_ms();
         let sql = if existing.is_some() {
-            "UPDATE member SET role = $3, is_bot = $4, name_enc = $5, display_name_enc = $6, \
+            "UPDATE member SET role = $3, kind = $4, name_enc = $5, display_name_enc = $6, \
              email_enc = $7, email_bidx = $8, avatar_url_enc = $9, timezone_enc = $10, updated_at = $11 \
              WHERE id = $1 AND community_id = $2 AND platform_user_id = $12"
         } else {
-            "INSERT INTO member (id, community_id, role, is_bot, name_enc, display_name_enc, email_enc, \
+            "INSERT INTO member (id, community_id, role, kind, name_enc, display_name_enc, email_enc, \
              email_bidx, avatar_url_enc, timezone_enc, joined_at, updated_at, platform_user_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)"
         };
@@ -373,7 +416,7 @@ impl Tx<'_> {
             .bind(&id)
             .bind(community_id)
             .bind(new.role.as_str())
-            .bind(i64::from(new.is_bot))
+            .bind(new.kind.as_str())
             .bind(name)
             .bind(display)
             .bind(email)
@@ -405,7 +448,8 @@ impl Tx<'_> {
             community_id: r.try_get("community_id")?,
             platform_user_id: r.try_get("platform_user_id")?,
             role: Role::parse(&r.try_get::<String, _>("role")?)?,
-            is_bot: r.try_get::<i64, _>("is_bot")? != 0,
+            kind: MemberKind::parse(&r.try_get::<String, _>("kind")?)?,
+            level: r.try_get("level")?,
             joined_at: r.try_get("joined_at")?,
             updated_at: r.try_get("updated_at")?,
             id,
@@ -728,8 +772,9 @@ impl Tx<'_> {
         );
         let stored: Option<String> = sqlx::query_scalar(
             "INSERT INTO ledger_entry (id, community_id, member_id, kind, amount_milli, idempotency_key, \
-             giver_member_id, source_ref, quota_day, iso_week, note_enc, occurred_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             giver_member_id, giver_role, source_ref, quota_day, iso_week, quota_units, fire_units, note_enc, \
+             occurred_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (community_id, idempotency_key) DO NOTHING RETURNING id",
         )
         .bind(&id)
@@ -739,9 +784,12 @@ impl Tx<'_> {
         .bind(new.amount_milli)
         .bind(&new.idempotency_key)
         .bind(&new.giver_member_id)
+        .bind(&new.giver_role)
         .bind(&new.source_ref)
         .bind(&new.quota_day)
         .bind(&new.iso_week)
+        .bind(new.quota_units)
+        .bind(new.fire_units)
         .bind(note)
         .bind(new.occurred_at)
         .bind(self.now_ms())
@@ -773,9 +821,12 @@ impl Tx<'_> {
                     amount_milli: r.try_get("amount_milli")?,
                     idempotency_key: r.try_get("idempotency_key")?,
                     giver_member_id: r.try_get("giver_member_id")?,
+                    giver_role: r.try_get("giver_role")?,
                     source_ref: r.try_get("source_ref")?,
                     quota_day: r.try_get("quota_day")?,
                     iso_week: r.try_get("iso_week")?,
+                    quota_units: r.try_get("quota_units")?,
+                    fire_units: r.try_get("fire_units")?,
                     occurred_at: r.try_get("occurred_at")?,
                     created_at: r.try_get("created_at")?,
                     id,

@@ -53,7 +53,7 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
             &NewMember {
                 platform_user_id: "U1".into(),
                 role: Role::Student,
-                is_bot: false,
+                kind: classcred_store::MemberKind::Human,
                 profile,
             },
         )
@@ -111,9 +111,12 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
             amount_milli: 1000,
             idempotency_key: "adj-1".into(),
             giver_member_id: None,
+            giver_role: None,
             source_ref: None,
             quota_day: None,
             iso_week: None,
+            quota_units: 0,
+            fire_units: 0,
             note: Some(note),
             occurred_at: 1,
         },

@@ -24,7 +24,7 @@ pub fn member(uid: &str, role: Role, name: &str) -> NewMember {
     NewMember {
         platform_user_id: uid.into(),
         role,
-        is_bot: false,
+        kind: classcred_store::MemberKind::Human,
         profile: MemberProfile {
             name: Some(name.into()),
             display_name: Some(name.to_lowercase()),

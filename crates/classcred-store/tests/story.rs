@@ -119,9 +119,12 @@ async fn storage_story_on_every_backend() {
             amount_milli: amount,
             idempotency_key: key.into(),
             giver_member_id: Some(ada.clone()),
+            giver_role: None,
             source_ref: Some("1700000000.000100".into()),
             quota_day: Some("2023-11-14".into()),
             iso_week: Some("2023-W46".into()),
+            quota_units: 0,
+            fire_units: 0,
             note: Some("thanks".into()),
             occurred_at: 1_700_000_000_000,
         };

@@ -138,7 +138,7 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
                 &NewMember {
                     platform_user_id: uid.into(),
                     role,
-                    is_bot: false,
+                    kind: classcred_store::MemberKind::Human,
                     profile: profile(first, last, "America/New_York"),
                 },
             )
@@ -160,7 +160,7 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
                 &NewMember {
                     platform_user_id: uid.clone(),
                     role: Role::Student,
-                    is_bot: false,
+                    kind: classcred_store::MemberKind::Human,
                     profile: profile(FIRST[i], LAST[i], zones[i % zones.len()]),
                 },
             )

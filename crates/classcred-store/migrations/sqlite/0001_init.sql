@@ -15,6 +15,7 @@ CREATE TABLE community (
     settings          TEXT NOT NULL DEFAULT '{}',
     state             TEXT NOT NULL DEFAULT 'active',
     disabled_at       INTEGER,
+    event_seq         INTEGER NOT NULL DEFAULT 0,
     created_at        INTEGER NOT NULL,
     UNIQUE (platform, platform_team_id)
 );
@@ -33,7 +34,8 @@ CREATE TABLE member (
     community_id      TEXT NOT NULL REFERENCES community(id),
     platform_user_id  TEXT NOT NULL,
     role              TEXT NOT NULL,
-    is_bot            INTEGER NOT NULL DEFAULT 0,
+    kind              TEXT NOT NULL DEFAULT 'human',
+    level             INTEGER NOT NULL DEFAULT 0,
     name_enc          BLOB,
     display_name_enc  BLOB,
     email_enc         BLOB,
@@ -83,6 +85,7 @@ CREATE TABLE inbox (
     occurred_at   INTEGER NOT NULL,
     received_at   INTEGER NOT NULL,
     processed_at  INTEGER,
+    seq           INTEGER,
     attempts      INTEGER NOT NULL DEFAULT 0,
     last_error    TEXT,
     UNIQUE (platform, event_id)
@@ -97,15 +100,59 @@ CREATE TABLE ledger_entry (
     amount_milli     INTEGER NOT NULL,
     idempotency_key  TEXT NOT NULL,
     giver_member_id  TEXT REFERENCES member(id),
+    giver_role       TEXT,
     source_ref       TEXT,
     quota_day        TEXT,
     iso_week         TEXT,
+    quota_units      INTEGER NOT NULL DEFAULT 0,
+    fire_units       INTEGER NOT NULL DEFAULT 0,
     note_enc         BLOB,
     occurred_at      INTEGER NOT NULL,
     created_at       INTEGER NOT NULL,
     UNIQUE (community_id, idempotency_key)
 );
 CREATE INDEX ledger_member ON ledger_entry (community_id, member_id);
+CREATE INDEX ledger_giver_day ON ledger_entry (community_id, giver_member_id, quota_day);
+CREATE INDEX ledger_giver_week ON ledger_entry (community_id, giver_member_id, iso_week, member_id);
+
+-- What the engine remembers about a message that gave fire (recipients and units standing).
+CREATE TABLE engine_message (
+    community_id         TEXT NOT NULL REFERENCES community(id),
+    platform_message_id  TEXT NOT NULL,
+    author_member_id     TEXT REFERENCES member(id),
+    record               TEXT NOT NULL,
+    PRIMARY KEY (community_id, platform_message_id)
+);
+
+-- What the engine remembers about one reactor's fire reaction on one message.
+CREATE TABLE engine_reaction (
+    community_id         TEXT NOT NULL REFERENCES community(id),
+    platform_message_id  TEXT NOT NULL,
+    reactor_member_id    TEXT NOT NULL REFERENCES member(id),
+    record               TEXT NOT NULL,
+    PRIMARY KEY (community_id, platform_message_id, reactor_member_id)
+);
+
+CREATE TABLE member_badge (
+    community_id  TEXT NOT NULL REFERENCES community(id),
+    member_id     TEXT NOT NULL REFERENCES member(id),
+    badge_id      TEXT NOT NULL,
+    instance      TEXT NOT NULL,
+    awarded_by    TEXT REFERENCES member(id),
+    awarded_at    INTEGER NOT NULL,
+    PRIMARY KEY (community_id, member_id, badge_id, instance)
+);
+
+CREATE TABLE feed_item (
+    id            TEXT PRIMARY KEY,
+    community_id  TEXT NOT NULL REFERENCES community(id),
+    member_id     TEXT REFERENCES member(id),
+    kind          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    occurred_at   INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX feed_member ON feed_item (community_id, member_id, occurred_at);
 
 CREATE TABLE audit_entry (
     seq           INTEGER PRIMARY KEY,
