@@ -377,8 +377,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Insert a member, or update role, bot flag and profile of the member with the same
-    /// platform user id. Returns the member's id.
+    /// Insert a member, or update the profile of the member with the same platform user id.
+    /// Role and kind are set on insert only: afterwards they change through engine events
+    /// (role changes, profile changes), so that the inbox alone can replay them. Returns the
+    /// member's id.
     pub async fn upsert_member(&mut self, community_id: &str, new: &NewMember) -> Result<String> {
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
@@ -403,10 +405,12 @@ impl Tx<'_> {
             .as_deref()
             .map(|e| dek.blind_index("member.email", &normalise_email(e)));
         let now = self.now_ms();
+        // Same placeholders in both statements; the update leaves role ($3) and kind ($4) alone.
         let sql = if existing.is_some() {
-            "UPDATE member SET role = $3, kind = $4, name_enc = $5, display_name_enc = $6, \
-             email_enc = $7, email_bidx = $8, avatar_url_enc = $9, timezone_enc = $10, updated_at = $11 \
-             WHERE id = $1 AND community_id = $2 AND platform_user_id = $12"
+            "UPDATE member SET name_enc = $5, display_name_enc = $6, email_enc = $7, email_bidx = $8, \
+             avatar_url_enc = $9, timezone_enc = $10, updated_at = $11 \
+             WHERE id = $1 AND community_id = $2 AND platform_user_id = $12 \
+             AND CAST($3 AS TEXT) IS NOT NULL AND CAST($4 AS TEXT) IS NOT NULL"
         } else {
             "INSERT INTO member (id, community_id, role, kind, name_enc, display_name_enc, email_enc, \
              email_bidx, avatar_url_enc, timezone_enc, joined_at, updated_at, platform_user_id) \

@@ -540,14 +540,49 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Inbox rows not processed yet (oldest first).
-    pub async fn unprocessed_inbox(&mut self, community_id: &str) -> Result<Vec<String>> {
+    /// The oldest inbox row not processed yet.
+    pub async fn oldest_unprocessed_inbox(&mut self, community_id: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL ORDER BY received_at, id",
+            "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL \
+             ORDER BY received_at, id LIMIT 1",
         )
         .bind(community_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await?)
+    }
+
+    /// How many inbox rows of a community wait for processing.
+    pub async fn pending_inbox_count(&mut self, community_id: &str) -> Result<i64> {
+        self.sum_i64(
+            "SELECT COUNT(*) FROM inbox WHERE community_id = $1 AND processed_at IS NULL",
+            &[community_id],
+        )
+        .await
+    }
+
+    /// Earned points per human student between two instants (ms, `None` = unbounded).
+    pub async fn student_earned_totals(
+        &mut self,
+        community_id: &str,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT m.id AS member_id, CAST(COALESCE(SUM(CASE WHEN l.kind IN ('purchase', 'refund') THEN 0 \
+             ELSE l.amount_milli END), 0) AS BIGINT) AS earned \
+             FROM member m LEFT JOIN ledger_entry l ON l.community_id = m.community_id AND l.member_id = m.id \
+               AND ($2 IS NULL OR l.occurred_at >= $2) AND ($3 IS NULL OR l.occurred_at < $3) \
+             WHERE m.community_id = $1 AND m.role = 'student' AND m.kind = 'human' \
+             GROUP BY m.id ORDER BY m.id",
+        )
+        .bind(community_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("member_id")?, r.try_get("earned")?)))
+            .collect()
     }
 
     /// Earned and spendable per member, from the ledger.

@@ -26,7 +26,8 @@ async fn storage_story_on_every_backend() {
             .upsert_member(&cid, &common::member("U2", Role::Student, "Bob"))
             .await
             .unwrap();
-        // Upsert by platform id keeps the id and updates the profile.
+        // Upsert by platform id keeps the id and updates the profile; role and kind change only
+        // through engine events.
         let mut bob2 = common::member("U2", Role::Instructor, "Robert");
         bob2.profile.email = Some("Robert@Example.edu".into());
         assert_eq!(tx.upsert_member(&cid, &bob2).await.unwrap(), bob);
@@ -36,7 +37,7 @@ async fn storage_story_on_every_backend() {
         let members = tx.list_members(&cid).await.unwrap();
         assert_eq!(members.len(), 2, "{backend}");
         let got = tx.member(&cid, &bob).await.unwrap();
-        assert_eq!(got.role, Role::Instructor);
+        assert_eq!(got.role, Role::Student);
         assert_eq!(got.profile.name.as_deref(), Some("Robert"));
         // Blind-index lookup is case-insensitive on email.
         let by_email = tx

@@ -1,0 +1,150 @@
+//! Read models for chat replies, the CLI and (later) the dashboard.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use classcred_engine::badges::badge_name;
+use classcred_engine::{IsoWeek, Leaderboard, MemberId, Points, QuotaDay, Role};
+use classcred_store::recognition::FeedRow;
+use classcred_store::Store;
+use serde::Serialize;
+
+use crate::state::engine_role;
+use crate::{settings, Result};
+
+/// Which leaderboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// The current ISO week in the community's timezone.
+    Week,
+    /// The current calendar month.
+    Month,
+    /// The whole course.
+    Course,
+}
+
+/// What a member sees about themselves (`/cred me`, App Home).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberSummary {
+    pub member_id: String,
+    pub role: Role,
+    pub earned: Points,
+    pub spendable: Points,
+    pub level: u32,
+    pub level_name: String,
+    /// `(badge id, badge name)`.
+    pub badges: Vec<(String, String)>,
+    /// Fire left today; `None` when the member gives without limit.
+    pub quota_left_today: Option<u32>,
+    pub recent: Vec<FeedRow>,
+}
+
+/// A member's summary, by platform user id. `None` for an unknown member.
+pub async fn member_summary(
+    store: &Store,
+    community_id: &str,
+    platform_user_id: &str,
+) -> Result<Option<MemberSummary>> {
+    let mut tx = store.begin().await?;
+    let Some(member_id) = tx
+        .member_id_by_platform(community_id, platform_user_id)
+        .await?
+    else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let s = settings(&mut tx, community_id).await?;
+    let (role, _) = tx
+        .member_role_kind(community_id, &member_id)
+        .await?
+        .unwrap_or((
+            classcred_store::Role::Student,
+            classcred_store::MemberKind::Human,
+        ));
+    let role = engine_role(role);
+    let balance = tx
+        .balances(community_id)
+        .await?
+        .into_iter()
+        .find(|b| b.member_id == member_id);
+    let (earned, spendable) = balance.map_or((0, 0), |b| (b.earned_milli, b.spendable_milli));
+    let earned = Points::from_thousandths(earned);
+    let level_idx = s.level_index(earned);
+    let level_name = s
+        .levels
+        .get(level_idx)
+        .map(|l| l.name.clone())
+        .unwrap_or_default();
+    let badges = tx
+        .badges(community_id)
+        .await?
+        .into_iter()
+        .filter(|b| b.member_id == member_id)
+        .map(|b| {
+            let name = badge_name(&s, &classcred_engine::BadgeId::new(b.badge_id.clone()));
+            (b.badge_id, name)
+        })
+        .collect();
+    let unlimited = role.is_staff() && !s.limit_instructors;
+    let quota_left_today = if unlimited {
+        None
+    } else {
+        let today = QuotaDay::of(store.clock().now(), &s.timezone);
+        let used = tx
+            .quota_used(community_id, &member_id, &today.to_string())
+            .await?;
+        Some(u32::try_from((i64::from(s.daily_quota) - used).max(0)).unwrap_or(0))
+    };
+    let recent = tx.feed(community_id, Some(&member_id), 10).await?;
+    tx.commit().await?;
+    Ok(Some(MemberSummary {
+        member_id,
+        role,
+        earned,
+        spendable: Points::from_thousandths(spendable),
+        level: u32::try_from(level_idx).unwrap_or(0),
+        level_name,
+        badges,
+        quota_left_today,
+        recent,
+    }))
+}
+
+/// The students-only leaderboard of a period containing "now" (the store's clock).
+pub async fn leaderboard(store: &Store, community_id: &str, period: Period) -> Result<Leaderboard> {
+    let mut tx = store.begin().await?;
+    let s = settings(&mut tx, community_id).await?;
+    let now = store.clock().now();
+    let tz = &s.timezone;
+    let (from, to) = match period {
+        Period::Course => (None, None),
+        Period::Week => {
+            let week = IsoWeek::of(now, tz);
+            let monday = week.monday().unwrap_or_else(|| tz.local_date(now));
+            (
+                Some(tz.start_of(monday)),
+                Some(tz.start_of(monday + Duration::days(7))),
+            )
+        }
+        Period::Month => {
+            let today = tz.local_date(now);
+            let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+            let next = if today.month() == 12 {
+                NaiveDate::from_ymd_opt(today.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(today.year(), today.month() + 1, 1)
+            }
+            .unwrap_or(today);
+            (Some(tz.start_of(first)), Some(tz.start_of(next)))
+        }
+    };
+    let totals = tx
+        .student_earned_totals(
+            community_id,
+            from.map(|t| t.timestamp_millis()),
+            to.map(|t| t.timestamp_millis()),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Leaderboard::from_totals(totals.into_iter().map(
+        |(m, p)| (MemberId::new(m), Points::from_thousandths(p)),
+    )))
+}

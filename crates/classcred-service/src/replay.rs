@@ -1,0 +1,140 @@
+//! `ledger replay`: rebuild a community's state from its inbox, in memory, and compare.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use classcred_engine::{Event, InMemoryState, MemberId};
+use classcred_store::Store;
+use serde::Serialize;
+
+use crate::{map_members, settings, Result};
+
+/// What a replay found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReplayReport {
+    pub events: usize,
+    pub ledger_entries: usize,
+    /// Human-readable differences (ids only); empty when stored state is reproduced exactly.
+    pub differences: Vec<String>,
+}
+
+impl ReplayReport {
+    pub fn matches(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// Re-run every processed event of a community in processing order and compare ledger
+/// entries, balances, badges and levels with the stored ones. `progress(done, total)` is called
+/// after each event.
+pub async fn replay(
+    store: &Store,
+    community_id: &str,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<ReplayReport> {
+    let mut tx = store.begin().await?;
+    let s = settings(&mut tx, community_id).await?;
+    let events = tx.processed_events(community_id).await?;
+    let ids: HashMap<MemberId, MemberId> = tx
+        .member_ids_by_platform(community_id)
+        .await?
+        .into_iter()
+        .map(|(p, m)| (MemberId::new(p), MemberId::new(m)))
+        .collect();
+    let stored_ledger = tx.ledger(community_id).await?;
+    let stored_balances = tx.balances(community_id).await?;
+    let stored_badges = tx.badges(community_id).await?;
+    tx.commit().await?;
+
+    let mut mem = InMemoryState::new();
+    let total = events.len();
+    for (i, e) in events.iter().enumerate() {
+        let event: Event = serde_json::from_slice(&e.payload)?;
+        mem.process(&s, &map_members(&event, &ids));
+        progress(i + 1, total);
+    }
+
+    let mut report = ReplayReport {
+        events: total,
+        ledger_entries: stored_ledger.len(),
+        differences: Vec::new(),
+    };
+    let diffs = &mut report.differences;
+
+    let stored: BTreeMap<&str, (&str, &str, i64)> = stored_ledger
+        .iter()
+        .map(|e| {
+            (
+                e.idempotency_key.as_str(),
+                (e.member_id.as_str(), e.kind.as_str(), e.amount_milli),
+            )
+        })
+        .collect();
+    let replayed: BTreeMap<&str, (&str, &str, i64)> = mem
+        .ledger()
+        .iter()
+        .map(|e| {
+            (
+                e.key.as_str(),
+                (e.member.as_str(), e.kind.as_str(), e.amount.thousandths()),
+            )
+        })
+        .collect();
+    for (k, v) in &stored {
+        match replayed.get(k) {
+            None => diffs.push(format!(
+                "ledger entry {k} is stored but replay does not produce it"
+            )),
+            Some(r) if r != v => {
+                diffs.push(format!("ledger entry {k}: stored {v:?}, replayed {r:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for k in replayed.keys().filter(|k| !stored.contains_key(*k)) {
+        diffs.push(format!(
+            "ledger entry {k} is produced by replay but not stored"
+        ));
+    }
+
+    for b in &stored_balances {
+        let m = MemberId::new(b.member_id.clone());
+        let r = mem.balance(&m);
+        if r.earned.thousandths() != b.earned_milli
+            || r.spendable.thousandths() != b.spendable_milli
+        {
+            diffs.push(format!(
+                "member {}: stored earned/spendable {}/{} thousandths, replayed {}/{}",
+                b.member_id,
+                b.earned_milli,
+                b.spendable_milli,
+                r.earned.thousandths(),
+                r.spendable.thousandths()
+            ));
+        }
+        let replayed_level = i64::from(classcred_engine::StateView::level(&mem, &m));
+        if replayed_level != b.level {
+            diffs.push(format!(
+                "member {}: stored level {}, replayed {replayed_level}",
+                b.member_id, b.level
+            ));
+        }
+    }
+
+    let stored_b: BTreeSet<(String, String, String)> = stored_badges
+        .into_iter()
+        .map(|b| (b.member_id, b.badge_id, b.instance))
+        .collect();
+    let replayed_b: BTreeSet<(String, String, String)> = mem
+        .badges()
+        .map(|(m, b, i)| (m.to_string(), b.as_str().to_string(), i.to_string()))
+        .collect();
+    for b in stored_b.symmetric_difference(&replayed_b) {
+        let side = if stored_b.contains(b) {
+            "stored only"
+        } else {
+            "replayed only"
+        };
+        diffs.push(format!("badge {} of member {} ({}): {side}", b.1, b.0, b.2));
+    }
+    Ok(report)
+}

@@ -1,0 +1,262 @@
+//! A database-backed [`StateView`] for one event.
+//!
+//! The engine's state questions are synchronous; the database is not. Rather than guess which
+//! rows an event needs, we let the engine tell us: run it against [`Recorded`] answers, which
+//! notes every question it could not answer (and answers it with an empty default), fetch the
+//! missing answers from the database, and run again. When a run asks nothing new, every answer
+//! it used came from the database and its outcome is the real one. Each question is one indexed
+//! query; the engine is pure and fast, so the extra runs cost microseconds.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use classcred_engine::outcome::{MessageRecord, ReactionRecord};
+use classcred_engine::time::{IsoWeek, QuotaDay};
+use classcred_engine::{
+    BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, Role, StateView,
+};
+use classcred_store::{MemberKind as StoreKind, Role as StoreRole, Tx};
+
+use crate::ServiceError;
+
+/// One question the engine asks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Question {
+    Member(MemberId),
+    QuotaUsed(MemberId, QuotaDay),
+    WeeklyFire(MemberId, MemberId, IsoWeek),
+    Message(String),
+    Reaction(String, MemberId),
+    ReactionsOn(String),
+    HasEntry(IdempotencyKey),
+    Earned(MemberId),
+    Level(MemberId),
+    HasBadge(MemberId, BadgeId, String),
+    HasRecognised(MemberId, MemberId),
+    DistinctGivers(MemberId),
+    DistinctRecipients(MemberId),
+    GaveOn(MemberId, QuotaDay),
+    WeeklyFireByGiver(IsoWeek),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Answer {
+    Member(Option<MemberInfo>),
+    Count(u32),
+    Flag(bool),
+    Message(Option<MessageRecord>),
+    Reaction(Option<ReactionRecord>),
+    Reactions(Vec<ReactionRecord>),
+    Points(Points),
+    ByGiver(Vec<(MemberId, u32)>),
+}
+
+/// Answers known so far, and the questions that were asked without one.
+#[derive(Default)]
+pub(crate) struct Recorded {
+    answers: HashMap<Question, Answer>,
+    missing: RefCell<HashSet<Question>>,
+}
+
+impl Recorded {
+    fn get(&self, q: Question) -> Option<&Answer> {
+        match self.answers.get(&q) {
+            Some(a) => Some(a),
+            None => {
+                self.missing.borrow_mut().insert(q);
+                None
+            }
+        }
+    }
+
+    /// Questions asked without an answer since the last call.
+    pub(crate) fn take_missing(&self) -> Vec<Question> {
+        self.missing.borrow_mut().drain().collect()
+    }
+
+    pub(crate) fn insert(&mut self, q: Question, a: Answer) {
+        self.answers.insert(q, a);
+    }
+
+    fn count(&self, q: Question) -> u32 {
+        match self.get(q) {
+            Some(Answer::Count(n)) => *n,
+            _ => 0,
+        }
+    }
+
+    fn flag(&self, q: Question) -> bool {
+        matches!(self.get(q), Some(Answer::Flag(true)))
+    }
+}
+
+impl StateView for Recorded {
+    fn member(&self, id: &MemberId) -> Option<MemberInfo> {
+        match self.get(Question::Member(id.clone())) {
+            Some(Answer::Member(m)) => *m,
+            _ => None,
+        }
+    }
+    fn quota_used(&self, giver: &MemberId, day: QuotaDay) -> u32 {
+        self.count(Question::QuotaUsed(giver.clone(), day))
+    }
+    fn weekly_fire(&self, giver: &MemberId, recipient: &MemberId, week: IsoWeek) -> u32 {
+        self.count(Question::WeeklyFire(giver.clone(), recipient.clone(), week))
+    }
+    fn message(&self, platform_message_id: &str) -> Option<MessageRecord> {
+        match self.get(Question::Message(platform_message_id.to_string())) {
+            Some(Answer::Message(m)) => m.clone(),
+            _ => None,
+        }
+    }
+    fn reaction(&self, platform_message_id: &str, reactor: &MemberId) -> Option<ReactionRecord> {
+        match self.get(Question::Reaction(
+            platform_message_id.to_string(),
+            reactor.clone(),
+        )) {
+            Some(Answer::Reaction(r)) => r.clone(),
+            _ => None,
+        }
+    }
+    fn reactions_on(&self, platform_message_id: &str) -> Vec<ReactionRecord> {
+        match self.get(Question::ReactionsOn(platform_message_id.to_string())) {
+            Some(Answer::Reactions(r)) => r.clone(),
+            _ => Vec::new(),
+        }
+    }
+    fn has_entry(&self, key: &IdempotencyKey) -> bool {
+        self.flag(Question::HasEntry(key.clone()))
+    }
+    fn earned(&self, member: &MemberId) -> Points {
+        match self.get(Question::Earned(member.clone())) {
+            Some(Answer::Points(p)) => *p,
+            _ => Points::from_thousandths(0),
+        }
+    }
+    fn level(&self, member: &MemberId) -> u32 {
+        self.count(Question::Level(member.clone()))
+    }
+    fn has_badge(&self, member: &MemberId, badge: &BadgeId, instance: &str) -> bool {
+        self.flag(Question::HasBadge(
+            member.clone(),
+            badge.clone(),
+            instance.to_string(),
+        ))
+    }
+    fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool {
+        self.flag(Question::HasRecognised(giver.clone(), recipient.clone()))
+    }
+    fn distinct_givers(&self, recipient: &MemberId) -> u32 {
+        self.count(Question::DistinctGivers(recipient.clone()))
+    }
+    fn distinct_recipients(&self, giver: &MemberId) -> u32 {
+        self.count(Question::DistinctRecipients(giver.clone()))
+    }
+    fn gave_on(&self, giver: &MemberId, day: QuotaDay) -> bool {
+        self.flag(Question::GaveOn(giver.clone(), day))
+    }
+    fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)> {
+        match self.get(Question::WeeklyFireByGiver(week)) {
+            Some(Answer::ByGiver(v)) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn engine_role(r: StoreRole) -> Role {
+    match r {
+        StoreRole::Admin => Role::Admin,
+        StoreRole::Instructor => Role::Instructor,
+        StoreRole::Student => Role::Student,
+    }
+}
+
+pub(crate) fn store_role(r: Role) -> StoreRole {
+    match r {
+        Role::Admin => StoreRole::Admin,
+        Role::Instructor => StoreRole::Instructor,
+        Role::Student => StoreRole::Student,
+    }
+}
+
+pub(crate) fn engine_kind(k: StoreKind) -> MemberKind {
+    match k {
+        StoreKind::Human => MemberKind::Human,
+        StoreKind::Bot => MemberKind::Bot,
+        StoreKind::App => MemberKind::App,
+    }
+}
+
+pub(crate) fn store_kind(k: MemberKind) -> StoreKind {
+    match k {
+        MemberKind::Human => StoreKind::Human,
+        MemberKind::Bot => StoreKind::Bot,
+        MemberKind::App => StoreKind::App,
+    }
+}
+
+fn count(n: i64) -> Answer {
+    Answer::Count(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+}
+
+/// Fetch the answer to one question from the database.
+pub(crate) async fn answer(tx: &mut Tx<'_>, c: &str, q: &Question) -> Result<Answer, ServiceError> {
+    Ok(match q {
+        Question::Member(id) => Answer::Member(tx.member_role_kind(c, id.as_str()).await?.map(
+            |(role, kind)| MemberInfo {
+                role: engine_role(role),
+                kind: engine_kind(kind),
+            },
+        )),
+        Question::QuotaUsed(g, day) => count(tx.quota_used(c, g.as_str(), &day.to_string()).await?),
+        Question::WeeklyFire(g, r, w) => count(
+            tx.weekly_fire(c, g.as_str(), r.as_str(), &w.to_string())
+                .await?,
+        ),
+        Question::Message(id) => Answer::Message(match tx.engine_message(c, id).await? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        }),
+        Question::Reaction(id, reactor) => {
+            Answer::Reaction(match tx.engine_reaction(c, id, reactor.as_str()).await? {
+                Some(json) => Some(serde_json::from_str(&json)?),
+                None => None,
+            })
+        }
+        Question::ReactionsOn(id) => Answer::Reactions(
+            tx.engine_reactions_on(c, id)
+                .await?
+                .iter()
+                .map(|j| serde_json::from_str(j))
+                .collect::<Result<_, _>>()?,
+        ),
+        Question::HasEntry(key) => Answer::Flag(tx.ledger_key_exists(c, key.as_str()).await?),
+        Question::Earned(m) => {
+            Answer::Points(Points::from_thousandths(tx.earned(c, m.as_str()).await?))
+        }
+        Question::Level(m) => count(tx.member_level(c, m.as_str()).await?),
+        Question::HasBadge(m, b, i) => {
+            Answer::Flag(tx.has_badge(c, m.as_str(), b.as_str(), i).await?)
+        }
+        Question::HasRecognised(g, r) => {
+            Answer::Flag(tx.has_recognised(c, g.as_str(), r.as_str()).await?)
+        }
+        Question::DistinctGivers(r) => count(tx.distinct_givers(c, r.as_str()).await?),
+        Question::DistinctRecipients(g) => count(tx.distinct_recipients(c, g.as_str()).await?),
+        Question::GaveOn(g, day) => {
+            Answer::Flag(tx.gave_on(c, g.as_str(), &day.to_string()).await?)
+        }
+        Question::WeeklyFireByGiver(w) => Answer::ByGiver(
+            tx.weekly_fire_by_giver(c, &w.to_string())
+                .await?
+                .into_iter()
+                .map(|(g, n)| {
+                    (
+                        MemberId::new(g),
+                        u32::try_from(n.max(0)).unwrap_or(u32::MAX),
+                    )
+                })
+                .collect(),
+        ),
+    })
+}
