@@ -4,8 +4,10 @@ use std::fmt;
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
+use classcred_engine::{count_fire_tokens, Event, MemberId, MessagePosted, Reaction};
+use classcred_service::{drain, ingest, join_member};
 use classcred_store::audit::AuditRecord;
-use classcred_store::{MemberProfile, NewCommunity, NewMember, NewMessage, Role, Store};
+use classcred_store::{MemberProfile, NewCommunity, NewMember, Role, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -125,6 +127,7 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
         })
         .await?;
     let cid = community.id.clone();
+    let joined = Utc::now() - Duration::days(30);
     let staff = [
         ("UDEMO0ADMIN", Role::Admin, "Grace", "Hopper"),
         ("UDEMO0TA001", Role::Instructor, "Alan", "Kay"),
@@ -133,14 +136,17 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     for (uid, role, first, last) in staff {
         ids.push((
             uid.to_string(),
-            tx.upsert_member(
+            join_member(
+                &mut tx,
                 &cid,
+                DEMO_PLATFORM,
                 &NewMember {
                     platform_user_id: uid.into(),
                     role,
                     kind: classcred_store::MemberKind::Human,
                     profile: profile(first, last, "America/New_York"),
                 },
+                joined,
             )
             .await?,
         ));
@@ -154,17 +160,19 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     let mut students = Vec::new();
     for i in 0..STUDENTS {
         let uid = format!("UDEMO{:06}", i + 1);
-        let id = tx
-            .upsert_member(
-                &cid,
-                &NewMember {
-                    platform_user_id: uid.clone(),
-                    role: Role::Student,
-                    kind: classcred_store::MemberKind::Human,
-                    profile: profile(FIRST[i], LAST[i], zones[i % zones.len()]),
-                },
-            )
-            .await?;
+        let id = join_member(
+            &mut tx,
+            &cid,
+            DEMO_PLATFORM,
+            &NewMember {
+                platform_user_id: uid.clone(),
+                role: Role::Student,
+                kind: classcred_store::MemberKind::Human,
+                profile: profile(FIRST[i], LAST[i], zones[i % zones.len()]),
+            },
+            joined,
+        )
+        .await?;
         students.push((uid, id));
     }
     // Two weeks of recognition messages, deterministic so that every demo looks the same.
@@ -172,7 +180,7 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     let start = Utc::now() - Duration::days(14);
     let mut messages = 0;
     for n in 0..80 {
-        let (author_uid, author_id) = &students[rng.gen_range(0..students.len())];
+        let (author_uid, _) = &students[rng.gen_range(0..students.len())];
         let (to_uid, _) = loop {
             let s = &students[rng.gen_range(0..students.len())];
             if &s.0 != author_uid {
@@ -185,21 +193,49 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
             ":fire:"
         };
         let posted = start + Duration::minutes(n * 250 + rng.gen_range(0..200));
-        tx.insert_message(
+        let text = format!(
+            "<@{to_uid}> {} {fires}",
+            THANKS[rng.gen_range(0..THANKS.len())]
+        );
+        let platform_message_id = format!("CDEMOGENERAL:{}.{:06}", posted.timestamp(), n);
+        let event = Event::MessagePosted(MessagePosted {
+            platform_message_id: platform_message_id.clone(),
+            author: MemberId::new(author_uid.clone()),
+            mentions: vec![MemberId::new(to_uid.clone())],
+            fire_count: count_fire_tokens(&text, None),
+            text,
+            thread: None,
+            occurred_at: posted,
+        });
+        ingest(
+            &mut tx,
             &cid,
-            &NewMessage {
-                platform_message_id: format!("{}.{:06}", posted.timestamp(), n),
-                channel_id: "CDEMOGENERAL".into(),
-                author_member_id: Some(author_id.clone()),
-                thread_id: None,
-                text: format!(
-                    "<@{to_uid}> {} {fires}",
-                    THANKS[rng.gen_range(0..THANKS.len())]
-                ),
-                posted_at: posted.timestamp_millis(),
-            },
+            DEMO_PLATFORM,
+            &format!("demo-msg-{n}"),
+            &event,
         )
         .await?;
+        // Now and then a classmate adds a fire reaction to the message.
+        if rng.gen_bool(0.25) {
+            let (reactor, _) = &students[rng.gen_range(0..students.len())];
+            if reactor != author_uid {
+                let reaction = Event::ReactionAdded(Reaction {
+                    platform_message_id,
+                    reactor: MemberId::new(reactor.clone()),
+                    message_author: MemberId::new(author_uid.clone()),
+                    is_fire: true,
+                    occurred_at: posted + Duration::minutes(3),
+                });
+                ingest(
+                    &mut tx,
+                    &cid,
+                    DEMO_PLATFORM,
+                    &format!("demo-react-{n}"),
+                    &reaction,
+                )
+                .await?;
+            }
+        }
         messages += 1;
     }
     tx.audit(&AuditRecord {
@@ -211,6 +247,10 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     })
     .await?;
     tx.commit().await.context("saving the demo class")?;
+    // Process the recognition events now, so that balances, badges and levels are there.
+    drain(store, &cid)
+        .await
+        .context("processing the demo events")?;
     Ok(DemoSummary {
         community_id: cid,
         created: true,

@@ -4,6 +4,8 @@
 pub mod config;
 pub mod demo;
 mod keys;
+mod ledger;
+mod notices;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +74,71 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RegistryFormat::Markdown)]
         format: RegistryFormat,
     },
+    /// Communities on this server.
+    Community {
+        #[command(subcommand)]
+        command: CommunityCommand,
+    },
+    /// Points: balances, replay, manual adjustments.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommunityCommand {
+    /// List communities with their ids, platform and state.
+    List {
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Per member: platform user id, role, earned, spendable, level.
+    Balances {
+        #[arg(long, value_name = "ID")]
+        community: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Rebuild ledger, balances, badges and levels from the inbox in memory and compare them
+    /// with what is stored; exit 1 on any difference.
+    Replay {
+        #[arg(long, value_name = "ID")]
+        community: String,
+    },
+    /// Add or remove points by hand (an Admin, with a reason; audited).
+    Adjust {
+        #[arg(long, value_name = "ID")]
+        community: String,
+        /// Platform user id of the Admin making the adjustment.
+        #[arg(long, value_name = "USER")]
+        by: String,
+        /// Platform user id of the member adjusted.
+        #[arg(long, value_name = "USER")]
+        member: String,
+        /// Points, up to three decimals, e.g. 2.5 or -1.
+        #[arg(long, allow_hyphen_values = true)]
+        points: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -164,6 +231,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Community {
+            command: CommunityCommand::List { format },
+        } => {
+            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
+            store.migrate().await?;
+            let code = ledger::list_communities(&store, format).await?;
+            store.close().await;
+            Ok(code)
+        }
+        Command::Ledger { command } => {
+            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
+            store.migrate().await?;
+            let code = match command {
+                LedgerCommand::Balances { community, format } => {
+                    ledger::balances(&store, &community, format).await?
+                }
+                LedgerCommand::Replay { community } => {
+                    ledger::replay_command(&store, &community).await?
+                }
+                LedgerCommand::Adjust {
+                    community,
+                    by,
+                    member,
+                    points,
+                    reason,
+                } => ledger::adjust(&store, &community, &by, &member, &points, &reason).await?,
+            };
+            store.close().await;
+            Ok(code)
+        }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
@@ -248,7 +345,22 @@ async fn connect(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
 
 /// Job handlers of this build.
 pub fn handlers() -> Handlers {
-    Handlers::new()
+    let mut h = Handlers::new();
+    h.register(classcred_service::DRAIN_JOB, |store, job| async move {
+        let community = job
+            .payload
+            .get("community_id")
+            .and_then(|c| c.as_str())
+            .context("drain job without community_id")?
+            .to_string();
+        let n = classcred_service::drain(&store, &community).await?;
+        tracing::debug!(community_id = %community, processed = n, "inbox drained");
+        Ok(())
+    });
+    h.register(classcred_service::NOTICE_JOB, |store, job| async move {
+        notices::deliver(&store, &job).await
+    });
+    h
 }
 
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {

@@ -1,0 +1,214 @@
+//! `classcred community …` and `classcred ledger …`.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use classcred_engine::{Event, MemberId, Points, PointsAdjusted};
+use classcred_service::{ingest, process_next, replay, Fault};
+use classcred_store::audit::AuditRecord;
+use classcred_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::{OutputFormat, TableFormat};
+
+#[derive(Serialize)]
+struct CommunityRow {
+    id: String,
+    name: String,
+    platform: String,
+    team: Option<String>,
+    state: String,
+    members: usize,
+}
+
+pub async fn list_communities(store: &Store, format: TableFormat) -> anyhow::Result<ExitCode> {
+    let mut tx = store.begin().await?;
+    let mut rows = Vec::new();
+    for c in tx.list_communities().await? {
+        let members = tx.member_ids_by_platform(&c.id).await?.len();
+        rows.push(CommunityRow {
+            members,
+            id: c.id,
+            name: c.name,
+            platform: c.platform,
+            team: c.platform_team_id,
+            state: c.state.as_str().to_string(),
+        });
+    }
+    tx.commit().await?;
+    match format {
+        TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        TableFormat::Table => {
+            println!(
+                "{:<36}  {:<8}  {:<14}  {:<8}  {:>7}  name",
+                "id", "platform", "team", "state", "members"
+            );
+            for r in rows {
+                println!(
+                    "{:<36}  {:<8}  {:<14}  {:<8}  {:>7}  {}",
+                    r.id,
+                    r.platform,
+                    r.team.unwrap_or_default(),
+                    r.state,
+                    r.members,
+                    r.name
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct BalanceRow {
+    platform_user_id: String,
+    role: String,
+    earned: String,
+    spendable: String,
+    level: i64,
+}
+
+pub async fn balances(
+    store: &Store,
+    community: &str,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let mut tx = store.begin().await?;
+    tx.community(community)
+        .await
+        .with_context(|| format!("community {community}"))?;
+    let rows: Vec<BalanceRow> = tx
+        .balances(community)
+        .await?
+        .into_iter()
+        .map(|b| BalanceRow {
+            platform_user_id: b.platform_user_id,
+            role: b.role.as_str().to_string(),
+            earned: Points::from_thousandths(b.earned_milli).to_string(),
+            spendable: Points::from_thousandths(b.spendable_milli).to_string(),
+            level: b.level,
+        })
+        .collect();
+    tx.commit().await?;
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Csv => {
+            println!("platform_user_id,role,earned,spendable,level");
+            for r in rows {
+                println!(
+                    "{},{},{},{},{}",
+                    r.platform_user_id, r.role, r.earned, r.spendable, r.level
+                );
+            }
+        }
+        OutputFormat::Table => {
+            println!(
+                "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}",
+                "platform_user_id", "role", "earned", "spendable", "level"
+            );
+            for r in rows {
+                println!(
+                    "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}",
+                    r.platform_user_id, r.role, r.earned, r.spendable, r.level
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<ExitCode> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("replaying {bar:40} {pos}/{len} events ({eta})")
+            .expect("static template"),
+    );
+    let report = replay(store, community, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await?;
+    bar.finish_and_clear();
+    if report.matches() {
+        println!(
+            "replay of {} events reproduces the stored state ({} ledger entries, balances, badges, levels)",
+            report.events, report.ledger_entries
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "replay of {} events DIFFERS from the stored state in {} places:",
+            report.events,
+            report.differences.len()
+        );
+        for d in report.differences.iter().take(50) {
+            eprintln!("  {d}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// A manual adjustment by an Admin, with a reason, through the engine (so it replays) and
+/// written to the audit log.
+pub async fn adjust(
+    store: &Store,
+    community: &str,
+    by: &str,
+    member: &str,
+    points: &str,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
+    let amount: Points = points
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--points: {e}"))?;
+    if reason.trim().is_empty() {
+        bail!("--reason must not be empty: adjustments need a reason");
+    }
+    let mut tx = store.begin().await?;
+    let Some(admin_id) = tx.member_id_by_platform(community, by).await? else {
+        bail!("--by {by}: no such member in community {community}");
+    };
+    match tx.member_role_kind(community, &admin_id).await? {
+        Some((classcred_store::Role::Admin, _)) => {}
+        _ => bail!("--by {by}: only an Admin can adjust points"),
+    }
+    let Some(member_id) = tx.member_id_by_platform(community, member).await? else {
+        bail!("--member {member}: no such member in community {community}");
+    };
+    let adjustment_id = uuid_like();
+    let event = Event::PointsAdjusted(PointsAdjusted {
+        adjustment_id: adjustment_id.clone(),
+        by: MemberId::new(by),
+        member: MemberId::new(member),
+        amount,
+        reason: reason.to_string(),
+        occurred_at: Utc::now(),
+    });
+    ingest(
+        &mut tx,
+        community,
+        "cli",
+        &format!("adjust:{adjustment_id}"),
+        &event,
+    )
+    .await?;
+    tx.audit(&AuditRecord {
+        community_id: Some(community.to_string()),
+        actor: format!("member:{admin_id}"),
+        action: "ledger.adjust".into(),
+        subject: Some(format!("member:{member_id}")),
+        details: serde_json::json!({ "adjustment_id": adjustment_id, "amount": amount.to_string() }),
+    })
+    .await?;
+    tx.commit().await?;
+    while process_next(store, community, Fault::None).await?.is_some() {}
+    println!("adjusted {member} by {amount} (adjustment {adjustment_id})");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    format!("{:032x}", rand::thread_rng().gen::<u128>())
+}

@@ -1,0 +1,25 @@
+//! Delivery of the engine's private notices, per platform.
+
+use anyhow::Context;
+use classcred_store::jobs::ClaimedJob;
+use classcred_store::Store;
+
+/// Deliver one notice job. Communities without a chat platform (the demo) have nowhere to send
+/// it: the notice stays visible in the member's feed and the job succeeds.
+pub async fn deliver(store: &Store, job: &ClaimedJob) -> anyhow::Result<()> {
+    let community = job
+        .payload
+        .get("community_id")
+        .and_then(|c| c.as_str())
+        .context("notice job without community_id")?;
+    let mut tx = store.begin().await?;
+    let platform = tx.community(community).await?.platform;
+    tx.commit().await?;
+    match platform.as_str() {
+        "demo" | "cli" => {
+            tracing::debug!(community_id = %community, job_id = %job.id, "notice not delivered: no chat platform");
+            Ok(())
+        }
+        other => anyhow::bail!("no notice delivery for platform {other} in this build"),
+    }
+}
