@@ -430,3 +430,218 @@ fn ledger_commands_on_the_demo_class() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("community nope"), "{}", text(&o));
 }
+
+/// Two `classcred serve` processes on one PostgreSQL database drain one backlog: every event is
+/// processed once and the quota is never overspent.
+#[test]
+fn two_serve_processes_share_one_postgres_queue() {
+    use chrono::{Duration as Dur, TimeZone, Utc};
+    use classcred_engine::{Event, MemberId, MessagePosted};
+    use classcred_store::{MemberKind, MemberProfile, NewCommunity, NewMember, Role};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(pg) = rt.block_on(TestDb::postgres()) else {
+        eprintln!("note: PostgreSQL not configured; skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    let key_text = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
+    let key = classcred_crypto::MasterKey::parse(&key_text).unwrap();
+    let community = rt.block_on(async {
+        let store = pg
+            .store_with(key, std::sync::Arc::new(classcred_store::SystemClock))
+            .await;
+        let mut tx = store.begin().await.unwrap();
+        let inst = tx.create_institution("U").await.unwrap();
+        let c = tx
+            .create_community(NewCommunity {
+                institution_id: inst.id,
+                name: "Two workers".into(),
+                platform: "demo".into(),
+                platform_team_id: Some("T2W".into()),
+                settings_json: r#"{"timezone":"UTC","daily_quota":5}"#.into(),
+            })
+            .await
+            .unwrap()
+            .id;
+        let users: Vec<String> = (0..12).map(|i| format!("U{i:02}")).collect();
+        let joined = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        for u in &users {
+            let m = NewMember {
+                platform_user_id: u.clone(),
+                role: Role::Student,
+                kind: MemberKind::Human,
+                profile: MemberProfile::default(),
+            };
+            classcred_service::join_member(&mut tx, &c, "demo", &m, joined)
+                .await
+                .unwrap();
+        }
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let mut n = 0;
+        let mut post = |author: &str, to: &str, i: i64| {
+            n += 1;
+            Event::MessagePosted(MessagePosted {
+                platform_message_id: format!("C:{author}.{i}"),
+                author: MemberId::new(author),
+                mentions: vec![MemberId::new(to)],
+                fire_count: 1,
+                text: "thanks :fire:".into(),
+                thread: None,
+                occurred_at: t + Dur::minutes(i),
+            })
+        };
+        let mut events = Vec::new();
+        // U00 tries 20 single fires to U01 in one day: only 5 may count.
+        for i in 0..20 {
+            events.push(post("U00", "U01", i));
+        }
+        // Ten others give 3 fires each to U11: all count.
+        for g in 1..11 {
+            for i in 0..3 {
+                events.push(post(&users[g], "U11", 100 + i));
+            }
+        }
+        for (i, e) in events.iter().enumerate() {
+            classcred_service::ingest(&mut tx, &c, "demo", &format!("ev{i}"), e)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        store.close().await;
+        c
+    });
+
+    let url = pg.url().to_string();
+    let start = |d: &Path| {
+        let mut child = bin()
+            .current_dir(d)
+            .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
+            .env("CLASSCRED_WORKERS", "2")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        for line in stdout.lines() {
+            if line.unwrap().starts_with("classcred listening on ") {
+                break;
+            }
+        }
+        child
+    };
+    let a = start(d);
+    let b = start(d);
+    // Wait (bounded) until the backlog is processed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let pending = || {
+        rt.block_on(async {
+            let store = classcred_store::Store::connect(
+                &url,
+                classcred_crypto::MasterKey::parse(&key_text).unwrap(),
+                std::sync::Arc::new(classcred_store::SystemClock),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+            let mut tx = store.begin().await.unwrap();
+            let n = tx.pending_inbox_count(&community).await.unwrap();
+            tx.commit().await.unwrap();
+            store.close().await;
+            n
+        })
+    };
+    while pending() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backlog not drained in time"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for mut child in [a, b] {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let o = run(
+        d,
+        &[
+            "--database-url",
+            &url,
+            "ledger",
+            "balances",
+            "--community",
+            &community,
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let earned = |u: &str| -> String {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["platform_user_id"] == u)
+            .unwrap()["earned"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(earned("U01"), "5", "the quota held across two processes");
+    assert_eq!(earned("U11"), "30");
+    let o = run(
+        d,
+        &[
+            "--database-url",
+            &url,
+            "ledger",
+            "replay",
+            "--community",
+            &community,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    drop(pg);
+}
+
+/// Logs are JSON when asked, carry ids, and never personal data, even at debug level.
+#[test]
+fn json_logs_carry_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    let o = bin()
+        .current_dir(d)
+        .args(["--log-format", "json", "demo", "--no-serve"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 10, "debug logs were written: {}", lines.len());
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v.get("level").is_some());
+    }
+    assert!(stderr.contains("community_id"), "ids are fields");
+    for personal in [
+        "Okafor",
+        "Grace",
+        "Hopper",
+        "riverbend.example.edu",
+        "avatars.example.edu",
+        "thanks for",
+        ":fire:",
+    ] {
+        assert!(
+            !stderr.contains(personal),
+            "log contains personal data {personal:?}"
+        );
+    }
+}
