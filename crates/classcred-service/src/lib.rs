@@ -21,11 +21,15 @@ mod state;
 
 use std::collections::HashMap;
 
-use classcred_engine::{apply, CommunitySettings, Event, FeedItem, MemberId, Outcome};
+use chrono::{DateTime, Utc};
+use classcred_engine::{
+    apply, close_week, CommunitySettings, Event, FeedItem, IsoWeek, MemberId, Outcome,
+};
 use classcred_store::jobs::NewJob;
 use classcred_store::{
     InboxInsert, MemberKind, NewLedgerEntry, NewMember, NewMessage, Role, Store, StoreError, Tx,
 };
+use serde::{Deserialize, Serialize};
 
 pub use queries::{leaderboard, member_summary, MemberSummary, Period};
 pub use replay::{replay, ReplayReport};
@@ -57,9 +61,28 @@ pub enum ServiceError {
     Conflict { key: String, inbox_id: String },
     #[error("injected fault after the ledger write (test hook)")]
     Injected,
+    #[error("cannot close week: {0}")]
+    Week(#[from] classcred_engine::WeekError),
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// What an inbox row holds: a platform event, or the closing of a week (which awards the
+/// weekly badge). Both replay from the inbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Payload {
+    CloseWeek(CloseWeek),
+    Event(Event),
+}
+
+/// The end of an ISO week in the community timezone, recorded once per week.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloseWeek {
+    pub close_week: IsoWeek,
+    /// When the closing was recorded (after the week ended).
+    pub at: DateTime<Utc>,
+}
 
 /// A test hook: fail at a chosen step, before the commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -229,17 +252,16 @@ async fn resolve(tx: &mut Tx<'_>, community_id: &str, e: &Event) -> Result<Event
     Ok(map_members(e, &map))
 }
 
-/// Run the engine against the database until it asks nothing new.
+/// Run the engine (`step`) against the database until it asks nothing new.
 async fn run_engine(
     tx: &mut Tx<'_>,
     community_id: &str,
     inbox_id: &str,
-    settings: &CommunitySettings,
-    event: &Event,
+    step: impl Fn(&state::Recorded) -> Result<Outcome>,
 ) -> Result<Outcome> {
     let mut known = state::Recorded::default();
     for _ in 0..MAX_PASSES {
-        let outcome = apply(settings, &known, event);
+        let outcome = step(&known)?;
         let missing = known.take_missing();
         if missing.is_empty() {
             return Ok(outcome);
@@ -423,10 +445,23 @@ pub async fn process_next(
     };
     let ev = tx.inbox_event(&inbox_id).await?;
     let settings = settings(&mut tx, community_id).await?;
-    let platform_event: Event = serde_json::from_slice(&ev.payload)?;
-    let event = resolve(&mut tx, community_id, &platform_event).await?;
-    let outcome = run_engine(&mut tx, community_id, &inbox_id, &settings, &event).await?;
-    record_message(&mut tx, community_id, &event).await?;
+    let outcome = match serde_json::from_slice::<Payload>(&ev.payload)? {
+        Payload::Event(platform_event) => {
+            let event = resolve(&mut tx, community_id, &platform_event).await?;
+            let outcome = run_engine(&mut tx, community_id, &inbox_id, |s| {
+                Ok(apply(&settings, s, &event))
+            })
+            .await?;
+            record_message(&mut tx, community_id, &event).await?;
+            outcome
+        }
+        Payload::CloseWeek(c) => {
+            run_engine(&mut tx, community_id, &inbox_id, |s| {
+                Ok(close_week(&settings, s, c.close_week, c.at)?)
+            })
+            .await?
+        }
+    };
     write_outcome(&mut tx, community_id, &inbox_id, &outcome, fault).await?;
     tx.mark_inbox_processed_at_seq(&inbox_id, seq).await?;
     tx.commit().await?;
@@ -443,6 +478,48 @@ pub async fn process_next(
         entries: outcome.entries.len(),
         notices: outcome.notices.len(),
     }))
+}
+
+/// Record the closing of the last ISO week that has ended (in the community timezone), once.
+/// Returns the week when it was newly recorded. Safe to call from any number of instances:
+/// the inbox keeps one row per week.
+pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<Option<IsoWeek>> {
+    let mut tx = store.begin().await?;
+    let s = settings(&mut tx, community_id).await?;
+    let now = store.clock().now();
+    let last_week = IsoWeek::of(now - chrono::Duration::days(7), &s.timezone);
+    let ended = last_week
+        .end_instant(&s.timezone)
+        .is_some_and(|end| end <= now);
+    if !ended {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let payload = serde_json::to_vec(&Payload::CloseWeek(CloseWeek {
+        close_week: last_week,
+        at: now,
+    }))?;
+    let inserted = tx
+        .insert_inbox(
+            community_id,
+            "classcred",
+            &format!("close_week:{community_id}:{last_week}"),
+            "week_closed",
+            &payload,
+            now.timestamp_millis(),
+        )
+        .await?;
+    let fresh = matches!(inserted, InboxInsert::Stored(_));
+    if fresh {
+        let mut job = NewJob::new(
+            DRAIN_JOB,
+            serde_json::json!({ "community_id": community_id }),
+        );
+        job.community_id = Some(community_id.to_string());
+        tx.enqueue(&job).await?;
+    }
+    tx.commit().await?;
+    Ok(fresh.then_some(last_week))
 }
 
 /// Process every pending inbox row of a community, oldest first. Returns how many.

@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use classcred_engine::{Event, InMemoryState, MemberId};
+use classcred_engine::{close_week, InMemoryState, MemberId};
 use classcred_store::Store;
 use serde::Serialize;
 
-use crate::{map_members, settings, Result};
+use crate::{map_members, settings, Payload, Result};
 
 /// What a replay found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -48,8 +48,15 @@ pub async fn replay(
     let mut mem = InMemoryState::new();
     let total = events.len();
     for (i, e) in events.iter().enumerate() {
-        let event: Event = serde_json::from_slice(&e.payload)?;
-        mem.process(&s, &map_members(&event, &ids));
+        match serde_json::from_slice::<Payload>(&e.payload)? {
+            Payload::Event(event) => {
+                mem.process(&s, &map_members(&event, &ids));
+            }
+            Payload::CloseWeek(c) => {
+                let outcome = close_week(&s, &mem, c.close_week, c.at)?;
+                mem.apply_outcome(&outcome);
+            }
+        }
         progress(i + 1, total);
     }
 

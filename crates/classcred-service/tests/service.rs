@@ -453,3 +453,60 @@ async fn outside_course_dates_nothing_is_awarded() {
     settle(&w).await;
     assert_eq!(earned(&w, "UB").await, 1000);
 }
+
+#[tokio::test]
+async fn closing_a_week_awards_the_top_recogniser_once_and_replays() {
+    for db in TestDb::all().await {
+        let w = world(&db, settings()).await;
+        for u in ["UA", "UB", "UC"] {
+            join(&w, u, Role::Student).await;
+        }
+        let t = at(2026, 3, 3, 9, 0, 0); // Tuesday of 2026-W10
+        deliver(&w, "W1", &post("8.1", "UA", &["UC"], 3, t)).await;
+        deliver(&w, "W2", &post("8.2", "UB", &["UC"], 1, t)).await;
+        settle(&w).await;
+        w.clock.set(at(2026, 3, 6, 12, 0, 0));
+        assert_eq!(
+            classcred_service::schedule_week_closing(&w.store, &w.community)
+                .await
+                .unwrap()
+                .map(|w| w.to_string()),
+            Some("2026-W09".to_string()),
+            "only weeks that have ended are closed"
+        );
+        // Monday 00:30 in Berlin is Sunday 23:30 UTC: W10 has ended there.
+        w.clock.set(at(2026, 3, 8, 23, 30, 0));
+        let closed = classcred_service::schedule_week_closing(&w.store, &w.community)
+            .await
+            .unwrap();
+        assert_eq!(
+            closed.map(|w| w.to_string()),
+            Some("2026-W10".to_string()),
+            "{}",
+            db.backend()
+        );
+        assert_eq!(
+            classcred_service::schedule_week_closing(&w.store, &w.community)
+                .await
+                .unwrap(),
+            None
+        );
+        settle(&w).await;
+        let a = member_summary(&w.store, &w.community, "UA")
+            .await
+            .unwrap()
+            .unwrap();
+        let b = member_summary(&w.store, &w.community, "UB")
+            .await
+            .unwrap()
+            .unwrap();
+        let top = classcred_engine::BuiltinBadge::TopRecogniser.id_str();
+        assert!(a.badges.iter().any(|(id, _)| id == top), "{:?}", a.badges);
+        assert!(!b.badges.iter().any(|(id, _)| id == top));
+        assert!(replay(&w.store, &w.community, |_, _| {})
+            .await
+            .unwrap()
+            .matches());
+        w.store.close().await;
+    }
+}

@@ -343,6 +343,43 @@ async fn connect(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
     .with_context(|| format!("cannot open database {}", cfg.database_url))
 }
 
+/// The periodic part of the background work. It only records work to do (in the inbox and the
+/// job queue, idempotently); workers do it. Safe with any number of instances.
+async fn schedule(store: Store, mut stop: watch::Receiver<bool>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+    while !*stop.borrow() {
+        let communities = match store.begin().await {
+            Ok(mut tx) => {
+                let list = tx.list_communities().await;
+                let _ = tx.commit().await;
+                list.unwrap_or_default()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler could not reach the database");
+                Vec::new()
+            }
+        };
+        for c in communities
+            .iter()
+            .filter(|c| c.state == classcred_store::CommunityState::Active)
+        {
+            match classcred_service::schedule_week_closing(&store, &c.id).await {
+                Ok(Some(week)) => {
+                    tracing::info!(community_id = %c.id, %week, "week closing scheduled")
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(community_id = %c.id, error = %e, "week closing not scheduled")
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {},
+            _ = stop.changed() => {},
+        }
+    }
+}
+
 /// Job handlers of this build.
 pub fn handlers() -> Handlers {
     let mut h = Handlers::new();
@@ -377,6 +414,7 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
             );
             workers.push(tokio::spawn(w.run(stop_rx.clone())));
         }
+        workers.push(tokio::spawn(schedule(store.clone(), stop_rx.clone())));
     }
     if args.workers_only {
         classcred_server::shutdown_signal().await;

@@ -499,9 +499,9 @@ fn two_serve_processes_share_one_postgres_queue() {
             events.push(post("U00", "U01", i));
         }
         // Ten others give 3 fires each to U11: all count.
-        for g in 1..11 {
+        for giver in &users[1..11] {
             for i in 0..3 {
-                events.push(post(&users[g], "U11", 100 + i));
+                events.push(post(giver, "U11", 100 + i));
             }
         }
         for (i, e) in events.iter().enumerate() {
