@@ -11,11 +11,13 @@
 //! `quota_units` (+1 for a quota debit, −1 for a same-day refund) keyed by (giver, quota_day),
 //! and `fire_units` (+1 award, −1 reversal) keyed by (giver, member, iso_week).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ids::{MemberId, Role};
 use crate::points::Points;
@@ -78,19 +80,54 @@ pub enum Source<'a> {
 /// The unique key of a ledger entry (the store puts a unique index on it, per community).
 /// Text form: `msg:<id>/<recipient>/<unit>/<kind>`, `react:<id>:<reactor>/…`, `adj:<id>/…`,
 /// with `%`, `/` and `:` inside components percent-escaped.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IdempotencyKey(String);
+///
+/// Cheap to clone: the text is a range of a shared buffer. The engine writes the keys of all
+/// entries of one give into a single buffer (one allocation per event, not per unit). Equality,
+/// ordering, hashing, `Debug` and serde all use the text only.
+#[derive(Clone)]
+pub struct IdempotencyKey {
+    buf: Arc<str>,
+    start: u32,
+    end: u32,
+}
 
 fn push_escaped(out: &mut String, part: &str) {
-    for c in part.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '/' => out.push_str("%2F"),
-            ':' => out.push_str("%3A"),
-            c => out.push(c),
+    let mut last = 0;
+    for (i, b) in part.bytes().enumerate() {
+        let esc = match b {
+            b'%' => "%25",
+            b'/' => "%2F",
+            b':' => "%3A",
+            _ => continue,
+        };
+        // `i` is the position of an ASCII byte, hence a char boundary.
+        out.push_str(&part[last..i]);
+        out.push_str(esc);
+        last = i + 1;
+    }
+    out.push_str(&part[last..]);
+}
+
+/// Appends the decimal digits of `n`.
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Number of decimal digits of `n`.
+fn digits_u32(n: u32) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
 impl Source<'_> {
@@ -117,55 +154,166 @@ impl Source<'_> {
     }
 }
 
-/// Escapes one key component (`%`, `/`, `:`).
-pub(crate) fn escape_component(part: &str) -> String {
-    let mut s = String::with_capacity(part.len());
-    push_escaped(&mut s, part);
-    s
+/// Escapes one key component (`%`, `/`, `:`); borrows when there is nothing to escape.
+pub(crate) fn escape_component(part: &str) -> Cow<'_, str> {
+    if part.bytes().any(|b| matches!(b, b'%' | b'/' | b':')) {
+        let mut s = String::with_capacity(part.len() + 8);
+        push_escaped(&mut s, part);
+        Cow::Owned(s)
+    } else {
+        Cow::Borrowed(part)
+    }
+}
+
+/// Writes the text of several keys into one buffer, then hands out keys that share it.
+///
+/// Usage: [`KeyText::push`] each key (in any order), [`KeyText::finish`], then
+/// [`KeyText::take`] the keys back in the same order they were pushed.
+pub(crate) struct KeyText {
+    text: String,
+}
+
+/// The shared buffer of finished keys, and the position of the next key to take.
+pub(crate) struct KeyCursor {
+    buf: Arc<str>,
+    pos: u32,
+}
+
+impl KeyText {
+    /// Room for about `keys` keys of `prefix`/`recipient` length.
+    pub(crate) fn with_capacity(keys: usize, prefix: &str, recipient_len: usize) -> Self {
+        // "/" + recipient + "/" + unit (usually 1–2 digits) + "/" + kind (≤ 10).
+        let each = prefix.len() + recipient_len + 16;
+        KeyText {
+            text: String::with_capacity(keys * each),
+        }
+    }
+
+    /// Appends the text of the key `prefix/recipient/unit/kind` (both parts already escaped).
+    pub(crate) fn push(
+        &mut self,
+        prefix: &str,
+        escaped_recipient: &str,
+        unit: u32,
+        kind: EntryKind,
+    ) {
+        let s = &mut self.text;
+        s.push_str(prefix);
+        s.push('/');
+        s.push_str(escaped_recipient);
+        s.push('/');
+        push_u32(s, unit);
+        s.push('/');
+        s.push_str(kind.as_str());
+    }
+
+    /// Freezes the text; keys are then taken in push order.
+    pub(crate) fn finish(self) -> KeyCursor {
+        KeyCursor {
+            buf: Arc::from(self.text),
+            pos: 0,
+        }
+    }
+}
+
+impl KeyCursor {
+    /// The next key, which was pushed with these same parts.
+    pub(crate) fn take(
+        &mut self,
+        prefix: &str,
+        escaped_recipient: &str,
+        unit: u32,
+        kind: EntryKind,
+    ) -> IdempotencyKey {
+        let len =
+            prefix.len() + escaped_recipient.len() + digits_u32(unit) + kind.as_str().len() + 3;
+        let start = self.pos;
+        let end = start.saturating_add(u32::try_from(len).unwrap_or(u32::MAX));
+        self.pos = end;
+        let key = IdempotencyKey {
+            buf: self.buf.clone(),
+            start,
+            end,
+        };
+        debug_assert!(key.buf.get(start as usize..end as usize).is_some());
+        key
+    }
 }
 
 impl IdempotencyKey {
     /// The key of one unit's entry of `kind` for `recipient` from `source`.
     pub fn new(source: &Source<'_>, recipient: &MemberId, unit: u32, kind: EntryKind) -> Self {
-        Self::compose(
-            &source.key_prefix(),
-            &escape_component(recipient.as_str()),
-            unit,
-            kind,
-        )
-    }
-
-    /// Builds a key from an already escaped prefix and recipient (one allocation).
-    pub(crate) fn compose(
-        prefix: &str,
-        escaped_recipient: &str,
-        unit: u32,
-        kind: EntryKind,
-    ) -> Self {
-        use std::fmt::Write as _;
-        let mut s = String::with_capacity(prefix.len() + escaped_recipient.len() + 20);
-        s.push_str(prefix);
-        s.push('/');
-        s.push_str(escaped_recipient);
-        let _ = write!(s, "/{unit}/");
-        s.push_str(kind.as_str());
-        IdempotencyKey(s)
+        let prefix = source.key_prefix();
+        let rcpt = escape_component(recipient.as_str());
+        let mut text = KeyText::with_capacity(1, &prefix, rcpt.len());
+        text.push(&prefix, &rcpt, unit, kind);
+        text.finish().take(&prefix, &rcpt, unit, kind)
     }
 
     /// Wraps a key read back from the store.
     pub fn from_stored(s: impl Into<String>) -> Self {
-        IdempotencyKey(s.into())
+        let buf: Arc<str> = Arc::from(s.into());
+        let end = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        IdempotencyKey { buf, start: 0, end }
     }
 
     /// The text form.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.buf
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+impl PartialEq for IdempotencyKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for IdempotencyKey {}
+
+impl PartialOrd for IdempotencyKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdempotencyKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for IdempotencyKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("IdempotencyKey")
+            .field(&self.as_str())
+            .finish()
+    }
+}
+
+impl Serialize for IdempotencyKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for IdempotencyKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(IdempotencyKey::from_stored)
     }
 }
 
 impl fmt::Display for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -251,10 +399,37 @@ mod tests {
         );
         assert_eq!(k4.as_str(), "react:C1%3A1.2:U2/U1/0/award");
         let all = [&k1, &k2, &k3, &k4];
+        assert_eq!(
+            format!("{k4:?}"),
+            "IdempotencyKey(\"react:C1%3A1.2:U2/U1/0/award\")"
+        );
+        assert_eq!(IdempotencyKey::from_stored(k4.as_str()), k4);
         for (i, x) in all.iter().enumerate() {
             for y in &all[i + 1..] {
                 assert_ne!(x, y);
             }
         }
+    }
+
+    #[test]
+    fn shared_key_text_matches_the_formatted_key() {
+        let prefix = "msg:C%2F1";
+        for unit in [0, 7, 9, 10, 99, 100, 12_345, u32::MAX] {
+            for kind in [EntryKind::Award, EntryKind::Tax, EntryKind::Reversal] {
+                let mut text = KeyText::with_capacity(2, prefix, 2);
+                text.push(prefix, "U1", unit, kind);
+                text.push(prefix, "U%3A2", unit, kind);
+                let mut keys = text.finish();
+                let a = keys.take(prefix, "U1", unit, kind);
+                let b = keys.take(prefix, "U%3A2", unit, kind);
+                assert_eq!(a.as_str(), format!("{prefix}/U1/{unit}/{}", kind.as_str()));
+                assert_eq!(
+                    b.as_str(),
+                    format!("{prefix}/U%3A2/{unit}/{}", kind.as_str())
+                );
+            }
+        }
+        assert_eq!(escape_component("a/b:c%d"), "a%2Fb%3Ac%25d");
+        assert!(matches!(escape_component("U1"), Cow::Borrowed("U1")));
     }
 }

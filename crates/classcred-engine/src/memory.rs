@@ -6,8 +6,9 @@
 //! way a database would compute it with `SUM`/`COUNT DISTINCT`, so a stored state and a
 //! replayed one can be compared field by field.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use crate::engine::apply;
 use crate::event::Event;
@@ -45,6 +46,116 @@ impl Hasher for Fnv {
 
 type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 type HashSet<K> = StdHashSet<K, BuildHasherDefault<Fnv>>;
+
+// Borrowed lookups of tuple keys: `map.get(&(&a, &b) as &dyn Key2<_, _>)` finds the entry
+// keyed `(a, b)` without cloning `a` and `b` (the usual trick: the owned tuple borrows as a
+// trait object that both it and the tuple of references implement; hashing and equality go
+// through the parts, exactly as the tuple's own `Hash` and `PartialEq` do).
+
+/// A two-part key, owned or borrowed.
+trait Key2<A: ?Sized, B: ?Sized> {
+    fn parts(&self) -> (&A, &B);
+}
+
+/// A three-part key, owned or borrowed.
+trait Key3<A: ?Sized, B: ?Sized, C: ?Sized> {
+    fn parts(&self) -> (&A, &B, &C);
+}
+
+impl<A: ?Sized, B: ?Sized> Key2<A, B> for (&A, &B) {
+    fn parts(&self) -> (&A, &B) {
+        (self.0, self.1)
+    }
+}
+
+impl<A: ?Sized, B: ?Sized, C: ?Sized> Key3<A, B, C> for (&A, &B, &C) {
+    fn parts(&self) -> (&A, &B, &C) {
+        (self.0, self.1, self.2)
+    }
+}
+
+impl<A: ?Sized + Hash, B: ?Sized + Hash> Hash for dyn Key2<A, B> + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (a, b) = self.parts();
+        a.hash(state);
+        b.hash(state);
+    }
+}
+
+impl<A: ?Sized + PartialEq, B: ?Sized + PartialEq> PartialEq for dyn Key2<A, B> + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = self.parts();
+        let (x, y) = other.parts();
+        a == x && b == y
+    }
+}
+
+impl<A: ?Sized + Eq, B: ?Sized + Eq> Eq for dyn Key2<A, B> + '_ {}
+
+impl<A: ?Sized + Hash, B: ?Sized + Hash, C: ?Sized + Hash> Hash for dyn Key3<A, B, C> + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (a, b, c) = self.parts();
+        a.hash(state);
+        b.hash(state);
+        c.hash(state);
+    }
+}
+
+impl<A: ?Sized + PartialEq, B: ?Sized + PartialEq, C: ?Sized + PartialEq> PartialEq
+    for dyn Key3<A, B, C> + '_
+{
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b, c) = self.parts();
+        let (x, y, z) = other.parts();
+        a == x && b == y && c == z
+    }
+}
+
+impl<A: ?Sized + Eq, B: ?Sized + Eq, C: ?Sized + Eq> Eq for dyn Key3<A, B, C> + '_ {}
+
+macro_rules! owned_key2 {
+    ($a:ty, $b:ty, $ra:ty) => {
+        impl Key2<$ra, $b> for ($a, $b) {
+            fn parts(&self) -> (&$ra, &$b) {
+                (&self.0, &self.1)
+            }
+        }
+        impl<'k> Borrow<dyn Key2<$ra, $b> + 'k> for ($a, $b) {
+            fn borrow(&self) -> &(dyn Key2<$ra, $b> + 'k) {
+                self
+            }
+        }
+    };
+}
+
+owned_key2!(MemberId, QuotaDay, MemberId);
+owned_key2!(MemberId, MemberId, MemberId);
+owned_key2!(String, MemberId, str);
+owned_key2!(IsoWeek, MemberId, IsoWeek);
+
+impl Key3<MemberId, MemberId, IsoWeek> for (MemberId, MemberId, IsoWeek) {
+    fn parts(&self) -> (&MemberId, &MemberId, &IsoWeek) {
+        (&self.0, &self.1, &self.2)
+    }
+}
+
+impl<'k> Borrow<dyn Key3<MemberId, MemberId, IsoWeek> + 'k> for (MemberId, MemberId, IsoWeek) {
+    fn borrow(&self) -> &(dyn Key3<MemberId, MemberId, IsoWeek> + 'k) {
+        self
+    }
+}
+
+/// `(a, b)` as a borrowed two-part key.
+fn k2<'k, A: ?Sized, B: ?Sized>(key: &'k (&'k A, &'k B)) -> &'k (dyn Key2<A, B> + 'k) {
+    key
+}
+
+/// `(a, b, c)` as a borrowed three-part key.
+fn k3<'k, A: ?Sized, B: ?Sized, C: ?Sized>(
+    key: &'k (&'k A, &'k B, &'k C),
+) -> &'k (dyn Key3<A, B, C> + 'k) {
+    key
+}
 
 /// One community's state in memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -85,11 +196,12 @@ impl InMemoryState {
     /// Records an outcome: appends entries (skipping keys already present, as the store's
     /// unique index would), upserts records, and updates every derived counter.
     pub fn apply_outcome(&mut self, outcome: &Outcome) {
+        self.ledger.reserve(outcome.entries.len());
         for e in &outcome.entries {
-            if self.keys.contains(&e.key) {
+            // Keys are cheap to clone (shared text); `insert` refuses a key already present.
+            if !self.keys.insert(e.key.clone()) {
                 continue;
             }
-            self.keys.insert(e.key.clone());
             self.index_entry(e);
             self.ledger.push(e.clone());
         }
@@ -97,18 +209,29 @@ impl InMemoryState {
             self.members.insert(m.member.clone(), m.info);
         }
         for m in &outcome.messages {
-            self.messages
-                .insert(m.platform_message_id.clone(), m.clone());
+            match self.messages.get_mut(m.platform_message_id.as_str()) {
+                Some(held) => held.clone_from(m),
+                None => {
+                    self.messages
+                        .insert(m.platform_message_id.clone(), m.clone());
+                }
+            }
         }
         for r in &outcome.reactions {
-            let key = (r.platform_message_id.clone(), r.reactor.clone());
-            if !self.reactions.contains_key(&key) {
-                self.reactions_by_message
-                    .entry(r.platform_message_id.clone())
-                    .or_default()
-                    .push(r.reactor.clone());
+            let id = r.platform_message_id.as_str();
+            match self.reactions.get_mut(k2(&(id, &r.reactor))) {
+                Some(held) => held.clone_from(r),
+                None => {
+                    self.reactions_by_message
+                        .entry(r.platform_message_id.clone())
+                        .or_default()
+                        .push(r.reactor.clone());
+                    self.reactions.insert(
+                        (r.platform_message_id.clone(), r.reactor.clone()),
+                        r.clone(),
+                    );
+                }
             }
-            self.reactions.insert(key, r.clone());
         }
         for b in &outcome.badges {
             let held = self.badges.entry(b.member.clone()).or_default();
@@ -128,34 +251,53 @@ impl InMemoryState {
     }
 
     fn index_entry(&mut self, e: &LedgerEntry) {
-        self.balances.entry(e.member.clone()).or_default().add(e);
+        match self.balances.get_mut(&e.member) {
+            Some(b) => b.add(e),
+            None => self.balances.entry(e.member.clone()).or_default().add(e),
+        }
         let Some(giver) = &e.giver else { return };
         if let Some(day) = e.quota_day {
             if e.quota_units != 0 {
-                *self.quota.entry((giver.clone(), day)).or_default() += i64::from(e.quota_units);
+                let n = i64::from(e.quota_units);
+                match self.quota.get_mut(k2(&(giver, &day))) {
+                    Some(used) => *used += n,
+                    None => *self.quota.entry((giver.clone(), day)).or_default() += n,
+                }
             }
-            if e.kind == EntryKind::Award {
+            if e.kind == EntryKind::Award && !self.giving_days.contains(k2(&(giver, &day))) {
                 self.giving_days.insert((giver.clone(), day));
             }
         }
         if let Some(week) = e.iso_week {
             if e.fire_units != 0 {
-                *self
-                    .weekly
-                    .entry((giver.clone(), e.member.clone(), week))
-                    .or_default() += i64::from(e.fire_units);
+                let n = i64::from(e.fire_units);
+                match self.weekly.get_mut(k3(&(giver, &e.member, &week))) {
+                    Some(count) => *count += n,
+                    None => {
+                        *self
+                            .weekly
+                            .entry((giver.clone(), e.member.clone(), week))
+                            .or_default() += n;
+                    }
+                }
                 if e.giver_role == Some(Role::Student) {
-                    *self
-                        .weekly_by_giver
-                        .entry((week, giver.clone()))
-                        .or_default() += i64::from(e.fire_units);
+                    match self.weekly_by_giver.get_mut(k2(&(&week, giver))) {
+                        Some(count) => *count += n,
+                        None => {
+                            *self
+                                .weekly_by_giver
+                                .entry((week, giver.clone()))
+                                .or_default() += n;
+                        }
+                    }
                 }
             }
         }
         if e.kind == EntryKind::Award
             && e.giver_role == Some(Role::Student)
-            && self.recognised.insert((giver.clone(), e.member.clone()))
+            && !self.recognised.contains(k2(&(giver, &e.member)))
         {
+            self.recognised.insert((giver.clone(), e.member.clone()));
             *self.givers_of.entry(e.member.clone()).or_default() += 1;
             *self.recipients_of.entry(giver.clone()).or_default() += 1;
         }
@@ -212,7 +354,7 @@ impl InMemoryState {
 
     /// Quota units used by `giver` on `day` (same as the [`StateView`] answer).
     pub fn quota_used_on(&self, giver: &MemberId, day: QuotaDay) -> i64 {
-        self.quota.get(&(giver.clone(), day)).copied().unwrap_or(0)
+        self.quota.get(k2(&(giver, &day))).copied().unwrap_or(0)
     }
 
     /// Every (giver, day) quota counter.
@@ -237,7 +379,7 @@ impl StateView for InMemoryState {
     fn weekly_fire(&self, giver: &MemberId, recipient: &MemberId, week: IsoWeek) -> u32 {
         clamp(
             self.weekly
-                .get(&(giver.clone(), recipient.clone(), week))
+                .get(k3(&(giver, recipient, &week)))
                 .copied()
                 .unwrap_or(0),
         )
@@ -249,7 +391,7 @@ impl StateView for InMemoryState {
 
     fn reaction(&self, platform_message_id: &str, reactor: &MemberId) -> Option<ReactionRecord> {
         self.reactions
-            .get(&(platform_message_id.to_owned(), reactor.clone()))
+            .get(k2(&(platform_message_id, reactor)))
             .cloned()
     }
 
@@ -275,14 +417,14 @@ impl StateView for InMemoryState {
     }
 
     fn has_badge(&self, member: &MemberId, badge: &BadgeId, instance: &str) -> bool {
-        self.badges
-            .get(member)
-            .is_some_and(|held| held.iter().any(|(b, i)| b == badge && i == instance))
+        self.badges.get(member).is_some_and(|held| {
+            held.iter()
+                .any(|(b, i)| b == badge && crate::ids::text_eq(i, instance))
+        })
     }
 
     fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool {
-        self.recognised
-            .contains(&(giver.clone(), recipient.clone()))
+        self.recognised.contains(k2(&(giver, recipient)))
     }
 
     fn distinct_givers(&self, recipient: &MemberId) -> u32 {
@@ -294,7 +436,7 @@ impl StateView for InMemoryState {
     }
 
     fn gave_on(&self, giver: &MemberId, day: QuotaDay) -> bool {
-        self.giving_days.contains(&(giver.clone(), day))
+        self.giving_days.contains(k2(&(giver, &day)))
     }
 
     fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)> {

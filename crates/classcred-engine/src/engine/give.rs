@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::ids::{MemberId, MemberInfo, Role};
-use crate::ledger::{escape_component, EntryKind, IdempotencyKey, LedgerEntry, Source};
+use crate::ledger::{escape_component, EntryKind, KeyText, LedgerEntry, Source};
 use crate::outcome::{Audience, FeedItem, FeedKind, Notice, NoticeKind, StandingUnit};
 use crate::points::Points;
 use crate::settings::CourseStatus;
@@ -83,26 +83,63 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         let week = day.iso_week();
         let tax = &self.settings.gift_tax;
         let taxed = tax.enabled && (role == Role::Student || tax.applies_to_instructors);
-        let mut result = Vec::with_capacity(wants.len());
-        let mut recipients = Vec::new();
         let prefix = g.source.key_prefix();
         let mid: Arc<str> = Arc::from(g.message_id);
+        let total_units = total as usize;
+
+        // Pass 1: the standing units (with their tax) per want, the weekly counters, and the
+        // text of every key, written into one shared buffer.
+        let mut result: Vec<Vec<StandingUnit>> = Vec::with_capacity(wants.len());
+        self.reserve_weekly(wants.len());
+        let mut keys = KeyText::with_capacity(
+            if taxed { 2 * total_units } else { total_units },
+            &prefix,
+            wants.first().map_or(0, |w| w.recipient.as_str().len()),
+        );
         for w in wants {
             let rcpt = escape_component(w.recipient.as_str());
             let mut units = Vec::with_capacity(w.count as usize);
-            let mut tax_total = Points::ZERO;
             let before = self.weekly_fire(g.id, &w.recipient, week);
             for i in 0..w.count {
                 let unit = w.first_unit + i;
                 let nth = before + i + 1;
-                let rate = if taxed {
-                    self.settings.gift_tax.rate_for(nth)
-                } else {
-                    0
-                };
+                let rate = if taxed { tax.rate_for(nth) } else { 0 };
                 let tax_amount = Points::ONE.percent(rate);
+                keys.push(&prefix, &rcpt, unit, EntryKind::Award);
+                if tax_amount != Points::ZERO {
+                    keys.push(&prefix, &rcpt, unit, EntryKind::Tax);
+                }
+                units.push(StandingUnit {
+                    unit,
+                    net: Points::ONE - tax_amount,
+                    quota_day: day,
+                    iso_week: week,
+                    giver_role: role,
+                });
+            }
+            if w.count > 0 {
+                self.add_weekly(g.id, &w.recipient, week, i64::from(w.count));
+            }
+            result.push(units);
+        }
+
+        // Pass 2: the entries and feed items, in the same order as the keys.
+        let mut keys = keys.finish();
+        let entry_count: usize = result
+            .iter()
+            .flatten()
+            .map(|u| if u.net == Points::ONE { 1 } else { 2 })
+            .sum();
+        self.out.entries.reserve(entry_count);
+        self.out.feed.reserve(2 * wants.len() + 1);
+        let mut recipients = Vec::with_capacity(wants.len());
+        for (w, units) in wants.iter().zip(&result) {
+            let rcpt = escape_component(w.recipient.as_str());
+            let mut tax_total = Points::ZERO;
+            for u in units {
+                let tax_amount = Points::ONE - u.net;
                 self.out.entries.push(LedgerEntry {
-                    key: IdempotencyKey::compose(&prefix, &rcpt, unit, EntryKind::Award),
+                    key: keys.take(&prefix, &rcpt, u.unit, EntryKind::Award),
                     kind: EntryKind::Award,
                     member: w.recipient.clone(),
                     amount: Points::ONE,
@@ -118,7 +155,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 });
                 if tax_amount != Points::ZERO {
                     self.out.entries.push(LedgerEntry {
-                        key: IdempotencyKey::compose(&prefix, &rcpt, unit, EntryKind::Tax),
+                        key: keys.take(&prefix, &rcpt, u.unit, EntryKind::Tax),
                         kind: EntryKind::Tax,
                         member: w.recipient.clone(),
                         amount: -tax_amount,
@@ -134,16 +171,8 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                     });
                     tax_total += tax_amount;
                 }
-                units.push(StandingUnit {
-                    unit,
-                    net: Points::ONE - tax_amount,
-                    quota_day: day,
-                    iso_week: week,
-                    giver_role: role,
-                });
             }
             if w.count > 0 {
-                self.add_weekly(g.id, &w.recipient, week, i64::from(w.count));
                 self.feed_member(
                     &w.recipient,
                     g.at,
@@ -167,7 +196,6 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 }
                 recipients.push(w.recipient.clone());
             }
-            result.push(units);
         }
         self.add_quota(g.id, day, i64::from(total));
         let recipient_count = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
@@ -202,10 +230,16 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         let prefix = g.source.key_prefix();
         let mid: Arc<str> = Arc::from(g.message_id);
         let rcpt = escape_component(recipient.as_str());
+        let mut keys = KeyText::with_capacity(units.len(), &prefix, rcpt.len());
+        for u in units {
+            keys.push(&prefix, &rcpt, u.unit, EntryKind::Reversal);
+        }
+        let mut keys = keys.finish();
+        self.out.entries.reserve(units.len());
         for u in units {
             let refund = u.quota_day == today;
             self.out.entries.push(LedgerEntry {
-                key: IdempotencyKey::compose(&prefix, &rcpt, u.unit, EntryKind::Reversal),
+                key: keys.take(&prefix, &rcpt, u.unit, EntryKind::Reversal),
                 kind: EntryKind::Reversal,
                 member: recipient.clone(),
                 amount: -u.net,

@@ -12,6 +12,8 @@ mod message;
 mod reaction;
 mod rewards;
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Utc};
 
 use crate::event::Event;
@@ -58,6 +60,8 @@ pub(crate) struct Ctx<'a, S: StateView + ?Sized> {
     pub(crate) out: Outcome,
     quota_delta: Vec<(MemberId, QuotaDay, i64)>,
     weekly_delta: Vec<(MemberId, MemberId, IsoWeek, i64)>,
+    /// Members already looked up in this event (the state does not change during `apply`).
+    members: RefCell<Vec<(MemberId, MemberInfo)>>,
 }
 
 impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
@@ -68,11 +72,22 @@ impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
             out: Outcome::default(),
             quota_delta: Vec::new(),
             weekly_delta: Vec::new(),
+            members: RefCell::new(Vec::new()),
         }
     }
 
+    /// Role and kind of a member (a member never seen is a human Student).
     pub(crate) fn member(&self, id: &MemberId) -> MemberInfo {
-        self.state.member(id).unwrap_or_default()
+        let mut seen = self.members.borrow_mut();
+        if let Some((_, info)) = seen.iter().find(|(m, _)| m == id) {
+            return *info;
+        }
+        let info = self.state.member(id).unwrap_or_default();
+        if seen.capacity() == 0 {
+            seen.reserve(8);
+        }
+        seen.push((id.clone(), info));
+        info
     }
 
     fn quota_used(&self, giver: &MemberId, day: QuotaDay) -> u32 {
@@ -104,6 +119,10 @@ impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
             .map(|(_, _, _, n)| n)
             .sum();
         clamp_u32(i64::from(self.state.weekly_fire(giver, recipient, week)) + delta)
+    }
+
+    fn reserve_weekly(&mut self, additional: usize) {
+        self.weekly_delta.reserve(additional);
     }
 
     fn add_weekly(&mut self, giver: &MemberId, recipient: &MemberId, week: IsoWeek, n: i64) {

@@ -24,7 +24,7 @@ pub(super) fn finish<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Ut
 }
 
 fn check_levels<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
-    let mut deltas: Vec<(MemberId, Points)> = Vec::new();
+    let mut deltas: Vec<(MemberId, Points)> = Vec::with_capacity(cx.out.entries.len());
     for e in cx.out.entries.iter().filter(|e| e.kind.counts_as_earned()) {
         match deltas.iter_mut().find(|(m, _)| m == &e.member) {
             Some(slot) => slot.1 += e.amount,
@@ -72,30 +72,31 @@ fn check_levels<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
 fn check_badges<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
     // One giver per event; collect who received and on which day.
     let mut giver: Option<(MemberId, Role, QuotaDay)> = None;
-    let mut recipients: Vec<MemberId> = Vec::new();
+    let mut recipients: Vec<(MemberId, bool)> = Vec::with_capacity(cx.out.entries.len());
     for e in cx.out.entries.iter().filter(|e| e.kind == EntryKind::Award) {
         if let (Some(g), Some(role), Some(day)) = (&e.giver, e.giver_role, e.quota_day) {
             giver.get_or_insert_with(|| (g.clone(), role, day));
         }
-        if !recipients.contains(&e.member) {
-            recipients.push(e.member.clone());
+        if !recipients.iter().any(|(r, _)| r == &e.member) {
+            recipients.push((e.member.clone(), false));
         }
     }
     let Some((giver, giver_role, day)) = giver else {
         return;
     };
     let student_giver = giver_role == Role::Student && cx.member(&giver).is_student();
-    let new_pairs: Vec<bool> = recipients
-        .iter()
-        .map(|r| student_giver && !cx.state.has_recognised(&giver, r))
-        .collect();
+    if student_giver {
+        for (r, is_new_pair) in &mut recipients {
+            *is_new_pair = !cx.state.has_recognised(&giver, r);
+        }
+    }
 
-    for (r, &is_new_pair) in recipients.iter().zip(&new_pairs) {
+    for (r, is_new_pair) in &recipients {
         if !cx.member(r).is_student() {
             continue;
         }
         try_badge(cx, r, BuiltinBadge::FirstFire, at, |_| true);
-        if is_new_pair {
+        if *is_new_pair {
             try_badge(cx, r, BuiltinBadge::RecognisedByTen, at, |s| {
                 s.distinct_givers(r) + 1 >= DISTINCT_PEOPLE
             });
@@ -104,7 +105,7 @@ fn check_badges<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
     if !student_giver {
         return;
     }
-    let added = u32::try_from(new_pairs.iter().filter(|n| **n).count()).unwrap_or(u32::MAX);
+    let added = u32::try_from(recipients.iter().filter(|(_, n)| *n).count()).unwrap_or(u32::MAX);
     if added > 0 {
         try_badge(cx, &giver, BuiltinBadge::GaveToTen, at, |s| {
             s.distinct_recipients(&giver) + added >= DISTINCT_PEOPLE
