@@ -151,6 +151,17 @@ pub struct MessageBody {
     /// Message subtype, if any.
     #[serde(default)]
     pub subtype: Option<String>,
+    /// Set on edited messages: when (and by whom) the last edit happened.
+    #[serde(default)]
+    pub edited: Option<Edited>,
+}
+
+/// The `edited` marker of a message.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Edited {
+    /// When the edit happened (decides which edit is newest).
+    #[serde(default)]
+    pub ts: Option<SlackTs>,
 }
 
 impl MessageBody {

@@ -43,13 +43,19 @@ pub mod blocks;
 pub mod body;
 pub mod client;
 pub mod command;
+pub mod config;
+pub mod convert;
 pub mod events;
+pub mod http;
 pub mod ids;
 pub mod interactivity;
+pub mod login;
 pub mod mentions;
+pub mod notice;
 pub mod oauth;
 pub mod scopes;
 pub mod signature;
+pub mod sync;
 
 pub use body::PayloadError;
 pub use client::{
@@ -64,3 +70,9 @@ pub use mentions::{mention, mentions, scan_mentions, strip_code_and_quotes};
 pub use oauth::{authorize_url, issue_state, verify_state, OAuthAccess, StateSecret};
 pub use scopes::{EVENT_SCOPES, SCOPE_PURPOSES};
 pub use signature::{sign, verify, SignatureError, SigningSecret};
+
+pub use config::{ConfirmStyle, SlackConfig};
+pub use http::{routes, SlackState};
+pub use login::{issue_login_link, issue_login_token, verify_login_token, LoginClaims};
+pub use notice::{deliver_notice, deliver_notice_with};
+pub use sync::{ensure_single_workspace, record_install, sync_members};

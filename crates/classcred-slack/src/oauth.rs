@@ -44,10 +44,15 @@ impl StateSecret {
         Self(SecretSlice::from(key))
     }
 
+    /// A fresh HMAC-SHA256 keyed with this secret (callers add their own domain string).
     #[expect(clippy::expect_used, reason = "HMAC accepts keys of any length")]
+    pub(crate) fn keyed(&self) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
+            .expect("HMAC accepts keys of any length")
+    }
+
     fn mac(&self, nonce: &str, expires_at: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
-            .expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed();
         mac.update(STATE_DOMAIN);
         mac.update(nonce.as_bytes());
         mac.update(b".");

@@ -5,7 +5,11 @@ mod blocks_sdk;
 mod client;
 mod events;
 mod forms;
+mod http_bad_input;
+mod http_events;
+mod http_oauth;
 mod manifest;
+mod server;
 mod signature_sdk;
 
 use std::path::PathBuf;

@@ -1,0 +1,158 @@
+//! `[slack]` configuration: every key optional, secrets typed so they never print.
+//!
+//! Two ways to connect a workspace:
+//! - **single workspace** (self-hosters): `signing_secret`, `bot_token` and `team_id`;
+//!   [`crate::ensure_single_workspace`] creates the community once at start;
+//! - **OAuth** (many workspaces): `signing_secret`, `client_id`, `client_secret`, `state_secret`
+//!   and `public_url`; admins install through `GET /slack/install`.
+
+use crate::client::{BotToken, SlackClientConfig, DEFAULT_API_BASE_URL};
+use crate::oauth::StateSecret;
+use crate::signature::SigningSecret;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// How a successful give is confirmed to the giver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmStyle {
+    /// A 🔥 reaction on the message (needs the notice to name its message; until the engine's
+    /// notices carry one, confirmations are not sent in this style).
+    Reaction,
+    /// A private message only the giver sees (default).
+    #[default]
+    Ephemeral,
+    /// No confirmation (refusals and quota notices are still sent).
+    None,
+}
+
+/// The `[slack]` section of the configuration.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The app's signing secret (Basic Information → App Credentials). Required for every
+    /// `/slack/*` request; without it they are refused with 503.
+    pub signing_secret: Option<SecretString>,
+    /// Single-workspace mode: the bot token (`xoxb-…`).
+    pub bot_token: Option<SecretString>,
+    /// Single-workspace mode: the workspace id (`T…`).
+    pub team_id: Option<String>,
+    /// OAuth: the app's client id.
+    pub client_id: Option<String>,
+    /// OAuth: the app's client secret.
+    pub client_secret: Option<SecretString>,
+    /// Signs OAuth `state` values and dashboard login links (at least 32 random characters).
+    pub state_secret: Option<SecretString>,
+    /// Web API base URL; default `https://slack.com/api/` (tests point it at a local fake).
+    pub api_base_url: Option<String>,
+    /// Public base URL of this server (`https://classcred.example.org`), for the OAuth
+    /// redirect URI and links in chat.
+    pub public_url: Option<String>,
+    /// How successful gives are confirmed: `reaction`, `ephemeral` (default) or `none`.
+    pub confirm: ConfirmStyle,
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: &Option<SecretString>| if o.is_some() { "[REDACTED]" } else { "unset" };
+        f.debug_struct("SlackConfig")
+            .field("signing_secret", &set(&self.signing_secret))
+            .field("bot_token", &set(&self.bot_token))
+            .field("team_id", &self.team_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &set(&self.client_secret))
+            .field("state_secret", &set(&self.state_secret))
+            .field("api_base_url", &self.api_base_url)
+            .field("public_url", &self.public_url)
+            .field("confirm", &self.confirm)
+            .finish()
+    }
+}
+
+impl SlackConfig {
+    /// The signing secret, if configured.
+    pub fn signing(&self) -> Option<SigningSecret> {
+        self.signing_secret
+            .as_ref()
+            .map(|s| SigningSecret::new(s.expose_secret()))
+    }
+
+    /// The secret for OAuth states and login links, if configured.
+    pub fn state(&self) -> Option<StateSecret> {
+        self.state_secret
+            .as_ref()
+            .filter(|s| !s.expose_secret().is_empty())
+            .map(|s| StateSecret::new(s.expose_secret().as_bytes().to_vec()))
+    }
+
+    /// The single-workspace bot token, if configured.
+    pub fn single_bot_token(&self) -> Option<BotToken> {
+        self.bot_token
+            .as_ref()
+            .map(|t| BotToken::new(t.expose_secret()))
+    }
+
+    /// Whether single-workspace mode is configured (`team_id` and `bot_token`).
+    pub fn is_single_workspace(&self) -> bool {
+        self.team_id.is_some() && self.bot_token.is_some()
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn public_base(&self) -> Option<&str> {
+        self.public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+    }
+
+    /// The OAuth redirect URI: `{public_url}/slack/oauth/callback`.
+    pub fn redirect_uri(&self) -> Option<String> {
+        self.public_base()
+            .map(|b| format!("{b}/slack/oauth/callback"))
+    }
+
+    /// Settings for [`crate::SlackClient::new`].
+    pub fn client_config(&self) -> SlackClientConfig {
+        SlackClientConfig {
+            api_base_url: self
+                .api_base_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_API_BASE_URL.to_owned()),
+            ..SlackClientConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_keys_optional_and_secrets_hidden() {
+        let c: SlackConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c.confirm, ConfirmStyle::Ephemeral);
+        assert!(!c.is_single_workspace());
+        let c: SlackConfig = serde_json::from_value(serde_json::json!({
+            "signing_secret": "s3cr3t-sign",
+            "bot_token": "xoxb-very-secret",
+            "team_id": "T1",
+            "client_secret": "client-s3cr3t",
+            "state_secret": "state-s3cr3t",
+            "public_url": "https://cc.example.org/",
+            "confirm": "none"
+        }))
+        .unwrap();
+        assert!(c.is_single_workspace());
+        assert_eq!(c.confirm, ConfirmStyle::None);
+        assert_eq!(
+            c.redirect_uri().as_deref(),
+            Some("https://cc.example.org/slack/oauth/callback")
+        );
+        let dbg = format!("{c:?}");
+        for secret in ["s3cr3t", "xoxb"] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        assert!(serde_json::from_str::<SlackConfig>(r#"{"nope":1}"#).is_err());
+        assert!(serde_json::from_str::<SlackConfig>(r#"{"confirm":"loud"}"#).is_err());
+    }
+}

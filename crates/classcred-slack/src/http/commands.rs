@@ -1,0 +1,190 @@
+//! `POST /slack/commands`: `/cred help | me | top [week|month|all] | dashboard`, answered
+//! privately (`response_type: ephemeral`) within Slack's 3 seconds.
+
+use super::{bad_payload, content_type, internal, ok_empty, read_body, verify_request, SlackState};
+use crate::blocks::{ephemeral_response, escape_text};
+use crate::command::{is_ssl_check, parse_command_body, CommandRequest, SlashCommand};
+use crate::login::issue_login_link;
+use crate::sync::PLATFORM;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use classcred_engine::MemberId;
+use classcred_service::{leaderboard, member_summary, Period};
+use classcred_store::{Community, CommunityState, MemberKind, MemberProfile, NewMember, Role};
+use std::time::Duration;
+
+const EP: &str = "commands";
+/// Time we allow ourselves before answering (Slack waits 3 s).
+const BUDGET: Duration = Duration::from_millis(2500);
+/// Rows shown by `/cred top`.
+const TOP_ROWS: usize = 10;
+
+/// The `/cred help` text.
+pub const HELP: &str = "*ClassCred* — recognise classmates with :fire:\n\
+• Mention someone and add :fire: (one fire per :fire:), or react with :fire:.\n\
+• `/cred me` — your points, level, badges and fire left today\n\
+• `/cred top [week|month|all]` — the class leaderboard\n\
+• `/cred dashboard` — a private sign-in link to the web dashboard (valid 5 minutes, once)\n\
+• `/cred help` — this help";
+
+pub(super) async fn handle(
+    State(st): State<SlackState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match read_body(&st, EP, body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    // Slack's TLS probe is unsigned: answer it and do nothing else.
+    if is_ssl_check(&body) {
+        return ok_empty();
+    }
+    if let Err(r) = verify_request(&st, EP, &headers, &body) {
+        return r;
+    }
+    let cmd = match parse_command_body(content_type(&headers), &body) {
+        Ok(CommandRequest::SslCheck) => return ok_empty(),
+        Ok(CommandRequest::Command(c)) => c,
+        Err(e) => return bad_payload(&st, EP, &e),
+    };
+    let community = match super::community_for_team(&st, EP, cmd.team_id.as_str()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if community.state == CommunityState::Disabled {
+        return reply("ClassCred is switched off for this workspace.");
+    }
+    match tokio::time::timeout(BUDGET, run(&st, &community, &cmd)).await {
+        Ok(Ok(text)) => reply(&text),
+        Ok(Err(e)) => {
+            let _ = internal(EP, &e);
+            reply("Sorry, something went wrong. Please try again in a moment.")
+        }
+        Err(_) => {
+            tracing::warn!(community_id = %community.id, "/cred took too long");
+            reply("That took too long. Please try again in a moment.")
+        }
+    }
+}
+
+fn reply(text: &str) -> Response {
+    Json(ephemeral_response(text)).into_response()
+}
+
+async fn run(st: &SlackState, community: &Community, cmd: &SlashCommand) -> anyhow::Result<String> {
+    let mut args = cmd.args();
+    let sub = args.next().map(str::to_ascii_lowercase);
+    match sub.as_deref() {
+        Some("me") => me(st, &community.id, cmd).await,
+        Some("top") => {
+            let period = match args.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("week") => Period::Week,
+                Some("month") => Period::Month,
+                Some("all" | "course") => Period::Course,
+                Some(_) => return Ok("Usage: `/cred top [week|month|all]`".to_owned()),
+            };
+            top(st, &community.id, cmd, period).await
+        }
+        Some("dashboard") => dashboard(st, &community.id, cmd).await,
+        _ => Ok(HELP.to_owned()),
+    }
+}
+
+async fn me(st: &SlackState, c: &str, cmd: &SlashCommand) -> anyhow::Result<String> {
+    let Some(s) = member_summary(&st.store, c, cmd.user_id.as_str()).await? else {
+        return Ok(
+            "You have no ClassCred activity yet. Give someone :fire: to get started!".to_owned(),
+        );
+    };
+    let badges = if s.badges.is_empty() {
+        "none yet".to_owned()
+    } else {
+        s.badges
+            .iter()
+            .map(|(_, name)| escape_text(name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let quota = match s.quota_left_today {
+        Some(n) => format!("{n} :fire: left today"),
+        None => "no daily limit".to_owned(),
+    };
+    Ok(format!(
+        "*Your ClassCred*\n• Points: {} earned, {} to spend\n• Level: {}\n• Badges: {badges}\n• Fire: {quota}",
+        s.earned,
+        s.spendable,
+        escape_text(&s.level_name),
+    ))
+}
+
+async fn top(
+    st: &SlackState,
+    c: &str,
+    cmd: &SlashCommand,
+    period: Period,
+) -> anyhow::Result<String> {
+    let board = leaderboard(&st.store, c, period).await?;
+    let title = match period {
+        Period::Week => "this week",
+        Period::Month => "this month",
+        Period::Course => "the whole course",
+    };
+    if board.rows.is_empty() {
+        return Ok(format!("*Leaderboard — {title}*\nNo students ranked yet."));
+    }
+    let mut tx = st.store.begin().await?;
+    let mut lines = vec![format!("*Leaderboard — {title}*")];
+    for row in board.rows.iter().take(TOP_ROWS) {
+        let m = tx.member(c, row.member.as_str()).await?;
+        let name = m
+            .profile
+            .display_name
+            .or(m.profile.name)
+            .unwrap_or_else(|| "a classmate".to_owned());
+        lines.push(format!(
+            "{}. {} — {}",
+            row.rank,
+            escape_text(&name),
+            row.points
+        ));
+    }
+    let me = tx.member_id_by_platform(c, cmd.user_id.as_str()).await?;
+    tx.commit().await?;
+    if let Some(pos) = me.and_then(|id| board.position(&MemberId::new(id))) {
+        lines.push(format!(
+            "You: rank {} of {} ({} points)",
+            pos.rank, pos.of, pos.points
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+async fn dashboard(st: &SlackState, c: &str, cmd: &SlashCommand) -> anyhow::Result<String> {
+    let (Some(secret), Some(base)) = (st.config.state(), st.config.public_base()) else {
+        return Ok("The dashboard link is not configured on this server (slack.state_secret and slack.public_url).".to_owned());
+    };
+    let mut tx = st.store.begin().await?;
+    let member_id = match tx.member_id_by_platform(c, cmd.user_id.as_str()).await? {
+        Some(id) => id,
+        None => {
+            let member = NewMember {
+                platform_user_id: cmd.user_id.as_str().to_owned(),
+                role: Role::Student,
+                kind: MemberKind::Human,
+                profile: MemberProfile::default(),
+            };
+            classcred_service::join_member(&mut tx, c, PLATFORM, &member, st.store.clock().now())
+                .await?
+        }
+    };
+    tx.commit().await?;
+    let link = issue_login_link(&secret, base, c, &member_id, st.now_unix());
+    Ok(format!(
+        "<{link}|Open your ClassCred dashboard> — this link is only for you, works once and expires in 5 minutes."
+    ))
+}

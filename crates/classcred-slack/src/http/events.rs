@@ -1,0 +1,188 @@
+//! `POST /slack/events`: verified, parsed, stored durably in the inbox, then acknowledged.
+
+use super::{
+    bad_payload, content_type, header, internal, ok_empty, read_body, verify_request, SlackState,
+};
+use crate::convert;
+use crate::events::{
+    parse_events_body, Envelope, Event as SlackEvent, EventCallback, RETRY_NUM_HEADER,
+};
+use crate::ids::SlackUserId;
+use crate::sync::PLATFORM;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use classcred_engine::{Event, MemberId, ProfileChanged};
+use classcred_service::{ingest, join_member};
+use classcred_store::{CommunityState, MemberKind, MemberProfile, NewMember, Role};
+
+const EP: &str = "events";
+
+pub(super) async fn handle(
+    State(st): State<SlackState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match read_body(&st, EP, body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Err(r) = verify_request(&st, EP, &headers, &body) {
+        return r;
+    }
+    let envelope = match parse_events_body(content_type(&headers), &body) {
+        Ok(e) => e,
+        Err(e) => return bad_payload(&st, EP, &e),
+    };
+    match envelope {
+        Envelope::UrlVerification { challenge } => {
+            Json(serde_json::json!({ "challenge": challenge })).into_response()
+        }
+        Envelope::AppRateLimited(r) => {
+            st.metrics.observe_rejection("slack", "app_rate_limited");
+            tracing::warn!(
+                team_id = %r.team_id,
+                minute = r.minute_rate_limited,
+                "Slack is dropping events for this workspace (app_rate_limited)"
+            );
+            ok_empty()
+        }
+        Envelope::Unknown(kind) => {
+            tracing::debug!(envelope = %kind, "unknown Slack envelope ignored");
+            ok_empty()
+        }
+        Envelope::EventCallback(cb) => {
+            let retry = header(&headers, RETRY_NUM_HEADER).and_then(|r| r.parse::<u8>().ok());
+            on_callback(&st, *cb, retry).await
+        }
+    }
+}
+
+fn engine_kind(k: MemberKind) -> classcred_engine::MemberKind {
+    match k {
+        MemberKind::Human => classcred_engine::MemberKind::Human,
+        MemberKind::Bot => classcred_engine::MemberKind::Bot,
+        MemberKind::App => classcred_engine::MemberKind::App,
+    }
+}
+
+async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> Response {
+    let community = match super::community_for_team(st, EP, cb.team_id.as_str()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let c = community.id.as_str();
+    if community.state == CommunityState::Disabled {
+        tracing::debug!(community_id = c, event_id = %cb.event_id, "event for a disabled community ignored");
+        return ok_empty();
+    }
+    let app_user: Option<SlackUserId> = cb
+        .authorizations
+        .iter()
+        .find(|a| a.is_bot)
+        .map(|a| a.user_id.clone());
+    let event_time: DateTime<Utc> = DateTime::from_timestamp(cb.event_time, 0).unwrap_or_default();
+    let result: anyhow::Result<&'static str> = async {
+        match &cb.event {
+            SlackEvent::Message(m) => {
+                store_event(
+                    st,
+                    c,
+                    &cb.event_id,
+                    convert::message_event(m, app_user.as_ref()),
+                )
+                .await
+            }
+            SlackEvent::ReactionAdded(r) => {
+                store_event(st, c, &cb.event_id, convert::reaction_event(r, true)).await
+            }
+            SlackEvent::ReactionRemoved(r) => {
+                store_event(st, c, &cb.event_id, convert::reaction_event(r, false)).await
+            }
+            SlackEvent::TeamJoin { user } | SlackEvent::UserChange { user } => {
+                let member = convert::new_member(user, Role::Student, app_user.as_ref());
+                let mut tx = st.store.begin().await?;
+                join_member(&mut tx, c, PLATFORM, &member, event_time).await?;
+                if matches!(cb.event, SlackEvent::UserChange { .. }) {
+                    // Replays the kind (person / bot) from the inbox when it changes later.
+                    let change = Event::ProfileChanged(ProfileChanged {
+                        member: MemberId::new(user.id.as_str()),
+                        display_name: None,
+                        kind: engine_kind(member.kind),
+                        occurred_at: event_time,
+                    });
+                    ingest(&mut tx, c, PLATFORM, &cb.event_id, &change).await?;
+                }
+                tx.commit().await?;
+                Ok("member")
+            }
+            SlackEvent::MemberJoinedChannel(j) => {
+                let mut tx = st.store.begin().await?;
+                if tx
+                    .member_id_by_platform(c, j.user.as_str())
+                    .await?
+                    .is_none()
+                {
+                    let member = NewMember {
+                        platform_user_id: j.user.as_str().to_owned(),
+                        role: Role::Student,
+                        kind: MemberKind::Human,
+                        profile: MemberProfile::default(),
+                    };
+                    join_member(&mut tx, c, PLATFORM, &member, event_time).await?;
+                }
+                tx.commit().await?;
+                Ok("member")
+            }
+            SlackEvent::AppHomeOpened(h) => {
+                if h.tab.as_deref().is_none_or(|t| t == "home") {
+                    super::home::spawn_publish(st.clone(), community.clone(), h.user.clone());
+                }
+                Ok("home")
+            }
+            SlackEvent::AppUninstalled => disable(st, c).await,
+            SlackEvent::TokensRevoked(t) if !t.bot.is_empty() => disable(st, c).await,
+            SlackEvent::TokensRevoked(_) => Ok("ignored"),
+            SlackEvent::Unknown(_) => Ok("ignored"),
+        }
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            tracing::debug!(community_id = c, event_id = %cb.event_id, retry, outcome, "Slack event acknowledged");
+            ok_empty()
+        }
+        Err(e) => internal(EP, &e),
+    }
+}
+
+/// Stores one converted event in the inbox and commits before the 200.
+async fn store_event(
+    st: &SlackState,
+    community_id: &str,
+    event_id: &str,
+    event: Option<Event>,
+) -> anyhow::Result<&'static str> {
+    let Some(event) = event else {
+        return Ok("ignored");
+    };
+    let mut tx = st.store.begin().await?;
+    let r = ingest(&mut tx, community_id, PLATFORM, event_id, &event).await?;
+    tx.commit().await?;
+    Ok(match r {
+        classcred_store::InboxInsert::Stored(_) => "stored",
+        classcred_store::InboxInsert::Duplicate => "duplicate",
+    })
+}
+
+async fn disable(st: &SlackState, community_id: &str) -> anyhow::Result<&'static str> {
+    let mut tx = st.store.begin().await?;
+    tx.disable_community(community_id).await?;
+    tx.commit().await?;
+    tracing::info!(community_id, "Slack app removed: community disabled");
+    Ok("disabled")
+}

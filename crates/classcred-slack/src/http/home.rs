@@ -1,0 +1,102 @@
+//! The App Home tab: published with `views.publish` when a member opens it. Runs in its own
+//! task with a time limit so the event is acknowledged at once; failures are logged only.
+
+use super::SlackState;
+use crate::blocks::{escape_text, home_view, HomeViewData};
+use crate::ids::SlackUserId;
+use classcred_engine::{FeedKind, Points};
+use classcred_service::member_summary;
+use classcred_store::Community;
+use std::time::Duration;
+
+/// Longest time spent publishing one App Home.
+const HOME_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn spawn_publish(st: SlackState, community: Community, user: SlackUserId) {
+    tokio::spawn(async move {
+        match tokio::time::timeout(HOME_TIMEOUT, publish(&st, &community, &user)).await {
+            Ok(Ok(())) => tracing::debug!(community_id = %community.id, "App Home published"),
+            Ok(Err(e)) => {
+                tracing::warn!(community_id = %community.id, error = %e, "App Home not published")
+            }
+            Err(_) => tracing::warn!(community_id = %community.id, "App Home publish timed out"),
+        }
+    });
+}
+
+fn feed_line(kind: &str, payload: &str) -> Option<String> {
+    let k: FeedKind = serde_json::from_str(payload).ok()?;
+    Some(match k {
+        FeedKind::FireReceived { units, gross, .. } => {
+            format!(":fire: You received {units} fire ({gross} points)")
+        }
+        FeedKind::Taxed { amount, week, .. } => format!("Gift tax of {amount} points ({week})"),
+        FeedKind::FireReversed { units, amount, .. } => {
+            format!("{units} fire taken back ({amount} points)")
+        }
+        FeedKind::BadgeWon { badge, .. } => {
+            format!(":medal: Badge won: {}", escape_text(badge.as_str()))
+        }
+        FeedKind::LevelUp { name, .. } => format!(":arrow_up: Level up: {}", escape_text(&name)),
+        FeedKind::PointsAdjusted { amount, .. } => format!("Points adjusted by {amount}"),
+        FeedKind::Recognition { units, .. } => format!("You gave {units} fire"),
+        #[allow(unreachable_patterns)]
+        _ => kind.to_owned(),
+    })
+}
+
+/// Builds and publishes `user`'s App Home.
+pub(crate) async fn publish(
+    st: &SlackState,
+    community: &Community,
+    user: &SlackUserId,
+) -> anyhow::Result<()> {
+    let c = community.id.as_str();
+    let Some(token) = super::bot_token(st, c).await? else {
+        anyhow::bail!("no bot token for community {c}");
+    };
+    let summary = member_summary(&st.store, c, user.as_str()).await?;
+    let mut tx = st.store.begin().await?;
+    let settings = classcred_service::settings(&mut tx, c).await?;
+    tx.commit().await?;
+    let data = match summary {
+        None => HomeViewData {
+            earned: Points::ZERO.to_string(),
+            spendable: Points::ZERO.to_string(),
+            level: settings
+                .levels
+                .first()
+                .map(|l| l.name.clone())
+                .unwrap_or_default(),
+            quota_left_today: Some(settings.daily_quota),
+            ..HomeViewData::default()
+        },
+        Some(s) => {
+            let next = settings
+                .levels
+                .get(s.level as usize + 1)
+                .map(|l| format!("{} at {} points", l.name, l.threshold));
+            HomeViewData {
+                earned: s.earned.to_string(),
+                spendable: s.spendable.to_string(),
+                level: s.level_name.clone(),
+                next_level: next,
+                badges: s.badges.iter().map(|(_, name)| name.clone()).collect(),
+                quota_left_today: s.quota_left_today,
+                feed: s
+                    .recent
+                    .iter()
+                    .filter_map(|f| feed_line(&f.kind, &f.payload))
+                    .collect(),
+                // A plain link, not a login token: the Home tab stays visible for long.
+                dashboard_url: (s.role == classcred_engine::Role::Admin)
+                    .then(|| st.config.public_base().map(|b| format!("{b}/dashboard")))
+                    .flatten(),
+            }
+        }
+    };
+    st.client
+        .views_publish(&token, user, &home_view(&data))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! `POST /slack/interactivity`: `block_actions` and `view_submission`, routed to handlers by
+//! `action_id` / `callback_id` prefix. Polls, the store and assignments register theirs later;
+//! for now only the harmless `classcred_help` button exists. Always an empty 200 (which also
+//! closes a submitted modal) once the request is verified.
+
+use super::{bad_payload, content_type, ok_empty, read_body, verify_request, SlackState};
+use crate::blocks::ephemeral_response;
+use crate::interactivity::{parse_interaction_body, Interaction, Router};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+const EP: &str = "interactivity";
+
+/// `action_id` of the help button (an example handler).
+pub const HELP_ACTION: &str = "classcred_help";
+
+/// What an interaction is routed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractionHandler {
+    /// Reply with the `/cred` help through the `response_url`.
+    Help,
+}
+
+pub(super) fn default_router() -> Router<InteractionHandler> {
+    Router::new().on_action(HELP_ACTION, InteractionHandler::Help)
+}
+
+fn team_of(i: &Interaction) -> Option<String> {
+    match i {
+        Interaction::BlockActions(b) => b
+            .team
+            .as_ref()
+            .map(|t| t.id.clone())
+            .or_else(|| b.user.team_id.clone()),
+        Interaction::ViewSubmission(v) => v
+            .team
+            .as_ref()
+            .map(|t| t.id.clone())
+            .or_else(|| v.user.team_id.clone()),
+        Interaction::Unknown(_) => None,
+    }
+}
+
+pub(super) async fn handle(
+    State(st): State<SlackState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match read_body(&st, EP, body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Err(r) = verify_request(&st, EP, &headers, &body) {
+        return r;
+    }
+    let interaction = match parse_interaction_body(content_type(&headers), &body) {
+        Ok(i) => i,
+        Err(e) => return bad_payload(&st, EP, &e),
+    };
+    if let Some(team) = team_of(&interaction) {
+        if let Err(r) = super::community_for_team(&st, EP, &team).await {
+            return r;
+        }
+    }
+    let routed = st.interactions.route(&interaction);
+    if routed.is_empty() {
+        tracing::debug!("interaction without a handler ignored");
+    }
+    for r in routed {
+        match r.handler {
+            InteractionHandler::Help => {
+                let url = match &interaction {
+                    Interaction::BlockActions(b) => b.response_url.clone(),
+                    _ => None,
+                };
+                if let Some(url) = url {
+                    let client = st.client.clone();
+                    tokio::spawn(async move {
+                        let body = ephemeral_response(super::commands::HELP);
+                        if let Err(e) = client.respond(&url, &body).await {
+                            tracing::warn!(error = %e, "help reply failed");
+                        }
+                    });
+                }
+            }
+        }
+    }
+    ok_empty()
+}

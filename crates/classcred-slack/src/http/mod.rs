@@ -1,0 +1,247 @@
+//! The Slack HTTP endpoints, to be merged into the server's router:
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /slack/events` | Events API: verify, parse, store in the inbox (durable), then 200 |
+//! | `POST /slack/commands` | `/cred help \| me \| top [week\|month\|all] \| dashboard` (private answers) |
+//! | `POST /slack/interactivity` | `block_actions` / `view_submission`, routed by id |
+//! | `GET /slack/install` | redirect to Slack's OAuth authorize page with a signed `state` |
+//! | `GET /slack/oauth/callback` | finish the OAuth install, sync members |
+//!
+//! Every refused request (bad or missing signature, stale timestamp, malformed body, body over
+//! the limit, unknown workspace) gets a 4xx with `X-Slack-No-Retry: 1`, stores nothing, counts
+//! in `classcred_rejected_requests{source="slack",reason}` and writes one log line with the
+//! endpoint and reason only, never the payload.
+
+#![allow(
+    clippy::result_large_err,
+    reason = "handlers return the refusal response itself; it is built once per request"
+)]
+
+mod commands;
+mod events;
+mod home;
+mod interactivity;
+mod oauth;
+
+use crate::body::{PayloadError, MAX_BODY_BYTES};
+use crate::client::SlackClient;
+use crate::config::SlackConfig;
+use crate::events::NO_RETRY_HEADER;
+use crate::interactivity::Router as InteractionRouter;
+use crate::signature::{SignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use classcred_server::Metrics;
+use classcred_store::{Community, Store};
+use std::sync::Arc;
+
+pub use interactivity::InteractionHandler;
+
+/// What the Slack routes share.
+#[derive(Clone)]
+pub struct SlackState {
+    /// The database.
+    pub store: Store,
+    /// Process metrics (`/metrics`).
+    pub metrics: Arc<Metrics>,
+    /// The `[slack]` configuration.
+    pub config: Arc<SlackConfig>,
+    /// The Web API client (its base URL is `config.api_base_url`).
+    pub client: SlackClient,
+    /// Interactivity handlers by `action_id` / `callback_id` prefix.
+    pub interactions: Arc<InteractionRouter<InteractionHandler>>,
+}
+
+impl SlackState {
+    /// State with the default interaction handlers.
+    pub fn new(
+        store: Store,
+        metrics: Arc<Metrics>,
+        config: SlackConfig,
+        client: SlackClient,
+    ) -> Self {
+        Self {
+            store,
+            metrics,
+            config: Arc::new(config),
+            client,
+            interactions: Arc::new(interactivity::default_router()),
+        }
+    }
+
+    /// State whose client is built from `config` (`api_base_url`).
+    pub fn from_config(
+        store: Store,
+        metrics: Arc<Metrics>,
+        config: SlackConfig,
+    ) -> Result<Self, crate::client::SlackApiError> {
+        let client = SlackClient::new(config.client_config())?;
+        Ok(Self::new(store, metrics, config, client))
+    }
+
+    fn now_unix(&self) -> i64 {
+        self.store.clock().now().timestamp()
+    }
+}
+
+/// The Slack routes (see the module docs). Merge into the server's router before
+/// `classcred_server::Application::bind`, which adds the body limit and request metrics.
+pub fn routes(state: SlackState) -> axum::Router {
+    axum::Router::new()
+        .route("/slack/events", post(events::handle))
+        .route("/slack/commands", post(commands::handle))
+        .route("/slack/interactivity", post(interactivity::handle))
+        .route("/slack/install", get(oauth::install))
+        .route("/slack/oauth/callback", get(oauth::callback))
+        .with_state(state)
+}
+
+/// A refused request: count it, log the reason (no payload), answer with `status`.
+fn reject(
+    st: &SlackState,
+    endpoint: &'static str,
+    status: StatusCode,
+    reason: &'static str,
+) -> Response {
+    st.metrics.observe_rejection("slack", reason);
+    tracing::warn!(
+        endpoint,
+        reason,
+        status = status.as_u16(),
+        "Slack request refused"
+    );
+    let mut resp = (status, reason).into_response();
+    resp.headers_mut()
+        .insert(NO_RETRY_HEADER, HeaderValue::from_static("1"));
+    resp
+}
+
+fn internal(endpoint: &'static str, e: &dyn std::fmt::Display) -> Response {
+    // Store and service errors carry ids only, never personal data.
+    tracing::error!(endpoint, error = %e, "Slack request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn content_type(h: &HeaderMap) -> Option<&str> {
+    header(h, "content-type")
+}
+
+/// The raw body, or the refusal (413 over the server's or our limit).
+fn read_body(
+    st: &SlackState,
+    endpoint: &'static str,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Response> {
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "unreadable_body"
+        };
+        reject(st, endpoint, status, reason)
+    })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(reject(
+            st,
+            endpoint,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ));
+    }
+    Ok(body)
+}
+
+/// Verifies the v0 signature with the store's clock; 401 on any signature problem, 503 when
+/// no signing secret is configured.
+fn verify_request(
+    st: &SlackState,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Response> {
+    let Some(secret) = st.config.signing() else {
+        return Err(reject(
+            st,
+            endpoint,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+        ));
+    };
+    crate::signature::verify(
+        &secret,
+        header(headers, TIMESTAMP_HEADER),
+        header(headers, SIGNATURE_HEADER),
+        body,
+        st.now_unix(),
+    )
+    .map_err(|e| {
+        let reason = match e {
+            SignatureError::MissingHeader(_) => "missing_signature",
+            SignatureError::BadTimestamp => "bad_timestamp",
+            SignatureError::Stale { .. } => "stale_timestamp",
+            SignatureError::MalformedSignature => "malformed_signature",
+            SignatureError::Mismatch => "bad_signature",
+        };
+        reject(st, endpoint, StatusCode::UNAUTHORIZED, reason)
+    })
+}
+
+/// 400 (or 413/415) for a body that does not parse.
+fn bad_payload(st: &SlackState, endpoint: &'static str, e: &PayloadError) -> Response {
+    let (status, reason) = match e {
+        PayloadError::WrongContentType { .. } => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type")
+        }
+        PayloadError::InvalidUtf8 => (StatusCode::BAD_REQUEST, "invalid_utf8"),
+        PayloadError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        PayloadError::MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed_json"),
+        PayloadError::MalformedForm => (StatusCode::BAD_REQUEST, "malformed_form"),
+        PayloadError::MissingField(_) => (StatusCode::BAD_REQUEST, "missing_field"),
+        PayloadError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid_field"),
+    };
+    reject(st, endpoint, status, reason)
+}
+
+/// The community of a Slack workspace, or the 404 refusal for an unknown one.
+async fn community_for_team(
+    st: &SlackState,
+    endpoint: &'static str,
+    team_id: &str,
+) -> Result<Community, Response> {
+    let found = async {
+        let mut tx = st.store.begin().await?;
+        let c = tx.community_by_team(crate::sync::PLATFORM, team_id).await?;
+        tx.commit().await?;
+        Ok::<_, classcred_store::StoreError>(c)
+    }
+    .await
+    .map_err(|e| internal(endpoint, &e))?;
+    found.ok_or_else(|| reject(st, endpoint, StatusCode::NOT_FOUND, "unknown_team"))
+}
+
+/// The bot token for a community: the stored installation's, else the single-workspace one.
+async fn bot_token(
+    st: &SlackState,
+    community_id: &str,
+) -> anyhow::Result<Option<crate::client::BotToken>> {
+    use secrecy::ExposeSecret;
+    let mut tx = st.store.begin().await?;
+    let stored = tx.bot_token(community_id).await?;
+    tx.commit().await?;
+    Ok(stored
+        .map(|t| crate::client::BotToken::new(t.expose_secret()))
+        .or_else(|| st.config.single_bot_token()))
+}
+
+fn ok_empty() -> Response {
+    StatusCode::OK.into_response()
+}

@@ -1,0 +1,295 @@
+//! Bad input: every refusal has the right status, stores nothing, is counted in `/metrics`
+//! (`classcred_rejected_requests{source="slack",reason}`) and asks Slack not to retry.
+
+use crate::fixture;
+use crate::server::{NowUnix, Server, SECRET};
+use chrono::{TimeZone, Utc};
+use classcred_slack::{sign, SigningSecret};
+use classcred_store::testing::TestDb;
+
+struct Case {
+    name: &'static str,
+    path: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// `None`: no signature headers; `Some(offset)`: signed with the clock plus offset seconds.
+    sign_offset: Option<i64>,
+    secret: &'static str,
+    status: u16,
+    reason: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    path: &'static str,
+    body: Vec<u8>,
+    status: u16,
+    reason: &'static str,
+) -> Case {
+    let content_type = if path == "/slack/events" {
+        "application/json"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    Case {
+        name,
+        path,
+        content_type,
+        body,
+        sign_offset: Some(0),
+        secret: SECRET,
+        status,
+        reason,
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let msg = fixture("message.json");
+    let unknown_team = String::from_utf8(msg.clone())
+        .unwrap()
+        .replace("T061EG9R6", "T0UNKNOWN1")
+        .into_bytes();
+    let mut over_limit = b"{\"type\":\"event_callback\",\"pad\":\"".to_vec();
+    over_limit.extend(std::iter::repeat_n(
+        b'a',
+        classcred_slack::body::MAX_BODY_BYTES,
+    ));
+    over_limit.extend(b"\"}");
+    vec![
+        Case {
+            secret: "not-the-signing-secret",
+            ..case(
+                "bad signature",
+                "/slack/events",
+                msg.clone(),
+                401,
+                "bad_signature",
+            )
+        },
+        Case {
+            secret: "not-the-signing-secret",
+            ..case(
+                "bad signature on url_verification",
+                "/slack/events",
+                fixture("url_verification.json"),
+                401,
+                "bad_signature",
+            )
+        },
+        Case {
+            sign_offset: None,
+            ..case(
+                "missing signature",
+                "/slack/events",
+                msg.clone(),
+                401,
+                "missing_signature",
+            )
+        },
+        Case {
+            sign_offset: Some(-301),
+            ..case(
+                "stale timestamp",
+                "/slack/events",
+                msg.clone(),
+                401,
+                "stale_timestamp",
+            )
+        },
+        Case {
+            sign_offset: Some(301),
+            ..case(
+                "future timestamp",
+                "/slack/commands",
+                fixture("slash_command.form"),
+                401,
+                "stale_timestamp",
+            )
+        },
+        case(
+            "malformed JSON",
+            "/slack/events",
+            b"{\"type\":\"event_callback\",".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        case(
+            "wrong shape",
+            "/slack/events",
+            br#"{"type":"event_callback","team_id":"T061EG9R6"}"#.to_vec(),
+            400,
+            "malformed_json",
+        ),
+        case(
+            "invalid UTF-8",
+            "/slack/events",
+            vec![b'{', 0xff, 0xfe, b'}'],
+            400,
+            "invalid_utf8",
+        ),
+        case(
+            "body over the limit",
+            "/slack/events",
+            over_limit,
+            413,
+            "too_large",
+        ),
+        case(
+            "unknown team",
+            "/slack/events",
+            unknown_team,
+            404,
+            "unknown_team",
+        ),
+        Case {
+            content_type: "text/plain",
+            ..case(
+                "wrong content type",
+                "/slack/events",
+                msg.clone(),
+                415,
+                "content_type",
+            )
+        },
+        case(
+            "malformed form",
+            "/slack/commands",
+            b"team_id=T1&team_id=T2".to_vec(),
+            400,
+            "malformed_form",
+        ),
+        case(
+            "form without user",
+            "/slack/commands",
+            b"team_id=T061EG9R6&command=%2Fcred".to_vec(),
+            400,
+            "missing_field",
+        ),
+        case(
+            "invalid UTF-8 form",
+            "/slack/commands",
+            b"text=%FF".to_vec(),
+            400,
+            "invalid_utf8",
+        ),
+        case(
+            "interaction without payload",
+            "/slack/interactivity",
+            b"nothing=here".to_vec(),
+            400,
+            "missing_field",
+        ),
+        case(
+            "interaction with bad JSON",
+            "/slack/interactivity",
+            b"payload=%7Bnope".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        Case {
+            sign_offset: None,
+            ..case(
+                "unsigned interaction",
+                "/slack/interactivity",
+                b"payload=%7B%7D".to_vec(),
+                401,
+                "missing_signature",
+            )
+        },
+    ]
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_counted_and_stores_nothing() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let tables = [
+            "inbox",
+            "member",
+            "community",
+            "ledger_entry",
+            "job",
+            "installation",
+        ];
+        let mut before = Vec::new();
+        for t in tables {
+            before.push(s.count(t).await);
+        }
+        for c in cases() {
+            let was = s.rejections(c.reason).await;
+            let mut req = s
+                .http
+                .post(format!("{}{}", s.base, c.path))
+                .header("content-type", c.content_type);
+            if let Some(off) = c.sign_offset {
+                let ts = (s.clock.now_unix() + off).to_string();
+                let sig = sign(&SigningSecret::new(c.secret), &ts, &c.body);
+                req = req
+                    .header("x-slack-request-timestamp", ts)
+                    .header("x-slack-signature", sig);
+            }
+            let r = req.body(c.body.clone()).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), c.status, "{backend}: {}", c.name);
+            assert_eq!(
+                r.headers()
+                    .get("x-slack-no-retry")
+                    .map(|v| v.to_str().unwrap()),
+                Some("1"),
+                "{}",
+                c.name
+            );
+            let text = r.text().await.unwrap();
+            assert!(
+                !text.contains("STUDENT") && !text.contains("fire"),
+                "{}: no payload echoed",
+                c.name
+            );
+            assert_eq!(
+                s.rejections(c.reason).await,
+                was + 1,
+                "{backend}: {} counted",
+                c.name
+            );
+        }
+        for (t, b) in tables.iter().zip(before) {
+            assert_eq!(s.count(t).await, b, "{backend}: nothing stored in {t}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_a_signing_secret_everything_is_refused() {
+    let s = Server::start(
+        TestDb::sqlite().await,
+        Utc.timestamp_opt(1_700_001_000, 0).unwrap(),
+        false,
+    )
+    .await;
+    // A server whose config has no signing secret: build one directly.
+    let mut config = s.config.clone();
+    config.signing_secret = None;
+    let state =
+        classcred_slack::SlackState::from_config(s.store.clone(), s.metrics.clone(), config)
+            .unwrap();
+    let app = classcred_slack::routes(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let ts = s.clock.now_unix().to_string();
+    let body = fixture("url_verification.json");
+    let r = s
+        .http
+        .post(format!("http://{addr}/slack/events"))
+        .header("content-type", "application/json")
+        .header("x-slack-request-timestamp", &ts)
+        .header(
+            "x-slack-signature",
+            sign(&SigningSecret::new(SECRET), &ts, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+}

@@ -1,0 +1,381 @@
+//! The Slack routes over HTTP, driven like Slack with the documented payload fixtures, down to
+//! the ledger; plus App Home and notice delivery through the fake Web API.
+
+use crate::fixture;
+use crate::server::{Server, BOT_TOKEN, STATE_SECRET, TEAM};
+use chrono::{TimeZone, Utc};
+use classcred_slack::oauth::StateSecret;
+use classcred_slack::verify_login_token;
+use classcred_store::testing::TestDb;
+use classcred_store::{CommunityState, MemberKind, Role};
+use serde_json::json;
+
+fn now() -> chrono::DateTime<Utc> {
+    // Just after the fixtures' timestamps (1700000000 …).
+    Utc.timestamp_opt(1_700_001_000, 0).unwrap()
+}
+
+#[tokio::test]
+async fn fixtures_drive_the_whole_path_to_the_ledger() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, now(), true).await;
+        let c = s.community().to_owned();
+
+        // Slack checks the URL first.
+        let r = s.event(fixture("url_verification.json")).await;
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert!(v["challenge"].as_str().is_some_and(|c| !c.is_empty()));
+
+        // Members: team_join and user_change keep only the registry's fields.
+        assert_eq!(s.event(fixture("team_join.json")).await.status(), 200);
+        assert_eq!(s.event(fixture("user_change.json")).await.status(), 200);
+        {
+            let mut tx = s.store.begin().await.unwrap();
+            let m = tx
+                .member_by_platform_id(&c, "W0ENTSTUD")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(m.role, Role::Student);
+            assert_eq!(m.kind, MemberKind::Human);
+            assert_eq!(
+                m.profile.email.as_deref().map(|e| e.contains('@')),
+                Some(true)
+            );
+            assert!(
+                m.profile.name.is_some()
+                    && m.profile.avatar_url.is_some()
+                    && m.profile.timezone.is_some()
+            );
+            tx.commit().await.unwrap();
+        }
+
+        let step = |name: &'static str| fixture(name);
+        let earned =
+            |b: &std::collections::BTreeMap<String, i64>, u: &str| b.get(u).copied().unwrap_or(0);
+
+        // U1 gives U2 and U3 two fires each.
+        assert_eq!(s.event(step("message.json")).await.status(), 200);
+        // Slack's retry of the same delivery: acknowledged, never awarded twice.
+        let retry = s
+            .post_signed(
+                "/slack/events",
+                "application/json",
+                fixture("message.json"),
+                &[
+                    ("x-slack-retry-num", "1"),
+                    ("x-slack-retry-reason", "http_timeout"),
+                ],
+            )
+            .await;
+        assert_eq!(retry.status(), 200);
+        s.run_jobs().await;
+        let b = s.balances(&c).await;
+        assert_eq!(
+            (earned(&b, "U0STUDENT2"), earned(&b, "U0STUDENT3")),
+            (2000, 2000),
+            "{backend}"
+        );
+
+        // A thread reply gives U1 one fire; the edit keeps one fire for U2 only.
+        s.event(step("message_thread_reply.json")).await;
+        s.event(step("message_changed.json")).await;
+        s.run_jobs().await;
+        let b = s.balances(&c).await;
+        assert_eq!(earned(&b, "U0STUDENT1"), 1000);
+        assert_eq!(
+            (earned(&b, "U0STUDENT2"), earned(&b, "U0STUDENT3")),
+            (1000, 0)
+        );
+
+        // A 🔥 reaction gives the author one fire; removing it takes it back.
+        s.event(step("reaction_added.json")).await;
+        s.run_jobs().await;
+        assert_eq!(earned(&s.balances(&c).await, "U0STUDENT1"), 2000);
+        s.event(step("reaction_removed.json")).await;
+        s.run_jobs().await;
+        assert_eq!(earned(&s.balances(&c).await, "U0STUDENT1"), 1000);
+
+        // Deleting the message reverses what it still gave.
+        s.event(step("message_deleted.json")).await;
+        // Bot messages, the app's own and other subtypes store nothing.
+        let inbox_before = s.count("inbox").await;
+        for f in [
+            "message_bot.json",
+            "message_app_own.json",
+            "message_channel_join.json",
+            "unknown_event.json",
+            "unknown_envelope.json",
+            "app_rate_limited.json",
+        ] {
+            assert_eq!(s.event(fixture(f)).await.status(), 200, "{f}");
+        }
+        assert_eq!(s.count("inbox").await, inbox_before);
+        assert_eq!(s.rejections("app_rate_limited").await, 1);
+        s.run_jobs().await;
+        let b = s.balances(&c).await;
+        assert_eq!(
+            (
+                earned(&b, "U0STUDENT1"),
+                earned(&b, "U0STUDENT2"),
+                earned(&b, "U0STUDENT3")
+            ),
+            (1000, 0, 0),
+            "{backend}"
+        );
+        let report = classcred_service::replay(&s.store, &c, |_, _| {})
+            .await
+            .unwrap();
+        assert!(report.matches(), "{:?}", report.differences);
+
+        // Notices went to the givers' DMs through chat.postMessage with the bot token.
+        let posts = s.fake.calls_to("/api/chat.postMessage");
+        assert!(!posts.is_empty());
+        for p in &posts {
+            assert_eq!(
+                p.auth.as_deref(),
+                Some(format!("Bearer {BOT_TOKEN}").as_str())
+            );
+            assert!(p
+                .content_type
+                .as_deref()
+                .unwrap()
+                .starts_with("application/json"));
+            let body = p.json();
+            assert!(
+                body["channel"].as_str().unwrap().starts_with('U')
+                    || body["channel"].as_str().unwrap().starts_with('W')
+            );
+            assert!(!body["text"].as_str().unwrap().is_empty());
+        }
+        assert!(posts.iter().any(|p| p.json()["channel"] == "U0STUDENT1"
+            && p.json()["text"]
+                .as_str()
+                .unwrap()
+                .contains("You gave 4 fire")));
+
+        // App Home: views.publish for the member who opened it.
+        assert_eq!(s.event(fixture("app_home_opened.json")).await.status(), 200);
+        let calls = s.fake.wait_for("/api/views.publish", 1).await;
+        let v = calls[0].json();
+        assert_eq!(v["user_id"], "U0STUDENT1");
+        assert_eq!(v["view"]["type"], "home");
+        assert!(v["view"]["blocks"].to_string().contains("1 earned"), "{v}");
+        assert!(
+            !v["view"]["blocks"].to_string().contains("Open dashboard"),
+            "students get no dashboard button"
+        );
+
+        // Uninstall disables the community (the deletion clock starts from it).
+        assert_eq!(s.event(fixture("app_uninstalled.json")).await.status(), 200);
+        let mut tx = s.store.begin().await.unwrap();
+        let community = tx.community(&c).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(community.state, CommunityState::Disabled);
+        assert!(community.disabled_at.is_some());
+        // Later events are acknowledged and ignored.
+        let before = s.count("inbox").await;
+        s.event(fixture("message_thread_reply.json")).await;
+        assert_eq!(s.count("inbox").await, before);
+    }
+}
+
+#[tokio::test]
+async fn tokens_revoked_disables_the_community() {
+    let s = Server::start(TestDb::sqlite().await, now(), true).await;
+    assert_eq!(s.event(fixture("tokens_revoked.json")).await.status(), 200);
+    let mut tx = s.store.begin().await.unwrap();
+    assert_eq!(
+        tx.community(s.community()).await.unwrap().state,
+        CommunityState::Disabled
+    );
+    tx.commit().await.unwrap();
+}
+
+fn form(text: &str, user: &str) -> String {
+    format!(
+        "token=x&team_id={TEAM}&team_domain=cs101&channel_id=C0LAN2Q65&channel_name=general&user_id={user}\
+         &user_name=alice&command=%2Fcred&text={}&api_app_id=A0PNCHHK2&is_enterprise_install=false\
+         &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT061EG9R6%2F1%2Fabc&trigger_id=1.2.3",
+        text.replace(' ', "+")
+    )
+}
+
+#[tokio::test]
+async fn cred_command_answers_privately() {
+    let s = Server::start(TestDb::sqlite().await, now(), true).await;
+    let c = s.community().to_owned();
+    s.event(fixture("team_join.json")).await;
+    s.event(fixture("message.json")).await;
+    s.run_jobs().await;
+
+    // Slack's TLS probe is unsigned and answered 200.
+    let r = s
+        .http
+        .post(format!("{}/slack/commands", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(fixture("ssl_check.form"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    for text in ["", "help", "nonsense"] {
+        let v = s.command(&form(text, "U0STUDENT1")).await;
+        assert_eq!(v["response_type"], "ephemeral");
+        assert!(
+            v["text"].as_str().unwrap().contains("/cred me"),
+            "{text}: {v}"
+        );
+    }
+
+    let v = s.command(&form("me", "U0STUDENT2")).await;
+    assert_eq!(v["response_type"], "ephemeral");
+    let t = v["text"].as_str().unwrap();
+    assert!(
+        t.contains("2 earned") && t.contains("5 :fire: left today"),
+        "{t}"
+    );
+    let t = s.command(&form("me", "U0STUDENT1")).await["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        t.contains("1 :fire: left today"),
+        "U1 gave 4 of 5 today: {t}"
+    );
+
+    // The fixture's own slash command: /cred top week.
+    let v = s
+        .command(std::str::from_utf8(&fixture("slash_command.form")).unwrap())
+        .await;
+    let t = v["text"].as_str().unwrap();
+    assert!(
+        t.contains("Leaderboard") && t.contains("1. ") && t.contains(" — 2"),
+        "{t}"
+    );
+    for p in ["top month", "top all"] {
+        assert!(s.command(&form(p, "U0STUDENT2")).await["text"]
+            .as_str()
+            .unwrap()
+            .contains("You: rank 1"));
+    }
+    // Display names from the profile (W0ENTSTUD joined with display name "dana", 0 points).
+    assert!(s.command(&form("top all", "U0STUDENT2")).await["text"]
+        .as_str()
+        .unwrap()
+        .contains("dana"));
+
+    // A single-use 5-minute login link, signed with the state secret; nothing personal in it.
+    let v = s.command(&form("dashboard", "U0STUDENT2")).await;
+    let t = v["text"].as_str().unwrap();
+    let start = t
+        .find("https://classcred.example.org/dashboard/login?token=")
+        .unwrap();
+    let rest = &t[start..];
+    let url = &rest[..rest.find('|').unwrap()];
+    let token = url.split("token=").nth(1).unwrap();
+    let secret = StateSecret::new(STATE_SECRET.as_bytes().to_vec());
+    let claims = verify_login_token(&secret, token, s.clock.now_unix()).unwrap();
+    assert_eq!(claims.community_id, c);
+    let mut tx = s.store.begin().await.unwrap();
+    let m = tx
+        .member_by_platform_id(&c, "U0STUDENT2")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claims.member_id, m.id);
+    assert!(!token.contains("U0STUDENT2"));
+    assert!(verify_login_token(&secret, token, s.clock.now_unix() + 301).is_err());
+}
+
+use crate::server::NowUnix;
+
+#[tokio::test]
+async fn interactivity_routes_by_id_and_acknowledges() {
+    let s = Server::start(TestDb::sqlite().await, now(), true).await;
+    let inbox = s.count("inbox").await;
+    for f in [
+        "block_actions.json",
+        "view_submission.json",
+        "view_closed.json",
+    ] {
+        let payload = String::from_utf8(fixture(f)).unwrap();
+        let body = format!("payload={}", percent_encode(&payload));
+        let r = s
+            .post_signed(
+                "/slack/interactivity",
+                "application/x-www-form-urlencoded",
+                body.into_bytes(),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{f}");
+        assert_eq!(
+            r.text().await.unwrap(),
+            "",
+            "{f}: empty body closes a modal"
+        );
+    }
+    assert_eq!(s.count("inbox").await, inbox);
+
+    // The example handler answers through the response_url (here on the fake).
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&fixture("block_actions.json")).unwrap();
+    payload["actions"] = json!([{ "action_id": "classcred_help", "block_id": "b", "value": "x", "type": "button", "action_ts": "1700001000.1" }]);
+    payload["response_url"] = json!(format!("{}/respond/abc", s.fake_base));
+    let body = format!("payload={}", percent_encode(&payload.to_string()));
+    let r = s
+        .post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let calls = s.fake.wait_for("/respond/abc", 1).await;
+    assert_eq!(calls[0].json()["response_type"], "ephemeral");
+    assert!(calls[0].auth.is_none(), "response_url calls carry no token");
+}
+
+pub fn percent_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn app_home_shows_admins_a_dashboard_link() {
+    let s = Server::start(TestDb::sqlite().await, now(), true).await;
+    let c = s.community().to_owned();
+    let mut tx = s.store.begin().await.unwrap();
+    classcred_service::join_member(
+        &mut tx,
+        &c,
+        "slack",
+        &classcred_store::NewMember {
+            platform_user_id: "U0STUDENT1".into(),
+            role: Role::Admin,
+            kind: MemberKind::Human,
+            profile: Default::default(),
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    s.run_jobs().await;
+    s.event(fixture("app_home_opened.json")).await;
+    let calls = s.fake.wait_for("/api/views.publish", 1).await;
+    let blocks = calls[0].json()["view"]["blocks"].to_string();
+    assert!(
+        blocks.contains("https://classcred.example.org/dashboard"),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains("no limit"),
+        "admins give without limit: {blocks}"
+    );
+}
