@@ -3,6 +3,7 @@
 
 mod blocks_sdk;
 mod client;
+mod e2e;
 mod events;
 mod forms;
 mod http_bad_input;
