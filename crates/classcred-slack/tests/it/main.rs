@@ -10,6 +10,7 @@ mod http_bad_input;
 mod http_events;
 mod http_oauth;
 mod manifest;
+mod notices;
 mod server;
 mod signature_sdk;
 
