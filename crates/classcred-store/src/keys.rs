@@ -1,5 +1,7 @@
 //! Per-community data keys, wrapped by the master key.
 
+use std::sync::Arc;
+
 use classcred_crypto::{DataKey, MasterKey};
 use sqlx::Row;
 
@@ -25,7 +27,16 @@ impl Tx<'_> {
     }
 
     /// The community's data key, unwrapped. `Erased` once the key was destroyed.
-    pub async fn data_key(&mut self, community_id: &str) -> Result<DataKey> {
+    pub async fn data_key(&mut self, community_id: &str) -> Result<Arc<DataKey>> {
+        if let Some(k) = self.deks.get(community_id) {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(self.load_data_key(community_id).await?);
+        self.deks.insert(community_id.to_string(), k.clone());
+        Ok(k)
+    }
+
+    async fn load_data_key(&mut self, community_id: &str) -> Result<DataKey> {
         let row = sqlx::query(
             "SELECT master_key_id, wrapped_key FROM community_key WHERE community_id = $1",
         )
@@ -64,6 +75,7 @@ impl Tx<'_> {
     /// Crypto-shred a community: destroy its data key so that every personal field sealed with
     /// it — in this database and in every backup — can no longer be read.
     pub async fn destroy_data_key(&mut self, community_id: &str) -> Result<()> {
+        self.deks.remove(community_id);
         let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE community_key SET wrapped_key = NULL, destroyed_at = $2 \

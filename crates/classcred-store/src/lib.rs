@@ -185,6 +185,7 @@ impl Store {
         Ok(Tx {
             store: self,
             tx: self.inner.pool.begin().await?,
+            deks: std::collections::HashMap::new(),
         })
     }
 
@@ -208,6 +209,9 @@ impl Store {
 pub struct Tx<'s> {
     store: &'s Store,
     tx: sqlx::Transaction<'static, Any>,
+    /// Data keys unwrapped in this transaction (one read and unwrap per community per
+    /// transaction; never shared across transactions, so a destroyed key is never reused).
+    deks: std::collections::HashMap<String, Arc<DataKey>>,
 }
 
 impl<'s> Tx<'s> {
