@@ -1,8 +1,20 @@
-//! # classcred-slack — the Slack protocol adapter
+//! # classcred-slack — the Slack adapter
 //!
-//! Thin by design: it verifies Slack's requests, parses them into narrow ClassCred types, and
-//! talks to the Slack Web API. It holds no business rules (who may give fire, quotas, taxes) and
-//! does no storage; the HTTP server hands what this crate produces to the inbox and engine.
+//! Thin by design: it verifies Slack's requests, parses them into narrow ClassCred types, turns
+//! them into the engine's neutral events ([`convert`]) and hands them to the recognition service
+//! (`classcred_service::ingest`), and talks to the Slack Web API. It holds no business rules (who
+//! may give fire, quotas, taxes): those are the engine's.
+//!
+//! ## Wiring (what the binary mounts and calls)
+//! - [`routes`]`(`[`SlackState`]`) -> axum::Router`: `POST /slack/events`, `POST /slack/commands`,
+//!   `POST /slack/interactivity`, `GET /slack/install`, `GET /slack/oauth/callback` (see
+//!   [`http`]). Build the state with [`SlackState::from_config`] from the `[slack]`
+//!   [`SlackConfig`].
+//! - [`ensure_single_workspace`] at start (single-workspace mode).
+//! - [`deliver_notice_with`] (or [`deliver_notice`]) as the handler of job kind
+//!   `classcred_service::NOTICE_JOB`.
+//! - Events are acknowledged once stored in the inbox; processing them is the
+//!   `classcred_service::DRAIN_JOB` handler's work.
 //!
 //! ## Inbound (the HTTP layer's order of calls)
 //! 1. Read the raw body (limit [`body::MAX_BODY_BYTES`]).

@@ -4,7 +4,8 @@
 use super::SlackState;
 use crate::blocks::{escape_text, home_view, HomeViewData};
 use crate::ids::SlackUserId;
-use classcred_engine::{FeedKind, Points};
+use classcred_engine::badges::badge_name;
+use classcred_engine::{CommunitySettings, FeedKind, Points};
 use classcred_service::member_summary;
 use classcred_store::Community;
 use std::time::Duration;
@@ -24,7 +25,7 @@ pub(super) fn spawn_publish(st: SlackState, community: Community, user: SlackUse
     });
 }
 
-fn feed_line(kind: &str, payload: &str) -> Option<String> {
+fn feed_line(settings: &CommunitySettings, kind: &str, payload: &str) -> Option<String> {
     let k: FeedKind = serde_json::from_str(payload).ok()?;
     Some(match k {
         FeedKind::FireReceived { units, gross, .. } => {
@@ -35,7 +36,10 @@ fn feed_line(kind: &str, payload: &str) -> Option<String> {
             format!("{units} fire taken back ({amount} points)")
         }
         FeedKind::BadgeWon { badge, .. } => {
-            format!(":medal: Badge won: {}", escape_text(badge.as_str()))
+            format!(
+                ":medal: Badge won: {}",
+                escape_text(&badge_name(settings, &badge))
+            )
         }
         FeedKind::LevelUp { name, .. } => format!(":arrow_up: Level up: {}", escape_text(&name)),
         FeedKind::PointsAdjusted { amount, .. } => format!("Points adjusted by {amount}"),
@@ -86,7 +90,7 @@ pub(crate) async fn publish(
                 feed: s
                     .recent
                     .iter()
-                    .filter_map(|f| feed_line(&f.kind, &f.payload))
+                    .filter_map(|f| feed_line(&settings, &f.kind, &f.payload))
                     .collect(),
                 // A plain link, not a login token: the Home tab stays visible for long.
                 dashboard_url: (s.role == classcred_engine::Role::Admin)

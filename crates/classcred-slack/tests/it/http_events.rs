@@ -164,6 +164,16 @@ async fn fixtures_drive_the_whole_path_to_the_ledger() {
         assert_eq!(v["view"]["type"], "home");
         assert!(v["view"]["blocks"].to_string().contains("1 earned"), "{v}");
         assert!(
+            v["view"]["blocks"]
+                .to_string()
+                .contains("You received 1 fire"),
+            "recent activity: {v}"
+        );
+        assert!(
+            v["view"]["blocks"].to_string().contains("Fire left today"),
+            "{v}"
+        );
+        assert!(
             !v["view"]["blocks"].to_string().contains("Open dashboard"),
             "students get no dashboard button"
         );
