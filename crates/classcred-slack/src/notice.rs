@@ -65,11 +65,8 @@ pub async fn deliver_notice_with(
         return Ok(());
     }
     let user = tx
-        .member_ids_by_platform(community_id)
-        .await?
-        .into_iter()
-        .find(|(_, member)| member == notice.to.as_str())
-        .map(|(platform_user, _)| platform_user);
+        .platform_user_id(community_id, notice.to.as_str())
+        .await?;
     let stored_token = tx.bot_token(community_id).await?;
     tx.commit().await?;
     let Some(user) = user else {

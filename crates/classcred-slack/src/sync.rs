@@ -38,10 +38,7 @@ async fn create_community(tx: &mut Tx<'_>, name: &str, team_id: &str) -> anyhow:
 /// Workaround: the store has no `enable_community` yet, so this runs the one statement itself
 /// on the transaction's connection (see the report of the Slack issue).
 async fn reactivate(tx: &mut Tx<'_>, community_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE community SET state = 'active', disabled_at = NULL WHERE id = $1")
-        .bind(community_id)
-        .execute(tx.conn())
-        .await?;
+    tx.enable_community(community_id).await?;
     Ok(())
 }
 

@@ -377,6 +377,43 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Re-enable a community (re-installed after an uninstall): the deletion clock stops.
+    pub async fn enable_community(&mut self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE community SET state = 'active', disabled_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Mark every installation of a community revoked (uninstall, token revocation).
+    pub async fn revoke_installations(&mut self, community_id: &str) -> Result<u64> {
+        let now = self.now_ms();
+        let done = sqlx::query(
+            "UPDATE installation SET revoked_at = $2 WHERE community_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(community_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The platform user id of a member, without decrypting anything.
+    pub async fn platform_user_id(
+        &mut self,
+        community_id: &str,
+        member_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT platform_user_id FROM member WHERE community_id = $1 AND id = $2",
+        )
+        .bind(community_id)
+        .bind(member_id)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
     /// Insert a member, or update the profile of the member with the same platform user id.
     /// Role and kind are set on insert only: afterwards they change through engine events
     /// (role changes, profile changes), so that the inbox alone can replay them. Returns the

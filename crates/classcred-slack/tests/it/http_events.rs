@@ -195,12 +195,17 @@ async fn fixtures_drive_the_whole_path_to_the_ledger() {
 #[tokio::test]
 async fn tokens_revoked_disables_the_community() {
     let s = Server::start(TestDb::sqlite().await, now(), true).await;
+    let mut tx = s.store.begin().await.unwrap();
+    assert!(tx.bot_token(s.community()).await.unwrap().is_some());
+    tx.commit().await.unwrap();
     assert_eq!(s.event(fixture("tokens_revoked.json")).await.status(), 200);
     let mut tx = s.store.begin().await.unwrap();
     assert_eq!(
         tx.community(s.community()).await.unwrap().state,
         CommunityState::Disabled
     );
+    // The installation is marked revoked: its token is no longer used.
+    assert!(tx.bot_token(s.community()).await.unwrap().is_none());
     tx.commit().await.unwrap();
 }
 
