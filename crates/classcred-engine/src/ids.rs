@@ -9,19 +9,150 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Our opaque id of a member within one community. Cheap to clone (shared text).
-#[derive(Clone, Debug, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct MemberId(Arc<str>);
+/// Our opaque id of a member within one community. Cheap to clone: ids of up to
+/// [`MemberId::INLINE`] bytes (every platform user id we know of) are stored inline, so a clone
+/// is a plain copy with no reference count to touch; longer ids share their text.
+///
+/// Equality, ordering and hashing are those of the text (hashing feeds the hasher exactly what
+/// `str` does); serde is the plain string; `Debug` prints `MemberId("…")`.
+#[derive(Clone)]
+pub struct MemberId(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// A short id: its bytes, zero-padded, then its length in the last byte.
+    Inline([u8; MemberId::INLINE + 1]),
+    /// A longer id.
+    Shared(Arc<str>),
+}
+
+/// The `at`th to `at + 8`th byte of an inline id, as one word.
+#[inline(always)]
+fn inline_word(buf: &[u8; MemberId::INLINE + 1], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+impl MemberId {
+    /// The longest id stored inline.
+    pub const INLINE: usize = 22;
+
+    /// Wraps an id already issued by the store or an adapter.
+    pub fn new(id: impl Into<String>) -> Self {
+        let id = id.into();
+        match Self::inline(&id) {
+            Some(m) => m,
+            None => MemberId(Repr::Shared(Arc::from(id))),
+        }
+    }
+
+    fn inline(s: &str) -> Option<Self> {
+        let len = u8::try_from(s.len())
+            .ok()
+            .filter(|n| usize::from(*n) <= Self::INLINE)?;
+        let mut buf = [0u8; Self::INLINE + 1];
+        buf.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
+        buf[Self::INLINE] = len;
+        Some(MemberId(Repr::Inline(buf)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always valid: the bytes were copied from a `str` whole.
+            Repr::Inline(..) => std::str::from_utf8(self.bytes()).unwrap_or_default(),
+            Repr::Shared(s) => s,
+        }
+    }
+
+    /// The id's bytes (the UTF-8 of [`MemberId::as_str`]).
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline(buf) => buf
+                .get(..usize::from(buf[Self::INLINE]))
+                .unwrap_or_default(),
+            Repr::Shared(s) => s.as_bytes(),
+        }
+    }
+}
 
 impl PartialEq for MemberId {
-    /// Text equality, with a fast path for clones of the same id (the usual case inside one
-    /// event: every entry and record holds a clone of the event's ids).
+    /// Text equality; two inline ids (length included) compare as three words.
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || text_eq(&self.0, &other.0)
+        match (&self.0, &other.0) {
+            (Repr::Inline(a), Repr::Inline(b)) => {
+                inline_word(a, 0) == inline_word(b, 0)
+                    && inline_word(a, 8) == inline_word(b, 8)
+                    && inline_word(a, 15) == inline_word(b, 15)
+            }
+            (Repr::Shared(a), Repr::Shared(b)) => Arc::ptr_eq(a, b) || text_eq(a, b),
+            // Every constructor stores ids of up to `INLINE` bytes inline and only longer ones
+            // shared, so the same text never has both forms.
+            _ => false,
+        }
+    }
+}
+
+impl Eq for MemberId {}
+
+impl PartialOrd for MemberId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MemberId {
+    /// The order of the text (bytewise, as `str` orders).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl Hash for MemberId {
+    /// Feeds the hasher exactly what `str`'s `Hash` does (the bytes, then `0xff`), so hash
+    /// values are those of the text.
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl fmt::Debug for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MemberId").field(&self.as_str()).finish()
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for MemberId {
+    fn from(s: &str) -> Self {
+        match Self::inline(s) {
+            Some(m) => m,
+            None => MemberId(Repr::Shared(Arc::from(s))),
+        }
+    }
+}
+
+impl Serialize for MemberId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for MemberId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(MemberId::new)
     }
 }
 
@@ -55,38 +186,6 @@ fn word4(s: &[u8], at: usize) -> u32 {
     s.get(at..at + 4)
         .and_then(|w| <[u8; 4]>::try_from(w).ok())
         .map_or(0, u32::from_le_bytes)
-}
-
-impl Hash for MemberId {
-    /// Hashes the text, exactly as the derived implementation did.
-    #[inline]
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl MemberId {
-    /// Wraps an id already issued by the store or an adapter.
-    pub fn new(id: impl Into<String>) -> Self {
-        MemberId(Arc::from(id.into()))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for MemberId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for MemberId {
-    fn from(s: &str) -> Self {
-        MemberId(Arc::from(s))
-    }
 }
 
 /// A member's role in a community (PRODUCT.md §1).
@@ -225,7 +324,33 @@ mod tests {
             for b in words {
                 assert_eq!(text_eq(a, b), a == b, "{a:?} vs {b:?}");
                 assert_eq!(MemberId::from(a) == MemberId::from(b), a == b);
+                assert_eq!(MemberId::from(a).cmp(&MemberId::from(b)), a.cmp(b));
             }
+        }
+    }
+
+    #[test]
+    fn inline_and_shared_ids_behave_as_their_text() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |h: &dyn Fn(&mut DefaultHasher)| {
+            let mut s = DefaultHasher::new();
+            h(&mut s);
+            s.finish()
+        };
+        let long = "U".repeat(MemberId::INLINE + 5);
+        for text in ["", "U1", "é✓", &"x".repeat(MemberId::INLINE), &long] {
+            let m = MemberId::new(text);
+            assert_eq!(m.as_str(), text);
+            assert_eq!(m, MemberId::from(text));
+            assert_eq!(m.to_string(), text);
+            assert_eq!(format!("{m:?}"), format!("MemberId({text:?})"));
+            assert_eq!(hash(&|s| m.hash(s)), hash(&|s| text.hash(s)));
+            let json = serde_json::to_string(&m).unwrap_or_default();
+            assert_eq!(json, serde_json::to_string(text).unwrap_or_default());
+            assert_eq!(
+                serde_json::from_str::<MemberId>(&json).ok(),
+                Some(m.clone())
+            );
         }
     }
 }

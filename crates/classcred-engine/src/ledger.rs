@@ -133,7 +133,12 @@ fn digits_u32(n: u32) -> usize {
 impl Source<'_> {
     /// The escaped source part of every key from this source, e.g. `msg:C1%3A1.2`.
     pub fn key_prefix(&self) -> String {
-        let mut s = String::with_capacity(32);
+        // Room for the tag and a few escapes without growing.
+        let text_len = match self {
+            Source::Message(id) | Source::Adjustment(id) => id.len(),
+            Source::Reaction { message, reactor } => message.len() + reactor.as_str().len(),
+        };
+        let mut s = String::with_capacity(text_len + 16);
         match self {
             Source::Message(id) => {
                 s.push_str("msg:");
@@ -217,16 +222,16 @@ impl KeyText {
 }
 
 impl KeyCursor {
-    /// The next key, which was pushed with these same parts.
+    /// The next key, which was pushed with these same parts (`escaped_recipient_len` is the
+    /// length of the escaped recipient, see [`escaped_len`]).
     pub(crate) fn take(
         &mut self,
         prefix: &str,
-        escaped_recipient: &str,
+        escaped_recipient_len: usize,
         unit: u32,
         kind: EntryKind,
     ) -> IdempotencyKey {
-        let len =
-            prefix.len() + escaped_recipient.len() + digits_u32(unit) + kind.as_str().len() + 3;
+        let len = prefix.len() + escaped_recipient_len + digits_u32(unit) + kind.as_str().len() + 3;
         let start = self.pos;
         let end = start.saturating_add(u32::try_from(len).unwrap_or(u32::MAX));
         self.pos = end;
@@ -240,6 +245,15 @@ impl KeyCursor {
     }
 }
 
+/// The length of `part` once escaped (each of `%`, `/`, `:` becomes three bytes).
+pub(crate) fn escaped_len(part: &[u8]) -> usize {
+    part.len()
+        + 2 * part
+            .iter()
+            .filter(|b| matches!(b, b'%' | b'/' | b':'))
+            .count()
+}
+
 impl IdempotencyKey {
     /// The key of one unit's entry of `kind` for `recipient` from `source`.
     pub fn new(source: &Source<'_>, recipient: &MemberId, unit: u32, kind: EntryKind) -> Self {
@@ -247,7 +261,7 @@ impl IdempotencyKey {
         let rcpt = escape_component(recipient.as_str());
         let mut text = KeyText::with_capacity(1, &prefix, rcpt.len());
         text.push(&prefix, &rcpt, unit, kind);
-        text.finish().take(&prefix, &rcpt, unit, kind)
+        text.finish().take(&prefix, rcpt.len(), unit, kind)
     }
 
     /// Wraps a key read back from the store.
@@ -420,8 +434,8 @@ mod tests {
                 text.push(prefix, "U1", unit, kind);
                 text.push(prefix, "U%3A2", unit, kind);
                 let mut keys = text.finish();
-                let a = keys.take(prefix, "U1", unit, kind);
-                let b = keys.take(prefix, "U%3A2", unit, kind);
+                let a = keys.take(prefix, escaped_len(b"U1"), unit, kind);
+                let b = keys.take(prefix, escaped_len(b"U:2"), unit, kind);
                 assert_eq!(a.as_str(), format!("{prefix}/U1/{unit}/{}", kind.as_str()));
                 assert_eq!(
                     b.as_str(),

@@ -44,8 +44,107 @@ impl Hasher for Fnv {
     }
 }
 
+/// A word-at-a-time hasher (folded 64×64→128-bit multiply, as in foldhash/ahash) for the maps
+/// that are only looked up, never iterated in public: several times faster than FNV on 20–40
+/// byte keys, with every input bit reaching both the low (bucket) and the high (tag) bits.
+/// Maps whose iteration order is visible through a public method keep [`Fnv`], so that order
+/// is as it always was.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fx(u64);
+
+const FX_SEED: u64 = 0x243f_6a88_85a3_08d3;
+const FX_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        let m = u128::from(self.0 ^ word ^ FX_SEED) * u128::from(FX_MUL);
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        // Short inputs (ids): one or two overlapping loads, no loop.
+        let len_tag = (n as u64) << 56;
+        if n <= 16 {
+            let (lo, hi) = if n >= 8 {
+                (load8(bytes, 0), load8(bytes, n - 8))
+            } else if n >= 4 {
+                (u64::from(load4(bytes, 0)), u64::from(load4(bytes, n - 4)))
+            } else if n > 0 {
+                let a = u64::from(bytes[0]);
+                let b = u64::from(bytes[n / 2]);
+                let c = u64::from(bytes[n - 1]);
+                (a | (b << 8) | (c << 16), 0)
+            } else {
+                (0, 0)
+            };
+            self.add(lo ^ len_tag);
+            self.add(hi);
+            return;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(load8(c, 0));
+        }
+        let rest = chunks.remainder();
+        // Overlap the last full word instead of a partial one.
+        self.add(load8(bytes, n - 8) ^ len_tag ^ (rest.len() as u64));
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_i32(&mut self, n: i32) {
+        self.add(u64::from(n as u32));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+#[inline]
+fn load8(s: &[u8], at: usize) -> u64 {
+    s.get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+#[inline]
+fn load4(s: &[u8], at: usize) -> u32 {
+    s.get(at..at + 4)
+        .and_then(|w| <[u8; 4]>::try_from(w).ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+/// Maps and sets whose iteration order is visible (keep FNV).
 type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
-type HashSet<K> = StdHashSet<K, BuildHasherDefault<Fnv>>;
+/// Maps and sets only looked up (fast hasher).
+type FastMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
+type FastSet<K> = StdHashSet<K, BuildHasherDefault<Fx>>;
 
 // Borrowed lookups of tuple keys: `map.get(&(&a, &b) as &dyn Key2<_, _>)` finds the entry
 // keyed `(a, b)` without cloning `a` and `b` (the usual trick: the owned tuple borrows as a
@@ -162,20 +261,20 @@ fn k3<'k, A: ?Sized, B: ?Sized, C: ?Sized>(
 pub struct InMemoryState {
     members: HashMap<MemberId, MemberInfo>,
     ledger: Vec<LedgerEntry>,
-    keys: HashSet<IdempotencyKey>,
+    keys: FastSet<IdempotencyKey>,
     balances: HashMap<MemberId, Balance>,
     quota: HashMap<(MemberId, QuotaDay), i64>,
-    weekly: HashMap<(MemberId, MemberId, IsoWeek), i64>,
-    weekly_by_giver: HashMap<(IsoWeek, MemberId), i64>,
-    messages: HashMap<String, MessageRecord>,
-    reactions: HashMap<(String, MemberId), ReactionRecord>,
-    reactions_by_message: HashMap<String, Vec<MemberId>>,
+    weekly: FastMap<(MemberId, MemberId, IsoWeek), i64>,
+    weekly_by_giver: FastMap<(IsoWeek, MemberId), i64>,
+    messages: FastMap<String, MessageRecord>,
+    reactions: FastMap<(String, MemberId), ReactionRecord>,
+    reactions_by_message: FastMap<String, Vec<MemberId>>,
     badges: HashMap<MemberId, Vec<(BadgeId, String)>>,
-    levels: HashMap<MemberId, u32>,
-    recognised: HashSet<(MemberId, MemberId)>,
-    givers_of: HashMap<MemberId, u32>,
-    recipients_of: HashMap<MemberId, u32>,
-    giving_days: HashSet<(MemberId, QuotaDay)>,
+    levels: FastMap<MemberId, u32>,
+    recognised: FastSet<(MemberId, MemberId)>,
+    givers_of: FastMap<MemberId, u32>,
+    recipients_of: FastMap<MemberId, u32>,
+    giving_days: FastSet<(MemberId, QuotaDay)>,
     feed: Vec<FeedItem>,
     notices: Vec<Notice>,
 }

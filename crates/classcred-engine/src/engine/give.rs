@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::ids::{MemberId, MemberInfo, Role};
-use crate::ledger::{escape_component, EntryKind, KeyText, LedgerEntry, Source};
+use crate::ledger::{escape_component, escaped_len, EntryKind, KeyText, LedgerEntry, Source};
 use crate::outcome::{Audience, FeedItem, FeedKind, Notice, NoticeKind, StandingUnit};
 use crate::points::Points;
 use crate::settings::CourseStatus;
@@ -134,12 +134,12 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         self.out.feed.reserve(2 * wants.len() + 1);
         let mut recipients = Vec::with_capacity(wants.len());
         for (w, units) in wants.iter().zip(&result) {
-            let rcpt = escape_component(w.recipient.as_str());
+            let rcpt = escaped_len(w.recipient.bytes());
             let mut tax_total = Points::ZERO;
             for u in units {
                 let tax_amount = Points::ONE - u.net;
                 self.out.entries.push(LedgerEntry {
-                    key: keys.take(&prefix, &rcpt, u.unit, EntryKind::Award),
+                    key: keys.take(&prefix, rcpt, u.unit, EntryKind::Award),
                     kind: EntryKind::Award,
                     member: w.recipient.clone(),
                     amount: Points::ONE,
@@ -155,7 +155,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 });
                 if tax_amount != Points::ZERO {
                     self.out.entries.push(LedgerEntry {
-                        key: keys.take(&prefix, &rcpt, u.unit, EntryKind::Tax),
+                        key: keys.take(&prefix, rcpt, u.unit, EntryKind::Tax),
                         kind: EntryKind::Tax,
                         member: w.recipient.clone(),
                         amount: -tax_amount,
@@ -239,7 +239,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         for u in units {
             let refund = u.quota_day == today;
             self.out.entries.push(LedgerEntry {
-                key: keys.take(&prefix, &rcpt, u.unit, EntryKind::Reversal),
+                key: keys.take(&prefix, rcpt.len(), u.unit, EntryKind::Reversal),
                 kind: EntryKind::Reversal,
                 member: recipient.clone(),
                 amount: -u.net,
