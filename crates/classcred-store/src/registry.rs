@@ -581,6 +581,31 @@ pub static TABLES: &[Table] = &[
     },
 ];
 
+/// A cookie the server sets.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Cookie {
+    pub name: &'static str,
+    pub purpose: &'static str,
+    /// Strictly necessary cookies are set without consent; all others need it.
+    pub strictly_necessary: bool,
+    pub lifetime: &'static str,
+    pub holds: &'static str,
+}
+
+/// Every cookie the server sets.
+pub static COOKIES: &[Cookie] = &[Cookie {
+    name: "classcred_slack_oauth",
+    purpose: "binds a Slack install (OAuth state) to the browser that started it",
+    strictly_necessary: true,
+    lifetime: "10 minutes, path /slack/oauth",
+    holds: "a random nonce; no personal data",
+}];
+
+/// Find a declared cookie.
+pub fn cookie(name: &str) -> Option<&'static Cookie> {
+    COOKIES.iter().find(|c| c.name == name)
+}
+
 /// Find a declared table.
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
@@ -636,6 +661,21 @@ pub fn render_markdown() -> String {
             p.category.label(),
             p.purpose,
             p.retention.label()
+        ));
+    }
+    out.push_str("\n## Cookies\n\n| cookie | strictly necessary | purpose | lifetime | holds |\n|---|---|---|---|---|\n");
+    for c in COOKIES {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            c.name,
+            if c.strictly_necessary {
+                "yes"
+            } else {
+                "no (needs consent)"
+            },
+            c.purpose,
+            c.lifetime,
+            c.holds
         ));
     }
     out.push_str("\n## Tables\n");

@@ -36,6 +36,20 @@ pub const KEYS: &[(&str, &str)] = &[
         "db_max_connections",
         "a whole number of database connections",
     ),
+    ("slack", "a [slack] table (see README: Connect Slack)"),
+];
+
+/// Keys of the `[slack]` table that may also come from `CLASSCRED_SLACK__<KEY>` variables.
+pub const SLACK_KEYS: &[&str] = &[
+    "signing_secret",
+    "bot_token",
+    "team_id",
+    "client_id",
+    "client_secret",
+    "state_secret",
+    "api_base_url",
+    "public_url",
+    "confirm",
 ];
 
 fn describe(e: &figment::Error) -> String {
@@ -172,6 +186,8 @@ pub struct Config {
     pub workers: usize,
     /// Most database connections per process (PostgreSQL).
     pub db_max_connections: u32,
+    /// The Slack app (`[slack]` table; `CLASSCRED_SLACK__SIGNING_SECRET` etc.).
+    pub slack: classcred_slack::SlackConfig,
 }
 
 impl Default for Config {
@@ -189,6 +205,7 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             workers: 2,
             db_max_connections: 10,
+            slack: classcred_slack::SlackConfig::default(),
         }
     }
 }
@@ -239,10 +256,12 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
+        let top: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        let slack: Vec<String> = SLACK_KEYS.iter().map(|k| format!("slack__{k}")).collect();
+        let slack: Vec<&str> = slack.iter().map(String::as_str).collect();
         fig = fig
-            .merge(
-                Env::prefixed("CLASSCRED_").only(&KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
-            )
+            .merge(Env::prefixed("CLASSCRED_").only(&top))
+            .merge(Env::prefixed("CLASSCRED_").only(&slack).split("__"))
             .merge(Serialized::globals(flags));
         let mut cfg: Config = fig.extract().map_err(|e| {
             // Name every problem with its key and where the value came from.
@@ -437,6 +456,37 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("tls_key_file"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn slack_section_from_file_and_env() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
+                [slack]
+                team_id = "T0FILE"
+                signing_secret = "from-file-secret"
+                "#,
+            )?;
+            jail.set_env("CLASSCRED_SLACK__TEAM_ID", "T0ENV");
+            let c = Config::load(Some(Path::new("c.toml")), &FlagOverrides::default()).unwrap();
+            assert_eq!(c.slack.team_id.as_deref(), Some("T0ENV"));
+            assert_eq!(
+                c.slack
+                    .signing_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_string()),
+                Some("from-file-secret".to_string())
+            );
+            assert!(!format!("{c:?}").contains("from-file-secret"));
+            jail.create_file("bad.toml", "[slack]\nsigning_secrett = \"x\"")?;
+            let err = Config::load(Some(Path::new("bad.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("signing_secrett"), "{err}");
             Ok(())
         });
     }

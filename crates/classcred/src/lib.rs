@@ -381,7 +381,7 @@ async fn schedule(store: Store, mut stop: watch::Receiver<bool>) {
 }
 
 /// Job handlers of this build.
-pub fn handlers() -> Handlers {
+pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
     let mut h = Handlers::new();
     h.register(classcred_service::DRAIN_JOB, |store, job| async move {
         let community = job
@@ -394,21 +394,29 @@ pub fn handlers() -> Handlers {
         tracing::debug!(community_id = %community, processed = n, "inbox drained");
         Ok(())
     });
-    h.register(classcred_service::NOTICE_JOB, |store, job| async move {
-        notices::deliver(&store, &job).await
+    h.register(classcred_service::NOTICE_JOB, move |store, job| {
+        let slack = slack.clone();
+        async move { notices::deliver(&store, &slack, &job).await }
     });
     h
 }
 
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
+    let slack_state =
+        classcred_slack::SlackState::from_config(store.clone(), metrics.clone(), cfg.slack.clone())
+            .context("slack configuration")?;
+    if let Some(community) = classcred_slack::ensure_single_workspace(&store, &cfg.slack).await? {
+        tracing::info!(community_id = %community, "single-workspace Slack community ready");
+    }
+    let slack_delivery = notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = Vec::new();
     if !args.server_only {
         for _ in 0..cfg.workers.max(1) {
             let w = Worker::new(
                 store.clone(),
-                handlers(),
+                handlers(slack_delivery.clone()),
                 metrics.clone(),
                 WorkerConfig::default(),
             );
@@ -436,7 +444,7 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
                 tls,
                 body_limit: cfg.body_limit_bytes,
             },
-            router(state),
+            router(state).merge(classcred_slack::routes(slack_state)),
             metrics,
         )
         .await

@@ -645,3 +645,126 @@ fn json_logs_carry_no_personal_data() {
         );
     }
 }
+
+/// The binary with Slack configured (single workspace): a signed Events API delivery is stored,
+/// processed by the workers and shows in the balances; an unsigned one is refused.
+#[test]
+fn serve_with_slack_processes_a_signed_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    std::fs::write(
+        d.join("classcred.toml"),
+        r#"
+        [slack]
+        signing_secret = "8f742231b10e8888abcd99yyyzzz85a5"
+        bot_token = "xoxb-test-token"
+        team_id = "T061EG9R6"
+        api_base_url = "http://127.0.0.1:9/api/"
+        "#,
+    )
+    .unwrap();
+    let mut child = bin()
+        .current_dir(d)
+        .args([
+            "--config",
+            "classcred.toml",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut addr = String::new();
+    for line in stdout.lines() {
+        if let Some(a) = line.unwrap().strip_prefix("classcred listening on ") {
+            addr = a.to_string();
+            break;
+        }
+    }
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../classcred-slack/tests/fixtures/message.json"
+    ))
+    .unwrap();
+    let secret = classcred_slack::SigningSecret::new("8f742231b10e8888abcd99yyyzzz85a5");
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let sig = classcred_slack::sign(&secret, &ts, &body);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("http://{addr}/slack/events");
+    let (signed, unsigned) = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let unsigned = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let signed = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", &sig)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (signed, unsigned)
+    });
+    assert_eq!(unsigned, 401);
+    assert_eq!(signed, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let community = loop {
+        let o = run(d, &["community", "list", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if let Some(id) = v.get(0).and_then(|c| c["id"].as_str()) {
+            break id.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    loop {
+        let o = run(
+            d,
+            &[
+                "ledger",
+                "balances",
+                "--community",
+                &community,
+                "--format",
+                "csv",
+            ],
+        );
+        let csv = String::from_utf8_lossy(&o.stdout).to_string();
+        if csv.contains("U0STUDENT2,student,2,2,0") && csv.contains("U0STUDENT3,student,2,2,0") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "event not processed: {csv}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn every_cookie_the_server_sets_is_declared() {
+    let c = classcred_store::registry::cookie(classcred_slack::http::STATE_COOKIE)
+        .expect("the Slack OAuth cookie is declared in the privacy registry");
+    assert!(c.strictly_necessary);
+}

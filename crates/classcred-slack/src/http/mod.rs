@@ -24,6 +24,8 @@ mod home;
 mod interactivity;
 mod oauth;
 
+pub use oauth::STATE_COOKIE;
+
 use crate::body::{PayloadError, MAX_BODY_BYTES};
 use crate::client::SlackClient;
 use crate::config::SlackConfig;
