@@ -58,14 +58,19 @@ async fn run(db: TestDb) {
         let e = Event::MessagePosted(MessagePosted {
             platform_message_id: format!("C:{n}"),
             author: MemberId::new(format!("U{author:05}")),
-            mentions: to.iter().map(|t| MemberId::new(format!("U{t:05}"))).collect(),
+            mentions: to
+                .iter()
+                .map(|t| MemberId::new(format!("U{t:05}")))
+                .collect(),
             fire_count: fires,
             text: "thanks :fire:".into(),
             thread: None,
             occurred_at: t0 + Duration::seconds(n as i64 * 20),
         });
         let mut tx = store.begin().await.unwrap();
-        ingest(&mut tx, &c, "demo", &format!("ev{n}"), &e).await.unwrap();
+        ingest(&mut tx, &c, "demo", &format!("ev{n}"), &e)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     let ingested = started.elapsed();

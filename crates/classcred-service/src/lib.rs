@@ -286,6 +286,7 @@ async fn write_outcome(
     community_id: &str,
     inbox_id: &str,
     outcome: &Outcome,
+    source: Option<&str>,
     fault: Fault,
 ) -> Result<()> {
     for e in &outcome.entries {
@@ -365,9 +366,11 @@ async fn write_outcome(
         write_feed_item(tx, community_id, item).await?;
     }
     for n in &outcome.notices {
+        // `source`: the platform message the notice is about, so the adapter can answer where
+        // the member acted (e.g. an ephemeral message in that channel).
         let mut job = NewJob::new(
             NOTICE_JOB,
-            serde_json::json!({ "community_id": community_id, "notice": n }),
+            serde_json::json!({ "community_id": community_id, "notice": n, "source": source }),
         );
         job.community_id = Some(community_id.to_string());
         tx.enqueue(&job).await?;
@@ -395,6 +398,17 @@ async fn write_feed_item(tx: &mut Tx<'_>, community_id: &str, item: &FeedItem) -
     )
     .await?;
     Ok(())
+}
+
+/// The platform message an event is about.
+fn message_ref(e: &Event) -> Option<&str> {
+    match e {
+        Event::MessagePosted(m) => Some(&m.platform_message_id),
+        Event::MessageEdited(m) => Some(&m.platform_message_id),
+        Event::MessageDeleted(m) => Some(&m.platform_message_id),
+        Event::ReactionAdded(r) | Event::ReactionRemoved(r) => Some(&r.platform_message_id),
+        _ => None,
+    }
 }
 
 /// Keep the message text (encrypted) for feeds and dashboards.
@@ -445,8 +459,10 @@ pub async fn process_next(
     };
     let ev = tx.inbox_event(&inbox_id).await?;
     let settings = settings(&mut tx, community_id).await?;
+    let mut source = None;
     let outcome = match serde_json::from_slice::<Payload>(&ev.payload)? {
         Payload::Event(platform_event) => {
+            source = message_ref(&platform_event).map(str::to_string);
             let event = resolve(&mut tx, community_id, &platform_event).await?;
             let outcome = run_engine(&mut tx, community_id, &inbox_id, |s| {
                 Ok(apply(&settings, s, &event))
@@ -462,7 +478,15 @@ pub async fn process_next(
             .await?
         }
     };
-    write_outcome(&mut tx, community_id, &inbox_id, &outcome, fault).await?;
+    write_outcome(
+        &mut tx,
+        community_id,
+        &inbox_id,
+        &outcome,
+        source.as_deref(),
+        fault,
+    )
+    .await?;
     tx.mark_inbox_processed_at_seq(&inbox_id, seq).await?;
     tx.commit().await?;
     tracing::debug!(

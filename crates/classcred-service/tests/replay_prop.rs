@@ -17,10 +17,31 @@ const USERS: [&str; 5] = ["UA", "UB", "UC", "UD", "UT"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Post { msg: u8, author: usize, to: Vec<usize>, fires: u32, minute: i64 },
-    Edit { msg: u8, author: usize, to: Vec<usize>, fires: u32, minute: i64 },
-    Delete { msg: u8, minute: i64 },
-    React { msg: u8, reactor: usize, author: usize, add: bool, minute: i64 },
+    Post {
+        msg: u8,
+        author: usize,
+        to: Vec<usize>,
+        fires: u32,
+        minute: i64,
+    },
+    Edit {
+        msg: u8,
+        author: usize,
+        to: Vec<usize>,
+        fires: u32,
+        minute: i64,
+    },
+    Delete {
+        msg: u8,
+        minute: i64,
+    },
+    React {
+        msg: u8,
+        reactor: usize,
+        author: usize,
+        add: bool,
+        minute: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,16 +61,38 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn to_event(op: &Op) -> Event {
     let base = at(2026, 3, 2, 0, 0, 0);
-    let ids = |v: &[usize]| v.iter().map(|i| MemberId::new(USERS[*i])).collect::<Vec<_>>();
+    let ids = |v: &[usize]| {
+        v.iter()
+            .map(|i| MemberId::new(USERS[*i]))
+            .collect::<Vec<_>>()
+    };
     match op {
-        Op::Post { msg, author, to, fires, minute } => {
-            let mut e = post(&format!("m{msg}"), USERS[*author], &[], *fires, base + Duration::minutes(*minute));
+        Op::Post {
+            msg,
+            author,
+            to,
+            fires,
+            minute,
+        } => {
+            let mut e = post(
+                &format!("m{msg}"),
+                USERS[*author],
+                &[],
+                *fires,
+                base + Duration::minutes(*minute),
+            );
             if let Event::MessagePosted(p) = &mut e {
                 p.mentions = ids(to);
             }
             e
         }
-        Op::Edit { msg, author, to, fires, minute } => Event::MessageEdited(MessageEdited {
+        Op::Edit {
+            msg,
+            author,
+            to,
+            fires,
+            minute,
+        } => Event::MessageEdited(MessageEdited {
             platform_message_id: format!("C1:m{msg}"),
             author: MemberId::new(USERS[*author]),
             mentions: ids(to),
@@ -61,9 +104,24 @@ fn to_event(op: &Op) -> Event {
             platform_message_id: format!("C1:m{msg}"),
             occurred_at: base + Duration::minutes(*minute),
         }),
-        Op::React { msg, reactor, author, add, minute } => {
-            let r = reaction(&format!("m{msg}"), USERS[*reactor], USERS[*author], base + Duration::minutes(*minute));
-            if *add { Event::ReactionAdded(r) } else { Event::ReactionRemoved(r) }
+        Op::React {
+            msg,
+            reactor,
+            author,
+            add,
+            minute,
+        } => {
+            let r = reaction(
+                &format!("m{msg}"),
+                USERS[*reactor],
+                USERS[*author],
+                base + Duration::minutes(*minute),
+            );
+            if *add {
+                Event::ReactionAdded(r)
+            } else {
+                Event::ReactionRemoved(r)
+            }
         }
     }
 }

@@ -24,6 +24,10 @@ pub const SCOPE_PURPOSES: &[(&str, &str)] = &[
         "Receive fire reactions added or removed on messages (reaction_added, reaction_removed).",
     ),
     (
+        "reactions:write",
+        "Confirm a give with a reaction on the giver's message when the community chose that confirmation style (confirm = reaction).",
+    ),
+    (
         "users:read",
         "Create members on install and on team_join, and keep name, display name, avatar, timezone and bot flag current (users.list, users.info, user_change).",
     ),

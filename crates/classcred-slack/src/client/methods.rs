@@ -76,6 +76,31 @@ impl SlackClient {
         Ok(decode::<R>("chat.postEphemeral", v)?.message_ts)
     }
 
+    /// `reactions.add`: the app reacts to a message (confirmations that do not flood the
+    /// channel). Adding a reaction that is already there (`already_reacted`) is success.
+    pub async fn reactions_add(
+        &self,
+        token: &BotToken,
+        channel: &str,
+        ts: &str,
+        name: &str,
+    ) -> Result<(), SlackApiError> {
+        let body = json!({ "channel": channel, "timestamp": ts, "name": name });
+        match self
+            .call(
+                "reactions.add",
+                Auth::Bearer(token),
+                Body::Json(body),
+                false,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SlackApiError::Api { error, .. }) if error == "already_reacted" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `users.info`.
     pub async fn users_info(
         &self,

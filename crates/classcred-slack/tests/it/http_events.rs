@@ -130,8 +130,9 @@ async fn fixtures_drive_the_whole_path_to_the_ledger() {
             .unwrap();
         assert!(report.matches(), "{:?}", report.differences);
 
-        // Notices went to the givers' DMs through chat.postMessage with the bot token.
-        let posts = s.fake.calls_to("/api/chat.postMessage");
+        // Notices about messages went privately to the givers, in the message's channel
+        // (chat.postEphemeral), with the bot token.
+        let posts = s.fake.calls_to("/api/chat.postEphemeral");
         assert!(!posts.is_empty());
         for p in &posts {
             assert_eq!(
@@ -144,13 +145,11 @@ async fn fixtures_drive_the_whole_path_to_the_ledger() {
                 .unwrap()
                 .starts_with("application/json"));
             let body = p.json();
-            assert!(
-                body["channel"].as_str().unwrap().starts_with('U')
-                    || body["channel"].as_str().unwrap().starts_with('W')
-            );
+            assert!(body["channel"].as_str().unwrap().starts_with('C'), "{body}");
+            assert!(body["user"].as_str().unwrap().starts_with('U'), "{body}");
             assert!(!body["text"].as_str().unwrap().is_empty());
         }
-        assert!(posts.iter().any(|p| p.json()["channel"] == "U0STUDENT1"
+        assert!(posts.iter().any(|p| p.json()["user"] == "U0STUDENT1"
             && p.json()["text"]
                 .as_str()
                 .unwrap()

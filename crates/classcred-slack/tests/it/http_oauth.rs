@@ -193,7 +193,7 @@ async fn install_creates_the_community_and_syncs_members() {
         // Events for the new workspace are now accepted, and notices use the stored token.
         assert_eq!(s.event(fixture("message.json")).await.status(), 200);
         s.run_jobs().await;
-        let posts = s.fake.calls_to("/api/chat.postMessage");
+        let posts = s.fake.calls_to("/api/chat.postEphemeral");
         assert!(posts.iter().all(|p| p
             .auth
             .as_deref()

@@ -207,3 +207,83 @@ async fn single_workspace_setup_is_idempotent_and_follows_token_changes() {
         assert!(ensure_single_workspace(&s.store, &bad).await.is_err());
     }
 }
+
+fn job_about(community: &str, to: &str, kind: NoticeKind, source: &str) -> ClaimedJob {
+    let mut j = job(community, to, kind);
+    j.payload["source"] = json!(source);
+    j
+}
+
+#[tokio::test]
+async fn notices_about_a_message_answer_in_its_channel() {
+    let s = Server::start(
+        TestDb::sqlite().await,
+        Utc.timestamp_opt(1_700_001_000, 0).unwrap(),
+        true,
+    )
+    .await;
+    let c = s.community().to_owned();
+    let m = member(&s, &c, "U0STUDENT8").await;
+    let source = "C0LAN2Q65:1700000000.000100";
+
+    // A refusal about a message: ephemeral, in that channel, to that member only.
+    deliver_notice(
+        &s.store,
+        &s.client,
+        &job_about(&c, &m, NoticeKind::SelfFireRefused, source),
+    )
+    .await
+    .unwrap();
+    let eph = s.fake.calls_to("/api/chat.postEphemeral");
+    assert_eq!(eph.len(), 1);
+    let body = eph[0].json();
+    assert_eq!(
+        (body["channel"].as_str(), body["user"].as_str()),
+        (Some("C0LAN2Q65"), Some("U0STUDENT8"))
+    );
+    assert!(
+        s.fake.calls_to("/api/chat.postMessage").is_empty(),
+        "no DM when the channel works"
+    );
+
+    // The member is no longer in the channel: the notice falls back to the DM.
+    s.fake.script(
+        "/api/chat.postEphemeral",
+        vec![json!({"ok": false, "error": "user_not_in_channel"}).to_string()],
+    );
+    deliver_notice(
+        &s.store,
+        &s.client,
+        &job_about(&c, &m, NoticeKind::SelfFireRefused, source),
+    )
+    .await
+    .unwrap();
+    let dms = s.fake.calls_to("/api/chat.postMessage");
+    assert_eq!(dms.len(), 1);
+    assert_eq!(dms[0].json()["channel"], "U0STUDENT8");
+
+    // confirm = reaction: a give is confirmed with a reaction on the message, nothing posted.
+    let mut react = s.config.clone();
+    react.confirm = ConfirmStyle::Reaction;
+    let given = NoticeKind::FireGiven {
+        recipients: 2,
+        units: 2,
+        remaining: Some(3),
+    };
+    deliver_notice_with(
+        &s.store,
+        &s.client,
+        &react,
+        &job_about(&c, &m, given, source),
+    )
+    .await
+    .unwrap();
+    let reactions = s.fake.calls_to("/api/reactions.add");
+    assert_eq!(reactions.len(), 1);
+    let body = reactions[0].json();
+    assert_eq!(body["channel"], "C0LAN2Q65");
+    assert_eq!(body["timestamp"], "1700000000.000100");
+    assert_eq!(body["name"], classcred_slack::notice::CONFIRM_REACTION);
+    assert_eq!(s.fake.calls_to("/api/chat.postEphemeral").len(), 2);
+    assert_eq!(s.fake.calls_to("/api/chat.postMessage").len(), 1);
+}
