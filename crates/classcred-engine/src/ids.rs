@@ -82,19 +82,29 @@ impl MemberId {
 
 impl PartialEq for MemberId {
     /// Text equality; two inline ids (length included) compare as three words.
-    #[inline]
+    #[inline(always)]
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (Repr::Inline(a), Repr::Inline(b)) => {
-                inline_word(a, 0) == inline_word(b, 0)
-                    && inline_word(a, 8) == inline_word(b, 8)
-                    && inline_word(a, 15) == inline_word(b, 15)
+                (inline_word(a, 0) ^ inline_word(b, 0))
+                    | (inline_word(a, 8) ^ inline_word(b, 8))
+                    | (inline_word(a, 15) ^ inline_word(b, 15))
+                    == 0
             }
-            (Repr::Shared(a), Repr::Shared(b)) => Arc::ptr_eq(a, b) || text_eq(a, b),
-            // Every constructor stores ids of up to `INLINE` bytes inline and only longer ones
-            // shared, so the same text never has both forms.
-            _ => false,
+            _ => shared_eq(&self.0, &other.0),
         }
+    }
+}
+
+/// Equality when at least one id is long (shared).
+#[cold]
+#[inline(never)]
+fn shared_eq(a: &Repr, b: &Repr) -> bool {
+    match (a, b) {
+        (Repr::Shared(a), Repr::Shared(b)) => Arc::ptr_eq(a, b) || text_eq(a, b),
+        // Every constructor stores ids of up to `INLINE` bytes inline and only longer ones
+        // shared, so the same text never has both forms.
+        _ => false,
     }
 }
 

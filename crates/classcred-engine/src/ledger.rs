@@ -11,7 +11,6 @@
 //! `quota_units` (+1 for a quota debit, −1 for a same-day refund) keyed by (giver, quota_day),
 //! and `fire_units` (+1 award, −1 reversal) keyed by (giver, member, iso_week).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -86,7 +85,7 @@ pub enum Source<'a> {
 /// ordering, hashing, `Debug` and serde all use the text only.
 #[derive(Clone)]
 pub struct IdempotencyKey {
-    buf: Arc<str>,
+    buf: Arc<String>,
     start: u32,
     end: u32,
 }
@@ -108,8 +107,25 @@ fn push_escaped(out: &mut String, part: &str) {
     out.push_str(&part[last..]);
 }
 
+/// Appends `part` with `%`, `/` and `:` percent-escaped.
+fn push_escaped_bytes(out: &mut Vec<u8>, part: &[u8]) {
+    let mut last = 0;
+    for (i, b) in part.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'%' => b"%25",
+            b'/' => b"%2F",
+            b':' => b"%3A",
+            _ => continue,
+        };
+        out.extend_from_slice(part.get(last..i).unwrap_or_default());
+        out.extend_from_slice(esc);
+        last = i + 1;
+    }
+    out.extend_from_slice(part.get(last..).unwrap_or_default());
+}
+
 /// Appends the decimal digits of `n`.
-fn push_u32(out: &mut String, mut n: u32) {
+fn push_u32(out: &mut Vec<u8>, mut n: u32) {
     let mut digits = [0u8; 10];
     let mut i = digits.len();
     loop {
@@ -120,9 +136,7 @@ fn push_u32(out: &mut String, mut n: u32) {
             break;
         }
     }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 /// Number of decimal digits of `n`.
@@ -159,64 +173,76 @@ impl Source<'_> {
     }
 }
 
-/// Escapes one key component (`%`, `/`, `:`); borrows when there is nothing to escape.
-pub(crate) fn escape_component(part: &str) -> Cow<'_, str> {
-    if part.bytes().any(|b| matches!(b, b'%' | b'/' | b':')) {
-        let mut s = String::with_capacity(part.len() + 8);
-        push_escaped(&mut s, part);
-        Cow::Owned(s)
-    } else {
-        Cow::Borrowed(part)
-    }
-}
-
-/// Writes the text of several keys into one buffer, then hands out keys that share it.
+/// Writes the text of several keys from one source into one buffer, then hands out keys that
+/// share it.
 ///
-/// Usage: [`KeyText::push`] each key (in any order), [`KeyText::finish`], then
-/// [`KeyText::take`] the keys back in the same order they were pushed.
+/// Usage: [`KeyText::new`], [`KeyText::push`] each key, [`KeyText::finish`], then
+/// [`KeyCursor::take`] the keys back in the same order they were pushed. The escaped source
+/// prefix is written once at the start of the buffer and copied from there for every key.
 pub(crate) struct KeyText {
-    text: String,
+    /// UTF-8 by construction: whole `str`s, ASCII escapes and digits.
+    text: Vec<u8>,
+    prefix_len: usize,
 }
 
 /// The shared buffer of finished keys, and the position of the next key to take.
 pub(crate) struct KeyCursor {
-    buf: Arc<str>,
+    buf: Arc<String>,
     pos: u32,
+    prefix_len: usize,
 }
 
 impl KeyText {
-    /// Room for about `keys` keys of `prefix`/`recipient` length.
-    pub(crate) fn with_capacity(keys: usize, prefix: &str, recipient_len: usize) -> Self {
-        // "/" + recipient + "/" + unit (usually 1–2 digits) + "/" + kind (≤ 10).
-        let each = prefix.len() + recipient_len + 16;
-        KeyText {
-            text: String::with_capacity(keys * each),
+    /// Room for about `keys` keys from `source` to recipients of about `recipient_len` bytes.
+    pub(crate) fn new(source: &Source<'_>, keys: usize, recipient_len: usize) -> Self {
+        let source_len = match source {
+            Source::Message(id) | Source::Adjustment(id) => id.len(),
+            Source::Reaction { message, reactor } => message.len() + reactor.bytes().len(),
+        };
+        // Tag and a few escapes; then per key "/" + recipient + "/" + unit + "/" + kind.
+        let prefix_room = source_len + 16;
+        let mut text = Vec::with_capacity(prefix_room + keys * (prefix_room + recipient_len + 16));
+        match source {
+            Source::Message(id) => {
+                text.extend_from_slice(b"msg:");
+                push_escaped_bytes(&mut text, id.as_bytes());
+            }
+            Source::Reaction { message, reactor } => {
+                text.extend_from_slice(b"react:");
+                push_escaped_bytes(&mut text, message.as_bytes());
+                text.push(b':');
+                push_escaped_bytes(&mut text, reactor.bytes());
+            }
+            Source::Adjustment(id) => {
+                text.extend_from_slice(b"adj:");
+                push_escaped_bytes(&mut text, id.as_bytes());
+            }
         }
+        let prefix_len = text.len();
+        KeyText { text, prefix_len }
     }
 
-    /// Appends the text of the key `prefix/recipient/unit/kind` (both parts already escaped).
-    pub(crate) fn push(
-        &mut self,
-        prefix: &str,
-        escaped_recipient: &str,
-        unit: u32,
-        kind: EntryKind,
-    ) {
+    /// Appends the text of the key `prefix/recipient/unit/kind` (`recipient` is escaped here).
+    pub(crate) fn push(&mut self, recipient: &[u8], unit: u32, kind: EntryKind) {
         let s = &mut self.text;
-        s.push_str(prefix);
-        s.push('/');
-        s.push_str(escaped_recipient);
-        s.push('/');
+        s.extend_from_within(..self.prefix_len);
+        s.push(b'/');
+        push_escaped_bytes(s, recipient);
+        s.push(b'/');
         push_u32(s, unit);
-        s.push('/');
-        s.push_str(kind.as_str());
+        s.push(b'/');
+        s.extend_from_slice(kind.as_str().as_bytes());
     }
 
     /// Freezes the text; keys are then taken in push order.
     pub(crate) fn finish(self) -> KeyCursor {
+        // One validation of the whole buffer (it cannot fail: see `text`).
+        let text = String::from_utf8(self.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         KeyCursor {
-            buf: Arc::from(self.text),
-            pos: 0,
+            buf: Arc::new(text),
+            pos: u32::try_from(self.prefix_len).unwrap_or(u32::MAX),
+            prefix_len: self.prefix_len,
         }
     }
 }
@@ -226,12 +252,12 @@ impl KeyCursor {
     /// length of the escaped recipient, see [`escaped_len`]).
     pub(crate) fn take(
         &mut self,
-        prefix: &str,
         escaped_recipient_len: usize,
         unit: u32,
         kind: EntryKind,
     ) -> IdempotencyKey {
-        let len = prefix.len() + escaped_recipient_len + digits_u32(unit) + kind.as_str().len() + 3;
+        let len =
+            self.prefix_len + escaped_recipient_len + digits_u32(unit) + kind.as_str().len() + 3;
         let start = self.pos;
         let end = start.saturating_add(u32::try_from(len).unwrap_or(u32::MAX));
         self.pos = end;
@@ -257,16 +283,15 @@ pub(crate) fn escaped_len(part: &[u8]) -> usize {
 impl IdempotencyKey {
     /// The key of one unit's entry of `kind` for `recipient` from `source`.
     pub fn new(source: &Source<'_>, recipient: &MemberId, unit: u32, kind: EntryKind) -> Self {
-        let prefix = source.key_prefix();
-        let rcpt = escape_component(recipient.as_str());
-        let mut text = KeyText::with_capacity(1, &prefix, rcpt.len());
-        text.push(&prefix, &rcpt, unit, kind);
-        text.finish().take(&prefix, rcpt.len(), unit, kind)
+        let mut text = KeyText::new(source, 1, recipient.bytes().len());
+        text.push(recipient.bytes(), unit, kind);
+        text.finish()
+            .take(escaped_len(recipient.bytes()), unit, kind)
     }
 
     /// Wraps a key read back from the store.
     pub fn from_stored(s: impl Into<String>) -> Self {
-        let buf: Arc<str> = Arc::from(s.into());
+        let buf = Arc::new(s.into());
         let end = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         IdempotencyKey { buf, start: 0, end }
     }
@@ -427,23 +452,33 @@ mod tests {
 
     #[test]
     fn shared_key_text_matches_the_formatted_key() {
-        let prefix = "msg:C%2F1";
-        for unit in [0, 7, 9, 10, 99, 100, 12_345, u32::MAX] {
-            for kind in [EntryKind::Award, EntryKind::Tax, EntryKind::Reversal] {
-                let mut text = KeyText::with_capacity(2, prefix, 2);
-                text.push(prefix, "U1", unit, kind);
-                text.push(prefix, "U%3A2", unit, kind);
-                let mut keys = text.finish();
-                let a = keys.take(prefix, escaped_len(b"U1"), unit, kind);
-                let b = keys.take(prefix, escaped_len(b"U:2"), unit, kind);
-                assert_eq!(a.as_str(), format!("{prefix}/U1/{unit}/{}", kind.as_str()));
-                assert_eq!(
-                    b.as_str(),
-                    format!("{prefix}/U%3A2/{unit}/{}", kind.as_str())
-                );
+        let reactor = MemberId::new("U/9");
+        let sources = [
+            Source::Message("C/1"),
+            Source::Reaction {
+                message: "C:1",
+                reactor: &reactor,
+            },
+            Source::Adjustment("a%1"),
+        ];
+        for source in &sources {
+            let prefix = source.key_prefix();
+            for unit in [0, 7, 9, 10, 99, 100, 12_345, u32::MAX] {
+                for kind in [EntryKind::Award, EntryKind::Tax, EntryKind::Reversal] {
+                    let mut text = KeyText::new(source, 2, 2);
+                    text.push(b"U1", unit, kind);
+                    text.push("U:2é".as_bytes(), unit, kind);
+                    let mut keys = text.finish();
+                    let a = keys.take(escaped_len(b"U1"), unit, kind);
+                    let b = keys.take(escaped_len("U:2é".as_bytes()), unit, kind);
+                    let kind = kind.as_str();
+                    assert_eq!(a.as_str(), format!("{prefix}/U1/{unit}/{kind}"));
+                    assert_eq!(b.as_str(), format!("{prefix}/U%3A2é/{unit}/{kind}"));
+                }
             }
         }
-        assert_eq!(escape_component("a/b:c%d"), "a%2Fb%3Ac%25d");
-        assert!(matches!(escape_component("U1"), Cow::Borrowed("U1")));
+        let a = MemberId::new("a/b:c%dé");
+        let key = IdempotencyKey::new(&Source::Message("m"), &a, 3, EntryKind::Tax);
+        assert_eq!(key.as_str(), "msg:m/a%2Fb%3Ac%25dé/3/tax");
     }
 }

@@ -146,19 +146,15 @@ type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 type FastMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
 type FastSet<K> = StdHashSet<K, BuildHasherDefault<Fx>>;
 
-// Borrowed lookups of tuple keys: `map.get(&(&a, &b) as &dyn Key2<_, _>)` finds the entry
-// keyed `(a, b)` without cloning `a` and `b` (the usual trick: the owned tuple borrows as a
-// trait object that both it and the tuple of references implement; hashing and equality go
-// through the parts, exactly as the tuple's own `Hash` and `PartialEq` do).
+// Borrowed lookups of the reaction map's `(String, MemberId)` keys: `map.get(k2(&(id, &m)))`
+// finds the entry keyed `(id.to_owned(), m)` without allocating the `String`. The usual
+// trick: the owned tuple borrows as a trait object that the tuple of references implements
+// too; hashing and equality go through the parts, exactly as the tuple's own `Hash` and
+// `PartialEq` do. (Keys made of member ids are simply cloned: an id clone is a small copy.)
 
 /// A two-part key, owned or borrowed.
 trait Key2<A: ?Sized, B: ?Sized> {
     fn parts(&self) -> (&A, &B);
-}
-
-/// A three-part key, owned or borrowed.
-trait Key3<A: ?Sized, B: ?Sized, C: ?Sized> {
-    fn parts(&self) -> (&A, &B, &C);
 }
 
 impl<A: ?Sized, B: ?Sized> Key2<A, B> for (&A, &B) {
@@ -167,9 +163,15 @@ impl<A: ?Sized, B: ?Sized> Key2<A, B> for (&A, &B) {
     }
 }
 
-impl<A: ?Sized, B: ?Sized, C: ?Sized> Key3<A, B, C> for (&A, &B, &C) {
-    fn parts(&self) -> (&A, &B, &C) {
-        (self.0, self.1, self.2)
+impl Key2<str, MemberId> for (String, MemberId) {
+    fn parts(&self) -> (&str, &MemberId) {
+        (&self.0, &self.1)
+    }
+}
+
+impl<'k> Borrow<dyn Key2<str, MemberId> + 'k> for (String, MemberId) {
+    fn borrow(&self) -> &(dyn Key2<str, MemberId> + 'k) {
+        self
     }
 }
 
@@ -191,68 +193,8 @@ impl<A: ?Sized + PartialEq, B: ?Sized + PartialEq> PartialEq for dyn Key2<A, B> 
 
 impl<A: ?Sized + Eq, B: ?Sized + Eq> Eq for dyn Key2<A, B> + '_ {}
 
-impl<A: ?Sized + Hash, B: ?Sized + Hash, C: ?Sized + Hash> Hash for dyn Key3<A, B, C> + '_ {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let (a, b, c) = self.parts();
-        a.hash(state);
-        b.hash(state);
-        c.hash(state);
-    }
-}
-
-impl<A: ?Sized + PartialEq, B: ?Sized + PartialEq, C: ?Sized + PartialEq> PartialEq
-    for dyn Key3<A, B, C> + '_
-{
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b, c) = self.parts();
-        let (x, y, z) = other.parts();
-        a == x && b == y && c == z
-    }
-}
-
-impl<A: ?Sized + Eq, B: ?Sized + Eq, C: ?Sized + Eq> Eq for dyn Key3<A, B, C> + '_ {}
-
-macro_rules! owned_key2 {
-    ($a:ty, $b:ty, $ra:ty) => {
-        impl Key2<$ra, $b> for ($a, $b) {
-            fn parts(&self) -> (&$ra, &$b) {
-                (&self.0, &self.1)
-            }
-        }
-        impl<'k> Borrow<dyn Key2<$ra, $b> + 'k> for ($a, $b) {
-            fn borrow(&self) -> &(dyn Key2<$ra, $b> + 'k) {
-                self
-            }
-        }
-    };
-}
-
-owned_key2!(MemberId, QuotaDay, MemberId);
-owned_key2!(MemberId, MemberId, MemberId);
-owned_key2!(String, MemberId, str);
-owned_key2!(IsoWeek, MemberId, IsoWeek);
-
-impl Key3<MemberId, MemberId, IsoWeek> for (MemberId, MemberId, IsoWeek) {
-    fn parts(&self) -> (&MemberId, &MemberId, &IsoWeek) {
-        (&self.0, &self.1, &self.2)
-    }
-}
-
-impl<'k> Borrow<dyn Key3<MemberId, MemberId, IsoWeek> + 'k> for (MemberId, MemberId, IsoWeek) {
-    fn borrow(&self) -> &(dyn Key3<MemberId, MemberId, IsoWeek> + 'k) {
-        self
-    }
-}
-
 /// `(a, b)` as a borrowed two-part key.
 fn k2<'k, A: ?Sized, B: ?Sized>(key: &'k (&'k A, &'k B)) -> &'k (dyn Key2<A, B> + 'k) {
-    key
-}
-
-/// `(a, b, c)` as a borrowed three-part key.
-fn k3<'k, A: ?Sized, B: ?Sized, C: ?Sized>(
-    key: &'k (&'k A, &'k B, &'k C),
-) -> &'k (dyn Key3<A, B, C> + 'k) {
     key
 }
 
@@ -357,46 +299,31 @@ impl InMemoryState {
         let Some(giver) = &e.giver else { return };
         if let Some(day) = e.quota_day {
             if e.quota_units != 0 {
-                let n = i64::from(e.quota_units);
-                match self.quota.get_mut(k2(&(giver, &day))) {
-                    Some(used) => *used += n,
-                    None => *self.quota.entry((giver.clone(), day)).or_default() += n,
-                }
+                *self.quota.entry((giver.clone(), day)).or_default() += i64::from(e.quota_units);
             }
-            if e.kind == EntryKind::Award && !self.giving_days.contains(k2(&(giver, &day))) {
+            if e.kind == EntryKind::Award {
                 self.giving_days.insert((giver.clone(), day));
             }
         }
         if let Some(week) = e.iso_week {
             if e.fire_units != 0 {
                 let n = i64::from(e.fire_units);
-                match self.weekly.get_mut(k3(&(giver, &e.member, &week))) {
-                    Some(count) => *count += n,
-                    None => {
-                        *self
-                            .weekly
-                            .entry((giver.clone(), e.member.clone(), week))
-                            .or_default() += n;
-                    }
-                }
+                *self
+                    .weekly
+                    .entry((giver.clone(), e.member.clone(), week))
+                    .or_default() += n;
                 if e.giver_role == Some(Role::Student) {
-                    match self.weekly_by_giver.get_mut(k2(&(&week, giver))) {
-                        Some(count) => *count += n,
-                        None => {
-                            *self
-                                .weekly_by_giver
-                                .entry((week, giver.clone()))
-                                .or_default() += n;
-                        }
-                    }
+                    *self
+                        .weekly_by_giver
+                        .entry((week, giver.clone()))
+                        .or_default() += n;
                 }
             }
         }
         if e.kind == EntryKind::Award
             && e.giver_role == Some(Role::Student)
-            && !self.recognised.contains(k2(&(giver, &e.member)))
+            && self.recognised.insert((giver.clone(), e.member.clone()))
         {
-            self.recognised.insert((giver.clone(), e.member.clone()));
             *self.givers_of.entry(e.member.clone()).or_default() += 1;
             *self.recipients_of.entry(giver.clone()).or_default() += 1;
         }
@@ -453,7 +380,8 @@ impl InMemoryState {
 
     /// Quota units used by `giver` on `day` (same as the [`StateView`] answer).
     pub fn quota_used_on(&self, giver: &MemberId, day: QuotaDay) -> i64 {
-        self.quota.get(k2(&(giver, &day))).copied().unwrap_or(0)
+        // Member ids are cheap to clone (inline), so the key is built, not borrowed.
+        self.quota.get(&(giver.clone(), day)).copied().unwrap_or(0)
     }
 
     /// Every (giver, day) quota counter.
@@ -478,7 +406,7 @@ impl StateView for InMemoryState {
     fn weekly_fire(&self, giver: &MemberId, recipient: &MemberId, week: IsoWeek) -> u32 {
         clamp(
             self.weekly
-                .get(k3(&(giver, recipient, &week)))
+                .get(&(giver.clone(), recipient.clone(), week))
                 .copied()
                 .unwrap_or(0),
         )
@@ -523,7 +451,8 @@ impl StateView for InMemoryState {
     }
 
     fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool {
-        self.recognised.contains(k2(&(giver, recipient)))
+        self.recognised
+            .contains(&(giver.clone(), recipient.clone()))
     }
 
     fn distinct_givers(&self, recipient: &MemberId) -> u32 {
@@ -535,7 +464,7 @@ impl StateView for InMemoryState {
     }
 
     fn gave_on(&self, giver: &MemberId, day: QuotaDay) -> bool {
-        self.giving_days.contains(k2(&(giver, &day)))
+        self.giving_days.contains(&(giver.clone(), day))
     }
 
     fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)> {

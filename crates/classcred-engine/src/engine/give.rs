@@ -12,8 +12,10 @@ use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::ids::{MemberId, MemberInfo, Role};
-use crate::ledger::{escape_component, escaped_len, EntryKind, KeyText, LedgerEntry, Source};
-use crate::outcome::{Audience, FeedItem, FeedKind, Notice, NoticeKind, StandingUnit};
+use crate::ledger::{escaped_len, EntryKind, KeyText, LedgerEntry, Source};
+use crate::outcome::{
+    Audience, FeedItem, FeedKind, Notice, NoticeKind, RecipientUnits, StandingUnit,
+};
 use crate::points::Points;
 use crate::settings::CourseStatus;
 use crate::state::StateView;
@@ -40,16 +42,26 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         role == Role::Student || self.settings.limit_instructors
     }
 
-    /// Awards all `wants` or nothing. Returns the new standing units per want, or `None` when
-    /// refused (the giver has been sent a notice).
+    /// Awards all `wants` or nothing. Returns, per want, its recipient, the next unused unit
+    /// index (`first_unit + count`) and the new standing units; or `None` when refused (the
+    /// giver has been sent a notice).
     pub(super) fn try_give(
         &mut self,
         g: &Giver<'_>,
         wants: &[Want],
-    ) -> Option<Vec<Vec<StandingUnit>>> {
+    ) -> Option<Vec<RecipientUnits>> {
         let total: u32 = wants.iter().map(|w| w.count).sum();
         if total == 0 {
-            return Some(wants.iter().map(|_| Vec::new()).collect());
+            return Some(
+                wants
+                    .iter()
+                    .map(|w| RecipientUnits {
+                        recipient: w.recipient.clone(),
+                        next_unit: w.first_unit + w.count,
+                        standing: Vec::new(),
+                    })
+                    .collect(),
+            );
         }
         let day = self.quota_day(g.at);
         let refusal = match self.settings.course_status(day) {
@@ -83,21 +95,20 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         let week = day.iso_week();
         let tax = &self.settings.gift_tax;
         let taxed = tax.enabled && (role == Role::Student || tax.applies_to_instructors);
-        let prefix = g.source.key_prefix();
         let mid: Arc<str> = Arc::from(g.message_id);
         let total_units = total as usize;
 
         // Pass 1: the standing units (with their tax) per want, the weekly counters, and the
         // text of every key, written into one shared buffer.
-        let mut result: Vec<Vec<StandingUnit>> = Vec::with_capacity(wants.len());
+        let mut result: Vec<RecipientUnits> = Vec::with_capacity(wants.len());
         self.reserve_weekly(wants.len());
-        let mut keys = KeyText::with_capacity(
+        let mut keys = KeyText::new(
+            &g.source,
             if taxed { 2 * total_units } else { total_units },
-            &prefix,
-            wants.first().map_or(0, |w| w.recipient.as_str().len()),
+            wants.first().map_or(0, |w| w.recipient.bytes().len()),
         );
         for w in wants {
-            let rcpt = escape_component(w.recipient.as_str());
+            let rcpt = w.recipient.bytes();
             let mut units = Vec::with_capacity(w.count as usize);
             let before = self.weekly_fire(g.id, &w.recipient, week);
             for i in 0..w.count {
@@ -105,9 +116,9 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 let nth = before + i + 1;
                 let rate = if taxed { tax.rate_for(nth) } else { 0 };
                 let tax_amount = Points::ONE.percent(rate);
-                keys.push(&prefix, &rcpt, unit, EntryKind::Award);
+                keys.push(rcpt, unit, EntryKind::Award);
                 if tax_amount != Points::ZERO {
-                    keys.push(&prefix, &rcpt, unit, EntryKind::Tax);
+                    keys.push(rcpt, unit, EntryKind::Tax);
                 }
                 units.push(StandingUnit {
                     unit,
@@ -120,26 +131,31 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
             if w.count > 0 {
                 self.add_weekly(g.id, &w.recipient, week, i64::from(w.count));
             }
-            result.push(units);
+            result.push(RecipientUnits {
+                recipient: w.recipient.clone(),
+                next_unit: w.first_unit + w.count,
+                standing: units,
+            });
         }
 
         // Pass 2: the entries and feed items, in the same order as the keys.
         let mut keys = keys.finish();
         let entry_count: usize = result
             .iter()
-            .flatten()
+            .flat_map(|ru| &ru.standing)
             .map(|u| if u.net == Points::ONE { 1 } else { 2 })
             .sum();
         self.out.entries.reserve(entry_count);
         self.out.feed.reserve(2 * wants.len() + 1);
         let mut recipients = Vec::with_capacity(wants.len());
-        for (w, units) in wants.iter().zip(&result) {
+        for (w, ru) in wants.iter().zip(&result) {
+            let units = &ru.standing;
             let rcpt = escaped_len(w.recipient.bytes());
             let mut tax_total = Points::ZERO;
             for u in units {
                 let tax_amount = Points::ONE - u.net;
                 self.out.entries.push(LedgerEntry {
-                    key: keys.take(&prefix, rcpt, u.unit, EntryKind::Award),
+                    key: keys.take(rcpt, u.unit, EntryKind::Award),
                     kind: EntryKind::Award,
                     member: w.recipient.clone(),
                     amount: Points::ONE,
@@ -155,7 +171,7 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                 });
                 if tax_amount != Points::ZERO {
                     self.out.entries.push(LedgerEntry {
-                        key: keys.take(&prefix, rcpt, u.unit, EntryKind::Tax),
+                        key: keys.take(rcpt, u.unit, EntryKind::Tax),
                         kind: EntryKind::Tax,
                         member: w.recipient.clone(),
                         amount: -tax_amount,
@@ -227,19 +243,18 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
         }
         let today = self.quota_day(g.at);
         let mut amount = Points::ZERO;
-        let prefix = g.source.key_prefix();
         let mid: Arc<str> = Arc::from(g.message_id);
-        let rcpt = escape_component(recipient.as_str());
-        let mut keys = KeyText::with_capacity(units.len(), &prefix, rcpt.len());
+        let rcpt = escaped_len(recipient.bytes());
+        let mut keys = KeyText::new(&g.source, units.len(), recipient.bytes().len());
         for u in units {
-            keys.push(&prefix, &rcpt, u.unit, EntryKind::Reversal);
+            keys.push(recipient.bytes(), u.unit, EntryKind::Reversal);
         }
         let mut keys = keys.finish();
         self.out.entries.reserve(units.len());
         for u in units {
             let refund = u.quota_day == today;
             self.out.entries.push(LedgerEntry {
-                key: keys.take(&prefix, rcpt.len(), u.unit, EntryKind::Reversal),
+                key: keys.take(rcpt, u.unit, EntryKind::Reversal),
                 kind: EntryKind::Reversal,
                 member: recipient.clone(),
                 amount: -u.net,

@@ -15,7 +15,7 @@ use super::Ctx;
 use crate::event::{MessageDeleted, MessageEdited, MessagePosted};
 use crate::ids::MemberId;
 use crate::ledger::Source;
-use crate::outcome::{MessageRecord, NoticeKind, RecipientUnits};
+use crate::outcome::{MessageRecord, NoticeKind};
 use crate::state::StateView;
 
 pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePosted) {
@@ -33,23 +33,26 @@ pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePost
     cx.out.messages.extend(record);
 }
 
-/// Distinct eligible recipients in mention order; tells the author if they mentioned themselves.
-fn eligible<S: StateView + ?Sized>(
+/// Distinct eligible recipients in mention order (each made into a `T` by `make`, which
+/// `id` reads back); tells the author if they mentioned themselves.
+fn eligible<S: StateView + ?Sized, T>(
     cx: &mut Ctx<'_, S>,
     author: &MemberId,
     mentions: &[MemberId],
     fire_count: u32,
-) -> Vec<MemberId> {
+    make: impl Fn(&MemberId) -> T,
+    id: impl Fn(&T) -> &MemberId,
+) -> Vec<T> {
     if fire_count == 0 {
         return Vec::new();
     }
-    let mut out: Vec<MemberId> = Vec::with_capacity(mentions.len());
+    let mut out: Vec<T> = Vec::with_capacity(mentions.len());
     let mut mentioned_self = false;
     for m in mentions {
         if m == author {
             mentioned_self = true;
-        } else if !out.contains(m) && cx.member(m).can_receive() {
-            out.push(m.clone());
+        } else if !out.iter().any(|t| id(t) == m) && cx.member(m).can_receive() {
+            out.push(make(m));
         }
     }
     if mentioned_self {
@@ -71,7 +74,18 @@ fn create<S: StateView + ?Sized>(
     if fire_count == 0 {
         return None;
     }
-    let recipients = eligible(cx, author, mentions, fire_count);
+    let wants = eligible(
+        cx,
+        author,
+        mentions,
+        fire_count,
+        |m| Want {
+            recipient: m.clone(),
+            first_unit: 0,
+            count: fire_count,
+        },
+        |w| &w.recipient,
+    );
     let mut record = MessageRecord {
         platform_message_id: id.to_owned(),
         author: Some(author.clone()),
@@ -80,15 +94,7 @@ fn create<S: StateView + ?Sized>(
         recipients: Vec::new(),
     };
     let info = cx.member(author);
-    if info.can_give() && !recipients.is_empty() {
-        let wants: Vec<Want> = recipients
-            .into_iter()
-            .map(|recipient| Want {
-                recipient,
-                first_unit: 0,
-                count: fire_count,
-            })
-            .collect();
+    if info.can_give() && !wants.is_empty() {
         let giver = Giver {
             id: author,
             info,
@@ -97,15 +103,7 @@ fn create<S: StateView + ?Sized>(
             at,
         };
         if let Some(given) = cx.try_give(&giver, &wants) {
-            record.recipients = wants
-                .into_iter()
-                .zip(given)
-                .map(|(w, standing)| RecipientUnits {
-                    recipient: w.recipient,
-                    next_unit: w.count,
-                    standing,
-                })
-                .collect();
+            record.recipients = given;
         }
     }
     Some(record)
@@ -132,7 +130,14 @@ pub(super) fn edited<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessageEdit
         Some(rec) => rec,
     };
     let author = rec.author.clone().unwrap_or_else(|| e.author.clone());
-    let desired = eligible(cx, &author, &e.mentions, e.fire_count);
+    let desired = eligible(
+        cx,
+        &author,
+        &e.mentions,
+        e.fire_count,
+        MemberId::clone,
+        |m| m,
+    );
     let info = cx.member(&author);
     let giver = Giver {
         id: &author,
@@ -171,22 +176,17 @@ pub(super) fn edited<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessageEdit
             })
             .collect();
         if let Some(given) = cx.try_give(&giver, &wants) {
-            for (w, units) in wants.into_iter().zip(given) {
-                let next_unit = w.first_unit + w.count;
+            for new in given {
                 match rec
                     .recipients
                     .iter_mut()
-                    .find(|ru| ru.recipient == w.recipient)
+                    .find(|ru| ru.recipient == new.recipient)
                 {
                     Some(ru) => {
-                        ru.standing.extend(units);
-                        ru.next_unit = next_unit;
+                        ru.standing.extend(new.standing);
+                        ru.next_unit = new.next_unit;
                     }
-                    None => rec.recipients.push(RecipientUnits {
-                        recipient: w.recipient,
-                        next_unit,
-                        standing: units,
-                    }),
+                    None => rec.recipients.push(new),
                 }
             }
         }

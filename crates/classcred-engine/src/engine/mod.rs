@@ -61,8 +61,18 @@ pub(crate) struct Ctx<'a, S: StateView + ?Sized> {
     quota_delta: Vec<(MemberId, QuotaDay, i64)>,
     weekly_delta: Vec<(MemberId, MemberId, IsoWeek, i64)>,
     /// Members already looked up in this event (the state does not change during `apply`).
-    members: RefCell<Vec<(MemberId, MemberInfo)>>,
+    members: RefCell<MemberCache>,
 }
+
+/// The first few members one event looks up (an event touches a handful; more are simply
+/// looked up again).
+#[derive(Default)]
+struct MemberCache {
+    len: usize,
+    slots: [Option<(MemberId, MemberInfo)>; MEMBER_CACHE],
+}
+
+const MEMBER_CACHE: usize = 12;
 
 impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
     pub(crate) fn new(settings: &'a CommunitySettings, state: &'a S) -> Self {
@@ -72,21 +82,24 @@ impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
             out: Outcome::default(),
             quota_delta: Vec::new(),
             weekly_delta: Vec::new(),
-            members: RefCell::new(Vec::new()),
+            members: RefCell::new(MemberCache::default()),
         }
     }
 
     /// Role and kind of a member (a member never seen is a human Student).
     pub(crate) fn member(&self, id: &MemberId) -> MemberInfo {
-        let mut seen = self.members.borrow_mut();
-        if let Some((_, info)) = seen.iter().find(|(m, _)| m == id) {
-            return *info;
+        let mut cache = self.members.borrow_mut();
+        let len = cache.len;
+        for (m, info) in cache.slots.iter().take(len).flatten() {
+            if m == id {
+                return *info;
+            }
         }
         let info = self.state.member(id).unwrap_or_default();
-        if seen.capacity() == 0 {
-            seen.reserve(8);
+        if let Some(slot) = cache.slots.get_mut(len) {
+            *slot = Some((id.clone(), info));
+            cache.len = len + 1;
         }
-        seen.push((id.clone(), info));
         info
     }
 

@@ -63,7 +63,7 @@ pub(super) fn added<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, r: &Reaction) {
                 count: 1,
             }];
             if let Some(given) = cx.try_give(&giver, &wants) {
-                rec.standing = given.into_iter().flatten().next();
+                rec.standing = given.into_iter().flat_map(|ru| ru.standing).next();
                 rec.next_unit += 1;
             }
         }
