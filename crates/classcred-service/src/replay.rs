@@ -69,6 +69,7 @@ pub async fn replay(
 
     let stored: BTreeMap<&str, (&str, &str, i64)> = stored_ledger
         .iter()
+        .map(|e| &e.entry)
         .map(|e| {
             (
                 e.idempotency_key.as_str(),

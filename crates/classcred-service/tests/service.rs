@@ -152,7 +152,7 @@ async fn twenty_two_fires_in_a_week_earn_exactly_17_7_through_the_database() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.kind == "tax")
+            .filter(|e| e.entry.kind == "tax")
             .count();
         let feed = tx.feed(&w.community, None, 100).await.unwrap();
         tx.commit().await.unwrap();

@@ -215,7 +215,7 @@ pub struct InboxEvent {
     pub attempts: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewLedgerEntry {
     pub member_id: String,
     pub kind: String,
@@ -236,23 +236,13 @@ pub struct NewLedgerEntry {
     pub occurred_at: i64,
 }
 
+/// A stored ledger entry: what was written, plus where and when.
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerEntry {
     pub id: String,
     pub community_id: String,
-    pub member_id: String,
-    pub kind: String,
-    pub amount_milli: i64,
-    pub idempotency_key: String,
-    pub giver_member_id: Option<String>,
-    pub giver_role: Option<String>,
-    pub source_ref: Option<String>,
-    pub quota_day: Option<String>,
-    pub iso_week: Option<String>,
-    pub quota_units: i64,
-    pub fire_units: i64,
-    pub note: Option<String>,
-    pub occurred_at: i64,
+    #[serde(flatten)]
+    pub entry: NewLedgerEntry,
     pub created_at: i64,
 }
 
@@ -855,20 +845,22 @@ impl Tx<'_> {
             .map(|r| {
                 let id: String = r.try_get("id")?;
                 Ok(LedgerEntry {
-                    note: open_opt(&dek, r, community_id, "ledger_entry", "note_enc", &id)?,
+                    entry: NewLedgerEntry {
+                        note: open_opt(&dek, r, community_id, "ledger_entry", "note_enc", &id)?,
+                        member_id: r.try_get("member_id")?,
+                        kind: r.try_get("kind")?,
+                        amount_milli: r.try_get("amount_milli")?,
+                        idempotency_key: r.try_get("idempotency_key")?,
+                        giver_member_id: r.try_get("giver_member_id")?,
+                        giver_role: r.try_get("giver_role")?,
+                        source_ref: r.try_get("source_ref")?,
+                        quota_day: r.try_get("quota_day")?,
+                        iso_week: r.try_get("iso_week")?,
+                        quota_units: r.try_get("quota_units")?,
+                        fire_units: r.try_get("fire_units")?,
+                        occurred_at: r.try_get("occurred_at")?,
+                    },
                     community_id: r.try_get("community_id")?,
-                    member_id: r.try_get("member_id")?,
-                    kind: r.try_get("kind")?,
-                    amount_milli: r.try_get("amount_milli")?,
-                    idempotency_key: r.try_get("idempotency_key")?,
-                    giver_member_id: r.try_get("giver_member_id")?,
-                    giver_role: r.try_get("giver_role")?,
-                    source_ref: r.try_get("source_ref")?,
-                    quota_day: r.try_get("quota_day")?,
-                    iso_week: r.try_get("iso_week")?,
-                    quota_units: r.try_get("quota_units")?,
-                    fire_units: r.try_get("fire_units")?,
-                    occurred_at: r.try_get("occurred_at")?,
                     created_at: r.try_get("created_at")?,
                     id,
                 })

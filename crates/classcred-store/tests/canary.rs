@@ -169,7 +169,7 @@ async fn read_back(
     );
     out.insert(
         "ledger_entry.note_enc".into(),
-        tx.ledger(cid).await?[0].note.clone().unwrap(),
+        tx.ledger(cid).await?[0].entry.note.clone().unwrap(),
     );
     tx.commit().await?;
     Ok(out)

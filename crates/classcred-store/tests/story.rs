@@ -146,7 +146,7 @@ async fn storage_story_on_every_backend() {
             vec![(bob.clone(), 1500)]
         );
         assert_eq!(
-            tx.ledger(&cid).await.unwrap()[0].note.as_deref(),
+            tx.ledger(&cid).await.unwrap()[0].entry.note.as_deref(),
             Some("thanks")
         );
         tx.commit().await.unwrap();
