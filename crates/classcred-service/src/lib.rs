@@ -46,8 +46,15 @@ const MAX_PASSES: usize = 32;
 pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored record or payload is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    /// Never carries the offending text (it may be a member's message): only where and what kind.
+    #[error(
+        "stored record or payload is not valid JSON ({category} at line {line}, column {column})"
+    )]
+    Json {
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
     #[error("community {community_id} has invalid settings: {problem}")]
     Settings {
         community_id: String,
@@ -65,7 +72,27 @@ pub enum ServiceError {
     Week(#[from] classcred_engine::WeekError),
 }
 
+impl From<serde_json::Error> for ServiceError {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        ServiceError::Json {
+            category: match e.classify() {
+                Category::Io => "i/o error",
+                Category::Syntax => "syntax error",
+                Category::Data => "unexpected data",
+                Category::Eof => "unexpected end",
+            },
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// After this many failed attempts an inbox row is parked (left unprocessed, with its error)
+/// so that one bad row cannot block every later event of its community.
+pub const MAX_INBOX_ATTEMPTS: i64 = 10;
 
 /// What an inbox row holds: a platform event, or the closing of a week (which awards the
 /// weekly badge). Both replay from the inbox.
@@ -445,7 +472,8 @@ pub struct Processed {
 }
 
 /// Process the oldest pending inbox row of a community, in one transaction. `None` when
-/// nothing is pending.
+/// nothing is pending. On failure nothing of the attempt stays; the row's attempt count and
+/// error are recorded, and after [`MAX_INBOX_ATTEMPTS`] the row is parked.
 pub async fn process_next(
     store: &Store,
     community_id: &str,
@@ -453,55 +481,82 @@ pub async fn process_next(
 ) -> Result<Option<Processed>> {
     let mut tx = store.begin().await?;
     let seq = tx.next_event_seq(community_id).await?;
-    let Some(inbox_id) = tx.oldest_unprocessed_inbox(community_id).await? else {
+    let Some(inbox_id) = tx
+        .oldest_unprocessed_inbox(community_id, MAX_INBOX_ATTEMPTS)
+        .await?
+    else {
         tx.rollback().await?;
         return Ok(None);
     };
-    let ev = tx.inbox_event(&inbox_id).await?;
-    let settings = settings(&mut tx, community_id).await?;
+    match process_in(&mut tx, community_id, &inbox_id, seq, fault).await {
+        Ok(processed) => {
+            tx.commit().await?;
+            tracing::debug!(
+                community_id,
+                inbox_id,
+                seq,
+                entries = processed.entries,
+                "event processed"
+            );
+            Ok(Some(processed))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let mut tx = store.begin().await?;
+            let attempts = tx.record_inbox_failure(&inbox_id, &e.to_string()).await?;
+            tx.commit().await?;
+            if attempts >= MAX_INBOX_ATTEMPTS {
+                tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn process_in(
+    tx: &mut Tx<'_>,
+    community_id: &str,
+    inbox_id: &str,
+    seq: i64,
+    fault: Fault,
+) -> Result<Processed> {
+    let ev = tx.inbox_event(inbox_id).await?;
+    let settings = settings(tx, community_id).await?;
     let mut source = None;
     let outcome = match serde_json::from_slice::<Payload>(&ev.payload)? {
         Payload::Event(platform_event) => {
             source = message_ref(&platform_event).map(str::to_string);
-            let event = resolve(&mut tx, community_id, &platform_event).await?;
-            let outcome = run_engine(&mut tx, community_id, &inbox_id, |s| {
+            let event = resolve(tx, community_id, &platform_event).await?;
+            let outcome = run_engine(tx, community_id, inbox_id, |s| {
                 Ok(apply(&settings, s, &event))
             })
             .await?;
-            record_message(&mut tx, community_id, &event).await?;
+            record_message(tx, community_id, &event).await?;
             outcome
         }
         Payload::CloseWeek(c) => {
-            run_engine(&mut tx, community_id, &inbox_id, |s| {
+            run_engine(tx, community_id, inbox_id, |s| {
                 Ok(close_week(&settings, s, c.close_week, c.at)?)
             })
             .await?
         }
     };
     write_outcome(
-        &mut tx,
+        tx,
         community_id,
-        &inbox_id,
+        inbox_id,
         &outcome,
         source.as_deref(),
         fault,
     )
     .await?;
-    tx.mark_inbox_processed_at_seq(&inbox_id, seq).await?;
-    tx.commit().await?;
-    tracing::debug!(
-        community_id,
-        inbox_id,
-        seq,
-        entries = outcome.entries.len(),
-        "event processed"
-    );
-    Ok(Some(Processed {
-        inbox_id,
+    tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
+    Ok(Processed {
+        inbox_id: inbox_id.to_string(),
         seq,
         entries: outcome.entries.len(),
         notices: outcome.notices.len(),
-    }))
+    })
 }
 
 /// Record the closing of the last ISO week that has ended (in the community timezone), once.

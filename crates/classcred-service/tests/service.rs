@@ -510,3 +510,75 @@ async fn closing_a_week_awards_the_top_recogniser_once_and_replays() {
         w.store.close().await;
     }
 }
+
+/// A row that can never be processed is retried, then parked with an error that carries no
+/// content, and the events after it are processed.
+#[tokio::test]
+async fn a_poison_row_is_parked_and_does_not_block_the_community() {
+    for db in TestDb::all().await {
+        let w = world(&db, settings()).await;
+        join(&w, "UA", Role::Student).await;
+        join(&w, "UB", Role::Student).await;
+        settle(&w).await;
+        let mut tx = w.store.begin().await.unwrap();
+        let poison = br#"{"type":"message_posted","text":"SECRET-STUDENT-TEXT","author":7}"#;
+        let classcred_store::InboxInsert::Stored(poison_id) = tx
+            .insert_inbox(&w.community, "slack", "poison", "message_posted", poison, 0)
+            .await
+            .unwrap()
+        else {
+            panic!("stored")
+        };
+        tx.commit().await.unwrap();
+        deliver(
+            &w,
+            "after",
+            &post("9.1", "UA", &["UB"], 1, at(2026, 3, 2, 9, 0, 0)),
+        )
+        .await;
+        let mut failures = 0;
+        loop {
+            match process_next(&w.store, &w.community, Fault::None).await {
+                Err(e) => {
+                    failures += 1;
+                    assert!(!e.to_string().contains("SECRET"), "{e}");
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+            }
+            assert!(failures <= classcred_service::MAX_INBOX_ATTEMPTS);
+        }
+        assert_eq!(
+            failures,
+            classcred_service::MAX_INBOX_ATTEMPTS,
+            "{}",
+            db.backend()
+        );
+        assert_eq!(
+            earned(&w, "UB").await,
+            1000,
+            "the event after the poison row was processed"
+        );
+        let mut tx = w.store.begin().await.unwrap();
+        let ev = tx.inbox_event(&poison_id).await.unwrap();
+        assert!(ev.processed_at.is_none());
+        assert_eq!(ev.attempts, classcred_service::MAX_INBOX_ATTEMPTS);
+        assert_eq!(
+            tx.pending_inbox_count(&w.community).await.unwrap(),
+            1,
+            "parked, not lost"
+        );
+        tx.commit().await.unwrap();
+        let err: Option<String> = sqlx::query_scalar("SELECT last_error FROM inbox WHERE id = $1")
+            .bind(&poison_id)
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
+        let err = err.unwrap();
+        assert!(
+            err.contains("not valid JSON") && !err.contains("SECRET"),
+            "{err}"
+        );
+        w.store.close().await;
+    }
+}

@@ -540,18 +540,38 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// The oldest inbox row not processed yet.
-    pub async fn oldest_unprocessed_inbox(&mut self, community_id: &str) -> Result<Option<String>> {
+    /// The oldest inbox row not processed yet, skipping rows parked after `max_attempts`
+    /// failures.
+    pub async fn oldest_unprocessed_inbox(
+        &mut self,
+        community_id: &str,
+        max_attempts: i64,
+    ) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL \
+            "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL AND attempts < $2 \
              ORDER BY received_at, id LIMIT 1",
         )
         .bind(community_id)
+        .bind(max_attempts)
         .fetch_optional(&mut *self.tx)
         .await?)
     }
 
-    /// How many inbox rows of a community wait for processing.
+    /// Count a failed processing attempt of an inbox row; returns the attempts so far.
+    /// `error` must carry ids only.
+    pub async fn record_inbox_failure(&mut self, inbox_id: &str, error: &str) -> Result<i64> {
+        let truncated: String = error.chars().take(500).collect();
+        Ok(sqlx::query_scalar(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 RETURNING attempts",
+        )
+        .bind(inbox_id)
+        .bind(truncated)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .unwrap_or(0))
+    }
+
+    /// How many inbox rows of a community are not processed (including parked ones).
     pub async fn pending_inbox_count(&mut self, community_id: &str) -> Result<i64> {
         self.sum_i64(
             "SELECT COUNT(*) FROM inbox WHERE community_id = $1 AND processed_at IS NULL",
