@@ -23,22 +23,28 @@ pub struct MemberId(Repr);
 #[derive(Clone)]
 enum Repr {
     /// A short id: its bytes, zero-padded, then its length in the last byte.
-    Inline([u8; MemberId::INLINE + 1]),
+    Inline(InlineId),
     /// A longer id.
     Shared(Arc<str>),
 }
 
+/// A short id's bytes, zero-padded, then its length in the last byte; word-aligned so that
+/// copies and comparisons are whole-word moves.
+#[derive(Clone, Copy)]
+#[repr(align(8))]
+struct InlineId([u8; MemberId::INLINE + 1]);
+
 /// The `at`th to `at + 8`th byte of an inline id, as one word.
 #[inline(always)]
-fn inline_word(buf: &[u8; MemberId::INLINE + 1], at: usize) -> u64 {
+fn inline_word(id: &InlineId, at: usize) -> u64 {
     let mut w = [0u8; 8];
-    w.copy_from_slice(&buf[at..at + 8]);
+    w.copy_from_slice(&id.0[at..at + 8]);
     u64::from_le_bytes(w)
 }
 
 impl MemberId {
     /// The longest id stored inline.
-    pub const INLINE: usize = 22;
+    pub const INLINE: usize = 23;
 
     /// Wraps an id already issued by the store or an adapter.
     pub fn new(id: impl Into<String>) -> Self {
@@ -56,7 +62,7 @@ impl MemberId {
         let mut buf = [0u8; Self::INLINE + 1];
         buf.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
         buf[Self::INLINE] = len;
-        Some(MemberId(Repr::Inline(buf)))
+        Some(MemberId(Repr::Inline(InlineId(buf))))
     }
 
     /// The id as text.
@@ -72,7 +78,7 @@ impl MemberId {
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline(buf) => buf
+            Repr::Inline(InlineId(buf)) => buf
                 .get(..usize::from(buf[Self::INLINE]))
                 .unwrap_or_default(),
             Repr::Shared(s) => s.as_bytes(),
@@ -88,7 +94,7 @@ impl PartialEq for MemberId {
             (Repr::Inline(a), Repr::Inline(b)) => {
                 (inline_word(a, 0) ^ inline_word(b, 0))
                     | (inline_word(a, 8) ^ inline_word(b, 8))
-                    | (inline_word(a, 15) ^ inline_word(b, 15))
+                    | (inline_word(a, 16) ^ inline_word(b, 16))
                     == 0
             }
             _ => shared_eq(&self.0, &other.0),
