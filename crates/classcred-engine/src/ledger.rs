@@ -109,6 +109,10 @@ fn push_escaped(out: &mut String, part: &str) {
 
 /// Appends `part` with `%`, `/` and `:` percent-escaped.
 fn push_escaped_bytes(out: &mut Vec<u8>, part: &[u8]) {
+    if !part.iter().any(|b| matches!(b, b'%' | b'/' | b':')) {
+        out.extend_from_slice(part);
+        return;
+    }
     let mut last = 0;
     for (i, b) in part.iter().enumerate() {
         let esc: &[u8] = match b {
