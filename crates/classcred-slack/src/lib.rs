@@ -48,7 +48,7 @@
 //! ## Privacy
 //! Payload types keep only the fields ClassCred uses; everything else is dropped while parsing.
 //! Secrets ([`SigningSecret`], [`BotToken`], [`oauth::StateSecret`]) never print. Logging uses
-//! method names and counts only, never payloads. [`SCOPE_PURPOSES`] justifies every bot scope in
+//! method names and counts only, never payloads. [`scope_purposes`] (from the privacy registry) justifies every bot scope in
 //! `slack/manifest.yml`.
 
 pub mod blocks;
@@ -80,7 +80,7 @@ pub use ids::{IdError, SlackChannelId, SlackTeamId, SlackTs, SlackUserId};
 pub use interactivity::{parse_interaction_body, Interaction, Routed, Router};
 pub use mentions::{mention, mentions, scan_mentions, strip_code_and_quotes};
 pub use oauth::{authorize_url, issue_state, verify_state, OAuthAccess, StateSecret};
-pub use scopes::{EVENT_SCOPES, SCOPE_PURPOSES};
+pub use scopes::{scope_purposes, EVENT_SCOPES};
 pub use signature::{sign, verify, SignatureError, SigningSecret};
 
 pub use config::{ConfirmStyle, SlackConfig};

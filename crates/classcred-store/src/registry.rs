@@ -601,6 +601,76 @@ pub static COOKIES: &[Cookie] = &[Cookie {
     holds: "a random nonce; no personal data",
 }];
 
+/// A permission we ask a chat platform for, and why (each widens what personal data we can
+/// read, so each is declared here).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PlatformPermission {
+    pub platform: &'static str,
+    pub scope: &'static str,
+    pub purpose: &'static str,
+}
+
+/// Every platform permission ClassCred requests.
+pub static PLATFORM_PERMISSIONS: &[PlatformPermission] = &[
+    PlatformPermission {
+        platform: "slack",
+        scope: "channels:history",
+        purpose: "Receive messages in public class channels the app was added to, to detect fire and questions (message.channels).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "groups:history",
+        purpose: "Receive messages in private class channels the app was added to, to detect fire and questions (message.groups).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "channels:read",
+        purpose: "Know when a member joins a public class channel (member_joined_channel).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "groups:read",
+        purpose: "Know when a member joins a private class channel (member_joined_channel).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "reactions:read",
+        purpose: "Receive fire reactions added or removed on messages (reaction_added, reaction_removed).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "reactions:write",
+        purpose: "Confirm a give with a reaction on the giver's message when the community chose that confirmation style (confirm = reaction).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "users:read",
+        purpose: "Create members on install and on team_join, and keep name, display name, avatar, timezone and bot flag current (users.list, users.info, user_change).",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "users:read.email",
+        purpose: "Read members' email addresses so instructors can match them to the gradebook export.",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "chat:write",
+        purpose: "Send private notices (quota left, course dates, refused fire) and post announcements, polls and assignments.",
+    },
+    PlatformPermission {
+        platform: "slack",
+        scope: "commands",
+        purpose: "Provide the /cred slash command.",
+    },
+];
+
+/// The declared permissions of one platform.
+pub fn permissions(platform: &str) -> impl Iterator<Item = &'static PlatformPermission> + '_ {
+    PLATFORM_PERMISSIONS
+        .iter()
+        .filter(move |p| p.platform == platform)
+}
+
 /// Find a declared cookie.
 pub fn cookie(name: &str) -> Option<&'static Cookie> {
     COOKIES.iter().find(|c| c.name == name)
@@ -676,6 +746,13 @@ pub fn render_markdown() -> String {
             c.purpose,
             c.lifetime,
             c.holds
+        ));
+    }
+    out.push_str("\n## Chat platform permissions\n\n| platform | permission | why we need it |\n|---|---|---|\n");
+    for p in PLATFORM_PERMISSIONS {
+        out.push_str(&format!(
+            "| {} | `{}` | {} |\n",
+            p.platform, p.scope, p.purpose
         ));
     }
     out.push_str("\n## Tables\n");

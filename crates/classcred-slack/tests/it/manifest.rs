@@ -1,7 +1,6 @@
 //! `slack/manifest.yml` asks only for justified scopes and subscribes to the events we handle.
 
 use classcred_slack::scopes::{purpose_of, EVENT_SCOPES};
-use classcred_slack::SCOPE_PURPOSES;
 
 fn manifest() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../slack/manifest.yml");
@@ -53,15 +52,16 @@ fn every_manifest_scope_has_a_purpose() {
     for s in &scopes {
         assert!(
             purpose_of(s).is_some(),
-            "scope {s} in manifest has no purpose in SCOPE_PURPOSES"
+            "scope {s} in manifest has no purpose in the privacy registry"
         );
     }
-    for (s, purpose) in SCOPE_PURPOSES {
+    for p in classcred_slack::scope_purposes() {
         assert!(
-            scopes.iter().any(|m| m == s),
-            "SCOPE_PURPOSES lists {s}, manifest does not"
+            scopes.iter().any(|m| m == p.scope),
+            "the privacy registry declares {}, the manifest does not ask for it",
+            p.scope
         );
-        assert!(purpose.len() > 20, "purpose of {s} too vague");
+        assert!(p.purpose.len() > 20, "purpose of {} too vague", p.scope);
     }
 }
 
