@@ -229,11 +229,6 @@ impl<'s> Tx<'s> {
         self.store
     }
 
-    /// The underlying connection, for queries that the store does not wrap yet.
-    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
-    }
-
     fn now_ms(&self) -> i64 {
         self.store.now_ms()
     }
