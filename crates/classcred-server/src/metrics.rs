@@ -52,6 +52,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     jobs: Family<JobLabels, Counter>,
     queue: Family<StateLabels, Gauge>,
+    inbox: Family<StateLabels, Gauge>,
     rejected: Family<ReasonLabels, Counter>,
 }
 
@@ -70,6 +71,7 @@ impl Metrics {
         );
         let jobs = Family::<JobLabels, Counter>::default();
         let queue = Family::<StateLabels, Gauge>::default();
+        let inbox = Family::<StateLabels, Gauge>::default();
         let rejected = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -88,6 +90,11 @@ impl Metrics {
         );
         registry.register("jobs_queue", "Jobs in the queue by state", queue.clone());
         registry.register(
+            "inbox",
+            "Platform deliveries not processed yet: pending, or parked after repeated failures",
+            inbox.clone(),
+        );
+        registry.register(
             "rejected_requests",
             "Requests refused before processing, by source and reason",
             rejected.clone(),
@@ -98,6 +105,7 @@ impl Metrics {
             latency,
             jobs,
             queue,
+            inbox,
             rejected,
         }
     }
@@ -147,6 +155,16 @@ impl Metrics {
             ("failed", counts.failed),
         ] {
             self.queue
+                .get_or_create(&StateLabels {
+                    state: state.to_string(),
+                })
+                .set(n);
+        }
+        for (state, n) in [
+            ("pending", counts.inbox_pending),
+            ("parked", counts.inbox_parked),
+        ] {
+            self.inbox
                 .get_or_create(&StateLabels {
                     state: state.to_string(),
                 })

@@ -92,7 +92,7 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 /// After this many failed attempts an inbox row is parked (left unprocessed, with its error)
 /// so that one bad row cannot block every later event of its community.
-pub const MAX_INBOX_ATTEMPTS: i64 = 10;
+pub const MAX_INBOX_ATTEMPTS: i64 = classcred_store::recognition::INBOX_MAX_ATTEMPTS;
 
 /// What an inbox row holds: a platform event, or the closing of a week (which awards the
 /// weekly badge). Both replay from the inbox.
@@ -481,10 +481,7 @@ pub async fn process_next(
 ) -> Result<Option<Processed>> {
     let mut tx = store.begin().await?;
     let seq = tx.next_event_seq(community_id).await?;
-    let Some(inbox_id) = tx
-        .oldest_unprocessed_inbox(community_id, MAX_INBOX_ATTEMPTS)
-        .await?
-    else {
+    let Some(inbox_id) = tx.oldest_unprocessed_inbox(community_id).await? else {
         tx.rollback().await?;
         return Ok(None);
     };

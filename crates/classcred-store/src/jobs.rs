@@ -60,6 +60,10 @@ pub struct JobCounts {
     pub running: i64,
     pub done: i64,
     pub failed: i64,
+    /// Platform deliveries waiting in the inbox (all communities).
+    pub inbox_pending: i64,
+    /// Inbox rows parked after repeated failures (see `classcred-service`).
+    pub inbox_parked: i64,
 }
 
 /// Backoff before attempt `attempts + 1`: 1 s, 2 s, 4 s … capped at 10 minutes.
@@ -182,6 +186,7 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Jobs by state, and the inbox backlog, for `/metrics`.
     pub async fn job_counts(&self) -> Result<JobCounts> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM job GROUP BY state")
             .fetch_all(self.pool())
@@ -197,6 +202,16 @@ impl Store {
                 _ => {}
             }
         }
+        let inbox = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN attempts < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
+             CAST(COALESCE(SUM(CASE WHEN attempts >= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS parked \
+             FROM inbox WHERE processed_at IS NULL",
+        )
+        .bind(crate::recognition::INBOX_MAX_ATTEMPTS)
+        .fetch_one(self.pool())
+        .await?;
+        c.inbox_pending = inbox.try_get("pending")?;
+        c.inbox_parked = inbox.try_get("parked")?;
         Ok(c)
     }
 

@@ -44,6 +44,10 @@ pub struct FeedRow {
     pub occurred_at: i64,
 }
 
+/// After this many failed processing attempts an inbox row is parked: left unprocessed, with
+/// its error, so that one bad row cannot block every later event of its community.
+pub const INBOX_MAX_ATTEMPTS: i64 = 10;
+
 const EARNED: &str = "CAST(COALESCE(SUM(CASE WHEN kind IN ('purchase', 'refund') THEN 0 ELSE amount_milli END), 0) AS BIGINT)";
 
 impl Tx<'_> {
@@ -540,19 +544,15 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// The oldest inbox row not processed yet, skipping rows parked after `max_attempts`
-    /// failures.
-    pub async fn oldest_unprocessed_inbox(
-        &mut self,
-        community_id: &str,
-        max_attempts: i64,
-    ) -> Result<Option<String>> {
+    /// The oldest inbox row not processed yet, skipping parked rows
+    /// ([`INBOX_MAX_ATTEMPTS`] failures).
+    pub async fn oldest_unprocessed_inbox(&mut self, community_id: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL AND attempts < $2 \
              ORDER BY received_at, id LIMIT 1",
         )
         .bind(community_id)
-        .bind(max_attempts)
+        .bind(INBOX_MAX_ATTEMPTS)
         .fetch_optional(&mut *self.tx)
         .await?)
     }
