@@ -598,6 +598,24 @@ pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<
     Ok(fresh.then_some(last_week))
 }
 
+/// Give a community's parked inbox rows another round of attempts, and schedule processing.
+/// Returns how many rows were re-queued.
+pub async fn retry_parked(store: &Store, community_id: &str) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    tx.community(community_id).await?;
+    let n = tx.requeue_parked_inbox(community_id).await?;
+    if n > 0 {
+        let mut job = NewJob::new(
+            DRAIN_JOB,
+            serde_json::json!({ "community_id": community_id }),
+        );
+        job.community_id = Some(community_id.to_string());
+        tx.enqueue(&job).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Process every pending inbox row of a community, oldest first. Returns how many.
 pub async fn drain(store: &Store, community_id: &str) -> Result<usize> {
     let mut n = 0;

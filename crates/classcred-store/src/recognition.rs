@@ -557,6 +557,19 @@ impl Tx<'_> {
         .await?)
     }
 
+    /// Give parked inbox rows of a community another round of attempts (after the cause was
+    /// fixed). Returns how many.
+    pub async fn requeue_parked_inbox(&mut self, community_id: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET attempts = 0 WHERE community_id = $1 AND processed_at IS NULL AND attempts >= $2",
+        )
+        .bind(community_id)
+        .bind(INBOX_MAX_ATTEMPTS)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Count a failed processing attempt of an inbox row; returns the attempts so far.
     /// `error` must carry ids only.
     pub async fn record_inbox_failure(&mut self, inbox_id: &str, error: &str) -> Result<i64> {

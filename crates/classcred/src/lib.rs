@@ -84,6 +84,20 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Platform deliveries waiting for processing.
+    Inbox {
+        #[command(subcommand)]
+        command: InboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Give deliveries parked after repeated failures another round of attempts.
+    Retry {
+        #[arg(long, value_name = "ID")]
+        community: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +274,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             store.close().await;
             Ok(code)
+        }
+        Command::Inbox {
+            command: InboxCommand::Retry { community },
+        } => {
+            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
+            store.migrate().await?;
+            let n = classcred_service::retry_parked(&store, &community)
+                .await
+                .with_context(|| format!("community {community}"))?;
+            store.close().await;
+            println!(
+                "{n} parked deliveries re-queued; `classcred serve` workers will process them"
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),

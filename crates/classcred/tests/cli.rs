@@ -53,6 +53,7 @@ fn help_for_every_subcommand() {
         vec!["ledger", "balances", "--help"],
         vec!["ledger", "replay", "--help"],
         vec!["ledger", "adjust", "--help"],
+        vec!["inbox", "retry", "--help"],
     ] {
         let o = run(dir.path(), &args);
         assert!(o.status.success(), "{args:?}: {}", text(&o));
@@ -425,6 +426,14 @@ fn ledger_commands_on_the_demo_class() {
     let o = run(d, &["ledger", "replay", "--community", &c]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("DIFFERS"), "{}", text(&o));
+
+    let o = run(d, &["inbox", "retry", "--community", &c]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 parked deliveries re-queued"),
+        "{}",
+        text(&o)
+    );
 
     let o = run(d, &["ledger", "balances", "--community", "nope"]);
     assert_eq!(o.status.code(), Some(2));
