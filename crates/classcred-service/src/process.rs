@@ -1,0 +1,378 @@
+//! Processing one inbox row: resolve members, run the engine against the database until it asks
+//! nothing new, write the outcome and mark the row processed, in one transaction.
+
+use std::collections::HashMap;
+
+use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
+use classcred_store::jobs::NewJob;
+use classcred_store::{MemberKind, NewLedgerEntry, NewMessage, Role, Store, Tx};
+
+use crate::{
+    settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
+    NOTICE_JOB,
+};
+
+/// Every member reference of an event.
+fn member_refs(e: &Event) -> Vec<&MemberId> {
+    match e {
+        Event::MessagePosted(m) => std::iter::once(&m.author).chain(&m.mentions).collect(),
+        Event::MessageEdited(m) => std::iter::once(&m.author).chain(&m.mentions).collect(),
+        Event::MessageDeleted(_) => Vec::new(),
+        Event::ReactionAdded(r) | Event::ReactionRemoved(r) => vec![&r.reactor, &r.message_author],
+        Event::MemberJoined(j) => vec![&j.member],
+        Event::ProfileChanged(p) => vec![&p.member],
+        Event::RoleChanged(r) => std::iter::once(&r.member).chain(&r.by).collect(),
+        Event::PointsAdjusted(a) => vec![&a.by, &a.member],
+        Event::BadgeGranted(b) => vec![&b.by, &b.member],
+    }
+}
+
+/// The same event with every member reference replaced through `map`.
+pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event {
+    let m = |id: &MemberId| map.get(id).cloned().unwrap_or_else(|| id.clone());
+    let mut out = e.clone();
+    match &mut out {
+        Event::MessagePosted(x) => {
+            x.author = m(&x.author);
+            x.mentions = x.mentions.iter().map(m).collect();
+        }
+        Event::MessageEdited(x) => {
+            x.author = m(&x.author);
+            x.mentions = x.mentions.iter().map(m).collect();
+        }
+        Event::MessageDeleted(_) => {}
+        Event::ReactionAdded(x) | Event::ReactionRemoved(x) => {
+            x.reactor = m(&x.reactor);
+            x.message_author = m(&x.message_author);
+        }
+        Event::MemberJoined(x) => x.member = m(&x.member),
+        Event::ProfileChanged(x) => x.member = m(&x.member),
+        Event::RoleChanged(x) => {
+            x.member = m(&x.member);
+            x.by = x.by.as_ref().map(m);
+        }
+        Event::PointsAdjusted(x) => {
+            x.by = m(&x.by);
+            x.member = m(&x.member);
+        }
+        Event::BadgeGranted(x) => {
+            x.by = m(&x.by);
+            x.member = m(&x.member);
+        }
+    }
+    out
+}
+
+/// Platform ids → member ids, creating members first seen here.
+async fn resolve(tx: &mut Tx<'_>, community_id: &str, e: &Event) -> Result<Event> {
+    let mut map = HashMap::new();
+    for pid in member_refs(e) {
+        if map.contains_key(pid) {
+            continue;
+        }
+        let id = match tx.member_id_by_platform(community_id, pid.as_str()).await? {
+            Some(id) => id,
+            None => {
+                let (role, kind) = match e {
+                    Event::MemberJoined(j) => {
+                        (state::store_role(j.role), state::store_kind(j.kind))
+                    }
+                    _ => (Role::Student, MemberKind::Human),
+                };
+                tx.insert_bare_member(community_id, pid.as_str(), role, kind)
+                    .await?
+            }
+        };
+        map.insert(pid.clone(), MemberId::new(id));
+    }
+    Ok(map_members(e, &map))
+}
+
+/// Run the engine (`step`) against the database until it asks nothing new.
+async fn run_engine(
+    tx: &mut Tx<'_>,
+    community_id: &str,
+    inbox_id: &str,
+    step: impl Fn(&state::Recorded) -> Result<Outcome>,
+) -> Result<Outcome> {
+    let mut known = state::Recorded::default();
+    for _ in 0..MAX_PASSES {
+        let outcome = step(&known)?;
+        let missing = known.take_missing();
+        if missing.is_empty() {
+            return Ok(outcome);
+        }
+        for q in missing {
+            let a = state::answer(tx, community_id, &q).await?;
+            known.insert(q, a);
+        }
+    }
+    Err(ServiceError::Unsettled {
+        inbox_id: inbox_id.to_string(),
+    })
+}
+
+fn role_str(r: classcred_engine::Role) -> &'static str {
+    state::store_role(r).as_str()
+}
+
+/// Write an outcome in the caller's transaction.
+async fn write_outcome(
+    tx: &mut Tx<'_>,
+    community_id: &str,
+    inbox_id: &str,
+    outcome: &Outcome,
+    source: Option<&str>,
+    fault: Fault,
+) -> Result<()> {
+    for e in &outcome.entries {
+        let inserted = tx
+            .insert_ledger_entry(
+                community_id,
+                &NewLedgerEntry {
+                    member_id: e.member.to_string(),
+                    kind: e.kind.as_str().to_string(),
+                    amount_milli: e.amount.thousandths(),
+                    idempotency_key: e.key.as_str().to_string(),
+                    giver_member_id: e.giver.as_ref().map(ToString::to_string),
+                    giver_role: e.giver_role.map(|r| role_str(r).to_string()),
+                    source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
+                    quota_day: e.quota_day.map(|d| d.to_string()),
+                    iso_week: e.iso_week.map(|w| w.to_string()),
+                    quota_units: i64::from(e.quota_units),
+                    fire_units: i64::from(e.fire_units),
+                    note: e.reason.clone(),
+                    occurred_at: e.occurred_at.timestamp_millis(),
+                },
+            )
+            .await?;
+        if !inserted {
+            return Err(ServiceError::Conflict {
+                key: e.key.to_string(),
+                inbox_id: inbox_id.to_string(),
+            });
+        }
+    }
+    if fault == Fault::AfterLedgerWrite {
+        return Err(ServiceError::Injected);
+    }
+    for m in &outcome.messages {
+        tx.upsert_engine_message(
+            community_id,
+            &m.platform_message_id,
+            m.author.as_ref().map(MemberId::as_str),
+            &serde_json::to_string(m)?,
+        )
+        .await?;
+    }
+    for r in &outcome.reactions {
+        tx.upsert_engine_reaction(
+            community_id,
+            &r.platform_message_id,
+            r.reactor.as_str(),
+            &serde_json::to_string(r)?,
+        )
+        .await?;
+    }
+    for m in &outcome.members {
+        tx.set_member_role_kind(
+            community_id,
+            m.member.as_str(),
+            state::store_role(m.info.role),
+            state::store_kind(m.info.kind),
+        )
+        .await?;
+    }
+    for b in &outcome.badges {
+        tx.insert_badge(
+            community_id,
+            b.member.as_str(),
+            b.badge.as_str(),
+            &b.instance,
+            b.by.as_ref().map(MemberId::as_str),
+            b.occurred_at.timestamp_millis(),
+        )
+        .await?;
+    }
+    for l in &outcome.levels {
+        tx.set_member_level(community_id, l.member.as_str(), i64::from(l.level))
+            .await?;
+    }
+    for item in &outcome.feed {
+        write_feed_item(tx, community_id, item).await?;
+    }
+    for n in &outcome.notices {
+        // `source`: the platform message the notice is about, so the adapter can answer where
+        // the member acted (e.g. an ephemeral message in that channel).
+        let mut job = NewJob::new(
+            NOTICE_JOB,
+            serde_json::json!({ "community_id": community_id, "notice": n, "source": source }),
+        );
+        job.community_id = Some(community_id.to_string());
+        tx.enqueue(&job).await?;
+    }
+    Ok(())
+}
+
+async fn write_feed_item(tx: &mut Tx<'_>, community_id: &str, item: &FeedItem) -> Result<()> {
+    let payload = serde_json::to_value(&item.kind)?;
+    let kind = payload
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("event")
+        .to_string();
+    let member = match &item.audience {
+        classcred_engine::Audience::Member(m) => Some(m.as_str()),
+        classcred_engine::Audience::Community => None,
+    };
+    tx.insert_feed_item(
+        community_id,
+        member,
+        &kind,
+        &payload.to_string(),
+        item.occurred_at.timestamp_millis(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The platform message an event is about.
+fn message_ref(e: &Event) -> Option<&str> {
+    match e {
+        Event::MessagePosted(m) => Some(&m.platform_message_id),
+        Event::MessageEdited(m) => Some(&m.platform_message_id),
+        Event::MessageDeleted(m) => Some(&m.platform_message_id),
+        Event::ReactionAdded(r) | Event::ReactionRemoved(r) => Some(&r.platform_message_id),
+        _ => None,
+    }
+}
+
+/// Keep the message text (encrypted) for feeds and dashboards.
+async fn record_message(tx: &mut Tx<'_>, community_id: &str, e: &Event) -> Result<()> {
+    if let Event::MessagePosted(m) = e {
+        let channel = m
+            .platform_message_id
+            .split_once(':')
+            .map_or("", |(c, _)| c)
+            .to_string();
+        tx.insert_message(
+            community_id,
+            &NewMessage {
+                platform_message_id: m.platform_message_id.clone(),
+                channel_id: channel,
+                author_member_id: Some(m.author.to_string()),
+                thread_id: m.thread.clone(),
+                text: m.text.clone(),
+                posted_at: m.occurred_at.timestamp_millis(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What processing one inbox row did.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub inbox_id: String,
+    pub seq: i64,
+    pub entries: usize,
+    pub notices: usize,
+}
+
+/// Process the oldest pending inbox row of a community, in one transaction. `None` when
+/// nothing is pending. On failure nothing of the attempt stays; the row's attempt count and
+/// error are recorded, and after [`MAX_INBOX_ATTEMPTS`] the row is parked.
+pub async fn process_next(
+    store: &Store,
+    community_id: &str,
+    fault: Fault,
+) -> Result<Option<Processed>> {
+    let mut tx = store.begin().await?;
+    let seq = tx.next_event_seq(community_id).await?;
+    let Some(inbox_id) = tx.oldest_unprocessed_inbox(community_id).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    match process_in(&mut tx, community_id, &inbox_id, seq, fault).await {
+        Ok(processed) => {
+            tx.commit().await?;
+            tracing::debug!(
+                community_id,
+                inbox_id,
+                seq,
+                entries = processed.entries,
+                "event processed"
+            );
+            Ok(Some(processed))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let mut tx = store.begin().await?;
+            let attempts = tx.record_inbox_failure(&inbox_id, &e.to_string()).await?;
+            tx.commit().await?;
+            if attempts >= MAX_INBOX_ATTEMPTS {
+                tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn process_in(
+    tx: &mut Tx<'_>,
+    community_id: &str,
+    inbox_id: &str,
+    seq: i64,
+    fault: Fault,
+) -> Result<Processed> {
+    let ev = tx.inbox_event(inbox_id).await?;
+    let settings = settings(tx, community_id).await?;
+    let mut source = None;
+    let outcome = match serde_json::from_slice::<Payload>(&ev.payload)? {
+        Payload::Event(platform_event) => {
+            source = message_ref(&platform_event).map(str::to_string);
+            let event = resolve(tx, community_id, &platform_event).await?;
+            let outcome = run_engine(tx, community_id, inbox_id, |s| {
+                Ok(apply(&settings, s, &event))
+            })
+            .await?;
+            record_message(tx, community_id, &event).await?;
+            outcome
+        }
+        Payload::CloseWeek(c) => {
+            run_engine(tx, community_id, inbox_id, |s| {
+                Ok(close_week(&settings, s, c.close_week, c.at)?)
+            })
+            .await?
+        }
+    };
+    write_outcome(
+        tx,
+        community_id,
+        inbox_id,
+        &outcome,
+        source.as_deref(),
+        fault,
+    )
+    .await?;
+    tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
+    Ok(Processed {
+        inbox_id: inbox_id.to_string(),
+        seq,
+        entries: outcome.entries.len(),
+        notices: outcome.notices.len(),
+    })
+}
+
+/// Process every pending inbox row of a community, oldest first. Returns how many.
+pub async fn drain(store: &Store, community_id: &str) -> Result<usize> {
+    let mut n = 0;
+    while process_next(store, community_id, Fault::None)
+        .await?
+        .is_some()
+    {
+        n += 1;
+    }
+    Ok(n)
+}

@@ -1,0 +1,96 @@
+//! The inbox: one row per platform delivery, payload sealed.
+
+use super::*;
+
+impl Tx<'_> {
+    /// Store a platform delivery durably, once per (platform, event id).
+    pub async fn insert_inbox(
+        &mut self,
+        community_id: &str,
+        platform: &str,
+        event_id: &str,
+        event_type: &str,
+        payload: &[u8],
+        occurred_at: i64,
+    ) -> Result<InboxInsert> {
+        let id = new_id();
+        let dek = self.data_key(community_id).await?;
+        let sealed = dek.seal(
+            classcred_crypto::FieldRef {
+                community_id,
+                table: "inbox",
+                column: "payload_enc",
+                row_id: &id,
+            },
+            payload,
+        );
+        let stored: Option<String> = sqlx::query_scalar(
+            "INSERT INTO inbox (id, community_id, platform, event_id, event_type, payload_enc, occurred_at, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (platform, event_id) DO NOTHING RETURNING id",
+        )
+        .bind(&id)
+        .bind(community_id)
+        .bind(platform)
+        .bind(event_id)
+        .bind(event_type)
+        .bind(sealed)
+        .bind(occurred_at)
+        .bind(self.now_ms())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(stored.map_or(InboxInsert::Duplicate, InboxInsert::Stored))
+    }
+
+    pub async fn inbox_event(&mut self, id: &str) -> Result<InboxEvent> {
+        let row = sqlx::query(
+            "SELECT id, community_id, platform, event_id, event_type, payload_enc, occurred_at, processed_at, attempts \
+             FROM inbox WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "inbox event",
+            id: id.to_string(),
+        })?;
+        let community_id: String = row.try_get("community_id")?;
+        let dek = self.data_key(&community_id).await?;
+        let sealed: Vec<u8> = row.try_get("payload_enc")?;
+        let payload = dek
+            .open(
+                classcred_crypto::FieldRef {
+                    community_id: &community_id,
+                    table: "inbox",
+                    column: "payload_enc",
+                    row_id: id,
+                },
+                &sealed,
+            )
+            .map_err(|source| StoreError::Crypto {
+                table: "inbox",
+                column: "payload_enc",
+                row_id: id.to_string(),
+                source,
+            })?;
+        Ok(InboxEvent {
+            id: row.try_get("id")?,
+            platform: row.try_get("platform")?,
+            event_id: row.try_get("event_id")?,
+            event_type: row.try_get("event_type")?,
+            occurred_at: row.try_get("occurred_at")?,
+            processed_at: row.try_get("processed_at")?,
+            attempts: row.try_get("attempts")?,
+            payload,
+            community_id,
+        })
+    }
+
+    pub async fn mark_inbox_processed(&mut self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE inbox SET processed_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+            .bind(id)
+            .bind(self.now_ms())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! The append-only points ledger.
+
+use super::*;
+
+impl Tx<'_> {
+    /// Append a ledger entry. Returns `false` (and writes nothing) when an entry with the same
+    /// idempotency key already exists in the community.
+    pub async fn insert_ledger_entry(
+        &mut self,
+        community_id: &str,
+        new: &NewLedgerEntry,
+    ) -> Result<bool> {
+        let id = new_id();
+        let dek = self.data_key(community_id).await?;
+        let note = seal_opt(
+            &dek,
+            community_id,
+            "ledger_entry",
+            "note_enc",
+            &id,
+            new.note.as_deref(),
+        );
+        let stored: Option<String> = sqlx::query_scalar(
+            "INSERT INTO ledger_entry (id, community_id, member_id, kind, amount_milli, idempotency_key, \
+             giver_member_id, giver_role, source_ref, quota_day, iso_week, quota_units, fire_units, note_enc, \
+             occurred_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (community_id, idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&id)
+        .bind(community_id)
+        .bind(&new.member_id)
+        .bind(&new.kind)
+        .bind(new.amount_milli)
+        .bind(&new.idempotency_key)
+        .bind(&new.giver_member_id)
+        .bind(&new.giver_role)
+        .bind(&new.source_ref)
+        .bind(&new.quota_day)
+        .bind(&new.iso_week)
+        .bind(new.quota_units)
+        .bind(new.fire_units)
+        .bind(note)
+        .bind(new.occurred_at)
+        .bind(self.now_ms())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(stored.is_some())
+    }
+
+    pub async fn ledger(&mut self, community_id: &str) -> Result<Vec<LedgerEntry>> {
+        let sql = format!(
+            "SELECT {LEDGER_COLUMNS} FROM ledger_entry WHERE community_id = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(community_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dek = self.data_key(community_id).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                Ok(LedgerEntry {
+                    entry: NewLedgerEntry {
+                        note: open_opt(&dek, r, community_id, "ledger_entry", "note_enc", &id)?,
+                        member_id: r.try_get("member_id")?,
+                        kind: r.try_get("kind")?,
+                        amount_milli: r.try_get("amount_milli")?,
+                        idempotency_key: r.try_get("idempotency_key")?,
+                        giver_member_id: r.try_get("giver_member_id")?,
+                        giver_role: r.try_get("giver_role")?,
+                        source_ref: r.try_get("source_ref")?,
+                        quota_day: r.try_get("quota_day")?,
+                        iso_week: r.try_get("iso_week")?,
+                        quota_units: r.try_get("quota_units")?,
+                        fire_units: r.try_get("fire_units")?,
+                        occurred_at: r.try_get("occurred_at")?,
+                    },
+                    community_id: r.try_get("community_id")?,
+                    created_at: r.try_get("created_at")?,
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    /// Sum of ledger amounts per member (thousandths), from the ledger alone.
+    pub async fn ledger_totals(&mut self, community_id: &str) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT member_id, CAST(SUM(amount_milli) AS BIGINT) AS total FROM ledger_entry \
+             WHERE community_id = $1 GROUP BY member_id ORDER BY member_id",
+        )
+        .bind(community_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("member_id")?, r.try_get("total")?)))
+            .collect()
+    }
+}
