@@ -232,6 +232,21 @@ impl<'s> Tx<'s> {
     fn now_ms(&self) -> i64 {
         self.store.now_ms()
     }
+
+    /// Map rows of one community that hold sealed fields, unwrapping the community's data key
+    /// only when there is a row to open (an empty result needs no key, even an erased one).
+    pub(crate) async fn open_rows<T>(
+        &mut self,
+        community_id: &str,
+        rows: &[AnyRow],
+        f: impl Fn(&DataKey, &AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dek = self.data_key(community_id).await?;
+        rows.iter().map(|r| f(&dek, r)).collect()
+    }
 }
 
 pub(crate) fn new_id() -> String {

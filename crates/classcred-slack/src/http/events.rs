@@ -1,8 +1,6 @@
 //! `POST /slack/events`: verified, parsed, stored durably in the inbox, then acknowledged.
 
-use super::{
-    bad_payload, content_type, header, internal, ok_empty, read_body, verify_request, SlackState,
-};
+use super::{bad_payload, content_type, header, internal, ok_empty, signed_body, SlackState};
 use crate::convert;
 use crate::events::{
     parse_events_body, Envelope, Event as SlackEvent, EventCallback, RETRY_NUM_HEADER,
@@ -27,13 +25,10 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match read_body(&st, EP, body) {
+    let body = match signed_body(&st, EP, &headers, body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(r) = verify_request(&st, EP, &headers, &body) {
-        return r;
-    }
     let envelope = match parse_events_body(content_type(&headers), &body) {
         Ok(e) => e,
         Err(e) => return bad_payload(&st, EP, &e),

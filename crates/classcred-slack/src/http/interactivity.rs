@@ -3,7 +3,7 @@
 //! for now only the harmless `classcred_help` button exists. Always an empty 200 (which also
 //! closes a submitted modal) once the request is verified.
 
-use super::{bad_payload, content_type, ok_empty, read_body, verify_request, SlackState};
+use super::{bad_payload, content_type, ok_empty, signed_body, SlackState};
 use crate::blocks::ephemeral_response;
 use crate::interactivity::{parse_interaction_body, Interaction, Router};
 use axum::body::Bytes;
@@ -49,13 +49,10 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match read_body(&st, EP, body) {
+    let body = match signed_body(&st, EP, &headers, body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(r) = verify_request(&st, EP, &headers, &body) {
-        return r;
-    }
     let interaction = match parse_interaction_body(content_type(&headers), &body) {
         Ok(i) => i,
         Err(e) => return bad_payload(&st, EP, &e),

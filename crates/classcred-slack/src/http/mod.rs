@@ -137,6 +137,18 @@ fn content_type(h: &HeaderMap) -> Option<&str> {
 }
 
 /// The raw body, or the refusal (413 over the server's or our limit).
+/// The raw body of a request that must be signed: read within the limit, then verified.
+fn signed_body(
+    st: &SlackState,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Response> {
+    let body = read_body(st, endpoint, body)?;
+    verify_request(st, endpoint, headers, &body)?;
+    Ok(body)
+}
+
 fn read_body(
     st: &SlackState,
     endpoint: &'static str,

@@ -1,84 +1,18 @@
 //! `SlackClient` against a local fake Slack Web API (axum on 127.0.0.1:0) that records calls.
 
 use crate::fixture;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use crate::server::{fake_slack, Call, FakeSlack, Scripted};
 use classcred_slack::{
     BotToken, OutboundPolicy, OutgoingMessage, PolicyError, SlackApiError, SlackClient,
     SlackClientConfig, SlackTs, SlackUserId,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone)]
-struct Call {
-    path: String,
-    auth: Option<String>,
-    content_type: Option<String>,
-    body: String,
-}
-
-impl Call {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-    fn form(&self) -> HashMap<String, String> {
-        classcred_slack::body::parse_form(self.body.as_bytes())
-            .unwrap()
-            .into_iter()
-            .collect()
-    }
-}
-
-type Scripted = (u16, Option<&'static str>, String);
-
-#[derive(Default)]
-struct Fake {
-    calls: Mutex<Vec<Call>>,
-    /// Per path: responses to give in order; when empty, `{"ok":true}`.
-    script: Mutex<HashMap<String, VecDeque<Scripted>>>,
-}
-
-async fn handle(
-    State(fake): State<Arc<Fake>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let h = |n: &str| headers.get(n).map(|v| v.to_str().unwrap().to_owned());
-    let path = uri.path().to_owned();
-    fake.calls.lock().unwrap().push(Call {
-        path: path.clone(),
-        auth: h("authorization"),
-        content_type: h("content-type"),
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    });
-    let next = fake
-        .script
-        .lock()
-        .unwrap()
-        .get_mut(&path)
-        .and_then(VecDeque::pop_front);
-    let (status, retry_after, body) = next.unwrap_or((200, None, r#"{"ok":true}"#.to_owned()));
-    let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
-    resp.headers_mut().insert(
-        "content-type",
-        "application/json; charset=utf-8".parse().unwrap(),
-    );
-    if let Some(ra) = retry_after {
-        resp.headers_mut()
-            .insert("retry-after", ra.parse().unwrap());
-    }
-    resp
-}
-
 struct Harness {
-    fake: Arc<Fake>,
+    fake: Arc<FakeSlack>,
     client: SlackClient,
     base: String,
 }
@@ -89,14 +23,8 @@ impl Harness {
     }
 
     async fn start_with(tweak: impl FnOnce(SlackClientConfig) -> SlackClientConfig) -> Self {
-        let fake = Arc::new(Fake::default());
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let base = format!("http://{addr}/api/");
+        let (fake, root) = fake_slack().await;
+        let base = format!("{root}/api/");
         let config = tweak(SlackClientConfig {
             api_base_url: base.clone(),
             backoff: Duration::from_millis(10),
@@ -107,15 +35,11 @@ impl Harness {
     }
 
     fn script(&self, path: &str, responses: Vec<Scripted>) {
-        self.fake
-            .script
-            .lock()
-            .unwrap()
-            .insert(path.to_owned(), responses.into());
+        self.fake.script_raw(path, responses);
     }
 
     fn calls(&self) -> Vec<Call> {
-        self.fake.calls.lock().unwrap().clone()
+        self.fake.calls()
     }
 }
 

@@ -43,20 +43,27 @@ impl Call {
     }
 }
 
+/// A scripted answer: HTTP status, optional `Retry-After`, JSON body.
+pub type Scripted = (u16, Option<&'static str>, String);
+
 /// The fake Slack Web API.
 #[derive(Default)]
 pub struct FakeSlack {
     calls: Mutex<Vec<Call>>,
-    script: Mutex<HashMap<String, VecDeque<String>>>,
+    script: Mutex<HashMap<String, VecDeque<Scripted>>>,
 }
 
 impl FakeSlack {
-    /// Responses (JSON bodies) for a method path such as `/api/users.list`, given in order.
+    /// Responses (JSON bodies, HTTP 200) for a method path such as `/api/users.list`, in order.
     pub fn script(&self, path: &str, bodies: Vec<String>) {
+        self.script_raw(path, bodies.into_iter().map(|b| (200, None, b)).collect());
+    }
+    /// Responses with their status and `Retry-After`, in order.
+    pub fn script_raw(&self, path: &str, responses: Vec<Scripted>) {
         self.script
             .lock()
             .unwrap()
-            .insert(path.to_owned(), bodies.into());
+            .insert(path.to_owned(), responses.into());
     }
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
@@ -103,20 +110,25 @@ async fn fake_handle(
         .unwrap()
         .get_mut(&path)
         .and_then(VecDeque::pop_front);
-    let body = scripted.unwrap_or_else(|| match path.as_str() {
-        "/api/chat.postMessage" => {
-            json!({"ok": true, "channel": "D0000001", "ts": "1700000000.999999"}).to_string()
-        }
-        "/api/chat.postEphemeral" => {
-            json!({"ok": true, "message_ts": "1700000000.999999"}).to_string()
-        }
-        _ => json!({"ok": true}).to_string(),
+    let (status, retry_after, body) = scripted.unwrap_or_else(|| {
+        let body = match path.as_str() {
+            "/api/chat.postMessage" => {
+                json!({"ok": true, "channel": "D0000001", "ts": "1700000000.999999"})
+            }
+            "/api/chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.999999"}),
+            _ => json!({"ok": true}),
+        };
+        (200, None, body.to_string())
     });
-    let mut resp = (StatusCode::OK, body).into_response();
+    let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
     resp.headers_mut().insert(
         "content-type",
         "application/json; charset=utf-8".parse().unwrap(),
     );
+    if let Some(ra) = retry_after {
+        resp.headers_mut()
+            .insert("retry-after", ra.parse().unwrap());
+    }
     resp
 }
 

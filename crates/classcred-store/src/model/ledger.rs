@@ -56,35 +56,30 @@ impl Tx<'_> {
             .bind(community_id)
             .fetch_all(&mut *self.tx)
             .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dek = self.data_key(community_id).await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("id")?;
-                Ok(LedgerEntry {
-                    entry: NewLedgerEntry {
-                        note: open_opt(&dek, r, community_id, "ledger_entry", "note_enc", &id)?,
-                        member_id: r.try_get("member_id")?,
-                        kind: r.try_get("kind")?,
-                        amount_milli: r.try_get("amount_milli")?,
-                        idempotency_key: r.try_get("idempotency_key")?,
-                        giver_member_id: r.try_get("giver_member_id")?,
-                        giver_role: r.try_get("giver_role")?,
-                        source_ref: r.try_get("source_ref")?,
-                        quota_day: r.try_get("quota_day")?,
-                        iso_week: r.try_get("iso_week")?,
-                        quota_units: r.try_get("quota_units")?,
-                        fire_units: r.try_get("fire_units")?,
-                        occurred_at: r.try_get("occurred_at")?,
-                    },
-                    community_id: r.try_get("community_id")?,
-                    created_at: r.try_get("created_at")?,
-                    id,
-                })
+        self.open_rows(community_id, &rows, |dek, r| {
+            let id: String = r.try_get("id")?;
+            Ok(LedgerEntry {
+                entry: NewLedgerEntry {
+                    note: open_opt(dek, r, community_id, "ledger_entry", "note_enc", &id)?,
+                    member_id: r.try_get("member_id")?,
+                    kind: r.try_get("kind")?,
+                    amount_milli: r.try_get("amount_milli")?,
+                    idempotency_key: r.try_get("idempotency_key")?,
+                    giver_member_id: r.try_get("giver_member_id")?,
+                    giver_role: r.try_get("giver_role")?,
+                    source_ref: r.try_get("source_ref")?,
+                    quota_day: r.try_get("quota_day")?,
+                    iso_week: r.try_get("iso_week")?,
+                    quota_units: r.try_get("quota_units")?,
+                    fire_units: r.try_get("fire_units")?,
+                    occurred_at: r.try_get("occurred_at")?,
+                },
+                community_id: r.try_get("community_id")?,
+                created_at: r.try_get("created_at")?,
+                id,
             })
-            .collect()
+        })
+        .await
     }
 
     /// Sum of ledger amounts per member (thousandths), from the ledger alone.

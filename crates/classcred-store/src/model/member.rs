@@ -168,12 +168,9 @@ impl Tx<'_> {
             .bind(community_id)
             .fetch_all(&mut *self.tx)
             .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dek = self.data_key(community_id).await?;
-        rows.iter()
-            .map(|r| Self::member_from_row(&dek, community_id, r))
-            .collect()
+        self.open_rows(community_id, &rows, |dek, r| {
+            Self::member_from_row(dek, community_id, r)
+        })
+        .await
     }
 }

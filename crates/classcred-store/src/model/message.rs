@@ -51,26 +51,21 @@ impl Tx<'_> {
         .bind(community_id)
         .fetch_all(&mut *self.tx)
         .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dek = self.data_key(community_id).await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("id")?;
-                Ok(Message {
-                    text: open_opt(&dek, r, community_id, "message", "text_enc", &id)?,
-                    community_id: r.try_get("community_id")?,
-                    platform_message_id: r.try_get("platform_message_id")?,
-                    channel_id: r.try_get("channel_id")?,
-                    author_member_id: r.try_get("author_member_id")?,
-                    thread_id: r.try_get("thread_id")?,
-                    posted_at: r.try_get("posted_at")?,
-                    edited_at: r.try_get("edited_at")?,
-                    deleted_at: r.try_get("deleted_at")?,
-                    id,
-                })
+        self.open_rows(community_id, &rows, |dek, r| {
+            let id: String = r.try_get("id")?;
+            Ok(Message {
+                text: open_opt(dek, r, community_id, "message", "text_enc", &id)?,
+                community_id: r.try_get("community_id")?,
+                platform_message_id: r.try_get("platform_message_id")?,
+                channel_id: r.try_get("channel_id")?,
+                author_member_id: r.try_get("author_member_id")?,
+                thread_id: r.try_get("thread_id")?,
+                posted_at: r.try_get("posted_at")?,
+                edited_at: r.try_get("edited_at")?,
+                deleted_at: r.try_get("deleted_at")?,
+                id,
             })
-            .collect()
+        })
+        .await
     }
 }
