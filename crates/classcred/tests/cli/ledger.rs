@@ -1,0 +1,144 @@
+//! Community and ledger commands on the demo class.
+
+use crate::support::*;
+
+#[test]
+fn ledger_commands_on_the_demo_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let c = community_id(d);
+    let o = run(d, &["community", "list"]);
+    assert!(
+        text(&o).contains("DEMO-CS101") && text(&o).contains("26"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(
+        d,
+        &["ledger", "balances", "--community", &c, "--format", "csv"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("platform_user_id,role,earned,spendable,level")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 26);
+    let total: f64 = rows.iter().map(|r| r[2].parse::<f64>().unwrap()).sum();
+    assert!(total > 50.0, "the demo's fires were processed: {total}");
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] != "student")
+            .all(|r| r[2] == "0"),
+        "staff earn nothing in the demo"
+    );
+
+    let o = run(d, &["ledger", "replay", "--community", &c]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("reproduces the stored state"));
+
+    // Adjustments need an Admin and a reason, and are audited.
+    let o = run(
+        d,
+        &[
+            "ledger",
+            "adjust",
+            "--community",
+            &c,
+            "--by",
+            "UDEMO000002",
+            "--member",
+            "UDEMO000001",
+            "--points",
+            "2",
+            "--reason",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("only an Admin"), "{}", text(&o));
+    let o = run(
+        d,
+        &[
+            "ledger",
+            "adjust",
+            "--community",
+            &c,
+            "--by",
+            "UDEMO0ADMIN",
+            "--member",
+            "UDEMO000001",
+            "--points",
+            "2",
+            "--reason",
+            " ",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let before = rows.iter().find(|r| r[0] == "UDEMO000001").unwrap()[2]
+        .parse::<f64>()
+        .unwrap();
+    let o = run(
+        d,
+        &[
+            "ledger",
+            "adjust",
+            "--community",
+            &c,
+            "--by",
+            "UDEMO0ADMIN",
+            "--member",
+            "UDEMO000001",
+            "--points",
+            "-1.5",
+            "--reason",
+            "late penalty",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(
+        d,
+        &["ledger", "balances", "--community", &c, "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let after = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["platform_user_id"] == "UDEMO000001")
+        .unwrap()["earned"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap();
+    assert!((before - 1.5 - after).abs() < 1e-9, "{before} → {after}");
+    assert!(text(&run(d, &["audit", "verify"])).contains("intact: 2 entries"));
+    assert!(run(d, &["ledger", "replay", "--community", &c])
+        .status
+        .success());
+
+    // A tampered ledger is reported, with a non-zero exit.
+    rusqlite_free_update(
+        &d.join("classcred.db"),
+        "UPDATE ledger_entry SET amount_milli = amount_milli + 1 WHERE kind = 'award'",
+    );
+    let o = run(d, &["ledger", "replay", "--community", &c]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("DIFFERS"), "{}", text(&o));
+
+    let o = run(d, &["inbox", "retry", "--community", &c]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 parked deliveries re-queued"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(d, &["ledger", "balances", "--community", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("community nope"), "{}", text(&o));
+}
