@@ -1,0 +1,126 @@
+//! Members as the engine sees them: ids, role, kind, level.
+
+use super::*;
+
+impl Tx<'_> {
+    /// Member ids by platform user id, without decrypting anything.
+    pub async fn member_ids_by_platform(
+        &mut self,
+        community_id: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT platform_user_id, id FROM member WHERE community_id = $1 ORDER BY platform_user_id",
+        )
+        .bind(community_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("platform_user_id")?, r.try_get("id")?)))
+            .collect()
+    }
+
+    /// The member id of a platform user, if known.
+    pub async fn member_id_by_platform(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    /// Create a member known only by platform id (e.g. first seen in a mention), with no profile.
+    pub async fn insert_bare_member(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+        role: Role,
+        kind: MemberKind,
+    ) -> Result<String> {
+        let id = new_id();
+        let now = self.now_ms();
+        sqlx::query(
+            "INSERT INTO member (id, community_id, platform_user_id, role, kind, joined_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&id)
+        .bind(community_id)
+        .bind(platform_user_id)
+        .bind(role.as_str())
+        .bind(kind.as_str())
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Role and kind of a member.
+    pub async fn member_role_kind(
+        &mut self,
+        community_id: &str,
+        member_id: &str,
+    ) -> Result<Option<(Role, MemberKind)>> {
+        let row = sqlx::query("SELECT role, kind FROM member WHERE community_id = $1 AND id = $2")
+            .bind(community_id)
+            .bind(member_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| {
+            Ok((
+                Role::parse(&r.try_get::<String, _>("role")?)?,
+                MemberKind::parse(&r.try_get::<String, _>("kind")?)?,
+            ))
+        })
+        .transpose()
+    }
+
+    pub async fn set_member_role_kind(
+        &mut self,
+        community_id: &str,
+        member_id: &str,
+        role: Role,
+        kind: MemberKind,
+    ) -> Result<()> {
+        sqlx::query("UPDATE member SET role = $3, kind = $4 WHERE community_id = $1 AND id = $2")
+            .bind(community_id)
+            .bind(member_id)
+            .bind(role.as_str())
+            .bind(kind.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn member_level(&mut self, community_id: &str, member_id: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT level FROM member WHERE community_id = $1 AND id = $2")
+                .bind(community_id)
+                .bind(member_id)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    pub async fn set_member_level(
+        &mut self,
+        community_id: &str,
+        member_id: &str,
+        level: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE member SET level = $3 WHERE community_id = $1 AND id = $2 AND level < $3",
+        )
+        .bind(community_id)
+        .bind(member_id)
+        .bind(level)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}

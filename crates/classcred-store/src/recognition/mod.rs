@@ -1,0 +1,57 @@
+//! Storage for the recognition engine: the indexed questions it asks about one community's state
+//! and the writes of its outcomes. Values are plain (ids, numbers, JSON records); the service
+//! crate maps them to the engine's types.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{new_id, MemberKind, Result, Role, StoreError, Tx};
+
+/// One member's balances, as stored in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberBalance {
+    pub member_id: String,
+    pub platform_user_id: String,
+    pub role: Role,
+    pub kind: MemberKind,
+    /// Lifetime earned points, thousandths.
+    pub earned_milli: i64,
+    /// Earned minus spent, thousandths.
+    pub spendable_milli: i64,
+    pub level: i64,
+}
+
+/// A processed inbox event, in processing order (for replay).
+#[derive(Debug, Clone)]
+pub struct ProcessedEvent {
+    pub inbox_id: String,
+    pub seq: i64,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BadgeRow {
+    pub member_id: String,
+    pub badge_id: String,
+    pub instance: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedRow {
+    pub member_id: Option<String>,
+    pub kind: String,
+    pub payload: String,
+    pub occurred_at: i64,
+}
+
+/// After this many failed processing attempts an inbox row is parked: left unprocessed, with
+/// its error, so that one bad row cannot block every later event of its community.
+pub const INBOX_MAX_ATTEMPTS: i64 = 10;
+
+const EARNED: &str = "CAST(COALESCE(SUM(CASE WHEN kind IN ('purchase', 'refund') THEN 0 ELSE amount_milli END), 0) AS BIGINT)";
+
+mod members;
+mod processing;
+mod questions;
+mod records;
+mod reports;

@@ -1,0 +1,107 @@
+//! Processing order and state of inbox rows: the community lock, parking, replay input.
+
+use super::*;
+
+impl Tx<'_> {
+    /// Take the community's processing lock and the next event sequence number. Everything the
+    /// engine reads afterwards in this transaction is current, and no other processing of the
+    /// same community interleaves (PostgreSQL row lock; SQLite serialises all writers).
+    pub async fn next_event_seq(&mut self, community_id: &str) -> Result<i64> {
+        sqlx::query_scalar(
+            "UPDATE community SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+        )
+        .bind(community_id)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "community",
+            id: community_id.to_string(),
+        })
+    }
+
+    /// Mark an inbox row processed at a position in the community's processing order.
+    pub async fn mark_inbox_processed_at_seq(&mut self, inbox_id: &str, seq: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET processed_at = $2, seq = $3, attempts = attempts + 1, last_error = NULL WHERE id = $1",
+        )
+        .bind(inbox_id)
+        .bind(self.now_ms())
+        .bind(seq)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Processed inbox events of a community in processing order, decrypted.
+    pub async fn processed_events(&mut self, community_id: &str) -> Result<Vec<ProcessedEvent>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
+        )
+        .bind(community_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let seq: i64 = sqlx::query_scalar("SELECT seq FROM inbox WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+            let ev = self.inbox_event(&id).await?;
+            out.push(ProcessedEvent {
+                inbox_id: id,
+                seq,
+                payload: ev.payload,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The oldest inbox row not processed yet, skipping parked rows
+    /// ([`INBOX_MAX_ATTEMPTS`] failures).
+    pub async fn oldest_unprocessed_inbox(&mut self, community_id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL AND attempts < $2 \
+             ORDER BY received_at, id LIMIT 1",
+        )
+        .bind(community_id)
+        .bind(INBOX_MAX_ATTEMPTS)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    /// Give parked inbox rows of a community another round of attempts (after the cause was
+    /// fixed). Returns how many.
+    pub async fn requeue_parked_inbox(&mut self, community_id: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET attempts = 0 WHERE community_id = $1 AND processed_at IS NULL AND attempts >= $2",
+        )
+        .bind(community_id)
+        .bind(INBOX_MAX_ATTEMPTS)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Count a failed processing attempt of an inbox row; returns the attempts so far.
+    /// `error` must carry ids only.
+    pub async fn record_inbox_failure(&mut self, inbox_id: &str, error: &str) -> Result<i64> {
+        let truncated: String = error.chars().take(500).collect();
+        Ok(sqlx::query_scalar(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 RETURNING attempts",
+        )
+        .bind(inbox_id)
+        .bind(truncated)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .unwrap_or(0))
+    }
+
+    /// How many inbox rows of a community are not processed (including parked ones).
+    pub async fn pending_inbox_count(&mut self, community_id: &str) -> Result<i64> {
+        self.sum_i64(
+            "SELECT COUNT(*) FROM inbox WHERE community_id = $1 AND processed_at IS NULL",
+            &[community_id],
+        )
+        .await
+    }
+}

@@ -1,0 +1,123 @@
+//! The indexed questions the engine asks about the ledger (one query each).
+
+use super::*;
+
+impl Tx<'_> {
+    pub(super) async fn sum_i64(&mut self, sql: &str, binds: &[&str]) -> Result<i64> {
+        let mut q = sqlx::query_scalar::<_, i64>(sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        Ok(q.fetch_one(&mut *self.tx).await?)
+    }
+
+    /// `SUM(quota_units)` of a giver on a quota day.
+    pub async fn quota_used(&mut self, community_id: &str, giver: &str, day: &str) -> Result<i64> {
+        self.sum_i64(
+            "SELECT CAST(COALESCE(SUM(quota_units), 0) AS BIGINT) FROM ledger_entry \
+             WHERE community_id = $1 AND giver_member_id = $2 AND quota_day = $3",
+            &[community_id, giver, day],
+        )
+        .await
+    }
+
+    /// `SUM(fire_units)` from a giver to a recipient in an ISO week.
+    pub async fn weekly_fire(
+        &mut self,
+        community_id: &str,
+        giver: &str,
+        recipient: &str,
+        week: &str,
+    ) -> Result<i64> {
+        self.sum_i64(
+            "SELECT CAST(COALESCE(SUM(fire_units), 0) AS BIGINT) FROM ledger_entry \
+             WHERE community_id = $1 AND giver_member_id = $2 AND iso_week = $3 AND member_id = $4",
+            &[community_id, giver, week, recipient],
+        )
+        .await
+    }
+
+    pub async fn ledger_key_exists(&mut self, community_id: &str, key: &str) -> Result<bool> {
+        self.sum_i64(
+            "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND idempotency_key = $2",
+            &[community_id, key],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+
+    /// Lifetime earned points (thousandths).
+    pub async fn earned(&mut self, community_id: &str, member_id: &str) -> Result<i64> {
+        self.sum_i64(
+            &format!(
+                "SELECT {EARNED} FROM ledger_entry WHERE community_id = $1 AND member_id = $2"
+            ),
+            &[community_id, member_id],
+        )
+        .await
+    }
+
+    /// Whether a student giver was ever awarded fire to a recipient.
+    pub async fn has_recognised(
+        &mut self,
+        community_id: &str,
+        giver: &str,
+        recipient: &str,
+    ) -> Result<bool> {
+        self.sum_i64(
+            "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
+             AND member_id = $3 AND kind = 'award' AND giver_role = 'student'",
+            &[community_id, giver, recipient],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+
+    pub async fn distinct_givers(&mut self, community_id: &str, recipient: &str) -> Result<i64> {
+        self.sum_i64(
+            "SELECT COUNT(DISTINCT giver_member_id) FROM ledger_entry WHERE community_id = $1 \
+             AND member_id = $2 AND kind = 'award' AND giver_role = 'student'",
+            &[community_id, recipient],
+        )
+        .await
+    }
+
+    pub async fn distinct_recipients(&mut self, community_id: &str, giver: &str) -> Result<i64> {
+        self.sum_i64(
+            "SELECT COUNT(DISTINCT member_id) FROM ledger_entry WHERE community_id = $1 \
+             AND giver_member_id = $2 AND kind = 'award' AND giver_role = 'student'",
+            &[community_id, giver],
+        )
+        .await
+    }
+
+    pub async fn gave_on(&mut self, community_id: &str, giver: &str, day: &str) -> Result<bool> {
+        self.sum_i64(
+            "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
+             AND quota_day = $3 AND kind = 'award'",
+            &[community_id, giver, day],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+
+    /// Per student giver, fire units standing given in a week.
+    pub async fn weekly_fire_by_giver(
+        &mut self,
+        community_id: &str,
+        week: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT giver_member_id AS giver, CAST(SUM(fire_units) AS BIGINT) AS units FROM ledger_entry \
+             WHERE community_id = $1 AND iso_week = $2 AND giver_role = 'student' AND giver_member_id IS NOT NULL \
+             GROUP BY giver_member_id ORDER BY giver_member_id",
+        )
+        .bind(community_id)
+        .bind(week)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("giver")?, r.try_get("units")?)))
+            .collect()
+    }
+}

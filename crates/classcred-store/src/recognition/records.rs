@@ -1,0 +1,206 @@
+//! What the engine remembers: message and reaction records, badges, feed items.
+
+use super::*;
+
+impl Tx<'_> {
+    pub async fn has_badge(
+        &mut self,
+        community_id: &str,
+        member_id: &str,
+        badge: &str,
+        instance: &str,
+    ) -> Result<bool> {
+        self.sum_i64(
+            "SELECT COUNT(*) FROM member_badge WHERE community_id = $1 AND member_id = $2 \
+             AND badge_id = $3 AND instance = $4",
+            &[community_id, member_id, badge, instance],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+
+    pub async fn insert_badge(
+        &mut self,
+        community_id: &str,
+        member_id: &str,
+        badge: &str,
+        instance: &str,
+        by: Option<&str>,
+        at: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO member_badge (community_id, member_id, badge_id, instance, awarded_by, awarded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(community_id)
+        .bind(member_id)
+        .bind(badge)
+        .bind(instance)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn badges(&mut self, community_id: &str) -> Result<Vec<BadgeRow>> {
+        let rows = sqlx::query(
+            "SELECT member_id, badge_id, instance FROM member_badge WHERE community_id = $1 \
+             ORDER BY member_id, badge_id, instance",
+        )
+        .bind(community_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BadgeRow {
+                    member_id: r.try_get("member_id")?,
+                    badge_id: r.try_get("badge_id")?,
+                    instance: r.try_get("instance")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The engine's JSON record of a message.
+    pub async fn engine_message(
+        &mut self,
+        community_id: &str,
+        platform_message_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT record FROM engine_message WHERE community_id = $1 AND platform_message_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_message_id)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    pub async fn upsert_engine_message(
+        &mut self,
+        community_id: &str,
+        platform_message_id: &str,
+        author: Option<&str>,
+        record: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO engine_message (community_id, platform_message_id, author_member_id, record) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, platform_message_id) \
+             DO UPDATE SET record = excluded.record, author_member_id = excluded.author_member_id",
+        )
+        .bind(community_id)
+        .bind(platform_message_id)
+        .bind(author)
+        .bind(record)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn engine_reaction(
+        &mut self,
+        community_id: &str,
+        platform_message_id: &str,
+        reactor: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT record FROM engine_reaction WHERE community_id = $1 AND platform_message_id = $2 \
+             AND reactor_member_id = $3",
+        )
+        .bind(community_id)
+        .bind(platform_message_id)
+        .bind(reactor)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    pub async fn engine_reactions_on(
+        &mut self,
+        community_id: &str,
+        platform_message_id: &str,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT record FROM engine_reaction WHERE community_id = $1 AND platform_message_id = $2 \
+             ORDER BY reactor_member_id",
+        )
+        .bind(community_id)
+        .bind(platform_message_id)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    pub async fn upsert_engine_reaction(
+        &mut self,
+        community_id: &str,
+        platform_message_id: &str,
+        reactor: &str,
+        record: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO engine_reaction (community_id, platform_message_id, reactor_member_id, record) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, platform_message_id, reactor_member_id) \
+             DO UPDATE SET record = excluded.record",
+        )
+        .bind(community_id)
+        .bind(platform_message_id)
+        .bind(reactor)
+        .bind(record)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_feed_item(
+        &mut self,
+        community_id: &str,
+        member_id: Option<&str>,
+        kind: &str,
+        payload: &str,
+        occurred_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO feed_item (id, community_id, member_id, kind, payload, occurred_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new_id())
+        .bind(community_id)
+        .bind(member_id)
+        .bind(kind)
+        .bind(payload)
+        .bind(occurred_at)
+        .bind(self.now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Feed items, newest first: one member's (`Some`) or the community's (`None`).
+    pub async fn feed(
+        &mut self,
+        community_id: &str,
+        member_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<FeedRow>> {
+        let rows = sqlx::query(
+            "SELECT member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \
+             AND (($2 IS NULL AND member_id IS NULL) OR member_id = $2) \
+             ORDER BY occurred_at DESC, id DESC LIMIT $3",
+        )
+        .bind(community_id)
+        .bind(member_id)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeedRow {
+                    member_id: r.try_get("member_id")?,
+                    kind: r.try_get("kind")?,
+                    payload: r.try_get("payload")?,
+                    occurred_at: r.try_get("occurred_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,57 @@
+//! Balances and leaderboard totals.
+
+use super::*;
+
+impl Tx<'_> {
+    /// Earned points per human student between two instants (ms, `None` = unbounded).
+    pub async fn student_earned_totals(
+        &mut self,
+        community_id: &str,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT m.id AS member_id, CAST(COALESCE(SUM(CASE WHEN l.kind IN ('purchase', 'refund') THEN 0 \
+             ELSE l.amount_milli END), 0) AS BIGINT) AS earned \
+             FROM member m LEFT JOIN ledger_entry l ON l.community_id = m.community_id AND l.member_id = m.id \
+               AND ($2 IS NULL OR l.occurred_at >= $2) AND ($3 IS NULL OR l.occurred_at < $3) \
+             WHERE m.community_id = $1 AND m.role = 'student' AND m.kind = 'human' \
+             GROUP BY m.id ORDER BY m.id",
+        )
+        .bind(community_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("member_id")?, r.try_get("earned")?)))
+            .collect()
+    }
+
+    /// Earned and spendable per member, from the ledger.
+    pub async fn balances(&mut self, community_id: &str) -> Result<Vec<MemberBalance>> {
+        let rows = sqlx::query(&format!(
+            "SELECT m.id, m.platform_user_id, m.role, m.kind, m.level, \
+             (SELECT {EARNED} FROM ledger_entry l WHERE l.community_id = m.community_id AND l.member_id = m.id) AS earned, \
+             (SELECT CAST(COALESCE(SUM(amount_milli), 0) AS BIGINT) FROM ledger_entry l \
+                WHERE l.community_id = m.community_id AND l.member_id = m.id) AS spendable \
+             FROM member m WHERE m.community_id = $1 ORDER BY m.platform_user_id"
+        ))
+        .bind(community_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MemberBalance {
+                    member_id: r.try_get("id")?,
+                    platform_user_id: r.try_get("platform_user_id")?,
+                    role: Role::parse(&r.try_get::<String, _>("role")?)?,
+                    kind: MemberKind::parse(&r.try_get::<String, _>("kind")?)?,
+                    earned_milli: r.try_get("earned")?,
+                    spendable_milli: r.try_get("spendable")?,
+                    level: r.try_get("level")?,
+                })
+            })
+            .collect()
+    }
+}
