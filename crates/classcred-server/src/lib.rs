@@ -151,6 +151,14 @@ impl Application {
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        if config.tls.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "listening beyond loopback without TLS: personal data would cross the network in clear; \
+                 configure tls_cert_file and tls_key_file, or put a TLS-terminating proxy in front"
+            );
+        }
         let app = routes
             .layer(DefaultBodyLimit::max(config.body_limit))
             .layer(middleware::from_fn_with_state(metrics, track));
@@ -183,15 +191,7 @@ impl Application {
                     .await?;
             }
             None => {
-                if !addr.ip().is_loopback() {
-                    tracing::warn!(
-                        %addr,
-                        "listening beyond loopback without TLS: personal data would cross the network in clear; \
-                         configure tls_cert_file and tls_key_file, or put a TLS-terminating proxy in front"
-                    );
-                } else {
-                    tracing::info!(%addr, "listening");
-                }
+                tracing::info!(%addr, "listening");
                 axum::serve(self.listener, self.app)
                     .with_graceful_shutdown(shutdown)
                     .await?;
@@ -202,25 +202,31 @@ impl Application {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is
+/// called, not when the future is first polled, so call it before announcing readiness: a
+/// SIGTERM that arrives early then still shuts down cleanly instead of killing the process.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested");
 }

@@ -17,7 +17,7 @@ async fn every_live_column_is_declared_on_every_backend() {
         let (undeclared, absent) = registry::coverage(&live);
         assert!(
             undeclared.is_empty(),
-            "{}: columns missing from the privacy registry (declare them in registry.rs): {undeclared:?}",
+            "{}: columns missing from the privacy registry (declare them in crates/classcred-store/src/registry/tables.rs): {undeclared:?}",
             db.backend()
         );
         assert!(

@@ -430,6 +430,8 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
 }
 
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {
+    // Handlers first: a SIGTERM from here on stops the server cleanly.
+    let shutdown = classcred_server::shutdown_signal();
     let metrics = Arc::new(Metrics::new());
     let slack_state =
         classcred_slack::SlackState::from_config(store.clone(), metrics.clone(), cfg.slack.clone())
@@ -453,7 +455,7 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
         workers.push(tokio::spawn(schedule(store.clone(), stop_rx.clone())));
     }
     if args.workers_only {
-        classcred_server::shutdown_signal().await;
+        shutdown.await;
     } else {
         let tls = match (&cfg.tls_cert_file, &cfg.tls_key_file) {
             (Some(cert), Some(key)) => Some(TlsFiles {
@@ -479,7 +481,7 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         // Tests and scripts read this line to find the port.
         println!("classcred listening on {}", app.local_addr());
-        app.run_until(classcred_server::shutdown_signal()).await?;
+        app.run_until(shutdown).await?;
     }
     let _ = stop_tx.send(true);
     for w in workers {
