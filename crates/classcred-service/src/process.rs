@@ -309,7 +309,9 @@ pub async fn process_next(
         Err(e) => {
             tx.rollback().await?;
             let mut tx = store.begin().await?;
-            let attempts = tx.record_inbox_failure(&inbox_id, &e.to_string()).await?;
+            let attempts = tx
+                .record_inbox_failure(community_id, &inbox_id, &e.to_string())
+                .await?;
             tx.commit().await?;
             if attempts >= MAX_INBOX_ATTEMPTS {
                 tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
@@ -326,7 +328,7 @@ async fn process_in(
     seq: i64,
     fault: Fault,
 ) -> Result<Processed> {
-    let ev = tx.inbox_event(inbox_id).await?;
+    let ev = tx.inbox_event(community_id, inbox_id).await?;
     let settings = settings(tx, community_id).await?;
     let mut source = None;
     let outcome = match serde_json::from_slice::<Payload>(&ev.payload)? {
@@ -356,7 +358,8 @@ async fn process_in(
         fault,
     )
     .await?;
-    tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
+    tx.mark_inbox_processed_at_seq(community_id, inbox_id, seq)
+        .await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),
         seq,

@@ -560,7 +560,7 @@ async fn a_poison_row_is_parked_and_does_not_block_the_community() {
             "the event after the poison row was processed"
         );
         let mut tx = w.store.begin().await.unwrap();
-        let ev = tx.inbox_event(&poison_id).await.unwrap();
+        let ev = tx.inbox_event(&w.community, &poison_id).await.unwrap();
         assert!(ev.processed_at.is_none());
         assert_eq!(ev.attempts, classcred_service::MAX_INBOX_ATTEMPTS);
         assert_eq!(

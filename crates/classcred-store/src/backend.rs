@@ -25,6 +25,8 @@ pub trait Backend: Send + Sync + 'static {
     fn columns_query(&self) -> &'static str;
     /// Suffix for the sub-select that picks the next job: row locking where the database has it.
     fn claim_lock_clause(&self) -> &'static str;
+    /// The statement that opens a transaction (`None`: the driver's plain `BEGIN`).
+    fn begin_statement(&self) -> Option<&'static str>;
 }
 
 /// Embedded SQLite: one file, WAL journal, foreign keys enforced.
@@ -64,6 +66,13 @@ impl Backend for Sqlite {
         // SQLite serialises writers; the single UPDATE … WHERE id = (SELECT …) is atomic.
         ""
     }
+    fn begin_statement(&self) -> Option<&'static str> {
+        // A DEFERRED transaction that reads and then writes must upgrade its lock, and that
+        // upgrade fails at once with SQLITE_BUSY ("database is locked", the busy timeout does
+        // not apply) when another process wrote in between. IMMEDIATE takes the write lock at
+        // BEGIN, where the busy timeout does apply, so writers from several processes queue.
+        Some("BEGIN IMMEDIATE")
+    }
 }
 
 impl Backend for Postgres {
@@ -87,6 +96,9 @@ impl Backend for Postgres {
     fn claim_lock_clause(&self) -> &'static str {
         "FOR UPDATE SKIP LOCKED"
     }
+    fn begin_statement(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Pick the backend from a database URL.
@@ -109,6 +121,39 @@ pub(crate) fn sqlite_url_with_create(url: &str) -> String {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
+    }
+}
+
+/// Create the SQLite database file readable by its owner only (0600) when it does not exist
+/// yet. SQLite creates the `-wal` and `-shm` files with the database file's permissions, so
+/// they are private too.
+pub(crate) fn create_sqlite_file_private(url: &str) -> Result<(), StoreError> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("database_url is not a valid URL: {e}")))?;
+    let path = options.get_filename();
+    let name = path.as_os_str();
+    if name.is_empty()
+        || name == ":memory:"
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
+    {
+        return Ok(());
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Config(format!(
+            "cannot create the SQLite database {}: {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -28,7 +28,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use keys::RotationReport;
+pub use keys::{RotationReport, ServerLease};
 pub use model::*;
 
 /// Errors of the store. Messages carry ids, never personal data.
@@ -50,6 +50,13 @@ pub enum StoreError {
         stored: String,
         configured: String,
     },
+    #[error("the live data keys are wrapped by several master keys ({}) and the configured one is {configured}: a key rotation ran while a server with the old key was creating a community. Restore the database from before the rotation, or re-wrap the stragglers with the old key (see README: key handling)", stored.join(", "))]
+    MixedMasterKeys {
+        stored: Vec<String>,
+        configured: String,
+    },
+    #[error("{count} `classcred serve` process(es) are running (live server leases): stop every server before rotating the master key, then start them with the new key")]
+    ServersRunning { count: usize },
     #[error("field {table}.{column} of row {row_id} could not be decrypted: {source}")]
     Crypto {
         table: &'static str,
@@ -57,10 +64,27 @@ pub enum StoreError {
         row_id: String,
         source: CryptoError,
     },
+    #[error("schema: {0}")]
+    Schema(String),
     #[error("invalid value: {0}")]
     Invalid(String),
     #[error("serialisation: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// The database's schema relative to this binary (see [`Store::schema_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    /// No migration ever ran (a new, empty database).
+    Fresh,
+    /// Exactly this binary's migrations.
+    Current,
+    /// Migrations this binary has that the database does not.
+    Pending { pending: Vec<i64> },
+    /// Migrations applied by a newer binary.
+    Newer { unknown: Vec<i64> },
+    /// A migration that failed part-way.
+    Dirty { version: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -119,6 +143,7 @@ impl Store {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend: Arc<dyn Backend> = backend::for_url(url)?.into();
         let url = if backend.name() == "sqlite" {
+            backend::create_sqlite_file_private(url)?;
             backend::sqlite_url_with_create(url)
         } else {
             url.to_string()
@@ -146,10 +171,84 @@ impl Store {
         })
     }
 
-    /// Apply this backend's embedded migrations.
+    /// Apply this backend's embedded migrations, then key an audit chain written before
+    /// chains were keyed (see [`audit`]).
     pub async fn migrate(&self) -> Result<()> {
         self.inner.backend.migrator().run(&self.inner.pool).await?;
+        let mut tx = self.begin().await?;
+        tx.key_audit_chain().await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// How the database's schema compares with this binary's migrations.
+    pub async fn schema_state(&self) -> Result<SchemaState> {
+        let has_table = self
+            .live_columns()
+            .await?
+            .iter()
+            .any(|(t, _)| t == "_sqlx_migrations");
+        if !has_table {
+            return Ok(SchemaState::Fresh);
+        }
+        // `success` is a boolean, which the Any driver cannot decode: read it as a number.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT version, CAST(CASE WHEN success THEN 1 ELSE 0 END AS BIGINT) \
+             FROM _sqlx_migrations ORDER BY version",
+        )
+        .fetch_all(&self.inner.pool)
+        .await?;
+        if let Some((v, _)) = rows.iter().find(|(_, ok)| *ok == 0) {
+            return Ok(SchemaState::Dirty { version: *v });
+        }
+        let known: Vec<i64> = self
+            .inner
+            .backend
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version)
+            .collect();
+        let unknown: Vec<i64> = rows
+            .iter()
+            .map(|(v, _)| *v)
+            .filter(|v| !known.contains(v))
+            .collect();
+        if !unknown.is_empty() {
+            return Ok(SchemaState::Newer { unknown });
+        }
+        let pending: Vec<i64> = known
+            .iter()
+            .copied()
+            .filter(|v| !rows.iter().any(|(a, _)| a == v))
+            .collect();
+        if pending.is_empty() {
+            Ok(SchemaState::Current)
+        } else {
+            Ok(SchemaState::Pending { pending })
+        }
+    }
+
+    /// For commands that must not change the schema (read-only CLI commands): succeed only
+    /// when the database is exactly at this binary's schema; otherwise say what to do.
+    pub async fn require_current_schema(&self) -> Result<()> {
+        match self.schema_state().await? {
+            SchemaState::Current => Ok(()),
+            SchemaState::Fresh => Err(StoreError::Schema(
+                "the database has no ClassCred schema yet: run `classcred migrate` first".into(),
+            )),
+            SchemaState::Pending { pending } => Err(StoreError::Schema(format!(
+                "the database needs migrations {pending:?} that this command does not apply: \
+                 run `classcred migrate` (with a backup) first"
+            ))),
+            SchemaState::Newer { unknown } => Err(StoreError::Schema(format!(
+                "the database was migrated by a newer classcred (migrations {unknown:?} are \
+                 unknown to this binary): use that version"
+            ))),
+            SchemaState::Dirty { version } => Err(StoreError::Schema(format!(
+                "migration {version} failed part-way; restore the backup and run `classcred migrate` again"
+            ))),
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -182,10 +281,15 @@ impl Store {
 
     /// Start a transaction.
     pub async fn begin(&self) -> Result<Tx<'_>> {
+        let tx = match self.inner.backend.begin_statement() {
+            Some(statement) => self.inner.pool.begin_with(statement).await?,
+            None => self.inner.pool.begin().await?,
+        };
         Ok(Tx {
             store: self,
-            tx: self.inner.pool.begin().await?,
+            tx,
             deks: std::collections::HashMap::new(),
+            heads_to_publish: Vec::new(),
         })
     }
 
@@ -212,11 +316,14 @@ pub struct Tx<'s> {
     /// Data keys unwrapped in this transaction (one read and unwrap per community per
     /// transaction; never shared across transactions, so a destroyed key is never reused).
     deks: std::collections::HashMap<String, Arc<DataKey>>,
+    /// Audit heads to publish once this transaction commits.
+    heads_to_publish: Vec<(i64, String)>,
 }
 
 impl<'s> Tx<'s> {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        Tx::publish_heads(self.heads_to_publish);
         Ok(())
     }
 

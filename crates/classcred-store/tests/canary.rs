@@ -165,7 +165,7 @@ async fn read_back(
     );
     out.insert(
         "inbox.payload_enc".into(),
-        String::from_utf8(tx.inbox_event(&s.inbox_id).await?.payload).unwrap(),
+        String::from_utf8(tx.inbox_event(cid, &s.inbox_id).await?.payload).unwrap(),
     );
     out.insert(
         "ledger_entry.note_enc".into(),
@@ -303,7 +303,7 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         assert!(erased(tx.list_members(&a).await.map(|_| ())));
         assert!(erased(tx.list_messages(&a).await.map(|_| ())));
         assert!(erased(tx.bot_token(&a).await.map(|_| ())));
-        assert!(erased(tx.inbox_event(&sa.inbox_id).await.map(|_| ())));
+        assert!(erased(tx.inbox_event(&a, &sa.inbox_id).await.map(|_| ())));
         assert!(erased(tx.ledger(&a).await.map(|_| ())));
         assert!(erased(tx.member_by_email(&a, "x@y.z").await.map(|_| ())));
         // Non-personal data of A still reads.

@@ -108,8 +108,8 @@ async fn storage_story_on_every_backend() {
                 .unwrap(),
             InboxInsert::Duplicate
         );
-        tx.mark_inbox_processed(&inbox_id).await.unwrap();
-        let ev = tx.inbox_event(&inbox_id).await.unwrap();
+        tx.mark_inbox_processed(&cid, &inbox_id).await.unwrap();
+        let ev = tx.inbox_event(&cid, &inbox_id).await.unwrap();
         assert_eq!(ev.payload, b"{\"k\":1}");
         assert!(ev.processed_at.is_some());
 

@@ -41,12 +41,14 @@ impl Tx<'_> {
         Ok(stored.map_or(InboxInsert::Duplicate, InboxInsert::Stored))
     }
 
-    pub async fn inbox_event(&mut self, id: &str) -> Result<InboxEvent> {
+    /// One inbox row of a community, decrypted. A row of another community is "not found".
+    pub async fn inbox_event(&mut self, community_id: &str, id: &str) -> Result<InboxEvent> {
         let row = sqlx::query(
             "SELECT id, community_id, platform, event_id, event_type, payload_enc, occurred_at, processed_at, attempts \
-             FROM inbox WHERE id = $1",
+             FROM inbox WHERE id = $1 AND community_id = $2",
         )
         .bind(id)
+        .bind(community_id)
         .fetch_optional(&mut *self.tx)
         .await?
         .ok_or_else(|| StoreError::NotFound {
@@ -85,12 +87,28 @@ impl Tx<'_> {
         })
     }
 
-    pub async fn mark_inbox_processed(&mut self, id: &str) -> Result<()> {
-        sqlx::query("UPDATE inbox SET processed_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
-            .bind(id)
-            .bind(self.now_ms())
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+    /// Mark an inbox row of a community processed. A row of another community is "not found".
+    pub async fn mark_inbox_processed(&mut self, community_id: &str, id: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE inbox SET processed_at = $2, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $1 AND community_id = $3",
+        )
+        .bind(id)
+        .bind(self.now_ms())
+        .bind(community_id)
+        .execute(&mut *self.tx)
+        .await?;
+        inbox_found(done.rows_affected(), id)
     }
+}
+
+/// `NotFound` unless an update touched the inbox row.
+pub(crate) fn inbox_found(rows: u64, id: &str) -> Result<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound {
+            what: "inbox event",
+            id: id.to_string(),
+        });
+    }
+    Ok(())
 }

@@ -274,7 +274,7 @@ fn normalise_email(email: &str) -> String {
 }
 
 mod community;
-mod inbox;
+pub(crate) mod inbox;
 mod ledger;
 mod member;
 mod message;

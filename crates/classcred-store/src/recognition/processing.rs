@@ -19,34 +19,38 @@ impl Tx<'_> {
         })
     }
 
-    /// Mark an inbox row processed at a position in the community's processing order.
-    pub async fn mark_inbox_processed_at_seq(&mut self, inbox_id: &str, seq: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE inbox SET processed_at = $2, seq = $3, attempts = attempts + 1, last_error = NULL WHERE id = $1",
+    /// Mark an inbox row of a community processed at a position in the community's processing
+    /// order. A row of another community is "not found".
+    pub async fn mark_inbox_processed_at_seq(
+        &mut self,
+        community_id: &str,
+        inbox_id: &str,
+        seq: i64,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE inbox SET processed_at = $2, seq = $3, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $1 AND community_id = $4",
         )
         .bind(inbox_id)
         .bind(self.now_ms())
         .bind(seq)
+        .bind(community_id)
         .execute(&mut *self.tx)
         .await?;
-        Ok(())
+        crate::model::inbox::inbox_found(done.rows_affected(), inbox_id)
     }
 
     /// Processed inbox events of a community in processing order, decrypted.
     pub async fn processed_events(&mut self, community_id: &str) -> Result<Vec<ProcessedEvent>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
+        let ids: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, seq FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
         )
         .bind(community_id)
         .fetch_all(&mut *self.tx)
         .await?;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let seq: i64 = sqlx::query_scalar("SELECT seq FROM inbox WHERE id = $1")
-                .bind(&id)
-                .fetch_one(&mut *self.tx)
-                .await?;
-            let ev = self.inbox_event(&id).await?;
+        for (id, seq) in ids {
+            let ev = self.inbox_event(community_id, &id).await?;
             out.push(ProcessedEvent {
                 inbox_id: id,
                 seq,
@@ -82,18 +86,28 @@ impl Tx<'_> {
         Ok(done.rows_affected())
     }
 
-    /// Count a failed processing attempt of an inbox row; returns the attempts so far.
-    /// `error` must carry ids only.
-    pub async fn record_inbox_failure(&mut self, inbox_id: &str, error: &str) -> Result<i64> {
+    /// Count a failed processing attempt of an inbox row of a community; returns the attempts
+    /// so far. A row of another community is "not found". `error` must carry ids only.
+    pub async fn record_inbox_failure(
+        &mut self,
+        community_id: &str,
+        inbox_id: &str,
+        error: &str,
+    ) -> Result<i64> {
         let truncated: String = error.chars().take(500).collect();
-        Ok(sqlx::query_scalar(
-            "UPDATE inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 RETURNING attempts",
+        sqlx::query_scalar(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = $2 \
+             WHERE id = $1 AND community_id = $3 RETURNING attempts",
         )
         .bind(inbox_id)
         .bind(truncated)
+        .bind(community_id)
         .fetch_optional(&mut *self.tx)
         .await?
-        .unwrap_or(0))
+        .ok_or_else(|| StoreError::NotFound {
+            what: "inbox event",
+            id: inbox_id.to_string(),
+        })
     }
 
     /// How many inbox rows of a community are not processed (including parked ones).

@@ -451,6 +451,34 @@ pub static TABLES: &[Table] = &[
             np("id", "always 1"),
             np("seq", "last sequence number"),
             np("hash", "last hash"),
+            np(
+                "chain_version",
+                "1 = unkeyed SHA-256 links, 2 = HMAC under the master key's audit subkey",
+            ),
+        ],
+    },
+    Table {
+        name: "server_lease",
+        purpose: "running `classcred serve` processes, so key rotation refuses while one runs",
+        columns: &[
+            np("id", ID),
+            np(
+                "master_key_id",
+                "public fingerprint of the master key the process runs with",
+            ),
+            np("started_at", CREATED),
+            np(
+                "expires_at",
+                "lease expiry, refreshed while the process runs",
+            ),
+        ],
+    },
+    Table {
+        name: "keyring",
+        purpose: "one row that key rotation, data-key creation and server start lock first",
+        columns: &[
+            np("id", "always 1"),
+            np("rotations", "how many master-key rotations ran"),
         ],
     },
     Table {

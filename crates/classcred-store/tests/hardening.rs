@@ -1,0 +1,323 @@
+//! Review findings of issue 7 on the store: concurrent writers from two processes (SQLite),
+//! master-key rotation against running servers, file permissions, tenancy of read methods.
+
+mod common;
+
+use std::sync::Arc;
+
+use classcred_crypto::MasterKey;
+use classcred_store::jobs::NewJob;
+use classcred_store::testing::TestDb;
+use classcred_store::{InboxInsert, Store, SystemClock};
+
+fn same_key(key: &MasterKey) -> MasterKey {
+    MasterKey::parse(&key.encode()).unwrap()
+}
+
+/// What `classcred_service::ingest` does: read the community's data key, store the delivery,
+/// enqueue a job, in one transaction.
+async fn ingest_like(
+    store: &Store,
+    community: &str,
+    event_id: String,
+) -> classcred_store::Result<()> {
+    let mut tx = store.begin().await?;
+    let inserted = tx
+        .insert_inbox(community, "slack", &event_id, "message", b"{}", 0)
+        .await?;
+    assert!(matches!(inserted, InboxInsert::Stored(_)));
+    tx.enqueue(&NewJob {
+        kind: "recognition.drain".into(),
+        community_id: Some(community.to_string()),
+        payload: serde_json::json!({ "community_id": community }),
+        dedupe_key: None,
+        max_attempts: 5,
+        run_at: None,
+    })
+    .await?;
+    tx.commit().await
+}
+
+/// Finding 11: two processes (here two stores, each with its own connection) on one SQLite
+/// file, each ingesting concurrently: no "database is locked".
+#[tokio::test]
+async fn two_stores_on_one_sqlite_file_ingest_concurrently_without_busy_errors() {
+    let db = TestDb::sqlite().await;
+    let key = MasterKey::generate();
+    let a = db.store_with(same_key(&key), Arc::new(SystemClock)).await;
+    let b = db.store_with(same_key(&key), Arc::new(SystemClock)).await;
+    let community = common::community(&a, "Physics", "T1").await;
+    let mut tasks = Vec::new();
+    for (name, store) in [("a", a.clone()), ("b", b.clone())] {
+        for i in 0..50 {
+            let store = store.clone();
+            let community = community.clone();
+            tasks.push(tokio::spawn(async move {
+                ingest_like(&store, &community, format!("{name}-{i}")).await
+            }));
+        }
+    }
+    let mut errors = Vec::new();
+    for t in tasks {
+        if let Err(e) = t.await.unwrap() {
+            errors.push(e.to_string());
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let mut tx = a.begin().await.unwrap();
+    assert_eq!(tx.pending_inbox_count(&community).await.unwrap(), 100);
+    tx.commit().await.unwrap();
+}
+
+/// Finding 4: a rotation while a server runs is refused; after the server released its lease
+/// it goes through.
+#[tokio::test]
+async fn rotation_is_refused_while_a_server_holds_a_lease() {
+    for db in TestDb::all().await {
+        let key = MasterKey::generate();
+        let server = db.store_with(same_key(&key), Arc::new(SystemClock)).await;
+        let operator = db.store_with(same_key(&key), Arc::new(SystemClock)).await;
+        common::community(&server, "Physics", "T1").await;
+        let lease = server
+            .register_server(std::time::Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(operator.live_server_leases().await.unwrap(), 1);
+        let new = MasterKey::generate();
+        let err = operator.rotate_master_key(&new).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                classcred_store::StoreError::ServersRunning { count: 1 }
+            ),
+            "{}: {err}",
+            db.backend()
+        );
+        assert!(err.to_string().contains("stop every server"), "{err}");
+        // Nothing changed: the server still works with its key.
+        server.check_master_key().await.unwrap();
+        lease.release().await.unwrap();
+        assert_eq!(operator.live_server_leases().await.unwrap(), 0);
+        let report = operator.rotate_master_key(&new).await.unwrap();
+        assert_eq!(report.rewrapped, 1, "{}", db.backend());
+        server.close().await;
+        operator.close().await;
+    }
+}
+
+/// Finding 4: a process still running with the old key after a rotation cannot wrap a new
+/// community's data key with it, and a database whose live data keys are wrapped by several
+/// master keys is refused at start with a clear message.
+#[tokio::test]
+async fn stale_key_cannot_create_communities_and_mixed_keys_are_refused_at_start() {
+    for db in TestDb::all().await {
+        let old = MasterKey::generate();
+        let stale = db.store_with(same_key(&old), Arc::new(SystemClock)).await;
+        common::community(&stale, "Physics", "T1").await;
+        let operator = db.store_with(same_key(&old), Arc::new(SystemClock)).await;
+        let new = MasterKey::generate();
+        operator.rotate_master_key(&new).await.unwrap();
+        operator.close().await;
+
+        // The stale process (no lease: e.g. an old binary) tries to create a community.
+        let mut tx = stale.begin().await.unwrap();
+        let inst = tx.create_institution("U").await.unwrap();
+        let err = tx
+            .create_community(classcred_store::NewCommunity {
+                institution_id: inst.id,
+                name: "Chemistry".into(),
+                platform: "slack".into(),
+                platform_team_id: Some("T2".into()),
+                settings_json: "{}".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, classcred_store::StoreError::WrongMasterKey { .. }),
+            "{}: {err}",
+            db.backend()
+        );
+        tx.rollback().await.unwrap();
+        stale.close().await;
+
+        // A database left mixed by an older binary: one data key still under the old key.
+        let current = db.store_with(same_key(&new), Arc::new(SystemClock)).await;
+        current.check_master_key().await.unwrap();
+        let c2 = common::community(&current, "Biology", "T3").await;
+        let wrapped = old.wrap(&classcred_crypto::DataKey::generate(), &c2);
+        sqlx::query(
+            "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
+        )
+        .bind(old.id())
+        .bind(wrapped)
+        .bind(&c2)
+        .execute(current.pool())
+        .await
+        .unwrap();
+        let err = current.check_master_key().await.unwrap_err();
+        assert!(
+            matches!(err, classcred_store::StoreError::MixedMasterKeys { .. }),
+            "{}: {err}",
+            db.backend()
+        );
+        let msg = err.to_string();
+        assert!(msg.contains(&old.id()) && msg.contains(&new.id()), "{msg}");
+        // A destroyed key does not count.
+        let mut tx = current.begin().await.unwrap();
+        tx.destroy_data_key(&c2).await.unwrap();
+        tx.commit().await.unwrap();
+        current.check_master_key().await.unwrap();
+        // The wrong key alone is refused too.
+        let wrong = db
+            .store_with(MasterKey::generate(), Arc::new(SystemClock))
+            .await;
+        assert!(matches!(
+            wrong.check_master_key().await,
+            Err(classcred_store::StoreError::WrongMasterKey { .. })
+        ));
+        current.close().await;
+    }
+}
+
+/// Finding 17: the SQLite database and its WAL are created readable by their owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    common::community(&store, "Physics", "T1").await;
+    let path = db.sqlite_path().unwrap();
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    for p in [path.clone(), std::path::PathBuf::from(wal)] {
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", p.display());
+    }
+    store.close().await;
+}
+
+/// Finding 17: the key check fails on a database error instead of passing; only a database
+/// with no schema at all passes (nothing to check).
+#[tokio::test]
+async fn master_key_check_fails_on_database_errors() {
+    for db in TestDb::all().await {
+        let fresh = Store::connect(
+            db.url(),
+            MasterKey::generate(),
+            Arc::new(SystemClock),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            fresh.schema_state().await.unwrap(),
+            classcred_store::SchemaState::Fresh
+        );
+        assert!(fresh.require_current_schema().await.is_err());
+        fresh.migrate().await.unwrap();
+        assert_eq!(
+            fresh.schema_state().await.unwrap(),
+            classcred_store::SchemaState::Current
+        );
+        fresh.require_current_schema().await.unwrap();
+        // A migration this binary does not know: a newer binary migrated the database.
+        sqlx::query("UPDATE _sqlx_migrations SET version = 99 WHERE version = 3")
+            .execute(fresh.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            fresh.schema_state().await.unwrap(),
+            classcred_store::SchemaState::Newer { unknown: vec![99] }
+        );
+        let err = fresh
+            .require_current_schema()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("newer classcred"), "{err}");
+        sqlx::query("DROP TABLE community_key")
+            .execute(fresh.pool())
+            .await
+            .unwrap();
+        assert!(fresh.check_master_key().await.is_err());
+        fresh.close().await;
+    }
+}
+
+/// Tenancy: every method that takes a row id answers "not found" (or nothing) for a row of
+/// another community.
+#[tokio::test]
+async fn row_ids_of_another_community_are_not_found() {
+    use classcred_store::{Role, StoreError};
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let a = common::community(&store, "A", "TA").await;
+        let b = common::community(&store, "B", "TB").await;
+        let mut tx = store.begin().await.unwrap();
+        let member_a = tx
+            .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
+            .await
+            .unwrap();
+        tx.upsert_member(&b, &common::member("UB", Role::Student, "Bob"))
+            .await
+            .unwrap();
+        let InboxInsert::Stored(inbox_a) = tx
+            .insert_inbox(&a, "slack", "EvA", "message", b"{}", 0)
+            .await
+            .unwrap()
+        else {
+            panic!("stored")
+        };
+        tx.upsert_engine_message(&a, "msgA", Some(&member_a), "{}")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let nf = |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound { .. }));
+        let mut tx = store.begin().await.unwrap();
+        let backend = db.backend();
+        // Inbox: reads and the three writes that address a row by id.
+        assert!(tx.inbox_event(&a, &inbox_a).await.is_ok());
+        assert!(
+            nf(tx.inbox_event(&b, &inbox_a).await.map(|_| ())),
+            "{backend}"
+        );
+        assert!(nf(tx.mark_inbox_processed(&b, &inbox_a).await), "{backend}");
+        assert!(
+            nf(tx.mark_inbox_processed_at_seq(&b, &inbox_a, 1).await),
+            "{backend}"
+        );
+        assert!(
+            nf(tx.record_inbox_failure(&b, &inbox_a, "x").await.map(|_| ())),
+            "{backend}"
+        );
+        let untouched = tx.inbox_event(&a, &inbox_a).await.unwrap();
+        assert_eq!((untouched.processed_at, untouched.attempts), (None, 0));
+        // Members.
+        assert!(nf(tx.member(&b, &member_a).await.map(|_| ())), "{backend}");
+        assert_eq!(tx.platform_user_id(&b, &member_a).await.unwrap(), None);
+        assert!(tx.member_by_platform_id(&b, "UA").await.unwrap().is_none());
+        assert!(tx
+            .member_by_email(&b, "ada@example.edu")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(tx
+            .member_by_email(&a, "ada@example.edu")
+            .await
+            .unwrap()
+            .is_some());
+        // Engine records and points.
+        assert_eq!(tx.engine_message(&b, "msgA").await.unwrap(), None);
+        assert!(tx.engine_message(&a, "msgA").await.unwrap().is_some());
+        assert_eq!(tx.earned(&b, &member_a).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+}
