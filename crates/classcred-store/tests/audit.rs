@@ -1,8 +1,11 @@
 //! The audit chain detects edited, deleted, reordered and truncated entries.
 
-use classcred_store::audit::{AuditRecord, ChainError};
+use std::sync::Arc;
+
+use classcred_crypto::MasterKey;
+use classcred_store::audit::{AuditRecord, ChainError, PublishedHead};
 use classcred_store::testing::TestDb;
-use classcred_store::Store;
+use classcred_store::{Store, SystemClock};
 
 async fn write_entries(store: &Store, n: usize) {
     for i in 0..n {
@@ -136,5 +139,197 @@ async fn concurrent_appends_keep_one_chain() {
             db.backend()
         );
         store.close().await;
+    }
+}
+
+/// What an attacker with write access to the database but without the master key can compute:
+/// the old, unkeyed link `SHA-256(prev ‖ "\n" ‖ canonical)`.
+fn unkeyed_link(prev: &str, e: &classcred_store::audit::AuditEntry) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::to_string(&(
+        e.seq,
+        e.community_id.as_deref(),
+        &e.actor,
+        &e.action,
+        e.subject.as_deref(),
+        e.at,
+        &e.details,
+    ))
+    .unwrap();
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(canonical.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Rewrite every link from `from` on with the unkeyed formula and fix the head, as an attacker
+/// would; `edit` changes the entries first.
+async fn relink_unkeyed(store: &Store, edit: impl Fn(&mut classcred_store::audit::AuditEntry)) {
+    let mut entries = store.audit_entries(None).await.unwrap();
+    let mut prev = classcred_store::audit::GENESIS.to_string();
+    for e in entries.iter_mut() {
+        edit(e);
+        let hash = unkeyed_link(&prev, e);
+        sqlx::query(
+            "UPDATE audit_entry SET subject = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+        )
+        .bind(e.seq)
+        .bind(&e.subject)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+/// Finding 8, attack 1: rewrite an entry and recompute every later hash (and the head). The
+/// unkeyed chain verified after this; the keyed one names the rewritten entry.
+#[tokio::test]
+async fn rewriting_an_entry_and_recomputing_every_hash_is_detected() {
+    for db in TestDb::all().await {
+        let store = fresh(&db).await;
+        relink_unkeyed(&store, |e| {
+            if e.seq == 3 {
+                e.subject = Some("member:someone-else".into());
+            }
+        })
+        .await;
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainError::Altered { seq: 1 }),
+            "{}",
+            db.backend()
+        );
+        store.close().await;
+    }
+}
+
+/// Finding 8, attack 2: delete the tail and point `audit_head` at the last remaining entry.
+/// Every stored hash is still valid, so only a head published outside the database reveals
+/// it: `verify --expect-head` fails, naming the head.
+#[tokio::test]
+async fn deleting_the_tail_and_fixing_the_head_fails_against_a_published_head() {
+    for db in TestDb::all().await {
+        let store = fresh(&db).await;
+        let published: PublishedHead = format!(
+            "6:{}",
+            store.verify_audit().await.unwrap().unwrap().head_hash
+        )
+        .parse()
+        .unwrap();
+        let entries = store.audit_entries(None).await.unwrap();
+        exec(&store, "DELETE FROM audit_entry WHERE seq > 4").await;
+        sqlx::query("UPDATE audit_head SET seq = 4, hash = $1 WHERE id = 1")
+            .bind(&entries[3].hash)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // The database alone cannot tell (documented): the shortened chain is consistent.
+        assert!(store.verify_audit().await.unwrap().is_ok());
+        assert_eq!(
+            store
+                .verify_audit_expecting(Some(&published))
+                .await
+                .unwrap(),
+            Err(ChainError::HeadNotInChain {
+                seq: 6,
+                hash: published.hash.clone()
+            }),
+            "{}",
+            db.backend()
+        );
+        // An older published head is still in the chain.
+        let older: PublishedHead = format!("4:{}", entries[3].hash).parse().unwrap();
+        assert!(store
+            .verify_audit_expecting(Some(&older))
+            .await
+            .unwrap()
+            .is_ok());
+        store.close().await;
+    }
+}
+
+/// Existing (version 1, unkeyed) chains are verified and keyed by `migrate`; a tampered one is
+/// not keyed (that would launder the tampering); a keyed chain set back to version 1 fails.
+#[tokio::test]
+async fn unkeyed_chains_are_keyed_by_migrate_and_never_downgraded() {
+    for db in TestDb::all().await {
+        let store = fresh(&db).await;
+        // Make it look like a chain written before migration 0003.
+        relink_unkeyed(&store, |_| {}).await;
+        exec(&store, "UPDATE audit_head SET chain_version = 1").await;
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainError::NotKeyed { version: 1 })
+        );
+        store.migrate().await.unwrap();
+        let ok = store.verify_audit().await.unwrap().unwrap();
+        assert_eq!(ok.entries, 7, "six entries and audit.chain_keyed");
+        let last = store.audit_entries(None).await.unwrap().pop().unwrap();
+        assert_eq!(last.action, "audit.chain_keyed");
+        // Downgrade attempt.
+        exec(&store, "UPDATE audit_head SET chain_version = 1").await;
+        assert!(matches!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainError::NotKeyed { .. })
+        ));
+        store.close().await;
+
+        // A tampered legacy chain is refused, not keyed.
+        let db = if db.backend() == "sqlite" {
+            TestDb::sqlite().await
+        } else {
+            TestDb::postgres().await.unwrap()
+        };
+        let store = fresh(&db).await;
+        relink_unkeyed(&store, |_| {}).await;
+        exec(&store, "UPDATE audit_head SET chain_version = 1").await;
+        exec(
+            &store,
+            "UPDATE audit_entry SET subject = 'member:x' WHERE seq = 2",
+        )
+        .await;
+        let err = store.migrate().await.unwrap_err().to_string();
+        assert!(
+            err.contains("was not keyed") && err.contains("entry 2"),
+            "{err}"
+        );
+        store.close().await;
+    }
+}
+
+/// A master-key rotation re-links the chain under the new key: it verifies with the new key
+/// and no longer with the old one.
+#[tokio::test]
+async fn rotation_rekeys_the_chain() {
+    for db in TestDb::all().await {
+        let old = MasterKey::generate();
+        let store = db
+            .store_with(
+                MasterKey::parse(&old.encode()).unwrap(),
+                Arc::new(SystemClock),
+            )
+            .await;
+        write_entries(&store, 5).await;
+        let new = MasterKey::generate();
+        store.rotate_master_key(&new).await.unwrap();
+        store.close().await;
+        let with_new = db.store_with(new, Arc::new(SystemClock)).await;
+        assert_eq!(with_new.verify_audit().await.unwrap().unwrap().entries, 5);
+        with_new.close().await;
+        let with_old = db.store_with(old, Arc::new(SystemClock)).await;
+        assert_eq!(
+            with_old.verify_audit().await.unwrap(),
+            Err(ChainError::Altered { seq: 1 })
+        );
+        with_old.close().await;
     }
 }
