@@ -182,6 +182,13 @@ pub struct ChainOk {
 impl Tx<'_> {
     /// Append an entry in this transaction. Concurrent appenders serialise on the head row.
     pub async fn audit(&mut self, rec: &AuditRecord) -> Result<i64> {
+        let key = self.store.inner.master.audit_key();
+        self.append_audit(rec, &key).await
+    }
+
+    /// Append an entry linked under `key` (the store's audit key, or the new one during a
+    /// rotation).
+    pub(crate) async fn append_audit(&mut self, rec: &AuditRecord, key: &AuditKey) -> Result<i64> {
         // Taking the head with an UPDATE locks it (PostgreSQL) / the database (SQLite) until
         // commit, so sequence numbers and links never fork.
         let head = sqlx::query(
@@ -208,7 +215,7 @@ impl Tx<'_> {
             at,
             details: &details,
         }
-        .hash(&self.store.inner.master.audit_key(), &prev)?;
+        .hash(key, &prev)?;
         sqlx::query(
             "INSERT INTO audit_entry (seq, community_id, actor, action, subject, at, details, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -340,13 +347,30 @@ impl Tx<'_> {
                     "the audit chain does not verify under the current master key, so the key was not rotated: {e}"
                 ))
             })?;
-        let new_head = self.relink(&entries, &new.audit_key()).await?;
+        let new_key = new.audit_key();
+        let new_head = self.relink(&entries, &new_key).await?;
         tracing::info!(
             target: HEAD_LOG_TARGET,
             old_head = %format!("{head_seq}:{head_hash}"),
             new_head = %format!("{head_seq}:{new_head}"),
             "audit chain re-keyed for the new master key; heads published before this line are checked with the old key"
         );
+        self.append_audit(
+            &AuditRecord {
+                community_id: None,
+                actor: "operator:cli".into(),
+                action: "master_key.rotate".into(),
+                subject: None,
+                details: serde_json::json!({
+                    "old_master_key_id": old.id(),
+                    "new_master_key_id": new.id(),
+                    "old_head": format!("{head_seq}:{head_hash}"),
+                    "new_head": format!("{head_seq}:{new_head}"),
+                }),
+            },
+            &new_key,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -140,8 +140,9 @@ pub struct RotationReport {
 
 impl Store {
     /// Re-wrap every community data key under `new` in one transaction. Rows holding personal
-    /// data are untouched: only the wrapped keys change. After this, the store must be reopened
-    /// with the new key.
+    /// data are untouched: only the wrapped keys change. The audit chain is re-linked under the
+    /// new key and the rotation recorded in it (`master_key.rotate`, with the old and new
+    /// heads). After this, the store must be reopened with the new key.
     ///
     /// Refused with [`StoreError::ServersRunning`] while any `serve` process holds a live
     /// [`ServerLease`]: a server still running with the old key would otherwise wrap the data

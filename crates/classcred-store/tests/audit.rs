@@ -323,7 +323,13 @@ async fn rotation_rekeys_the_chain() {
         store.rotate_master_key(&new).await.unwrap();
         store.close().await;
         let with_new = db.store_with(new, Arc::new(SystemClock)).await;
-        assert_eq!(with_new.verify_audit().await.unwrap().unwrap().entries, 5);
+        assert_eq!(
+            with_new.verify_audit().await.unwrap().unwrap().entries,
+            6,
+            "five entries and master_key.rotate"
+        );
+        let last = with_new.audit_entries(None).await.unwrap().pop().unwrap();
+        assert_eq!(last.action, "master_key.rotate");
         with_new.close().await;
         let with_old = db.store_with(old, Arc::new(SystemClock)).await;
         assert_eq!(

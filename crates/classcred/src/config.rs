@@ -238,6 +238,8 @@ pub enum ConfigError {
         path: PathBuf,
         reason: String,
     },
+    #[error("master_key_file {}: mode {mode:o} lets users other than its owner read or change the master key; run `chmod 600 {}` (and consider whether the key leaked)", path.display(), path.display())]
+    KeyFileMode { path: PathBuf, mode: u32 },
     #[error("tls_cert_file and tls_key_file must be set together")]
     TlsHalf,
 }
@@ -299,7 +301,11 @@ impl Config {
             return Ok(Some(k.clone()));
         }
         match std::fs::read_to_string(&self.master_key_file) {
-            Ok(t) => Ok(Some(SecretString::from(t))),
+            Ok(t) => {
+                let t = SecretString::from(t);
+                check_private(&self.master_key_file)?;
+                Ok(Some(t))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ConfigError::SecretFile {
                 key: "master_key_file",
@@ -308,6 +314,31 @@ impl Config {
             }),
         }
     }
+}
+
+/// Refuse a key file that its group or others can read or write.
+fn check_private(path: &Path) -> Result<(), ConfigError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| ConfigError::SecretFile {
+                key: "master_key_file",
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::KeyFileMode {
+                path: path.to_path_buf(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]

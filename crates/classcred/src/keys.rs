@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use classcred_crypto::MasterKey;
-use classcred_store::audit::AuditRecord;
-use classcred_store::Store;
+use classcred_store::{SchemaState, Store, StoreError};
 
 use crate::config::Config;
 
@@ -24,7 +23,9 @@ fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
     let mut f = opts
         .open(path)
         .with_context(|| format!("cannot create key file {}", path.display()))?;
-    f.write_all(format!("{}\n", key.encode()).as_bytes())?;
+    let encoded = key.encode();
+    f.write_all(encoded.as_bytes())?;
+    f.write_all(b"\n")?;
     f.sync_all()?;
     Ok(())
 }
@@ -102,19 +103,7 @@ pub async fn rotate(cfg: &Config, out: Option<PathBuf>) -> anyhow::Result<ExitCo
             return Err(e).context("rotation failed; nothing was changed");
         }
     };
-    store
-        .audit(&AuditRecord {
-            community_id: None,
-            actor: "operator:cli".into(),
-            action: "master_key.rotate".into(),
-            subject: None,
-            details: serde_json::json!({
-                "old_master_key_id": report.old_master_key_id,
-                "new_master_key_id": report.new_master_key_id,
-                "rewrapped": report.rewrapped,
-            }),
-        })
-        .await?;
+    // The rotation recorded itself in the audit chain (re-keyed in the same transaction).
     store.close().await;
     // 3. The new key replaces the old file.
     std::fs::rename(&pending, &target)
@@ -132,21 +121,27 @@ pub async fn rotate(cfg: &Config, out: Option<PathBuf>) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fail early, and helpfully, when the configured key is not the one the database uses.
-pub async fn check_key_matches(cfg: &Config, store: &Store, key_id: &str) -> anyhow::Result<()> {
-    let ids = match store.stored_master_key_ids().await {
-        Ok(ids) => ids,
-        // Before the first migration there is nothing to check.
-        Err(_) => return Ok(()),
-    };
-    if ids.is_empty() || ids.iter().any(|i| i == key_id) {
+/// Fail early, and helpfully, when the configured key is not the one the database uses, or
+/// when the live data keys are wrapped by several master keys. Only a database with no schema
+/// yet is not checked; any database error fails the check.
+pub async fn check_key_matches(cfg: &Config, store: &Store) -> anyhow::Result<()> {
+    if store.schema_state().await? == SchemaState::Fresh {
         return Ok(());
     }
+    let key_id = store.master_key_id();
+    let ids = store.stored_master_key_ids().await?;
+    match store.check_master_key().await {
+        Ok(()) => return Ok(()),
+        Err(e @ StoreError::MixedMasterKeys { .. }) => return Err(e.into()),
+        Err(StoreError::WrongMasterKey { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
     let pending = pending_path(&cfg.master_key_file);
-    let hint = match std::fs::read_to_string(&pending)
+    let pending_key = std::fs::read_to_string(&pending)
         .ok()
-        .and_then(|t| MasterKey::parse(&t).ok())
-    {
+        .map(zeroize::Zeroizing::new)
+        .and_then(|t| MasterKey::parse(&t).ok());
+    let hint = match pending_key {
         Some(k) if ids.contains(&k.id()) => format!(
             " A key rotation was interrupted after the database switched to the key in {}: move it over {}.",
             pending.display(),

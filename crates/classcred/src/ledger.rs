@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use chrono::Utc;
+use std::fmt::Write as _;
+
 use classcred_engine::{Event, MemberId, Points, PointsAdjusted};
 use classcred_service::{ingest, process_next, replay, Fault};
 use classcred_store::audit::AuditRecord;
@@ -11,7 +12,7 @@ use classcred_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::{OutputFormat, TableFormat};
+use crate::{output, OutputFormat, TableFormat};
 
 #[derive(Serialize)]
 struct CommunityRow {
@@ -38,15 +39,18 @@ pub async fn list_communities(store: &Store, format: TableFormat) -> anyhow::Res
         });
     }
     tx.commit().await?;
+    let mut out = String::new();
     match format {
-        TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        TableFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         TableFormat::Table => {
-            println!(
+            writeln!(
+                out,
                 "{:<36}  {:<8}  {:<14}  {:<8}  {:>7}  name",
                 "id", "platform", "team", "state", "members"
-            );
+            )?;
             for r in rows {
-                println!(
+                writeln!(
+                    out,
                     "{:<36}  {:<8}  {:<14}  {:<8}  {:>7}  {}",
                     r.id,
                     r.platform,
@@ -54,10 +58,11 @@ pub async fn list_communities(store: &Store, format: TableFormat) -> anyhow::Res
                     r.state,
                     r.members,
                     r.name
-                );
+                )?;
             }
         }
     }
+    output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -92,39 +97,44 @@ pub async fn balances(
         })
         .collect();
     tx.commit().await?;
+    let mut out = String::new();
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         OutputFormat::Csv => {
-            println!("platform_user_id,role,earned,spendable,level");
+            writeln!(out, "platform_user_id,role,earned,spendable,level")?;
             for r in rows {
-                println!(
+                writeln!(
+                    out,
                     "{},{},{},{},{}",
                     r.platform_user_id, r.role, r.earned, r.spendable, r.level
-                );
+                )?;
             }
         }
         OutputFormat::Table => {
-            println!(
+            writeln!(
+                out,
                 "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}",
                 "platform_user_id", "role", "earned", "spendable", "level"
-            );
+            )?;
             for r in rows {
-                println!(
+                writeln!(
+                    out,
                     "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}",
                     r.platform_user_id, r.role, r.earned, r.spendable, r.level
-                );
+                )?;
             }
         }
     }
+    output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<ExitCode> {
     let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("replaying {bar:40} {pos}/{len} events ({eta})")
-            .expect("static template"),
-    );
+    if let Ok(style) = ProgressStyle::with_template("replaying {bar:40} {pos}/{len} events ({eta})")
+    {
+        bar.set_style(style);
+    }
     let report = replay(store, community, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -132,10 +142,10 @@ pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<Ex
     .await?;
     bar.finish_and_clear();
     if report.matches() {
-        println!(
-            "replay of {} events reproduces the stored state ({} ledger entries, balances, badges, levels)",
+        output::print(&format!(
+            "replay of {} events reproduces the stored state ({} ledger entries, balances, badges, levels)\n",
             report.events, report.ledger_entries
-        );
+        ))?;
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
@@ -184,7 +194,8 @@ pub async fn adjust(
         member: MemberId::new(member),
         amount,
         reason: reason.to_string(),
-        occurred_at: Utc::now(),
+        // The store's clock, like every other time the engine sees (tests and replays set it).
+        occurred_at: store.clock().now(),
     });
     ingest(
         &mut tx,
@@ -204,7 +215,9 @@ pub async fn adjust(
     .await?;
     tx.commit().await?;
     while process_next(store, community, Fault::None).await?.is_some() {}
-    println!("adjusted {member} by {amount} (adjustment {adjustment_id})");
+    output::print(&format!(
+        "adjusted {member} by {amount} (adjustment {adjustment_id})\n"
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

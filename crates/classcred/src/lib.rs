@@ -6,6 +6,7 @@ pub mod demo;
 mod keys;
 mod ledger;
 mod notices;
+pub mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -182,8 +183,13 @@ pub enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain; exit 0 when intact, 1 naming the first bad entry.
-    Verify,
+    /// Check the keyed hash chain; exit 0 when intact, 1 naming the first bad entry.
+    Verify {
+        /// A head published earlier (the `audit head` log lines, or this command's output):
+        /// fail unless the chain still contains it. Catches entries removed from the end.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<classcred_store::audit::PublishedHead>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -213,7 +219,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 RegistryFormat::Markdown => classcred_store::registry::render_markdown(),
                 RegistryFormat::Json => classcred_store::registry::render_json() + "\n",
             };
-            print!("{text}");
+            output::print(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -248,15 +254,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Community {
             command: CommunityCommand::List { format },
         } => {
-            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
-            store.migrate().await?;
+            let store = open_existing_store(&cfg).await?;
             let code = ledger::list_communities(&store, format).await?;
             store.close().await;
             Ok(code)
         }
         Command::Ledger { command } => {
-            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
-            store.migrate().await?;
+            let store = open_existing_store(&cfg).await?;
             let code = match command {
                 LedgerCommand::Balances { community, format } => {
                     ledger::balances(&store, &community, format).await?
@@ -278,8 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inbox {
             command: InboxCommand::Retry { community },
         } => {
-            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
-            store.migrate().await?;
+            let store = open_existing_store(&cfg).await?;
             let n = classcred_service::retry_parked(&store, &community)
                 .await
                 .with_context(|| format!("community {community}"))?;
@@ -294,18 +297,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
         },
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { expect_head },
         } => {
-            // Verifying needs no decryption: any key will do.
-            let store = connect(&cfg, MasterKey::generate()).await?;
-            let result = store.verify_audit().await?;
+            // The chain is keyed under the master key: verifying needs the configured key.
+            let store = open_existing_store(&cfg).await?;
+            let result = store.verify_audit_expecting(expect_head.as_ref()).await?;
             store.close().await;
             match result {
                 Ok(ok) => {
-                    println!(
-                        "audit chain intact: {} entries, head {}",
-                        ok.entries, ok.head_hash
-                    );
+                    let also = match &expect_head {
+                        Some(h) => format!("; contains the expected head {h}"),
+                        None => String::new(),
+                    };
+                    output::print(&format!(
+                        "audit chain intact: {} entries, head {}:{}{also}\n",
+                        ok.entries, ok.entries, ok.head_hash
+                    ))?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -351,9 +358,21 @@ pub fn load_master_key(cfg: &Config) -> anyhow::Result<MasterKey> {
 /// Connect to the configured database and check that the master key is the one the stored
 /// data keys are wrapped with.
 pub async fn open_store(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
-    let key_id = key.id();
     let store = connect(cfg, key).await?;
-    keys::check_key_matches(cfg, &store, &key_id).await?;
+    keys::check_key_matches(cfg, &store).await?;
+    Ok(store)
+}
+
+/// For commands that must not migrate (everything but `migrate`, `serve`, `demo` and
+/// `keys rotate`): open the store with the configured key and require the database to be at
+/// exactly this binary's schema. A newer binary never migrates production by reading it.
+pub async fn open_existing_store(cfg: &Config) -> anyhow::Result<Store> {
+    let store = connect(cfg, load_master_key(cfg)?).await?;
+    store
+        .require_current_schema()
+        .await
+        .with_context(|| format!("database {}", cfg.database_url))?;
+    keys::check_key_matches(cfg, &store).await?;
     Ok(store)
 }
 
@@ -430,6 +449,10 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
 }
 
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {
+    // While this lease lives, `keys rotate` refuses; checked again after taking it, so a
+    // rotation either finished before (refused here) or waits until this server stops.
+    let lease = store.register_server(SERVER_LEASE_TTL).await?;
+    keys::check_key_matches(cfg, &store).await?;
     // Handlers first: a SIGTERM from here on stops the server cleanly.
     let shutdown = classcred_server::shutdown_signal();
     let metrics = Arc::new(Metrics::new());
@@ -487,6 +510,13 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
     for w in workers {
         let _ = w.await;
     }
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "server lease not released; it runs out by itself");
+    }
     store.close().await;
     Ok(())
 }
+
+/// How long a server's lease lasts without a refresh (it is refreshed every third of this): a
+/// crashed server blocks `keys rotate` for at most this long.
+pub const SERVER_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(30);

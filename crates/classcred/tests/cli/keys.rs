@@ -51,6 +51,7 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     assert_ne!(old_key, new_key);
     assert!(!d.join("classcred-master.key.new").exists());
     std::fs::write(d.join("old.key"), &old_key).unwrap();
+    chmod(&d.join("old.key"), 0o600);
     let o = run(d, &["--master-key-file", "old.key", "demo", "--no-serve"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -105,4 +106,128 @@ fn demo_on_postgres() {
     let o = run(dir.path(), &["--database-url", pg.url(), "audit", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
     drop(pg);
+}
+
+#[cfg(unix)]
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(not(unix))]
+fn chmod(_path: &std::path::Path, _mode: u32) {}
+
+/// Finding 17: a master key file readable by group or others is refused, saying `chmod 600`;
+/// the SQLite database is created readable by its owner only.
+#[cfg(unix)]
+#[test]
+fn key_file_mode_is_checked_and_database_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    chmod(&d.join("classcred-master.key"), 0o644);
+    let o = run(d, &["migrate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("chmod 600") && text(&o).contains("mode 644"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !d.join("classcred.db").exists(),
+        "nothing done with an exposed key"
+    );
+    chmod(&d.join("classcred-master.key"), 0o600);
+    let o = run(d, &["migrate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mode = std::fs::metadata(d.join("classcred.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+/// Finding 4: `keys rotate` refuses while a server runs, and works once it stopped.
+#[test]
+fn rotation_is_refused_while_serve_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let server = start_server(d, "127.0.0.1:0");
+    let o = run(d, &["keys", "rotate"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("stop every server"), "{}", text(&o));
+    assert!(!d.join("classcred-master.key.new").exists());
+    let (status, _) = stop(server);
+    assert!(status.success());
+    let o = run(d, &["keys", "rotate"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Finding 8: `audit verify --expect-head` fails when entries were removed from the end and
+/// the head row fixed up, which the database alone cannot reveal.
+#[test]
+fn audit_verify_expect_head_catches_a_truncated_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let c = community_id(d);
+    for points in ["1", "2"] {
+        let o = run(
+            d,
+            &[
+                "ledger",
+                "adjust",
+                "--community",
+                &c,
+                "--by",
+                "UDEMO0ADMIN",
+                "--member",
+                "UDEMO000001",
+                "--points",
+                points,
+                "--reason",
+                "test",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = run(d, &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let head = out
+        .split("head ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(head.starts_with("3:"), "{out}");
+    let o = run(d, &["audit", "verify", "--expect-head", &head]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The attacker removes the last entry and points the head at the one before.
+    let db = d.join("classcred.db");
+    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 3");
+    rusqlite_free_update(
+        &db,
+        "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_entry WHERE seq = 2)",
+    );
+    let o = run(d, &["audit", "verify"]);
+    assert!(
+        o.status.success(),
+        "undetectable inside the database: {}",
+        text(&o)
+    );
+    let o = run(d, &["audit", "verify", "--expect-head", &head]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not contain the published head 3:"),
+        "{}",
+        text(&o)
+    );
+    let o = run(d, &["audit", "verify", "--expect-head", "nonsense"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

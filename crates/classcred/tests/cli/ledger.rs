@@ -142,3 +142,83 @@ fn ledger_commands_on_the_demo_class() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("community nope"), "{}", text(&o));
 }
+
+/// Finding 20: `classcred ledger balances | head` whose reader has gone away exits quietly
+/// (status 141, like a process ended by SIGPIPE), without a panic message.
+#[test]
+fn balances_into_a_closed_pipe_exit_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let c = community_id(d);
+    let mut child = bin()
+        .current_dir(d)
+        .args(["ledger", "balances", "--community", &c])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader closes before the command writes anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+/// Read-only commands never migrate: with migrations pending (an older database) or unknown
+/// (a newer binary migrated it) they refuse with a clear message and change nothing.
+#[test]
+fn read_only_commands_do_not_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let c = community_id(d);
+    let db = d.join("classcred.db");
+    // Pretend the last migration was never applied.
+    let last: i64 = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        })
+    };
+    rusqlite_free_update(
+        &db,
+        &format!("UPDATE _sqlx_migrations SET version = 9999 WHERE version = {last}"),
+    );
+    for args in [
+        vec!["ledger", "balances", "--community", c.as_str()],
+        vec!["ledger", "replay", "--community", c.as_str()],
+        vec!["community", "list"],
+        vec!["audit", "verify"],
+    ] {
+        let o = run(d, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("newer classcred"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    rusqlite_free_update(&db, "DELETE FROM _sqlx_migrations WHERE version = 9999");
+    let o = run(d, &["ledger", "balances", "--community", &c]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("classcred migrate"), "{}", text(&o));
+    assert_eq!(
+        rusqlite_free_update(
+            &db,
+            &format!("DELETE FROM _sqlx_migrations WHERE version = {last}")
+        ),
+        0,
+        "not migrated behind the operator's back"
+    );
+}
