@@ -52,6 +52,52 @@ pub const SLACK_KEYS: &[&str] = &[
     "confirm",
 ];
 
+/// Keys whose values are secrets: an error about them never shows the value.
+pub const SECRET_KEYS: &[&str] = &[
+    "database_url",
+    "master_key",
+    "slack.signing_secret",
+    "slack.bot_token",
+    "slack.client_secret",
+    "slack.state_secret",
+];
+
+/// What went wrong, without the offending value (figment's own messages quote it).
+fn kind_without_value(kind: &figment::error::Kind) -> String {
+    use figment::error::Kind;
+    match kind {
+        Kind::InvalidType(actual, expected) => {
+            format!(
+                "invalid type: found {}, expected {expected}",
+                actual_kind(actual)
+            )
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!(
+                "invalid value: found {}, expected {expected}",
+                actual_kind(actual)
+            )
+        }
+        Kind::Unsupported(actual) | Kind::UnsupportedKey(actual, _) => {
+            format!("unsupported {}", actual_kind(actual))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The kind of a value (`a string`, `a number`), never the value itself.
+fn actual_kind(actual: &figment::error::Actual) -> &'static str {
+    use figment::error::Actual;
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+        Actual::Char(_) | Actual::Str(_) | Actual::Bytes(_) => "a string",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "a value",
+    }
+}
+
 fn describe(e: &figment::Error) -> String {
     let key = e.path.join(".").to_lowercase();
     let source = e
@@ -59,10 +105,37 @@ fn describe(e: &figment::Error) -> String {
         .as_ref()
         .map(|m| m.name.to_string())
         .unwrap_or_else(|| "configuration".into());
+    let what = if SECRET_KEYS.contains(&key.as_str()) {
+        format!("{} (value not shown: secret)", kind_without_value(&e.kind))
+    } else {
+        e.kind.to_string()
+    };
     match KEYS.iter().find(|(k, _)| *k == key) {
-        Some((_, expected)) => format!("{key}: {}; expected {expected} (from {source})", e.kind),
-        None if key.is_empty() => format!("{} (from {source})", e.kind),
-        None => format!("{key}: {} (from {source})", e.kind),
+        Some((_, expected)) => format!("{key}: {what}; expected {expected} (from {source})"),
+        None if key.is_empty() => format!("{what} (from {source})"),
+        None => format!("{key}: {what} (from {source})"),
+    }
+}
+
+/// `CLASSCRED_*` variables, every value a string. figment's `Env` parses values (`123.456`
+/// becomes a float, so a Slack client id or an all-digit secret is refused as "not a string"
+/// and the error quotes it); here values stay text, and numeric settings are read with
+/// `extract_lossy`, which parses a string where the setting is a number.
+struct RawEnv(Env);
+
+impl figment::Provider for RawEnv {
+    fn metadata(&self) -> figment::Metadata {
+        self.0.metadata()
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut fig = Figment::new();
+        for (key, value) in self.0.iter() {
+            fig = fig.merge(Serialized::default(key.as_str(), value));
+        }
+        fig.data()
     }
 }
 
@@ -262,10 +335,10 @@ impl Config {
         let slack: Vec<String> = SLACK_KEYS.iter().map(|k| format!("slack__{k}")).collect();
         let slack: Vec<&str> = slack.iter().map(String::as_str).collect();
         fig = fig
-            .merge(Env::prefixed("CLASSCRED_").only(&top))
-            .merge(Env::prefixed("CLASSCRED_").only(&slack).split("__"))
+            .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&top)))
+            .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&slack).split("__")))
             .merge(Serialized::globals(flags));
-        let mut cfg: Config = fig.extract().map_err(|e| {
+        let mut cfg: Config = fig.extract_lossy().map_err(|e| {
             // Name every problem with its key and where the value came from.
             let all: Vec<String> = e.into_iter().map(|one| describe(&one)).collect();
             ConfigError::Invalid(all.join("; "))
@@ -404,6 +477,12 @@ mod tests {
                 "mk",
                 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
             )?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions("mk", std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| e.to_string())?;
+            }
             jail.set_env("CLASSCRED_DATABASE_URL_FILE", "db-url");
             jail.set_env("CLASSCRED_MASTER_KEY_FILE", "mk");
             let c = Config::load(None, &FlagOverrides::default()).unwrap();
@@ -518,6 +597,72 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("signing_secrett"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// Finding 14: environment values are strings where the setting is a string.
+    #[test]
+    fn env_values_are_not_type_sniffed() {
+        Jail::expect_with(|jail| {
+            // A real Slack client id has the shape digits.digits.
+            jail.set_env("CLASSCRED_SLACK__CLIENT_ID", "1234567890123.9876543210987");
+            jail.set_env("CLASSCRED_SLACK__TEAM_ID", "12345");
+            jail.set_env("CLASSCRED_SLACK__CLIENT_SECRET", "0123456789");
+            // An all-digit hex master key.
+            let digits = "1234567890".repeat(6) + "1234";
+            jail.set_env("CLASSCRED_MASTER_KEY", &digits);
+            // Numbers and booleans still work where the setting is one.
+            jail.set_env("CLASSCRED_WORKERS", "5");
+            jail.set_env("CLASSCRED_BODY_LIMIT_BYTES", "4096");
+            let c = Config::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(
+                c.slack.client_id.as_deref(),
+                Some("1234567890123.9876543210987")
+            );
+            assert_eq!(c.slack.team_id.as_deref(), Some("12345"));
+            assert_eq!(
+                c.slack
+                    .client_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_string()),
+                Some("0123456789".to_string())
+            );
+            assert_eq!(
+                c.master_key.as_ref().map(|s| s.expose_secret().to_string()),
+                Some(digits)
+            );
+            assert_eq!((c.workers, c.body_limit_bytes), (5, 4096));
+            jail.set_env("CLASSCRED_WORKERS", "many");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("workers"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// Finding 14: an error about a secret setting never shows its value.
+    #[test]
+    fn errors_never_echo_secret_values() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "master_key = 987654321987654321\n[slack]\nsigning_secret = 31415926535\n",
+            )?;
+            let err = Config::load(Some(Path::new("c.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("master_key"), "{err}");
+            assert!(err.contains("value not shown"), "{err}");
+            assert!(!err.contains("987654321"), "{err}");
+            assert!(!err.contains("31415926535"), "{err}");
+            // Non-secret settings still say what was found.
+            jail.create_file("d.toml", "workers = \"lots\"\n")?;
+            let err = Config::load(Some(Path::new("d.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("lots"), "{err}");
             Ok(())
         });
     }
