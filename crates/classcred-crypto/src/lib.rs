@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn master_key_text_forms() {
         let k = MasterKey::generate();
-        let parsed = MasterKey::parse(&format!("  {}\n", k.encode())).unwrap();
+        let parsed = MasterKey::parse(&format!("  {}\n", k.encode().as_str())).unwrap();
         assert_eq!(parsed.id(), k.id());
         use base64::Engine;
         let b64 =
@@ -387,7 +387,7 @@ mod tests {
             MasterKey::parse("abcd"),
             Err(CryptoError::BadMasterKeyEncoding(_))
         ));
-        assert!(!format!("{k:?}").contains(&k.encode()));
+        assert!(!format!("{k:?}").contains(k.encode().as_str()));
         assert_ne!(MasterKey::generate().id(), k.id());
     }
 

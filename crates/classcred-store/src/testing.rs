@@ -1,5 +1,10 @@
 //! Fresh databases for tests: a temporary SQLite file, and — when
 //! `CLASSCRED_TEST_POSTGRES_URL` is set — a new PostgreSQL database per test, dropped afterwards.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support only (feature `testing`): a failed set-up must stop the test"
+)]
 
 use std::sync::Arc;
 

@@ -1,4 +1,8 @@
 //! One storage story, run against SQLite and (when configured) PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
+)]
 
 mod common;
 

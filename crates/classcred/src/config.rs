@@ -415,8 +415,10 @@ fn check_private(path: &Path) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
-// figment's Jail returns its own (large) error type; that is its API, not ours.
-#[allow(clippy::result_large_err)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail returns its own (large) error type; that is its API, not ours"
+)]
 mod tests {
     use super::*;
     use figment::Jail;

@@ -217,7 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry { format } => {
             let text = match format {
                 RegistryFormat::Markdown => classcred_store::registry::render_markdown(),
-                RegistryFormat::Json => classcred_store::registry::render_json() + "\n",
+                RegistryFormat::Json => classcred_store::registry::render_json()? + "\n",
             };
             output::print(&text)?;
             Ok(ExitCode::SUCCESS)

@@ -308,8 +308,8 @@ pub fn render_markdown() -> String {
 }
 
 /// The inventory as JSON.
-pub fn render_json() -> String {
-    serde_json::to_string_pretty(TABLES).expect("registry serialises")
+pub fn render_json() -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(TABLES)
 }
 
 #[cfg(test)]

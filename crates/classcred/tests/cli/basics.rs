@@ -93,3 +93,17 @@ fn every_cookie_the_server_sets_is_declared() {
         .expect("the Slack OAuth cookie is declared in the privacy registry");
     assert!(c.strictly_necessary);
 }
+
+/// Finding 21: the key file `demo` writes into the working directory is never committed.
+#[test]
+fn the_demo_master_key_is_git_ignored() {
+    let ignore = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.gitignore"));
+    for name in ["classcred-master.key", "classcred-master.key.new"] {
+        assert!(
+            ignore
+                .lines()
+                .any(|l| l.trim().trim_start_matches('/') == name),
+            "{name} is not in .gitignore"
+        );
+    }
+}

@@ -1,4 +1,9 @@
 //! The `classcred` binary as an operator uses it.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
+)]
 
 mod basics;
 mod keys;

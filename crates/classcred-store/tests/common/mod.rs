@@ -1,5 +1,4 @@
 //! Shared set-up for the store's integration tests.
-#![allow(dead_code)]
 
 use classcred_store::{MemberProfile, NewCommunity, NewMember, Role, Store};
 
