@@ -26,7 +26,7 @@ pub fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
 
 pub async fn world(db: &TestDb, settings: serde_json::Value) -> World {
     let key = MasterKey::generate();
-    let key_text = key.encode();
+    let key_text = key.encode().to_string();
     let clock = Arc::new(ManualClock::new(at(2026, 3, 2, 12, 0, 0)));
     let store = db.store_with(key, clock.clone()).await;
     let community = community(&store, settings, "T1").await;
