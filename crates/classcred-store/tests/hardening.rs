@@ -325,3 +325,46 @@ async fn row_ids_of_another_community_are_not_found() {
         store.close().await;
     }
 }
+
+/// Tenancy in the schema (migration 0003): a row of one community cannot name a member of
+/// another (composite foreign keys on PostgreSQL, equivalent triggers on SQLite).
+#[tokio::test]
+async fn rows_cannot_name_members_of_another_community() {
+    use classcred_store::Role;
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let a = common::community(&store, "A", "TA").await;
+        let b = common::community(&store, "B", "TB").await;
+        let mut tx = store.begin().await.unwrap();
+        let member_a = tx
+            .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
+            .await
+            .unwrap();
+        tx.upsert_engine_message(&a, "m1", Some(&member_a), "{}")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let err = tx
+            .upsert_engine_message(&b, "m2", Some(&member_a), "{}")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().to_lowercase().contains("foreign key"),
+            "{}: {err}",
+            db.backend()
+        );
+        tx.rollback().await.unwrap();
+
+        // Moving a row to another community is refused too.
+        let moved = sqlx::query(
+            "UPDATE engine_message SET community_id = $1 WHERE platform_message_id = 'm1'",
+        )
+        .bind(&b)
+        .execute(store.pool())
+        .await;
+        assert!(moved.is_err(), "{}", db.backend());
+        store.close().await;
+    }
+}
