@@ -225,3 +225,40 @@ fn uuid_like() -> String {
     use rand::Rng;
     format!("{:032x}", rand::thread_rng().gen::<u128>())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+    use classcred_store::testing::TestDb;
+    use classcred_store::ManualClock;
+
+    /// `ledger adjust` dates the adjustment by the store's clock, like every other event the
+    /// engine sees, not by the wall clock.
+    #[tokio::test]
+    async fn adjust_uses_the_store_clock() {
+        let db = TestDb::sqlite().await;
+        let at = chrono::Utc.with_ymd_and_hms(2026, 3, 4, 10, 0, 0).unwrap();
+        let clock = Arc::new(ManualClock::new(at));
+        let store = db
+            .store_with(classcred_crypto::MasterKey::generate(), clock)
+            .await;
+        crate::demo::create(&store).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let community = tx.list_communities().await.unwrap()[0].id.clone();
+        tx.commit().await.unwrap();
+        super::adjust(&store, &community, "UDEMO0ADMIN", "UDEMO000001", "1", "test")
+            .await
+            .unwrap();
+        let occurred: Vec<i64> = sqlx::query_scalar(
+            "SELECT occurred_at FROM inbox WHERE platform = 'cli' AND community_id = $1",
+        )
+        .bind(&community)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(occurred, vec![at.timestamp_millis()]);
+        store.close().await;
+    }
+}
