@@ -343,3 +343,57 @@ async fn rotation_rekeys_the_chain() {
         with_old.close().await;
     }
 }
+
+/// Captured log output.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The head is published outside the database every `HEAD_LOG_EVERY` entries, once the entry
+/// is committed (a rolled-back entry is never published).
+#[tokio::test]
+async fn heads_are_published_after_commit() {
+    use classcred_store::audit::HEAD_LOG_EVERY;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    let n = usize::try_from(HEAD_LOG_EVERY).unwrap();
+    write_entries(&store, n - 1).await;
+    // The 100th entry in a transaction that rolls back: not published.
+    let mut tx = store.begin().await.unwrap();
+    tx.audit(&AuditRecord {
+        community_id: None,
+        actor: "system".into(),
+        action: "x".into(),
+        subject: None,
+        details: serde_json::json!({}),
+    })
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("audit head"), "{text}");
+    write_entries(&store, 1).await;
+    let ok = store.verify_audit().await.unwrap().unwrap();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains(&format!("head={HEAD_LOG_EVERY}:{}", ok.head_hash)),
+        "{text}"
+    );
+    store.close().await;
+}

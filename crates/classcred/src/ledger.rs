@@ -248,9 +248,16 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         let community = tx.list_communities().await.unwrap()[0].id.clone();
         tx.commit().await.unwrap();
-        super::adjust(&store, &community, "UDEMO0ADMIN", "UDEMO000001", "1", "test")
-            .await
-            .unwrap();
+        super::adjust(
+            &store,
+            &community,
+            "UDEMO0ADMIN",
+            "UDEMO000001",
+            "1",
+            "test",
+        )
+        .await
+        .unwrap();
         let occurred: Vec<i64> = sqlx::query_scalar(
             "SELECT occurred_at FROM inbox WHERE platform = 'cli' AND community_id = $1",
         )
