@@ -392,6 +392,14 @@ mod tests {
     }
 
     #[test]
+    fn encoded_key_text_is_wiped_on_drop() {
+        // The text form of a key is a `Zeroizing<String>`: its bytes are overwritten when it
+        // is dropped (finding 17). This fails to compile if `encode` returns a plain String.
+        let text: Zeroizing<String> = MasterKey::generate().encode();
+        assert_eq!(text.len(), 64);
+    }
+
+    #[test]
     fn padded_hmac_equals_the_standard_construction() {
         // Key ids and blind indexes already stored must not change.
         let key = [7u8; KEY_LEN];
