@@ -281,6 +281,15 @@ async fn row_ids_of_another_community_are_not_found() {
         tx.upsert_engine_message(&a, "msgA", Some(&member_a), "{}")
             .await
             .unwrap();
+        tx.upsert_engine_reaction(&a, "msgA", &member_a, "{}")
+            .await
+            .unwrap();
+        tx.insert_badge(&a, &member_a, "first-fire", "1", None, 0)
+            .await
+            .unwrap();
+        tx.insert_feed_item(&a, Some(&member_a), "badge", "{}", 0)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
 
         let nf = |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound { .. }));
@@ -320,6 +329,26 @@ async fn row_ids_of_another_community_are_not_found() {
         // Engine records and points.
         assert_eq!(tx.engine_message(&b, "msgA").await.unwrap(), None);
         assert!(tx.engine_message(&a, "msgA").await.unwrap().is_some());
+        assert_eq!(
+            tx.engine_reaction(&b, "msgA", &member_a).await.unwrap(),
+            None
+        );
+        assert!(tx
+            .engine_reaction(&a, "msgA", &member_a)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(tx.engine_reactions_on(&b, "msgA").await.unwrap().is_empty());
+        assert!(tx
+            .has_badge(&a, &member_a, "first-fire", "1")
+            .await
+            .unwrap());
+        assert!(!tx
+            .has_badge(&b, &member_a, "first-fire", "1")
+            .await
+            .unwrap());
+        assert_eq!(tx.feed(&a, Some(&member_a), 10).await.unwrap().len(), 1);
+        assert!(tx.feed(&b, Some(&member_a), 10).await.unwrap().is_empty());
         assert_eq!(tx.earned(&b, &member_a).await.unwrap(), 0);
         tx.commit().await.unwrap();
         store.close().await;
