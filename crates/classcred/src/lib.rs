@@ -449,12 +449,12 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
 }
 
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {
-    // While this lease lives, `keys rotate` refuses; checked again after taking it, so a
-    // rotation either finished before (refused here) or waits until this server stops.
-    let lease = store.register_server(SERVER_LEASE_TTL).await?;
-    keys::check_key_matches(cfg, &store).await?;
     // Handlers first: a SIGTERM from here on stops the server cleanly.
     let shutdown = classcred_server::shutdown_signal();
+    // While this lease lives, `keys rotate` refuses; the key is checked again after taking
+    // it, so a rotation either finished before (refused here) or waits until this server stops.
+    let lease = store.register_server(SERVER_LEASE_TTL).await?;
+    keys::check_key_matches(cfg, &store).await?;
     let metrics = Arc::new(Metrics::new());
     let slack_state =
         classcred_slack::SlackState::from_config(store.clone(), metrics.clone(), cfg.slack.clone())
