@@ -231,3 +231,59 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
     let o = run(d, &["audit", "verify", "--expect-head", "nonsense"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// Finding 4: a database whose live data keys are wrapped by two master keys (a rotation raced
+/// a server creating a community) is refused at start, naming both keys.
+#[test]
+fn mixed_master_keys_are_refused_at_start() {
+    use classcred_crypto::{DataKey, MasterKey};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let key_text = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
+    let key = MasterKey::parse(&key_text).unwrap();
+    let stray = MasterKey::generate();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = classcred_store::Store::connect(
+            &format!("sqlite://{}", d.join("classcred.db").display()),
+            MasterKey::parse(&key_text).unwrap(),
+            std::sync::Arc::new(classcred_store::SystemClock),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let inst = tx.create_institution("U").await.unwrap();
+        let c2 = tx
+            .create_community(classcred_store::NewCommunity {
+                institution_id: inst.id,
+                name: "Second".into(),
+                platform: "slack".into(),
+                platform_team_id: Some("T2".into()),
+                settings_json: "{}".into(),
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        sqlx::query(
+            "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
+        )
+        .bind(stray.id())
+        .bind(stray.wrap(&DataKey::generate(), &c2.id))
+        .bind(&c2.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        store.close().await;
+    });
+    for args in [vec!["community", "list"], vec!["migrate"]] {
+        let o = run(d, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        let t = text(&o);
+        assert!(
+            t.contains("several master keys") && t.contains(&key.id()) && t.contains(&stray.id()),
+            "{args:?}: {t}"
+        );
+    }
+}
