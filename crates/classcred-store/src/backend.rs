@@ -149,12 +149,36 @@ pub(crate) fn create_sqlite_file_private(url: &str) -> Result<(), StoreError> {
     }
     match open.open(path) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_shared(path);
+            Ok(())
+        }
         Err(e) => Err(StoreError::Config(format!(
             "cannot create the SQLite database {}: {e}",
             path.display()
         ))),
     }
+}
+
+/// An existing database file that others can read (created by an older version, 0644) is
+/// still opened, with a warning saying how to fix it.
+fn warn_if_shared(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = %format!("{mode:o}"),
+                    "the SQLite database is readable by users other than its owner; run chmod 600 on it and its -wal and -shm files"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Check that a URL parses as what its scheme says, so that errors name the setting.

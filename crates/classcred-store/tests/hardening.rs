@@ -197,9 +197,12 @@ async fn sqlite_files_are_created_private() {
     let store = db.store().await;
     common::community(&store, "Physics", "T1").await;
     let path = db.sqlite_path().unwrap();
-    let mut wal = path.clone().into_os_string();
-    wal.push("-wal");
-    for p in [path.clone(), std::path::PathBuf::from(wal)] {
+    let with = |suffix: &str| {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    for p in [path.clone(), with("-wal"), with("-shm")] {
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{} has mode {mode:o}", p.display());
     }
