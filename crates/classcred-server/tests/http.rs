@@ -434,7 +434,9 @@ async fn invented_methods_share_one_label() {
         .unwrap();
     assert!(!text.contains("INVENTED"), "{text}");
     assert!(
-        text.contains(r#"classcred_http_requests_total{method="other",route="/healthz",status="405"} 50"#),
+        text.contains(
+            r#"classcred_http_requests_total{method="other",route="/healthz",status="405"} 50"#
+        ),
         "{text}"
     );
 }

@@ -594,7 +594,13 @@ async fn drain_jobs_coalesce_and_an_event_during_a_running_drain_is_still_proces
         join(&w, "UB", Role::Student).await;
         let t = at(2026, 3, 2, 10, 0, 0);
         for i in 0..30 {
-            let e = post(&format!("2.{i}"), "UA", &["UB"], 0, t + Duration::minutes(i));
+            let e = post(
+                &format!("2.{i}"),
+                "UA",
+                &["UB"],
+                0,
+                t + Duration::minutes(i),
+            );
             assert!(deliver(&w, &format!("Ev{i}"), &e).await);
         }
         let counts = w.store.job_counts().await.unwrap();

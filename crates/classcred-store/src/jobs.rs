@@ -230,10 +230,11 @@ impl Store {
 
     /// A held job whose work a queued job with the same coalesce key will do: mark it done.
     async fn supersede_job(&self, job_id: &str, worker_id: &str, error: &str) -> Result<bool> {
-        let note: String = format!("superseded by a queued job with the same coalesce key; {error}")
-            .chars()
-            .take(500)
-            .collect();
+        let note: String =
+            format!("superseded by a queued job with the same coalesce key; {error}")
+                .chars()
+                .take(500)
+                .collect();
         let done = sqlx::query(
             "UPDATE job SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = $3, \
              updated_at = $4 WHERE id = $1 AND locked_by = $2 AND state = 'running'",

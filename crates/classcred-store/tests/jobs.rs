@@ -175,7 +175,10 @@ async fn coalesce_key_keeps_one_queued_job_but_never_swallows_work_behind_a_runn
         let first = store.enqueue(&coalesced("c1")).await.unwrap();
         assert!(first.is_some(), "{b}");
         for _ in 0..20 {
-            assert!(store.enqueue(&coalesced("c1")).await.unwrap().is_none(), "{b}");
+            assert!(
+                store.enqueue(&coalesced("c1")).await.unwrap().is_none(),
+                "{b}"
+            );
         }
         assert_eq!(store.job_counts().await.unwrap().queued, 1, "{b}");
         // Once the c1 job runs, new work queues one job again (and only one).

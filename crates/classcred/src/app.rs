@@ -45,9 +45,8 @@ impl App {
     /// Build everything `cfg` asks for around `store` (already migrated). Listeners are bound
     /// here, so [`App::local_addr`] is known before [`App::run_until`].
     pub async fn build(cfg: &Config, store: Store, role: Role) -> anyhow::Result<App> {
-        let metrics = Arc::new(
-            Metrics::new().with_counts_ttl(Duration::from_millis(cfg.metrics_cache_ms)),
-        );
+        let metrics =
+            Arc::new(Metrics::new().with_counts_ttl(Duration::from_millis(cfg.metrics_cache_ms)));
         let slack_state = classcred_slack::SlackState::from_config(
             store.clone(),
             metrics.clone(),
@@ -63,7 +62,8 @@ impl App {
         let mut workers = Vec::new();
         let mut scheduler = None;
         if role != Role::ServerOnly {
-            let delivery = notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
+            let delivery =
+                notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
             for _ in 0..cfg.workers.max(1) {
                 workers.push(Worker::new(
                     store.clone(),
@@ -257,8 +257,7 @@ impl Scheduler {
                 }
             }
         }
-        let retention = chrono::Duration::from_std(self.retention)
-            .unwrap_or(chrono::Duration::MAX);
+        let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         let before = store
             .clock()
             .now()

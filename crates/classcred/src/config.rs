@@ -61,7 +61,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "shutdown_timeout_ms",
         "milliseconds requests and jobs in hand get after SIGTERM",
     ),
-    ("job_retention_days", "a whole number of days done jobs are kept"),
+    (
+        "job_retention_days",
+        "a whole number of days done jobs are kept",
+    ),
     (
         "metrics_cache_ms",
         "milliseconds job and inbox counts are reused by /metrics",

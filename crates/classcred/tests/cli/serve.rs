@@ -587,7 +587,9 @@ fn workers_only_stops_at_the_deadline_while_draining_a_backlog() {
         "{jobs:?}"
     );
     assert_eq!(
-        jobs.iter().filter(|(state, _)| state == "queued").collect::<Vec<_>>(),
+        jobs.iter()
+            .filter(|(state, _)| state == "queued")
+            .collect::<Vec<_>>(),
         vec![&("queued".to_string(), 0)],
         "the drain is queued again, its attempt not counted: {jobs:?}"
     );
@@ -646,7 +648,11 @@ fn serve_under_load_with_debug_tracing_does_not_panic() {
             let addr = addr.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..30 {
-                    let path = if (t + i) % 3 == 0 { "metrics" } else { "healthz" };
+                    let path = if (t + i) % 3 == 0 {
+                        "metrics"
+                    } else {
+                        "healthz"
+                    };
                     let r = http
                         .get(format!("http://{addr}/{path}"))
                         .send()
@@ -656,7 +662,8 @@ fn serve_under_load_with_debug_tracing_does_not_panic() {
                     if i % 10 == 0 {
                         // A client that gives up mid-request.
                         let mut c = std::net::TcpStream::connect(&addr).unwrap();
-                        let _ = c.write_all(b"POST /healthz HTTP/1.1\r\nContent-Length: 50\r\n\r\nab");
+                        let _ =
+                            c.write_all(b"POST /healthz HTTP/1.1\r\nContent-Length: 50\r\n\r\nab");
                     }
                 }
             }));
@@ -673,5 +680,8 @@ fn serve_under_load_with_debug_tracing_does_not_panic() {
     let (status, stderr) = terminate(srv);
     assert!(status.success(), "clean exit");
     assert!(!stderr.contains("panicked"), "no panic under load");
-    assert!(stderr.contains("request_id"), "requests are traced with their ids");
+    assert!(
+        stderr.contains("request_id"),
+        "requests are traced with their ids"
+    );
 }
