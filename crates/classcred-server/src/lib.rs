@@ -235,6 +235,7 @@ pub struct Application {
     listener: TcpListener,
     local: SocketAddr,
     config: ServerConfig,
+    acceptor: Option<TlsAcceptor>,
     routes: Router,
     metrics: Arc<Metrics>,
     limits: HttpLimits,
@@ -257,10 +258,13 @@ impl Application {
                  configure tls_cert_file and tls_key_file, or put a TLS-terminating proxy in front"
             );
         }
+        // Bad TLS files fail here, before anything announces readiness.
+        let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
         Ok(Self {
             listener,
             local,
             config,
+            acceptor,
             routes,
             metrics,
             limits: HttpLimits::default(),
@@ -287,6 +291,7 @@ impl Application {
             listener,
             local,
             config,
+            acceptor,
             routes,
             metrics,
             limits,
@@ -298,17 +303,10 @@ impl Application {
                 request_deadline,
             ))
             .layer(middleware::from_fn_with_state(metrics.clone(), track));
-        let acceptor = match &config.tls {
-            Some(files) => {
-                let acceptor = tls::acceptor(files)?;
-                tracing::info!(addr = %local, "listening with TLS");
-                Some(acceptor)
-            }
-            None => {
-                tracing::info!(addr = %local, "listening");
-                None
-            }
-        };
+        match acceptor {
+            Some(_) => tracing::info!(addr = %local, "listening with TLS"),
+            None => tracing::info!(addr = %local, "listening"),
+        }
         let full = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         let overflow = Arc::new(Semaphore::new(limits.overflow_connections));
         let (closing_tx, closing_rx) = watch::channel(false);

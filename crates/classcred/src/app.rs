@@ -193,9 +193,26 @@ impl App {
         for app in [self.server, self.metrics_server].into_iter().flatten() {
             tasks.spawn(app.run_until(stopped(stop_rx.clone())));
         }
-        shutdown.await;
-        let _ = stop_tx.send(true);
+        // A part that fails before shutdown (a listener that cannot serve) stops the whole.
         let mut result = Ok(());
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(joined) = tasks.join_next() => match joined {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        result = Err(e);
+                        break;
+                    }
+                    Err(e) => {
+                        result = Err(anyhow::anyhow!("a server task failed: {e}"));
+                        break;
+                    }
+                },
+            }
+        }
+        let _ = stop_tx.send(true);
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(Ok(())) => {}

@@ -685,3 +685,26 @@ fn serve_under_load_with_debug_tracing_does_not_panic() {
         "requests are traced with their ids"
     );
 }
+
+/// Unusable TLS files stop `serve` at start, naming the key, instead of leaving a process that
+/// listens but never serves.
+#[test]
+fn bad_tls_files_stop_serve_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    std::fs::write(d.join("cert.pem"), "not a certificate").unwrap();
+    std::fs::write(d.join("key.pem"), "not a key").unwrap();
+    let mut cmd = bin();
+    let o = cmd
+        .current_dir(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CLASSCRED_TLS_CERT_FILE", d.join("cert.pem"))
+        .env("CLASSCRED_TLS_KEY_FILE", d.join("key.pem"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let out = text(&o);
+    assert!(out.contains("tls_cert_file"), "{out}");
+    assert!(!out.contains("classcred listening on"), "{out}");
+}
