@@ -708,3 +708,58 @@ fn bad_tls_files_stop_serve_at_start() {
     assert!(out.contains("tls_cert_file"), "{out}");
     assert!(!out.contains("classcred listening on"), "{out}");
 }
+
+/// The scheduler of `serve` prunes done jobs older than `job_retention_days`, and only those.
+#[test]
+fn serve_prunes_old_done_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    assert!(run(d, &["migrate"]).status.success());
+    let db = d.join("classcred.db");
+    let day_ms: i64 = 86_400_000;
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    for (id, state, age_days) in [
+        ("old-done", "done", 10),
+        ("new-done", "done", 1),
+        ("old-failed", "failed", 10),
+    ] {
+        let at = now_ms - age_days * day_ms;
+        rusqlite_free_update(
+            &db,
+            &format!(
+                "INSERT INTO job (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at) \
+                 VALUES ('{id}', 'k', '{{}}', '{state}', 1, 5, {at}, {at}, {at})"
+            ),
+        );
+    }
+    let workers = start_env(
+        d,
+        &["serve", "--workers-only"],
+        &[("CLASSCRED_JOB_RETENTION_DAYS", "7")],
+        "classcred workers started",
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(120);
+    let ids = || {
+        query_pairs(d, "SELECT id, attempts FROM job ORDER BY id")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>()
+    };
+    while ids().contains(&"old-done".to_string()) {
+        assert!(std::time::Instant::now() < until, "old done job not pruned");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, stderr) = terminate(workers);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        ids(),
+        vec!["new-done".to_string(), "old-failed".to_string()]
+    );
+}
