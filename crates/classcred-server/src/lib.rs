@@ -2,26 +2,41 @@
 //!
 //! [`Application::bind`] binds the listener first (tests use port 0), then
 //! [`Application::run_until`] serves until the shutdown future resolves, finishing requests in
-//! flight. Workers ([`worker::Worker`]) claim jobs from the store's queue.
+//! flight within a deadline. Connections are bounded and timed out ([`HttpLimits`]). Workers
+//! ([`worker::Worker`]) claim jobs from the store's queue.
 
 pub mod metrics;
 pub mod tls;
 pub mod worker;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use classcred_store::Store;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::Service;
+use tracing::Instrument;
 
 pub use metrics::Metrics;
 
@@ -82,10 +97,22 @@ impl IntoResponse for WebError {
     }
 }
 
-/// The routes every instance serves; platform adapters merge theirs into it.
+/// The routes every instance serves (`/healthz` and `/metrics`); platform adapters merge theirs
+/// into it.
 pub fn router(state: AppState) -> Router {
+    health_router(state.clone()).merge(metrics_router(state))
+}
+
+/// `/healthz` alone.
+pub fn health_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// `/metrics` alone (for a separate, private listen address: `metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(metrics_handler))
         .with_state(state)
 }
@@ -101,9 +128,10 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, WebError
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> Result<Response, WebError> {
+    // Cached for a few seconds, one query at a time: scrapes cannot load the database.
     let counts = state
-        .store
-        .job_counts()
+        .metrics
+        .job_counts(&state.store)
         .await
         .map_err(|e| WebError::Internal(e.into()))?;
     let body = state.metrics.render(&counts);
@@ -117,88 +145,417 @@ async fn metrics_handler(State(state): State<AppState>) -> Result<Response, WebE
         .into_response())
 }
 
+/// Every request gets a span with a generated id (returned as `x-request-id`), is counted by
+/// route pattern and normalised method, and is timed.
 async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_string();
+    let method = metrics::method_label(req.method().as_str());
     // The route pattern, never the raw path: paths may carry ids and must not explode labels.
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    // Our own id: a client-supplied one is not trusted (every request is hostile).
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let span = tracing::info_span!("request", request_id = %request_id, method, route = %route);
     let started = Instant::now();
-    let response = next.run(req).await;
+    let mut response = next.run(req).instrument(span).await;
     metrics.observe_request(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed(),
     );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response
 }
+
+/// The response header carrying the request id (also the `request_id` field of the trace span).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Reading the body and handling a request must finish within the limit; a client that trickles
+/// its body gets 408 and its connection is closed.
+async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::debug!("request deadline passed");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                "request timeout",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Connection limits and timeouts. Every one bounds what a hostile client can hold.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Time to send a request's headers, counted from when the server starts waiting for them:
+    /// it also bounds how long a kept-alive connection may sit idle between requests, and the
+    /// TLS handshake.
+    pub header_timeout: Duration,
+    /// Time to send the body and get the answer (the whole request after its headers).
+    pub request_timeout: Duration,
+    /// A connection on which no byte moves in either direction for this long is closed (for
+    /// example a client that stops reading its response). Must exceed the slowest handler.
+    pub idle_timeout: Duration,
+    /// Connections served at once. Past it, up to [`HttpLimits::overflow_connections`] more are
+    /// accepted that answer only `/healthz` (everything else 503), with a short header timeout and
+    /// no keep-alive; beyond those, connections are closed at once. Open sockets are bounded by
+    /// the sum.
+    pub max_connections: usize,
+    /// See [`HttpLimits::max_connections`].
+    pub overflow_connections: usize,
+    /// After shutdown is requested, connections get this long to finish; then they are closed.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            overflow_connections: 64,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Header timeout of overflow connections (at most).
+const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A bound server, ready to run.
 pub struct Application {
     listener: TcpListener,
+    local: SocketAddr,
     config: ServerConfig,
-    app: Router,
+    acceptor: Option<TlsAcceptor>,
+    routes: Router,
+    metrics: Arc<Metrics>,
+    limits: HttpLimits,
 }
 
 impl Application {
-    /// Bind the listener and assemble `routes` (use [`router`] plus adapters) with request
-    /// metrics and the body limit.
+    /// Bind the listener. `routes` (use [`router`] plus adapters) get request ids, metrics, the
+    /// body limit and the [`HttpLimits`] (defaults unless [`Application::with_limits`]).
     pub async fn bind(
         config: ServerConfig,
         routes: Router,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        if config.tls.is_none() && !addr.ip().is_loopback() {
+        let local = listener.local_addr()?;
+        if config.tls.is_none() && !local.ip().is_loopback() {
             tracing::warn!(
-                %addr,
+                addr = %local,
                 "listening beyond loopback without TLS: personal data would cross the network in clear; \
                  configure tls_cert_file and tls_key_file, or put a TLS-terminating proxy in front"
             );
         }
-        let app = routes
-            .layer(DefaultBodyLimit::max(config.body_limit))
-            .layer(middleware::from_fn_with_state(metrics, track));
+        // Bad TLS files fail here, before anything announces readiness.
+        let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
         Ok(Self {
             listener,
+            local,
             config,
-            app,
+            acceptor,
+            routes,
+            metrics,
+            limits: HttpLimits::default(),
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+    /// Replace the default limits.
+    pub fn with_limits(mut self, limits: HttpLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
-    /// Serve until `shutdown` resolves; requests in flight are finished first.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serve until `shutdown` resolves. Then no new connection is accepted, requests in flight
+    /// get [`HttpLimits::shutdown_timeout`] to finish, and what is still open after it is closed.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let addr = self.local_addr();
-        match &self.config.tls {
-            Some(files) => {
-                let acceptor = tls::acceptor(files)?;
-                tracing::info!(%addr, "listening with TLS");
-                let listener = tls::TlsListener::new(self.listener, acceptor);
-                axum::serve(listener, self.app)
-                    .with_graceful_shutdown(shutdown)
-                    .await?;
-            }
-            None => {
-                tracing::info!(%addr, "listening");
-                axum::serve(self.listener, self.app)
-                    .with_graceful_shutdown(shutdown)
-                    .await?;
-            }
+        let Application {
+            listener,
+            local,
+            config,
+            acceptor,
+            routes,
+            metrics,
+            limits,
+        } = self;
+        let app = routes
+            .layer(DefaultBodyLimit::max(config.body_limit))
+            .layer(middleware::from_fn_with_state(
+                limits.request_timeout,
+                request_deadline,
+            ))
+            .layer(middleware::from_fn_with_state(metrics.clone(), track));
+        match acceptor {
+            Some(_) => tracing::info!(addr = %local, "listening with TLS"),
+            None => tracing::info!(addr = %local, "listening"),
+        }
+        let full = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        let overflow = Arc::new(Semaphore::new(limits.overflow_connections));
+        let (closing_tx, closing_rx) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        let shutdown = shutdown;
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _peer) = tokio::select! {
+                () = &mut shutdown => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                accepted = listener.accept() => match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of descriptors, typically: wait instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let (permit, mode) = if let Ok(p) = full.clone().try_acquire_owned() {
+                (p, Mode::Full)
+            } else if let Ok(p) = overflow.clone().try_acquire_owned() {
+                metrics.observe_rejection("http", "connection_limit_health_only");
+                (p, Mode::HealthOnly)
+            } else {
+                metrics.observe_rejection("http", "connection_limit");
+                drop(stream);
+                continue;
+            };
+            let conn = Connection {
+                app: app.clone(),
+                mode,
+                limits: limits.clone(),
+                closing: closing_rx.clone(),
+            };
+            connections.spawn(conn.serve(stream, acceptor.clone(), permit));
+        }
+        drop(listener);
+        let open = connections.len();
+        tracing::info!(open, "server stopping: no new connections");
+        let _ = closing_tx.send(true);
+        let drained = tokio::time::timeout(limits.shutdown_timeout, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                open = connections.len(),
+                deadline = ?limits.shutdown_timeout,
+                "shutdown deadline passed: closing the connections still open"
+            );
+            connections.shutdown().await;
         }
         tracing::info!("server stopped");
         Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Full,
+    /// Over the connection cap: answer `/healthz` only.
+    HealthOnly,
+}
+
+struct Connection {
+    app: Router,
+    mode: Mode,
+    limits: HttpLimits,
+    closing: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve(
+        self,
+        stream: TcpStream,
+        tls: Option<TlsAcceptor>,
+        _permit: OwnedSemaphorePermit,
+    ) {
+        let _ = stream.set_nodelay(true);
+        match tls {
+            None => self.serve_io(stream).await,
+            Some(acceptor) => {
+                match tokio::time::timeout(self.header_timeout(), acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => self.serve_io(tls).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                }
+            }
+        }
+    }
+
+    fn header_timeout(&self) -> Duration {
+        match self.mode {
+            Mode::Full => self.limits.header_timeout,
+            Mode::HealthOnly => self.limits.header_timeout.min(OVERFLOW_HEADER_TIMEOUT),
+        }
+    }
+
+    async fn serve_io<IO>(self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(Tracked {
+            inner: io,
+            activity: activity.clone(),
+        });
+        let app = self.app.clone();
+        let health_only = self.mode == Mode::HealthOnly;
+        let service = service_fn(move |req: hyper::Request<Incoming>| {
+            let mut app = app.clone();
+            async move {
+                if health_only && req.uri().path() != "/healthz" {
+                    return Ok::<_, Infallible>(
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            [(header::RETRY_AFTER, "1")],
+                            "overloaded",
+                        )
+                            .into_response(),
+                    );
+                }
+                app.call(req.map(axum::body::Body::new)).await
+            }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout())
+            .keep_alive(!health_only);
+        let conn = builder.serve_connection(io, service);
+        tokio::pin!(conn);
+        let mut closing = self.closing;
+        let mut draining = false;
+        if *closing.borrow_and_update() {
+            draining = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = closing.changed(), if !draining => {
+                    draining = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+                () = activity.idle_for(self.limits.idle_timeout) => {
+                    tracing::debug!("idle connection closed");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Resolves once no byte has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let deadline = last + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline.into()).await;
+        }
+    }
+}
+
+/// An I/O stream that records activity.
+struct Tracked<IO> {
+    inner: IO,
+    activity: Arc<Activity>,
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Tracked<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        result
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Tracked<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -1,8 +1,13 @@
 //! Prometheus metrics: request counts and latencies by route, job outcomes, queue depth.
+//!
+//! Every label has a bounded set of values: routes are patterns, methods are the standard ones or
+//! `other`, and the queue depth is read from the database at most once per cache period however
+//! many scrapes arrive.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use classcred_store::jobs::JobCounts;
+use classcred_store::{Store, StoreError};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -41,6 +46,30 @@ struct ReasonLabels {
     reason: String,
 }
 
+/// The method label: one of the standard methods, or `other` (clients may send any token).
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
+/// How long job and inbox counts are reused by default.
+pub const DEFAULT_COUNTS_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
@@ -54,6 +83,11 @@ pub struct Metrics {
     queue: Family<StateLabels, Gauge>,
     inbox: Family<StateLabels, Gauge>,
     rejected: Family<ReasonLabels, Counter>,
+    panics: Family<KindLabels, Counter>,
+    counts_ttl: Duration,
+    /// The last counts and when they were read. The lock is held during the query, so
+    /// concurrent scrapes wait for one query instead of each running their own.
+    counts: tokio::sync::Mutex<Option<(Instant, JobCounts)>>,
 }
 
 impl Default for Metrics {
@@ -73,6 +107,7 @@ impl Metrics {
         let queue = Family::<StateLabels, Gauge>::default();
         let inbox = Family::<StateLabels, Gauge>::default();
         let rejected = Family::<ReasonLabels, Counter>::default();
+        let panics = Family::<KindLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -99,6 +134,11 @@ impl Metrics {
             "Requests refused before processing, by source and reason",
             rejected.clone(),
         );
+        registry.register(
+            "job_panics",
+            "Job handlers that panicked, by kind (the job is failed or retried; the worker goes on)",
+            panics.clone(),
+        );
         Self {
             registry,
             requests,
@@ -107,10 +147,43 @@ impl Metrics {
             queue,
             inbox,
             rejected,
+            panics,
+            counts_ttl: DEFAULT_COUNTS_TTL,
+            counts: tokio::sync::Mutex::new(None),
         }
     }
 
+    /// Reuse job and inbox counts for `ttl` (zero: read them on every scrape).
+    pub fn with_counts_ttl(mut self, ttl: Duration) -> Self {
+        self.counts_ttl = ttl;
+        self
+    }
+
+    /// Job and inbox counts, from the cache when fresher than the TTL. One query at a time.
+    pub async fn job_counts(&self, store: &Store) -> Result<JobCounts, StoreError> {
+        let mut cached = self.counts.lock().await;
+        if let Some((at, counts)) = cached.as_ref() {
+            if at.elapsed() < self.counts_ttl {
+                return Ok(counts.clone());
+            }
+        }
+        let fresh = store.job_counts().await?;
+        *cached = Some((Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+
+    /// A job handler panicked.
+    pub fn observe_job_panic(&self, kind: &str) {
+        self.panics
+            .get_or_create(&KindLabels {
+                kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a request. `method` is normalised with [`method_label`].
     pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let method = method_label(method);
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_string(),
@@ -171,7 +244,10 @@ impl Metrics {
                 .set(n);
         }
         let mut out = String::new();
-        encode(&mut out, &self.registry).expect("writing to a String does not fail");
+        if let Err(e) = encode(&mut out, &self.registry) {
+            // Writing to a String does not fail; should it, the scrape is short, not wrong.
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
         out
     }
 }

@@ -1,4 +1,10 @@
-//! The HTTP server as a client sees it: health, metrics, body limit, graceful shutdown, TLS.
+//! The HTTP server as a client sees it: health, metrics, body limit, graceful shutdown, TLS,
+//! connection limits and timeouts; and workers (panics, shutdown).
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns fail loudly"
+)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -7,24 +13,43 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::Router;
 use classcred_server::worker::{Handlers, Worker, WorkerConfig};
-use classcred_server::{router, AppState, Application, Metrics, ServerConfig, TlsFiles};
+use classcred_server::{
+    router, AppState, Application, HttpLimits, Metrics, ServerConfig, TlsFiles,
+};
 use classcred_store::jobs::NewJob;
 use classcred_store::testing::TestDb;
 use classcred_store::Store;
-use tokio::sync::oneshot;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch, Notify};
 
 struct Running {
     base: String,
+    addr: std::net::SocketAddr,
+    metrics: Arc<Metrics>,
+    /// Notified when `/slow` has started handling a request.
+    slow_started: Arc<Notify>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 async fn start(store: Store, tls: Option<TlsFiles>) -> Running {
-    let metrics = Arc::new(Metrics::new());
+    start_with(store, tls, HttpLimits::default(), Metrics::new()).await
+}
+
+async fn start_with(
+    store: Store,
+    tls: Option<TlsFiles>,
+    limits: HttpLimits,
+    metrics: Metrics,
+) -> Running {
+    let metrics = Arc::new(metrics);
     let state = AppState {
         store,
         metrics: metrics.clone(),
     };
+    let slow_started = Arc::new(Notify::new());
+    let started = slow_started.clone();
     let routes = router(state).merge(
         Router::new()
             .route(
@@ -33,9 +58,13 @@ async fn start(store: Store, tls: Option<TlsFiles>) -> Running {
             )
             .route(
                 "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_millis(700)).await;
-                    "finished"
+                get(move || {
+                    let started = started.clone();
+                    async move {
+                        started.notify_one();
+                        tokio::time::sleep(Duration::from_millis(700)).await;
+                        "finished"
+                    }
                 }),
             ),
     );
@@ -47,20 +76,35 @@ async fn start(store: Store, tls: Option<TlsFiles>) -> Running {
             body_limit: 1024,
         },
         routes,
-        metrics,
+        metrics.clone(),
     )
     .await
-    .unwrap();
-    let base = format!("{scheme}://localhost:{}", app.local_addr().port());
+    .unwrap()
+    .with_limits(limits);
+    let addr = app.local_addr();
+    let base = format!("{scheme}://localhost:{}", addr.port());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
     Running {
         base,
+        addr,
+        metrics,
+        slow_started,
         stop: Some(tx),
         task,
     }
+}
+
+/// Read until the server closes the connection; what it sent.
+async fn read_to_close(conn: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    // A reset also counts as closed.
+    let _ = tokio::time::timeout(Duration::from_secs(60), conn.read_to_end(&mut buf))
+        .await
+        .expect("the server closed the connection");
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 #[tokio::test]
@@ -146,7 +190,8 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     let url = format!("{}/slow", srv.base);
     let inflight =
         tokio::spawn(async move { reqwest::get(url).await.unwrap().text().await.unwrap() });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stop only once the request is being handled (no sleep: a slow machine would race it).
+    srv.slow_started.notified().await;
     srv.stop.take().unwrap().send(()).unwrap();
     assert_eq!(inflight.await.unwrap(), "finished");
     tokio::time::timeout(Duration::from_secs(5), srv.task)
@@ -245,4 +290,306 @@ async fn workers_run_retry_and_fail_jobs() {
         "{text}"
     );
     assert!(text.contains(r#"classcred_jobs_processed_total{kind="fail",outcome="failed"} 1"#));
+}
+
+#[tokio::test]
+async fn half_sent_headers_are_closed_after_the_header_timeout() {
+    let db = TestDb::sqlite().await;
+    let limits = HttpLimits {
+        header_timeout: Duration::from_millis(300),
+        ..HttpLimits::default()
+    };
+    let srv = start_with(db.store().await, None, limits, Metrics::new()).await;
+    let mut conn = TcpStream::connect(srv.addr).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let answer = read_to_close(&mut conn).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+    // The server is still fine.
+    let r = reqwest::get(format!("{}/healthz", srv.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn trickled_body_gets_408_and_the_connection_closes() {
+    let db = TestDb::sqlite().await;
+    let limits = HttpLimits {
+        request_timeout: Duration::from_millis(300),
+        ..HttpLimits::default()
+    };
+    let srv = start_with(db.store().await, None, limits, Metrics::new()).await;
+    let mut conn = TcpStream::connect(srv.addr).await.unwrap();
+    conn.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+        .await
+        .unwrap();
+    let answer = read_to_close(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test]
+async fn idle_connection_is_closed() {
+    let db = TestDb::sqlite().await;
+    // Headers may take long, but a connection on which nothing moves is closed.
+    let limits = HttpLimits {
+        header_timeout: Duration::from_secs(600),
+        idle_timeout: Duration::from_millis(300),
+        ..HttpLimits::default()
+    };
+    let srv = start_with(db.store().await, None, limits, Metrics::new()).await;
+    let mut conn = TcpStream::connect(srv.addr).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    read_to_close(&mut conn).await;
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_health_still_answers() {
+    let db = TestDb::sqlite().await;
+    let limits = HttpLimits {
+        header_timeout: Duration::from_secs(600),
+        idle_timeout: Duration::from_secs(600),
+        max_connections: 3,
+        overflow_connections: 4,
+        ..HttpLimits::default()
+    };
+    let srv = start_with(db.store().await, None, limits, Metrics::new()).await;
+    // Three hostile clients hold every regular slot with half-sent requests.
+    let mut hostile = Vec::new();
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(srv.addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        hostile.push(c);
+    }
+    // Connections are accepted in order, so the next ones are over the cap.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("{}/healthz", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "health answers past the cap");
+    let r = http
+        .post(format!("{}/echo", srv.base))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "everything else is refused past the cap");
+    let text = srv.metrics.render(&Default::default());
+    assert!(
+        text.contains(r#"reason="connection_limit_health_only"} 2"#),
+        "{text}"
+    );
+    drop(hostile);
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_forever_for_a_partial_request() {
+    let db = TestDb::sqlite().await;
+    let limits = HttpLimits {
+        header_timeout: Duration::from_secs(600),
+        idle_timeout: Duration::from_secs(600),
+        shutdown_timeout: Duration::from_millis(200),
+        ..HttpLimits::default()
+    };
+    let mut srv = start_with(db.store().await, None, limits, Metrics::new()).await;
+    let mut conn = TcpStream::connect(srv.addr).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    // Make sure the server holds the connection before stopping it.
+    let r = reqwest::get(format!("{}/healthz", srv.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    srv.stop.take().unwrap().send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), srv.task)
+        .await
+        .expect("the server stops at its shutdown deadline")
+        .unwrap()
+        .unwrap();
+    read_to_close(&mut conn).await;
+}
+
+#[tokio::test]
+async fn invented_methods_share_one_label() {
+    let db = TestDb::sqlite().await;
+    let srv = start(db.store().await, None).await;
+    let http = reqwest::Client::new();
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        let r = http
+            .request(method, format!("{}/healthz", srv.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+    }
+    let text = http
+        .get(format!("{}/metrics", srv.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("INVENTED"), "{text}");
+    assert!(
+        text.contains(
+            r#"classcred_http_requests_total{method="other",route="/healthz",status="405"} 50"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let db = TestDb::sqlite().await;
+    let srv = start(db.store().await, None).await;
+    let mut ids = std::collections::HashSet::new();
+    for path in ["/healthz", "/healthz", "/no/such/page"] {
+        let r = reqwest::get(format!("{}{path}", srv.base)).await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(ids.insert(id), "ids are unique");
+    }
+}
+
+#[tokio::test]
+async fn metrics_counts_come_from_the_cache() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    store
+        .enqueue(&NewJob::new("k", serde_json::json!({})))
+        .await
+        .unwrap();
+    let cached = start_with(
+        store.clone(),
+        None,
+        HttpLimits::default(),
+        Metrics::new().with_counts_ttl(Duration::from_secs(3600)),
+    )
+    .await;
+    let uncached = start_with(
+        store.clone(),
+        None,
+        HttpLimits::default(),
+        Metrics::new().with_counts_ttl(Duration::ZERO),
+    )
+    .await;
+    let scrape = |base: String| async move {
+        reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(scrape(cached.base.clone())
+        .await
+        .contains(r#"classcred_jobs_queue{state="queued"} 1"#));
+    store
+        .enqueue(&NewJob::new("k", serde_json::json!({})))
+        .await
+        .unwrap();
+    let again = scrape(cached.base.clone()).await;
+    assert!(
+        again.contains(r#"classcred_jobs_queue{state="queued"} 1"#),
+        "served from the cache: {again}"
+    );
+    assert!(scrape(uncached.base.clone())
+        .await
+        .contains(r#"classcred_jobs_queue{state="queued"} 2"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    let srv = start(store.clone(), None).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Handlers::new();
+    handlers.register("panics", |_store, _job| async {
+        if std::hint::black_box(true) {
+            panic!("handler bug");
+        }
+        Ok(())
+    });
+    let counter = runs.clone();
+    handlers.register("count", move |_store, _job| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    });
+    let mut bad = NewJob::new("panics", serde_json::json!({}));
+    bad.max_attempts = 1;
+    let bad_id = store.enqueue(&bad).await.unwrap().unwrap();
+    store
+        .enqueue(&NewJob::new("count", serde_json::json!({})))
+        .await
+        .unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        handlers,
+        srv.metrics.clone(),
+        WorkerConfig::default(),
+    );
+    while worker.run_once().await.unwrap() {}
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the worker went on");
+    let (state, _, error) = store.job_status(&bad_id).await.unwrap().unwrap();
+    assert_eq!(state, "failed");
+    assert_eq!(error.as_deref(), Some("job handler panicked"));
+    let r = reqwest::get(format!("{}/healthz", srv.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let text = srv.metrics.render(&Default::default());
+    assert!(
+        text.contains(r#"classcred_job_panics_total{kind="panics"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_stopping_worker_abandons_a_long_job_to_the_queue() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    let started = Arc::new(Notify::new());
+    let mut handlers = Handlers::new();
+    let s = started.clone();
+    handlers.register("forever", move |_store, _job| {
+        let s = s.clone();
+        async move {
+            s.notify_one();
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
+    let id = store
+        .enqueue(&NewJob::new("forever", serde_json::json!({})))
+        .await
+        .unwrap()
+        .unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        handlers,
+        Arc::new(Metrics::new()),
+        WorkerConfig {
+            shutdown_timeout: Duration::from_millis(100),
+            ..WorkerConfig::default()
+        },
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let running = tokio::spawn(worker.run(stop_rx));
+    started.notified().await;
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the worker stops at its shutdown deadline")
+        .unwrap();
+    let (state, attempts, _) = store.job_status(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("queued", 0),
+        "back in the queue, attempt not counted"
+    );
 }

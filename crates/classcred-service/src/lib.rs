@@ -3,7 +3,7 @@
 //! 1. An adapter calls [`ingest`] with a neutral [`Event`] whose member references are
 //!    **platform user ids**. The event is stored (encrypted) in the inbox, once per platform
 //!    delivery id, and a `recognition.drain` job for the community is enqueued in the same
-//!    transaction.
+//!    transaction (coalesced: at most one queued drain per community, see [`drain_job`]).
 //! 2. A worker runs [`drain`]: under the community's processing lock it takes the oldest
 //!    unprocessed inbox row, resolves platform ids to member ids (creating unknown members as
 //!    Students), runs the pure engine against the database (see `state.rs`), writes the whole
@@ -126,6 +126,19 @@ pub async fn settings(tx: &mut Tx<'_>, community_id: &str) -> Result<CommunitySe
     })
 }
 
+/// The job that drains a community's inbox. Coalesced: while one is queued, enqueueing another
+/// is a no-op (it will see the new rows); while one runs, a new one is queued, so an event
+/// stored after the running drain looked is still processed.
+pub fn drain_job(community_id: &str) -> NewJob {
+    let mut job = NewJob::new(
+        DRAIN_JOB,
+        serde_json::json!({ "community_id": community_id }),
+    );
+    job.community_id = Some(community_id.to_string());
+    job.coalesce_key = Some(format!("{DRAIN_JOB}:{community_id}"));
+    job
+}
+
 /// Store a platform event for processing, once per `(platform, event_id)`, and enqueue its
 /// processing in the same transaction.
 pub async fn ingest(
@@ -147,11 +160,7 @@ pub async fn ingest(
         )
         .await?;
     if let InboxInsert::Stored(_) = inserted {
-        let mut job = NewJob::new(
-            DRAIN_JOB,
-            serde_json::json!({ "community_id": community_id }),
-        );
-        job.community_id = Some(community_id.to_string());
+        let mut job = drain_job(community_id);
         job.max_attempts = 10;
         tx.enqueue(&job).await?;
     }
@@ -231,12 +240,7 @@ pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<
         .await?;
     let fresh = matches!(inserted, InboxInsert::Stored(_));
     if fresh {
-        let mut job = NewJob::new(
-            DRAIN_JOB,
-            serde_json::json!({ "community_id": community_id }),
-        );
-        job.community_id = Some(community_id.to_string());
-        tx.enqueue(&job).await?;
+        tx.enqueue(&drain_job(community_id)).await?;
     }
     tx.commit().await?;
     Ok(fresh.then_some(last_week))
@@ -249,12 +253,7 @@ pub async fn retry_parked(store: &Store, community_id: &str) -> Result<u64> {
     tx.community(community_id).await?;
     let n = tx.requeue_parked_inbox(community_id).await?;
     if n > 0 {
-        let mut job = NewJob::new(
-            DRAIN_JOB,
-            serde_json::json!({ "community_id": community_id }),
-        );
-        job.community_id = Some(community_id.to_string());
-        tx.enqueue(&job).await?;
+        tx.enqueue(&drain_job(community_id)).await?;
     }
     tx.commit().await?;
     Ok(n)

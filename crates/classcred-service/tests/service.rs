@@ -582,3 +582,44 @@ async fn a_poison_row_is_parked_and_does_not_block_the_community() {
         w.store.close().await;
     }
 }
+
+/// Issue 7 §2.7: many ingests leave one queued drain job per community, and an event that
+/// arrives while that community's drain runs is not swallowed: a new drain job is queued.
+#[tokio::test]
+async fn drain_jobs_coalesce_and_an_event_during_a_running_drain_is_still_processed() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let w = world(&db, settings()).await;
+        join(&w, "UA", Role::Student).await;
+        join(&w, "UB", Role::Student).await;
+        let t = at(2026, 3, 2, 10, 0, 0);
+        for i in 0..30 {
+            let e = post(
+                &format!("2.{i}"),
+                "UA",
+                &["UB"],
+                0,
+                t + Duration::minutes(i),
+            );
+            assert!(deliver(&w, &format!("Ev{i}"), &e).await);
+        }
+        let counts = w.store.job_counts().await.unwrap();
+        assert_eq!(counts.queued, 1, "{b}: one drain job for 32 ingests");
+
+        let job = w.store.claim_job("w1", 60_000).await.unwrap().unwrap();
+        assert_eq!(job.kind, classcred_service::DRAIN_JOB);
+        assert_eq!(settle(&w).await, 32, "{b}");
+        // The drain has looked at the inbox for the last time but not finished yet.
+        let late = post("2.late", "UA", &["UB"], 1, t + Duration::hours(1));
+        assert!(deliver(&w, "Ev-late", &late).await);
+        assert!(w.store.complete_job(&job.id, "w1").await.unwrap());
+        let next = w.store.claim_job("w1", 60_000).await.unwrap();
+        assert_eq!(
+            next.map(|j| j.kind).as_deref(),
+            Some(classcred_service::DRAIN_JOB),
+            "{b}: the late event has its own drain job"
+        );
+        assert_eq!(settle(&w).await, 1, "{b}");
+        assert_eq!(earned(&w, "UB").await, 1000, "{b}");
+    }
+}

@@ -3,6 +3,11 @@
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and a failed job is retried with exponential
 //! backoff until `max_attempts`, then marked failed. Handlers must be idempotent: a job whose
 //! worker died is claimed again after its lease ends.
+//!
+//! A job with a `coalesce_key` is enqueued only when no *queued* job with that key exists
+//! (a partial unique index): one pending `recognition.drain` per community however many events
+//! arrive, while a drain already running never swallows a newer event. Done jobs are pruned
+//! after a retention period ([`Store::prune_done_jobs`]).
 
 use serde::Serialize;
 use sqlx::Row;
@@ -17,6 +22,9 @@ pub struct NewJob {
     pub payload: serde_json::Value,
     /// At most one job with this key exists; enqueueing again is a no-op.
     pub dedupe_key: Option<String>,
+    /// At most one *queued* job with this key exists: enqueueing while one waits is a no-op,
+    /// enqueueing while one runs adds one. For work that covers everything due when it starts.
+    pub coalesce_key: Option<String>,
     pub max_attempts: i64,
     /// Earliest run time (ms since epoch); `None` means now.
     pub run_at: Option<i64>,
@@ -29,6 +37,7 @@ impl NewJob {
             community_id: None,
             payload,
             dedupe_key: None,
+            coalesce_key: None,
             max_attempts: 5,
             run_at: None,
         }
@@ -74,20 +83,24 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 
 impl Tx<'_> {
     /// Enqueue a job in this transaction. Returns its id, or `None` when a job with the same
-    /// dedupe key exists.
+    /// dedupe key exists, or a queued one with the same coalesce key.
     pub async fn enqueue(&mut self, job: &NewJob) -> Result<Option<String>> {
         let id = new_id();
         let now = self.now_ms();
+        // No conflict target: either unique index (dedupe_key, or coalesce_key among queued
+        // jobs) makes the insert a no-op.
         let inserted: Option<String> = sqlx::query_scalar(
-            "INSERT INTO job (id, kind, community_id, payload, dedupe_key, state, attempts, max_attempts, \
-             run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8) \
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            "INSERT INTO job (id, kind, community_id, payload, dedupe_key, coalesce_key, state, attempts, \
+             max_attempts, run_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $9) \
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&id)
         .bind(&job.kind)
         .bind(&job.community_id)
         .bind(serde_json::to_string(&job.payload)?)
         .bind(&job.dedupe_key)
+        .bind(&job.coalesce_key)
         .bind(job.max_attempts.max(1))
         .bind(job.run_at.unwrap_or(now))
         .bind(now)
@@ -171,33 +184,99 @@ impl Store {
             FailOutcome::RetryAt(at) => ("queued", Some(at)),
         };
         let truncated: String = error.chars().take(500).collect();
-        sqlx::query(
+        // Back to the queue unless a queued job with the same coalesce key already waits (it
+        // covers this one's work).
+        let updated = sqlx::query(
             "UPDATE job SET state = $3, run_at = COALESCE($4, run_at), locked_by = NULL, locked_until = NULL, \
-             last_error = $5, updated_at = $6 WHERE id = $1 AND locked_by = $2",
+             last_error = $5, updated_at = $6 WHERE id = $1 AND locked_by = $2 \
+             AND ($3 <> 'queued' OR NOT EXISTS (SELECT 1 FROM job q WHERE q.coalesce_key = job.coalesce_key \
+             AND q.state = 'queued'))",
         )
         .bind(&job.id)
         .bind(worker_id)
         .bind(state)
         .bind(run_at)
-        .bind(truncated)
+        .bind(&truncated)
         .bind(now)
         .execute(self.pool())
         .await?;
+        if updated.rows_affected() == 0 && state == "queued" {
+            self.supersede_job(&job.id, worker_id, &truncated).await?;
+        }
         Ok(outcome)
+    }
+
+    /// Put a job its worker gives up on (at shutdown) back in the queue, due now, without
+    /// counting the attempt. Returns false when the worker no longer held it.
+    pub async fn release_job(&self, job: &ClaimedJob, worker_id: &str) -> Result<bool> {
+        let now = self.now_ms();
+        let released = sqlx::query(
+            "UPDATE job SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             run_at = $3, locked_by = NULL, locked_until = NULL, updated_at = $3 \
+             WHERE id = $1 AND locked_by = $2 AND state = 'running' \
+             AND NOT EXISTS (SELECT 1 FROM job q WHERE q.coalesce_key = job.coalesce_key AND q.state = 'queued')",
+        )
+        .bind(&job.id)
+        .bind(worker_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        if released.rows_affected() == 1 {
+            return Ok(true);
+        }
+        self.supersede_job(&job.id, worker_id, "released at shutdown")
+            .await
+    }
+
+    /// A held job whose work a queued job with the same coalesce key will do: mark it done.
+    async fn supersede_job(&self, job_id: &str, worker_id: &str, error: &str) -> Result<bool> {
+        let note: String =
+            format!("superseded by a queued job with the same coalesce key; {error}")
+                .chars()
+                .take(500)
+                .collect();
+        let done = sqlx::query(
+            "UPDATE job SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = $3, \
+             updated_at = $4 WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .bind(note)
+        .bind(self.now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Delete done jobs last changed before `before_ms`. Returns how many were deleted.
+    pub async fn prune_done_jobs(&self, before_ms: i64) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM job WHERE state = 'done' AND updated_at < $1")
+            .bind(before_ms)
+            .execute(self.pool())
+            .await?;
+        Ok(deleted.rows_affected())
     }
 
     /// Jobs by state, and the inbox backlog, for `/metrics`.
     pub async fn job_counts(&self) -> Result<JobCounts> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM job GROUP BY state")
-            .fetch_all(self.pool())
-            .await?;
-        let mut c = JobCounts::default();
+        // Live states from a partial index; done jobs (the bulk, pruned after the retention
+        // period) from their own partial index.
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM job WHERE state <> 'done' GROUP BY state",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut c = JobCounts {
+            done: sqlx::query_scalar("SELECT COUNT(*) FROM job WHERE state = 'done'")
+                .fetch_one(self.pool())
+                .await?,
+            ..JobCounts::default()
+        };
         for r in rows {
             let n: i64 = r.try_get("n")?;
             match r.try_get::<String, _>("state")?.as_str() {
                 "queued" => c.queued = n,
                 "running" => c.running = n,
-                "done" => c.done = n,
                 "failed" => c.failed = n,
                 _ => {}
             }

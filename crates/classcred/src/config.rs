@@ -37,6 +37,38 @@ pub const KEYS: &[(&str, &str)] = &[
         "a whole number of database connections",
     ),
     ("slack", "a [slack] table (see README: Connect Slack)"),
+    (
+        "metrics_listen",
+        "a socket address for /metrics and /healthz alone, such as 127.0.0.1:9090",
+    ),
+    (
+        "http_header_timeout_ms",
+        "milliseconds to send request headers (also the keep-alive idle limit)",
+    ),
+    (
+        "http_request_timeout_ms",
+        "milliseconds to send a request body and be answered",
+    ),
+    (
+        "http_idle_timeout_ms",
+        "milliseconds a connection may move no byte before it is closed",
+    ),
+    (
+        "http_max_connections",
+        "a whole number of connections served at once, at least 1",
+    ),
+    (
+        "shutdown_timeout_ms",
+        "milliseconds requests and jobs in hand get after SIGTERM",
+    ),
+    (
+        "job_retention_days",
+        "a whole number of days done jobs are kept",
+    ),
+    (
+        "metrics_cache_ms",
+        "milliseconds job and inbox counts are reused by /metrics",
+    ),
 ];
 
 /// Keys of the `[slack]` table that may also come from `CLASSCRED_SLACK__<KEY>` variables.
@@ -261,6 +293,23 @@ pub struct Config {
     pub db_max_connections: u32,
     /// The Slack app (`[slack]` table; `CLASSCRED_SLACK__SIGNING_SECRET` etc.).
     pub slack: classcred_slack::SlackConfig,
+    /// A second address serving `/metrics` and `/healthz` only; when set, `listen` does not
+    /// serve `/metrics`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Time to send request headers; also how long a kept-alive connection may sit idle.
+    pub http_header_timeout_ms: u64,
+    /// Time to send a request's body and be answered (408 past it).
+    pub http_request_timeout_ms: u64,
+    /// A connection on which no byte moves for this long is closed.
+    pub http_idle_timeout_ms: u64,
+    /// Connections served at once; past it a few more answer `/healthz` only.
+    pub http_max_connections: usize,
+    /// After SIGTERM, how long requests in flight and jobs in hand may still run.
+    pub shutdown_timeout_ms: u64,
+    /// Done jobs older than this are deleted by the scheduler.
+    pub job_retention_days: u32,
+    /// How long `/metrics` reuses job and inbox counts.
+    pub metrics_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -279,6 +328,14 @@ impl Default for Config {
             workers: 2,
             db_max_connections: 10,
             slack: classcred_slack::SlackConfig::default(),
+            metrics_listen: None,
+            http_header_timeout_ms: 10_000,
+            http_request_timeout_ms: 30_000,
+            http_idle_timeout_ms: 60_000,
+            http_max_connections: 1024,
+            shutdown_timeout_ms: 10_000,
+            job_retention_days: 7,
+            metrics_cache_ms: 5_000,
         }
     }
 }
@@ -358,6 +415,11 @@ impl Config {
         }
         if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
             return Err(ConfigError::TlsHalf);
+        }
+        if cfg.http_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "http_max_connections: expected at least 1".into(),
+            ));
         }
         if cfg.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(

@@ -1,6 +1,7 @@
 //! The `classcred` command: one binary, many subcommands. `main.rs` only parses and calls
 //! [`run`].
 
+pub mod app;
 pub mod config;
 pub mod demo;
 mod keys;
@@ -15,12 +16,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use classcred_crypto::MasterKey;
-use classcred_server::worker::{Handlers, Worker, WorkerConfig};
-use classcred_server::{router, AppState, Application, Metrics, ServerConfig, TlsFiles};
+use classcred_server::worker::Handlers;
 use classcred_store::{ConnectOptions, Store, SystemClock};
 use secrecy::ExposeSecret;
-use tokio::sync::watch;
 
+pub use crate::app::{App, Role};
 use crate::config::{Config, FlagOverrides, LogFormat};
 
 /// ClassCred: peer recognition, points and privacy for class chats.
@@ -390,43 +390,6 @@ async fn connect(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
     .with_context(|| format!("cannot open database {}", cfg.database_url))
 }
 
-/// The periodic part of the background work. It only records work to do (in the inbox and the
-/// job queue, idempotently); workers do it. Safe with any number of instances.
-async fn schedule(store: Store, mut stop: watch::Receiver<bool>) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-    while !*stop.borrow() {
-        let communities = match store.begin().await {
-            Ok(mut tx) => {
-                let list = tx.list_communities().await;
-                let _ = tx.commit().await;
-                list.unwrap_or_default()
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "scheduler could not reach the database");
-                Vec::new()
-            }
-        };
-        for c in communities
-            .iter()
-            .filter(|c| c.state == classcred_store::CommunityState::Active)
-        {
-            match classcred_service::schedule_week_closing(&store, &c.id).await {
-                Ok(Some(week)) => {
-                    tracing::info!(community_id = %c.id, %week, "week closing scheduled")
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(community_id = %c.id, error = %e, "week closing not scheduled")
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {},
-            _ = stop.changed() => {},
-        }
-    }
-}
-
 /// Job handlers of this build.
 pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
     let mut h = Handlers::new();
@@ -451,70 +414,23 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM from here on stops the server cleanly.
     let shutdown = classcred_server::shutdown_signal();
-    // While this lease lives, `keys rotate` refuses; the key is checked again after taking
-    // it, so a rotation either finished before (refused here) or waits until this server stops.
-    let lease = store.register_server(SERVER_LEASE_TTL).await?;
-    keys::check_key_matches(cfg, &store).await?;
-    let metrics = Arc::new(Metrics::new());
-    let slack_state =
-        classcred_slack::SlackState::from_config(store.clone(), metrics.clone(), cfg.slack.clone())
-            .context("slack configuration")?;
-    if let Some(community) = classcred_slack::ensure_single_workspace(&store, &cfg.slack).await? {
-        tracing::info!(community_id = %community, "single-workspace Slack community ready");
-    }
-    let slack_delivery = notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut workers = Vec::new();
-    if !args.server_only {
-        for _ in 0..cfg.workers.max(1) {
-            let w = Worker::new(
-                store.clone(),
-                handlers(slack_delivery.clone()),
-                metrics.clone(),
-                WorkerConfig::default(),
-            );
-            workers.push(tokio::spawn(w.run(stop_rx.clone())));
-        }
-        workers.push(tokio::spawn(schedule(store.clone(), stop_rx.clone())));
-    }
-    if args.workers_only {
-        shutdown.await;
+    let role = if args.server_only {
+        Role::ServerOnly
+    } else if args.workers_only {
+        Role::WorkersOnly
     } else {
-        let tls = match (&cfg.tls_cert_file, &cfg.tls_key_file) {
-            (Some(cert), Some(key)) => Some(TlsFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-            }),
-            _ => None,
-        };
-        let state = AppState {
-            store: store.clone(),
-            metrics: metrics.clone(),
-        };
-        let app = Application::bind(
-            ServerConfig {
-                listen: cfg.listen,
-                tls,
-                body_limit: cfg.body_limit_bytes,
-            },
-            router(state).merge(classcred_slack::routes(slack_state)),
-            metrics,
-        )
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-        // Tests and scripts read this line to find the port.
-        println!("classcred listening on {}", app.local_addr());
-        app.run_until(shutdown).await?;
+        Role::All
+    };
+    let app = App::build(cfg, store, role).await?;
+    // Tests and scripts read these lines to find the ports.
+    match app.local_addr() {
+        Some(addr) => println!("classcred listening on {addr}"),
+        None => println!("classcred workers started"),
     }
-    let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
+    if let Some(addr) = app.metrics_addr() {
+        println!("classcred metrics listening on {addr}");
     }
-    if let Err(e) = lease.release().await {
-        tracing::warn!(error = %e, "server lease not released; it runs out by itself");
-    }
-    store.close().await;
-    Ok(())
+    app.run_until(shutdown).await
 }
 
 /// How long a server's lease lasts without a refresh (it is refreshed every third of this): a

@@ -490,6 +490,10 @@ pub static TABLES: &[Table] = &[
             np("community_id", COMMUNITY_ID),
             np("payload", "ids only, never personal values"),
             np("dedupe_key", "prevents enqueueing the same work twice"),
+            np(
+                "coalesce_key",
+                "at most one queued job per key (one pending inbox drain per community)",
+            ),
             np("state", "queued, running, done or failed"),
             np("attempts", "attempts so far"),
             np("max_attempts", "attempts before giving up"),

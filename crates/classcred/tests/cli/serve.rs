@@ -342,3 +342,424 @@ fn serve_with_slack_processes_a_signed_event() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// A `classcred` process started with extra environment, once it printed `ready`.
+struct Started {
+    child: std::process::Child,
+    /// The rest of the `ready` line (an address, usually).
+    ready: String,
+    stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)], ready: &str) -> Started {
+    let mut cmd = bin();
+    cmd.current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let err = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            s.push_str(&line);
+            s.push('\n');
+        }
+        s
+    });
+    let mut found = None;
+    for line in stdout.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix(ready) {
+            found = Some(rest.trim().to_string());
+            break;
+        }
+    }
+    let Some(ready) = found else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no `{ready}` line: {}", stderr.join().unwrap_or_default());
+    };
+    Started {
+        child,
+        ready,
+        stdout,
+        stderr,
+    }
+}
+
+/// SIGTERM, then wait (bounded, generously: this checks that it exits at all).
+fn terminate(mut s: Started) -> (std::process::ExitStatus, String) {
+    Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            let _ = s.child.kill();
+            let _ = s.child.wait();
+            panic!(
+                "no exit after SIGTERM: {}",
+                s.stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, s.stderr.join().unwrap())
+}
+
+/// A migrated SQLite database in `dir` with one community and `events` unprocessed messages.
+fn backlog(dir: &Path, events: usize) -> String {
+    use chrono::{Duration as Dur, TimeZone, Utc};
+    use classcred_engine::{Event, MemberId, MessagePosted};
+    use classcred_store::{MemberKind, MemberProfile, NewCommunity, NewMember, Role};
+
+    assert!(run(dir, &["keys", "init"]).status.success());
+    assert!(run(dir, &["migrate"]).status.success());
+    let key_text = std::fs::read_to_string(dir.join("classcred-master.key")).unwrap();
+    let url = format!("sqlite://{}", dir.join("classcred.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = classcred_store::Store::connect(
+            &url,
+            classcred_crypto::MasterKey::parse(&key_text).unwrap(),
+            std::sync::Arc::new(classcred_store::SystemClock),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let inst = tx.create_institution("U").await.unwrap();
+        let c = tx
+            .create_community(NewCommunity {
+                institution_id: inst.id,
+                name: "Backlog".into(),
+                platform: "demo".into(),
+                platform_team_id: Some("TBL".into()),
+                settings_json: r#"{"timezone":"UTC","daily_quota":5}"#.into(),
+            })
+            .await
+            .unwrap()
+            .id;
+        let joined = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        for u in ["U1", "U2"] {
+            let m = NewMember {
+                platform_user_id: u.into(),
+                role: Role::Student,
+                kind: MemberKind::Human,
+                profile: MemberProfile::default(),
+            };
+            classcred_service::join_member(&mut tx, &c, "demo", &m, joined)
+                .await
+                .unwrap();
+        }
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        for i in 0..events {
+            let e = Event::MessagePosted(MessagePosted {
+                platform_message_id: format!("C:{i}"),
+                author: MemberId::new("U1"),
+                mentions: vec![MemberId::new("U2")],
+                fire_count: 1,
+                text: "thanks :fire:".into(),
+                thread: None,
+                occurred_at: t + Dur::seconds(i64::try_from(i).unwrap()),
+            });
+            classcred_service::ingest(&mut tx, &c, "demo", &format!("ev{i}"), &e)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        store.close().await;
+        c
+    })
+}
+
+/// Rows of `sql` (one text column, then one integer column) from the SQLite file in `dir`.
+fn query_pairs(dir: &Path, sql: &str) -> Vec<(String, i64)> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&format!(
+            "sqlite://{}",
+            dir.join("classcred.db").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query(sql)
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+            .collect()
+    })
+}
+
+fn unprocessed(dir: &Path) -> i64 {
+    query_pairs(
+        dir,
+        "SELECT 'n', COUNT(*) FROM inbox WHERE processed_at IS NULL",
+    )[0]
+    .1
+}
+
+/// Issue 7 §2.6: a client holding a partial request open no longer keeps SIGTERM waiting.
+#[test]
+fn sigterm_with_a_partial_request_open_exits_at_the_deadline() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["keys", "init"]).status.success());
+    let srv = start_env(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("CLASSCRED_SHUTDOWN_TIMEOUT_MS", "300"),
+            ("CLASSCRED_HTTP_HEADER_TIMEOUT_MS", "600000"),
+            ("CLASSCRED_HTTP_IDLE_TIMEOUT_MS", "600000"),
+        ],
+        "classcred listening on ",
+    );
+    let mut conn = std::net::TcpStream::connect(&srv.ready).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // A complete request after it: the partial one has been accepted by then.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt.block_on(reqwest::get(format!("http://{}/healthz", srv.ready)));
+    assert_eq!(r.unwrap().status(), 200);
+    let (status, stderr) = terminate(srv);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("shutdown deadline passed"), "{stderr}");
+    drop(conn);
+}
+
+/// Issue 7 §2.6: `serve --workers-only` stops within its deadline while draining a backlog; the
+/// drain in hand is abandoned to the queue (its transaction rolls back) and finishes later.
+#[test]
+fn workers_only_stops_at_the_deadline_while_draining_a_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    backlog(d, 3000);
+    let drains = |d: &Path| {
+        query_pairs(
+            d,
+            "SELECT state, attempts FROM job WHERE kind = 'recognition.drain' ORDER BY created_at",
+        )
+    };
+    assert_eq!(
+        drains(d),
+        vec![("queued".to_string(), 0)],
+        "3000 ingests, one coalesced drain job"
+    );
+    let env = [
+        ("CLASSCRED_WORKERS", "1"),
+        ("CLASSCRED_SHUTDOWN_TIMEOUT_MS", "200"),
+    ];
+    let workers = start_env(
+        d,
+        &["serve", "--workers-only"],
+        &env,
+        "classcred workers started",
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(120);
+    // 3002 rows (two joins), perhaps one more for a week closing: wait for progress.
+    while unprocessed(d) > 2990 {
+        assert!(std::time::Instant::now() < until, "the drain never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, stderr) = terminate(workers);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("job abandoned at shutdown"), "{stderr}");
+    assert!(stderr.contains("worker stopped"), "{stderr}");
+    assert!(unprocessed(d) > 0, "stopped mid-backlog");
+    let jobs = drains(d);
+    assert!(
+        !jobs.iter().any(|(state, _)| state == "running"),
+        "{jobs:?}"
+    );
+    assert_eq!(
+        jobs.iter()
+            .filter(|(state, _)| state == "queued")
+            .collect::<Vec<_>>(),
+        vec![&("queued".to_string(), 0)],
+        "the drain is queued again, its attempt not counted: {jobs:?}"
+    );
+}
+
+/// `metrics_listen`: `/metrics` moves to its own address; the public one no longer serves it.
+#[test]
+fn metrics_listen_serves_metrics_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["keys", "init"]).status.success());
+    let mut srv = start_env(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("CLASSCRED_METRICS_LISTEN", "127.0.0.1:0")],
+        "classcred listening on ",
+    );
+    let line = srv.stdout.next().unwrap().unwrap();
+    let metrics_addr = line
+        .strip_prefix("classcred metrics listening on ")
+        .unwrap()
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = |url: String| rt.block_on(async { reqwest::get(url).await.unwrap().status() });
+    assert_eq!(status(format!("http://{}/metrics", srv.ready)), 404);
+    assert_eq!(status(format!("http://{}/healthz", srv.ready)), 200);
+    assert_eq!(status(format!("http://{metrics_addr}/metrics")), 200);
+    assert_eq!(status(format!("http://{metrics_addr}/healthz")), 200);
+    let (status, stderr) = terminate(srv);
+    assert!(status.success(), "{stderr}");
+}
+
+/// Issue 7 §2.5: the whole `serve` (HTTP and workers) under load, with debug-level tracing and
+/// clients that drop their connections mid-request, never panics, and drains everything.
+#[test]
+fn serve_under_load_with_debug_tracing_does_not_panic() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    backlog(d, 400);
+    let srv = start_env(
+        d,
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("RUST_LOG", "debug"), ("CLASSCRED_WORKERS", "4")],
+        "classcred listening on ",
+    );
+    let addr = srv.ready.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let mut tasks = Vec::new();
+        for t in 0..32 {
+            let http = http.clone();
+            let addr = addr.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..30 {
+                    let path = if (t + i) % 3 == 0 {
+                        "metrics"
+                    } else {
+                        "healthz"
+                    };
+                    let r = http
+                        .get(format!("http://{addr}/{path}"))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200);
+                    if i % 10 == 0 {
+                        // A client that gives up mid-request.
+                        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+                        let _ =
+                            c.write_all(b"POST /healthz HTTP/1.1\r\nContent-Length: 50\r\n\r\nab");
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let until = std::time::Instant::now() + Duration::from_secs(300);
+    while unprocessed(d) > 0 {
+        assert!(std::time::Instant::now() < until, "backlog not drained");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, stderr) = terminate(srv);
+    assert!(status.success(), "clean exit");
+    assert!(!stderr.contains("panicked"), "no panic under load");
+    assert!(
+        stderr.contains("request_id"),
+        "requests are traced with their ids"
+    );
+}
+
+/// Unusable TLS files stop `serve` at start, naming the key, instead of leaving a process that
+/// listens but never serves.
+#[test]
+fn bad_tls_files_stop_serve_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    std::fs::write(d.join("cert.pem"), "not a certificate").unwrap();
+    std::fs::write(d.join("key.pem"), "not a key").unwrap();
+    let mut cmd = bin();
+    let o = cmd
+        .current_dir(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CLASSCRED_TLS_CERT_FILE", d.join("cert.pem"))
+        .env("CLASSCRED_TLS_KEY_FILE", d.join("key.pem"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let out = text(&o);
+    assert!(out.contains("tls_cert_file"), "{out}");
+    assert!(!out.contains("classcred listening on"), "{out}");
+}
+
+/// The scheduler of `serve` prunes done jobs older than `job_retention_days`, and only those.
+#[test]
+fn serve_prunes_old_done_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    assert!(run(d, &["migrate"]).status.success());
+    let db = d.join("classcred.db");
+    let day_ms: i64 = 86_400_000;
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    for (id, state, age_days) in [
+        ("old-done", "done", 10),
+        ("new-done", "done", 1),
+        ("old-failed", "failed", 10),
+    ] {
+        let at = now_ms - age_days * day_ms;
+        rusqlite_free_update(
+            &db,
+            &format!(
+                "INSERT INTO job (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at) \
+                 VALUES ('{id}', 'k', '{{}}', '{state}', 1, 5, {at}, {at}, {at})"
+            ),
+        );
+    }
+    let workers = start_env(
+        d,
+        &["serve", "--workers-only"],
+        &[("CLASSCRED_JOB_RETENTION_DAYS", "7")],
+        "classcred workers started",
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(120);
+    let ids = || {
+        query_pairs(d, "SELECT id, attempts FROM job ORDER BY id")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>()
+    };
+    while ids().contains(&"old-done".to_string()) {
+        assert!(std::time::Instant::now() < until, "old done job not pruned");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, stderr) = terminate(workers);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        ids(),
+        vec!["new-done".to_string(), "old-failed".to_string()]
+    );
+}
