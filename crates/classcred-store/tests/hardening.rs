@@ -35,6 +35,7 @@ async fn ingest_like(
         community_id: Some(community.to_string()),
         payload: serde_json::json!({ "community_id": community }),
         dedupe_key: None,
+        coalesce_key: None,
         max_attempts: 5,
         run_at: None,
     })
