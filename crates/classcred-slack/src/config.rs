@@ -92,6 +92,15 @@ impl SlackConfig {
             .map(|t| BotToken::new(t.expose_secret()))
     }
 
+    /// The single-workspace bot token, only for its own workspace (`team_id`): a community of
+    /// any other workspace never gets it.
+    pub fn single_bot_token_for(&self, team_id: Option<&str>) -> Option<BotToken> {
+        match (self.team_id.as_deref(), team_id) {
+            (Some(configured), Some(team)) if configured == team => self.single_bot_token(),
+            _ => None,
+        }
+    }
+
     /// Whether single-workspace mode is configured (`team_id` and `bot_token`).
     pub fn is_single_workspace(&self) -> bool {
         self.team_id.is_some() && self.bot_token.is_some()

@@ -242,7 +242,8 @@ async fn community_for_team(
     found.ok_or_else(|| reject(st, endpoint, StatusCode::NOT_FOUND, "unknown_team"))
 }
 
-/// The bot token for a community: the stored installation's, else the single-workspace one.
+/// The bot token for a community: the stored installation's, else the single-workspace one
+/// when the community is that workspace.
 async fn bot_token(
     st: &SlackState,
     community_id: &str,
@@ -250,10 +251,11 @@ async fn bot_token(
     use secrecy::ExposeSecret;
     let mut tx = st.store.begin().await?;
     let stored = tx.bot_token(community_id).await?;
+    let team = tx.community(community_id).await?.platform_team_id;
     tx.commit().await?;
     Ok(stored
         .map(|t| crate::client::BotToken::new(t.expose_secret()))
-        .or_else(|| st.config.single_bot_token()))
+        .or_else(|| st.config.single_bot_token_for(team.as_deref())))
 }
 
 fn ok_empty() -> Response {

@@ -6,7 +6,7 @@
 use super::{reject, SlackState};
 use crate::oauth::{authorize_url, issue_state, verify_state, DEFAULT_STATE_TTL_SECS};
 use crate::scopes::bot_scopes;
-use crate::sync::{record_install, sync_members};
+use crate::sync::{enqueue_sync, record_install};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -146,17 +146,10 @@ pub(super) async fn callback(
             );
         }
     };
-    if let Err(e) = sync_members(
-        &st.store,
-        &st.client,
-        &installed.community_id,
-        &access.access_token,
-        Some(&access.bot_user_id),
-    )
-    .await
-    {
-        // Not fatal: members are also added as they join or are first mentioned.
-        tracing::warn!(community_id = %installed.community_id, error = %e, "member sync failed");
+    // The member sync (users.list, many pages for a large workspace) runs as a job, not inside
+    // this request. Not fatal: unknown members are looked up when first mentioned.
+    if let Err(e) = enqueue_sync(&st.store, &installed.community_id).await {
+        tracing::warn!(community_id = %installed.community_id, error = %e, "member sync not scheduled");
     }
     let team = access
         .team
