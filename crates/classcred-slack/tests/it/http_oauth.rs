@@ -132,6 +132,12 @@ async fn install_creates_the_community_and_syncs_members() {
             "the secret goes in the Basic header only"
         );
 
+        // The member sync is a job, not part of the callback request.
+        assert!(
+            s.fake.calls_to("/api/users.list").is_empty(),
+            "no users.list inside the callback"
+        );
+        s.run_jobs().await;
         let lists = s.fake.calls_to("/api/users.list");
         assert_eq!(lists.len(), 2, "every page fetched");
         assert!(!lists[0].form().contains_key("cursor"));
