@@ -6,6 +6,7 @@ pub mod demo;
 mod keys;
 mod ledger;
 mod notices;
+mod slack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,11 @@ pub enum Command {
     Inbox {
         #[command(subcommand)]
         command: InboxCommand,
+    },
+    /// Slack workspaces: member sync.
+    Slack {
+        #[command(subcommand)]
+        command: slack::SlackCommand,
     },
 }
 
@@ -289,6 +295,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Slack { command } => {
+            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
+            store.migrate().await?;
+            let code = slack::run(&cfg, &store, command).await;
+            store.close().await;
+            code
+        }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
@@ -422,6 +435,7 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
         tracing::debug!(community_id = %community, processed = n, "inbox drained");
         Ok(())
     });
+    slack::register(&mut h, &slack);
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
         let slack = slack.clone();
         async move { notices::deliver(&store, &slack, &job).await }
@@ -438,6 +452,8 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
             .context("slack configuration")?;
     if let Some(community) = classcred_slack::ensure_single_workspace(&store, &cfg.slack).await? {
         tracing::info!(community_id = %community, "single-workspace Slack community ready");
+        // users.list as a job: start-up does not wait for Slack.
+        classcred_slack::sync::enqueue_sync(&store, &community).await?;
     }
     let slack_delivery = notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
