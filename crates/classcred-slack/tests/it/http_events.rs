@@ -393,3 +393,45 @@ async fn app_home_shows_admins_a_dashboard_link() {
         "admins give without limit: {blocks}"
     );
 }
+
+/// One message mentioning 2,000 ids nobody has seen: no member is created before Slack was
+/// asked, at most `MAX_MENTIONS` ids are looked up, and ids Slack does not know never become
+/// members (and receive nothing).
+#[tokio::test]
+async fn a_message_with_thousands_of_unknown_mentions_creates_no_members_unresolved() {
+    use classcred_slack::mentions::MAX_MENTIONS;
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let c = s.community().to_owned();
+        let mentions: String = (0..2000).map(|i| format!("<@UX{i:07}> ")).collect();
+        for i in 0..2000 {
+            s.fake.user_info(
+                &format!("UX{i:07}"),
+                json!({"ok": false, "error": "user_not_found"}),
+            );
+        }
+        let body = json!({
+            "token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+            "event_id": "EvMANY01", "event_time": 1_700_001_000,
+            "event": {"type": "message", "channel": "C0CLASS001", "user": "U0AUTHOR1",
+                      "text": format!("{mentions} thanks :fire:"), "ts": "1700001000.000100",
+                      "event_ts": "1700001000.000100", "channel_type": "channel"}
+        });
+        let members_before = s.count("member").await;
+        assert_eq!(s.event(body.to_string().into_bytes()).await.status(), 200);
+        // Processing alone (no lookup yet) creates nobody and processes nothing.
+        assert_eq!(classcred_service::drain(&s.store, &c).await.unwrap(), 0);
+        assert_eq!(s.count("member").await, members_before, "{backend}");
+        s.run_jobs().await;
+        let lookups = s.fake.calls_to("/api/users.info").len();
+        assert_eq!(lookups, MAX_MENTIONS + 1, "{backend}: the capped mentions and the author");
+        // Only the author (a person of the workspace) became a member.
+        assert_eq!(s.count("member").await, members_before + 1, "{backend}");
+        let b = s.balances(&c).await;
+        assert!(b.values().all(|v| *v == 0), "{backend}: {b:?}");
+        let mut tx = s.store.begin().await.unwrap();
+        assert_eq!(tx.pending_inbox_count(&c).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+    }
+}
