@@ -92,10 +92,8 @@ pub(crate) async fn publish(
                     .iter()
                     .filter_map(|f| feed_line(&settings, &f.kind, &f.payload))
                     .collect(),
-                // A plain link, not a login token: the Home tab stays visible for long.
-                dashboard_url: (s.role == classcred_engine::Role::Admin)
-                    .then(|| st.config.public_base().map(|b| format!("{b}/dashboard")))
-                    .flatten(),
+                // No dashboard button until the web dashboard exists (it would be a 404).
+                dashboard_url: None,
             }
         }
     };
