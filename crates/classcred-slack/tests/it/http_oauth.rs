@@ -108,6 +108,18 @@ async fn install_creates_the_community_and_syncs_members() {
             "{html}"
         );
 
+        // Finding 15: the same state a second time (a replayed callback) is refused before
+        // any code is exchanged.
+        let replay = s
+            .http
+            .get(cb(&state))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replay.status(), 400, "{backend}");
+        assert_eq!(s.rejections("state_replayed").await, 1);
+
         let ex = s.fake.calls_to("/api/oauth.v2.access");
         assert_eq!(ex.len(), 1);
         let basic = base64::engine::general_purpose::STANDARD
