@@ -198,8 +198,10 @@ pub async fn sync_members(
         .filter(|u| !u.deleted && same_team(u, team.as_deref()))
     {
         let member = convert::new_member(u, Role::Student, app_user);
-        join_member(&mut tx, community_id, PLATFORM, &member, now).await?;
-        n += 1;
+        let version = u.updated.unwrap_or_else(|| now.timestamp());
+        if apply_profile(&mut tx, community_id, &member, version, true, now).await? {
+            n += 1;
+        }
     }
     // Events that waited for members may now run.
     let mut job = NewJob::new(
@@ -213,9 +215,34 @@ pub async fn sync_members(
     Ok(n)
 }
 
+/// Adds or updates a member from a user record last modified at `version` (Unix seconds; Slack's
+/// `user.updated`, else the event time), unless a newer profile was applied already (`equal`:
+/// whether a record of the same age is applied too — yes for a new delivery, no for a
+/// redelivery). Returns whether it was applied.
+pub async fn apply_profile(
+    tx: &mut Tx<'_>,
+    community_id: &str,
+    member: &NewMember,
+    version: i64,
+    equal: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    let stored = tx
+        .member_profile_version(community_id, &member.platform_user_id)
+        .await?;
+    let older = stored.is_some_and(|v| v > version || (v == version && !equal));
+    if older {
+        return Ok(false);
+    }
+    join_member(tx, community_id, PLATFORM, member, at).await?;
+    tx.set_member_profile_version(community_id, &member.platform_user_id, version)
+        .await?;
+    Ok(true)
+}
+
 /// Whether a user belongs to the workspace `team` (a user whose record names no team is
 /// taken as the workspace's own, as Slack omits it for some accounts).
-fn same_team(u: &SlackUser, team: Option<&str>) -> bool {
+pub fn same_team(u: &SlackUser, team: Option<&str>) -> bool {
     match (u.team_id.as_deref(), team) {
         (Some(theirs), Some(ours)) => theirs == ours,
         _ => true,

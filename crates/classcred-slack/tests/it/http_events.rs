@@ -418,3 +418,59 @@ async fn a_message_with_thousands_of_unknown_mentions_creates_no_members_unresol
         tx.commit().await.unwrap();
     }
 }
+
+/// Finding 12: profile A, then B, then A again (Slack's redelivery of A, and A under a new
+/// delivery id arriving late, and an old team_join) leave B; users of another workspace are
+/// never added from user_change.
+#[tokio::test]
+async fn an_older_or_redelivered_profile_never_overwrites_a_newer_one() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let c = s.community().to_owned();
+        let change = |event_id: &str, kind: &str, name: &str, updated: i64, team: &str| {
+            json!({
+                "token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+                "event_id": event_id, "event_time": updated,
+                "event": {"type": kind, "user": {"id": "U0PROFILE1", "team_id": team,
+                    "name": name.to_lowercase(), "real_name": name, "deleted": false, "is_bot": false,
+                    "updated": updated, "profile": {"display_name": name, "email": format!("{}@uni.example", name.to_lowercase())}}}
+            })
+            .to_string()
+            .into_bytes()
+        };
+        let name = |s: &Server| {
+            let store = s.store.clone();
+            let c = c.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let m = tx.member_by_platform_id(&c, "U0PROFILE1").await.unwrap();
+                tx.commit().await.unwrap();
+                m.and_then(|m| m.profile.name)
+            }
+        };
+        assert_eq!(s.event(change("EvA", "user_change", "Alpha", 100, TEAM)).await.status(), 200);
+        assert_eq!(name(&s).await.as_deref(), Some("Alpha"));
+        assert_eq!(s.event(change("EvB", "user_change", "Bravo", 200, TEAM)).await.status(), 200);
+        assert_eq!(name(&s).await.as_deref(), Some("Bravo"));
+        // A again: Slack's redelivery, the same profile under a new delivery id, an old team_join.
+        s.event(change("EvA", "user_change", "Alpha", 100, TEAM)).await;
+        s.event(change("EvA2", "user_change", "Alpha", 100, TEAM)).await;
+        s.event(change("EvJ", "team_join", "Alpha", 50, TEAM)).await;
+        assert_eq!(name(&s).await.as_deref(), Some("Bravo"), "{backend}");
+        // A newer change still applies.
+        s.event(change("EvC", "user_change", "Charlie", 300, TEAM)).await;
+        assert_eq!(name(&s).await.as_deref(), Some("Charlie"), "{backend}");
+        // Someone of another workspace is not added.
+        let mut other = change("EvX", "user_change", "Xavier", 400, "T0OTHERWS");
+        let v: serde_json::Value = serde_json::from_slice(&other).unwrap();
+        let mut v = v;
+        v["event"]["user"]["id"] = json!("U0FOREIGN1");
+        other = v.to_string().into_bytes();
+        assert_eq!(s.event(other).await.status(), 200);
+        assert_eq!(s.count("member").await, 1, "{backend}");
+        s.run_jobs().await;
+        let report = classcred_service::replay(&s.store, &c, |_, _| {}).await.unwrap();
+        assert!(report.matches(), "{backend}: {:?}", report.differences);
+    }
+}

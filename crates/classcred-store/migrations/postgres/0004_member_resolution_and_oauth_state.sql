@@ -15,3 +15,7 @@ CREATE TABLE oauth_state_used (
     expires_at  BIGINT NOT NULL
 );
 CREATE INDEX oauth_state_used_expiry ON oauth_state_used (expires_at);
+
+-- The platform's modification time (Slack: `user.updated`, else the event time) of the profile
+-- last applied to a member: a redelivered or out-of-order older profile is not applied over it.
+ALTER TABLE member ADD COLUMN profile_version BIGINT;

@@ -180,4 +180,38 @@ impl Tx<'_> {
         .await?;
         Ok(())
     }
+
+    /// The platform's modification time of the member's profile last applied, if any.
+    pub async fn member_profile_version(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+    ) -> Result<Option<i64>> {
+        let v: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT profile_version FROM member WHERE community_id = $1 AND platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(v.flatten())
+    }
+
+    /// Record the platform's modification time of the profile just applied.
+    pub async fn set_member_profile_version(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+        version: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE member SET profile_version = $3 WHERE community_id = $1 AND platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .bind(version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
 }

@@ -169,6 +169,10 @@ pub static TABLES: &[Table] = &[
             ),
             np("joined_at", CREATED),
             np("updated_at", "last profile sync"),
+            np(
+                "profile_version",
+                "the platform's modification time of the profile last applied, so an older one never overwrites it",
+            ),
         ],
     },
     Table {
