@@ -42,7 +42,8 @@
 //! ## Outbound
 //! [`SlackClient`] (chat.postMessage, chat.postEphemeral, users.info, users.list, views.publish,
 //! views.open, oauth.v2.access, `response_url` replies) goes through one [`OutboundPolicy`]: only
-//! declared hosts over HTTPS (loopback allowed only when the configured base URL is loopback).
+//! declared hosts over HTTPS on port 443 and their known paths (plus exactly the configured base
+//! URL's origin when it is on loopback, for tests).
 //! [`blocks`] builds the Block Kit JSON; [`oauth`] builds the install URL and signs `state`.
 //!
 //! ## Privacy

@@ -187,7 +187,7 @@ impl SlackClient {
         Self::with_policy(config, OutboundPolicy::default())
     }
 
-    /// A client with an explicit policy (loopback is still added for a loopback base URL).
+    /// A client with an explicit policy (a loopback base URL's exact origin is still added).
     pub fn with_policy(
         config: SlackClientConfig,
         mut policy: OutboundPolicy,
@@ -198,7 +198,7 @@ impl SlackClient {
         }
         let base = Url::parse(&base_str).map_err(|_| PolicyError::InvalidUrl)?;
         if policy::is_loopback(&base) {
-            policy = policy.allowing_loopback();
+            policy = policy.allowing_origin(&base);
         }
         policy.check(&base)?;
         let http = reqwest::Client::builder()

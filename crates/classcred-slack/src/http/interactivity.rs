@@ -9,7 +9,7 @@ use crate::interactivity::{parse_interaction_body, Interaction, Router};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 const EP: &str = "interactivity";
@@ -57,10 +57,16 @@ pub(super) async fn handle(
         Ok(i) => i,
         Err(e) => return bad_payload(&st, EP, &e),
     };
-    if let Some(team) = team_of(&interaction) {
-        if let Err(r) = super::community_for_team(&st, EP, &team).await {
-            return r;
+    match (team_of(&interaction), &interaction) {
+        (Some(team), _) => {
+            if let Err(r) = super::community_for_team(&st, EP, &team).await {
+                return r;
+            }
         }
+        // Nothing is routed for an unknown interaction type: nothing to scope.
+        (None, Interaction::Unknown(_)) => {}
+        // Every known interaction names its workspace: one that does not is refused.
+        (None, _) => return super::reject(&st, EP, StatusCode::BAD_REQUEST, "missing_team"),
     }
     let routed = st.interactions.route(&interaction);
     if routed.is_empty() {

@@ -337,6 +337,31 @@ async fn interactivity_routes_by_id_and_acknowledges() {
     let calls = s.fake.wait_for("/respond/abc", 1).await;
     assert_eq!(calls[0].json()["response_type"], "ephemeral");
     assert!(calls[0].auth.is_none(), "response_url calls carry no token");
+
+    // Finding 13: a response_url on another local port (an unrelated local service) is not
+    // called, and an interaction naming no workspace is refused before any handler runs.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let elsewhere = format!("http://{}/respond/x", other.local_addr().unwrap());
+    let refused = s.client.respond(&elsewhere, &json!({"text": "x"})).await;
+    assert!(
+        matches!(refused, Err(classcred_slack::SlackApiError::Policy(_))),
+        "{refused:?}"
+    );
+    assert!(other.accept().is_err(), "no connection to another local port");
+
+    let mut teamless = payload.clone();
+    teamless.as_object_mut().unwrap().remove("team");
+    teamless["user"].as_object_mut().unwrap().remove("team_id");
+    payload["response_url"] = json!(format!("{}/respond/teamless", s.fake_base));
+    teamless["response_url"] = payload["response_url"].clone();
+    let body = format!("payload={}", percent_encode(&teamless.to_string()));
+    let r = s
+        .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body.into_bytes(), &[])
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(s.rejections("missing_team").await, 1);
+    assert!(s.fake.calls_to("/respond/teamless").is_empty());
 }
 
 pub fn percent_encode(s: &str) -> String {
