@@ -1,11 +1,12 @@
 //! `POST /slack/commands`: `/cred help | me | top [week|month|all] | dashboard`, answered
 //! privately (`response_type: ephemeral`) within Slack's 3 seconds.
 
-use super::{bad_payload, content_type, internal, ok_empty, read_body, verify_request, SlackState};
+use super::{
+    bad_payload, content_type, header, internal, ok_empty, read_body, signed_body, SlackState,
+};
+use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::blocks::{ephemeral_response, escape_text};
 use crate::command::{is_ssl_check, parse_command_body, CommandRequest, SlashCommand};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,8 @@ use std::time::Duration;
 const EP: &str = "commands";
 /// Time we allow ourselves before answering (Slack waits 3 s).
 const BUDGET: Duration = Duration::from_millis(2500);
+/// Largest unsigned body looked at for Slack's `ssl_check` probe.
+const SSL_CHECK_MAX_BYTES: usize = 1024;
 /// Rows shown by `/cred top`.
 const TOP_ROWS: usize = 10;
 
@@ -32,19 +35,28 @@ pub const HELP: &str = "*ClassCred* — recognise classmates with :fire:\n\
 pub(super) async fn handle(
     State(st): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match read_body(&st, EP, body) {
+    // Slack's TLS probe comes without a signature: a small unsigned body is only looked at for
+    // `ssl_check=1` (a byte scan, no parsing) and answered; anything else unsigned is refused.
+    let unsigned =
+        header(&headers, TIMESTAMP_HEADER).is_none() && header(&headers, SIGNATURE_HEADER).is_none();
+    if unsigned {
+        if let Ok(b) = read_body(&st, EP, &headers, body, SSL_CHECK_MAX_BYTES).await {
+            if is_ssl_check(&b) {
+                return ok_empty();
+            }
+        }
+        return super::signature_refusal(
+            &st,
+            EP,
+            &crate::signature::SignatureError::MissingHeader(SIGNATURE_HEADER),
+        );
+    }
+    let body = match signed_body(&st, EP, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    // Slack's TLS probe is unsigned: answer it and do nothing else.
-    if is_ssl_check(&body) {
-        return ok_empty();
-    }
-    if let Err(r) = verify_request(&st, EP, &headers, &body) {
-        return r;
-    }
     let cmd = match parse_command_body(content_type(&headers), &body) {
         Ok(CommandRequest::SslCheck) => return ok_empty(),
         Ok(CommandRequest::Command(c)) => c,

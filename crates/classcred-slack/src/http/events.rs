@@ -7,8 +7,6 @@ use crate::events::{
 };
 use crate::ids::SlackUserId;
 use crate::sync::PLATFORM;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -23,9 +21,9 @@ const EP: &str = "events";
 pub(super) async fn handle(
     State(st): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match signed_body(&st, EP, &headers, body) {
+    let body = match signed_body(&st, EP, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };

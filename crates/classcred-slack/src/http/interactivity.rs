@@ -6,8 +6,6 @@
 use super::{bad_payload, content_type, ok_empty, signed_body, SlackState};
 use crate::blocks::ephemeral_response;
 use crate::interactivity::{parse_interaction_body, Interaction, Router};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -47,9 +45,9 @@ fn team_of(i: &Interaction) -> Option<String> {
 pub(super) async fn handle(
     State(st): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match signed_body(&st, EP, &headers, body) {
+    let body = match signed_body(&st, EP, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
