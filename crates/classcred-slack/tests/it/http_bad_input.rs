@@ -356,3 +356,24 @@ async fn headers_are_checked_before_the_body_is_read_or_parsed() {
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
 }
+
+/// Finding 18: a lone surrogate escape in Slack's JSON (a message cut inside an emoji) is
+/// stored with U+FFFD, not refused with "do not retry".
+#[tokio::test]
+async fn a_lone_surrogate_in_an_event_is_stored_not_refused() {
+    let s = Server::start(
+        TestDb::sqlite().await,
+        Utc.timestamp_opt(1_700_001_000, 0).unwrap(),
+        true,
+    )
+    .await;
+    let inbox = s.count("inbox").await;
+    let body = String::from_utf8(fixture("message.json"))
+        .unwrap()
+        .replacen("\"text\": \"", "\"text\": \"\\ud83d cut \\ud800 ", 1);
+    assert!(body.contains("\\ud800"), "the fixture was changed");
+    let r = s.event(body.into_bytes()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-slack-no-retry").is_none());
+    assert_eq!(s.count("inbox").await, inbox + 1);
+}
