@@ -26,8 +26,8 @@ use classcred_store::jobs::NewJob;
 use classcred_store::{InboxInsert, NewMember, Store, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use process::{join_event_id, map_members, without_non_members};
 pub use process::{drain, process_next, process_step, Processed, Step};
+pub(crate) use process::{join_event_id, map_members, without_non_members};
 pub use queries::{leaderboard, member_summary, MemberSummary, Period};
 pub use replay::{replay, ReplayReport};
 
@@ -235,7 +235,8 @@ pub async fn record_resolutions(
             }
             Resolved::NotMember(reason) => {
                 if tx.member_id_by_platform(community_id, pid).await?.is_none() {
-                    tx.mark_platform_non_member(community_id, pid, reason).await?;
+                    tx.mark_platform_non_member(community_id, pid, reason)
+                        .await?;
                 }
             }
         }

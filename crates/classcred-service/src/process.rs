@@ -67,7 +67,10 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
 /// out: `None` when an actor (author, reactor, adjusted or adjusting member…) is not a member
 /// (the event then has no effect), else the event with non-member mentions removed. Processing
 /// and replay both use it, so they agree on who is a member at each point of the order.
-pub(crate) fn without_non_members(e: &Event, is_member: impl Fn(&MemberId) -> bool) -> Option<Event> {
+pub(crate) fn without_non_members(
+    e: &Event,
+    is_member: impl Fn(&MemberId) -> bool,
+) -> Option<Event> {
     let mut out = e.clone();
     let keep = match &mut out {
         Event::MessagePosted(m) => {
@@ -106,7 +109,10 @@ pub(crate) enum Next {
     },
     /// The row mentions platform ids that were never looked up: they must be resolved (by
     /// the platform adapter, outside this transaction) before it can be processed.
-    Defer { inbox_id: String, unknown: Vec<String> },
+    Defer {
+        inbox_id: String,
+        unknown: Vec<String>,
+    },
 }
 
 /// Decide what to process, starting from the oldest pending row `head`:
@@ -131,7 +137,10 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
         };
         let mut members = HashMap::new();
         if let Event::MemberJoined(j) = event {
-            let id = match tx.member_id_by_platform(community_id, j.member.as_str()).await? {
+            let id = match tx
+                .member_id_by_platform(community_id, j.member.as_str())
+                .await?
+            {
                 Some(id) => id,
                 None => {
                     tx.insert_bare_member(
@@ -171,7 +180,10 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
                     members.insert(pid.clone(), MemberId::new(id));
                 }
                 None => {
-                    if !tx.is_platform_non_member(community_id, pid.as_str()).await? {
+                    if !tx
+                        .is_platform_non_member(community_id, pid.as_str())
+                        .await?
+                    {
                         unknown.push(pid.to_string());
                     }
                 }
@@ -463,7 +475,17 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
             });
         }
     };
-    match process_in(&mut tx, community_id, &inbox_id, seq, payload, &members, fault).await {
+    match process_in(
+        &mut tx,
+        community_id,
+        &inbox_id,
+        seq,
+        payload,
+        &members,
+        fault,
+    )
+    .await
+    {
         Ok(processed) => {
             tx.commit().await?;
             tracing::debug!(

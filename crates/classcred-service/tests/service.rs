@@ -1,4 +1,5 @@
 //! The recognition service against real databases: SQLite always, PostgreSQL when configured.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -210,7 +210,8 @@ mod tests {
     #[test]
     fn lone_surrogates_are_replaced() {
         let v: serde_json::Value =
-            parse_json(br#"{"t":"a\ud800b \udc00 \ud83d\udd25 \\ud800 \u00e9","x":"\ud800"}"#).unwrap();
+            parse_json(br#"{"t":"a\ud800b \udc00 \ud83d\udd25 \\ud800 \u00e9","x":"\ud800"}"#)
+                .unwrap();
         assert_eq!(v["t"], "a\u{fffd}b \u{fffd} \u{1f525} \\ud800 \u{e9}");
         assert_eq!(v["x"], "\u{fffd}");
         assert!(matches!(
@@ -253,7 +254,7 @@ mod tests {
     fn json_errors_hide_content() {
         #[derive(serde::Deserialize, Debug)]
         struct T {
-            #[allow(dead_code)]
+            #[expect(dead_code, reason = "only the parse error matters")]
             n: u32,
         }
         let e = parse_json::<T>(br#"{"n":"secret text"}"#).unwrap_err();

@@ -47,7 +47,8 @@ impl SlashCommand {
 /// Whether a (possibly unsigned) body is Slack's `ssl_check=1` probe. Safe on any input.
 pub fn is_ssl_check(body: &[u8]) -> bool {
     // A byte scan, not a form parse: this runs on unsigned bodies.
-    body.split(|b| *b == b'&').any(|pair| pair == b"ssl_check=1")
+    body.split(|b| *b == b'&')
+        .any(|pair| pair == b"ssl_check=1")
 }
 
 fn take(f: &mut BTreeMap<String, String>, name: &'static str) -> Result<String, PayloadError> {

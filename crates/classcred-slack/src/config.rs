@@ -203,9 +203,14 @@ mod tests {
             let err = serde_json::from_value::<SlackConfig>(serde_json::json!({ key: short }))
                 .unwrap_err()
                 .to_string();
-            assert!(!err.contains(&short), "{key}: the value is not echoed: {err}");
+            assert!(
+                !err.contains(&short),
+                "{key}: the value is not echoed: {err}"
+            );
             let real = "8f742231b10e8888abcd99yyyzzz85a5"; // Slack's format: 32 hex characters
-            assert!(serde_json::from_value::<SlackConfig>(serde_json::json!({ key: real })).is_ok());
+            assert!(
+                serde_json::from_value::<SlackConfig>(serde_json::json!({ key: real })).is_ok()
+            );
         }
     }
 }

@@ -2,9 +2,9 @@
 //! configuration, the database side of an OAuth install, and the `users.list` member sync.
 
 use crate::client::{BotToken, SlackApiError, SlackClient};
-use crate::events::SlackUser;
 use crate::config::SlackConfig;
 use crate::convert;
+use crate::events::SlackUser;
 use crate::ids::SlackUserId;
 use crate::oauth::OAuthAccess;
 use anyhow::Context;
@@ -323,7 +323,11 @@ pub async fn resolve_user(
         Ok(u) if u.deleted => Ok(Resolved::NotMember("deactivated")),
         Ok(u) if !same_team(&u, team) => Ok(Resolved::NotMember("other_workspace")),
         Ok(u) if u.id != uid => Ok(Resolved::NotMember("not_found")),
-        Ok(u) => Ok(Resolved::Member(convert::new_member(&u, Role::Student, None))),
+        Ok(u) => Ok(Resolved::Member(convert::new_member(
+            &u,
+            Role::Student,
+            None,
+        ))),
         Err(SlackApiError::Api { error, .. })
             if matches!(error.as_str(), "user_not_found" | "user_not_visible") =>
         {

@@ -492,7 +492,10 @@ mod tests {
             let err = Config::load(Some(Path::new("short.toml")), &FlagOverrides::default())
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("state_secret") && err.contains("at least 32"), "{err}");
+            assert!(
+                err.contains("state_secret") && err.contains("at least 32"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -26,8 +26,8 @@ pub enum SlackCommand {
 pub async fn run(cfg: &Config, store: &Store, command: SlackCommand) -> anyhow::Result<ExitCode> {
     match command {
         SlackCommand::Sync { community } => {
-            let client = SlackClient::new(cfg.slack.client_config())
-                .context("slack configuration")?;
+            let client =
+                SlackClient::new(cfg.slack.client_config()).context("slack configuration")?;
             let Some((token, _)) =
                 classcred_slack::sync::community_token(store, &cfg.slack, &community)
                     .await

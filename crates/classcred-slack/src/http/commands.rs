@@ -4,9 +4,9 @@
 use super::{
     bad_payload, content_type, header, internal, ok_empty, read_body, signed_body, SlackState,
 };
-use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::blocks::{ephemeral_response, escape_text};
 use crate::command::{is_ssl_check, parse_command_body, CommandRequest, SlashCommand};
+use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -39,8 +39,8 @@ pub(super) async fn handle(
 ) -> Response {
     // Slack's TLS probe comes without a signature: a small unsigned body is only looked at for
     // `ssl_check=1` (a byte scan, no parsing) and answered; anything else unsigned is refused.
-    let unsigned =
-        header(&headers, TIMESTAMP_HEADER).is_none() && header(&headers, SIGNATURE_HEADER).is_none();
+    let unsigned = header(&headers, TIMESTAMP_HEADER).is_none()
+        && header(&headers, SIGNATURE_HEADER).is_none();
     if unsigned {
         if let Ok(b) = read_body(&st, EP, &headers, body, SSL_CHECK_MAX_BYTES).await {
             if is_ssl_check(&b) {
@@ -176,7 +176,8 @@ async fn top(
 
 /// The web dashboard has not landed yet: say so, and send no link (a link would lead nowhere,
 /// and nothing could make it single-use).
-pub const DASHBOARD_NOT_YET: &str = "The ClassCred web dashboard is not available on this server yet. \
+pub const DASHBOARD_NOT_YET: &str =
+    "The ClassCred web dashboard is not available on this server yet. \
 Use `/cred me` for your points, level and badges, and `/cred top` for the leaderboard.";
 
 fn dashboard() -> String {

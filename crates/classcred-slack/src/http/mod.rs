@@ -13,11 +13,6 @@
 //! in `classcred_rejected_requests{source="slack",reason}` and writes one log line with the
 //! endpoint and reason only, never the payload.
 
-#![allow(
-    clippy::result_large_err,
-    reason = "handlers return the refusal response itself; it is built once per request"
-)]
-
 mod commands;
 mod events;
 mod home;
@@ -32,8 +27,8 @@ use crate::config::SlackConfig;
 use crate::events::NO_RETRY_HEADER;
 use crate::interactivity::Router as InteractionRouter;
 use crate::signature::{SignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use axum::body::Bytes;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

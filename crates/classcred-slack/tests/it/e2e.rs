@@ -733,13 +733,21 @@ async fn week_of_class(extras: bool) {
             list.push(json!({"id": uid(BOT), "team_id": crate::server::TEAM, "name": "otherapp", "is_bot": true, "deleted": false, "profile": {}}));
             s.fake.script(
                 "/api/users.list",
-                vec![json!({"ok": true, "members": list, "response_metadata": {"next_cursor": ""}}).to_string()],
+                vec![
+                    json!({"ok": true, "members": list, "response_metadata": {"next_cursor": ""}})
+                        .to_string(),
+                ],
             );
             s.fake.user_info(&uid(BOT), json!({"ok": true, "user": {"id": uid(BOT), "team_id": crate::server::TEAM, "is_bot": true, "deleted": false, "profile": {}}}));
             s.fake.user_info(&uid(MEMBERS + 1), json!({"ok": true, "user": {"id": uid(MEMBERS + 1), "team_id": crate::server::TEAM, "is_bot": false, "deleted": true, "profile": {}}}));
             s.fake.user_info(&uid(MEMBERS + 2), json!({"ok": true, "user": {"id": uid(MEMBERS + 2), "team_id": "T0OTHERWS", "is_bot": false, "deleted": false, "profile": {}}}));
-            s.fake.user_info(&uid(MEMBERS + 3), json!({"ok": false, "error": "user_not_found"}));
-            classcred_slack::sync::enqueue_sync(&s.store, &c).await.unwrap();
+            s.fake.user_info(
+                &uid(MEMBERS + 3),
+                json!({"ok": false, "error": "user_not_found"}),
+            );
+            classcred_slack::sync::enqueue_sync(&s.store, &c)
+                .await
+                .unwrap();
             s.run_jobs().await;
             assert_eq!(s.fake.calls_to("/api/users.list").len(), 1, "{backend}");
         }
@@ -777,12 +785,24 @@ async fn week_of_class(extras: bool) {
         };
         let mut balances = s.balances(&c).await;
         if extras {
-            assert_eq!(balances.remove(&uid(BOT)), Some(0), "{backend}: the bot is a member, with nothing");
+            assert_eq!(
+                balances.remove(&uid(BOT)),
+                Some(0),
+                "{backend}: the bot is a member, with nothing"
+            );
             for e in &EXTRAS[1..] {
-                assert!(!balances.contains_key(&uid(*e)), "{backend}: {} is not a member", uid(*e));
+                assert!(
+                    !balances.contains_key(&uid(*e)),
+                    "{backend}: {} is not a member",
+                    uid(*e)
+                );
             }
             let lookups = s.fake.calls_to("/api/users.info");
-            assert_eq!(lookups.len(), 3, "{backend}: each unknown id looked up once, the bot never");
+            assert_eq!(
+                lookups.len(),
+                3,
+                "{backend}: each unknown id looked up once, the bot never"
+            );
         }
         let mut mismatches = Vec::new();
         for i in 0..MEMBERS {

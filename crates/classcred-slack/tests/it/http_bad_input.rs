@@ -307,7 +307,11 @@ async fn headers_are_checked_before_the_body_is_read_or_parsed() {
     .await;
     // `ssl_check=1` with a signature that does not match: refused, not answered as a probe.
     let ts = s.clock.now_unix().to_string();
-    let sig = sign(&SigningSecret::new("another-secret-of-32-bytes-000000"), &ts, b"ssl_check=1&token=x");
+    let sig = sign(
+        &SigningSecret::new("another-secret-of-32-bytes-000000"),
+        &ts,
+        b"ssl_check=1&token=x",
+    );
     let r = s
         .http
         .post(format!("{}/slack/commands", s.base))

@@ -287,9 +287,11 @@ async fn cred_command_answers_privately() {
     assert!(!t.contains("http") && !t.contains("works once"), "{t}");
     let help = s.command(&form("help", "U0STUDENT2")).await;
     let help = help["text"].as_str().unwrap();
-    assert!(help.contains("not available yet") && !help.contains("once"), "{help}");
+    assert!(
+        help.contains("not available yet") && !help.contains("once"),
+        "{help}"
+    );
 }
-
 
 #[tokio::test]
 async fn interactivity_routes_by_id_and_acknowledges() {
@@ -348,7 +350,10 @@ async fn interactivity_routes_by_id_and_acknowledges() {
         matches!(refused, Err(classcred_slack::SlackApiError::Policy(_))),
         "{refused:?}"
     );
-    assert!(other.accept().is_err(), "no connection to another local port");
+    assert!(
+        other.accept().is_err(),
+        "no connection to another local port"
+    );
 
     let mut teamless = payload.clone();
     teamless.as_object_mut().unwrap().remove("team");
@@ -357,7 +362,12 @@ async fn interactivity_routes_by_id_and_acknowledges() {
     teamless["response_url"] = payload["response_url"].clone();
     let body = format!("payload={}", percent_encode(&teamless.to_string()));
     let r = s
-        .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body.into_bytes(), &[])
+        .post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 400);
     assert_eq!(s.rejections("missing_team").await, 1);
@@ -433,7 +443,11 @@ async fn a_message_with_thousands_of_unknown_mentions_creates_no_members_unresol
         assert_eq!(s.count("member").await, members_before, "{backend}");
         s.run_jobs().await;
         let lookups = s.fake.calls_to("/api/users.info").len();
-        assert_eq!(lookups, MAX_MENTIONS + 1, "{backend}: the capped mentions and the author");
+        assert_eq!(
+            lookups,
+            MAX_MENTIONS + 1,
+            "{backend}: the capped mentions and the author"
+        );
         // Only the author (a person of the workspace) became a member.
         assert_eq!(s.count("member").await, members_before + 1, "{backend}");
         let b = s.balances(&c).await;
@@ -474,17 +488,30 @@ async fn an_older_or_redelivered_profile_never_overwrites_a_newer_one() {
                 m.and_then(|m| m.profile.name)
             }
         };
-        assert_eq!(s.event(change("EvA", "user_change", "Alpha", 100, TEAM)).await.status(), 200);
+        assert_eq!(
+            s.event(change("EvA", "user_change", "Alpha", 100, TEAM))
+                .await
+                .status(),
+            200
+        );
         assert_eq!(name(&s).await.as_deref(), Some("Alpha"));
-        assert_eq!(s.event(change("EvB", "user_change", "Bravo", 200, TEAM)).await.status(), 200);
+        assert_eq!(
+            s.event(change("EvB", "user_change", "Bravo", 200, TEAM))
+                .await
+                .status(),
+            200
+        );
         assert_eq!(name(&s).await.as_deref(), Some("Bravo"));
         // A again: Slack's redelivery, the same profile under a new delivery id, an old team_join.
-        s.event(change("EvA", "user_change", "Alpha", 100, TEAM)).await;
-        s.event(change("EvA2", "user_change", "Alpha", 100, TEAM)).await;
+        s.event(change("EvA", "user_change", "Alpha", 100, TEAM))
+            .await;
+        s.event(change("EvA2", "user_change", "Alpha", 100, TEAM))
+            .await;
         s.event(change("EvJ", "team_join", "Alpha", 50, TEAM)).await;
         assert_eq!(name(&s).await.as_deref(), Some("Bravo"), "{backend}");
         // A newer change still applies.
-        s.event(change("EvC", "user_change", "Charlie", 300, TEAM)).await;
+        s.event(change("EvC", "user_change", "Charlie", 300, TEAM))
+            .await;
         assert_eq!(name(&s).await.as_deref(), Some("Charlie"), "{backend}");
         // Someone of another workspace is not added.
         let mut other = change("EvX", "user_change", "Xavier", 400, "T0OTHERWS");
@@ -495,7 +522,9 @@ async fn an_older_or_redelivered_profile_never_overwrites_a_newer_one() {
         assert_eq!(s.event(other).await.status(), 200);
         assert_eq!(s.count("member").await, 1, "{backend}");
         s.run_jobs().await;
-        let report = classcred_service::replay(&s.store, &c, |_, _| {}).await.unwrap();
+        let report = classcred_service::replay(&s.store, &c, |_, _| {})
+            .await
+            .unwrap();
         assert!(report.matches(), "{backend}: {:?}", report.differences);
     }
 }

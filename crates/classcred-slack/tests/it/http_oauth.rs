@@ -331,6 +331,10 @@ async fn a_reinstall_by_someone_new_grants_no_admin() {
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(role(a), Role::Admin, "{backend}");
-        assert_eq!(role(b), Role::Student, "{backend}: a re-install grants nothing");
+        assert_eq!(
+            role(b),
+            Role::Student,
+            "{backend}: a re-install grants nothing"
+        );
     }
 }
