@@ -528,3 +528,59 @@ async fn an_older_or_redelivered_profile_never_overwrites_a_newer_one() {
         assert!(report.matches(), "{backend}: {:?}", report.differences);
     }
 }
+
+/// An id Slack cannot answer for yet (rate limited) is not guessed: the message waits, no
+/// member is created, and the lookup is retried later, after which the fire counts.
+#[tokio::test]
+async fn an_unresolvable_id_waits_and_is_retried_not_guessed() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let c = s.community().to_owned();
+        let envelope = |id: &str, event: serde_json::Value| {
+            json!({"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+                   "event_id": id, "event_time": 1_700_001_000, "event": event})
+            .to_string()
+            .into_bytes()
+        };
+        s.event(envelope("EvJ1", json!({"type": "team_join", "user": {"id": "U0AUTHOR1", "team_id": TEAM, "is_bot": false, "deleted": false, "profile": {}}})))
+            .await;
+        s.fake.script_raw(
+            "/api/users.info",
+            vec![(
+                429,
+                Some("120"),
+                r#"{"ok":false,"error":"ratelimited"}"#.to_owned(),
+            )],
+        );
+        s.event(envelope("EvM1", json!({"type": "message", "channel": "C0CLASS001", "user": "U0AUTHOR1",
+            "text": "<@U0LATER01> thanks :fire:", "ts": "1700001000.000100", "channel_type": "channel"})))
+            .await;
+        s.run_jobs().await;
+        assert_eq!(s.fake.calls_to("/api/users.info").len(), 1, "{backend}");
+        let mut tx = s.store.begin().await.unwrap();
+        assert!(tx
+            .member_by_platform_id(&c, "U0LATER01")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            tx.pending_inbox_count(&c).await.unwrap(),
+            1,
+            "{backend}: the message waits"
+        );
+        tx.commit().await.unwrap();
+        // Later (past the job's backoff) Slack answers: the fire counts.
+        s.clock.advance(chrono::Duration::minutes(10));
+        s.run_jobs().await;
+        assert_eq!(
+            s.balances(&c).await.get("U0LATER01"),
+            Some(&1000),
+            "{backend}"
+        );
+        let report = classcred_service::replay(&s.store, &c, |_, _| {})
+            .await
+            .unwrap();
+        assert!(report.matches(), "{backend}: {:?}", report.differences);
+    }
+}

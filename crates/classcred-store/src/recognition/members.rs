@@ -34,7 +34,8 @@ impl Tx<'_> {
         .await?)
     }
 
-    /// Create a member known only by platform id (e.g. first seen in a mention), with no profile.
+    /// Create a member known only by platform id, with no profile (a joining event whose member
+    /// has no row yet).
     pub async fn insert_bare_member(
         &mut self,
         community_id: &str,
