@@ -453,10 +453,12 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
                 serde_json::json!({ "community_id": community_id }),
             );
             job.community_id = Some(community_id.to_string());
-            // One resolution per row and set of unknown ids; a job that failed for good is
-            // not repeated by every drain.
+            // At most one resolution per row, set of unknown ids and hour: drains that meet
+            // the same waiting row do not pile up lookups, and a lookup that failed for good
+            // (Slack unreachable for hours) is tried again by the next drain an hour later.
+            let hour = store.clock().now().timestamp() / 3600;
             job.dedupe_key = Some(format!(
-                "{RESOLVE_MEMBERS_JOB}:{inbox_id}:{}:{}",
+                "{RESOLVE_MEMBERS_JOB}:{inbox_id}:{}:{}:{hour}",
                 unknown.len(),
                 unknown.first().map_or("", String::as_str)
             ));
