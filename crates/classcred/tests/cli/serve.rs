@@ -229,7 +229,10 @@ fn two_serve_processes_share_one_postgres_queue() {
 
 /// A minimal Slack Web API on 127.0.0.1 for the binary's member lookups: `users.info` answers
 /// that the asked user is a person of workspace T061EG9R6, every other method `{"ok":true}`.
-fn fake_web_api() -> String {
+/// Returns its address and how many `users.list` calls it received.
+fn fake_web_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let lists = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = lists.clone();
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -265,6 +268,9 @@ fn fake_web_api() -> String {
                 .find_map(|p| p.trim().strip_prefix("user="))
                 .unwrap_or("")
                 .to_string();
+            if text.contains("users.list") {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             let body = if text.contains("users.info") {
                 serde_json::json!({"ok": true, "user": {"id": user, "team_id": "T061EG9R6", "is_bot": false, "deleted": false, "profile": {}}})
             } else {
@@ -276,7 +282,7 @@ fn fake_web_api() -> String {
             );
         }
     });
-    addr
+    (addr, lists)
 }
 
 /// The binary with Slack configured (single workspace): a signed Events API delivery is stored,
@@ -287,6 +293,7 @@ fn serve_with_slack_processes_a_signed_event() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(run(d, &["keys", "init"]).status.success());
+    let (fake, lists) = fake_web_api();
     std::fs::write(
         d.join("classcred.toml"),
         r#"
@@ -296,7 +303,7 @@ fn serve_with_slack_processes_a_signed_event() {
         team_id = "T061EG9R6"
         api_base_url = "http://{fake}/api/"
         "#
-        .replace("{fake}", &fake_web_api()),
+        .replace("{fake}", &fake),
     )
     .unwrap();
     let mut child = bin()
@@ -389,6 +396,11 @@ fn serve_with_slack_processes_a_signed_event() {
             "event not processed: {csv}"
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+    // The single workspace's members were synced (users.list) by a job after start-up.
+    while lists.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no users.list sync");
+        std::thread::sleep(Duration::from_millis(100));
     }
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
