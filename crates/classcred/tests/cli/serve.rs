@@ -407,4 +407,20 @@ fn serve_with_slack_processes_a_signed_event() {
         .status()
         .unwrap();
     assert!(child.wait().unwrap().success());
+    // On demand: `classcred slack sync --community ID` calls users.list now.
+    let before = lists.load(std::sync::atomic::Ordering::SeqCst);
+    let o = run(
+        d,
+        &[
+            "--config",
+            "classcred.toml",
+            "slack",
+            "sync",
+            "--community",
+            &community,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("0 members synced"), "{}", text(&o));
+    assert!(lists.load(std::sync::atomic::Ordering::SeqCst) > before);
 }
