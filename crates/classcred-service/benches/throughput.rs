@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p classcred-service --bench throughput` (SQLite; PostgreSQL too when
 //! `CLASSCRED_TEST_POSTGRES_URL` is set). Prints one line per backend.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::time::Instant;
 

@@ -5,8 +5,8 @@
 //!    delivery id, and a `recognition.drain` job for the community is enqueued in the same
 //!    transaction (coalesced: at most one queued drain per community, see [`drain_job`]).
 //! 2. A worker runs [`drain`]: under the community's processing lock it takes the oldest
-//!    unprocessed inbox row, resolves platform ids to member ids (creating unknown members as
-//!    Students), runs the pure engine against the database (see `state.rs`), writes the whole
+//!    unprocessed inbox row, resolves platform ids to member ids (an id never seen defers the
+//!    row until the platform adapter has looked it up: [`RESOLVE_MEMBERS_JOB`]), runs the pure engine against the database (see `state.rs`), writes the whole
 //!    outcome and marks the row processed, **all in one transaction**. A crash anywhere before
 //!    the commit leaves nothing behind; the retry produces the same result.
 //! 3. [`replay`] re-runs every processed event in memory, in processing order, and compares
@@ -26,8 +26,8 @@ use classcred_store::jobs::NewJob;
 use classcred_store::{InboxInsert, NewMember, Store, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use process::map_members;
-pub use process::{drain, process_next, Processed};
+pub use process::{drain, process_next, process_step, Processed, Step};
+pub(crate) use process::{join_event_id, map_members, without_non_members};
 pub use queries::{leaderboard, member_summary, MemberSummary, Period};
 pub use replay::{replay, ReplayReport};
 
@@ -35,6 +35,12 @@ pub use replay::{replay, ReplayReport};
 pub const DRAIN_JOB: &str = "recognition.drain";
 /// Job kind that delivers a private notice on the community's platform.
 pub const NOTICE_JOB: &str = "notice.deliver";
+/// Job kind that resolves the platform ids the oldest pending event of a community mentions
+/// (payload `{"community_id"}`): the platform adapter looks them up (see
+/// [`unresolved_members`], [`record_resolutions`]).
+pub const RESOLVE_MEMBERS_JOB: &str = "members.resolve";
+/// Job kind that syncs a community's members from its platform (payload `{"community_id"}`).
+pub const SYNC_MEMBERS_JOB: &str = "members.sync";
 
 /// Most engine passes for one event (each pass answers the questions the previous one asked).
 const MAX_PASSES: usize = 32;
@@ -187,11 +193,72 @@ pub async fn join_member(
         tx,
         community_id,
         platform,
-        &format!("join:{community_id}:{}", member.platform_user_id),
+        &join_event_id(community_id, &member.platform_user_id),
         &event,
     )
     .await?;
     Ok(id)
+}
+
+/// The platform ids the oldest pending event of a community waits for: mentioned or acting,
+/// with no member row, and not known as non-members. Empty when nothing waits.
+pub async fn unresolved_members(store: &Store, community_id: &str) -> Result<Vec<String>> {
+    let mut tx = store.begin().await?;
+    let unknown = match tx.oldest_unprocessed_inbox(community_id).await? {
+        Some(head) => match process::plan(&mut tx, community_id, head).await? {
+            process::Next::Defer { unknown, .. } => unknown,
+            process::Next::Process { .. } => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    // `plan` may have created a member for a joining row: nothing of this read stays.
+    tx.rollback().await?;
+    Ok(unknown)
+}
+
+/// What the platform said about a platform id.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// A member of the community (a person, or a bot with kind `Bot`/`App`).
+    Member(NewMember),
+    /// Not a member (`reason`, a fixed word: `other_workspace`, `not_found`, `deactivated`):
+    /// never receives fire, costs no quota, not looked up again.
+    NotMember(&'static str),
+}
+
+/// Record the platform's answers for looked-up ids, in one transaction: members join (through
+/// [`join_member`], so their role and kind replay from the inbox), non-members are remembered,
+/// and processing is scheduled again.
+pub async fn record_resolutions(
+    store: &Store,
+    community_id: &str,
+    platform: &str,
+    resolved: &[(String, Resolved)],
+) -> Result<()> {
+    let now = store.clock().now();
+    let mut tx = store.begin().await?;
+    for (pid, r) in resolved {
+        match r {
+            Resolved::Member(m) => {
+                join_member(&mut tx, community_id, platform, m, now).await?;
+            }
+            Resolved::NotMember(reason) => {
+                if tx.member_id_by_platform(community_id, pid).await?.is_none() {
+                    tx.mark_platform_non_member(community_id, pid, reason)
+                        .await?;
+                }
+            }
+        }
+    }
+    let mut job = NewJob::new(
+        DRAIN_JOB,
+        serde_json::json!({ "community_id": community_id }),
+    );
+    job.community_id = Some(community_id.to_string());
+    job.max_attempts = 10;
+    tx.enqueue(&job).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn event_type(e: &Event) -> &'static str {

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{MemberKind, NewLedgerEntry, NewMessage, Role, Store, Tx};
+use classcred_store::{NewLedgerEntry, NewMessage, Store, Tx};
 
 use crate::{
     settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
-    NOTICE_JOB,
+    NOTICE_JOB, RESOLVE_MEMBERS_JOB,
 };
 
 /// Every member reference of an event.
@@ -63,29 +63,146 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
     out
 }
 
-/// Platform ids → member ids, creating members first seen here.
-async fn resolve(tx: &mut Tx<'_>, community_id: &str, e: &Event) -> Result<Event> {
-    let mut map = HashMap::new();
-    for pid in member_refs(e) {
-        if map.contains_key(pid) {
+/// Whether an event still concerns anyone once the platform ids that are not members are left
+/// out: `None` when an actor (author, reactor, adjusted or adjusting member…) is not a member
+/// (the event then has no effect), else the event with non-member mentions removed. Processing
+/// and replay both use it, so they agree on who is a member at each point of the order.
+pub(crate) fn without_non_members(
+    e: &Event,
+    is_member: impl Fn(&MemberId) -> bool,
+) -> Option<Event> {
+    let mut out = e.clone();
+    let keep = match &mut out {
+        Event::MessagePosted(m) => {
+            m.mentions.retain(&is_member);
+            is_member(&m.author)
+        }
+        Event::MessageEdited(m) => {
+            m.mentions.retain(&is_member);
+            is_member(&m.author)
+        }
+        Event::MessageDeleted(_) | Event::MemberJoined(_) => true,
+        Event::ReactionAdded(r) | Event::ReactionRemoved(r) => {
+            is_member(&r.reactor) && is_member(&r.message_author)
+        }
+        Event::ProfileChanged(p) => is_member(&p.member),
+        Event::RoleChanged(r) => is_member(&r.member) && r.by.as_ref().is_none_or(&is_member),
+        Event::PointsAdjusted(a) => is_member(&a.by) && is_member(&a.member),
+        Event::BadgeGranted(b) => is_member(&b.by) && is_member(&b.member),
+    };
+    keep.then_some(out)
+}
+
+/// The inbox delivery id of a member's joining (one per member and community).
+pub(crate) fn join_event_id(community_id: &str, platform_user_id: &str) -> String {
+    format!("join:{community_id}:{platform_user_id}")
+}
+
+/// What processing does next in a community.
+pub(crate) enum Next {
+    /// Process this row; `members` maps every platform id of the event that is a member to
+    /// its member id (ids that are not members are absent).
+    Process {
+        inbox_id: String,
+        payload: Payload,
+        members: HashMap<MemberId, MemberId>,
+    },
+    /// The row mentions platform ids that were never looked up: they must be resolved (by
+    /// the platform adapter, outside this transaction) before it can be processed.
+    Defer {
+        inbox_id: String,
+        unknown: Vec<String>,
+    },
+}
+
+/// Decide what to process, starting from the oldest pending row `head`:
+/// - a member's own joining row creates the member if needed (older data, tests) and runs;
+/// - when the event refers to a member whose joining row is still pending (it was recorded
+///   after this row, e.g. by member resolution), that joining row runs first, so the member's
+///   role and kind are in place, and replay (which follows the processing order) sees the same;
+/// - a platform id with no member row that is not known as a non-member defers the row;
+/// - otherwise the row runs, with non-members left out.
+pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> Result<Next> {
+    let mut inbox_id = head;
+    // One hop at most: a joining row never hops again.
+    for _ in 0..2 {
+        let ev = tx.inbox_event(community_id, &inbox_id).await?;
+        let payload = serde_json::from_slice::<Payload>(&ev.payload)?;
+        let Payload::Event(event) = &payload else {
+            return Ok(Next::Process {
+                inbox_id,
+                payload,
+                members: HashMap::new(),
+            });
+        };
+        let mut members = HashMap::new();
+        if let Event::MemberJoined(j) = event {
+            let id = match tx
+                .member_id_by_platform(community_id, j.member.as_str())
+                .await?
+            {
+                Some(id) => id,
+                None => {
+                    tx.insert_bare_member(
+                        community_id,
+                        j.member.as_str(),
+                        state::store_role(j.role),
+                        state::store_kind(j.kind),
+                    )
+                    .await?
+                }
+            };
+            members.insert(j.member.clone(), MemberId::new(id));
+            return Ok(Next::Process {
+                inbox_id,
+                payload,
+                members,
+            });
+        }
+        let mut unknown: Vec<String> = Vec::new();
+        let mut join_first = None;
+        for pid in member_refs(event) {
+            if members.contains_key(pid) || unknown.iter().any(|u| u == pid.as_str()) {
+                continue;
+            }
+            match tx.member_id_by_platform(community_id, pid.as_str()).await? {
+                Some(id) => {
+                    if join_first.is_none() {
+                        join_first = tx
+                            .pending_inbox_by_event_id(
+                                community_id,
+                                &ev.platform,
+                                &join_event_id(community_id, pid.as_str()),
+                            )
+                            .await?
+                            .filter(|j| *j != inbox_id);
+                    }
+                    members.insert(pid.clone(), MemberId::new(id));
+                }
+                None => {
+                    if !tx
+                        .is_platform_non_member(community_id, pid.as_str())
+                        .await?
+                    {
+                        unknown.push(pid.to_string());
+                    }
+                }
+            }
+        }
+        if let Some(j) = join_first {
+            inbox_id = j;
             continue;
         }
-        let id = match tx.member_id_by_platform(community_id, pid.as_str()).await? {
-            Some(id) => id,
-            None => {
-                let (role, kind) = match e {
-                    Event::MemberJoined(j) => {
-                        (state::store_role(j.role), state::store_kind(j.kind))
-                    }
-                    _ => (Role::Student, MemberKind::Human),
-                };
-                tx.insert_bare_member(community_id, pid.as_str(), role, kind)
-                    .await?
-            }
-        };
-        map.insert(pid.clone(), MemberId::new(id));
+        if !unknown.is_empty() {
+            return Ok(Next::Defer { inbox_id, unknown });
+        }
+        return Ok(Next::Process {
+            inbox_id,
+            payload,
+            members,
+        });
     }
-    Ok(map_members(e, &map))
+    Err(ServiceError::Unsettled { inbox_id })
 }
 
 /// Run the engine (`step`) against the database until it asks nothing new.
@@ -280,21 +397,97 @@ pub struct Processed {
     pub notices: usize,
 }
 
+/// One step of processing a community.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A row was processed.
+    Processed(Processed),
+    /// The oldest pending row waits for the platform ids it mentions to be resolved; a
+    /// [`RESOLVE_MEMBERS_JOB`] was scheduled. Not a failure: the row is not charged an attempt.
+    Deferred { inbox_id: String, unknown: usize },
+    /// Nothing is pending.
+    Idle,
+}
+
 /// Process the oldest pending inbox row of a community, in one transaction. `None` when
-/// nothing is pending. On failure nothing of the attempt stays; the row's attempt count and
-/// error are recorded, and after [`MAX_INBOX_ATTEMPTS`] the row is parked.
+/// nothing is pending or the row waits for member resolution (see [`process_step`]). On
+/// failure nothing of the attempt stays; the row's attempt count and error are recorded, and
+/// after [`MAX_INBOX_ATTEMPTS`] the row is parked.
 pub async fn process_next(
     store: &Store,
     community_id: &str,
     fault: Fault,
 ) -> Result<Option<Processed>> {
+    Ok(match process_step(store, community_id, fault).await? {
+        Step::Processed(p) => Some(p),
+        Step::Deferred { .. } | Step::Idle => None,
+    })
+}
+
+/// Like [`process_next`], saying why nothing was processed.
+pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Result<Step> {
     let mut tx = store.begin().await?;
     let seq = tx.next_event_seq(community_id).await?;
-    let Some(inbox_id) = tx.oldest_unprocessed_inbox(community_id).await? else {
+    let Some(head) = tx.oldest_unprocessed_inbox(community_id).await? else {
         tx.rollback().await?;
-        return Ok(None);
+        return Ok(Step::Idle);
     };
-    match process_in(&mut tx, community_id, &inbox_id, seq, fault).await {
+    let next = match plan(&mut tx, community_id, head.clone()).await {
+        Ok(next) => next,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(record_failure(store, community_id, &head, e).await);
+        }
+    };
+    let (inbox_id, payload, members) = match next {
+        Next::Process {
+            inbox_id,
+            payload,
+            members,
+        } => (inbox_id, payload, members),
+        Next::Defer { inbox_id, unknown } => {
+            tx.rollback().await?;
+            let mut tx = store.begin().await?;
+            let mut job = NewJob::new(
+                RESOLVE_MEMBERS_JOB,
+                serde_json::json!({ "community_id": community_id }),
+            );
+            job.community_id = Some(community_id.to_string());
+            // At most one resolution per row, set of unknown ids and hour: drains that meet
+            // the same waiting row do not pile up lookups, and a lookup that failed for good
+            // (Slack unreachable for hours) is tried again by the next drain an hour later.
+            let hour = store.clock().now().timestamp() / 3600;
+            job.dedupe_key = Some(format!(
+                "{RESOLVE_MEMBERS_JOB}:{inbox_id}:{}:{}:{hour}",
+                unknown.len(),
+                unknown.first().map_or("", String::as_str)
+            ));
+            job.max_attempts = 30;
+            tx.enqueue(&job).await?;
+            tx.commit().await?;
+            tracing::debug!(
+                community_id,
+                inbox_id,
+                unknown = unknown.len(),
+                "event waits for member resolution"
+            );
+            return Ok(Step::Deferred {
+                inbox_id,
+                unknown: unknown.len(),
+            });
+        }
+    };
+    match process_in(
+        &mut tx,
+        community_id,
+        &inbox_id,
+        seq,
+        payload,
+        &members,
+        fault,
+    )
+    .await
+    {
         Ok(processed) => {
             tx.commit().await?;
             tracing::debug!(
@@ -304,19 +497,38 @@ pub async fn process_next(
                 entries = processed.entries,
                 "event processed"
             );
-            Ok(Some(processed))
+            Ok(Step::Processed(processed))
         }
         Err(e) => {
             tx.rollback().await?;
-            let mut tx = store.begin().await?;
-            let attempts = tx
-                .record_inbox_failure(community_id, &inbox_id, &e.to_string())
-                .await?;
-            tx.commit().await?;
-            if attempts >= MAX_INBOX_ATTEMPTS {
-                tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
-            }
-            Err(e)
+            Err(record_failure(store, community_id, &inbox_id, e).await)
+        }
+    }
+}
+
+/// Record a failed attempt on the row (parked after [`MAX_INBOX_ATTEMPTS`]); returns the error.
+async fn record_failure(
+    store: &Store,
+    community_id: &str,
+    inbox_id: &str,
+    e: ServiceError,
+) -> ServiceError {
+    let recorded = async {
+        let mut tx = store.begin().await?;
+        let attempts = tx.record_inbox_failure(community_id, inbox_id, &e.to_string()).await?;
+        tx.commit().await?;
+        Ok::<_, ServiceError>(attempts)
+    }
+    .await;
+    match recorded {
+        Ok(attempts) if attempts >= MAX_INBOX_ATTEMPTS => {
+            tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
+            e
+        }
+        Ok(_) => e,
+        Err(record_error) => {
+            tracing::error!(community_id, inbox_id, error = %e, record_error = %record_error, "inbox failure not recorded");
+            e
         }
     }
 }
@@ -326,21 +538,28 @@ async fn process_in(
     community_id: &str,
     inbox_id: &str,
     seq: i64,
+    payload: Payload,
+    members: &HashMap<MemberId, MemberId>,
     fault: Fault,
 ) -> Result<Processed> {
-    let ev = tx.inbox_event(community_id, inbox_id).await?;
     let settings = settings(tx, community_id).await?;
     let mut source = None;
-    let outcome = match serde_json::from_slice::<Payload>(&ev.payload)? {
+    let outcome = match payload {
         Payload::Event(platform_event) => {
             source = message_ref(&platform_event).map(str::to_string);
-            let event = resolve(tx, community_id, &platform_event).await?;
-            let outcome = run_engine(tx, community_id, inbox_id, |s| {
-                Ok(apply(&settings, s, &event))
-            })
-            .await?;
-            record_message(tx, community_id, &event).await?;
-            outcome
+            match without_non_members(&platform_event, |p| members.contains_key(p)) {
+                Some(e) => {
+                    let event = map_members(&e, members);
+                    let outcome = run_engine(tx, community_id, inbox_id, |s| {
+                        Ok(apply(&settings, s, &event))
+                    })
+                    .await?;
+                    record_message(tx, community_id, &event).await?;
+                    outcome
+                }
+                // An actor is not a member (another workspace, unknown, deactivated).
+                None => Outcome::default(),
+            }
         }
         Payload::CloseWeek(c) => {
             run_engine(tx, community_id, inbox_id, |s| {
@@ -368,13 +587,11 @@ async fn process_in(
     })
 }
 
-/// Process every pending inbox row of a community, oldest first. Returns how many.
+/// Process every pending inbox row of a community, oldest first, until none is pending or
+/// the oldest waits for member resolution. Returns how many were processed.
 pub async fn drain(store: &Store, community_id: &str) -> Result<usize> {
     let mut n = 0;
-    while process_next(store, community_id, Fault::None)
-        .await?
-        .is_some()
-    {
+    while let Step::Processed(_) = process_step(store, community_id, Fault::None).await? {
         n += 1;
     }
     Ok(n)

@@ -1,12 +1,12 @@
 //! `ledger replay`: rebuild a community's state from its inbox, in memory, and compare.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use classcred_engine::{close_week, InMemoryState, MemberId};
+use classcred_engine::{close_week, Event, InMemoryState, MemberId};
 use classcred_store::Store;
 use serde::Serialize;
 
-use crate::{map_members, settings, Payload, Result};
+use crate::{map_members, settings, without_non_members, Payload, Result};
 
 /// What a replay found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -45,12 +45,38 @@ pub async fn replay(
     let stored_badges = tx.badges(community_id).await?;
     tx.commit().await?;
 
+    let payloads = events
+        .iter()
+        .map(|e| serde_json::from_slice::<Payload>(&e.payload))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    // Who is a member at each point of the processing order: a member with a joining event is
+    // one from that event on (processing takes a pending joining row before any event that
+    // refers to the member); a member without one (created before joins were recorded) always
+    // was. Ids with no member row never were (looked up and found not to be members).
+    let joined: HashSet<&MemberId> = payloads
+        .iter()
+        .filter_map(|p| match p {
+            Payload::Event(Event::MemberJoined(j)) => Some(&j.member),
+            _ => None,
+        })
+        .collect();
+    let mut present: HashSet<MemberId> = ids
+        .keys()
+        .filter(|p| !joined.contains(p))
+        .cloned()
+        .collect();
+
     let mut mem = InMemoryState::new();
     let total = events.len();
-    for (i, e) in events.iter().enumerate() {
-        match serde_json::from_slice::<Payload>(&e.payload)? {
+    for (i, payload) in payloads.iter().enumerate() {
+        match payload {
             Payload::Event(event) => {
-                mem.process(&s, &map_members(&event, &ids));
+                if let Event::MemberJoined(j) = event {
+                    present.insert(j.member.clone());
+                }
+                if let Some(e) = without_non_members(event, |p| present.contains(p)) {
+                    mem.process(&s, &map_members(&e, &ids));
+                }
             }
             Payload::CloseWeek(c) => {
                 let outcome = close_week(&s, &mem, c.close_week, c.at)?;

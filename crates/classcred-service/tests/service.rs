@@ -1,4 +1,5 @@
 //! The recognition service against real databases: SQLite always, PostgreSQL when configured.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
 
@@ -621,5 +622,119 @@ async fn drain_jobs_coalesce_and_an_event_during_a_running_drain_is_still_proces
         );
         assert_eq!(settle(&w).await, 1, "{b}");
         assert_eq!(earned(&w, "UB").await, 1000, "{b}");
+    }
+}
+
+/// Member resolution, platform-neutral: an event mentioning ids never seen waits (no member is
+/// created, no attempt counted) until the adapter records what the platform said; a bot then
+/// joins as a bot and gets nothing, a non-member never becomes a member, and neither costs the
+/// giver quota. Replay reproduces it, including the joining rows recorded after the event.
+#[tokio::test]
+async fn unknown_ids_wait_for_resolution_and_never_receive_fire_unless_people() {
+    use classcred_service::{process_step, record_resolutions, unresolved_members, Resolved, Step};
+    use classcred_store::{MemberKind, MemberProfile, NewMember};
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let w = world(&db, settings()).await;
+        join(&w, "UA", Role::Student).await;
+        settle(&w).await;
+        let t = at(2026, 3, 2, 10, 0, 0);
+        // 5 recipients × 1 fire = the whole daily quota if everyone counted.
+        let mentions = ["UBOT", "UGONE", "UNEW", "UX1", "UX2"];
+        assert!(deliver(&w, "Ev1", &post("1.1", "UA", &mentions, 1, t)).await);
+        let members_before = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM member")
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
+        let step = process_step(&w.store, &w.community, Fault::None)
+            .await
+            .unwrap();
+        assert!(
+            matches!(step, Step::Deferred { unknown: 5, .. }),
+            "{b}: {step:?}"
+        );
+        assert_eq!(
+            settle(&w).await,
+            0,
+            "{b}: nothing processed while ids are unknown"
+        );
+        let members_after = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM member")
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            members_before, members_after,
+            "{b}: no member created unresolved"
+        );
+        let unknown = unresolved_members(&w.store, &w.community).await.unwrap();
+        assert_eq!(unknown, mentions, "{b}");
+        let person = |id: &str, kind| NewMember {
+            platform_user_id: id.into(),
+            role: Role::Student,
+            kind,
+            profile: MemberProfile::default(),
+        };
+        // The platform answers for some ids now; the others stay unknown (still waiting).
+        record_resolutions(
+            &w.store,
+            &w.community,
+            "slack",
+            &[
+                (
+                    "UBOT".into(),
+                    Resolved::Member(person("UBOT", MemberKind::Bot)),
+                ),
+                ("UGONE".into(), Resolved::NotMember("deactivated")),
+                (
+                    "UNEW".into(),
+                    Resolved::Member(person("UNEW", MemberKind::Human)),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            settle(&w).await,
+            2,
+            "{b}: the joins run, the message still waits"
+        );
+        assert_eq!(
+            unresolved_members(&w.store, &w.community).await.unwrap(),
+            ["UX1", "UX2"]
+        );
+        record_resolutions(
+            &w.store,
+            &w.community,
+            "slack",
+            &[
+                ("UX1".into(), Resolved::NotMember("other_workspace")),
+                ("UX2".into(), Resolved::NotMember("not_found")),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(settle(&w).await, 1, "{b}");
+        assert_eq!(earned(&w, "UNEW").await, 1000, "{b}");
+        assert_eq!(earned(&w, "UBOT").await, 0, "{b}");
+        let summary = member_summary(&w.store, &w.community, "UA")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            summary.quota_left_today,
+            Some(4),
+            "{b}: one unit spent, on UNEW only"
+        );
+        for id in ["UGONE", "UX1", "UX2"] {
+            let mut tx = w.store.begin().await.unwrap();
+            assert!(tx
+                .member_id_by_platform(&w.community, id)
+                .await
+                .unwrap()
+                .is_none());
+            tx.commit().await.unwrap();
+        }
+        let r = replay(&w.store, &w.community, |_, _| {}).await.unwrap();
+        assert!(r.matches(), "{b}: {:?}", r.differences);
     }
 }

@@ -98,11 +98,69 @@ pub fn check_content_type(
     }
 }
 
-/// Parses a JSON body into `T` after checking size and UTF-8.
+/// Parses a JSON body into `T` after checking size and UTF-8. Lone UTF-16 surrogate escapes
+/// (`\ud800` without its pair, which Slack can send when a client cut a message inside an
+/// emoji) become U+FFFD instead of failing the whole event.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PayloadError> {
     check_size(body, MAX_BODY_BYTES)?;
     let text = std::str::from_utf8(body).map_err(|_| PayloadError::InvalidUtf8)?;
-    Ok(serde_json::from_str(text)?)
+    Ok(serde_json::from_str(&replace_lone_surrogates(text))?)
+}
+
+/// The value of a `\uXXXX` escape starting at `i` (the backslash), if it is one.
+fn unicode_escape(b: &[u8], i: usize) -> Option<u16> {
+    let hex = b.get(i + 2..i + 6)?;
+    if b.get(i + 1) != Some(&b'u') {
+        return None;
+    }
+    let text = std::str::from_utf8(hex).ok()?;
+    u16::from_str_radix(text, 16).ok()
+}
+
+/// JSON text with every unpaired surrogate escape replaced by `\ufffd`; borrowed when there is
+/// none. Other escapes (including `\\` before a literal `u`) are left as they are.
+pub fn replace_lone_surrogates(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    if !text.contains("\\u") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(unit) = unicode_escape(b, i) else {
+            i += 2; // any other escape: skip the backslash and the escaped character
+            continue;
+        };
+        let high = (0xD800..=0xDBFF).contains(&unit);
+        let low = (0xDC00..=0xDFFF).contains(&unit);
+        if high && b.get(i + 6) == Some(&b'\\') {
+            if let Some(next) = unicode_escape(b, i + 6) {
+                if (0xDC00..=0xDFFF).contains(&next) {
+                    i += 12; // a proper pair
+                    continue;
+                }
+            }
+        }
+        if high || low {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..i]);
+            o.push_str("\\ufffd");
+            copied = i + 6;
+        }
+        i += 6;
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
+        None => std::borrow::Cow::Borrowed(text),
+    }
 }
 
 /// Parses an `application/x-www-form-urlencoded` body into its fields. A field given twice is
@@ -147,6 +205,25 @@ fn decode_component(s: &str) -> Result<String, PayloadError> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Finding 18: unpaired surrogate escapes become U+FFFD; pairs and other escapes stay.
+    #[test]
+    fn lone_surrogates_are_replaced() {
+        let v: serde_json::Value =
+            parse_json(br#"{"t":"a\ud800b \udc00 \ud83d\udd25 \\ud800 \u00e9","x":"\ud800"}"#)
+                .unwrap();
+        assert_eq!(v["t"], "a\u{fffd}b \u{fffd} \u{1f525} \\ud800 \u{e9}");
+        assert_eq!(v["x"], "\u{fffd}");
+        assert!(matches!(
+            replace_lone_surrogates(r#"{"a":"\ud83d\udd25"}"#),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // A lone high surrogate at the very end of a string, and before another escape.
+        let v: serde_json::Value = parse_json(br#"["\ud800\n","\udbff"]"#).unwrap();
+        assert_eq!(v[0], "\u{fffd}\n");
+        assert_eq!(v[1], "\u{fffd}");
+    }
+
     use super::*;
 
     #[test]
@@ -177,7 +254,7 @@ mod tests {
     fn json_errors_hide_content() {
         #[derive(serde::Deserialize, Debug)]
         struct T {
-            #[allow(dead_code)]
+            #[expect(dead_code, reason = "only the parse error matters")]
             n: u32,
         }
         let e = parse_json::<T>(br#"{"n":"secret text"}"#).unwrap_err();

@@ -46,9 +46,9 @@ impl SlashCommand {
 
 /// Whether a (possibly unsigned) body is Slack's `ssl_check=1` probe. Safe on any input.
 pub fn is_ssl_check(body: &[u8]) -> bool {
-    parse_form(body)
-        .map(|f| f.get("ssl_check").map(String::as_str) == Some("1"))
-        .unwrap_or(false)
+    // A byte scan, not a form parse: this runs on unsigned bodies.
+    body.split(|b| *b == b'&')
+        .any(|pair| pair == b"ssl_check=1")
 }
 
 fn take(f: &mut BTreeMap<String, String>, name: &'static str) -> Result<String, PayloadError> {

@@ -26,12 +26,35 @@ pub enum ConfirmStyle {
     None,
 }
 
+/// Shortest secret accepted for `signing_secret` and `state_secret`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// A secret of at least [`MIN_SECRET_BYTES`] bytes. The error names the rule and the length,
+/// never the value; the configuration loader adds the key (`slack.state_secret`).
+fn strong_secret<'de, D>(d: D) -> Result<Option<SecretString>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(s) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if s.len() < MIN_SECRET_BYTES {
+        return Err(serde::de::Error::custom(format_args!(
+            "too short: {} bytes, at least {MIN_SECRET_BYTES} random bytes are required",
+            s.len()
+        )));
+    }
+    Ok(Some(SecretString::from(s)))
+}
+
 /// The `[slack]` section of the configuration.
 #[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackConfig {
     /// The app's signing secret (Basic Information → App Credentials). Required for every
-    /// `/slack/*` request; without it they are refused with 503.
+    /// `/slack/*` request; without it they are refused with 503. At least
+    /// [`MIN_SECRET_BYTES`] bytes (Slack's are 32 hex characters).
+    #[serde(deserialize_with = "strong_secret")]
     pub signing_secret: Option<SecretString>,
     /// Single-workspace mode: the bot token (`xoxb-…`).
     pub bot_token: Option<SecretString>,
@@ -41,7 +64,9 @@ pub struct SlackConfig {
     pub client_id: Option<String>,
     /// OAuth: the app's client secret.
     pub client_secret: Option<SecretString>,
-    /// Signs OAuth `state` values and dashboard login links (at least 32 random characters).
+    /// Signs OAuth `state` values (at least [`MIN_SECRET_BYTES`] random bytes; a short one
+    /// could be guessed from one signed value, so it is refused).
+    #[serde(deserialize_with = "strong_secret")]
     pub state_secret: Option<SecretString>,
     /// Web API base URL; default `https://slack.com/api/` (tests point it at a local fake).
     pub api_base_url: Option<String>,
@@ -92,6 +117,15 @@ impl SlackConfig {
             .map(|t| BotToken::new(t.expose_secret()))
     }
 
+    /// The single-workspace bot token, only for its own workspace (`team_id`): a community of
+    /// any other workspace never gets it.
+    pub fn single_bot_token_for(&self, team_id: Option<&str>) -> Option<BotToken> {
+        match (self.team_id.as_deref(), team_id) {
+            (Some(configured), Some(team)) if configured == team => self.single_bot_token(),
+            _ => None,
+        }
+    }
+
     /// Whether single-workspace mode is configured (`team_id` and `bot_token`).
     pub fn is_single_workspace(&self) -> bool {
         self.team_id.is_some() && self.bot_token.is_some()
@@ -133,11 +167,11 @@ mod tests {
         assert_eq!(c.confirm, ConfirmStyle::Ephemeral);
         assert!(!c.is_single_workspace());
         let c: SlackConfig = serde_json::from_value(serde_json::json!({
-            "signing_secret": "s3cr3t-sign",
+            "signing_secret": "s3cr3t-sign-0123456789abcdef01234",
             "bot_token": "xoxb-very-secret",
             "team_id": "T1",
             "client_secret": "client-s3cr3t",
-            "state_secret": "state-s3cr3t",
+            "state_secret": "state-s3cr3t-0123456789abcdef0123",
             "public_url": "https://cc.example.org/",
             "confirm": "none"
         }))
@@ -154,5 +188,29 @@ mod tests {
         }
         assert!(serde_json::from_str::<SlackConfig>(r#"{"nope":1}"#).is_err());
         assert!(serde_json::from_str::<SlackConfig>(r#"{"confirm":"loud"}"#).is_err());
+    }
+
+    /// Finding 9: a short state or signing secret is refused when the configuration is read,
+    /// and the error does not echo it.
+    #[test]
+    fn short_secrets_are_refused() {
+        for key in ["state_secret", "signing_secret"] {
+            let err = serde_json::from_value::<SlackConfig>(serde_json::json!({ key: "x" }))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("at least 32"), "{key}: {err}");
+            let short = "k".repeat(MIN_SECRET_BYTES - 1);
+            let err = serde_json::from_value::<SlackConfig>(serde_json::json!({ key: short }))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                !err.contains(&short),
+                "{key}: the value is not echoed: {err}"
+            );
+            let real = "8f742231b10e8888abcd99yyyzzz85a5"; // Slack's format: 32 hex characters
+            assert!(
+                serde_json::from_value::<SlackConfig>(serde_json::json!({ key: real })).is_ok()
+            );
+        }
     }
 }

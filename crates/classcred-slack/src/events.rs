@@ -284,6 +284,9 @@ pub struct SlackUser {
     /// Deactivated accounts.
     #[serde(default)]
     pub deleted: bool,
+    /// When the user record last changed (Unix seconds), to order profile updates.
+    #[serde(default)]
+    pub updated: Option<i64>,
 }
 
 /// The profile fields ClassCred keeps.

@@ -209,7 +209,9 @@ pub fn parse_interaction_body(
     let payload = form
         .remove("payload")
         .ok_or(PayloadError::MissingField("payload"))?;
-    Ok(serde_json::from_str(&payload)?)
+    Ok(serde_json::from_str(
+        &crate::body::replace_lone_surrogates(&payload),
+    )?)
 }
 
 /// Routes interactions to handlers by id prefix. `H` is whatever the caller dispatches on: an

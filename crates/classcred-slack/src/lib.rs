@@ -17,10 +17,13 @@
 //!   `classcred_service::DRAIN_JOB` handler's work.
 //!
 //! ## Inbound (the HTTP layer's order of calls)
-//! 1. Read the raw body (limit [`body::MAX_BODY_BYTES`]).
-//! 2. `POST /slack/commands` only: if [`command::is_ssl_check`], answer 200 (unsigned probe).
-//! 3. [`signature::verify`] with the `X-Slack-Request-Timestamp` / `X-Slack-Signature` headers
-//!    and the current time → 401 on any [`SignatureError`].
+//! 1. Headers first: a signing secret is configured (else 503); `X-Slack-Request-Timestamp` /
+//!    `X-Slack-Signature` present, well-formed and fresh ([`signature::SignedHeaders::check`],
+//!    else 401); `Content-Length` within [`body::MAX_BODY_BYTES`] (else 413). Only
+//!    `POST /slack/commands` without any signature header looks at a small body for Slack's
+//!    unsigned `ssl_check=1` probe ([`command::is_ssl_check`], a byte scan) and answers 200.
+//! 2. Read the body, at most [`body::MAX_BODY_BYTES`].
+//! 3. Verify the body's signature with the current time → 401 on any [`SignatureError`].
 //! 4. Parse: [`parse_events_body`] ([`Envelope`]), [`parse_command_body`] ([`CommandRequest`]) or
 //!    [`parse_interaction_body`] ([`Interaction`], dispatched with a [`Router`]) → 400 on any
 //!    [`PayloadError`] (whose messages never contain payload content).
@@ -42,7 +45,8 @@
 //! ## Outbound
 //! [`SlackClient`] (chat.postMessage, chat.postEphemeral, users.info, users.list, views.publish,
 //! views.open, oauth.v2.access, `response_url` replies) goes through one [`OutboundPolicy`]: only
-//! declared hosts over HTTPS (loopback allowed only when the configured base URL is loopback).
+//! declared hosts over HTTPS on port 443 and their known paths (plus exactly the configured base
+//! URL's origin when it is on loopback, for tests).
 //! [`blocks`] builds the Block Kit JSON; [`oauth`] builds the install URL and signs `state`.
 //!
 //! ## Privacy

@@ -49,12 +49,20 @@ fn strip_pairs(text: &str, marker: &str, single_line: bool) -> String {
     out
 }
 
+/// Most distinct users one message may mention; later mentions are ignored. Each new id costs a
+/// lookup (`users.info`) before the message can be processed, so one message cannot create work
+/// for thousands; a class's real messages mention a handful.
+pub const MAX_MENTIONS: usize = 50;
+
 /// Mentioned user ids in already-stripped text, de-duplicated, in order of first mention.
 /// Malformed mentions (`<@nope>`, `<@U1` without `>`) are ignored.
 pub fn scan_mentions(visible_text: &str) -> Vec<SlackUserId> {
     let mut ids: Vec<SlackUserId> = Vec::new();
     let mut rest = visible_text;
     while let Some(start) = rest.find("<@") {
+        if ids.len() >= MAX_MENTIONS {
+            break;
+        }
         let after = &rest[start + 2..];
         let Some(end) = after.find(['>', '<', '\n']) else {
             break;

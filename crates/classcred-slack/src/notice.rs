@@ -104,7 +104,10 @@ pub async fn deliver_notice_with(
         tracing::warn!(community_id, job_id = %job.id, "notice not sent: member not found");
         return Ok(());
     };
-    let token = match (stored_token, config.single_bot_token()) {
+    let token = match (
+        stored_token,
+        config.single_bot_token_for(community.platform_team_id.as_deref()),
+    ) {
         (Some(t), _) => BotToken::new(t.expose_secret()),
         (None, Some(t)) => t,
         (None, None) => {

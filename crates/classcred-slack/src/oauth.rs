@@ -3,7 +3,8 @@
 //!
 //! The `state` is `nonce.expiry.mac` with `mac = HMAC-SHA256(server secret, domain ‖ nonce ‖
 //! expiry)`. It proves we issued it and that it is fresh; making it single-use (remembering the
-//! nonce until it expires) and binding it to the browser (a cookie) are the server's job.
+//! nonce until it expires: the callback records it in `oauth_state_used`) and binding it to the
+//! browser (a cookie) are the server's job.
 
 use crate::client::BotToken;
 use crate::ids::{SlackTeamId, SlackUserId};

@@ -86,11 +86,56 @@ fn mac_for(secret: &SigningSecret, timestamp: &str, body: &[u8]) -> HmacSha256 {
     mac
 }
 
+/// The signature headers, checked before the body is read: present, well-formed and fresh.
+#[derive(Debug, Clone)]
+pub struct SignedHeaders {
+    timestamp: String,
+    expected: Vec<u8>,
+}
+
+impl SignedHeaders {
+    /// Checks the raw values of [`TIMESTAMP_HEADER`] and [`SIGNATURE_HEADER`] (`None` when
+    /// absent) against the caller's clock, without the body.
+    pub fn check(
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+        now_unix: i64,
+    ) -> Result<Self, SignatureError> {
+        let timestamp = timestamp.ok_or(SignatureError::MissingHeader(TIMESTAMP_HEADER))?;
+        let signature = signature.ok_or(SignatureError::MissingHeader(SIGNATURE_HEADER))?;
+        let ts = parse_timestamp(timestamp.trim())?;
+        let skew_secs = now_unix.saturating_sub(ts);
+        if skew_secs.unsigned_abs() > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
+            return Err(SignatureError::Stale { skew_secs });
+        }
+        let hex_sig = signature
+            .trim()
+            .strip_prefix("v0=")
+            .ok_or(SignatureError::MalformedSignature)?;
+        if hex_sig.len() != 64 {
+            return Err(SignatureError::MalformedSignature);
+        }
+        let expected = hex::decode(hex_sig).map_err(|_| SignatureError::MalformedSignature)?;
+        Ok(Self {
+            timestamp: timestamp.trim().to_owned(),
+            expected,
+        })
+    }
+
+    /// Verifies the body against the checked headers (constant-time comparison).
+    pub fn verify_body(&self, secret: &SigningSecret, body: &[u8]) -> Result<(), SignatureError> {
+        mac_for(secret, &self.timestamp, body)
+            .verify_slice(&self.expected)
+            .map_err(|_| SignatureError::Mismatch)
+    }
+}
+
 /// Verifies a Slack request.
 ///
 /// `timestamp` and `signature` are the raw values of [`TIMESTAMP_HEADER`] and
 /// [`SIGNATURE_HEADER`] (`None` when absent); `body` is the raw request body; `now_unix` is the
-/// current time from the caller's clock.
+/// current time from the caller's clock. The HTTP layer runs the two halves separately
+/// ([`SignedHeaders::check`] before reading the body, then [`SignedHeaders::verify_body`]).
 pub fn verify(
     secret: &SigningSecret,
     timestamp: Option<&str>,
@@ -98,24 +143,7 @@ pub fn verify(
     body: &[u8],
     now_unix: i64,
 ) -> Result<(), SignatureError> {
-    let timestamp = timestamp.ok_or(SignatureError::MissingHeader(TIMESTAMP_HEADER))?;
-    let signature = signature.ok_or(SignatureError::MissingHeader(SIGNATURE_HEADER))?;
-    let ts = parse_timestamp(timestamp.trim())?;
-    let skew_secs = now_unix.saturating_sub(ts);
-    if skew_secs.unsigned_abs() > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
-        return Err(SignatureError::Stale { skew_secs });
-    }
-    let hex_sig = signature
-        .trim()
-        .strip_prefix("v0=")
-        .ok_or(SignatureError::MalformedSignature)?;
-    if hex_sig.len() != 64 {
-        return Err(SignatureError::MalformedSignature);
-    }
-    let expected = hex::decode(hex_sig).map_err(|_| SignatureError::MalformedSignature)?;
-    mac_for(secret, timestamp.trim(), body)
-        .verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)
+    SignedHeaders::check(timestamp, signature, now_unix)?.verify_body(secret, body)
 }
 
 /// Computes the `X-Slack-Signature` value for a body, as Slack would. Used by tests and by

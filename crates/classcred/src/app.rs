@@ -63,6 +63,8 @@ impl App {
             classcred_slack::ensure_single_workspace(&store, &cfg.slack).await?
         {
             tracing::info!(community_id = %community, "single-workspace Slack community ready");
+            // users.list as a job: start-up does not wait for Slack.
+            classcred_slack::sync::enqueue_sync(&store, &community).await?;
         }
         let shutdown_timeout = Duration::from_millis(cfg.shutdown_timeout_ms);
         let mut workers = Vec::new();

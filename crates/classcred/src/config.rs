@@ -642,7 +642,7 @@ mod tests {
                 r#"
                 [slack]
                 team_id = "T0FILE"
-                signing_secret = "from-file-secret"
+                signing_secret = "from-file-secret-0123456789abcdef"
                 "#,
             )?;
             jail.set_env("CLASSCRED_SLACK__TEAM_ID", "T0ENV");
@@ -653,14 +653,23 @@ mod tests {
                     .signing_secret
                     .as_ref()
                     .map(|s| s.expose_secret().to_string()),
-                Some("from-file-secret".to_string())
+                Some("from-file-secret-0123456789abcdef".to_string())
             );
-            assert!(!format!("{c:?}").contains("from-file-secret"));
+            assert!(!format!("{c:?}").contains("from-file-secret-0123456789abcdef"));
             jail.create_file("bad.toml", "[slack]\nsigning_secrett = \"x\"")?;
             let err = Config::load(Some(Path::new("bad.toml")), &FlagOverrides::default())
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("signing_secrett"), "{err}");
+            // Finding 9: a short state secret is refused at start, naming the key.
+            jail.create_file("short.toml", "[slack]\nstate_secret = \"x\"")?;
+            let err = Config::load(Some(Path::new("short.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("state_secret") && err.contains("at least 32"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -8,6 +8,7 @@ mod keys;
 mod ledger;
 mod notices;
 pub mod output;
+mod slack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +90,11 @@ pub enum Command {
     Inbox {
         #[command(subcommand)]
         command: InboxCommand,
+    },
+    /// Slack workspaces: member sync.
+    Slack {
+        #[command(subcommand)]
+        command: slack::SlackCommand,
     },
 }
 
@@ -292,6 +298,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Slack { command } => {
+            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
+            store.migrate().await?;
+            let code = slack::run(&cfg, &store, command).await;
+            store.close().await;
+            code
+        }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
@@ -404,6 +417,7 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
         tracing::debug!(community_id = %community, processed = n, "inbox drained");
         Ok(())
     });
+    slack::register(&mut h, &slack);
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
         let slack = slack.clone();
         async move { notices::deliver(&store, &slack, &job).await }

@@ -15,6 +15,11 @@ impl SlackDelivery {
     pub fn new(client: SlackClient, config: SlackConfig) -> Self {
         Self(Arc::new((client, config)))
     }
+
+    /// The Web API client and the `[slack]` configuration.
+    pub fn parts(&self) -> (&SlackClient, &SlackConfig) {
+        (&self.0 .0, &self.0 .1)
+    }
 }
 
 /// Deliver one notice job on the community's platform. Communities without a chat platform

@@ -1,6 +1,5 @@
 //! Shared set-up for the service tests: a community with members, and event builders that use
 //! platform user ids the way an adapter does.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 

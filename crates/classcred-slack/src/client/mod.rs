@@ -62,6 +62,9 @@ pub struct SlackClientConfig {
     pub max_retry_after: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Largest response body read; a longer one is refused while it is read (never buffered
+    /// whole).
+    pub max_response_bytes: usize,
 }
 
 impl Default for SlackClientConfig {
@@ -72,6 +75,7 @@ impl Default for SlackClientConfig {
             backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
+            max_response_bytes: crate::body::MAX_BODY_BYTES,
         }
     }
 }
@@ -187,7 +191,7 @@ impl SlackClient {
         Self::with_policy(config, OutboundPolicy::default())
     }
 
-    /// A client with an explicit policy (loopback is still added for a loopback base URL).
+    /// A client with an explicit policy (a loopback base URL's exact origin is still added).
     pub fn with_policy(
         config: SlackClientConfig,
         mut policy: OutboundPolicy,
@@ -198,7 +202,7 @@ impl SlackClient {
         }
         let base = Url::parse(&base_str).map_err(|_| PolicyError::InvalidUrl)?;
         if policy::is_loopback(&base) {
-            policy = policy.allowing_loopback();
+            policy = policy.allowing_origin(&base);
         }
         policy.check(&base)?;
         let http = reqwest::Client::builder()
@@ -262,7 +266,7 @@ impl SlackClient {
                     .body(v.to_string()),
                 Body::Form(f) => req.form(f),
             };
-            let resp = match req.send().await {
+            let mut resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(slack.method = method, attempt, "Slack call failed");
@@ -309,10 +313,35 @@ impl SlackClient {
                     status: status.as_u16(),
                 });
             }
-            let bytes = resp.bytes().await.map_err(|e| transport(method, e))?;
+            let bytes = self.read_bounded(method, &mut resp).await?;
             tracing::debug!(slack.method = method, attempt, "Slack call done");
             return check_ok(method, &bytes);
         }
+    }
+
+    /// The response body, at most `max_response_bytes`: refused from its `Content-Length`
+    /// before reading, or as soon as the chunks read exceed the limit.
+    async fn read_bounded(
+        &self,
+        method: &str,
+        resp: &mut reqwest::Response,
+    ) -> Result<Vec<u8>, SlackApiError> {
+        let limit = self.config.max_response_bytes;
+        let too_large = || SlackApiError::Decode {
+            method: method.to_owned(),
+            source: PayloadError::TooLarge { limit },
+        };
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut buf = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(method, e))? {
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {

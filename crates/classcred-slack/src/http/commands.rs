@@ -1,25 +1,26 @@
 //! `POST /slack/commands`: `/cred help | me | top [week|month|all] | dashboard`, answered
 //! privately (`response_type: ephemeral`) within Slack's 3 seconds.
 
-use super::{bad_payload, content_type, internal, ok_empty, read_body, verify_request, SlackState};
+use super::{
+    bad_payload, content_type, header, internal, ok_empty, read_body, signed_body, SlackState,
+};
 use crate::blocks::{ephemeral_response, escape_text};
 use crate::command::{is_ssl_check, parse_command_body, CommandRequest, SlashCommand};
-use crate::login::issue_login_link;
-use crate::sync::PLATFORM;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use classcred_engine::MemberId;
 use classcred_service::{leaderboard, member_summary, Period};
-use classcred_store::{Community, CommunityState, MemberKind, MemberProfile, NewMember, Role};
+use classcred_store::{Community, CommunityState};
 use std::time::Duration;
 
 const EP: &str = "commands";
 /// Time we allow ourselves before answering (Slack waits 3 s).
 const BUDGET: Duration = Duration::from_millis(2500);
+/// Largest unsigned body looked at for Slack's `ssl_check` probe.
+const SSL_CHECK_MAX_BYTES: usize = 1024;
 /// Rows shown by `/cred top`.
 const TOP_ROWS: usize = 10;
 
@@ -28,25 +29,34 @@ pub const HELP: &str = "*ClassCred* — recognise classmates with :fire:\n\
 • Mention someone and add :fire: (one fire per :fire:), or react with :fire:.\n\
 • `/cred me` — your points, level, badges and fire left today\n\
 • `/cred top [week|month|all]` — the class leaderboard\n\
-• `/cred dashboard` — a private sign-in link to the web dashboard (valid 5 minutes, once)\n\
+• `/cred dashboard` — the web dashboard (not available yet: use `/cred me` and `/cred top`)\n\
 • `/cred help` — this help";
 
 pub(super) async fn handle(
     State(st): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match read_body(&st, EP, body) {
+    // Slack's TLS probe comes without a signature: a small unsigned body is only looked at for
+    // `ssl_check=1` (a byte scan, no parsing) and answered; anything else unsigned is refused.
+    let unsigned = header(&headers, TIMESTAMP_HEADER).is_none()
+        && header(&headers, SIGNATURE_HEADER).is_none();
+    if unsigned {
+        if let Ok(b) = read_body(&st, EP, &headers, body, SSL_CHECK_MAX_BYTES).await {
+            if is_ssl_check(&b) {
+                return ok_empty();
+            }
+        }
+        return super::signature_refusal(
+            &st,
+            EP,
+            &crate::signature::SignatureError::MissingHeader(SIGNATURE_HEADER),
+        );
+    }
+    let body = match signed_body(&st, EP, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    // Slack's TLS probe is unsigned: answer it and do nothing else.
-    if is_ssl_check(&body) {
-        return ok_empty();
-    }
-    if let Err(r) = verify_request(&st, EP, &headers, &body) {
-        return r;
-    }
     let cmd = match parse_command_body(content_type(&headers), &body) {
         Ok(CommandRequest::SslCheck) => return ok_empty(),
         Ok(CommandRequest::Command(c)) => c,
@@ -90,7 +100,7 @@ async fn run(st: &SlackState, community: &Community, cmd: &SlashCommand) -> anyh
             };
             top(st, &community.id, cmd, period).await
         }
-        Some("dashboard") => dashboard(st, &community.id, cmd).await,
+        Some("dashboard") => Ok(dashboard()),
         _ => Ok(HELP.to_owned()),
     }
 }
@@ -164,27 +174,12 @@ async fn top(
     Ok(lines.join("\n"))
 }
 
-async fn dashboard(st: &SlackState, c: &str, cmd: &SlashCommand) -> anyhow::Result<String> {
-    let (Some(secret), Some(base)) = (st.config.state(), st.config.public_base()) else {
-        return Ok("The dashboard link is not configured on this server (slack.state_secret and slack.public_url).".to_owned());
-    };
-    let mut tx = st.store.begin().await?;
-    let member_id = match tx.member_id_by_platform(c, cmd.user_id.as_str()).await? {
-        Some(id) => id,
-        None => {
-            let member = NewMember {
-                platform_user_id: cmd.user_id.as_str().to_owned(),
-                role: Role::Student,
-                kind: MemberKind::Human,
-                profile: MemberProfile::default(),
-            };
-            classcred_service::join_member(&mut tx, c, PLATFORM, &member, st.store.clock().now())
-                .await?
-        }
-    };
-    tx.commit().await?;
-    let link = issue_login_link(&secret, base, c, &member_id, st.now_unix());
-    Ok(format!(
-        "<{link}|Open your ClassCred dashboard> — this link is only for you, works once and expires in 5 minutes."
-    ))
+/// The web dashboard has not landed yet: say so, and send no link (a link would lead nowhere,
+/// and nothing could make it single-use).
+pub const DASHBOARD_NOT_YET: &str =
+    "The ClassCred web dashboard is not available on this server yet. \
+Use `/cred me` for your points, level and badges, and `/cred top` for the leaderboard.";
+
+fn dashboard() -> String {
+    DASHBOARD_NOT_YET.to_owned()
 }

@@ -7,25 +7,23 @@ use crate::events::{
 };
 use crate::ids::SlackUserId;
 use crate::sync::PLATFORM;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use classcred_engine::{Event, MemberId, ProfileChanged};
-use classcred_service::{ingest, join_member};
-use classcred_store::{CommunityState, MemberKind, MemberProfile, NewMember, Role};
+use classcred_service::ingest;
+use classcred_store::{CommunityState, MemberKind, Role};
 
 const EP: &str = "events";
 
 pub(super) async fn handle(
     State(st): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match signed_body(&st, EP, &headers, body) {
+    let body = match signed_body(&st, EP, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -99,9 +97,14 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
                 store_event(st, c, &cb.event_id, convert::reaction_event(r, false)).await
             }
             SlackEvent::TeamJoin { user } | SlackEvent::UserChange { user } => {
+                if !crate::sync::same_team(user, community.platform_team_id.as_deref()) {
+                    // A user of another workspace (e.g. a shared channel) is not a member.
+                    return Ok("other_workspace");
+                }
                 let member = convert::new_member(user, Role::Student, app_user.as_ref());
+                let version = user.updated.unwrap_or(cb.event_time);
                 let mut tx = st.store.begin().await?;
-                join_member(&mut tx, c, PLATFORM, &member, event_time).await?;
+                let mut new_delivery = false;
                 if matches!(cb.event, SlackEvent::UserChange { .. }) {
                     // Replays the kind (person / bot) from the inbox when it changes later.
                     let change = Event::ProfileChanged(ProfileChanged {
@@ -110,29 +113,36 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
                         kind: engine_kind(member.kind),
                         occurred_at: event_time,
                     });
-                    ingest(&mut tx, c, PLATFORM, &cb.event_id, &change).await?;
+                    let r = ingest(&mut tx, c, PLATFORM, &cb.event_id, &change).await?;
+                    if r == classcred_store::InboxInsert::Duplicate {
+                        // A redelivery: applied the first time.
+                        tx.rollback().await?;
+                        return Ok("duplicate");
+                    }
+                    new_delivery = true;
+                }
+                let applied = crate::sync::apply_profile(
+                    &mut tx,
+                    c,
+                    &member,
+                    version,
+                    new_delivery,
+                    event_time,
+                )
+                .await?;
+                if !applied {
+                    // Older than the profile we have (out of order): neither the profile nor
+                    // its kind change is applied.
+                    tx.rollback().await?;
+                    return Ok("stale");
                 }
                 tx.commit().await?;
                 Ok("member")
             }
-            SlackEvent::MemberJoinedChannel(j) => {
-                let mut tx = st.store.begin().await?;
-                if tx
-                    .member_id_by_platform(c, j.user.as_str())
-                    .await?
-                    .is_none()
-                {
-                    let member = NewMember {
-                        platform_user_id: j.user.as_str().to_owned(),
-                        role: Role::Student,
-                        kind: MemberKind::Human,
-                        profile: MemberProfile::default(),
-                    };
-                    join_member(&mut tx, c, PLATFORM, &member, event_time).await?;
-                }
-                tx.commit().await?;
-                Ok("member")
-            }
+            // Joining a channel says nothing about the workspace (in a shared channel it may be
+            // someone of another workspace): an unknown user is looked up when they first act
+            // or are mentioned, never created here.
+            SlackEvent::MemberJoinedChannel(_) => Ok("ignored"),
             SlackEvent::AppHomeOpened(h) => {
                 if h.tab.as_deref().is_none_or(|t| t == "home") {
                     super::home::spawn_publish(st.clone(), community.clone(), h.user.clone());

@@ -6,10 +6,8 @@
 use super::{bad_payload, content_type, ok_empty, signed_body, SlackState};
 use crate::blocks::ephemeral_response;
 use crate::interactivity::{parse_interaction_body, Interaction, Router};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 const EP: &str = "interactivity";
@@ -47,9 +45,9 @@ fn team_of(i: &Interaction) -> Option<String> {
 pub(super) async fn handle(
     State(st): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match signed_body(&st, EP, &headers, body) {
+    let body = match signed_body(&st, EP, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -57,10 +55,16 @@ pub(super) async fn handle(
         Ok(i) => i,
         Err(e) => return bad_payload(&st, EP, &e),
     };
-    if let Some(team) = team_of(&interaction) {
-        if let Err(r) = super::community_for_team(&st, EP, &team).await {
-            return r;
+    match (team_of(&interaction), &interaction) {
+        (Some(team), _) => {
+            if let Err(r) = super::community_for_team(&st, EP, &team).await {
+                return r;
+            }
         }
+        // Nothing is routed for an unknown interaction type: nothing to scope.
+        (None, Interaction::Unknown(_)) => {}
+        // Every known interaction names its workspace: one that does not is refused.
+        (None, _) => return super::reject(&st, EP, StatusCode::BAD_REQUEST, "missing_team"),
     }
     let routed = st.interactions.route(&interaction);
     if routed.is_empty() {

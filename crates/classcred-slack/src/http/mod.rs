@@ -13,11 +13,6 @@
 //! in `classcred_rejected_requests{source="slack",reason}` and writes one log line with the
 //! endpoint and reason only, never the payload.
 
-#![allow(
-    clippy::result_large_err,
-    reason = "handlers return the refusal response itself; it is built once per request"
-)]
-
 mod commands;
 mod events;
 mod home;
@@ -32,8 +27,8 @@ use crate::config::SlackConfig;
 use crate::events::NO_RETRY_HEADER;
 use crate::interactivity::Router as InteractionRouter;
 use crate::signature::{SignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -136,52 +131,28 @@ fn content_type(h: &HeaderMap) -> Option<&str> {
     header(h, "content-type")
 }
 
-/// The raw body, or the refusal (413 over the server's or our limit).
-/// The raw body of a request that must be signed: read within the limit, then verified.
-fn signed_body(
+/// The refusal for a signature problem (401), or 503 when no signing secret is configured.
+fn signature_refusal(st: &SlackState, endpoint: &'static str, e: &SignatureError) -> Response {
+    let reason = match e {
+        SignatureError::MissingHeader(_) => "missing_signature",
+        SignatureError::BadTimestamp => "bad_timestamp",
+        SignatureError::Stale { .. } => "stale_timestamp",
+        SignatureError::MalformedSignature => "malformed_signature",
+        SignatureError::Mismatch => "bad_signature",
+    };
+    reject(st, endpoint, StatusCode::UNAUTHORIZED, reason)
+}
+
+/// The body of a request that must be signed, in this order: a signing secret is configured
+/// (503), the signature headers are present, well-formed and fresh (401), the declared
+/// `Content-Length` is within the limit (413); only then is the body read (at most the limit)
+/// and its signature verified (401). Nothing of an unsigned body is read or parsed.
+async fn signed_body(
     st: &SlackState,
     endpoint: &'static str,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Bytes, Response> {
-    let body = read_body(st, endpoint, body)?;
-    verify_request(st, endpoint, headers, &body)?;
-    Ok(body)
-}
-
-fn read_body(
-    st: &SlackState,
-    endpoint: &'static str,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Bytes, Response> {
-    let body = body.map_err(|e| {
-        let status = e.status();
-        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "unreadable_body"
-        };
-        reject(st, endpoint, status, reason)
-    })?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(reject(
-            st,
-            endpoint,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-        ));
-    }
-    Ok(body)
-}
-
-/// Verifies the v0 signature with the store's clock; 401 on any signature problem, 503 when
-/// no signing secret is configured.
-fn verify_request(
-    st: &SlackState,
-    endpoint: &'static str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), Response> {
     let Some(secret) = st.config.signing() else {
         return Err(reject(
             st,
@@ -190,22 +161,51 @@ fn verify_request(
             "not_configured",
         ));
     };
-    crate::signature::verify(
-        &secret,
+    let signed = crate::signature::SignedHeaders::check(
         header(headers, TIMESTAMP_HEADER),
         header(headers, SIGNATURE_HEADER),
-        body,
         st.now_unix(),
     )
-    .map_err(|e| {
-        let reason = match e {
-            SignatureError::MissingHeader(_) => "missing_signature",
-            SignatureError::BadTimestamp => "bad_timestamp",
-            SignatureError::Stale { .. } => "stale_timestamp",
-            SignatureError::MalformedSignature => "malformed_signature",
-            SignatureError::Mismatch => "bad_signature",
-        };
-        reject(st, endpoint, StatusCode::UNAUTHORIZED, reason)
+    .map_err(|e| signature_refusal(st, endpoint, &e))?;
+    let body = read_body(st, endpoint, headers, body, MAX_BODY_BYTES).await?;
+    signed
+        .verify_body(&secret, &body)
+        .map_err(|e| signature_refusal(st, endpoint, &e))?;
+    Ok(body)
+}
+
+/// Reads at most `limit` bytes of body: 413 when `Content-Length` says more (before reading)
+/// or the body turns out longer.
+async fn read_body(
+    st: &SlackState,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, Response> {
+    let too_large = || reject(st, endpoint, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    let declared = header(headers, "content-length").map(|v| v.trim().parse::<u64>());
+    match declared {
+        Some(Ok(n)) if n > limit as u64 => return Err(too_large()),
+        Some(Err(_)) => {
+            return Err(reject(
+                st,
+                endpoint,
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+            ))
+        }
+        _ => {}
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        // Over the limit, or the client went away mid-body.
+        let over = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if over {
+            too_large()
+        } else {
+            reject(st, endpoint, StatusCode::BAD_REQUEST, "unreadable_body")
+        }
     })
 }
 
@@ -242,7 +242,8 @@ async fn community_for_team(
     found.ok_or_else(|| reject(st, endpoint, StatusCode::NOT_FOUND, "unknown_team"))
 }
 
-/// The bot token for a community: the stored installation's, else the single-workspace one.
+/// The bot token for a community: the stored installation's, else the single-workspace one
+/// when the community is that workspace.
 async fn bot_token(
     st: &SlackState,
     community_id: &str,
@@ -250,10 +251,11 @@ async fn bot_token(
     use secrecy::ExposeSecret;
     let mut tx = st.store.begin().await?;
     let stored = tx.bot_token(community_id).await?;
+    let team = tx.community(community_id).await?.platform_team_id;
     tx.commit().await?;
     Ok(stored
         .map(|t| crate::client::BotToken::new(t.expose_secret()))
-        .or_else(|| st.config.single_bot_token()))
+        .or_else(|| st.config.single_bot_token_for(team.as_deref())))
 }
 
 fn ok_empty() -> Response {

@@ -3,10 +3,10 @@
 //! exchanges the code with `oauth.v2.access` (HTTP Basic client auth), records the install and
 //! syncs the members.
 
-use super::{reject, SlackState};
-use crate::oauth::{authorize_url, issue_state, verify_state, DEFAULT_STATE_TTL_SECS};
+use super::{internal, reject, SlackState};
+use crate::oauth::{authorize_url, issue_state, verify_state, OAuthState, DEFAULT_STATE_TTL_SECS};
 use crate::scopes::bot_scopes;
-use crate::sync::{record_install, sync_members};
+use crate::sync::{enqueue_sync, record_install};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -120,6 +120,13 @@ pub(super) async fn callback(
     if cookie_value(&headers, STATE_COOKIE) != Some(verified.nonce.as_str()) {
         return reject(&st, EP, StatusCode::BAD_REQUEST, "state_not_bound");
     }
+    // Single use: the nonce is recorded until the state expires; a second callback with the
+    // same state is refused before anything is exchanged.
+    match consume_state(&st, &verified).await {
+        Ok(true) => {}
+        Ok(false) => return reject(&st, EP, StatusCode::BAD_REQUEST, "state_replayed"),
+        Err(e) => return internal(EP, &e),
+    }
     let access = match st
         .client
         .oauth_v2_access(&client_id, &client_secret, &code, &redirect)
@@ -146,17 +153,10 @@ pub(super) async fn callback(
             );
         }
     };
-    if let Err(e) = sync_members(
-        &st.store,
-        &st.client,
-        &installed.community_id,
-        &access.access_token,
-        Some(&access.bot_user_id),
-    )
-    .await
-    {
-        // Not fatal: members are also added as they join or are first mentioned.
-        tracing::warn!(community_id = %installed.community_id, error = %e, "member sync failed");
+    // The member sync (users.list, many pages for a large workspace) runs as a job, not inside
+    // this request. Not fatal: unknown members are looked up when first mentioned.
+    if let Err(e) = enqueue_sync(&st.store, &installed.community_id).await {
+        tracing::warn!(community_id = %installed.community_id, error = %e, "member sync not scheduled");
     }
     let team = access
         .team
@@ -172,4 +172,22 @@ pub(super) async fn callback(
         resp.headers_mut().insert(header::SET_COOKIE, c);
     }
     resp
+}
+
+/// Records the state's nonce as used (and forgets expired ones). `false` when it was used before.
+async fn consume_state(st: &SlackState, state: &OAuthState) -> anyhow::Result<bool> {
+    let now = st.now_unix();
+    sqlx::query("DELETE FROM oauth_state_used WHERE expires_at < $1")
+        .bind(now)
+        .execute(st.store.pool())
+        .await?;
+    let fresh: Option<String> = sqlx::query_scalar(
+        "INSERT INTO oauth_state_used (nonce, expires_at) VALUES ($1, $2) \
+         ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
+    )
+    .bind(&state.nonce)
+    .bind(state.expires_at)
+    .fetch_optional(st.store.pool())
+    .await?;
+    Ok(fresh.is_some())
 }

@@ -8,6 +8,7 @@ use classcred_slack::{
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -506,4 +507,69 @@ async fn transport_errors_on_reads_are_retried_then_reported() {
 #[test]
 fn tokens_do_not_print() {
     assert_eq!(format!("{:?}", token()), "BotToken([REDACTED])");
+}
+
+/// A server that answers every request with an endless JSON body (no `Content-Length`, or a
+/// huge declared one) and counts the bytes it managed to send, up to `total`.
+async fn endless_server(declare: Option<u64>, total: usize) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut req = vec![0u8; 16 * 1024];
+                let _ = conn.read(&mut req).await;
+                let head = match declare {
+                    Some(n) => format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {n}\r\n\r\n"),
+                    None => "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n".to_owned(),
+                };
+                if conn.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut chunk = b"{\"ok\":true,\"pad\":\"".to_vec();
+                chunk.resize(64 * 1024, b'a');
+                while counter.load(Ordering::SeqCst) < total {
+                    if conn.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                    counter.fetch_add(chunk.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/api/"), sent)
+}
+
+/// Finding 19: an oversized response is refused while it is read, not buffered whole first.
+#[tokio::test]
+async fn oversized_responses_are_refused_while_reading() {
+    const TOTAL: usize = 64 * 1024 * 1024;
+    for declare in [None, Some(TOTAL as u64)] {
+        let (base, sent) = endless_server(declare, TOTAL).await;
+        let client = SlackClient::new(SlackClientConfig {
+            api_base_url: base,
+            max_attempts: 1,
+            timeout: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .unwrap();
+        let err = client.users_info(&token(), &uid("U1")).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SlackApiError::Decode {
+                    source: classcred_slack::PayloadError::TooLarge { .. },
+                    ..
+                }
+            ),
+            "{declare:?}: {err}"
+        );
+        // The client stopped reading near the limit (1 MiB), far from the 64 MiB on offer.
+        let n = sent.load(Ordering::SeqCst);
+        assert!(n < TOTAL / 4, "{declare:?}: {n} bytes sent");
+    }
 }

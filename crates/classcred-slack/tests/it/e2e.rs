@@ -27,8 +27,29 @@ const CHANNELS: [&str; 2] = ["C0CLASS001", "C0CLASS002"];
 /// Heavy givers: each gives the same classmate fire almost every day (gift tax brackets).
 const PAIRS: [(usize, usize); 3] = [(1, 2), (3, 4), (5, 6)];
 
+/// Ids that are not people of the class, mentioned in the foreign-bot scenario: another app's
+/// bot (a member, from `users.list`), a deactivated user, a user of another workspace and an id
+/// Slack does not know (the last three only through `users.info`).
+const BOT: usize = MEMBERS;
+const EXTRAS: [usize; 4] = [MEMBERS, MEMBERS + 1, MEMBERS + 2, MEMBERS + 3];
+
 fn uid(i: usize) -> String {
-    format!("UCLS{i:03}")
+    match i {
+        i if i < MEMBERS => format!("UCLS{i:03}"),
+        i if i == BOT => "UBOT00001".to_owned(),
+        i if i == MEMBERS + 1 => "UGONE0001".to_owned(),
+        i if i == MEMBERS + 2 => "UOTHER001".to_owned(),
+        _ => "UNOSUCH01".to_owned(),
+    }
+}
+
+/// Sometimes (only in the foreign-bot scenario) one of the [`EXTRAS`] is mentioned as well.
+fn maybe_extra(rng: &mut StdRng, extras: bool, mentions: &mut Vec<usize>) {
+    if extras && rng.gen_bool(0.25) {
+        let e = EXTRAS[rng.gen_range(0..EXTRAS.len())];
+        let at = rng.gen_range(0..=mentions.len());
+        mentions.insert(at, e);
+    }
 }
 
 fn ts_of(at: DateTime<Utc>) -> String {
@@ -123,7 +144,7 @@ fn compose(rng: &mut StdRng, mentions: &[usize], fire: u32) -> String {
     t
 }
 
-fn scenario(seed: u64) -> (Vec<Post>, Vec<Ev>) {
+fn scenario(seed: u64, extras: bool) -> (Vec<Post>, Vec<Ev>) {
     let mut rng = StdRng::seed_from_u64(seed);
     // Monday 2026-03-02 00:20 to Sunday 23:40, Berlin time (UTC+1): early and late posts fall on
     // another UTC day than their local day.
@@ -162,6 +183,7 @@ fn scenario(seed: u64) -> (Vec<Post>, Vec<Ev>) {
             if rng.gen_bool(0.1) {
                 m.push(m[0]); // the same person twice counts once
             }
+            maybe_extra(&mut rng, extras, &mut m);
             let fire = match rng.gen_range(0..100) {
                 0..=7 => 0,
                 8..=57 => 1,
@@ -263,7 +285,8 @@ fn scenario(seed: u64) -> (Vec<Post>, Vec<Ev>) {
         let at = later(&mut rng, after, 300);
         edited.insert(msg, at);
         let k = rng.gen_range(1..=3);
-        let mentions: Vec<usize> = (0..k).map(|_| rng.gen_range(0..MEMBERS)).collect();
+        let mut mentions: Vec<usize> = (0..k).map(|_| rng.gen_range(0..MEMBERS)).collect();
+        maybe_extra(&mut rng, extras, &mut mentions);
         let fire = rng.gen_range(0..=3);
         let text = compose(&mut rng, &mentions, fire);
         events.push(Ev {
@@ -472,7 +495,8 @@ impl Model {
             return out;
         }
         for &m in mentions {
-            if m != author && !out.contains(&m) {
+            // Bots, deactivated users, other workspaces' users and unknown ids: never.
+            if m != author && m < MEMBERS && !out.contains(&m) {
                 out.push(m);
             }
         }
@@ -627,7 +651,20 @@ impl Model {
 
 #[tokio::test]
 async fn a_week_of_class_over_http_matches_an_independent_model() {
-    let (posts, events) = scenario(2026);
+    week_of_class(false).await;
+}
+
+/// The same class with another app's bot in the workspace (`users.list` says so), and mentions
+/// of it, of a deactivated user, of a user of another workspace and of an id Slack does not
+/// know, among redeliveries and edits: none of them receives fire or costs quota, none but the
+/// bot becomes a member, and balances equal the model's.
+#[tokio::test]
+async fn a_week_of_class_with_a_foreign_bot_matches_an_independent_model() {
+    week_of_class(true).await;
+}
+
+async fn week_of_class(extras: bool) {
+    let (posts, events) = scenario(2026, extras);
     let with_fire = events
         .iter()
         .filter(|e| matches!(e.kind, Kind::Post { fire, .. } if fire > 0))
@@ -688,6 +725,32 @@ async fn a_week_of_class_over_http_matches_an_independent_model() {
             .unwrap();
             tx.commit().await.unwrap();
         }
+        if extras {
+            // Single-workspace set-up: the member sync (a job) learns the bot from users.list.
+            let mut list: Vec<Value> = (0..5)
+                .map(|i| json!({"id": uid(i), "team_id": crate::server::TEAM, "name": format!("student{i}"), "is_bot": false, "deleted": false, "profile": {}}))
+                .collect();
+            list.push(json!({"id": uid(BOT), "team_id": crate::server::TEAM, "name": "otherapp", "is_bot": true, "deleted": false, "profile": {}}));
+            s.fake.script(
+                "/api/users.list",
+                vec![
+                    json!({"ok": true, "members": list, "response_metadata": {"next_cursor": ""}})
+                        .to_string(),
+                ],
+            );
+            s.fake.user_info(&uid(BOT), json!({"ok": true, "user": {"id": uid(BOT), "team_id": crate::server::TEAM, "is_bot": true, "deleted": false, "profile": {}}}));
+            s.fake.user_info(&uid(MEMBERS + 1), json!({"ok": true, "user": {"id": uid(MEMBERS + 1), "team_id": crate::server::TEAM, "is_bot": false, "deleted": true, "profile": {}}}));
+            s.fake.user_info(&uid(MEMBERS + 2), json!({"ok": true, "user": {"id": uid(MEMBERS + 2), "team_id": "T0OTHERWS", "is_bot": false, "deleted": false, "profile": {}}}));
+            s.fake.user_info(
+                &uid(MEMBERS + 3),
+                json!({"ok": false, "error": "user_not_found"}),
+            );
+            classcred_slack::sync::enqueue_sync(&s.store, &c)
+                .await
+                .unwrap();
+            s.run_jobs().await;
+            assert_eq!(s.fake.calls_to("/api/users.list").len(), 1, "{backend}");
+        }
         let started = std::time::Instant::now();
         for (event_id, i, retry) in &deliveries {
             let e = &events[*i];
@@ -709,8 +772,38 @@ async fn a_week_of_class_over_http_matches_an_independent_model() {
             assert_eq!(r.status(), 200, "{backend}: delivery {event_id}");
         }
         let sent = started.elapsed();
-        let processed = classcred_service::drain(&s.store, &c).await.unwrap();
-        let balances = s.balances(&c).await;
+        let processed = if extras {
+            // Through the workers: drains, member lookups, notices.
+            let jobs = s.run_jobs().await;
+            let mut tx = s.store.begin().await.unwrap();
+            let pending = tx.pending_inbox_count(&c).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(pending, 0, "{backend}: every event processed");
+            jobs
+        } else {
+            classcred_service::drain(&s.store, &c).await.unwrap()
+        };
+        let mut balances = s.balances(&c).await;
+        if extras {
+            assert_eq!(
+                balances.remove(&uid(BOT)),
+                Some(0),
+                "{backend}: the bot is a member, with nothing"
+            );
+            for e in &EXTRAS[1..] {
+                assert!(
+                    !balances.contains_key(&uid(*e)),
+                    "{backend}: {} is not a member",
+                    uid(*e)
+                );
+            }
+            let lookups = s.fake.calls_to("/api/users.info");
+            assert_eq!(
+                lookups.len(),
+                3,
+                "{backend}: each unknown id looked up once, the bot never"
+            );
+        }
         let mut mismatches = Vec::new();
         for i in 0..MEMBERS {
             let got = balances.get(&uid(i)).copied().unwrap_or(0);

@@ -293,3 +293,91 @@ async fn without_a_signing_secret_everything_is_refused() {
         .unwrap();
     assert_eq!(r.status(), 503);
 }
+
+/// Finding 16: the signature headers are checked before the body is read, and an unsigned or
+/// badly signed body is never parsed or acted on.
+#[tokio::test]
+async fn headers_are_checked_before_the_body_is_read_or_parsed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start(
+        TestDb::sqlite().await,
+        Utc.timestamp_opt(1_700_001_000, 0).unwrap(),
+        true,
+    )
+    .await;
+    // `ssl_check=1` with a signature that does not match: refused, not answered as a probe.
+    let ts = s.clock.now_unix().to_string();
+    let sig = sign(
+        &SigningSecret::new("another-secret-of-32-bytes-000000"),
+        &ts,
+        b"ssl_check=1&token=x",
+    );
+    let r = s
+        .http
+        .post(format!("{}/slack/commands", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", sig)
+        .body("ssl_check=1&token=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(s.rejections("bad_signature").await, 1);
+
+    // An unsigned request that announces 500 KB and sends 10 bytes is refused at once: the
+    // server does not wait for (or read) the body.
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    for path in ["/slack/events", "/slack/commands", "/slack/interactivity"] {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500000\r\n\r\n{{\"type\":"
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 256];
+        // Guards against a hang only (the old code waited for the rest of the body).
+        let n = tokio::time::timeout(std::time::Duration::from_secs(30), conn.read(&mut buf))
+            .await
+            .expect("answered before the body was sent")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 401"), "{path}: {text}");
+    }
+
+    // Signed headers but a Content-Length over the limit: 413 before reading.
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let big = classcred_slack::body::MAX_BODY_BYTES + 1;
+    let head = format!(
+        "POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-slack-request-timestamp: {ts}\r\nx-slack-signature: v0={}\r\ncontent-length: {big}\r\n\r\n",
+        "0".repeat(64)
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 256];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(30), conn.read(&mut buf))
+        .await
+        .expect("answered before the body was sent")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
+/// Finding 18: a lone surrogate escape in Slack's JSON (a message cut inside an emoji) is
+/// stored with U+FFFD, not refused with "do not retry".
+#[tokio::test]
+async fn a_lone_surrogate_in_an_event_is_stored_not_refused() {
+    let s = Server::start(
+        TestDb::sqlite().await,
+        Utc.timestamp_opt(1_700_001_000, 0).unwrap(),
+        true,
+    )
+    .await;
+    let inbox = s.count("inbox").await;
+    let body = String::from_utf8(fixture("message.json"))
+        .unwrap()
+        .replacen("\"text\": \"", "\"text\": \"\\ud83d cut \\ud800 ", 1);
+    assert!(body.contains("\\ud800"), "the fixture was changed");
+    let r = s.event(body.into_bytes()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-slack-no-retry").is_none());
+    assert_eq!(s.count("inbox").await, inbox + 1);
+}

@@ -2,10 +2,8 @@
 //! the ledger; plus App Home and notice delivery through the fake Web API.
 
 use crate::fixture;
-use crate::server::{Server, BOT_TOKEN, STATE_SECRET, TEAM};
+use crate::server::{Server, BOT_TOKEN, TEAM};
 use chrono::{TimeZone, Utc};
-use classcred_slack::oauth::StateSecret;
-use classcred_slack::verify_login_token;
 use classcred_store::testing::TestDb;
 use classcred_store::{CommunityState, MemberKind, Role};
 use serde_json::json;
@@ -220,7 +218,7 @@ fn form(text: &str, user: &str) -> String {
 #[tokio::test]
 async fn cred_command_answers_privately() {
     let s = Server::start(TestDb::sqlite().await, now(), true).await;
-    let c = s.community().to_owned();
+    s.community();
     s.event(fixture("team_join.json")).await;
     s.event(fixture("message.json")).await;
     s.run_jobs().await;
@@ -282,31 +280,18 @@ async fn cred_command_answers_privately() {
         .unwrap()
         .contains("dana"));
 
-    // A single-use 5-minute login link, signed with the state secret; nothing personal in it.
+    // Finding 10: no dashboard exists yet, so no link that "works once" is promised.
     let v = s.command(&form("dashboard", "U0STUDENT2")).await;
     let t = v["text"].as_str().unwrap();
-    let start = t
-        .find("https://classcred.example.org/dashboard/login?token=")
-        .unwrap();
-    let rest = &t[start..];
-    let url = &rest[..rest.find('|').unwrap()];
-    let token = url.split("token=").nth(1).unwrap();
-    let secret = StateSecret::new(STATE_SECRET.as_bytes().to_vec());
-    let claims = verify_login_token(&secret, token, s.clock.now_unix()).unwrap();
-    assert_eq!(claims.community_id, c);
-    let mut tx = s.store.begin().await.unwrap();
-    let m = tx
-        .member_by_platform_id(&c, "U0STUDENT2")
-        .await
-        .unwrap()
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(claims.member_id, m.id);
-    assert!(!token.contains("U0STUDENT2"));
-    assert!(verify_login_token(&secret, token, s.clock.now_unix() + 301).is_err());
+    assert!(t.contains("not available on this server yet"), "{t}");
+    assert!(!t.contains("http") && !t.contains("works once"), "{t}");
+    let help = s.command(&form("help", "U0STUDENT2")).await;
+    let help = help["text"].as_str().unwrap();
+    assert!(
+        help.contains("not available yet") && !help.contains("once"),
+        "{help}"
+    );
 }
-
-use crate::server::NowUnix;
 
 #[tokio::test]
 async fn interactivity_routes_by_id_and_acknowledges() {
@@ -354,6 +339,39 @@ async fn interactivity_routes_by_id_and_acknowledges() {
     let calls = s.fake.wait_for("/respond/abc", 1).await;
     assert_eq!(calls[0].json()["response_type"], "ephemeral");
     assert!(calls[0].auth.is_none(), "response_url calls carry no token");
+
+    // Finding 13: a response_url on another local port (an unrelated local service) is not
+    // called, and an interaction naming no workspace is refused before any handler runs.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let elsewhere = format!("http://{}/respond/x", other.local_addr().unwrap());
+    let refused = s.client.respond(&elsewhere, &json!({"text": "x"})).await;
+    assert!(
+        matches!(refused, Err(classcred_slack::SlackApiError::Policy(_))),
+        "{refused:?}"
+    );
+    assert!(
+        other.accept().is_err(),
+        "no connection to another local port"
+    );
+
+    let mut teamless = payload.clone();
+    teamless.as_object_mut().unwrap().remove("team");
+    teamless["user"].as_object_mut().unwrap().remove("team_id");
+    payload["response_url"] = json!(format!("{}/respond/teamless", s.fake_base));
+    teamless["response_url"] = payload["response_url"].clone();
+    let body = format!("payload={}", percent_encode(&teamless.to_string()));
+    let r = s
+        .post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(s.rejections("missing_team").await, 1);
+    assert!(s.fake.calls_to("/respond/teamless").is_empty());
 }
 
 pub fn percent_encode(s: &str) -> String {
@@ -361,7 +379,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 #[tokio::test]
-async fn app_home_shows_admins_a_dashboard_link() {
+async fn app_home_shows_no_dashboard_link_until_it_exists() {
     let s = Server::start(TestDb::sqlite().await, now(), true).await;
     let c = s.community().to_owned();
     let mut tx = s.store.begin().await.unwrap();
@@ -385,11 +403,184 @@ async fn app_home_shows_admins_a_dashboard_link() {
     let calls = s.fake.wait_for("/api/views.publish", 1).await;
     let blocks = calls[0].json()["view"]["blocks"].to_string();
     assert!(
-        blocks.contains("https://classcred.example.org/dashboard"),
-        "{blocks}"
+        !blocks.contains("/dashboard") && !blocks.contains("Open dashboard"),
+        "no button to a dashboard that does not exist yet: {blocks}"
     );
     assert!(
         blocks.contains("no limit"),
         "admins give without limit: {blocks}"
     );
+}
+
+/// One message mentioning 2,000 ids nobody has seen: no member is created before Slack was
+/// asked, at most `MAX_MENTIONS` ids are looked up, and ids Slack does not know never become
+/// members (and receive nothing).
+#[tokio::test]
+async fn a_message_with_thousands_of_unknown_mentions_creates_no_members_unresolved() {
+    use classcred_slack::mentions::MAX_MENTIONS;
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let c = s.community().to_owned();
+        let mentions: String = (0..2000).map(|i| format!("<@UX{i:07}> ")).collect();
+        for i in 0..2000 {
+            s.fake.user_info(
+                &format!("UX{i:07}"),
+                json!({"ok": false, "error": "user_not_found"}),
+            );
+        }
+        let body = json!({
+            "token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+            "event_id": "EvMANY01", "event_time": 1_700_001_000,
+            "event": {"type": "message", "channel": "C0CLASS001", "user": "U0AUTHOR1",
+                      "text": format!("{mentions} thanks :fire:"), "ts": "1700001000.000100",
+                      "event_ts": "1700001000.000100", "channel_type": "channel"}
+        });
+        let members_before = s.count("member").await;
+        assert_eq!(s.event(body.to_string().into_bytes()).await.status(), 200);
+        // Processing alone (no lookup yet) creates nobody and processes nothing.
+        assert_eq!(classcred_service::drain(&s.store, &c).await.unwrap(), 0);
+        assert_eq!(s.count("member").await, members_before, "{backend}");
+        s.run_jobs().await;
+        let lookups = s.fake.calls_to("/api/users.info").len();
+        assert_eq!(
+            lookups,
+            MAX_MENTIONS + 1,
+            "{backend}: the capped mentions and the author"
+        );
+        // Only the author (a person of the workspace) became a member.
+        assert_eq!(s.count("member").await, members_before + 1, "{backend}");
+        let b = s.balances(&c).await;
+        assert!(b.values().all(|v| *v == 0), "{backend}: {b:?}");
+        let mut tx = s.store.begin().await.unwrap();
+        assert_eq!(tx.pending_inbox_count(&c).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Finding 12: profile A, then B, then A again (Slack's redelivery of A, and A under a new
+/// delivery id arriving late, and an old team_join) leave B; users of another workspace are
+/// never added from user_change.
+#[tokio::test]
+async fn an_older_or_redelivered_profile_never_overwrites_a_newer_one() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let c = s.community().to_owned();
+        let change = |event_id: &str, kind: &str, name: &str, updated: i64, team: &str| {
+            json!({
+                "token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+                "event_id": event_id, "event_time": updated,
+                "event": {"type": kind, "user": {"id": "U0PROFILE1", "team_id": team,
+                    "name": name.to_lowercase(), "real_name": name, "deleted": false, "is_bot": false,
+                    "updated": updated, "profile": {"display_name": name, "email": format!("{}@uni.example", name.to_lowercase())}}}
+            })
+            .to_string()
+            .into_bytes()
+        };
+        let name = |s: &Server| {
+            let store = s.store.clone();
+            let c = c.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let m = tx.member_by_platform_id(&c, "U0PROFILE1").await.unwrap();
+                tx.commit().await.unwrap();
+                m.and_then(|m| m.profile.name)
+            }
+        };
+        assert_eq!(
+            s.event(change("EvA", "user_change", "Alpha", 100, TEAM))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(name(&s).await.as_deref(), Some("Alpha"));
+        assert_eq!(
+            s.event(change("EvB", "user_change", "Bravo", 200, TEAM))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(name(&s).await.as_deref(), Some("Bravo"));
+        // A again: Slack's redelivery, the same profile under a new delivery id, an old team_join.
+        s.event(change("EvA", "user_change", "Alpha", 100, TEAM))
+            .await;
+        s.event(change("EvA2", "user_change", "Alpha", 100, TEAM))
+            .await;
+        s.event(change("EvJ", "team_join", "Alpha", 50, TEAM)).await;
+        assert_eq!(name(&s).await.as_deref(), Some("Bravo"), "{backend}");
+        // A newer change still applies.
+        s.event(change("EvC", "user_change", "Charlie", 300, TEAM))
+            .await;
+        assert_eq!(name(&s).await.as_deref(), Some("Charlie"), "{backend}");
+        // Someone of another workspace is not added.
+        let mut other = change("EvX", "user_change", "Xavier", 400, "T0OTHERWS");
+        let v: serde_json::Value = serde_json::from_slice(&other).unwrap();
+        let mut v = v;
+        v["event"]["user"]["id"] = json!("U0FOREIGN1");
+        other = v.to_string().into_bytes();
+        assert_eq!(s.event(other).await.status(), 200);
+        assert_eq!(s.count("member").await, 1, "{backend}");
+        s.run_jobs().await;
+        let report = classcred_service::replay(&s.store, &c, |_, _| {})
+            .await
+            .unwrap();
+        assert!(report.matches(), "{backend}: {:?}", report.differences);
+    }
+}
+
+/// An id Slack cannot answer for yet (rate limited) is not guessed: the message waits, no
+/// member is created, and the lookup is retried later, after which the fire counts.
+#[tokio::test]
+async fn an_unresolvable_id_waits_and_is_retried_not_guessed() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), true).await;
+        let c = s.community().to_owned();
+        let envelope = |id: &str, event: serde_json::Value| {
+            json!({"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+                   "event_id": id, "event_time": 1_700_001_000, "event": event})
+            .to_string()
+            .into_bytes()
+        };
+        s.event(envelope("EvJ1", json!({"type": "team_join", "user": {"id": "U0AUTHOR1", "team_id": TEAM, "is_bot": false, "deleted": false, "profile": {}}})))
+            .await;
+        s.fake.script_raw(
+            "/api/users.info",
+            vec![(
+                429,
+                Some("120"),
+                r#"{"ok":false,"error":"ratelimited"}"#.to_owned(),
+            )],
+        );
+        s.event(envelope("EvM1", json!({"type": "message", "channel": "C0CLASS001", "user": "U0AUTHOR1",
+            "text": "<@U0LATER01> thanks :fire:", "ts": "1700001000.000100", "channel_type": "channel"})))
+            .await;
+        s.run_jobs().await;
+        assert_eq!(s.fake.calls_to("/api/users.info").len(), 1, "{backend}");
+        let mut tx = s.store.begin().await.unwrap();
+        assert!(tx
+            .member_by_platform_id(&c, "U0LATER01")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            tx.pending_inbox_count(&c).await.unwrap(),
+            1,
+            "{backend}: the message waits"
+        );
+        tx.commit().await.unwrap();
+        // Later (past the job's backoff) Slack answers: the fire counts.
+        s.clock.advance(chrono::Duration::minutes(10));
+        s.run_jobs().await;
+        assert_eq!(
+            s.balances(&c).await.get("U0LATER01"),
+            Some(&1000),
+            "{backend}"
+        );
+        let report = classcred_service::replay(&s.store, &c, |_, _| {})
+            .await
+            .unwrap();
+        assert!(report.matches(), "{backend}: {:?}", report.differences);
+    }
 }

@@ -108,6 +108,18 @@ async fn install_creates_the_community_and_syncs_members() {
             "{html}"
         );
 
+        // Finding 15: the same state a second time (a replayed callback) is refused before
+        // any code is exchanged.
+        let replay = s
+            .http
+            .get(cb(&state))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replay.status(), 400, "{backend}");
+        assert_eq!(s.rejections("state_replayed").await, 1);
+
         let ex = s.fake.calls_to("/api/oauth.v2.access");
         assert_eq!(ex.len(), 1);
         let basic = base64::engine::general_purpose::STANDARD
@@ -132,6 +144,12 @@ async fn install_creates_the_community_and_syncs_members() {
             "the secret goes in the Basic header only"
         );
 
+        // The member sync is a job, not part of the callback request.
+        assert!(
+            s.fake.calls_to("/api/users.list").is_empty(),
+            "no users.list inside the callback"
+        );
+        s.run_jobs().await;
         let lists = s.fake.calls_to("/api/users.list");
         assert_eq!(lists.len(), 2, "every page fetched");
         assert!(!lists[0].form().contains_key("cursor"));
@@ -277,4 +295,46 @@ async fn install_is_refused_when_oauth_is_not_configured() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+/// Finding 3: installing the app again into an existing workspace makes nobody an Admin; only
+/// the install that creates the community does.
+#[tokio::test]
+async fn a_reinstall_by_someone_new_grants_no_admin() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), false).await;
+        let access = |installer: &str| {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&fixture("oauth_v2_access.json")).unwrap();
+            v["authed_user"]["id"] = json!(installer);
+            serde_json::from_value::<classcred_slack::oauth::OAuthAccess>(v).unwrap()
+        };
+        let first = classcred_slack::record_install(&s.store, &access("U0INSTALLA"))
+            .await
+            .unwrap();
+        assert!(first.created);
+        let again = classcred_slack::record_install(&s.store, &access("U0INSTALLB"))
+            .await
+            .unwrap();
+        assert!(!again.created);
+        assert_eq!(first.community_id, again.community_id);
+        let mut tx = s.store.begin().await.unwrap();
+        let role = |m: Option<classcred_store::Member>| m.unwrap().role;
+        let a = tx
+            .member_by_platform_id(&first.community_id, "U0INSTALLA")
+            .await
+            .unwrap();
+        let b = tx
+            .member_by_platform_id(&first.community_id, "U0INSTALLB")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(role(a), Role::Admin, "{backend}");
+        assert_eq!(
+            role(b),
+            Role::Student,
+            "{backend}: a re-install grants nothing"
+        );
+    }
 }

@@ -1,5 +1,10 @@
 //! classcred-slack integration tests: one binary, one module per area.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod blocks_sdk;
 mod client;

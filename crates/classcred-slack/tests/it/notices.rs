@@ -287,3 +287,58 @@ async fn notices_about_a_message_answer_in_its_channel() {
     assert_eq!(s.fake.calls_to("/api/chat.postEphemeral").len(), 2);
     assert_eq!(s.fake.calls_to("/api/chat.postMessage").len(), 1);
 }
+
+/// Tenancy: the single-workspace bot token belongs to its workspace only. A community of
+/// another workspace without a stored token gets no notice (and no member lookup) with it.
+#[tokio::test]
+async fn the_single_workspace_token_is_never_used_for_another_workspace() {
+    let s = Server::start(
+        TestDb::sqlite().await,
+        Utc.timestamp_opt(1_700_001_000, 0).unwrap(),
+        true,
+    )
+    .await;
+    let other = {
+        let mut tx = s.store.begin().await.unwrap();
+        let inst = tx.create_institution("Other").await.unwrap();
+        let c = tx
+            .create_community(NewCommunity {
+                institution_id: inst.id,
+                name: "Other workspace".into(),
+                platform: "slack".into(),
+                platform_team_id: Some("T0OTHERWS".into()),
+                settings_json: "{}".into(),
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        c.id
+    };
+    let m = member(&s, &other, "U0STUDENT9").await;
+    let refused = NoticeKind::QuotaExceeded {
+        requested: 3,
+        remaining: 1,
+        daily_quota: 5,
+    };
+    deliver_notice_with(&s.store, &s.client, &s.config, &job(&other, &m, refused))
+        .await
+        .unwrap();
+    assert!(
+        classcred_slack::sync::community_token(&s.store, &s.config, &other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let own = classcred_slack::sync::community_token(&s.store, &s.config, s.community())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(own.0.expose(), BOT_TOKEN);
+    let with_token: Vec<_> = s
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.auth.as_deref() == Some(&format!("Bearer {BOT_TOKEN}")))
+        .collect();
+    assert!(with_token.is_empty(), "{with_token:?}");
+}

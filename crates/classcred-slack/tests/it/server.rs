@@ -51,6 +51,8 @@ pub type Scripted = (u16, Option<&'static str>, String);
 pub struct FakeSlack {
     calls: Mutex<Vec<Call>>,
     script: Mutex<HashMap<String, VecDeque<Scripted>>>,
+    /// `users.info` answers by user id (a whole JSON body); ids not here are people of [`TEAM`].
+    users: Mutex<HashMap<String, Value>>,
 }
 
 impl FakeSlack {
@@ -64,6 +66,10 @@ impl FakeSlack {
             .lock()
             .unwrap()
             .insert(path.to_owned(), responses.into());
+    }
+    /// The `users.info` answer (whole JSON body) for `user`.
+    pub fn user_info(&self, user: &str, body: Value) {
+        self.users.lock().unwrap().insert(user.to_owned(), body);
     }
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
@@ -116,6 +122,18 @@ async fn fake_handle(
                 json!({"ok": true, "channel": "D0000001", "ts": "1700000000.999999"})
             }
             "/api/chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.999999"}),
+            "/api/users.info" => {
+                let user = classcred_slack::body::parse_form(&body)
+                    .ok()
+                    .and_then(|f| f.get("user").cloned())
+                    .unwrap_or_default();
+                let known = fake.users.lock().unwrap().get(&user).cloned();
+                known.unwrap_or_else(|| {
+                    json!({"ok": true, "user": {"id": user, "team_id": TEAM, "name": user.to_lowercase(),
+                        "real_name": format!("Person {user}"), "is_bot": false, "deleted": false,
+                        "profile": {"display_name": user.to_lowercase()}}})
+                })
+            }
             _ => json!({"ok": true}),
         };
         (200, None, body.to_string())
@@ -304,6 +322,18 @@ impl Server {
             let client = client.clone();
             let config = config.clone();
             async move { classcred_slack::deliver_notice_with(&store, &client, &config, &job).await }
+        });
+        let (client, config) = (self.client.clone(), self.config.clone());
+        h.register(classcred_service::RESOLVE_MEMBERS_JOB, move |store, job| {
+            let (client, config) = (client.clone(), config.clone());
+            async move {
+                classcred_slack::sync::resolve_members_job(&store, &client, &config, &job).await
+            }
+        });
+        let (client, config) = (self.client.clone(), self.config.clone());
+        h.register(classcred_service::SYNC_MEMBERS_JOB, move |store, job| {
+            let (client, config) = (client.clone(), config.clone());
+            async move { classcred_slack::sync::sync_members_job(&store, &client, &config, &job).await }
         });
         let w = Worker::new(
             self.store.clone(),

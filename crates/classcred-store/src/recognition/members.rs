@@ -34,7 +34,8 @@ impl Tx<'_> {
         .await?)
     }
 
-    /// Create a member known only by platform id (e.g. first seen in a mention), with no profile.
+    /// Create a member known only by platform id, with no profile (a joining event whose member
+    /// has no row yet).
     pub async fn insert_bare_member(
         &mut self,
         community_id: &str,
@@ -119,6 +120,97 @@ impl Tx<'_> {
         .bind(community_id)
         .bind(member_id)
         .bind(level)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The pending (unprocessed, not parked) inbox row of a community with this delivery id,
+    /// e.g. a member's `join:…` row, which processing takes before events that mention them.
+    pub async fn pending_inbox_by_event_id(
+        &mut self,
+        community_id: &str,
+        platform: &str,
+        event_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM inbox WHERE platform = $2 AND event_id = $3 AND community_id = $1 \
+             AND processed_at IS NULL AND attempts < $4",
+        )
+        .bind(community_id)
+        .bind(platform)
+        .bind(event_id)
+        .bind(INBOX_MAX_ATTEMPTS)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    /// Whether a platform id was looked up and found not to be a member of the community.
+    pub async fn is_platform_non_member(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+    ) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT reason FROM platform_non_member WHERE community_id = $1 AND platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Record that a platform id is not a member (`reason`: ids and words only). Idempotent.
+    pub async fn mark_platform_non_member(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let now = self.now_ms();
+        sqlx::query(
+            "INSERT INTO platform_non_member (community_id, platform_user_id, reason, resolved_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, platform_user_id) DO NOTHING",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The platform's modification time of the member's profile last applied, if any.
+    pub async fn member_profile_version(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+    ) -> Result<Option<i64>> {
+        let v: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT profile_version FROM member WHERE community_id = $1 AND platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(v.flatten())
+    }
+
+    /// Record the platform's modification time of the profile just applied.
+    pub async fn set_member_profile_version(
+        &mut self,
+        community_id: &str,
+        platform_user_id: &str,
+        version: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE member SET profile_version = $3 WHERE community_id = $1 AND platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .bind(version)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -169,6 +169,10 @@ pub static TABLES: &[Table] = &[
             ),
             np("joined_at", CREATED),
             np("updated_at", "last profile sync"),
+            np(
+                "profile_version",
+                "the platform's modification time of the profile last applied, so an older one never overwrites it",
+            ),
         ],
     },
     Table {
@@ -264,6 +268,30 @@ pub static TABLES: &[Table] = &[
                 "last_error",
                 "error of the last attempt; our messages carry ids only",
             ),
+        ],
+    },
+    Table {
+        name: "platform_non_member",
+        purpose: "platform ids looked up and found not to be members (another workspace, unknown, deactivated), so they never receive fire and are not looked up again",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            personal(
+                "platform_user_id",
+                Metadata,
+                Pseudonymous,
+                Membership,
+                "an id mentioned in the community that is not one of its members",
+            ),
+            np("reason", "why it is not a member: other workspace, not found, deactivated"),
+            np("resolved_at", "when it was looked up"),
+        ],
+    },
+    Table {
+        name: "oauth_state_used",
+        purpose: "OAuth install `state` nonces already used, until they expire (single use)",
+        columns: &[
+            np("nonce", "random value we generated for one install link"),
+            np("expires_at", "when the state expires and the row may go"),
         ],
     },
     Table {

@@ -227,13 +227,73 @@ fn two_serve_processes_share_one_postgres_queue() {
     drop(pg);
 }
 
+/// A minimal Slack Web API on 127.0.0.1 for the binary's member lookups: `users.info` answers
+/// that the asked user is a person of workspace T061EG9R6, every other method `{"ok":true}`.
+/// Returns its address and how many `users.list` calls it received.
+fn fake_web_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let lists = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = lists.clone();
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = 0;
+            // Headers and the (small, form-encoded) body arrive in one or a few reads.
+            while got < buf.len() {
+                match conn.read(&mut buf[got..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+                let text = String::from_utf8_lossy(&buf[..got]);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&buf[..got]).to_string();
+            let user = text
+                .split(['&', '\n'])
+                .find_map(|p| p.trim().strip_prefix("user="))
+                .unwrap_or("")
+                .to_string();
+            if text.contains("users.list") {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let body = if text.contains("users.info") {
+                serde_json::json!({"ok": true, "user": {"id": user, "team_id": "T061EG9R6", "is_bot": false, "deleted": false, "profile": {}}})
+            } else {
+                serde_json::json!({"ok": true, "members": []})
+            }
+            .to_string();
+            let _ = conn.write_all(
+                format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes(),
+            );
+        }
+    });
+    (addr, lists)
+}
+
 /// The binary with Slack configured (single workspace): a signed Events API delivery is stored,
-/// processed by the workers and shows in the balances; an unsigned one is refused.
+/// processed by the workers (who look the mentioned users up with `users.info`) and shows in
+/// the balances; an unsigned one is refused.
 #[test]
 fn serve_with_slack_processes_a_signed_event() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(run(d, &["keys", "init"]).status.success());
+    let (fake, lists) = fake_web_api();
     std::fs::write(
         d.join("classcred.toml"),
         r#"
@@ -241,8 +301,9 @@ fn serve_with_slack_processes_a_signed_event() {
         signing_secret = "8f742231b10e8888abcd99yyyzzz85a5"
         bot_token = "xoxb-test-token"
         team_id = "T061EG9R6"
-        api_base_url = "http://127.0.0.1:9/api/"
-        "#,
+        api_base_url = "http://{fake}/api/"
+        "#
+        .replace("{fake}", &fake),
     )
     .unwrap();
     let mut child = bin()
@@ -336,11 +397,32 @@ fn serve_with_slack_processes_a_signed_event() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The single workspace's members were synced (users.list) by a job after start-up.
+    while lists.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no users.list sync");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(child.wait().unwrap().success());
+    // On demand: `classcred slack sync --community ID` calls users.list now.
+    let before = lists.load(std::sync::atomic::Ordering::SeqCst);
+    let o = run(
+        d,
+        &[
+            "--config",
+            "classcred.toml",
+            "slack",
+            "sync",
+            "--community",
+            &community,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("0 members synced"), "{}", text(&o));
+    assert!(lists.load(std::sync::atomic::Ordering::SeqCst) > before);
 }
 
 /// A `classcred` process started with extra environment, once it printed `ready`.
