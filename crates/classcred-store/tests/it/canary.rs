@@ -2,7 +2,7 @@
 //! database in clear, reads back through the store, cannot be moved between rows, is erased
 //! with its community key, and survives master-key rotation.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

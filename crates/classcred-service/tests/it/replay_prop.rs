@@ -2,7 +2,7 @@
 //! in shuffled order, processing through the database never overspends a quota, and
 //! `replay` reproduces the stored ledger, balances, badges and levels.
 
-mod common;
+use crate::common;
 
 use chrono::Duration;
 use classcred_engine::{Event, MemberId, MessageDeleted, MessageEdited};

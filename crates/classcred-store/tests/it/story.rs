@@ -1,6 +1,6 @@
 //! One storage story, run against SQLite and (when configured) PostgreSQL.
 
-mod common;
+use crate::common;
 
 use classcred_store::testing::TestDb;
 use classcred_store::{InboxInsert, NewLedgerEntry, NewMessage, Role, StoreError};

@@ -1,6 +1,6 @@
 //! The recognition service against real databases: SQLite always, PostgreSQL when configured.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
