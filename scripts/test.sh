@@ -5,7 +5,9 @@
 #    on SQLite. Each test creates and drops its own database.
 #  - The official Python slack_sdk in a virtualenv (target/venv-slack), for the Slack
 #    signature and Block Kit cross-checks.
-# Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL.
+# Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
+# that wants it), and CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
+# cross-checks. CI (.ci/run) sets both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,10 @@ if [ -z "${CLASSCRED_SLACK_SDK_PYTHON:-}" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "slack_sdk==3.48.0"
   fi
   export CLASSCRED_SLACK_SDK_PYTHON="$PWD/$venv/bin/python"
+fi
+if [ "${CLASSCRED_REQUIRE_SLACK_SDK:-0}" = "1" ] && ! "$CLASSCRED_SLACK_SDK_PYTHON" -c "import slack_sdk"; then
+  echo "slack_sdk is required (CLASSCRED_REQUIRE_SLACK_SDK=1) but $CLASSCRED_SLACK_SDK_PYTHON cannot import it" >&2
+  exit 1
 fi
 
 cargo test --workspace --locked "$@"

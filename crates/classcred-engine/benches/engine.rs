@@ -1,35 +1,22 @@
-//! Criterion benchmark of the pure engine: fire units processed per second on one core.
+//! Criterion benchmark of the pure engine: fire units processed per second on one core, on
+//! production-shaped data.
 //!
-//! Workload: 200 students; each gives one message a day to the 5 classmates after them
+//! Production shape: the service hands the engine the store's member ids, which are UUIDv7
+//! strings (36 bytes, e.g. `01936f2e-6b1c-7a3d-9e4f-1a2b3c4d5e6f`; `classcred-store`'s
+//! `new_id`), never the short platform user ids; messages are Slack's `"{channel}:{ts}"`
+//! (`classcred-slack`'s `message_id`). A class is 300 students synced together, so their ids
+//! share the millisecond-timestamp prefix, as real UUIDv7 ids created in one sync do.
+//!
+//! Workload: 300 students; each gives one message a day to the 5 classmates after them
 //! (5 units = the whole default quota), for 10 days across two ISO weeks, so gift tax kicks
-//! in from the 4th day. That is 2,000 messages and 10,000 fire units.
+//! in from the 4th day. That is 3,000 messages and 15,000 fire units.
 //! * `process` — `apply` + `InMemoryState::apply_outcome` for the whole stream on a fresh
-//!   state (what a replay does).
+//!   state (what `ledger replay` does).
 //! * `apply_only` — `apply` alone for one 5-unit message against a state that already holds
 //!   the stream (the engine's own cost per event, no state writes).
 //!
-//! Run: `cargo bench -p classcred-engine --bench engine` (about 40 s after the build).
-//!
-//! Measured on the 2-core dev VM (firecracker, toolchain 1.95, release profile), criterion with
-//! `--warm-up-time 2 --measurement-time 5`, the old and new builds run alternately (the VM's
-//! speed varies by up to 2× from minute to minute, so single runs mislead):
-//! * before (commit a32ef74): `apply_only` median of 8 runs 5.5 µs per 5-unit message
-//!   (4.5–7.0 µs) ≈ 0.9 M fire units/s per core; `process` median of 5 runs 27 ms
-//!   (24–32 ms) ≈ 0.37 M units/s.
-//! * after: `apply_only` median of 8 runs 3.9 µs (2.3–4.7 µs) ≈ 1.3 M units/s per core
-//!   (1.07–2.1 M); against the old build run right before it, 1.1–2.3× faster, typically
-//!   1.6×. `process` median of 5 runs 16.7 ms (15.7–21 ms) ≈ 0.6 M units/s.
-//!
-//! What made the difference: one shared buffer for all idempotency keys of a give (one
-//! allocation per event instead of one formatted `String` per unit); member ids stored inline
-//! and word-aligned (a clone is a copy, not an atomic reference count; compares are three word
-//! compares); a per-event member cache; `InMemoryState` lookups without building owned keys
-//! (no `String` for reaction lookups) and a word-at-a-time hasher for its lookup-only maps;
-//! pre-sized outcome vectors. The rest of the profile is spread over state lookups, the
-//! remaining ~20 allocations per event (records, feed items, standing units) and the atomic
-//! reference counts of the shared message id and key buffer.
-
-#![allow(missing_docs, reason = "criterion macros generate undocumented items")]
+//! Run: `cargo bench -p classcred-engine --bench engine -- --warm-up-time 1 --measurement-time 3`.
+//! Figures and the decisions taken from them: BENCHMARKS.md.
 
 use chrono::{DateTime, Duration, Utc};
 use classcred_engine::{
@@ -38,25 +25,51 @@ use classcred_engine::{
 };
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-const STUDENTS: usize = 200;
+const STUDENTS: usize = 300;
 const DAYS: i64 = 10;
 const PER_MESSAGE: usize = 5;
 
-fn student(i: usize) -> MemberId {
-    MemberId::new(format!("U{:05}", i % STUDENTS))
+/// splitmix64: deterministic "random" bits, so every run sees the same ids.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A UUIDv7 in its canonical 36-character text form: 48 bits of Unix milliseconds (the
+/// students of one class synced within a few milliseconds), version 7, variant 0b10, and
+/// random bits.
+fn uuid_v7(i: usize) -> String {
+    let ms: u64 = 1_740_988_800_000 + (i as u64) / 64;
+    let r = mix(i as u64);
+    let rand_a = r & 0x0fff;
+    let rand_b = mix(r) & 0x3fff_ffff_ffff_ffff;
+    format!(
+        "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
+        ms >> 16,
+        ms & 0xffff,
+        rand_a,
+        0x8000 | (rand_b >> 48),
+        rand_b & 0xffff_ffff_ffff
+    )
+}
+
+fn ids() -> Vec<MemberId> {
+    (0..STUDENTS).map(|i| MemberId::new(uuid_v7(i))).collect()
 }
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_740_988_800, 0).unwrap_or_default() // 2025-03-03T08:00:00Z, a Monday
 }
 
-fn roster(settings: &CommunitySettings) -> InMemoryState {
+fn roster(settings: &CommunitySettings, ids: &[MemberId]) -> InMemoryState {
     let mut state = InMemoryState::new();
-    for i in 0..STUDENTS {
+    for id in ids {
         state.process(
             settings,
             &Event::MemberJoined(MemberJoined {
-                member: student(i),
+                member: id.clone(),
                 kind: MemberKind::Human,
                 role: Role::Student,
                 occurred_at: start(),
@@ -66,11 +79,18 @@ fn roster(settings: &CommunitySettings) -> InMemoryState {
     state
 }
 
-fn message(n: usize, giver: usize, at: DateTime<Utc>) -> Event {
+/// A message as the service passes it: ids made afresh from the text the store returned
+/// (each event is decoded on its own, so no id shares memory with the state's copy).
+fn message(ids: &[MemberId], giver: usize, at: DateTime<Utc>) -> Event {
+    let id = |i: usize| MemberId::new(ids[i % STUDENTS].as_str());
     Event::MessagePosted(MessagePosted {
-        platform_message_id: format!("C0BENCH:{n}"),
-        author: student(giver),
-        mentions: (1..=PER_MESSAGE).map(|k| student(giver + k)).collect(),
+        platform_message_id: format!(
+            "C07BENCH01:{}.{:06}",
+            at.timestamp(),
+            giver * 97 % 1_000_000
+        ),
+        author: id(giver),
+        mentions: (1..=PER_MESSAGE).map(|k| id(giver + k)).collect(),
         fire_count: 1,
         text: String::new(),
         thread: None,
@@ -78,12 +98,12 @@ fn message(n: usize, giver: usize, at: DateTime<Utc>) -> Event {
     })
 }
 
-fn stream() -> Vec<Event> {
+fn stream(ids: &[MemberId]) -> Vec<Event> {
     let mut events = Vec::new();
     for day in 0..DAYS {
         for g in 0..STUDENTS {
             let at = start() + Duration::days(day) + Duration::seconds(g as i64);
-            events.push(message(events.len(), g, at));
+            events.push(message(ids, g, at));
         }
     }
     events
@@ -91,8 +111,13 @@ fn stream() -> Vec<Event> {
 
 fn bench(c: &mut Criterion) {
     let settings = CommunitySettings::default();
-    let events = stream();
-    let initial = roster(&settings);
+    let ids = ids();
+    assert!(
+        ids.iter().all(|m| m.as_str().len() == 36),
+        "UUID-shaped ids"
+    );
+    let events = stream(&ids);
+    let initial = roster(&settings, &ids);
     let units = (events.len() * PER_MESSAGE) as u64;
 
     let mut check = initial.clone();
@@ -108,7 +133,6 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
-    group.measurement_time(std::time::Duration::from_secs(5));
     group.throughput(Throughput::Elements(units));
     group.bench_function("process", |b| {
         b.iter_batched(
@@ -124,7 +148,7 @@ fn bench(c: &mut Criterion) {
     });
 
     // One more message from a giver with quota left, against the full state.
-    let next = message(usize::MAX / 2, 7, start() + Duration::days(DAYS));
+    let next = message(&ids, 7, start() + Duration::days(DAYS));
     group.throughput(Throughput::Elements(PER_MESSAGE as u64));
     group.bench_function("apply_only", |b| {
         b.iter(|| apply(black_box(&settings), black_box(&check), black_box(&next)))

@@ -6,136 +6,33 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Our opaque id of a member within one community. Cheap to clone: ids of up to
-/// [`MemberId::INLINE`] bytes (every platform user id we know of) are stored inline, so a clone
-/// is a plain copy with no reference count to touch; longer ids share their text.
+/// Our opaque id of a member within one community: the store's member id, a UUIDv7 string.
+/// Cheap to clone (the text is shared).
 ///
-/// Equality, ordering and hashing are those of the text (hashing feeds the hasher exactly what
-/// `str` does); serde is the plain string; `Debug` prints `MemberId("…")`.
-#[derive(Clone)]
-pub struct MemberId(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    /// A short id: its bytes, zero-padded, then its length in the last byte.
-    Inline(InlineId),
-    /// A longer id.
-    Shared(Arc<str>),
-}
-
-/// A short id's bytes, zero-padded, then its length in the last byte; word-aligned so that
-/// copies and comparisons are whole-word moves.
-#[derive(Clone, Copy)]
-#[repr(align(8))]
-struct InlineId([u8; MemberId::INLINE + 1]);
-
-/// The `at`th to `at + 8`th byte of an inline id, as one word.
-#[inline(always)]
-fn inline_word(id: &InlineId, at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&id.0[at..at + 8]);
-    u64::from_le_bytes(w)
-}
+/// Equality, ordering and hashing are those of the text; serde is the plain string; `Debug`
+/// prints `MemberId("…")`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MemberId(Arc<str>);
 
 impl MemberId {
-    /// The longest id stored inline.
-    pub const INLINE: usize = 23;
-
     /// Wraps an id already issued by the store or an adapter.
     pub fn new(id: impl Into<String>) -> Self {
-        let id = id.into();
-        match Self::inline(&id) {
-            Some(m) => m,
-            None => MemberId(Repr::Shared(Arc::from(id))),
-        }
-    }
-
-    fn inline(s: &str) -> Option<Self> {
-        let len = u8::try_from(s.len())
-            .ok()
-            .filter(|n| usize::from(*n) <= Self::INLINE)?;
-        let mut buf = [0u8; Self::INLINE + 1];
-        buf.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
-        buf[Self::INLINE] = len;
-        Some(MemberId(Repr::Inline(InlineId(buf))))
+        MemberId(Arc::from(id.into()))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // Always valid: the bytes were copied from a `str` whole.
-            Repr::Inline(..) => std::str::from_utf8(self.bytes()).unwrap_or_default(),
-            Repr::Shared(s) => s,
-        }
+        &self.0
     }
 
     /// The id's bytes (the UTF-8 of [`MemberId::as_str`]).
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Inline(InlineId(buf)) => buf
-                .get(..usize::from(buf[Self::INLINE]))
-                .unwrap_or_default(),
-            Repr::Shared(s) => s.as_bytes(),
-        }
-    }
-}
-
-impl PartialEq for MemberId {
-    /// Text equality; two inline ids (length included) compare as three words.
-    #[inline(always)]
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Repr::Inline(a), Repr::Inline(b)) => {
-                (inline_word(a, 0) ^ inline_word(b, 0))
-                    | (inline_word(a, 8) ^ inline_word(b, 8))
-                    | (inline_word(a, 16) ^ inline_word(b, 16))
-                    == 0
-            }
-            _ => shared_eq(&self.0, &other.0),
-        }
-    }
-}
-
-/// Equality when at least one id is long (shared).
-#[cold]
-#[inline(never)]
-fn shared_eq(a: &Repr, b: &Repr) -> bool {
-    match (a, b) {
-        (Repr::Shared(a), Repr::Shared(b)) => Arc::ptr_eq(a, b) || text_eq(a, b),
-        // Every constructor stores ids of up to `INLINE` bytes inline and only longer ones
-        // shared, so the same text never has both forms.
-        _ => false,
-    }
-}
-
-impl Eq for MemberId {}
-
-impl PartialOrd for MemberId {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MemberId {
-    /// The order of the text (bytewise, as `str` orders).
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.bytes().cmp(other.bytes())
-    }
-}
-
-impl Hash for MemberId {
-    /// Feeds the hasher exactly what `str`'s `Hash` does (the bytes, then `0xff`), so hash
-    /// values are those of the text.
-    #[inline]
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(self.bytes());
-        state.write_u8(0xff);
+        self.0.as_bytes()
     }
 }
 
@@ -153,10 +50,7 @@ impl fmt::Display for MemberId {
 
 impl From<&str> for MemberId {
     fn from(s: &str) -> Self {
-        match Self::inline(s) {
-            Some(m) => m,
-            None => MemberId(Repr::Shared(Arc::from(s))),
-        }
+        MemberId(Arc::from(s))
     }
 }
 
@@ -170,38 +64,6 @@ impl<'de> Deserialize<'de> for MemberId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(MemberId::new)
     }
-}
-
-/// String equality tuned for short ids: up to 16 bytes it compares with two overlapping word
-/// loads instead of calling `memcmp` (ids are compared in every hash lookup and list scan).
-#[inline]
-pub(crate) fn text_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if (8..=16).contains(&n) {
-        word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8)
-    } else if (4..8).contains(&n) {
-        word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4)
-    } else {
-        a == b
-    }
-}
-
-#[inline]
-fn word8(s: &[u8], at: usize) -> u64 {
-    s.get(at..at + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-#[inline]
-fn word4(s: &[u8], at: usize) -> u32 {
-    s.get(at..at + 4)
-        .and_then(|w| <[u8; 4]>::try_from(w).ok())
-        .map_or(0, u32::from_le_bytes)
 }
 
 /// A member's role in a community (PRODUCT.md §1).
@@ -266,24 +128,9 @@ impl MemberInfo {
 }
 
 /// A badge id: a built-in one (see [`crate::badges`]) or an Admin-made one from the settings.
-#[derive(Clone, Debug, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct BadgeId(Cow<'static, str>);
-
-impl PartialEq for BadgeId {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        text_eq(&self.0, &other.0)
-    }
-}
-
-impl Hash for BadgeId {
-    /// Hashes the text, exactly as the derived implementation did.
-    #[inline]
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
 
 impl BadgeId {
     /// Wraps a badge id.
@@ -311,62 +158,49 @@ impl fmt::Display for BadgeId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::{Hash, Hasher};
 
     #[test]
-    fn text_eq_agrees_with_str_eq() {
-        let words = [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "abcd",
-            "abce",
-            "abcde",
-            "xbcde",
-            "abcdefg",
-            "abcdefh",
-            "U0000001",
-            "U0000002",
-            "V0000001",
-            "U00000001",
-            "U00000002",
-            "U0123456789ABCDE",
-            "U0123456789ABCDF",
-            "V0123456789ABCDE",
-            "U0123456789ABCDEF",
-            "U0123456789ABCDEG",
-        ];
-        for a in words {
-            for b in words {
-                assert_eq!(text_eq(a, b), a == b, "{a:?} vs {b:?}");
-                assert_eq!(MemberId::from(a) == MemberId::from(b), a == b);
-                assert_eq!(MemberId::from(a).cmp(&MemberId::from(b)), a.cmp(b));
-            }
-        }
-    }
-
-    #[test]
-    fn inline_and_shared_ids_behave_as_their_text() {
+    fn member_ids_behave_as_their_text() {
         use std::collections::hash_map::DefaultHasher;
         let hash = |h: &dyn Fn(&mut DefaultHasher)| {
             let mut s = DefaultHasher::new();
             h(&mut s);
             s.finish()
         };
-        let long = "U".repeat(MemberId::INLINE + 5);
-        for text in ["", "U1", "é✓", &"x".repeat(MemberId::INLINE), &long] {
-            let m = MemberId::new(text);
-            assert_eq!(m.as_str(), text);
-            assert_eq!(m, MemberId::from(text));
-            assert_eq!(m.to_string(), text);
-            assert_eq!(format!("{m:?}"), format!("MemberId({text:?})"));
-            assert_eq!(hash(&|s| m.hash(s)), hash(&|s| text.hash(s)));
+        let words = [
+            "",
+            "U1",
+            "é✓",
+            "U0123456789ABCDEF",
+            "01936f2e-6b1c-7a3d-9e4f-1a2b3c4d5e6f",
+            "01936f2e-6b1c-7a3d-9e4f-1a2b3c4d5e70",
+            "01936f2e-6b1d-7a3d-9e4f-1a2b3c4d5e6f",
+        ];
+        for a in words {
+            let m = MemberId::new(a);
+            assert_eq!(m.as_str(), a);
+            assert_eq!(m.to_string(), a);
+            assert_eq!(format!("{m:?}"), format!("MemberId({a:?})"));
+            assert_eq!(hash(&|s| m.hash(s)), hash(&|s| a.hash(s)));
             let json = serde_json::to_string(&m).unwrap_or_default();
-            assert_eq!(json, serde_json::to_string(text).unwrap_or_default());
+            assert_eq!(json, serde_json::to_string(a).unwrap_or_default());
             assert_eq!(
                 serde_json::from_str::<MemberId>(&json).ok(),
                 Some(m.clone())
             );
+            for b in words {
+                assert_eq!(m == MemberId::from(b), a == b, "{a:?} vs {b:?}");
+                assert_eq!(m.cmp(&MemberId::from(b)), a.cmp(b), "{a:?} vs {b:?}");
+            }
         }
+    }
+
+    #[test]
+    fn badge_ids_behave_as_their_text() {
+        let a = BadgeId::from_static("first_fire");
+        assert_eq!(a, BadgeId::new("first_fire"));
+        assert_ne!(a, BadgeId::new("first_firE"));
+        assert_eq!(a.to_string(), "first_fire");
     }
 }

@@ -54,6 +54,8 @@
 //! `event` · `ledger` · `outcome` · `state` (the trait) · `engine` (the rules) · `badges`
 //! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state).
 
+#![warn(missing_docs)]
+
 pub mod badges;
 mod engine;
 pub mod event;

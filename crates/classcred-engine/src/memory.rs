@@ -8,7 +8,9 @@
 
 use std::borrow::Borrow;
 use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::FxBuildHasher;
 
 use crate::engine::apply;
 use crate::event::Event;
@@ -20,137 +22,18 @@ use crate::settings::CommunitySettings;
 use crate::state::StateView;
 use crate::time::{IsoWeek, QuotaDay};
 
-/// FNV-1a: a small, fast, deterministic hasher for short id keys (no DoS concern here: the
-/// keys are our own ids, and this state lives only for a replay or a test).
-#[derive(Clone, Copy, Debug)]
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
-
-/// A word-at-a-time hasher (folded 64×64→128-bit multiply, as in foldhash/ahash) for the maps
-/// that are only looked up, never iterated in public: several times faster than FNV on 20–40
-/// byte keys, with every input bit reaching both the low (bucket) and the high (tag) bits.
-/// Maps whose iteration order is visible through a public method keep [`Fnv`], so that order
-/// is as it always was.
-#[derive(Clone, Copy, Debug, Default)]
-struct Fx(u64);
-
-const FX_SEED: u64 = 0x243f_6a88_85a3_08d3;
-const FX_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl Fx {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        let m = u128::from(self.0 ^ word ^ FX_SEED) * u128::from(FX_MUL);
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-}
-
-impl Hasher for Fx {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let n = bytes.len();
-        // Short inputs (ids): one or two overlapping loads, no loop.
-        let len_tag = (n as u64) << 56;
-        if n <= 16 {
-            let (lo, hi) = if n >= 8 {
-                (load8(bytes, 0), load8(bytes, n - 8))
-            } else if n >= 4 {
-                (u64::from(load4(bytes, 0)), u64::from(load4(bytes, n - 4)))
-            } else if n > 0 {
-                let a = u64::from(bytes[0]);
-                let b = u64::from(bytes[n / 2]);
-                let c = u64::from(bytes[n - 1]);
-                (a | (b << 8) | (c << 16), 0)
-            } else {
-                (0, 0)
-            };
-            self.add(lo ^ len_tag);
-            self.add(hi);
-            return;
-        }
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(load8(c, 0));
-        }
-        let rest = chunks.remainder();
-        // Overlap the last full word instead of a partial one.
-        self.add(load8(bytes, n - 8) ^ len_tag ^ (rest.len() as u64));
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_i32(&mut self, n: i32) {
-        self.add(u64::from(n as u32));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-}
-
-#[inline]
-fn load8(s: &[u8], at: usize) -> u64 {
-    s.get(at..at + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-#[inline]
-fn load4(s: &[u8], at: usize) -> u32 {
-    s.get(at..at + 4)
-        .and_then(|w| <[u8; 4]>::try_from(w).ok())
-        .map_or(0, u32::from_le_bytes)
-}
-
-/// Maps and sets whose iteration order is visible (keep FNV).
-type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
-/// Maps and sets only looked up (fast hasher).
-type FastMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
-type FastSet<K> = StdHashSet<K, BuildHasherDefault<Fx>>;
+/// The state's maps and sets are keyed by our own ids (36-byte UUIDv7 member ids, platform
+/// message ids, idempotency keys), so they use rustc-hash's Fx hasher: deterministic, and on
+/// these keys far cheaper than the standard SipHash (BENCHMARKS.md, "Pure engine"). No DoS
+/// concern: the keys are our own ids, and this state lives only for a replay or a test.
+type HashMap<K, V> = StdHashMap<K, V, FxBuildHasher>;
+type HashSet<K> = StdHashSet<K, FxBuildHasher>;
 
 // Borrowed lookups of the reaction map's `(String, MemberId)` keys: `map.get(k2(&(id, &m)))`
 // finds the entry keyed `(id.to_owned(), m)` without allocating the `String`. The usual
 // trick: the owned tuple borrows as a trait object that the tuple of references implements
 // too; hashing and equality go through the parts, exactly as the tuple's own `Hash` and
-// `PartialEq` do. (Keys made of member ids are simply cloned: an id clone is a small copy.)
+// `PartialEq` do. (Keys made of member ids are simply cloned: an id clone is a reference count.)
 
 /// A two-part key, owned or borrowed.
 trait Key2<A: ?Sized, B: ?Sized> {
@@ -203,20 +86,20 @@ fn k2<'k, A: ?Sized, B: ?Sized>(key: &'k (&'k A, &'k B)) -> &'k (dyn Key2<A, B> 
 pub struct InMemoryState {
     members: HashMap<MemberId, MemberInfo>,
     ledger: Vec<LedgerEntry>,
-    keys: FastSet<IdempotencyKey>,
+    keys: HashSet<IdempotencyKey>,
     balances: HashMap<MemberId, Balance>,
     quota: HashMap<(MemberId, QuotaDay), i64>,
-    weekly: FastMap<(MemberId, MemberId, IsoWeek), i64>,
-    weekly_by_giver: FastMap<(IsoWeek, MemberId), i64>,
-    messages: FastMap<String, MessageRecord>,
-    reactions: FastMap<(String, MemberId), ReactionRecord>,
-    reactions_by_message: FastMap<String, Vec<MemberId>>,
+    weekly: HashMap<(MemberId, MemberId, IsoWeek), i64>,
+    weekly_by_giver: HashMap<(IsoWeek, MemberId), i64>,
+    messages: HashMap<String, MessageRecord>,
+    reactions: HashMap<(String, MemberId), ReactionRecord>,
+    reactions_by_message: HashMap<String, Vec<MemberId>>,
     badges: HashMap<MemberId, Vec<(BadgeId, String)>>,
-    levels: FastMap<MemberId, u32>,
-    recognised: FastSet<(MemberId, MemberId)>,
-    givers_of: FastMap<MemberId, u32>,
-    recipients_of: FastMap<MemberId, u32>,
-    giving_days: FastSet<(MemberId, QuotaDay)>,
+    levels: HashMap<MemberId, u32>,
+    recognised: HashSet<(MemberId, MemberId)>,
+    givers_of: HashMap<MemberId, u32>,
+    recipients_of: HashMap<MemberId, u32>,
+    giving_days: HashSet<(MemberId, QuotaDay)>,
     feed: Vec<FeedItem>,
     notices: Vec<Notice>,
 }
@@ -380,7 +263,7 @@ impl InMemoryState {
 
     /// Quota units used by `giver` on `day` (same as the [`StateView`] answer).
     pub fn quota_used_on(&self, giver: &MemberId, day: QuotaDay) -> i64 {
-        // Member ids are cheap to clone (inline), so the key is built, not borrowed.
+        // Member ids are cheap to clone (shared text), so the key is built, not borrowed.
         self.quota.get(&(giver.clone(), day)).copied().unwrap_or(0)
     }
 
@@ -444,10 +327,9 @@ impl StateView for InMemoryState {
     }
 
     fn has_badge(&self, member: &MemberId, badge: &BadgeId, instance: &str) -> bool {
-        self.badges.get(member).is_some_and(|held| {
-            held.iter()
-                .any(|(b, i)| b == badge && crate::ids::text_eq(i, instance))
-        })
+        self.badges
+            .get(member)
+            .is_some_and(|held| held.iter().any(|(b, i)| b == badge && i == instance))
     }
 
     fn has_recognised(&self, giver: &MemberId, recipient: &MemberId) -> bool {

@@ -1,5 +1,9 @@
 //! Fresh databases for tests: a temporary SQLite file, and — when
 //! `CLASSCRED_TEST_POSTGRES_URL` is set — a new PostgreSQL database per test, dropped afterwards.
+//!
+//! Without that variable the PostgreSQL variants are skipped, unless
+//! `CLASSCRED_REQUIRE_POSTGRES=1` (CI sets it): then every test that wants PostgreSQL fails
+//! loudly instead of passing without checking it.
 #![expect(
     clippy::expect_used,
     clippy::panic,
@@ -16,6 +20,27 @@ use crate::{Clock, ConnectOptions, Store, SystemClock};
 /// The environment variable naming the PostgreSQL server used by tests (any database on it;
 /// each test creates its own).
 pub const POSTGRES_ENV: &str = "CLASSCRED_TEST_POSTGRES_URL";
+
+/// Set to `1` to make a missing [`POSTGRES_ENV`] fail the tests that want PostgreSQL instead of
+/// skipping their PostgreSQL variant (CI sets it).
+pub const REQUIRE_POSTGRES_ENV: &str = "CLASSCRED_REQUIRE_POSTGRES";
+
+/// The PostgreSQL server URL for tests, from the values of [`POSTGRES_ENV`] and
+/// [`REQUIRE_POSTGRES_ENV`]: `Ok(Some(url))` to run, `Ok(None)` to skip, or `Err(why)` when
+/// PostgreSQL is required but not configured.
+pub fn postgres_url(
+    url: Option<String>,
+    require: Option<String>,
+) -> Result<Option<String>, String> {
+    match url.filter(|s| !s.is_empty()) {
+        Some(url) => Ok(Some(url)),
+        None if require.as_deref() == Some("1") => Err(format!(
+            "{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set: this test must run on PostgreSQL \
+             (set {POSTGRES_ENV}=postgres://…, or unset {REQUIRE_POSTGRES_ENV} to skip PostgreSQL)"
+        )),
+        None => Ok(None),
+    }
+}
 
 /// A database that exists for one test.
 pub struct TestDb {
@@ -39,8 +64,16 @@ impl TestDb {
     }
 
     /// A new, empty PostgreSQL database, or `None` when no server is configured.
+    ///
+    /// # Panics
+    /// When no server is configured but [`REQUIRE_POSTGRES_ENV`] is `1`, so that the test fails
+    /// instead of passing without PostgreSQL.
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty())?;
+        let admin_url = postgres_url(
+            std::env::var(POSTGRES_ENV).ok(),
+            std::env::var(REQUIRE_POSTGRES_ENV).ok(),
+        )
+        .unwrap_or_else(|why| panic!("{why}"))?;
         sqlx::any::install_default_drivers();
         let name = format!("classcred_t_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::AnyConnection::connect(&admin_url)
@@ -145,6 +178,25 @@ impl Drop for TestDb {
 
 #[cfg(test)]
 mod tests {
+    use super::postgres_url;
+
+    #[test]
+    fn postgres_is_skipped_only_when_not_required() {
+        let url = || Some("postgres://h/test".to_string());
+        let one = || Some("1".to_string());
+        assert_eq!(postgres_url(url(), None), Ok(url()));
+        assert_eq!(postgres_url(url(), one()), Ok(url()));
+        assert_eq!(postgres_url(None, None), Ok(None));
+        assert_eq!(postgres_url(None, Some("0".into())), Ok(None));
+        assert_eq!(postgres_url(Some(String::new()), None), Ok(None));
+        // Required but absent (or empty): an error naming both variables, never a silent skip.
+        for missing in [None, Some(String::new())] {
+            let why = postgres_url(missing, one()).unwrap_err();
+            assert!(why.contains("CLASSCRED_REQUIRE_POSTGRES=1"), "{why}");
+            assert!(why.contains("CLASSCRED_TEST_POSTGRES_URL"), "{why}");
+        }
+    }
+
     #[test]
     fn replaces_database_name() {
         assert_eq!(

@@ -1,8 +1,7 @@
 //! Integration tests of the recognition engine (one binary; modules per rule area).
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     reason = "test helpers fail loudly on bad fixtures"
 )]

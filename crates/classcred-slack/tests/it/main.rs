@@ -34,14 +34,44 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// The Python with slack_sdk named by `CLASSCRED_SLACK_SDK_PYTHON`, or `None` (with a printed
-/// notice) when unset: tests that need it then pass without checking anything.
+/// notice) when unset: tests that need it then skip their cross-check. With
+/// `CLASSCRED_REQUIRE_SLACK_SDK=1` (CI sets it) an unset Python fails the test instead.
 pub fn python() -> Option<String> {
-    match std::env::var("CLASSCRED_SLACK_SDK_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
+    sdk_python(
+        std::env::var("CLASSCRED_SLACK_SDK_PYTHON").ok(),
+        std::env::var("CLASSCRED_REQUIRE_SLACK_SDK").ok(),
+    )
+    .unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// The decision behind [`python`], from the two variables' values: `Ok(Some(python))` to run,
+/// `Ok(None)` to skip, `Err(why)` when the SDK is required but not configured.
+fn sdk_python(python: Option<String>, require: Option<String>) -> Result<Option<String>, String> {
+    match python.filter(|p| !p.is_empty()) {
+        Some(p) => Ok(Some(p)),
+        None if require.as_deref() == Some("1") => Err(
+            "CLASSCRED_REQUIRE_SLACK_SDK=1 but CLASSCRED_SLACK_SDK_PYTHON is not set: this test \
+             must cross-check with the Slack SDK (run ./scripts/test.sh, which installs it)"
+                .into(),
+        ),
+        None => {
             println!("skipped: CLASSCRED_SLACK_SDK_PYTHON is not set (a Python with slack_sdk)");
-            None
+            Ok(None)
         }
+    }
+}
+
+#[test]
+fn slack_sdk_is_skipped_only_when_not_required() {
+    let py = || Some("/usr/bin/python3".to_string());
+    let one = || Some("1".to_string());
+    assert_eq!(sdk_python(py(), None), Ok(py()));
+    assert_eq!(sdk_python(py(), one()), Ok(py()));
+    assert_eq!(sdk_python(None, None), Ok(None));
+    assert_eq!(sdk_python(None, Some("0".into())), Ok(None));
+    for missing in [None, Some(String::new())] {
+        let why = sdk_python(missing, one()).unwrap_err();
+        assert!(why.contains("CLASSCRED_REQUIRE_SLACK_SDK=1"), "{why}");
     }
 }
 

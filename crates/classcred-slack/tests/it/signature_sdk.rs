@@ -1,7 +1,8 @@
 //! Cross-checks our v0 signatures with Slack's official Python SDK (`slack_sdk`).
 //!
-//! Needs `CLASSCRED_SLACK_SDK_PYTHON` = a Python with slack_sdk installed (CI sets it); the tests
-//! print a notice and pass without checking anything when it is unset.
+//! Needs `CLASSCRED_SLACK_SDK_PYTHON` = a Python with slack_sdk installed (`scripts/test.sh`
+//! installs one); the tests print a notice and skip the cross-check when it is unset, and fail
+//! instead when `CLASSCRED_REQUIRE_SLACK_SDK=1` (CI).
 
 use crate::{fixture, python};
 use base64::Engine as _;

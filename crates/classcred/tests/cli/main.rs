@@ -2,6 +2,7 @@
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
 )]
 

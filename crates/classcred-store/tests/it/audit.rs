@@ -1,8 +1,4 @@
 //! The audit chain detects edited, deleted, reordered and truncated entries.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
-)]
 
 use std::sync::Arc;
 

@@ -1,10 +1,6 @@
 //! One storage story, run against SQLite and (when configured) PostgreSQL.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
-)]
 
-mod common;
+use crate::common;
 
 use classcred_store::testing::TestDb;
 use classcred_store::{InboxInsert, NewLedgerEntry, NewMessage, Role, StoreError};

@@ -1,11 +1,7 @@
 //! Review findings of issue 7 on the store: concurrent writers from two processes (SQLite),
 //! master-key rotation against running servers, file permissions, tenancy of read methods.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
-)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,10 +1,8 @@
 //! Property: for random event streams, delivered with duplicates (same or new delivery ids) and
 //! in shuffled order, processing through the database never overspends a quota, and
 //! `replay` reproduces the stored ledger, balances, badges and levels.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-#[expect(dead_code, reason = "this binary uses part of the shared set-up")]
-mod common;
+use crate::common;
 
 use chrono::Duration;
 use classcred_engine::{Event, MemberId, MessageDeleted, MessageEdited};

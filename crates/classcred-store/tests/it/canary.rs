@@ -1,13 +1,8 @@
 //! Canary test: a unique random string in every declared encrypted field never reaches the
 //! database in clear, reads back through the store, cannot be moved between rows, is erased
 //! with its community key, and survives master-key rotation.
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
-)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! The recognition service against real databases: SQLite always, PostgreSQL when configured.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,0 +1,9 @@
+//! classcred-service integration tests: one binary, one module per area.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
+)]
+
+mod common;
+mod replay_prop;
+mod service;
