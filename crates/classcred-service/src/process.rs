@@ -515,7 +515,9 @@ async fn record_failure(
 ) -> ServiceError {
     let recorded = async {
         let mut tx = store.begin().await?;
-        let attempts = tx.record_inbox_failure(community_id, inbox_id, &e.to_string()).await?;
+        let attempts = tx
+            .record_inbox_failure(community_id, inbox_id, &e.to_string())
+            .await?;
         tx.commit().await?;
         Ok::<_, ServiceError>(attempts)
     }
