@@ -36,6 +36,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
+use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 pub use metrics::Metrics;
@@ -230,6 +231,13 @@ impl Default for HttpLimits {
 /// Header timeout of overflow connections (at most).
 const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The answer when a request handler panics. The panic message may carry request data, so only
+/// the fact is logged (inside the request's span, which has its id and route).
+fn handler_panicked(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("request handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
 /// A bound server, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -297,6 +305,9 @@ impl Application {
             limits,
         } = self;
         let app = routes
+            // Innermost: a handler that panics answers 500 through the layers below (request id,
+            // metrics), instead of dropping the connection.
+            .layer(CatchPanicLayer::custom(handler_panicked))
             .layer(DefaultBodyLimit::max(config.body_limit))
             .layer(middleware::from_fn_with_state(
                 limits.request_timeout,

@@ -57,6 +57,15 @@ async fn start_with(
                 post(|body: axum::body::Bytes| async move { body.len().to_string() }),
             )
             .route(
+                "/boom",
+                get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("handler bug");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route(
                 "/slow",
                 get(move || {
                     let started = started.clone();
@@ -452,6 +461,43 @@ async fn every_response_carries_a_request_id() {
         assert_eq!(id.len(), 32, "{id}");
         assert!(ids.insert(id), "ids are unique");
     }
+}
+
+/// A handler that panics answers 500 (the client is not left with a reset connection, which
+/// Slack would retry as a lost delivery); the server and its other routes go on.
+#[tokio::test]
+async fn a_panicking_request_handler_answers_500_and_the_server_goes_on() {
+    let db = TestDb::sqlite().await;
+    let srv = start(db.store().await, None).await;
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = client
+            .get(format!("{}/boom", srv.base))
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(r.status(), 500);
+        assert!(r.headers().contains_key("x-request-id"));
+        assert_eq!(r.text().await.unwrap(), "internal error");
+    }
+    let r = client
+        .get(format!("{}/healthz", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = client
+        .get(format!("{}/metrics", srv.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("route=\"/boom\"") && text.contains("status=\"500\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]
