@@ -32,6 +32,9 @@ pub const HEAD_LOG_EVERY: i64 = 100;
 
 /// `audit_head.chain_version` of a keyed chain.
 pub const KEYED_CHAIN: i64 = 2;
+/// The migration that introduced keyed chains. Only the `migrate` run that applies it keys an
+/// existing (unkeyed) chain.
+pub const KEYED_CHAIN_MIGRATION: i64 = 3;
 
 /// Log target of the published heads; ship these lines somewhere the database's users cannot
 /// rewrite.
@@ -135,7 +138,7 @@ pub enum ChainError {
     HeadMismatch { seq: i64 },
     #[error("the audit chain does not contain the published head {seq}:{hash}: entries were removed or rewritten (or the head was published under a master key since rotated)")]
     HeadNotInChain { seq: i64, hash: String },
-    #[error("the audit chain is not keyed (chain version {version}): run `classcred migrate` with the master key; a keyed chain never goes back to version 1, so this also means audit_head was tampered with")]
+    #[error("the audit chain is not keyed (chain version {version}) although this database was upgraded to keyed chains: audit_head and the links were rewritten without the master key (or the upgrade was interrupted between migration 0003 and keying); compare with a head published earlier and restore from a backup")]
     NotKeyed { version: i64 },
 }
 
@@ -201,7 +204,7 @@ impl Tx<'_> {
         let version: i64 = head.try_get("chain_version")?;
         if version != KEYED_CHAIN {
             return Err(StoreError::Invalid(format!(
-                "the audit chain is not keyed (version {version}); run `classcred migrate`"
+                "the audit chain is not keyed (version {version}) although the database was upgraded to keyed chains; run `classcred audit verify`"
             )));
         }
         let at = self.now_ms();

@@ -171,13 +171,40 @@ impl Store {
         })
     }
 
-    /// Apply this backend's embedded migrations, then key an audit chain written before
-    /// chains were keyed (see [`audit`]).
+    /// Apply this backend's embedded migrations. The run that applies
+    /// [`audit::KEYED_CHAIN_MIGRATION`] also keys the audit chain written before chains were
+    /// keyed, and only that run: afterwards an unkeyed chain can only be a forgery (a
+    /// downgraded `audit_head.chain_version` with every link recomputed the unkeyed way), and
+    /// keying it would launder it (see [`audit`]).
     pub async fn migrate(&self) -> Result<()> {
+        let keys_legacy_chain = match self.schema_state().await? {
+            SchemaState::Pending { pending } => pending.contains(&audit::KEYED_CHAIN_MIGRATION),
+            _ => false,
+        };
         self.inner.backend.migrator().run(&self.inner.pool).await?;
-        let mut tx = self.begin().await?;
-        tx.key_audit_chain().await?;
-        tx.commit().await?;
+        if keys_legacy_chain {
+            let mut tx = self.begin().await?;
+            tx.key_audit_chain().await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Apply this backend's migrations up to and including `version` only: tests build
+    /// databases as older releases left them.
+    #[cfg(feature = "testing")]
+    pub async fn migrate_through(&self, version: i64) -> Result<()> {
+        let all = self.inner.backend.migrator();
+        let migrator = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                all.iter()
+                    .filter(|m| m.version <= version)
+                    .cloned()
+                    .collect(),
+            ),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        migrator.run(&self.inner.pool).await?;
         Ok(())
     }
 

@@ -257,41 +257,79 @@ async fn deleting_the_tail_and_fixing_the_head_fails_against_a_published_head() 
     }
 }
 
-/// Existing (version 1, unkeyed) chains are verified and keyed by `migrate`; a tampered one is
-/// not keyed (that would launder the tampering); a keyed chain set back to version 1 fails.
+/// A database written before chains were keyed: migrations up to 0002 and an unkeyed
+/// (version 1) chain of six entries, linked as the old code did.
+async fn legacy_store(db: &TestDb) -> Store {
+    let store = Store::connect(
+        db.url(),
+        MasterKey::generate(),
+        Arc::new(SystemClock),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    store.migrate_through(2).await.unwrap();
+    for seq in 1..=6_i64 {
+        sqlx::query(
+            "INSERT INTO audit_entry (seq, community_id, actor, action, subject, at, details, prev_hash, hash) \
+             VALUES ($1, 'c1', 'member:admin-1', 'member.read', $2, $3, '{}', '', '')",
+        )
+        .bind(seq)
+        .bind(format!("member:m{seq}"))
+        .bind(1_700_000_000_000_i64 + seq)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    exec(&store, "UPDATE audit_head SET seq = 6").await;
+    relink_unkeyed(&store, |_| {}).await;
+    store
+}
+
+/// The upgrade that brings keyed chains (migration 0003) verifies the unkeyed chain as written
+/// and keys it, once. After that an unkeyed chain can only be a forgery (a downgrade of
+/// `audit_head.chain_version` with every link recomputed the unkeyed way): it is refused, and a
+/// later `migrate` (every `serve` start runs one) must not key it, which would launder it.
 #[tokio::test]
-async fn unkeyed_chains_are_keyed_by_migrate_and_never_downgraded() {
+async fn unkeyed_chains_are_keyed_by_the_upgrade_only_and_never_downgraded() {
     for db in TestDb::all().await {
-        let store = fresh(&db).await;
-        // Make it look like a chain written before migration 0003.
-        relink_unkeyed(&store, |_| {}).await;
-        exec(&store, "UPDATE audit_head SET chain_version = 1").await;
-        assert_eq!(
-            store.verify_audit().await.unwrap(),
-            Err(ChainError::NotKeyed { version: 1 })
-        );
+        let store = legacy_store(&db).await;
         store.migrate().await.unwrap();
         let ok = store.verify_audit().await.unwrap().unwrap();
         assert_eq!(ok.entries, 7, "six entries and audit.chain_keyed");
         let last = store.audit_entries(None).await.unwrap().pop().unwrap();
         assert_eq!(last.action, "audit.chain_keyed");
-        // Downgrade attempt.
+
+        // Downgrade attack: rewrite entry 4, recompute the whole chain unkeyed, mark it v1.
+        relink_unkeyed(&store, |e| {
+            if e.seq == 4 {
+                e.subject = Some("member:forged".into());
+            }
+        })
+        .await;
         exec(&store, "UPDATE audit_head SET chain_version = 1").await;
         assert!(matches!(
             store.verify_audit().await.unwrap(),
             Err(ChainError::NotKeyed { .. })
         ));
+        store.migrate().await.unwrap();
+        assert!(
+            matches!(
+                store.verify_audit().await.unwrap(),
+                Err(ChainError::NotKeyed { .. })
+            ),
+            "{}: a later migrate must not key (launder) a forged unkeyed chain",
+            db.backend()
+        );
         store.close().await;
 
-        // A tampered legacy chain is refused, not keyed.
+        // A tampered legacy chain is refused by the upgrade, not keyed.
         let db = if db.backend() == "sqlite" {
             TestDb::sqlite().await
         } else {
             TestDb::postgres().await.unwrap()
         };
-        let store = fresh(&db).await;
-        relink_unkeyed(&store, |_| {}).await;
-        exec(&store, "UPDATE audit_head SET chain_version = 1").await;
+        let store = legacy_store(&db).await;
         exec(
             &store,
             "UPDATE audit_entry SET subject = 'member:x' WHERE seq = 2",
