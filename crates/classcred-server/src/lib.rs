@@ -5,6 +5,7 @@
 //! flight within a deadline. Connections are bounded and timed out ([`HttpLimits`]). Workers
 //! ([`worker::Worker`]) claim jobs from the store's queue.
 
+mod evict;
 pub mod metrics;
 pub mod tls;
 pub mod worker;
@@ -204,10 +205,12 @@ pub struct HttpLimits {
     /// A connection on which no byte moves in either direction for this long is closed (for
     /// example a client that stops reading its response). Must exceed the slowest handler.
     pub idle_timeout: Duration,
-    /// Connections served at once. Past it, up to [`HttpLimits::overflow_connections`] more are
-    /// accepted that answer only `/healthz` (everything else 503), with a short header timeout and
-    /// no keep-alive; beyond those, connections are closed at once. Open sockets are bounded by
-    /// the sum.
+    /// Connections served at once. At the cap, a new connection takes the slot of the oldest one
+    /// that has no request in progress (a half-sent request, an idle keep-alive), which is
+    /// closed. When every connection is busy with a request, up to
+    /// [`HttpLimits::overflow_connections`] more are accepted that answer only `/healthz`
+    /// (everything else 503), with a short header timeout and no keep-alive; beyond those,
+    /// connections are closed at once. Open sockets are bounded by the sum.
     pub max_connections: usize,
     /// See [`HttpLimits::max_connections`].
     pub overflow_connections: usize,
@@ -320,6 +323,7 @@ impl Application {
         }
         let full = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         let overflow = Arc::new(Semaphore::new(limits.overflow_connections));
+        let tracker = Arc::new(evict::Tracker::default());
         let (closing_tx, closing_rx) = watch::channel(false);
         let mut connections = JoinSet::new();
         let shutdown = shutdown;
@@ -339,10 +343,13 @@ impl Application {
                 },
             };
             let (permit, mode) = if let Ok(p) = full.clone().try_acquire_owned() {
-                (p, Mode::Full)
+                (Permit::Held(p), Mode::Full)
+            } else if tracker.evict_oldest_idle() {
+                metrics.observe_rejection("http", "connection_evicted");
+                (Permit::Freed(full.clone()), Mode::Full)
             } else if let Ok(p) = overflow.clone().try_acquire_owned() {
                 metrics.observe_rejection("http", "connection_limit_health_only");
-                (p, Mode::HealthOnly)
+                (Permit::Held(p), Mode::HealthOnly)
             } else {
                 metrics.observe_rejection("http", "connection_limit");
                 drop(stream);
@@ -350,6 +357,7 @@ impl Application {
             };
             let conn = Connection {
                 app: app.clone(),
+                tracker: tracker.clone(),
                 mode,
                 limits: limits.clone(),
                 closing: closing_rx.clone(),
@@ -384,20 +392,32 @@ enum Mode {
     HealthOnly,
 }
 
+/// A connection's right to be served.
+enum Permit {
+    Held(OwnedSemaphorePermit),
+    /// A connection was asked to close to make room: take its slot when it is free.
+    Freed(Arc<Semaphore>),
+}
+
 struct Connection {
     app: Router,
+    tracker: Arc<evict::Tracker>,
     mode: Mode,
     limits: HttpLimits,
     closing: watch::Receiver<bool>,
 }
 
 impl Connection {
-    async fn serve(
-        self,
-        stream: TcpStream,
-        tls: Option<TlsAcceptor>,
-        _permit: OwnedSemaphorePermit,
-    ) {
+    async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>, permit: Permit) {
+        let _permit = match permit {
+            Permit::Held(p) => p,
+            Permit::Freed(slots) => {
+                match tokio::time::timeout(self.header_timeout(), slots.acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    _ => return,
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         match tls {
             None => self.serve_io(stream).await,
@@ -429,9 +449,14 @@ impl Connection {
         });
         let app = self.app.clone();
         let health_only = self.mode == Mode::HealthOnly;
+        // Regular connections can be asked to make room while no request is in progress.
+        let registration = (!health_only).then(|| self.tracker.register());
+        let slot = registration.as_ref().map(|r| r.slot.clone());
         let service = service_fn(move |req: hyper::Request<Incoming>| {
             let mut app = app.clone();
+            let in_flight = slot.as_ref().map(|s| s.request());
             async move {
+                let _in_flight = in_flight;
                 if health_only && req.uri().path() != "/healthz" {
                     return Ok::<_, Infallible>(
                         (
@@ -474,8 +499,20 @@ impl Connection {
                     tracing::debug!("idle connection closed");
                     return;
                 }
+                () = evicted(registration.as_ref()) => {
+                    tracing::debug!("connection closed to make room at the connection cap");
+                    return;
+                }
             }
         }
+    }
+}
+
+/// Resolves when the connection must make room (never for untracked ones).
+async fn evicted(registration: Option<&evict::Registration>) {
+    match registration {
+        Some(r) => r.slot.evicted().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -352,6 +352,8 @@ async fn idle_connection_is_closed() {
     read_to_close(&mut conn).await;
 }
 
+/// Every regular slot busy with a request in progress: past the cap, health still answers (on
+/// an overflow connection) and everything else is refused.
 #[tokio::test]
 async fn past_the_connection_cap_health_still_answers() {
     let db = TestDb::sqlite().await;
@@ -363,14 +365,27 @@ async fn past_the_connection_cap_health_still_answers() {
         ..HttpLimits::default()
     };
     let srv = start_with(db.store().await, None, limits, Metrics::new()).await;
-    // Three hostile clients hold every regular slot with half-sent requests.
+    // Three hostile clients hold every regular slot with requests in progress: headers sent,
+    // the handler waiting for a body that never comes ("100 Continue" proves it started).
     let mut hostile = Vec::new();
     for _ in 0..3 {
         let mut c = TcpStream::connect(srv.addr).await.unwrap();
-        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        c.write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(60), c.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).contains("100 Continue"),
+            "the request is in progress"
+        );
         hostile.push(c);
     }
-    // Connections are accepted in order, so the next ones are over the cap.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -393,6 +408,59 @@ async fn past_the_connection_cap_health_still_answers() {
         text.contains(r#"reason="connection_limit_health_only"} 2"#),
         "{text}"
     );
+    drop(hostile);
+}
+
+/// Review finding: one client holding cap + overflow half-sent requests (and reopening them)
+/// kept `/healthz` down. At the cap, the oldest connection with no request in progress makes
+/// room, so a client hoarding half-open connections only ever evicts its own.
+#[tokio::test]
+async fn half_open_connections_past_the_cap_make_room_oldest_first() {
+    let db = TestDb::sqlite().await;
+    let limits = HttpLimits {
+        header_timeout: Duration::from_secs(600),
+        idle_timeout: Duration::from_secs(600),
+        max_connections: 3,
+        overflow_connections: 2,
+        ..HttpLimits::default()
+    };
+    let srv = start_with(db.store().await, None, limits, Metrics::new()).await;
+    let mut hostile = Vec::new();
+    for _ in 0..20 {
+        let mut c = TcpStream::connect(srv.addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ")
+            .await
+            .unwrap();
+        hostile.push(c);
+    }
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let r = http
+            .get(format!("{}/healthz", srv.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "health answers while half-open ones are held"
+        );
+        let r = http
+            .post(format!("{}/echo", srv.base))
+            .body("xyz")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "and so does everything else");
+    }
+    // The first hostile connection was the first to go.
+    let closed = read_to_close(&mut hostile[0]).await;
+    assert!(closed.is_empty(), "closed without an answer: {closed:?}");
+    let text = srv.metrics.render(&Default::default());
+    assert!(text.contains(r#"reason="connection_evicted""#), "{text}");
     drop(hostile);
 }
 
