@@ -163,11 +163,46 @@ impl figment::Provider for RawEnv {
     fn data(
         &self,
     ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
-        let mut fig = Figment::new();
+        // Plain values (no tags of their own), so figment tags them with this provider and
+        // errors name the environment as their source.
+        let mut dict = figment::value::Dict::new();
         for (key, value) in self.0.iter() {
-            fig = fig.merge(Serialized::default(key.as_str(), value));
+            insert_nested(&mut dict, key.as_str(), value);
         }
-        fig.data()
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// Insert `value` at a dotted `key` (`slack.client_id`).
+fn insert_nested(dict: &mut figment::value::Dict, key: &str, value: String) {
+    use figment::value::{Dict, Value};
+    match key.split_once('.') {
+        None => {
+            dict.insert(key.to_string(), Value::from(value));
+        }
+        Some((head, rest)) => {
+            let entry = dict
+                .entry(head.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_nested(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// The command-line flags, named as such in errors (figment would name the Rust type).
+struct Flags<'a>(&'a FlagOverrides);
+
+impl figment::Provider for Flags<'_> {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("command-line flags")
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        Serialized::globals(self.0).data()
     }
 }
 
@@ -394,7 +429,7 @@ impl Config {
         fig = fig
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&top)))
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&slack).split("__")))
-            .merge(Serialized::globals(flags));
+            .merge(Flags(flags));
         let mut cfg: Config = fig.extract_lossy().map_err(|e| {
             // Name every problem with its key and where the value came from.
             let all: Vec<String> = e.into_iter().map(|one| describe(&one)).collect();
@@ -595,6 +630,24 @@ mod tests {
                 .to_string();
             assert!(
                 err.contains("listen") && err.contains("socket address"),
+                "{err}"
+            );
+            // The source is named for a person: the environment, not "configuration".
+            assert!(
+                err.contains("(from `CLASSCRED_` environment variable(s))"),
+                "{err}"
+            );
+            let err = Config::load(
+                None,
+                &FlagOverrides {
+                    listen: Some("also-not-an-address".into()),
+                    ..FlagOverrides::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("(from command-line flags)") && !err.contains("FlagOverrides"),
                 "{err}"
             );
             jail.set_env("CLASSCRED_LISTEN", "127.0.0.1:1");

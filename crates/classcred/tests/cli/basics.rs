@@ -87,6 +87,24 @@ fn json_logs_carry_no_personal_data() {
     }
 }
 
+/// Human-format logs written to a file or a pipe carry no terminal colour codes.
+#[test]
+fn human_logs_into_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    let o = bin()
+        .current_dir(d)
+        .args(["--log-format", "human", "demo", "--no-serve"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(stderr.lines().count() > 10, "debug logs were written");
+    assert!(!stderr.contains('\u{1b}'), "ANSI escape in piped logs");
+}
+
 #[test]
 fn every_cookie_the_server_sets_is_declared() {
     let c = classcred_store::registry::cookie(classcred_slack::http::STATE_COOKIE)
