@@ -299,8 +299,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Slack { command } => {
-            let store = open_store(&cfg, load_master_key(&cfg)?).await?;
-            store.migrate().await?;
+            let store = open_existing_store(&cfg).await?;
             let code = slack::run(&cfg, &store, command).await;
             store.close().await;
             code
