@@ -142,14 +142,21 @@ pub(super) async fn callback(
             );
         }
     };
+    if access.team.is_none() || access.is_enterprise_install {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Installation not supported",
+            "ClassCred is installed per workspace; org-wide (Enterprise Grid) installs are not supported. Install it into each workspace instead.",
+        );
+    }
     let installed = match record_install(&st.store, &access).await {
         Ok(i) => i,
         Err(e) => {
-            tracing::warn!(error = %e, "install could not be recorded");
+            tracing::error!(error = %e, "install could not be recorded");
             return page(
-                StatusCode::BAD_REQUEST,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "Installation failed",
-                "ClassCred could not record this installation (org-wide installs are not supported).",
+                "ClassCred could not record this installation because of a problem on this server. Please try again later; if it persists, the server's operator will find the cause in its log.",
             );
         }
     };

@@ -338,3 +338,70 @@ async fn a_reinstall_by_someone_new_grants_no_admin() {
         );
     }
 }
+
+/// The install page says why an install failed: an org-wide (Enterprise Grid) install is
+/// refused as such, and a failure on the server is not blamed on the install (it used to say
+/// "org-wide installs are not supported" for any failure).
+#[tokio::test]
+async fn install_failures_are_named_for_what_they_are() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(db, Utc.timestamp_opt(1_700_001_000, 0).unwrap(), false).await;
+    let mut org_wide: serde_json::Value =
+        serde_json::from_slice(&fixture("oauth_v2_access.json")).unwrap();
+    org_wide["team"] = serde_json::Value::Null;
+    org_wide["is_enterprise_install"] = json!(true);
+    s.fake.script(
+        "/api/oauth.v2.access",
+        vec![
+            org_wide.to_string(),
+            String::from_utf8(fixture("oauth_v2_access.json")).unwrap(),
+        ],
+    );
+    let install = || async {
+        let r = s
+            .http
+            .get(format!("{}/slack/install", s.base))
+            .send()
+            .await
+            .unwrap();
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let state = loc
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let r = s
+            .http
+            .get(format!(
+                "{}/slack/oauth/callback?code=abc123&state={state}",
+                s.base
+            ))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, body) = install().await;
+    assert_eq!(status, 400);
+    assert!(body.contains("org-wide"), "{body}");
+    // A server-side failure: the database refuses every write.
+    sqlx::query("DROP TABLE installation")
+        .execute(s.store.pool())
+        .await
+        .unwrap();
+    let (status, body) = install().await;
+    assert_eq!(status, 500);
+    assert!(
+        !body.contains("org-wide") && body.contains("problem on this server"),
+        "{body}"
+    );
+}
