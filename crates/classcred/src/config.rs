@@ -143,6 +143,8 @@ fn describe(e: &figment::Error) -> String {
         e.kind.to_string()
     };
     match KEYS.iter().find(|(k, _)| *k == key) {
+        // A value check that already says what it expects is not told twice.
+        Some(_) if what.contains("expected") => format!("{key}: {what} (from {source})"),
         Some((_, expected)) => format!("{key}: {what}; expected {expected} (from {source})"),
         None if key.is_empty() => format!("{what} (from {source})"),
         None => format!("{key}: {what} (from {source})"),
@@ -650,6 +652,16 @@ mod tests {
                 err.contains("(from command-line flags)") && !err.contains("FlagOverrides"),
                 "{err}"
             );
+            let err = Config::load(
+                None,
+                &FlagOverrides {
+                    database_url: Some("mysql://x".into()),
+                    ..FlagOverrides::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(err.matches("expected").count(), 1, "said once: {err}");
             jail.set_env("CLASSCRED_LISTEN", "127.0.0.1:1");
             jail.set_env("CLASSCRED_DATABASE_URL", "mysql://x");
             let err = Config::load(None, &FlagOverrides::default())

@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
             ExitCode::from(classcred::output::BROKEN_PIPE_EXIT)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", classcred::output::error_line(&e));
             ExitCode::from(2)
         }
     }

@@ -28,3 +28,44 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<BrokenPipe>().is_some())
 }
+
+/// An error and its causes on one line, each cause once: error types that print their source
+/// in their own message (sqlx's, our `StoreError::Db`) would otherwise repeat it.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod error_line_tests {
+    use super::error_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database: {0}")]
+    struct Db(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database \"x\" does not exist")]
+    struct Inner;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let e = anyhow::Error::new(Db(Inner)).context("cannot open database postgres://h/x");
+        assert_eq!(
+            error_line(&e),
+            "cannot open database postgres://h/x: database: database \"x\" does not exist"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&plain), "outer: inner");
+    }
+}
