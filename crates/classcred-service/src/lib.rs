@@ -23,7 +23,7 @@ mod state;
 use chrono::{DateTime, Utc};
 use classcred_engine::{CommunitySettings, Event, IsoWeek, MemberId};
 use classcred_store::jobs::NewJob;
-use classcred_store::{InboxInsert, NewMember, Store, StoreError, Tx};
+use classcred_store::{CommunityId, InboxInsert, MemberRowId, NewMember, Store, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
 pub use process::{drain, process_next, process_step, Processed, Step};
@@ -124,7 +124,7 @@ pub enum Fault {
 }
 
 /// The community's settings, validated.
-pub async fn settings(tx: &mut Tx<'_>, community_id: &str) -> Result<CommunitySettings> {
+pub async fn settings(tx: &mut Tx<'_>, community_id: &CommunityId) -> Result<CommunitySettings> {
     let c = tx.community(community_id).await?;
     CommunitySettings::from_json(&c.settings_json).map_err(|e| ServiceError::Settings {
         community_id: community_id.to_string(),
@@ -135,12 +135,12 @@ pub async fn settings(tx: &mut Tx<'_>, community_id: &str) -> Result<CommunitySe
 /// The job that drains a community's inbox. Coalesced: while one is queued, enqueueing another
 /// is a no-op (it will see the new rows); while one runs, a new one is queued, so an event
 /// stored after the running drain looked is still processed.
-pub fn drain_job(community_id: &str) -> NewJob {
+pub fn drain_job(community_id: &CommunityId) -> NewJob {
     let mut job = NewJob::new(
         DRAIN_JOB,
         serde_json::json!({ "community_id": community_id }),
     );
-    job.community_id = Some(community_id.to_string());
+    job.community_id = Some(community_id.clone());
     job.coalesce_key = Some(format!("{DRAIN_JOB}:{community_id}"));
     job
 }
@@ -149,7 +149,7 @@ pub fn drain_job(community_id: &str) -> NewJob {
 /// processing in the same transaction.
 pub async fn ingest(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     platform: &str,
     event_id: &str,
     event: &Event,
@@ -177,11 +177,11 @@ pub async fn ingest(
 /// and kind replay from the inbox.
 pub async fn join_member(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     platform: &str,
     member: &NewMember,
     occurred_at: chrono::DateTime<chrono::Utc>,
-) -> Result<String> {
+) -> Result<MemberRowId> {
     let id = tx.upsert_member(community_id, member).await?;
     let event = Event::MemberJoined(classcred_engine::MemberJoined {
         member: MemberId::new(member.platform_user_id.clone()),
@@ -202,7 +202,7 @@ pub async fn join_member(
 
 /// The platform ids the oldest pending event of a community waits for: mentioned or acting,
 /// with no member row, and not known as non-members. Empty when nothing waits.
-pub async fn unresolved_members(store: &Store, community_id: &str) -> Result<Vec<String>> {
+pub async fn unresolved_members(store: &Store, community_id: &CommunityId) -> Result<Vec<String>> {
     let mut tx = store.begin().await?;
     let unknown = match tx.oldest_unprocessed_inbox(community_id).await? {
         Some(head) => match process::plan(&mut tx, community_id, head).await? {
@@ -231,7 +231,7 @@ pub enum Resolved {
 /// and processing is scheduled again.
 pub async fn record_resolutions(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     platform: &str,
     resolved: &[(String, Resolved)],
 ) -> Result<()> {
@@ -254,7 +254,7 @@ pub async fn record_resolutions(
         DRAIN_JOB,
         serde_json::json!({ "community_id": community_id }),
     );
-    job.community_id = Some(community_id.to_string());
+    job.community_id = Some(community_id.clone());
     job.max_attempts = 10;
     tx.enqueue(&job).await?;
     tx.commit().await?;
@@ -279,7 +279,10 @@ fn event_type(e: &Event) -> &'static str {
 /// Record the closing of the last ISO week that has ended (in the community timezone), once.
 /// Returns the week when it was newly recorded. Safe to call from any number of instances:
 /// the inbox keeps one row per week.
-pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<Option<IsoWeek>> {
+pub async fn schedule_week_closing(
+    store: &Store,
+    community_id: &CommunityId,
+) -> Result<Option<IsoWeek>> {
     let mut tx = store.begin().await?;
     let s = settings(&mut tx, community_id).await?;
     let now = store.clock().now();
@@ -315,7 +318,7 @@ pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<
 
 /// Give a community's parked inbox rows another round of attempts, and schedule processing.
 /// Returns how many rows were re-queued.
-pub async fn retry_parked(store: &Store, community_id: &str) -> Result<u64> {
+pub async fn retry_parked(store: &Store, community_id: &CommunityId) -> Result<u64> {
     let mut tx = store.begin().await?;
     tx.community(community_id).await?;
     let n = tx.requeue_parked_inbox(community_id).await?;

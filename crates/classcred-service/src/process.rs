@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{NewLedgerEntry, NewMessage, Store, Tx};
+use classcred_store::{CommunityId, NewLedgerEntry, NewMessage, Store, Tx};
 
 use crate::{
     settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
@@ -94,7 +94,7 @@ pub(crate) fn without_non_members(
 }
 
 /// The inbox delivery id of a member's joining (one per member and community).
-pub(crate) fn join_event_id(community_id: &str, platform_user_id: &str) -> String {
+pub(crate) fn join_event_id(community_id: &CommunityId, platform_user_id: &str) -> String {
     format!("join:{community_id}:{platform_user_id}")
 }
 
@@ -122,7 +122,11 @@ pub(crate) enum Next {
 ///   role and kind are in place, and replay (which follows the processing order) sees the same;
 /// - a platform id with no member row that is not known as a non-member defers the row;
 /// - otherwise the row runs, with non-members left out.
-pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> Result<Next> {
+pub(crate) async fn plan(
+    tx: &mut Tx<'_>,
+    community_id: &CommunityId,
+    head: String,
+) -> Result<Next> {
     let mut inbox_id = head;
     // One hop at most: a joining row never hops again.
     for _ in 0..2 {
@@ -208,7 +212,7 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
 /// Run the engine (`step`) against the database until it asks nothing new.
 async fn run_engine(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     inbox_id: &str,
     step: impl Fn(&state::Recorded) -> Result<Outcome>,
 ) -> Result<Outcome> {
@@ -236,7 +240,7 @@ fn role_str(r: classcred_engine::Role) -> &'static str {
 /// Write an outcome in the caller's transaction.
 async fn write_outcome(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     inbox_id: &str,
     outcome: &Outcome,
     source: Option<&str>,
@@ -325,13 +329,17 @@ async fn write_outcome(
             NOTICE_JOB,
             serde_json::json!({ "community_id": community_id, "notice": n, "source": source }),
         );
-        job.community_id = Some(community_id.to_string());
+        job.community_id = Some(community_id.clone());
         tx.enqueue(&job).await?;
     }
     Ok(())
 }
 
-async fn write_feed_item(tx: &mut Tx<'_>, community_id: &str, item: &FeedItem) -> Result<()> {
+async fn write_feed_item(
+    tx: &mut Tx<'_>,
+    community_id: &CommunityId,
+    item: &FeedItem,
+) -> Result<()> {
     let payload = serde_json::to_value(&item.kind)?;
     let kind = payload
         .get("type")
@@ -365,7 +373,7 @@ fn message_ref(e: &Event) -> Option<&str> {
 }
 
 /// Keep the message text (encrypted) for feeds and dashboards.
-async fn record_message(tx: &mut Tx<'_>, community_id: &str, e: &Event) -> Result<()> {
+async fn record_message(tx: &mut Tx<'_>, community_id: &CommunityId, e: &Event) -> Result<()> {
     if let Event::MessagePosted(m) = e {
         let channel = m
             .platform_message_id
@@ -415,7 +423,7 @@ pub enum Step {
 /// after [`MAX_INBOX_ATTEMPTS`] the row is parked.
 pub async fn process_next(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     fault: Fault,
 ) -> Result<Option<Processed>> {
     Ok(match process_step(store, community_id, fault).await? {
@@ -425,7 +433,7 @@ pub async fn process_next(
 }
 
 /// Like [`process_next`], saying why nothing was processed.
-pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Result<Step> {
+pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Fault) -> Result<Step> {
     let mut tx = store.begin().await?;
     let seq = tx.next_event_seq(community_id).await?;
     let Some(head) = tx.oldest_unprocessed_inbox(community_id).await? else {
@@ -452,7 +460,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
                 RESOLVE_MEMBERS_JOB,
                 serde_json::json!({ "community_id": community_id }),
             );
-            job.community_id = Some(community_id.to_string());
+            job.community_id = Some(community_id.clone());
             // At most one resolution per row, set of unknown ids and hour: drains that meet
             // the same waiting row do not pile up lookups, and a lookup that failed for good
             // (Slack unreachable for hours) is tried again by the next drain an hour later.
@@ -466,7 +474,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
             tx.enqueue(&job).await?;
             tx.commit().await?;
             tracing::debug!(
-                community_id,
+                community_id = %community_id,
                 inbox_id,
                 unknown = unknown.len(),
                 "event waits for member resolution"
@@ -491,7 +499,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
         Ok(processed) => {
             tx.commit().await?;
             tracing::debug!(
-                community_id,
+                community_id = %community_id,
                 inbox_id,
                 seq,
                 entries = processed.entries,
@@ -509,7 +517,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
 /// Record a failed attempt on the row (parked after [`MAX_INBOX_ATTEMPTS`]); returns the error.
 async fn record_failure(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     inbox_id: &str,
     e: ServiceError,
 ) -> ServiceError {
@@ -524,12 +532,12 @@ async fn record_failure(
     .await;
     match recorded {
         Ok(attempts) if attempts >= MAX_INBOX_ATTEMPTS => {
-            tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
+            tracing::error!(community_id = %community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
             e
         }
         Ok(_) => e,
         Err(record_error) => {
-            tracing::error!(community_id, inbox_id, error = %e, record_error = %record_error, "inbox failure not recorded");
+            tracing::error!(community_id = %community_id, inbox_id, error = %e, record_error = %record_error, "inbox failure not recorded");
             e
         }
     }
@@ -537,7 +545,7 @@ async fn record_failure(
 
 async fn process_in(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     inbox_id: &str,
     seq: i64,
     payload: Payload,
@@ -591,7 +599,7 @@ async fn process_in(
 
 /// Process every pending inbox row of a community, oldest first, until none is pending or
 /// the oldest waits for member resolution. Returns how many were processed.
-pub async fn drain(store: &Store, community_id: &str) -> Result<usize> {
+pub async fn drain(store: &Store, community_id: &CommunityId) -> Result<usize> {
     let mut n = 0;
     while let Step::Processed(_) = process_step(store, community_id, Fault::None).await? {
         n += 1;

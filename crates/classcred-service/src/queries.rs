@@ -4,7 +4,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use classcred_engine::badges::badge_name;
 use classcred_engine::{IsoWeek, Leaderboard, MemberId, Points, QuotaDay, Role};
 use classcred_store::recognition::FeedRow;
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 use serde::Serialize;
 
 use crate::state::engine_role;
@@ -24,7 +24,7 @@ pub enum Period {
 /// What a member sees about themselves (`/cred me`, App Home).
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberSummary {
-    pub member_id: String,
+    pub member_id: classcred_store::MemberRowId,
     pub role: Role,
     pub earned: Points,
     pub spendable: Points,
@@ -40,7 +40,7 @@ pub struct MemberSummary {
 /// A member's summary, by platform user id. `None` for an unknown member.
 pub async fn member_summary(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     platform_user_id: &str,
 ) -> Result<Option<MemberSummary>> {
     let mut tx = store.begin().await?;
@@ -53,7 +53,7 @@ pub async fn member_summary(
     };
     let s = settings(&mut tx, community_id).await?;
     let (role, _) = tx
-        .member_role_kind(community_id, &member_id)
+        .member_role_kind(community_id, member_id.as_str())
         .await?
         .unwrap_or((
             classcred_store::Role::Student,
@@ -64,7 +64,7 @@ pub async fn member_summary(
         .balances(community_id)
         .await?
         .into_iter()
-        .find(|b| b.member_id == member_id);
+        .find(|b| b.member_id == member_id.as_str());
     let (earned, spendable) = balance.map_or((0, 0), |b| (b.earned_milli, b.spendable_milli));
     let earned = Points::from_thousandths(earned);
     let level_idx = s.level_index(earned);
@@ -77,7 +77,7 @@ pub async fn member_summary(
         .badges(community_id)
         .await?
         .into_iter()
-        .filter(|b| b.member_id == member_id)
+        .filter(|b| b.member_id == member_id.as_str())
         .map(|b| {
             let name = badge_name(&s, &classcred_engine::BadgeId::new(b.badge_id.clone()));
             (b.badge_id, name)
@@ -89,11 +89,11 @@ pub async fn member_summary(
     } else {
         let today = QuotaDay::of(store.clock().now(), &s.timezone);
         let used = tx
-            .quota_used(community_id, &member_id, &today.to_string())
+            .quota_used(community_id, member_id.as_str(), &today.to_string())
             .await?;
         Some(u32::try_from((i64::from(s.daily_quota) - used).max(0)).unwrap_or(0))
     };
-    let recent = tx.feed(community_id, Some(&member_id), 10).await?;
+    let recent = tx.feed(community_id, Some(member_id.as_str()), 10).await?;
     tx.commit().await?;
     Ok(Some(MemberSummary {
         member_id,
@@ -109,7 +109,11 @@ pub async fn member_summary(
 }
 
 /// The students-only leaderboard of a period containing "now" (the store's clock).
-pub async fn leaderboard(store: &Store, community_id: &str, period: Period) -> Result<Leaderboard> {
+pub async fn leaderboard(
+    store: &Store,
+    community_id: &CommunityId,
+    period: Period,
+) -> Result<Leaderboard> {
     let mut tx = store.begin().await?;
     let s = settings(&mut tx, community_id).await?;
     let now = store.clock().now();

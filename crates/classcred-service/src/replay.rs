@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use classcred_engine::{close_week, Event, InMemoryState, MemberId};
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 use serde::Serialize;
 
 use crate::{map_members, settings, without_non_members, Payload, Result};
@@ -28,7 +28,7 @@ impl ReplayReport {
 /// after each event.
 pub async fn replay(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ReplayReport> {
     let mut tx = store.begin().await?;

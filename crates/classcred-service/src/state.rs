@@ -15,7 +15,7 @@ use classcred_engine::time::{IsoWeek, QuotaDay};
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, Role, StateView,
 };
-use classcred_store::{MemberKind as StoreKind, Role as StoreRole, Tx};
+use classcred_store::{CommunityId, MemberKind as StoreKind, Role as StoreRole, Tx};
 
 use crate::ServiceError;
 
@@ -200,7 +200,11 @@ fn count(n: i64) -> Answer {
 }
 
 /// Fetch the answer to one question from the database.
-pub(crate) async fn answer(tx: &mut Tx<'_>, c: &str, q: &Question) -> Result<Answer, ServiceError> {
+pub(crate) async fn answer(
+    tx: &mut Tx<'_>,
+    c: &CommunityId,
+    q: &Question,
+) -> Result<Answer, ServiceError> {
     Ok(match q {
         Question::Member(id) => Answer::Member(tx.member_role_kind(c, id.as_str()).await?.map(
             |(role, kind)| MemberInfo {

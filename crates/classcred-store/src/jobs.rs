@@ -12,12 +12,12 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{new_id, Result, Store, Tx};
+use crate::{new_id, CommunityId, Result, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: String,
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// Ids only: never personal values.
     pub payload: serde_json::Value,
     /// At most one job with this key exists; enqueueing again is a no-op.
@@ -49,11 +49,29 @@ impl NewJob {
 pub struct ClaimedJob {
     pub id: String,
     pub kind: String,
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     pub payload: serde_json::Value,
     /// Attempts including this one.
     pub attempts: i64,
     pub max_attempts: i64,
+}
+
+impl ClaimedJob {
+    /// The `community_id` of the job's payload, parsed: a payload is a boundary (it was
+    /// written as JSON and read back), so its id goes through [`CommunityId::parse`].
+    pub fn payload_community_id(&self) -> Result<CommunityId> {
+        let text = self
+            .payload
+            .get("community_id")
+            .and_then(|c| c.as_str())
+            .ok_or_else(|| {
+                crate::StoreError::Invalid(format!(
+                    "{} job {} without community_id",
+                    self.kind, self.id
+                ))
+            })?;
+        CommunityId::parse(text)
+    }
 }
 
 /// What happened to a failed job.

@@ -344,7 +344,7 @@ impl<'s> Tx<'s> {
     /// only when there is a row to open (an empty result needs no key, even an erased one).
     pub(crate) async fn open_rows<T>(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         rows: &[AnyRow],
         f: impl Fn(&DataKey, &AnyRow) -> Result<T>,
     ) -> Result<Vec<T>> {
@@ -363,7 +363,7 @@ pub(crate) fn new_id() -> String {
 /// Seal an optional text field for a place.
 pub(crate) fn seal_opt(
     dek: &DataKey,
-    community_id: &str,
+    community_id: &CommunityId,
     table: &'static str,
     column: &'static str,
     row_id: &str,
@@ -372,7 +372,7 @@ pub(crate) fn seal_opt(
     value.map(|v| {
         dek.seal(
             FieldRef {
-                community_id,
+                community_id: community_id.as_str(),
                 table,
                 column,
                 row_id,
@@ -386,7 +386,7 @@ pub(crate) fn seal_opt(
 pub(crate) fn open_opt(
     dek: &DataKey,
     row: &AnyRow,
-    community_id: &str,
+    community_id: &CommunityId,
     table: &'static str,
     column: &'static str,
     row_id: &str,
@@ -404,7 +404,7 @@ pub(crate) fn open_opt(
     let plain = dek
         .open(
             FieldRef {
-                community_id,
+                community_id: community_id.as_str(),
                 table,
                 column,
                 row_id,

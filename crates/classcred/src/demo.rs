@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use classcred_engine::{count_fire_tokens, Event, MemberId, MessagePosted, Reaction};
 use classcred_service::{drain, ingest, join_member};
 use classcred_store::audit::AuditRecord;
-use classcred_store::{MemberProfile, NewCommunity, NewMember, Role, Store};
+use classcred_store::{CommunityId, MemberProfile, NewCommunity, NewMember, Role, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -59,7 +59,7 @@ const THANKS: &[&str] = &[
 
 /// What `demo` did.
 pub struct DemoSummary {
-    pub community_id: String,
+    pub community_id: CommunityId,
     pub created: bool,
     pub members: usize,
     pub messages: usize,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use classcred_engine::{Event, MemberId, Points, PointsAdjusted};
 use classcred_service::{ingest, process_next, replay, Fault};
 use classcred_store::audit::AuditRecord;
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::{output, OutputFormat, TableFormat};
 
 #[derive(Serialize)]
 struct CommunityRow {
-    id: String,
+    id: CommunityId,
     name: String,
     platform: String,
     team: Option<String>,
@@ -77,7 +77,7 @@ struct BalanceRow {
 
 pub async fn balances(
     store: &Store,
-    community: &str,
+    community: &CommunityId,
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let mut tx = store.begin().await?;
@@ -129,7 +129,7 @@ pub async fn balances(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<ExitCode> {
+pub async fn replay_command(store: &Store, community: &CommunityId) -> anyhow::Result<ExitCode> {
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template("replaying {bar:40} {pos}/{len} events ({eta})")
     {
@@ -164,7 +164,7 @@ pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<Ex
 /// written to the audit log.
 pub async fn adjust(
     store: &Store,
-    community: &str,
+    community: &CommunityId,
     by: &str,
     member: &str,
     points: &str,
@@ -180,7 +180,7 @@ pub async fn adjust(
     let Some(admin_id) = tx.member_id_by_platform(community, by).await? else {
         bail!("--by {by}: no such member in community {community}");
     };
-    match tx.member_role_kind(community, &admin_id).await? {
+    match tx.member_role_kind(community, admin_id.as_str()).await? {
         Some((classcred_store::Role::Admin, _)) => {}
         _ => bail!("--by {by}: only an Admin can adjust points"),
     }
@@ -206,7 +206,7 @@ pub async fn adjust(
     )
     .await?;
     tx.audit(&AuditRecord {
-        community_id: Some(community.to_string()),
+        community_id: Some(community.clone()),
         actor: format!("member:{admin_id}"),
         action: "ledger.adjust".into(),
         subject: Some(format!("member:{member_id}")),

@@ -363,7 +363,7 @@ async fn concurrent_spend_of_the_last_unit_has_one_winner() {
                 .unwrap()
                 .unwrap();
             assert_eq!(
-                tx.quota_used(&w.community, &a, &day).await.unwrap(),
+                tx.quota_used(&w.community, a.as_str(), &day).await.unwrap(),
                 5,
                 "{}",
                 db.backend()

@@ -6,7 +6,7 @@ impl Tx<'_> {
     /// Store a platform delivery durably, once per (platform, event id).
     pub async fn insert_inbox(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform: &str,
         event_id: &str,
         event_type: &str,
@@ -17,7 +17,7 @@ impl Tx<'_> {
         let dek = self.data_key(community_id).await?;
         let sealed = dek.seal(
             classcred_crypto::FieldRef {
-                community_id,
+                community_id: community_id.as_str(),
                 table: "inbox",
                 column: "payload_enc",
                 row_id: &id,
@@ -42,7 +42,11 @@ impl Tx<'_> {
     }
 
     /// One inbox row of a community, decrypted. A row of another community is "not found".
-    pub async fn inbox_event(&mut self, community_id: &str, id: &str) -> Result<InboxEvent> {
+    pub async fn inbox_event(
+        &mut self,
+        community_id: &CommunityId,
+        id: &str,
+    ) -> Result<InboxEvent> {
         let row = sqlx::query(
             "SELECT id, community_id, platform, event_id, event_type, payload_enc, occurred_at, processed_at, attempts \
              FROM inbox WHERE id = $1 AND community_id = $2",
@@ -55,13 +59,13 @@ impl Tx<'_> {
             what: "inbox event",
             id: id.to_string(),
         })?;
-        let community_id: String = row.try_get("community_id")?;
+        let community_id: CommunityId = row.try_get("community_id")?;
         let dek = self.data_key(&community_id).await?;
         let sealed: Vec<u8> = row.try_get("payload_enc")?;
         let payload = dek
             .open(
                 classcred_crypto::FieldRef {
-                    community_id: &community_id,
+                    community_id: community_id.as_str(),
                     table: "inbox",
                     column: "payload_enc",
                     row_id: id,
@@ -88,7 +92,11 @@ impl Tx<'_> {
     }
 
     /// Mark an inbox row of a community processed. A row of another community is "not found".
-    pub async fn mark_inbox_processed(&mut self, community_id: &str, id: &str) -> Result<()> {
+    pub async fn mark_inbox_processed(
+        &mut self,
+        community_id: &CommunityId,
+        id: &str,
+    ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE inbox SET processed_at = $2, attempts = attempts + 1, last_error = NULL \
              WHERE id = $1 AND community_id = $3",

@@ -7,7 +7,7 @@ impl Tx<'_> {
     /// idempotency key already exists in the community.
     pub async fn insert_ledger_entry(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         new: &NewLedgerEntry,
     ) -> Result<bool> {
         let id = new_id();
@@ -48,7 +48,7 @@ impl Tx<'_> {
         Ok(stored.is_some())
     }
 
-    pub async fn ledger(&mut self, community_id: &str) -> Result<Vec<LedgerEntry>> {
+    pub async fn ledger(&mut self, community_id: &CommunityId) -> Result<Vec<LedgerEntry>> {
         let sql = format!(
             "SELECT {LEDGER_COLUMNS} FROM ledger_entry WHERE community_id = $1 ORDER BY created_at, id"
         );
@@ -83,7 +83,10 @@ impl Tx<'_> {
     }
 
     /// Sum of ledger amounts per member (thousandths), from the ledger alone.
-    pub async fn ledger_totals(&mut self, community_id: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn ledger_totals(
+        &mut self,
+        community_id: &CommunityId,
+    ) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT member_id, CAST(SUM(amount_milli) AS BIGINT) AS total FROM ledger_entry \
              WHERE community_id = $1 GROUP BY member_id ORDER BY member_id",

@@ -6,8 +6,8 @@ impl Tx<'_> {
     /// The platform user id of a member, without decrypting anything.
     pub async fn platform_user_id(
         &mut self,
-        community_id: &str,
-        member_id: &str,
+        community_id: &CommunityId,
+        member_id: &MemberRowId,
     ) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT platform_user_id FROM member WHERE community_id = $1 AND id = $2",
@@ -22,19 +22,23 @@ impl Tx<'_> {
     /// Role and kind are set on insert only: afterwards they change through engine events
     /// (role changes, profile changes), so that the inbox alone can replay them. Returns the
     /// member's id.
-    pub async fn upsert_member(&mut self, community_id: &str, new: &NewMember) -> Result<String> {
-        let existing: Option<String> = sqlx::query_scalar(
+    pub async fn upsert_member(
+        &mut self,
+        community_id: &CommunityId,
+        new: &NewMember,
+    ) -> Result<MemberRowId> {
+        let existing: Option<MemberRowId> = sqlx::query_scalar(
             "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
         )
         .bind(community_id)
         .bind(&new.platform_user_id)
         .fetch_optional(&mut *self.tx)
         .await?;
-        let id = existing.clone().unwrap_or_else(new_id);
+        let id = existing.clone().unwrap_or_else(MemberRowId::new_row);
         let dek = self.data_key(community_id).await?;
         let p = &new.profile;
         let seal = |column, value: Option<&str>| {
-            seal_opt(&dek, community_id, "member", column, &id, value)
+            seal_opt(&dek, community_id, "member", column, id.as_str(), value)
         };
         let name = seal("name_enc", p.name.as_deref());
         let display = seal("display_name_enc", p.display_name.as_deref());
@@ -77,7 +81,7 @@ impl Tx<'_> {
 
     fn member_from_row(
         dek: &classcred_crypto::DataKey,
-        community_id: &str,
+        community_id: &CommunityId,
         r: &AnyRow,
     ) -> Result<Member> {
         let id: String = r.try_get("id")?;
@@ -97,12 +101,16 @@ impl Tx<'_> {
             level: r.try_get("level")?,
             joined_at: r.try_get("joined_at")?,
             updated_at: r.try_get("updated_at")?,
-            id,
+            id: MemberRowId::from_db(id),
         })
     }
 
     /// A member with decrypted profile. `Erased` when the community's key was destroyed.
-    pub async fn member(&mut self, community_id: &str, member_id: &str) -> Result<Member> {
+    pub async fn member(
+        &mut self,
+        community_id: &CommunityId,
+        member_id: &MemberRowId,
+    ) -> Result<Member> {
         let sql =
             format!("SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND id = $2");
         let row = sqlx::query(&sql)
@@ -120,7 +128,7 @@ impl Tx<'_> {
 
     pub async fn member_by_platform_id(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
     ) -> Result<Option<Member>> {
         let sql = format!(
@@ -141,7 +149,7 @@ impl Tx<'_> {
     /// Find a member by email through the blind index (no decryption of other rows).
     pub async fn member_by_email(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         email: &str,
     ) -> Result<Option<Member>> {
         let dek = self.data_key(community_id).await?;
@@ -160,7 +168,7 @@ impl Tx<'_> {
         Self::member_from_row(&dek, community_id, &row).map(Some)
     }
 
-    pub async fn list_members(&mut self, community_id: &str) -> Result<Vec<Member>> {
+    pub async fn list_members(&mut self, community_id: &CommunityId) -> Result<Vec<Member>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 ORDER BY joined_at, id"
         );

@@ -4,7 +4,11 @@ use super::*;
 
 impl Tx<'_> {
     /// Store a message. A message with the same platform id is left as it is; returns its id.
-    pub async fn insert_message(&mut self, community_id: &str, new: &NewMessage) -> Result<String> {
+    pub async fn insert_message(
+        &mut self,
+        community_id: &CommunityId,
+        new: &NewMessage,
+    ) -> Result<String> {
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let text = seal_opt(
@@ -42,7 +46,7 @@ impl Tx<'_> {
         }
     }
 
-    pub async fn list_messages(&mut self, community_id: &str) -> Result<Vec<Message>> {
+    pub async fn list_messages(&mut self, community_id: &CommunityId) -> Result<Vec<Message>> {
         let rows = sqlx::query(
             "SELECT id, community_id, platform_message_id, channel_id, author_member_id, thread_id, \
              text_enc, posted_at, edited_at, deleted_at FROM message WHERE community_id = $1 \

@@ -6,8 +6,8 @@ impl Tx<'_> {
     /// Member ids by platform user id, without decrypting anything.
     pub async fn member_ids_by_platform(
         &mut self,
-        community_id: &str,
-    ) -> Result<Vec<(String, String)>> {
+        community_id: &CommunityId,
+    ) -> Result<Vec<(String, MemberRowId)>> {
         let rows = sqlx::query(
             "SELECT platform_user_id, id FROM member WHERE community_id = $1 ORDER BY platform_user_id",
         )
@@ -22,9 +22,9 @@ impl Tx<'_> {
     /// The member id of a platform user, if known.
     pub async fn member_id_by_platform(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<MemberRowId>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
         )
@@ -38,12 +38,12 @@ impl Tx<'_> {
     /// has no row yet).
     pub async fn insert_bare_member(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
         role: Role,
         kind: MemberKind,
-    ) -> Result<String> {
-        let id = new_id();
+    ) -> Result<MemberRowId> {
+        let id = MemberRowId::new_row();
         let now = self.now_ms();
         sqlx::query(
             "INSERT INTO member (id, community_id, platform_user_id, role, kind, joined_at, updated_at) \
@@ -63,7 +63,7 @@ impl Tx<'_> {
     /// Role and kind of a member.
     pub async fn member_role_kind(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: &str,
     ) -> Result<Option<(Role, MemberKind)>> {
         let row = sqlx::query("SELECT role, kind FROM member WHERE community_id = $1 AND id = $2")
@@ -82,7 +82,7 @@ impl Tx<'_> {
 
     pub async fn set_member_role_kind(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: &str,
         role: Role,
         kind: MemberKind,
@@ -97,7 +97,11 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub async fn member_level(&mut self, community_id: &str, member_id: &str) -> Result<i64> {
+    pub async fn member_level(
+        &mut self,
+        community_id: &CommunityId,
+        member_id: &str,
+    ) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT level FROM member WHERE community_id = $1 AND id = $2")
                 .bind(community_id)
@@ -110,7 +114,7 @@ impl Tx<'_> {
 
     pub async fn set_member_level(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: &str,
         level: i64,
     ) -> Result<()> {
@@ -129,7 +133,7 @@ impl Tx<'_> {
     /// e.g. a member's `join:…` row, which processing takes before events that mention them.
     pub async fn pending_inbox_by_event_id(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform: &str,
         event_id: &str,
     ) -> Result<Option<String>> {
@@ -148,7 +152,7 @@ impl Tx<'_> {
     /// Whether a platform id was looked up and found not to be a member of the community.
     pub async fn is_platform_non_member(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
     ) -> Result<bool> {
         let found: Option<String> = sqlx::query_scalar(
@@ -164,7 +168,7 @@ impl Tx<'_> {
     /// Record that a platform id is not a member (`reason`: ids and words only). Idempotent.
     pub async fn mark_platform_non_member(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
         reason: &str,
     ) -> Result<()> {
@@ -185,7 +189,7 @@ impl Tx<'_> {
     /// The platform's modification time of the member's profile last applied, if any.
     pub async fn member_profile_version(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
     ) -> Result<Option<i64>> {
         let v: Option<Option<i64>> = sqlx::query_scalar(
@@ -201,7 +205,7 @@ impl Tx<'_> {
     /// Record the platform's modification time of the profile just applied.
     pub async fn set_member_profile_version(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_user_id: &str,
         version: i64,
     ) -> Result<()> {

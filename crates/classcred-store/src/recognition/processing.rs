@@ -6,7 +6,7 @@ impl Tx<'_> {
     /// Take the community's processing lock and the next event sequence number. Everything the
     /// engine reads afterwards in this transaction is current, and no other processing of the
     /// same community interleaves (PostgreSQL row lock; SQLite serialises all writers).
-    pub async fn next_event_seq(&mut self, community_id: &str) -> Result<i64> {
+    pub async fn next_event_seq(&mut self, community_id: &CommunityId) -> Result<i64> {
         sqlx::query_scalar(
             "UPDATE community SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
         )
@@ -23,7 +23,7 @@ impl Tx<'_> {
     /// order. A row of another community is "not found".
     pub async fn mark_inbox_processed_at_seq(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         inbox_id: &str,
         seq: i64,
     ) -> Result<()> {
@@ -41,7 +41,10 @@ impl Tx<'_> {
     }
 
     /// Processed inbox events of a community in processing order, decrypted.
-    pub async fn processed_events(&mut self, community_id: &str) -> Result<Vec<ProcessedEvent>> {
+    pub async fn processed_events(
+        &mut self,
+        community_id: &CommunityId,
+    ) -> Result<Vec<ProcessedEvent>> {
         let ids: Vec<(String, i64)> = sqlx::query_as(
             "SELECT id, seq FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
         )
@@ -62,7 +65,10 @@ impl Tx<'_> {
 
     /// The oldest inbox row not processed yet, skipping parked rows
     /// ([`INBOX_MAX_ATTEMPTS`] failures).
-    pub async fn oldest_unprocessed_inbox(&mut self, community_id: &str) -> Result<Option<String>> {
+    pub async fn oldest_unprocessed_inbox(
+        &mut self,
+        community_id: &CommunityId,
+    ) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL AND attempts < $2 \
              ORDER BY received_at, id LIMIT 1",
@@ -75,7 +81,7 @@ impl Tx<'_> {
 
     /// Give parked inbox rows of a community another round of attempts (after the cause was
     /// fixed). Returns how many.
-    pub async fn requeue_parked_inbox(&mut self, community_id: &str) -> Result<u64> {
+    pub async fn requeue_parked_inbox(&mut self, community_id: &CommunityId) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET attempts = 0 WHERE community_id = $1 AND processed_at IS NULL AND attempts >= $2",
         )
@@ -90,7 +96,7 @@ impl Tx<'_> {
     /// so far. A row of another community is "not found". `error` must carry ids only.
     pub async fn record_inbox_failure(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         inbox_id: &str,
         error: &str,
     ) -> Result<i64> {
@@ -111,10 +117,10 @@ impl Tx<'_> {
     }
 
     /// How many inbox rows of a community are not processed (including parked ones).
-    pub async fn pending_inbox_count(&mut self, community_id: &str) -> Result<i64> {
+    pub async fn pending_inbox_count(&mut self, community_id: &CommunityId) -> Result<i64> {
         self.sum_i64(
             "SELECT COUNT(*) FROM inbox WHERE community_id = $1 AND processed_at IS NULL",
-            &[community_id],
+            &[community_id.as_str()],
         )
         .await
     }

@@ -12,11 +12,16 @@ impl Tx<'_> {
     }
 
     /// `SUM(quota_units)` of a giver on a quota day.
-    pub async fn quota_used(&mut self, community_id: &str, giver: &str, day: &str) -> Result<i64> {
+    pub async fn quota_used(
+        &mut self,
+        community_id: &CommunityId,
+        giver: &str,
+        day: &str,
+    ) -> Result<i64> {
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(quota_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND quota_day = $3",
-            &[community_id, giver, day],
+            &[community_id.as_str(), giver, day],
         )
         .await
     }
@@ -24,7 +29,7 @@ impl Tx<'_> {
     /// `SUM(fire_units)` from a giver to a recipient in an ISO week.
     pub async fn weekly_fire(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         giver: &str,
         recipient: &str,
         week: &str,
@@ -32,27 +37,31 @@ impl Tx<'_> {
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(fire_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND iso_week = $3 AND member_id = $4",
-            &[community_id, giver, week, recipient],
+            &[community_id.as_str(), giver, week, recipient],
         )
         .await
     }
 
-    pub async fn ledger_key_exists(&mut self, community_id: &str, key: &str) -> Result<bool> {
+    pub async fn ledger_key_exists(
+        &mut self,
+        community_id: &CommunityId,
+        key: &str,
+    ) -> Result<bool> {
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND idempotency_key = $2",
-            &[community_id, key],
+            &[community_id.as_str(), key],
         )
         .await
         .map(|n| n > 0)
     }
 
     /// Lifetime earned points (thousandths).
-    pub async fn earned(&mut self, community_id: &str, member_id: &str) -> Result<i64> {
+    pub async fn earned(&mut self, community_id: &CommunityId, member_id: &str) -> Result<i64> {
         self.sum_i64(
             &format!(
                 "SELECT {EARNED} FROM ledger_entry WHERE community_id = $1 AND member_id = $2"
             ),
-            &[community_id, member_id],
+            &[community_id.as_str(), member_id],
         )
         .await
     }
@@ -60,42 +69,55 @@ impl Tx<'_> {
     /// Whether a student giver was ever awarded fire to a recipient.
     pub async fn has_recognised(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         giver: &str,
         recipient: &str,
     ) -> Result<bool> {
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND member_id = $3 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id, giver, recipient],
+            &[community_id.as_str(), giver, recipient],
         )
         .await
         .map(|n| n > 0)
     }
 
-    pub async fn distinct_givers(&mut self, community_id: &str, recipient: &str) -> Result<i64> {
+    pub async fn distinct_givers(
+        &mut self,
+        community_id: &CommunityId,
+        recipient: &str,
+    ) -> Result<i64> {
         self.sum_i64(
             "SELECT COUNT(DISTINCT giver_member_id) FROM ledger_entry WHERE community_id = $1 \
              AND member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id, recipient],
+            &[community_id.as_str(), recipient],
         )
         .await
     }
 
-    pub async fn distinct_recipients(&mut self, community_id: &str, giver: &str) -> Result<i64> {
+    pub async fn distinct_recipients(
+        &mut self,
+        community_id: &CommunityId,
+        giver: &str,
+    ) -> Result<i64> {
         self.sum_i64(
             "SELECT COUNT(DISTINCT member_id) FROM ledger_entry WHERE community_id = $1 \
              AND giver_member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id, giver],
+            &[community_id.as_str(), giver],
         )
         .await
     }
 
-    pub async fn gave_on(&mut self, community_id: &str, giver: &str, day: &str) -> Result<bool> {
+    pub async fn gave_on(
+        &mut self,
+        community_id: &CommunityId,
+        giver: &str,
+        day: &str,
+    ) -> Result<bool> {
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND quota_day = $3 AND kind = 'award'",
-            &[community_id, giver, day],
+            &[community_id.as_str(), giver, day],
         )
         .await
         .map(|n| n > 0)
@@ -104,7 +126,7 @@ impl Tx<'_> {
     /// Per student giver, fire units standing given in a week.
     pub async fn weekly_fire_by_giver(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         week: &str,
     ) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(

@@ -5,7 +5,7 @@ use super::*;
 impl Tx<'_> {
     pub async fn has_badge(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: &str,
         badge: &str,
         instance: &str,
@@ -13,7 +13,7 @@ impl Tx<'_> {
         self.sum_i64(
             "SELECT COUNT(*) FROM member_badge WHERE community_id = $1 AND member_id = $2 \
              AND badge_id = $3 AND instance = $4",
-            &[community_id, member_id, badge, instance],
+            &[community_id.as_str(), member_id, badge, instance],
         )
         .await
         .map(|n| n > 0)
@@ -21,7 +21,7 @@ impl Tx<'_> {
 
     pub async fn insert_badge(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: &str,
         badge: &str,
         instance: &str,
@@ -43,7 +43,7 @@ impl Tx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn badges(&mut self, community_id: &str) -> Result<Vec<BadgeRow>> {
+    pub async fn badges(&mut self, community_id: &CommunityId) -> Result<Vec<BadgeRow>> {
         let rows = sqlx::query(
             "SELECT member_id, badge_id, instance FROM member_badge WHERE community_id = $1 \
              ORDER BY member_id, badge_id, instance",
@@ -65,7 +65,7 @@ impl Tx<'_> {
     /// The engine's JSON record of a message.
     pub async fn engine_message(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_message_id: &str,
     ) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
@@ -79,7 +79,7 @@ impl Tx<'_> {
 
     pub async fn upsert_engine_message(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_message_id: &str,
         author: Option<&str>,
         record: &str,
@@ -100,7 +100,7 @@ impl Tx<'_> {
 
     pub async fn engine_reaction(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_message_id: &str,
         reactor: &str,
     ) -> Result<Option<String>> {
@@ -117,7 +117,7 @@ impl Tx<'_> {
 
     pub async fn engine_reactions_on(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_message_id: &str,
     ) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
@@ -132,7 +132,7 @@ impl Tx<'_> {
 
     pub async fn upsert_engine_reaction(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         platform_message_id: &str,
         reactor: &str,
         record: &str,
@@ -153,7 +153,7 @@ impl Tx<'_> {
 
     pub async fn insert_feed_item(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: Option<&str>,
         kind: &str,
         payload: &str,
@@ -178,7 +178,7 @@ impl Tx<'_> {
     /// Feed items, newest first: one member's (`Some`) or the community's (`None`).
     pub async fn feed(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         member_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<FeedRow>> {

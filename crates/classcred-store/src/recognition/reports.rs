@@ -6,7 +6,7 @@ impl Tx<'_> {
     /// Earned points per human student between two instants (ms, `None` = unbounded).
     pub async fn student_earned_totals(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         from_ms: Option<i64>,
         to_ms: Option<i64>,
     ) -> Result<Vec<(String, i64)>> {
@@ -29,7 +29,7 @@ impl Tx<'_> {
     }
 
     /// Earned and spendable per member, from the ledger.
-    pub async fn balances(&mut self, community_id: &str) -> Result<Vec<MemberBalance>> {
+    pub async fn balances(&mut self, community_id: &CommunityId) -> Result<Vec<MemberBalance>> {
         let rows = sqlx::query(&format!(
             "SELECT m.id, m.platform_user_id, m.role, m.kind, m.level, \
              (SELECT {EARNED} FROM ledger_entry l WHERE l.community_id = m.community_id AND l.member_id = m.id) AS earned, \

@@ -11,8 +11,8 @@ use classcred_crypto::MasterKey;
 use classcred_store::registry::{self, Protection};
 use classcred_store::testing::TestDb;
 use classcred_store::{
-    InboxInsert, MemberProfile, NewInstallation, NewLedgerEntry, NewMember, NewMessage, Role,
-    Store, StoreError, SystemClock,
+    CommunityId, InboxInsert, MemberProfile, MemberRowId, NewInstallation, NewLedgerEntry,
+    NewMember, NewMessage, Role, Store, StoreError, SystemClock,
 };
 use sqlx::Row;
 
@@ -23,11 +23,11 @@ fn canary(label: &str) -> String {
 struct Seeded {
     /// table.column → canary string
     canaries: BTreeMap<String, String>,
-    members: Vec<String>,
+    members: Vec<MemberRowId>,
     inbox_id: String,
 }
 
-async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
+async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let mut canaries = BTreeMap::new();
     let mut c = |col: &str| {
         let v = canary(&format!("{tag}-{col}"));
@@ -68,7 +68,7 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
         &NewMessage {
             platform_message_id: "1.1".into(),
             channel_id: "C1".into(),
-            author_member_id: Some(m1.clone()),
+            author_member_id: Some(m1.to_string()),
             thread_id: None,
             text,
             posted_at: 1,
@@ -106,7 +106,7 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
     tx.insert_ledger_entry(
         cid,
         &NewLedgerEntry {
-            member_id: m1.clone(),
+            member_id: m1.to_string(),
             kind: "adjustment".into(),
             amount_milli: 1000,
             idempotency_key: "adj-1".into(),
@@ -134,7 +134,7 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
 /// Every value read back through the store, keyed like the canaries.
 async fn read_back(
     store: &Store,
-    cid: &str,
+    cid: &CommunityId,
     s: &Seeded,
 ) -> Result<BTreeMap<String, String>, StoreError> {
     let mut tx = store.begin().await?;
@@ -298,7 +298,7 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         tx.destroy_data_key(&a).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        let erased = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Erased { ref community_id }) if community_id == &a);
+        let erased = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Erased { ref community_id }) if community_id == a.as_str());
         assert!(erased(tx.member(&a, &sa.members[0]).await.map(|_| ())));
         assert!(erased(tx.list_members(&a).await.map(|_| ())));
         assert!(erased(tx.list_messages(&a).await.map(|_| ())));
@@ -357,9 +357,9 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
                 .unwrap();
         assert!(MasterKey::parse(&k1_text)
             .unwrap()
-            .unwrap(&wrapped, &b)
+            .unwrap(&wrapped, b.as_str())
             .is_err());
-        assert!(k2.unwrap(&wrapped, &b).is_ok());
+        assert!(k2.unwrap(&wrapped, b.as_str()).is_ok());
         old.close().await;
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use classcred_crypto::MasterKey;
 use classcred_store::jobs::NewJob;
 use classcred_store::testing::TestDb;
-use classcred_store::{InboxInsert, Store, SystemClock};
+use classcred_store::{CommunityId, InboxInsert, Store, SystemClock};
 
 fn same_key(key: &MasterKey) -> MasterKey {
     MasterKey::parse(&key.encode()).unwrap()
@@ -18,7 +18,7 @@ fn same_key(key: &MasterKey) -> MasterKey {
 /// enqueue a job, in one transaction.
 async fn ingest_like(
     store: &Store,
-    community: &str,
+    community: &CommunityId,
     event_id: String,
 ) -> classcred_store::Result<()> {
     let mut tx = store.begin().await?;
@@ -28,7 +28,7 @@ async fn ingest_like(
     assert!(matches!(inserted, InboxInsert::Stored(_)));
     tx.enqueue(&NewJob {
         kind: "recognition.drain".into(),
-        community_id: Some(community.to_string()),
+        community_id: Some(community.clone()),
         payload: serde_json::json!({ "community_id": community }),
         dedupe_key: None,
         coalesce_key: None,
@@ -150,7 +150,7 @@ async fn stale_key_cannot_create_communities_and_mixed_keys_are_refused_at_start
         let current = db.store_with(same_key(&new), Arc::new(SystemClock)).await;
         current.check_master_key().await.unwrap();
         let c2 = common::community(&current, "Biology", "T3").await;
-        let wrapped = old.wrap(&classcred_crypto::DataKey::generate(), &c2);
+        let wrapped = old.wrap(&classcred_crypto::DataKey::generate(), c2.as_str());
         sqlx::query(
             "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
         )
@@ -278,16 +278,16 @@ async fn row_ids_of_another_community_are_not_found() {
         else {
             panic!("stored")
         };
-        tx.upsert_engine_message(&a, "msgA", Some(&member_a), "{}")
+        tx.upsert_engine_message(&a, "msgA", Some(member_a.as_str()), "{}")
             .await
             .unwrap();
-        tx.upsert_engine_reaction(&a, "msgA", &member_a, "{}")
+        tx.upsert_engine_reaction(&a, "msgA", member_a.as_str(), "{}")
             .await
             .unwrap();
-        tx.insert_badge(&a, &member_a, "first-fire", "1", None, 0)
+        tx.insert_badge(&a, member_a.as_str(), "first-fire", "1", None, 0)
             .await
             .unwrap();
-        tx.insert_feed_item(&a, Some(&member_a), "badge", "{}", 0)
+        tx.insert_feed_item(&a, Some(member_a.as_str()), "badge", "{}", 0)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -330,26 +330,38 @@ async fn row_ids_of_another_community_are_not_found() {
         assert_eq!(tx.engine_message(&b, "msgA").await.unwrap(), None);
         assert!(tx.engine_message(&a, "msgA").await.unwrap().is_some());
         assert_eq!(
-            tx.engine_reaction(&b, "msgA", &member_a).await.unwrap(),
+            tx.engine_reaction(&b, "msgA", member_a.as_str())
+                .await
+                .unwrap(),
             None
         );
         assert!(tx
-            .engine_reaction(&a, "msgA", &member_a)
+            .engine_reaction(&a, "msgA", member_a.as_str())
             .await
             .unwrap()
             .is_some());
         assert!(tx.engine_reactions_on(&b, "msgA").await.unwrap().is_empty());
         assert!(tx
-            .has_badge(&a, &member_a, "first-fire", "1")
+            .has_badge(&a, member_a.as_str(), "first-fire", "1")
             .await
             .unwrap());
         assert!(!tx
-            .has_badge(&b, &member_a, "first-fire", "1")
+            .has_badge(&b, member_a.as_str(), "first-fire", "1")
             .await
             .unwrap());
-        assert_eq!(tx.feed(&a, Some(&member_a), 10).await.unwrap().len(), 1);
-        assert!(tx.feed(&b, Some(&member_a), 10).await.unwrap().is_empty());
-        assert_eq!(tx.earned(&b, &member_a).await.unwrap(), 0);
+        assert_eq!(
+            tx.feed(&a, Some(member_a.as_str()), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(tx
+            .feed(&b, Some(member_a.as_str()), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(tx.earned(&b, member_a.as_str()).await.unwrap(), 0);
         tx.commit().await.unwrap();
         store.close().await;
     }
@@ -369,14 +381,14 @@ async fn rows_cannot_name_members_of_another_community() {
             .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
             .await
             .unwrap();
-        tx.upsert_engine_message(&a, "m1", Some(&member_a), "{}")
+        tx.upsert_engine_message(&a, "m1", Some(member_a.as_str()), "{}")
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
         let err = tx
-            .upsert_engine_message(&b, "m2", Some(&member_a), "{}")
+            .upsert_engine_message(&b, "m2", Some(member_a.as_str()), "{}")
             .await
             .unwrap_err();
         assert!(

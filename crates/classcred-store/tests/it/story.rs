@@ -67,7 +67,7 @@ async fn storage_story_on_every_backend() {
                 &NewMessage {
                     platform_message_id: "1700000000.000100".into(),
                     channel_id: "C1".into(),
-                    author_member_id: Some(ada.clone()),
+                    author_member_id: Some(ada.to_string()),
                     thread_id: None,
                     text: "<@U2> thanks :fire:".into(),
                     posted_at: 1_700_000_000_000,
@@ -81,7 +81,7 @@ async fn storage_story_on_every_backend() {
                 &NewMessage {
                     platform_message_id: "1700000000.000100".into(),
                     channel_id: "C1".into(),
-                    author_member_id: Some(ada.clone()),
+                    author_member_id: Some(ada.to_string()),
                     thread_id: None,
                     text: "changed".into(),
                     posted_at: 1_700_000_000_000,
@@ -115,11 +115,11 @@ async fn storage_story_on_every_backend() {
 
         // Ledger: idempotency key is unique per community; totals derive from entries.
         let entry = |key: &str, amount| NewLedgerEntry {
-            member_id: bob.clone(),
+            member_id: bob.to_string(),
             kind: "award".into(),
             amount_milli: amount,
             idempotency_key: key.into(),
-            giver_member_id: Some(ada.clone()),
+            giver_member_id: Some(ada.to_string()),
             giver_role: None,
             source_ref: Some("1700000000.000100".into()),
             quota_day: Some("2023-11-14".into()),
@@ -143,7 +143,7 @@ async fn storage_story_on_every_backend() {
             .unwrap());
         assert_eq!(
             tx.ledger_totals(&cid).await.unwrap(),
-            vec![(bob.clone(), 1500)]
+            vec![(bob.to_string(), 1500)]
         );
         assert_eq!(
             tx.ledger(&cid).await.unwrap()[0].entry.note.as_deref(),

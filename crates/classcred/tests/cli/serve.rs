@@ -194,7 +194,7 @@ fn two_serve_processes_share_one_postgres_queue() {
             "ledger",
             "balances",
             "--community",
-            &community,
+            community.as_str(),
             "--format",
             "json",
         ],
@@ -220,7 +220,7 @@ fn two_serve_processes_share_one_postgres_queue() {
             "ledger",
             "replay",
             "--community",
-            &community,
+            community.as_str(),
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -561,7 +561,7 @@ fn backlog(dir: &Path, events: usize) -> String {
         }
         tx.commit().await.unwrap();
         store.close().await;
-        c
+        c.to_string()
     })
 }
 
