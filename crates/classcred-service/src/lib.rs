@@ -156,8 +156,8 @@ pub async fn ingest(
 ) -> Result<InboxInsert> {
     let payload = serde_json::to_vec(event)?;
     let inserted = tx
+        .for_community(community_id)
         .insert_inbox(
-            community_id,
             platform,
             event_id,
             event_type(event),
@@ -182,7 +182,7 @@ pub async fn join_member(
     member: &NewMember,
     occurred_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<MemberRowId> {
-    let id = tx.upsert_member(community_id, member).await?;
+    let id = tx.for_community(community_id).upsert_member(member).await?;
     let event = Event::MemberJoined(classcred_engine::MemberJoined {
         member: MemberId::new(member.platform_user_id.clone()),
         kind: state::engine_kind(member.kind),
@@ -204,7 +204,11 @@ pub async fn join_member(
 /// with no member row, and not known as non-members. Empty when nothing waits.
 pub async fn unresolved_members(store: &Store, community_id: &CommunityId) -> Result<Vec<String>> {
     let mut tx = store.begin().await?;
-    let unknown = match tx.oldest_unprocessed_inbox(community_id).await? {
+    let unknown = match tx
+        .for_community(community_id)
+        .oldest_unprocessed_inbox()
+        .await?
+    {
         Some(head) => match process::plan(&mut tx, community_id, head).await? {
             process::Next::Defer { unknown, .. } => unknown,
             process::Next::Process { .. } => Vec::new(),
@@ -243,8 +247,14 @@ pub async fn record_resolutions(
                 join_member(&mut tx, community_id, platform, m, now).await?;
             }
             Resolved::NotMember(reason) => {
-                if tx.member_id_by_platform(community_id, pid).await?.is_none() {
-                    tx.mark_platform_non_member(community_id, pid, reason)
+                if tx
+                    .for_community(community_id)
+                    .member_id_by_platform(pid)
+                    .await?
+                    .is_none()
+                {
+                    tx.for_community(community_id)
+                        .mark_platform_non_member(pid, reason)
                         .await?;
                 }
             }
@@ -299,8 +309,8 @@ pub async fn schedule_week_closing(
         at: now,
     }))?;
     let inserted = tx
+        .for_community(community_id)
         .insert_inbox(
-            community_id,
             "classcred",
             &format!("close_week:{community_id}:{last_week}"),
             "week_closed",
@@ -321,7 +331,10 @@ pub async fn schedule_week_closing(
 pub async fn retry_parked(store: &Store, community_id: &CommunityId) -> Result<u64> {
     let mut tx = store.begin().await?;
     tx.community(community_id).await?;
-    let n = tx.requeue_parked_inbox(community_id).await?;
+    let n = tx
+        .for_community(community_id)
+        .requeue_parked_inbox()
+        .await?;
     if n > 0 {
         tx.enqueue(&drain_job(community_id)).await?;
     }

@@ -130,7 +130,10 @@ pub(crate) async fn plan(
     let mut inbox_id = head;
     // One hop at most: a joining row never hops again.
     for _ in 0..2 {
-        let ev = tx.inbox_event(community_id, &inbox_id).await?;
+        let ev = tx
+            .for_community(community_id)
+            .inbox_event(&inbox_id)
+            .await?;
         let payload = serde_json::from_slice::<Payload>(&ev.payload)?;
         let Payload::Event(event) = &payload else {
             return Ok(Next::Process {
@@ -142,18 +145,19 @@ pub(crate) async fn plan(
         let mut members = HashMap::new();
         if let Event::MemberJoined(j) = event {
             let id = match tx
-                .member_id_by_platform(community_id, j.member.as_str())
+                .for_community(community_id)
+                .member_id_by_platform(j.member.as_str())
                 .await?
             {
                 Some(id) => id,
                 None => {
-                    tx.insert_bare_member(
-                        community_id,
-                        j.member.as_str(),
-                        state::store_role(j.role),
-                        state::store_kind(j.kind),
-                    )
-                    .await?
+                    tx.for_community(community_id)
+                        .insert_bare_member(
+                            j.member.as_str(),
+                            state::store_role(j.role),
+                            state::store_kind(j.kind),
+                        )
+                        .await?
                 }
             };
             members.insert(j.member.clone(), MemberId::new(id));
@@ -169,12 +173,16 @@ pub(crate) async fn plan(
             if members.contains_key(pid) || unknown.iter().any(|u| u == pid.as_str()) {
                 continue;
             }
-            match tx.member_id_by_platform(community_id, pid.as_str()).await? {
+            match tx
+                .for_community(community_id)
+                .member_id_by_platform(pid.as_str())
+                .await?
+            {
                 Some(id) => {
                     if join_first.is_none() {
                         join_first = tx
+                            .for_community(community_id)
                             .pending_inbox_by_event_id(
-                                community_id,
                                 &ev.platform,
                                 &join_event_id(community_id, pid.as_str()),
                             )
@@ -185,7 +193,8 @@ pub(crate) async fn plan(
                 }
                 None => {
                     if !tx
-                        .is_platform_non_member(community_id, pid.as_str())
+                        .for_community(community_id)
+                        .is_platform_non_member(pid.as_str())
                         .await?
                     {
                         unknown.push(pid.to_string());
@@ -248,24 +257,22 @@ async fn write_outcome(
 ) -> Result<()> {
     for e in &outcome.entries {
         let inserted = tx
-            .insert_ledger_entry(
-                community_id,
-                &NewLedgerEntry {
-                    member_id: e.member.to_string(),
-                    kind: e.kind.as_str().to_string(),
-                    amount_milli: e.amount.thousandths(),
-                    idempotency_key: e.key.as_str().to_string(),
-                    giver_member_id: e.giver.as_ref().map(ToString::to_string),
-                    giver_role: e.giver_role.map(|r| role_str(r).to_string()),
-                    source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
-                    quota_day: e.quota_day.map(|d| d.to_string()),
-                    iso_week: e.iso_week.map(|w| w.to_string()),
-                    quota_units: i64::from(e.quota_units),
-                    fire_units: i64::from(e.fire_units),
-                    note: e.reason.clone(),
-                    occurred_at: e.occurred_at.timestamp_millis(),
-                },
-            )
+            .for_community(community_id)
+            .insert_ledger_entry(&NewLedgerEntry {
+                member_id: e.member.to_string(),
+                kind: e.kind.as_str().to_string(),
+                amount_milli: e.amount.thousandths(),
+                idempotency_key: e.key.as_str().to_string(),
+                giver_member_id: e.giver.as_ref().map(ToString::to_string),
+                giver_role: e.giver_role.map(|r| role_str(r).to_string()),
+                source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
+                quota_day: e.quota_day.map(|d| d.to_string()),
+                iso_week: e.iso_week.map(|w| w.to_string()),
+                quota_units: i64::from(e.quota_units),
+                fire_units: i64::from(e.fire_units),
+                note: e.reason.clone(),
+                occurred_at: e.occurred_at.timestamp_millis(),
+            })
             .await?;
         if !inserted {
             return Err(ServiceError::Conflict {
@@ -278,45 +285,46 @@ async fn write_outcome(
         return Err(ServiceError::Injected);
     }
     for m in &outcome.messages {
-        tx.upsert_engine_message(
-            community_id,
-            &m.platform_message_id,
-            m.author.as_ref().map(MemberId::as_str),
-            &serde_json::to_string(m)?,
-        )
-        .await?;
+        tx.for_community(community_id)
+            .upsert_engine_message(
+                &m.platform_message_id,
+                m.author.as_ref().map(MemberId::as_str),
+                &serde_json::to_string(m)?,
+            )
+            .await?;
     }
     for r in &outcome.reactions {
-        tx.upsert_engine_reaction(
-            community_id,
-            &r.platform_message_id,
-            r.reactor.as_str(),
-            &serde_json::to_string(r)?,
-        )
-        .await?;
+        tx.for_community(community_id)
+            .upsert_engine_reaction(
+                &r.platform_message_id,
+                r.reactor.as_str(),
+                &serde_json::to_string(r)?,
+            )
+            .await?;
     }
     for m in &outcome.members {
-        tx.set_member_role_kind(
-            community_id,
-            m.member.as_str(),
-            state::store_role(m.info.role),
-            state::store_kind(m.info.kind),
-        )
-        .await?;
+        tx.for_community(community_id)
+            .set_member_role_kind(
+                m.member.as_str(),
+                state::store_role(m.info.role),
+                state::store_kind(m.info.kind),
+            )
+            .await?;
     }
     for b in &outcome.badges {
-        tx.insert_badge(
-            community_id,
-            b.member.as_str(),
-            b.badge.as_str(),
-            &b.instance,
-            b.by.as_ref().map(MemberId::as_str),
-            b.occurred_at.timestamp_millis(),
-        )
-        .await?;
+        tx.for_community(community_id)
+            .insert_badge(
+                b.member.as_str(),
+                b.badge.as_str(),
+                &b.instance,
+                b.by.as_ref().map(MemberId::as_str),
+                b.occurred_at.timestamp_millis(),
+            )
+            .await?;
     }
     for l in &outcome.levels {
-        tx.set_member_level(community_id, l.member.as_str(), i64::from(l.level))
+        tx.for_community(community_id)
+            .set_member_level(l.member.as_str(), i64::from(l.level))
             .await?;
     }
     for item in &outcome.feed {
@@ -350,14 +358,14 @@ async fn write_feed_item(
         classcred_engine::Audience::Member(m) => Some(m.as_str()),
         classcred_engine::Audience::Community => None,
     };
-    tx.insert_feed_item(
-        community_id,
-        member,
-        &kind,
-        &payload.to_string(),
-        item.occurred_at.timestamp_millis(),
-    )
-    .await?;
+    tx.for_community(community_id)
+        .insert_feed_item(
+            member,
+            &kind,
+            &payload.to_string(),
+            item.occurred_at.timestamp_millis(),
+        )
+        .await?;
     Ok(())
 }
 
@@ -380,18 +388,16 @@ async fn record_message(tx: &mut Tx<'_>, community_id: &CommunityId, e: &Event) 
             .split_once(':')
             .map_or("", |(c, _)| c)
             .to_string();
-        tx.insert_message(
-            community_id,
-            &NewMessage {
+        tx.for_community(community_id)
+            .insert_message(&NewMessage {
                 platform_message_id: m.platform_message_id.clone(),
                 channel_id: channel,
                 author_member_id: Some(m.author.to_string()),
                 thread_id: m.thread.clone(),
                 text: m.text.clone(),
                 posted_at: m.occurred_at.timestamp_millis(),
-            },
-        )
-        .await?;
+            })
+            .await?;
     }
     Ok(())
 }
@@ -435,8 +441,12 @@ pub async fn process_next(
 /// Like [`process_next`], saying why nothing was processed.
 pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Fault) -> Result<Step> {
     let mut tx = store.begin().await?;
-    let seq = tx.next_event_seq(community_id).await?;
-    let Some(head) = tx.oldest_unprocessed_inbox(community_id).await? else {
+    let seq = tx.for_community(community_id).next_event_seq().await?;
+    let Some(head) = tx
+        .for_community(community_id)
+        .oldest_unprocessed_inbox()
+        .await?
+    else {
         tx.rollback().await?;
         return Ok(Step::Idle);
     };
@@ -524,7 +534,8 @@ async fn record_failure(
     let recorded = async {
         let mut tx = store.begin().await?;
         let attempts = tx
-            .record_inbox_failure(community_id, inbox_id, &e.to_string())
+            .for_community(community_id)
+            .record_inbox_failure(inbox_id, &e.to_string())
             .await?;
         tx.commit().await?;
         Ok::<_, ServiceError>(attempts)
@@ -587,7 +598,8 @@ async fn process_in(
         fault,
     )
     .await?;
-    tx.mark_inbox_processed_at_seq(community_id, inbox_id, seq)
+    tx.for_community(community_id)
+        .mark_inbox_processed_at_seq(inbox_id, seq)
         .await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),

@@ -45,7 +45,8 @@ pub async fn member_summary(
 ) -> Result<Option<MemberSummary>> {
     let mut tx = store.begin().await?;
     let Some(member_id) = tx
-        .member_id_by_platform(community_id, platform_user_id)
+        .for_community(community_id)
+        .member_id_by_platform(platform_user_id)
         .await?
     else {
         tx.commit().await?;
@@ -53,7 +54,8 @@ pub async fn member_summary(
     };
     let s = settings(&mut tx, community_id).await?;
     let (role, _) = tx
-        .member_role_kind(community_id, member_id.as_str())
+        .for_community(community_id)
+        .member_role_kind(member_id.as_str())
         .await?
         .unwrap_or((
             classcred_store::Role::Student,
@@ -61,7 +63,8 @@ pub async fn member_summary(
         ));
     let role = engine_role(role);
     let balance = tx
-        .balances(community_id)
+        .for_community(community_id)
+        .balances()
         .await?
         .into_iter()
         .find(|b| b.member_id == member_id.as_str());
@@ -74,7 +77,8 @@ pub async fn member_summary(
         .map(|l| l.name.clone())
         .unwrap_or_default();
     let badges = tx
-        .badges(community_id)
+        .for_community(community_id)
+        .badges()
         .await?
         .into_iter()
         .filter(|b| b.member_id == member_id.as_str())
@@ -89,11 +93,15 @@ pub async fn member_summary(
     } else {
         let today = QuotaDay::of(store.clock().now(), &s.timezone);
         let used = tx
-            .quota_used(community_id, member_id.as_str(), &today.to_string())
+            .for_community(community_id)
+            .quota_used(member_id.as_str(), &today.to_string())
             .await?;
         Some(u32::try_from((i64::from(s.daily_quota) - used).max(0)).unwrap_or(0))
     };
-    let recent = tx.feed(community_id, Some(member_id.as_str()), 10).await?;
+    let recent = tx
+        .for_community(community_id)
+        .feed(Some(member_id.as_str()), 10)
+        .await?;
     tx.commit().await?;
     Ok(Some(MemberSummary {
         member_id,
@@ -141,8 +149,8 @@ pub async fn leaderboard(
         }
     };
     let totals = tx
+        .for_community(community_id)
         .student_earned_totals(
-            community_id,
             from.map(|t| t.timestamp_millis()),
             to.map(|t| t.timestamp_millis()),
         )

@@ -33,16 +33,17 @@ pub async fn replay(
 ) -> Result<ReplayReport> {
     let mut tx = store.begin().await?;
     let s = settings(&mut tx, community_id).await?;
-    let events = tx.processed_events(community_id).await?;
+    let events = tx.for_community(community_id).processed_events().await?;
     let ids: HashMap<MemberId, MemberId> = tx
-        .member_ids_by_platform(community_id)
+        .for_community(community_id)
+        .member_ids_by_platform()
         .await?
         .into_iter()
         .map(|(p, m)| (MemberId::new(p), MemberId::new(m)))
         .collect();
-    let stored_ledger = tx.ledger(community_id).await?;
-    let stored_balances = tx.balances(community_id).await?;
-    let stored_badges = tx.badges(community_id).await?;
+    let stored_ledger = tx.for_community(community_id).ledger().await?;
+    let stored_balances = tx.for_community(community_id).balances().await?;
+    let stored_badges = tx.for_community(community_id).badges().await?;
     tx.commit().await?;
 
     let payloads = events

@@ -94,10 +94,14 @@ pub async fn deliver_notice_with(
     // A notice names the engine's id of its member; one that is not a member row id names
     // no member (the same outcome as a row id that is not found).
     let user = match MemberRowId::parse(notice.to.as_str()) {
-        Ok(member_id) => tx.platform_user_id(community_id, &member_id).await?,
+        Ok(member_id) => {
+            tx.for_community(community_id)
+                .platform_user_id(&member_id)
+                .await?
+        }
         Err(_) => None,
     };
-    let stored_token = tx.bot_token(community_id).await?;
+    let stored_token = tx.for_community(community_id).bot_token().await?;
     tx.commit().await?;
     let Some(user) = user else {
         tracing::warn!(community_id = %community_id, job_id = %job.id, "notice not sent: member not found");

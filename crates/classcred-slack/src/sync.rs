@@ -71,20 +71,18 @@ pub async fn ensure_single_workspace(
             id
         }
     };
-    let stored = tx.bot_token(&community_id).await?;
+    let stored = tx.for_community(&community_id).bot_token().await?;
     if stored.as_ref().map(ExposeSecret::expose_secret) != Some(token.expose_secret()) {
-        tx.save_installation(
-            &community_id,
-            &NewInstallation {
+        tx.for_community(&community_id)
+            .save_installation(&NewInstallation {
                 platform: PLATFORM.to_owned(),
                 platform_team_id: team_id.clone(),
                 bot_user_id: None,
                 scopes: crate::scopes::bot_scopes().join(","),
                 bot_token: token.clone(),
                 installed_by_member_id: None,
-            },
-        )
-        .await?;
+            })
+            .await?;
         tracing::info!(community_id = %community_id, "single-workspace installation recorded");
     }
     tx.commit().await?;
@@ -136,7 +134,8 @@ pub async fn record_install(store: &Store, access: &OAuthAccess) -> anyhow::Resu
     let installer_role = if created { Role::Admin } else { Role::Student };
     let admin = bare(&access.authed_user.id, installer_role, MemberKind::Human);
     let admin_member_id = match tx
-        .member_id_by_platform(&community_id, access.authed_user.id.as_str())
+        .for_community(&community_id)
+        .member_id_by_platform(access.authed_user.id.as_str())
         .await?
     {
         Some(id) => id,
@@ -144,24 +143,23 @@ pub async fn record_install(store: &Store, access: &OAuthAccess) -> anyhow::Resu
     };
     let bot = bare(&access.bot_user_id, Role::Student, MemberKind::App);
     if tx
-        .member_id_by_platform(&community_id, access.bot_user_id.as_str())
+        .for_community(&community_id)
+        .member_id_by_platform(access.bot_user_id.as_str())
         .await?
         .is_none()
     {
         join_member(&mut tx, &community_id, PLATFORM, &bot, now).await?;
     }
-    tx.save_installation(
-        &community_id,
-        &NewInstallation {
+    tx.for_community(&community_id)
+        .save_installation(&NewInstallation {
             platform: PLATFORM.to_owned(),
             platform_team_id: team_id.to_owned(),
             bot_user_id: Some(access.bot_user_id.as_str().to_owned()),
             scopes: access.scope.clone(),
             bot_token: SecretString::from(access.access_token.expose().to_owned()),
             installed_by_member_id: Some(admin_member_id.clone()),
-        },
-    )
-    .await?;
+        })
+        .await?;
     tx.commit().await?;
     tracing::info!(community_id = %community_id, created, "Slack workspace installed");
     Ok(Installed {
@@ -232,14 +230,16 @@ pub async fn apply_profile(
     at: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<bool> {
     let stored = tx
-        .member_profile_version(community_id, &member.platform_user_id)
+        .for_community(community_id)
+        .member_profile_version(&member.platform_user_id)
         .await?;
     let older = stored.is_some_and(|v| v > version || (v == version && !equal));
     if older {
         return Ok(false);
     }
     join_member(tx, community_id, PLATFORM, member, at).await?;
-    tx.set_member_profile_version(community_id, &member.platform_user_id, version)
+    tx.for_community(community_id)
+        .set_member_profile_version(&member.platform_user_id, version)
         .await?;
     Ok(true)
 }
@@ -262,7 +262,7 @@ pub async fn community_token(
 ) -> anyhow::Result<Option<(BotToken, Option<String>)>> {
     let mut tx = store.begin().await?;
     let community = tx.community(community_id).await?;
-    let stored = tx.bot_token(community_id).await?;
+    let stored = tx.for_community(community_id).bot_token().await?;
     tx.commit().await?;
     if community.platform != PLATFORM || community.state == CommunityState::Disabled {
         return Ok(None);

@@ -356,6 +356,50 @@ impl<'s> Tx<'s> {
     }
 }
 
+/// A transaction scoped to one community: every method that reads or writes one community's
+/// data (members, messages, inbox, ledger, engine records and questions, reports, feed,
+/// installations) lives here, without a `community_id` argument, and filters on this
+/// handle's community. A caller cannot pass the wrong community to one call of a sequence,
+/// nor forget it: `tx.for_community(&id)` names it once.
+///
+/// It borrows the [`Tx`] mutably and dereferences to it, so community-wide operations that
+/// are not community data (enqueueing a job, audit, keys, the community row itself) stay
+/// reachable; the transaction is committed through the [`Tx`] once the handle is dropped.
+pub struct CommunityTx<'t, 's> {
+    scoped: &'t mut Tx<'s>,
+    community_id: CommunityId,
+}
+
+impl<'s> Tx<'s> {
+    /// This transaction, scoped to one community (see [`CommunityTx`]).
+    pub fn for_community(&mut self, community_id: &CommunityId) -> CommunityTx<'_, 's> {
+        CommunityTx {
+            scoped: self,
+            community_id: community_id.clone(),
+        }
+    }
+}
+
+impl CommunityTx<'_, '_> {
+    /// The community this handle is scoped to.
+    pub fn community_id(&self) -> &CommunityId {
+        &self.community_id
+    }
+}
+
+impl<'s> std::ops::Deref for CommunityTx<'_, 's> {
+    type Target = Tx<'s>;
+    fn deref(&self) -> &Tx<'s> {
+        self.scoped
+    }
+}
+
+impl std::ops::DerefMut for CommunityTx<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.scoped
+    }
+}
+
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

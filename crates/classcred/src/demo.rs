@@ -101,8 +101,8 @@ fn profile(first: &str, last: &str, tz: &str) -> MemberProfile {
 pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     let mut tx = store.begin().await?;
     if let Some(c) = tx.community_by_team(DEMO_PLATFORM, DEMO_TEAM).await? {
-        let members = tx.list_members(&c.id).await?.len();
-        let messages = tx.list_messages(&c.id).await?.len();
+        let members = tx.for_community(&c.id).list_members().await?.len();
+        let messages = tx.for_community(&c.id).list_messages().await?.len();
         tx.commit().await?;
         return Ok(DemoSummary {
             community_id: c.id,

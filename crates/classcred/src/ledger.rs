@@ -28,7 +28,11 @@ pub async fn list_communities(store: &Store, format: TableFormat) -> anyhow::Res
     let mut tx = store.begin().await?;
     let mut rows = Vec::new();
     for c in tx.list_communities().await? {
-        let members = tx.member_ids_by_platform(&c.id).await?.len();
+        let members = tx
+            .for_community(&c.id)
+            .member_ids_by_platform()
+            .await?
+            .len();
         rows.push(CommunityRow {
             members,
             id: c.id,
@@ -85,7 +89,8 @@ pub async fn balances(
         .await
         .with_context(|| format!("community {community}"))?;
     let rows: Vec<BalanceRow> = tx
-        .balances(community)
+        .for_community(community)
+        .balances()
         .await?
         .into_iter()
         .map(|b| BalanceRow {
@@ -177,14 +182,26 @@ pub async fn adjust(
         bail!("--reason must not be empty: adjustments need a reason");
     }
     let mut tx = store.begin().await?;
-    let Some(admin_id) = tx.member_id_by_platform(community, by).await? else {
+    let Some(admin_id) = tx
+        .for_community(community)
+        .member_id_by_platform(by)
+        .await?
+    else {
         bail!("--by {by}: no such member in community {community}");
     };
-    match tx.member_role_kind(community, admin_id.as_str()).await? {
+    match tx
+        .for_community(community)
+        .member_role_kind(admin_id.as_str())
+        .await?
+    {
         Some((classcred_store::Role::Admin, _)) => {}
         _ => bail!("--by {by}: only an Admin can adjust points"),
     }
-    let Some(member_id) = tx.member_id_by_platform(community, member).await? else {
+    let Some(member_id) = tx
+        .for_community(community)
+        .member_id_by_platform(member)
+        .await?
+    else {
         bail!("--member {member}: no such member in community {community}");
     };
     let adjustment_id = uuid_like();

@@ -151,7 +151,8 @@ async fn top(
     let mut lines = vec![format!("*Leaderboard — {title}*")];
     for row in board.rows.iter().take(TOP_ROWS) {
         let m = tx
-            .member(c, &MemberRowId::parse(row.member.as_str())?)
+            .for_community(c)
+            .member(&MemberRowId::parse(row.member.as_str())?)
             .await?;
         let name = m
             .profile
@@ -165,7 +166,10 @@ async fn top(
             row.points
         ));
     }
-    let me = tx.member_id_by_platform(c, cmd.user_id.as_str()).await?;
+    let me = tx
+        .for_community(c)
+        .member_id_by_platform(cmd.user_id.as_str())
+        .await?;
     tx.commit().await?;
     if let Some(pos) = me.and_then(|id| board.position(&MemberId::new(id))) {
         lines.push(format!(

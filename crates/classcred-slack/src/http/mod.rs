@@ -250,7 +250,7 @@ async fn bot_token(
 ) -> anyhow::Result<Option<crate::client::BotToken>> {
     use secrecy::ExposeSecret;
     let mut tx = st.store.begin().await?;
-    let stored = tx.bot_token(community_id).await?;
+    let stored = tx.for_community(community_id).bot_token().await?;
     let team = tx.community(community_id).await?.platform_team_id;
     tx.commit().await?;
     Ok(stored

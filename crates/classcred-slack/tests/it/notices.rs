@@ -28,15 +28,13 @@ async fn member(
 ) -> classcred_store::MemberRowId {
     let mut tx = s.store.begin().await.unwrap();
     let id = tx
-        .upsert_member(
-            c,
-            &NewMember {
-                platform_user_id: uid.into(),
-                role: Role::Student,
-                kind: MemberKind::Human,
-                profile: MemberProfile::default(),
-            },
-        )
+        .for_community(c)
+        .upsert_member(&NewMember {
+            platform_user_id: uid.into(),
+            role: Role::Student,
+            kind: MemberKind::Human,
+            profile: MemberProfile::default(),
+        })
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -190,7 +188,12 @@ async fn single_workspace_setup_is_idempotent_and_follows_token_changes() {
         assert_eq!(s.count("installation").await, 2);
         let mut tx = s.store.begin().await.unwrap();
         assert_eq!(
-            tx.bot_token(&c).await.unwrap().unwrap().expose_secret(),
+            tx.for_community(&c)
+                .bot_token()
+                .await
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
             "xoxb-rotated"
         );
         let community = tx.community(&c).await.unwrap();

@@ -356,7 +356,7 @@ impl Server {
         community: &classcred_store::CommunityId,
     ) -> BTreeMap<String, i64> {
         let mut tx = self.store.begin().await.unwrap();
-        let b = tx.balances(community).await.unwrap();
+        let b = tx.for_community(community).balances().await.unwrap();
         tx.commit().await.unwrap();
         b.into_iter()
             .map(|b| {

@@ -108,9 +108,12 @@ impl Tx<'_> {
             .await?;
         Ok(())
     }
+}
 
+impl CommunityTx<'_, '_> {
     /// Mark every installation of a community revoked (uninstall, token revocation).
-    pub async fn revoke_installations(&mut self, community_id: &CommunityId) -> Result<u64> {
+    pub async fn revoke_installations(&mut self) -> Result<u64> {
+        let community_id = &self.community_id.clone();
         let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE installation SET revoked_at = $2 WHERE community_id = $1 AND revoked_at IS NULL",
@@ -123,11 +126,8 @@ impl Tx<'_> {
     }
 
     /// Record a platform installation with its bot token encrypted.
-    pub async fn save_installation(
-        &mut self,
-        community_id: &CommunityId,
-        new: &NewInstallation,
-    ) -> Result<String> {
+    pub async fn save_installation(&mut self, new: &NewInstallation) -> Result<String> {
+        let community_id = &self.community_id.clone();
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let token = seal_opt(
@@ -157,7 +157,8 @@ impl Tx<'_> {
     }
 
     /// The bot token of the community's newest installation that is not revoked.
-    pub async fn bot_token(&mut self, community_id: &CommunityId) -> Result<Option<SecretString>> {
+    pub async fn bot_token(&mut self) -> Result<Option<SecretString>> {
+        let community_id = &self.community_id.clone();
         let Some(row) = sqlx::query(
             "SELECT id, bot_token_enc FROM installation WHERE community_id = $1 AND revoked_at IS NULL \
              ORDER BY installed_at DESC, id DESC LIMIT 1",

@@ -2,17 +2,17 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Store a platform delivery durably, once per (platform, event id).
     pub async fn insert_inbox(
         &mut self,
-        community_id: &CommunityId,
         platform: &str,
         event_id: &str,
         event_type: &str,
         payload: &[u8],
         occurred_at: i64,
     ) -> Result<InboxInsert> {
+        let community_id = &self.community_id.clone();
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let sealed = dek.seal(
@@ -42,11 +42,8 @@ impl Tx<'_> {
     }
 
     /// One inbox row of a community, decrypted. A row of another community is "not found".
-    pub async fn inbox_event(
-        &mut self,
-        community_id: &CommunityId,
-        id: &str,
-    ) -> Result<InboxEvent> {
+    pub async fn inbox_event(&mut self, id: &str) -> Result<InboxEvent> {
+        let community_id = &self.community_id.clone();
         let row = sqlx::query(
             "SELECT id, community_id, platform, event_id, event_type, payload_enc, occurred_at, processed_at, attempts \
              FROM inbox WHERE id = $1 AND community_id = $2",
@@ -92,11 +89,8 @@ impl Tx<'_> {
     }
 
     /// Mark an inbox row of a community processed. A row of another community is "not found".
-    pub async fn mark_inbox_processed(
-        &mut self,
-        community_id: &CommunityId,
-        id: &str,
-    ) -> Result<()> {
+    pub async fn mark_inbox_processed(&mut self, id: &str) -> Result<()> {
+        let community_id = &self.community_id.clone();
         let done = sqlx::query(
             "UPDATE inbox SET processed_at = $2, attempts = attempts + 1, last_error = NULL \
              WHERE id = $1 AND community_id = $3",

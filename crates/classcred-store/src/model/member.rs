@@ -2,13 +2,10 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// The platform user id of a member, without decrypting anything.
-    pub async fn platform_user_id(
-        &mut self,
-        community_id: &CommunityId,
-        member_id: &MemberRowId,
-    ) -> Result<Option<String>> {
+    pub async fn platform_user_id(&mut self, member_id: &MemberRowId) -> Result<Option<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT platform_user_id FROM member WHERE community_id = $1 AND id = $2",
         )
@@ -22,11 +19,8 @@ impl Tx<'_> {
     /// Role and kind are set on insert only: afterwards they change through engine events
     /// (role changes, profile changes), so that the inbox alone can replay them. Returns the
     /// member's id.
-    pub async fn upsert_member(
-        &mut self,
-        community_id: &CommunityId,
-        new: &NewMember,
-    ) -> Result<MemberRowId> {
+    pub async fn upsert_member(&mut self, new: &NewMember) -> Result<MemberRowId> {
+        let community_id = &self.community_id.clone();
         let existing: Option<MemberRowId> = sqlx::query_scalar(
             "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
         )
@@ -106,11 +100,8 @@ impl Tx<'_> {
     }
 
     /// A member with decrypted profile. `Erased` when the community's key was destroyed.
-    pub async fn member(
-        &mut self,
-        community_id: &CommunityId,
-        member_id: &MemberRowId,
-    ) -> Result<Member> {
+    pub async fn member(&mut self, member_id: &MemberRowId) -> Result<Member> {
+        let community_id = &self.community_id.clone();
         let sql =
             format!("SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND id = $2");
         let row = sqlx::query(&sql)
@@ -128,9 +119,9 @@ impl Tx<'_> {
 
     pub async fn member_by_platform_id(
         &mut self,
-        community_id: &CommunityId,
         platform_user_id: &str,
     ) -> Result<Option<Member>> {
+        let community_id = &self.community_id.clone();
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND platform_user_id = $2"
         );
@@ -147,11 +138,8 @@ impl Tx<'_> {
     }
 
     /// Find a member by email through the blind index (no decryption of other rows).
-    pub async fn member_by_email(
-        &mut self,
-        community_id: &CommunityId,
-        email: &str,
-    ) -> Result<Option<Member>> {
+    pub async fn member_by_email(&mut self, email: &str) -> Result<Option<Member>> {
+        let community_id = &self.community_id.clone();
         let dek = self.data_key(community_id).await?;
         let bidx = dek.blind_index("member.email", &normalise_email(email));
         let sql = format!(
@@ -168,7 +156,8 @@ impl Tx<'_> {
         Self::member_from_row(&dek, community_id, &row).map(Some)
     }
 
-    pub async fn list_members(&mut self, community_id: &CommunityId) -> Result<Vec<Member>> {
+    pub async fn list_members(&mut self) -> Result<Vec<Member>> {
+        let community_id = &self.community_id.clone();
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 ORDER BY joined_at, id"
         );

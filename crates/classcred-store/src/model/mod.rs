@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{new_id, open_opt, seal_opt, Result, StoreError, Tx};
+use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
 pub use ids::{CommunityId, MemberRowId};
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{new_id, CommunityId, MemberKind, MemberRowId, Result, Role, StoreError, Tx};
+use crate::{new_id, CommunityTx, MemberKind, MemberRowId, Result, Role, StoreError};
 
 /// One member's balances, as stored in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

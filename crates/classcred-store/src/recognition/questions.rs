@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     pub(super) async fn sum_i64(&mut self, sql: &str, binds: &[&str]) -> Result<i64> {
         let mut q = sqlx::query_scalar::<_, i64>(sql);
         for b in binds {
@@ -12,12 +12,8 @@ impl Tx<'_> {
     }
 
     /// `SUM(quota_units)` of a giver on a quota day.
-    pub async fn quota_used(
-        &mut self,
-        community_id: &CommunityId,
-        giver: &str,
-        day: &str,
-    ) -> Result<i64> {
+    pub async fn quota_used(&mut self, giver: &str, day: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(quota_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND quota_day = $3",
@@ -27,13 +23,8 @@ impl Tx<'_> {
     }
 
     /// `SUM(fire_units)` from a giver to a recipient in an ISO week.
-    pub async fn weekly_fire(
-        &mut self,
-        community_id: &CommunityId,
-        giver: &str,
-        recipient: &str,
-        week: &str,
-    ) -> Result<i64> {
+    pub async fn weekly_fire(&mut self, giver: &str, recipient: &str, week: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(fire_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND iso_week = $3 AND member_id = $4",
@@ -42,11 +33,8 @@ impl Tx<'_> {
         .await
     }
 
-    pub async fn ledger_key_exists(
-        &mut self,
-        community_id: &CommunityId,
-        key: &str,
-    ) -> Result<bool> {
+    pub async fn ledger_key_exists(&mut self, key: &str) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND idempotency_key = $2",
             &[community_id.as_str(), key],
@@ -56,7 +44,8 @@ impl Tx<'_> {
     }
 
     /// Lifetime earned points (thousandths).
-    pub async fn earned(&mut self, community_id: &CommunityId, member_id: &str) -> Result<i64> {
+    pub async fn earned(&mut self, member_id: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             &format!(
                 "SELECT {EARNED} FROM ledger_entry WHERE community_id = $1 AND member_id = $2"
@@ -67,12 +56,8 @@ impl Tx<'_> {
     }
 
     /// Whether a student giver was ever awarded fire to a recipient.
-    pub async fn has_recognised(
-        &mut self,
-        community_id: &CommunityId,
-        giver: &str,
-        recipient: &str,
-    ) -> Result<bool> {
+    pub async fn has_recognised(&mut self, giver: &str, recipient: &str) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND member_id = $3 AND kind = 'award' AND giver_role = 'student'",
@@ -82,11 +67,8 @@ impl Tx<'_> {
         .map(|n| n > 0)
     }
 
-    pub async fn distinct_givers(
-        &mut self,
-        community_id: &CommunityId,
-        recipient: &str,
-    ) -> Result<i64> {
+    pub async fn distinct_givers(&mut self, recipient: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(DISTINCT giver_member_id) FROM ledger_entry WHERE community_id = $1 \
              AND member_id = $2 AND kind = 'award' AND giver_role = 'student'",
@@ -95,11 +77,8 @@ impl Tx<'_> {
         .await
     }
 
-    pub async fn distinct_recipients(
-        &mut self,
-        community_id: &CommunityId,
-        giver: &str,
-    ) -> Result<i64> {
+    pub async fn distinct_recipients(&mut self, giver: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(DISTINCT member_id) FROM ledger_entry WHERE community_id = $1 \
              AND giver_member_id = $2 AND kind = 'award' AND giver_role = 'student'",
@@ -108,12 +87,8 @@ impl Tx<'_> {
         .await
     }
 
-    pub async fn gave_on(
-        &mut self,
-        community_id: &CommunityId,
-        giver: &str,
-        day: &str,
-    ) -> Result<bool> {
+    pub async fn gave_on(&mut self, giver: &str, day: &str) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND quota_day = $3 AND kind = 'award'",
@@ -124,11 +99,8 @@ impl Tx<'_> {
     }
 
     /// Per student giver, fire units standing given in a week.
-    pub async fn weekly_fire_by_giver(
-        &mut self,
-        community_id: &CommunityId,
-        week: &str,
-    ) -> Result<Vec<(String, i64)>> {
+    pub async fn weekly_fire_by_giver(&mut self, week: &str) -> Result<Vec<(String, i64)>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT giver_member_id AS giver, CAST(SUM(fire_units) AS BIGINT) AS units FROM ledger_entry \
              WHERE community_id = $1 AND iso_week = $2 AND giver_role = 'student' AND giver_member_id IS NOT NULL \

@@ -23,7 +23,8 @@ async fn ingest_like(
 ) -> classcred_store::Result<()> {
     let mut tx = store.begin().await?;
     let inserted = tx
-        .insert_inbox(community, "slack", &event_id, "message", b"{}", 0)
+        .for_community(community)
+        .insert_inbox("slack", &event_id, "message", b"{}", 0)
         .await?;
     assert!(matches!(inserted, InboxInsert::Stored(_)));
     tx.enqueue(&NewJob {
@@ -71,7 +72,13 @@ async fn two_stores_on_one_sqlite_file_ingest_concurrently_without_busy_errors()
         errors.first()
     );
     let mut tx = a.begin().await.unwrap();
-    assert_eq!(tx.pending_inbox_count(&community).await.unwrap(), 100);
+    assert_eq!(
+        tx.for_community(&community)
+            .pending_inbox_count()
+            .await
+            .unwrap(),
+        100
+    );
     tx.commit().await.unwrap();
 }
 
@@ -265,29 +272,36 @@ async fn row_ids_of_another_community_are_not_found() {
         let b = common::community(&store, "B", "TB").await;
         let mut tx = store.begin().await.unwrap();
         let member_a = tx
-            .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
+            .for_community(&a)
+            .upsert_member(&common::member("UA", Role::Student, "Ada"))
             .await
             .unwrap();
-        tx.upsert_member(&b, &common::member("UB", Role::Student, "Bob"))
+        tx.for_community(&b)
+            .upsert_member(&common::member("UB", Role::Student, "Bob"))
             .await
             .unwrap();
         let InboxInsert::Stored(inbox_a) = tx
-            .insert_inbox(&a, "slack", "EvA", "message", b"{}", 0)
+            .for_community(&a)
+            .insert_inbox("slack", "EvA", "message", b"{}", 0)
             .await
             .unwrap()
         else {
             panic!("stored")
         };
-        tx.upsert_engine_message(&a, "msgA", Some(member_a.as_str()), "{}")
+        tx.for_community(&a)
+            .upsert_engine_message("msgA", Some(member_a.as_str()), "{}")
             .await
             .unwrap();
-        tx.upsert_engine_reaction(&a, "msgA", member_a.as_str(), "{}")
+        tx.for_community(&a)
+            .upsert_engine_reaction("msgA", member_a.as_str(), "{}")
             .await
             .unwrap();
-        tx.insert_badge(&a, member_a.as_str(), "first-fire", "1", None, 0)
+        tx.for_community(&a)
+            .insert_badge(member_a.as_str(), "first-fire", "1", None, 0)
             .await
             .unwrap();
-        tx.insert_feed_item(&a, Some(member_a.as_str()), "badge", "{}", 0)
+        tx.for_community(&a)
+            .insert_feed_item(Some(member_a.as_str()), "badge", "{}", 0)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -296,72 +310,123 @@ async fn row_ids_of_another_community_are_not_found() {
         let mut tx = store.begin().await.unwrap();
         let backend = db.backend();
         // Inbox: reads and the three writes that address a row by id.
-        assert!(tx.inbox_event(&a, &inbox_a).await.is_ok());
+        assert!(tx.for_community(&a).inbox_event(&inbox_a).await.is_ok());
         assert!(
-            nf(tx.inbox_event(&b, &inbox_a).await.map(|_| ())),
-            "{backend}"
-        );
-        assert!(nf(tx.mark_inbox_processed(&b, &inbox_a).await), "{backend}");
-        assert!(
-            nf(tx.mark_inbox_processed_at_seq(&b, &inbox_a, 1).await),
+            nf(tx.for_community(&b).inbox_event(&inbox_a).await.map(|_| ())),
             "{backend}"
         );
         assert!(
-            nf(tx.record_inbox_failure(&b, &inbox_a, "x").await.map(|_| ())),
+            nf(tx.for_community(&b).mark_inbox_processed(&inbox_a).await),
             "{backend}"
         );
-        let untouched = tx.inbox_event(&a, &inbox_a).await.unwrap();
+        assert!(
+            nf(tx
+                .for_community(&b)
+                .mark_inbox_processed_at_seq(&inbox_a, 1)
+                .await),
+            "{backend}"
+        );
+        assert!(
+            nf(tx
+                .for_community(&b)
+                .record_inbox_failure(&inbox_a, "x")
+                .await
+                .map(|_| ())),
+            "{backend}"
+        );
+        let untouched = tx.for_community(&a).inbox_event(&inbox_a).await.unwrap();
         assert_eq!((untouched.processed_at, untouched.attempts), (None, 0));
         // Members.
-        assert!(nf(tx.member(&b, &member_a).await.map(|_| ())), "{backend}");
-        assert_eq!(tx.platform_user_id(&b, &member_a).await.unwrap(), None);
-        assert!(tx.member_by_platform_id(&b, "UA").await.unwrap().is_none());
-        assert!(tx
-            .member_by_email(&b, "ada@example.edu")
-            .await
-            .unwrap()
-            .is_none());
-        assert!(tx
-            .member_by_email(&a, "ada@example.edu")
-            .await
-            .unwrap()
-            .is_some());
-        // Engine records and points.
-        assert_eq!(tx.engine_message(&b, "msgA").await.unwrap(), None);
-        assert!(tx.engine_message(&a, "msgA").await.unwrap().is_some());
+        assert!(
+            nf(tx.for_community(&b).member(&member_a).await.map(|_| ())),
+            "{backend}"
+        );
         assert_eq!(
-            tx.engine_reaction(&b, "msgA", member_a.as_str())
+            tx.for_community(&b)
+                .platform_user_id(&member_a)
                 .await
                 .unwrap(),
             None
         );
         assert!(tx
-            .engine_reaction(&a, "msgA", member_a.as_str())
+            .for_community(&b)
+            .member_by_platform_id("UA")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(tx
+            .for_community(&b)
+            .member_by_email("ada@example.edu")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(tx
+            .for_community(&a)
+            .member_by_email("ada@example.edu")
             .await
             .unwrap()
             .is_some());
-        assert!(tx.engine_reactions_on(&b, "msgA").await.unwrap().is_empty());
+        // Engine records and points.
+        assert_eq!(
+            tx.for_community(&b).engine_message("msgA").await.unwrap(),
+            None
+        );
         assert!(tx
-            .has_badge(&a, member_a.as_str(), "first-fire", "1")
+            .for_community(&a)
+            .engine_message("msgA")
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            tx.for_community(&b)
+                .engine_reaction("msgA", member_a.as_str())
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(tx
+            .for_community(&a)
+            .engine_reaction("msgA", member_a.as_str())
+            .await
+            .unwrap()
+            .is_some());
+        assert!(tx
+            .for_community(&b)
+            .engine_reactions_on("msgA")
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(tx
+            .for_community(&a)
+            .has_badge(member_a.as_str(), "first-fire", "1")
             .await
             .unwrap());
         assert!(!tx
-            .has_badge(&b, member_a.as_str(), "first-fire", "1")
+            .for_community(&b)
+            .has_badge(member_a.as_str(), "first-fire", "1")
             .await
             .unwrap());
         assert_eq!(
-            tx.feed(&a, Some(member_a.as_str()), 10)
+            tx.for_community(&a)
+                .feed(Some(member_a.as_str()), 10)
                 .await
                 .unwrap()
                 .len(),
             1
         );
         assert!(tx
-            .feed(&b, Some(member_a.as_str()), 10)
+            .for_community(&b)
+            .feed(Some(member_a.as_str()), 10)
             .await
             .unwrap()
             .is_empty());
-        assert_eq!(tx.earned(&b, member_a.as_str()).await.unwrap(), 0);
+        assert_eq!(
+            tx.for_community(&b)
+                .earned(member_a.as_str())
+                .await
+                .unwrap(),
+            0
+        );
         tx.commit().await.unwrap();
         store.close().await;
     }
@@ -378,17 +443,20 @@ async fn rows_cannot_name_members_of_another_community() {
         let b = common::community(&store, "B", "TB").await;
         let mut tx = store.begin().await.unwrap();
         let member_a = tx
-            .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
+            .for_community(&a)
+            .upsert_member(&common::member("UA", Role::Student, "Ada"))
             .await
             .unwrap();
-        tx.upsert_engine_message(&a, "m1", Some(member_a.as_str()), "{}")
+        tx.for_community(&a)
+            .upsert_engine_message("m1", Some(member_a.as_str()), "{}")
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
         let err = tx
-            .upsert_engine_message(&b, "m2", Some(member_a.as_str()), "{}")
+            .for_community(&b)
+            .upsert_engine_message("m2", Some(member_a.as_str()), "{}")
             .await
             .unwrap_err();
         assert!(

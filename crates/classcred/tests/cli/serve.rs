@@ -166,7 +166,11 @@ fn two_serve_processes_share_one_postgres_queue() {
             .await
             .unwrap();
             let mut tx = store.begin().await.unwrap();
-            let n = tx.pending_inbox_count(&community).await.unwrap();
+            let n = tx
+                .for_community(&community)
+                .pending_inbox_count()
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             store.close().await;
             n

@@ -117,7 +117,7 @@ pub async fn settle(w: &World) -> usize {
 /// Earned points (thousandths) per platform user id.
 pub async fn earned(w: &World, uid: &str) -> i64 {
     let mut tx = w.store.begin().await.unwrap();
-    let b = tx.balances(&w.community).await.unwrap();
+    let b = tx.for_community(&w.community).balances().await.unwrap();
     tx.commit().await.unwrap();
     b.into_iter()
         .find(|b| b.platform_user_id == uid)
