@@ -209,7 +209,7 @@ pub async fn unresolved_members(store: &Store, community_id: &CommunityId) -> Re
         .oldest_unprocessed_inbox()
         .await?
     {
-        Some(head) => match process::plan(&mut tx, community_id, head).await? {
+        Some(head) => match process::plan(&mut tx.for_community(community_id), head).await? {
             process::Next::Defer { unknown, .. } => unknown,
             process::Next::Process { .. } => Vec::new(),
         },

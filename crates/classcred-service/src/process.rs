@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{CommunityId, NewLedgerEntry, NewMessage, Store, Tx};
+use classcred_store::{CommunityId, CommunityTx, NewLedgerEntry, NewMessage, Store};
 
 use crate::{
     settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
@@ -122,18 +122,12 @@ pub(crate) enum Next {
 ///   role and kind are in place, and replay (which follows the processing order) sees the same;
 /// - a platform id with no member row that is not known as a non-member defers the row;
 /// - otherwise the row runs, with non-members left out.
-pub(crate) async fn plan(
-    tx: &mut Tx<'_>,
-    community_id: &CommunityId,
-    head: String,
-) -> Result<Next> {
+pub(crate) async fn plan(tx: &mut CommunityTx<'_, '_>, head: String) -> Result<Next> {
+    let community_id = tx.community_id().clone();
     let mut inbox_id = head;
     // One hop at most: a joining row never hops again.
     for _ in 0..2 {
-        let ev = tx
-            .for_community(community_id)
-            .inbox_event(&inbox_id)
-            .await?;
+        let ev = tx.inbox_event(&inbox_id).await?;
         let payload = serde_json::from_slice::<Payload>(&ev.payload)?;
         let Payload::Event(event) = &payload else {
             return Ok(Next::Process {
@@ -144,20 +138,15 @@ pub(crate) async fn plan(
         };
         let mut members = HashMap::new();
         if let Event::MemberJoined(j) = event {
-            let id = match tx
-                .for_community(community_id)
-                .member_id_by_platform(j.member.as_str())
-                .await?
-            {
+            let id = match tx.member_id_by_platform(j.member.as_str()).await? {
                 Some(id) => id,
                 None => {
-                    tx.for_community(community_id)
-                        .insert_bare_member(
-                            j.member.as_str(),
-                            state::store_role(j.role),
-                            state::store_kind(j.kind),
-                        )
-                        .await?
+                    tx.insert_bare_member(
+                        j.member.as_str(),
+                        state::store_role(j.role),
+                        state::store_kind(j.kind),
+                    )
+                    .await?
                 }
             };
             members.insert(j.member.clone(), MemberId::new(id));
@@ -173,18 +162,13 @@ pub(crate) async fn plan(
             if members.contains_key(pid) || unknown.iter().any(|u| u == pid.as_str()) {
                 continue;
             }
-            match tx
-                .for_community(community_id)
-                .member_id_by_platform(pid.as_str())
-                .await?
-            {
+            match tx.member_id_by_platform(pid.as_str()).await? {
                 Some(id) => {
                     if join_first.is_none() {
                         join_first = tx
-                            .for_community(community_id)
                             .pending_inbox_by_event_id(
                                 &ev.platform,
-                                &join_event_id(community_id, pid.as_str()),
+                                &join_event_id(&community_id, pid.as_str()),
                             )
                             .await?
                             .filter(|j| *j != inbox_id);
@@ -192,11 +176,7 @@ pub(crate) async fn plan(
                     members.insert(pid.clone(), MemberId::new(id));
                 }
                 None => {
-                    if !tx
-                        .for_community(community_id)
-                        .is_platform_non_member(pid.as_str())
-                        .await?
-                    {
+                    if !tx.is_platform_non_member(pid.as_str()).await? {
                         unknown.push(pid.to_string());
                     }
                 }
@@ -220,8 +200,7 @@ pub(crate) async fn plan(
 
 /// Run the engine (`step`) against the database until it asks nothing new.
 async fn run_engine(
-    tx: &mut Tx<'_>,
-    community_id: &CommunityId,
+    tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     step: impl Fn(&state::Recorded) -> Result<Outcome>,
 ) -> Result<Outcome> {
@@ -233,7 +212,7 @@ async fn run_engine(
             return Ok(outcome);
         }
         for q in missing {
-            let a = state::answer(tx, community_id, &q).await?;
+            let a = state::answer(tx, &q).await?;
             known.insert(q, a);
         }
     }
@@ -248,16 +227,15 @@ fn role_str(r: classcred_engine::Role) -> &'static str {
 
 /// Write an outcome in the caller's transaction.
 async fn write_outcome(
-    tx: &mut Tx<'_>,
-    community_id: &CommunityId,
+    tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     outcome: &Outcome,
     source: Option<&str>,
     fault: Fault,
 ) -> Result<()> {
+    let community_id = tx.community_id().clone();
     for e in &outcome.entries {
         let inserted = tx
-            .for_community(community_id)
             .insert_ledger_entry(&NewLedgerEntry {
                 member_id: e.member.to_string(),
                 kind: e.kind.as_str().to_string(),
@@ -285,50 +263,45 @@ async fn write_outcome(
         return Err(ServiceError::Injected);
     }
     for m in &outcome.messages {
-        tx.for_community(community_id)
-            .upsert_engine_message(
-                &m.platform_message_id,
-                m.author.as_ref().map(MemberId::as_str),
-                &serde_json::to_string(m)?,
-            )
-            .await?;
+        tx.upsert_engine_message(
+            &m.platform_message_id,
+            m.author.as_ref().map(MemberId::as_str),
+            &serde_json::to_string(m)?,
+        )
+        .await?;
     }
     for r in &outcome.reactions {
-        tx.for_community(community_id)
-            .upsert_engine_reaction(
-                &r.platform_message_id,
-                r.reactor.as_str(),
-                &serde_json::to_string(r)?,
-            )
-            .await?;
+        tx.upsert_engine_reaction(
+            &r.platform_message_id,
+            r.reactor.as_str(),
+            &serde_json::to_string(r)?,
+        )
+        .await?;
     }
     for m in &outcome.members {
-        tx.for_community(community_id)
-            .set_member_role_kind(
-                m.member.as_str(),
-                state::store_role(m.info.role),
-                state::store_kind(m.info.kind),
-            )
-            .await?;
+        tx.set_member_role_kind(
+            m.member.as_str(),
+            state::store_role(m.info.role),
+            state::store_kind(m.info.kind),
+        )
+        .await?;
     }
     for b in &outcome.badges {
-        tx.for_community(community_id)
-            .insert_badge(
-                b.member.as_str(),
-                b.badge.as_str(),
-                &b.instance,
-                b.by.as_ref().map(MemberId::as_str),
-                b.occurred_at.timestamp_millis(),
-            )
-            .await?;
+        tx.insert_badge(
+            b.member.as_str(),
+            b.badge.as_str(),
+            &b.instance,
+            b.by.as_ref().map(MemberId::as_str),
+            b.occurred_at.timestamp_millis(),
+        )
+        .await?;
     }
     for l in &outcome.levels {
-        tx.for_community(community_id)
-            .set_member_level(l.member.as_str(), i64::from(l.level))
+        tx.set_member_level(l.member.as_str(), i64::from(l.level))
             .await?;
     }
     for item in &outcome.feed {
-        write_feed_item(tx, community_id, item).await?;
+        write_feed_item(tx, item).await?;
     }
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, so the adapter can answer where
@@ -343,11 +316,7 @@ async fn write_outcome(
     Ok(())
 }
 
-async fn write_feed_item(
-    tx: &mut Tx<'_>,
-    community_id: &CommunityId,
-    item: &FeedItem,
-) -> Result<()> {
+async fn write_feed_item(tx: &mut CommunityTx<'_, '_>, item: &FeedItem) -> Result<()> {
     let payload = serde_json::to_value(&item.kind)?;
     let kind = payload
         .get("type")
@@ -358,14 +327,13 @@ async fn write_feed_item(
         classcred_engine::Audience::Member(m) => Some(m.as_str()),
         classcred_engine::Audience::Community => None,
     };
-    tx.for_community(community_id)
-        .insert_feed_item(
-            member,
-            &kind,
-            &payload.to_string(),
-            item.occurred_at.timestamp_millis(),
-        )
-        .await?;
+    tx.insert_feed_item(
+        member,
+        &kind,
+        &payload.to_string(),
+        item.occurred_at.timestamp_millis(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -381,23 +349,22 @@ fn message_ref(e: &Event) -> Option<&str> {
 }
 
 /// Keep the message text (encrypted) for feeds and dashboards.
-async fn record_message(tx: &mut Tx<'_>, community_id: &CommunityId, e: &Event) -> Result<()> {
+async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event) -> Result<()> {
     if let Event::MessagePosted(m) = e {
         let channel = m
             .platform_message_id
             .split_once(':')
             .map_or("", |(c, _)| c)
             .to_string();
-        tx.for_community(community_id)
-            .insert_message(&NewMessage {
-                platform_message_id: m.platform_message_id.clone(),
-                channel_id: channel,
-                author_member_id: Some(m.author.to_string()),
-                thread_id: m.thread.clone(),
-                text: m.text.clone(),
-                posted_at: m.occurred_at.timestamp_millis(),
-            })
-            .await?;
+        tx.insert_message(&NewMessage {
+            platform_message_id: m.platform_message_id.clone(),
+            channel_id: channel,
+            author_member_id: Some(m.author.to_string()),
+            thread_id: m.thread.clone(),
+            text: m.text.clone(),
+            posted_at: m.occurred_at.timestamp_millis(),
+        })
+        .await?;
     }
     Ok(())
 }
@@ -450,7 +417,7 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
         tx.rollback().await?;
         return Ok(Step::Idle);
     };
-    let next = match plan(&mut tx, community_id, head.clone()).await {
+    let next = match plan(&mut tx.for_community(community_id), head.clone()).await {
         Ok(next) => next,
         Err(e) => {
             tx.rollback().await?;
@@ -496,8 +463,7 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
         }
     };
     match process_in(
-        &mut tx,
-        community_id,
+        &mut tx.for_community(community_id),
         &inbox_id,
         seq,
         payload,
@@ -555,15 +521,15 @@ async fn record_failure(
 }
 
 async fn process_in(
-    tx: &mut Tx<'_>,
-    community_id: &CommunityId,
+    tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     seq: i64,
     payload: Payload,
     members: &HashMap<MemberId, MemberId>,
     fault: Fault,
 ) -> Result<Processed> {
-    let settings = settings(tx, community_id).await?;
+    let community_id = tx.community_id().clone();
+    let settings = settings(tx, &community_id).await?;
     let mut source = None;
     let outcome = match payload {
         Payload::Event(platform_event) => {
@@ -571,11 +537,9 @@ async fn process_in(
             match without_non_members(&platform_event, |p| members.contains_key(p)) {
                 Some(e) => {
                     let event = map_members(&e, members);
-                    let outcome = run_engine(tx, community_id, inbox_id, |s| {
-                        Ok(apply(&settings, s, &event))
-                    })
-                    .await?;
-                    record_message(tx, community_id, &event).await?;
+                    let outcome =
+                        run_engine(tx, inbox_id, |s| Ok(apply(&settings, s, &event))).await?;
+                    record_message(tx, &event).await?;
                     outcome
                 }
                 // An actor is not a member (another workspace, unknown, deactivated).
@@ -583,24 +547,14 @@ async fn process_in(
             }
         }
         Payload::CloseWeek(c) => {
-            run_engine(tx, community_id, inbox_id, |s| {
+            run_engine(tx, inbox_id, |s| {
                 Ok(close_week(&settings, s, c.close_week, c.at)?)
             })
             .await?
         }
     };
-    write_outcome(
-        tx,
-        community_id,
-        inbox_id,
-        &outcome,
-        source.as_deref(),
-        fault,
-    )
-    .await?;
-    tx.for_community(community_id)
-        .mark_inbox_processed_at_seq(inbox_id, seq)
-        .await?;
+    write_outcome(tx, inbox_id, &outcome, source.as_deref(), fault).await?;
+    tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),
         seq,

@@ -44,17 +44,13 @@ pub async fn member_summary(
     platform_user_id: &str,
 ) -> Result<Option<MemberSummary>> {
     let mut tx = store.begin().await?;
-    let Some(member_id) = tx
-        .for_community(community_id)
-        .member_id_by_platform(platform_user_id)
-        .await?
-    else {
+    let mut scoped = tx.for_community(community_id);
+    let Some(member_id) = scoped.member_id_by_platform(platform_user_id).await? else {
         tx.commit().await?;
         return Ok(None);
     };
-    let s = settings(&mut tx, community_id).await?;
-    let (role, _) = tx
-        .for_community(community_id)
+    let s = settings(&mut scoped, community_id).await?;
+    let (role, _) = scoped
         .member_role_kind(member_id.as_str())
         .await?
         .unwrap_or((
@@ -62,8 +58,7 @@ pub async fn member_summary(
             classcred_store::MemberKind::Human,
         ));
     let role = engine_role(role);
-    let balance = tx
-        .for_community(community_id)
+    let balance = scoped
         .balances()
         .await?
         .into_iter()
@@ -76,8 +71,7 @@ pub async fn member_summary(
         .get(level_idx)
         .map(|l| l.name.clone())
         .unwrap_or_default();
-    let badges = tx
-        .for_community(community_id)
+    let badges = scoped
         .badges()
         .await?
         .into_iter()
@@ -92,16 +86,12 @@ pub async fn member_summary(
         None
     } else {
         let today = QuotaDay::of(store.clock().now(), &s.timezone);
-        let used = tx
-            .for_community(community_id)
+        let used = scoped
             .quota_used(member_id.as_str(), &today.to_string())
             .await?;
         Some(u32::try_from((i64::from(s.daily_quota) - used).max(0)).unwrap_or(0))
     };
-    let recent = tx
-        .for_community(community_id)
-        .feed(Some(member_id.as_str()), 10)
-        .await?;
+    let recent = scoped.feed(Some(member_id.as_str()), 10).await?;
     tx.commit().await?;
     Ok(Some(MemberSummary {
         member_id,
@@ -123,7 +113,8 @@ pub async fn leaderboard(
     period: Period,
 ) -> Result<Leaderboard> {
     let mut tx = store.begin().await?;
-    let s = settings(&mut tx, community_id).await?;
+    let mut scoped = tx.for_community(community_id);
+    let s = settings(&mut scoped, community_id).await?;
     let now = store.clock().now();
     let tz = &s.timezone;
     let (from, to) = match period {
@@ -148,8 +139,7 @@ pub async fn leaderboard(
             (Some(tz.start_of(first)), Some(tz.start_of(next)))
         }
     };
-    let totals = tx
-        .for_community(community_id)
+    let totals = scoped
         .student_earned_totals(
             from.map(|t| t.timestamp_millis()),
             to.map(|t| t.timestamp_millis()),

@@ -32,18 +32,18 @@ pub async fn replay(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ReplayReport> {
     let mut tx = store.begin().await?;
-    let s = settings(&mut tx, community_id).await?;
-    let events = tx.for_community(community_id).processed_events().await?;
-    let ids: HashMap<MemberId, MemberId> = tx
-        .for_community(community_id)
+    let mut scoped = tx.for_community(community_id);
+    let s = settings(&mut scoped, community_id).await?;
+    let events = scoped.processed_events().await?;
+    let ids: HashMap<MemberId, MemberId> = scoped
         .member_ids_by_platform()
         .await?
         .into_iter()
         .map(|(p, m)| (MemberId::new(p), MemberId::new(m)))
         .collect();
-    let stored_ledger = tx.for_community(community_id).ledger().await?;
-    let stored_balances = tx.for_community(community_id).balances().await?;
-    let stored_badges = tx.for_community(community_id).badges().await?;
+    let stored_ledger = scoped.ledger().await?;
+    let stored_balances = scoped.balances().await?;
+    let stored_badges = scoped.badges().await?;
     tx.commit().await?;
 
     let payloads = events

@@ -15,7 +15,7 @@ use classcred_engine::time::{IsoWeek, QuotaDay};
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, Role, StateView,
 };
-use classcred_store::{CommunityId, MemberKind as StoreKind, Role as StoreRole, Tx};
+use classcred_store::{CommunityTx, MemberKind as StoreKind, Role as StoreRole};
 
 use crate::ServiceError;
 
@@ -201,85 +201,52 @@ fn count(n: i64) -> Answer {
 
 /// Fetch the answer to one question from the database.
 pub(crate) async fn answer(
-    tx: &mut Tx<'_>,
-    c: &CommunityId,
+    tx: &mut CommunityTx<'_, '_>,
     q: &Question,
 ) -> Result<Answer, ServiceError> {
     Ok(match q {
-        Question::Member(id) => Answer::Member(
-            tx.for_community(c)
-                .member_role_kind(id.as_str())
-                .await?
-                .map(|(role, kind)| MemberInfo {
-                    role: engine_role(role),
-                    kind: engine_kind(kind),
-                }),
-        ),
-        Question::QuotaUsed(g, day) => count(
-            tx.for_community(c)
-                .quota_used(g.as_str(), &day.to_string())
-                .await?,
-        ),
+        Question::Member(id) => Answer::Member(tx.member_role_kind(id.as_str()).await?.map(
+            |(role, kind)| MemberInfo {
+                role: engine_role(role),
+                kind: engine_kind(kind),
+            },
+        )),
+        Question::QuotaUsed(g, day) => count(tx.quota_used(g.as_str(), &day.to_string()).await?),
         Question::WeeklyFire(g, r, w) => count(
-            tx.for_community(c)
-                .weekly_fire(g.as_str(), r.as_str(), &w.to_string())
+            tx.weekly_fire(g.as_str(), r.as_str(), &w.to_string())
                 .await?,
         ),
-        Question::Message(id) => {
-            Answer::Message(match tx.for_community(c).engine_message(id).await? {
+        Question::Message(id) => Answer::Message(match tx.engine_message(id).await? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        }),
+        Question::Reaction(id, reactor) => {
+            Answer::Reaction(match tx.engine_reaction(id, reactor.as_str()).await? {
                 Some(json) => Some(serde_json::from_str(&json)?),
                 None => None,
             })
         }
-        Question::Reaction(id, reactor) => Answer::Reaction(
-            match tx
-                .for_community(c)
-                .engine_reaction(id, reactor.as_str())
-                .await?
-            {
-                Some(json) => Some(serde_json::from_str(&json)?),
-                None => None,
-            },
-        ),
         Question::ReactionsOn(id) => Answer::Reactions(
-            tx.for_community(c)
-                .engine_reactions_on(id)
+            tx.engine_reactions_on(id)
                 .await?
                 .iter()
                 .map(|j| serde_json::from_str(j))
                 .collect::<Result<_, _>>()?,
         ),
-        Question::HasEntry(key) => {
-            Answer::Flag(tx.for_community(c).ledger_key_exists(key.as_str()).await?)
+        Question::HasEntry(key) => Answer::Flag(tx.ledger_key_exists(key.as_str()).await?),
+        Question::Earned(m) => {
+            Answer::Points(Points::from_thousandths(tx.earned(m.as_str()).await?))
         }
-        Question::Earned(m) => Answer::Points(Points::from_thousandths(
-            tx.for_community(c).earned(m.as_str()).await?,
-        )),
-        Question::Level(m) => count(tx.for_community(c).member_level(m.as_str()).await?),
-        Question::HasBadge(m, b, i) => Answer::Flag(
-            tx.for_community(c)
-                .has_badge(m.as_str(), b.as_str(), i)
-                .await?,
-        ),
-        Question::HasRecognised(g, r) => Answer::Flag(
-            tx.for_community(c)
-                .has_recognised(g.as_str(), r.as_str())
-                .await?,
-        ),
-        Question::DistinctGivers(r) => {
-            count(tx.for_community(c).distinct_givers(r.as_str()).await?)
+        Question::Level(m) => count(tx.member_level(m.as_str()).await?),
+        Question::HasBadge(m, b, i) => Answer::Flag(tx.has_badge(m.as_str(), b.as_str(), i).await?),
+        Question::HasRecognised(g, r) => {
+            Answer::Flag(tx.has_recognised(g.as_str(), r.as_str()).await?)
         }
-        Question::DistinctRecipients(g) => {
-            count(tx.for_community(c).distinct_recipients(g.as_str()).await?)
-        }
-        Question::GaveOn(g, day) => Answer::Flag(
-            tx.for_community(c)
-                .gave_on(g.as_str(), &day.to_string())
-                .await?,
-        ),
+        Question::DistinctGivers(r) => count(tx.distinct_givers(r.as_str()).await?),
+        Question::DistinctRecipients(g) => count(tx.distinct_recipients(g.as_str()).await?),
+        Question::GaveOn(g, day) => Answer::Flag(tx.gave_on(g.as_str(), &day.to_string()).await?),
         Question::WeeklyFireByGiver(w) => Answer::ByGiver(
-            tx.for_community(c)
-                .weekly_fire_by_giver(&w.to_string())
+            tx.weekly_fire_by_giver(&w.to_string())
                 .await?
                 .into_iter()
                 .map(|(g, n)| {
