@@ -477,3 +477,234 @@ async fn rows_cannot_name_members_of_another_community() {
         store.close().await;
     }
 }
+
+/// Tenancy of every other read of one community's data (the reads that take no row id, and
+/// the writes that address a member by id): community A holds one of everything, community B
+/// nothing; every read through B's scope comes back empty, and every read through A's scope
+/// finds what was seeded (so the B assertions can fail).
+#[tokio::test]
+async fn every_community_read_stays_in_its_community() {
+    use classcred_store::recognition::INBOX_MAX_ATTEMPTS;
+    use classcred_store::{MemberKind, NewInstallation, NewLedgerEntry, NewMessage, Role};
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let store = db.store().await;
+        let a = common::community(&store, "A", "TA").await;
+        let b = common::community(&store, "B", "TB").await;
+        let mut tx = store.begin().await.unwrap();
+        let mut sa = tx.for_community(&a);
+        let ada = sa
+            .upsert_member(&common::member("UA", Role::Student, "Ada"))
+            .await
+            .unwrap();
+        let gus = sa
+            .upsert_member(&common::member("UG", Role::Student, "Gus"))
+            .await
+            .unwrap();
+        assert!(sa
+            .insert_ledger_entry(&NewLedgerEntry {
+                member_id: ada.to_string(),
+                kind: "award".into(),
+                amount_milli: 1000,
+                idempotency_key: "k1".into(),
+                giver_member_id: Some(gus.to_string()),
+                giver_role: Some("student".into()),
+                source_ref: Some("C1:1".into()),
+                quota_day: Some("2026-03-02".into()),
+                iso_week: Some("2026-W10".into()),
+                quota_units: 1,
+                fire_units: 1,
+                note: Some("thanks".into()),
+                occurred_at: 1,
+            })
+            .await
+            .unwrap());
+        sa.insert_message(&NewMessage {
+            platform_message_id: "C1:1".into(),
+            channel_id: "C1".into(),
+            author_member_id: Some(gus.to_string()),
+            thread_id: None,
+            text: "hello".into(),
+            posted_at: 1,
+        })
+        .await
+        .unwrap();
+        sa.save_installation(&NewInstallation {
+            platform: "slack".into(),
+            platform_team_id: "TA".into(),
+            bot_user_id: Some("B1".into()),
+            scopes: "chat:write".into(),
+            bot_token: "xoxb-a".to_owned().into(),
+            installed_by_member_id: Some(ada.clone()),
+        })
+        .await
+        .unwrap();
+        let stored = |r| match r {
+            InboxInsert::Stored(id) => id,
+            InboxInsert::Duplicate => panic!("stored"),
+        };
+        let done = stored(
+            sa.insert_inbox("slack", "Ev1", "message", b"{}", 1)
+                .await
+                .unwrap(),
+        );
+        let seq = sa.next_event_seq().await.unwrap();
+        sa.mark_inbox_processed_at_seq(&done, seq).await.unwrap();
+        let parked = stored(
+            sa.insert_inbox("slack", "Ev2", "message", b"{}", 2)
+                .await
+                .unwrap(),
+        );
+        for _ in 0..INBOX_MAX_ATTEMPTS {
+            sa.record_inbox_failure(&parked, "x").await.unwrap();
+        }
+        sa.insert_inbox("slack", "Ev3", "message", b"{}", 3)
+            .await
+            .unwrap();
+        sa.mark_platform_non_member("UX", "deleted").await.unwrap();
+        sa.set_member_profile_version("UA", 7).await.unwrap();
+        sa.set_member_level(ada.as_str(), 2).await.unwrap();
+        sa.insert_badge(ada.as_str(), "first-fire", "1", None, 0)
+            .await
+            .unwrap();
+        sa.insert_feed_item(None, "week", "{}", 0).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        // Writes that address A's member by row id through B's scope change nothing in A.
+        let mut sb = tx.for_community(&b);
+        let _ = sb.set_member_level(ada.as_str(), 9).await;
+        let _ = sb
+            .set_member_role_kind(ada.as_str(), Role::Admin, MemberKind::Bot)
+            .await;
+        assert_eq!(sb.requeue_parked_inbox().await.unwrap(), 0, "{backend}");
+
+        // Each read, first through A (finds the seed), then through B (finds nothing).
+        for (scope, own) in [(&a, true), (&b, false)] {
+            let mut s = tx.for_community(scope);
+            let msg = format!("{backend}, own community: {own}");
+            assert_eq!(
+                s.list_members().await.unwrap().len(),
+                2 * own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_ids_by_platform().await.unwrap().len(),
+                2 * own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_id_by_platform("UA").await.unwrap().is_some(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_role_kind(ada.as_str()).await.unwrap(),
+                own.then_some((Role::Student, MemberKind::Human)),
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_level(ada.as_str()).await.unwrap(),
+                if own { 2 } else { 0 },
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_profile_version("UA").await.unwrap(),
+                own.then_some(7),
+                "{msg}"
+            );
+            assert_eq!(s.is_platform_non_member("UX").await.unwrap(), own, "{msg}");
+            assert_eq!(s.ledger().await.unwrap().len(), own as usize, "{msg}");
+            assert_eq!(
+                s.ledger_totals().await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(s.ledger_key_exists("k1").await.unwrap(), own, "{msg}");
+            let n = i64::from(own);
+            assert_eq!(
+                s.quota_used(gus.as_str(), "2026-03-02").await.unwrap(),
+                n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.weekly_fire(gus.as_str(), ada.as_str(), "2026-W10")
+                    .await
+                    .unwrap(),
+                n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.weekly_fire_by_giver("2026-W10").await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.has_recognised(gus.as_str(), ada.as_str()).await.unwrap(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(s.distinct_givers(ada.as_str()).await.unwrap(), n, "{msg}");
+            assert_eq!(
+                s.distinct_recipients(gus.as_str()).await.unwrap(),
+                n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.gave_on(gus.as_str(), "2026-03-02").await.unwrap(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(s.earned(ada.as_str()).await.unwrap(), 1000 * n, "{msg}");
+            assert_eq!(
+                s.balances()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.earned_milli)
+                    .sum::<i64>(),
+                1000 * n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.student_earned_totals(None, None)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|(_, e)| e)
+                    .sum::<i64>(),
+                1000 * n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.list_messages().await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(s.bot_token().await.unwrap().is_some(), own, "{msg}");
+            assert_eq!(
+                s.processed_events().await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.oldest_unprocessed_inbox().await.unwrap().is_some(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(s.pending_inbox_count().await.unwrap(), 2 * n, "{msg}");
+            assert_eq!(
+                s.pending_inbox_by_event_id("slack", "Ev3")
+                    .await
+                    .unwrap()
+                    .is_some(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(s.badges().await.unwrap().len(), own as usize, "{msg}");
+            assert_eq!(s.feed(None, 10).await.unwrap().len(), own as usize, "{msg}");
+        }
+        tx.rollback().await.unwrap();
+        store.close().await;
+    }
+}
