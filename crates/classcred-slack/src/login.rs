@@ -194,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_token_whose_ids_are_not_uuids_is_malformed() {
+        let nonce = "0123456789abcdef0123456789abcdef";
+        let tag = mac(&secret(), "c1", "m1", 2000, nonce)
+            .finalize()
+            .into_bytes();
+        let token = format!(
+            "v1.{}.{}.2000.{nonce}.{}",
+            hex::encode("c1"),
+            hex::encode("m1"),
+            hex::encode(tag)
+        );
+        assert_eq!(
+            verify_login_token(&secret(), &token, 1000),
+            Err(LoginError::Malformed)
+        );
+    }
+
+    #[test]
     fn tampering_is_refused() {
         let token = issue_login_token(
             &secret(),

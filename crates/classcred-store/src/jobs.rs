@@ -331,11 +331,46 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::StoreError;
+
     #[test]
     fn backoff_doubles_and_caps() {
         assert_eq!(super::backoff_ms(1), 1000);
         assert_eq!(super::backoff_ms(2), 2000);
         assert_eq!(super::backoff_ms(4), 8000);
         assert_eq!(super::backoff_ms(30), 600_000);
+    }
+
+    fn claimed(payload: serde_json::Value) -> ClaimedJob {
+        ClaimedJob {
+            id: "j1".into(),
+            kind: "inbox.drain".into(),
+            community_id: None,
+            payload,
+            attempts: 1,
+            max_attempts: 5,
+        }
+    }
+
+    #[test]
+    fn payload_community_ids_are_parsed() {
+        let id = "0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b";
+        let job = claimed(serde_json::json!({ "community_id": id }));
+        assert_eq!(job.payload_community_id().unwrap().as_str(), id);
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({ "community_id": 7 }),
+            serde_json::json!({ "community_id": "c1" }),
+            serde_json::json!({ "community_id": "' OR 1=1 --" }),
+        ] {
+            assert!(
+                matches!(
+                    claimed(bad.clone()).payload_community_id(),
+                    Err(StoreError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -222,3 +222,26 @@ fn read_only_commands_do_not_migrate() {
         "not migrated behind the operator's back"
     );
 }
+
+/// Community ids from the command line are parsed before anything runs: a value that is not a
+/// UUID is a usage error naming the flag, and no database is opened or created.
+#[test]
+fn a_community_id_that_is_not_a_uuid_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        ["ledger", "balances", "--community", "' OR 1=1 --"],
+        ["ledger", "replay", "--community", "c1"],
+        ["inbox", "retry", "--community", "T0123ABC"],
+        ["slack", "sync", "--community", ""],
+    ] {
+        let o = run(d, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("--community") && text(&o).contains("must be a UUID"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    assert!(!d.join("classcred.db").exists());
+}
