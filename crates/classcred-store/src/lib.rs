@@ -7,6 +7,9 @@
 //! the [`jobs`] table, enqueued in the same transaction as the change it follows.
 //!
 //! Writes go through a [`Tx`] (one database transaction); `Tx::commit` makes them durable.
+//! Everything about one community's data goes through a [`CommunityTx`]
+//! (`tx.for_community(&id)`), which scopes every query to that community; ids are the
+//! [`CommunityId`] and [`MemberRowId`] newtypes, parsed wherever they enter from outside.
 
 pub mod audit;
 pub mod backend;
