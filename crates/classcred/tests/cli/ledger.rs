@@ -138,9 +138,15 @@ fn ledger_commands_on_the_demo_class() {
         text(&o)
     );
 
-    let o = run(d, &["ledger", "balances", "--community", "nope"]);
+    // A well-formed id of no community (ids that are not UUIDs: see the next test).
+    let unknown = "0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b";
+    let o = run(d, &["ledger", "balances", "--community", unknown]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("community nope"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("community {unknown}")),
+        "{}",
+        text(&o)
+    );
 }
 
 /// Finding 20: `classcred ledger balances | head` whose reader has gone away exits quietly
