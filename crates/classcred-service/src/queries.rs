@@ -62,7 +62,7 @@ pub async fn member_summary(
         .balances()
         .await?
         .into_iter()
-        .find(|b| b.member_id == member_id.as_str());
+        .find(|b| b.member_id == member_id);
     let (earned, spendable) = balance.map_or((0, 0), |b| (b.earned_milli, b.spendable_milli));
     let earned = Points::from_thousandths(earned);
     let level_idx = s.level_index(earned);
@@ -75,7 +75,7 @@ pub async fn member_summary(
         .badges()
         .await?
         .into_iter()
-        .filter(|b| b.member_id == member_id.as_str())
+        .filter(|b| b.member_id == member_id)
         .map(|b| {
             let name = badge_name(&s, &classcred_engine::BadgeId::new(b.badge_id.clone()));
             (b.badge_id, name)

@@ -157,7 +157,7 @@ pub async fn replay(
 
     let stored_b: BTreeSet<(String, String, String)> = stored_badges
         .into_iter()
-        .map(|b| (b.member_id, b.badge_id, b.instance))
+        .map(|b| (b.member_id.into(), b.badge_id, b.instance))
         .collect();
     let replayed_b: BTreeSet<(String, String, String)> = mem
         .badges()

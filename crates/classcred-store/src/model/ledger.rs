@@ -81,7 +81,7 @@ impl CommunityTx<'_, '_> {
     }
 
     /// Sum of ledger amounts per member (thousandths), from the ledger alone.
-    pub async fn ledger_totals(&mut self) -> Result<Vec<(String, i64)>> {
+    pub async fn ledger_totals(&mut self) -> Result<Vec<(MemberRowId, i64)>> {
         let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT member_id, CAST(SUM(amount_milli) AS BIGINT) AS total FROM ledger_entry \

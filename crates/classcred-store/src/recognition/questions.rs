@@ -99,7 +99,7 @@ impl CommunityTx<'_, '_> {
     }
 
     /// Per student giver, fire units standing given in a week.
-    pub async fn weekly_fire_by_giver(&mut self, week: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn weekly_fire_by_giver(&mut self, week: &str) -> Result<Vec<(MemberRowId, i64)>> {
         let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT giver_member_id AS giver, CAST(SUM(fire_units) AS BIGINT) AS units FROM ledger_entry \

@@ -8,7 +8,7 @@ impl CommunityTx<'_, '_> {
         &mut self,
         from_ms: Option<i64>,
         to_ms: Option<i64>,
-    ) -> Result<Vec<(String, i64)>> {
+    ) -> Result<Vec<(MemberRowId, i64)>> {
         let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT m.id AS member_id, CAST(COALESCE(SUM(CASE WHEN l.kind IN ('purchase', 'refund') THEN 0 \

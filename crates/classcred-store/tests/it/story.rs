@@ -159,7 +159,7 @@ async fn storage_story_on_every_backend() {
             .unwrap());
         assert_eq!(
             tx.for_community(&cid).ledger_totals().await.unwrap(),
-            vec![(bob.to_string(), 1500)]
+            vec![(bob.clone(), 1500)]
         );
         assert_eq!(
             tx.for_community(&cid).ledger().await.unwrap()[0]
