@@ -182,26 +182,15 @@ pub async fn adjust(
         bail!("--reason must not be empty: adjustments need a reason");
     }
     let mut tx = store.begin().await?;
-    let Some(admin_id) = tx
-        .for_community(community)
-        .member_id_by_platform(by)
-        .await?
-    else {
+    let mut scoped = tx.for_community(community);
+    let Some(admin_id) = scoped.member_id_by_platform(by).await? else {
         bail!("--by {by}: no such member in community {community}");
     };
-    match tx
-        .for_community(community)
-        .member_role_kind(admin_id.as_str())
-        .await?
-    {
+    match scoped.member_role_kind(admin_id.as_str()).await? {
         Some((classcred_store::Role::Admin, _)) => {}
         _ => bail!("--by {by}: only an Admin can adjust points"),
     }
-    let Some(member_id) = tx
-        .for_community(community)
-        .member_id_by_platform(member)
-        .await?
-    else {
+    let Some(member_id) = scoped.member_id_by_platform(member).await? else {
         bail!("--member {member}: no such member in community {community}");
     };
     let adjustment_id = uuid_like();
