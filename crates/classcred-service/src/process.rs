@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{CommunityId, CommunityTx, NewLedgerEntry, NewMessage, Store};
+use classcred_store::{CommunityId, CommunityTx, MemberRowId, NewLedgerEntry, NewMessage, Store};
 
 use crate::{
     settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
@@ -225,6 +225,13 @@ fn role_str(r: classcred_engine::Role) -> &'static str {
     state::store_role(r).as_str()
 }
 
+/// A member id of an outcome as a member row id. The engine only writes about members the
+/// service resolved to row ids; any other id would name no member row (the schema's foreign
+/// keys refuse it too), so it is an error.
+fn row(id: &MemberId) -> Result<MemberRowId> {
+    Ok(MemberRowId::parse(id.as_str())?)
+}
+
 /// Write an outcome in the caller's transaction.
 async fn write_outcome(
     tx: &mut CommunityTx<'_, '_>,
@@ -265,7 +272,7 @@ async fn write_outcome(
     for m in &outcome.messages {
         tx.upsert_engine_message(
             &m.platform_message_id,
-            m.author.as_ref().map(MemberId::as_str),
+            m.author.as_ref().map(row).transpose()?.as_ref(),
             &serde_json::to_string(m)?,
         )
         .await?;
@@ -273,14 +280,14 @@ async fn write_outcome(
     for r in &outcome.reactions {
         tx.upsert_engine_reaction(
             &r.platform_message_id,
-            r.reactor.as_str(),
+            &row(&r.reactor)?,
             &serde_json::to_string(r)?,
         )
         .await?;
     }
     for m in &outcome.members {
         tx.set_member_role_kind(
-            m.member.as_str(),
+            &row(&m.member)?,
             state::store_role(m.info.role),
             state::store_kind(m.info.kind),
         )
@@ -288,16 +295,16 @@ async fn write_outcome(
     }
     for b in &outcome.badges {
         tx.insert_badge(
-            b.member.as_str(),
+            &row(&b.member)?,
             b.badge.as_str(),
             &b.instance,
-            b.by.as_ref().map(MemberId::as_str),
+            b.by.as_ref().map(row).transpose()?.as_ref(),
             b.occurred_at.timestamp_millis(),
         )
         .await?;
     }
     for l in &outcome.levels {
-        tx.set_member_level(l.member.as_str(), i64::from(l.level))
+        tx.set_member_level(&row(&l.member)?, i64::from(l.level))
             .await?;
     }
     for item in &outcome.feed {
@@ -324,11 +331,11 @@ async fn write_feed_item(tx: &mut CommunityTx<'_, '_>, item: &FeedItem) -> Resul
         .unwrap_or("event")
         .to_string();
     let member = match &item.audience {
-        classcred_engine::Audience::Member(m) => Some(m.as_str()),
+        classcred_engine::Audience::Member(m) => Some(row(m)?),
         classcred_engine::Audience::Community => None,
     };
     tx.insert_feed_item(
-        member,
+        member.as_ref(),
         &kind,
         &payload.to_string(),
         item.occurred_at.timestamp_millis(),

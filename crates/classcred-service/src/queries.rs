@@ -50,13 +50,10 @@ pub async fn member_summary(
         return Ok(None);
     };
     let s = settings(&mut scoped, community_id).await?;
-    let (role, _) = scoped
-        .member_role_kind(member_id.as_str())
-        .await?
-        .unwrap_or((
-            classcred_store::Role::Student,
-            classcred_store::MemberKind::Human,
-        ));
+    let (role, _) = scoped.member_role_kind(&member_id).await?.unwrap_or((
+        classcred_store::Role::Student,
+        classcred_store::MemberKind::Human,
+    ));
     let role = engine_role(role);
     let balance = scoped
         .balances()
@@ -86,12 +83,10 @@ pub async fn member_summary(
         None
     } else {
         let today = QuotaDay::of(store.clock().now(), &s.timezone);
-        let used = scoped
-            .quota_used(member_id.as_str(), &today.to_string())
-            .await?;
+        let used = scoped.quota_used(&member_id, &today.to_string()).await?;
         Some(u32::try_from((i64::from(s.daily_quota) - used).max(0)).unwrap_or(0))
     };
-    let recent = scoped.feed(Some(member_id.as_str()), 10).await?;
+    let recent = scoped.feed(Some(&member_id), 10).await?;
     tx.commit().await?;
     Ok(Some(MemberSummary {
         member_id,

@@ -186,7 +186,7 @@ pub async fn adjust(
     let Some(admin_id) = scoped.member_id_by_platform(by).await? else {
         bail!("--by {by}: no such member in community {community}");
     };
-    match scoped.member_role_kind(admin_id.as_str()).await? {
+    match scoped.member_role_kind(&admin_id).await? {
         Some((classcred_store::Role::Admin, _)) => {}
         _ => bail!("--by {by}: only an Admin can adjust points"),
     }

@@ -370,7 +370,7 @@ async fn concurrent_spend_of_the_last_unit_has_one_winner() {
                 .unwrap();
             assert_eq!(
                 tx.for_community(&w.community)
-                    .quota_used(a.as_str(), &day)
+                    .quota_used(&a, &day)
                     .await
                     .unwrap(),
                 5,

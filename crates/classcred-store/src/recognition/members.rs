@@ -61,7 +61,7 @@ impl CommunityTx<'_, '_> {
     /// Role and kind of a member.
     pub async fn member_role_kind(
         &mut self,
-        member_id: &str,
+        member_id: &MemberRowId,
     ) -> Result<Option<(Role, MemberKind)>> {
         let community_id = &self.community_id.clone();
         let row = sqlx::query("SELECT role, kind FROM member WHERE community_id = $1 AND id = $2")
@@ -80,7 +80,7 @@ impl CommunityTx<'_, '_> {
 
     pub async fn set_member_role_kind(
         &mut self,
-        member_id: &str,
+        member_id: &MemberRowId,
         role: Role,
         kind: MemberKind,
     ) -> Result<()> {
@@ -95,7 +95,7 @@ impl CommunityTx<'_, '_> {
         Ok(())
     }
 
-    pub async fn member_level(&mut self, member_id: &str) -> Result<i64> {
+    pub async fn member_level(&mut self, member_id: &MemberRowId) -> Result<i64> {
         let community_id = &self.community_id.clone();
         Ok(
             sqlx::query_scalar("SELECT level FROM member WHERE community_id = $1 AND id = $2")
@@ -107,7 +107,7 @@ impl CommunityTx<'_, '_> {
         )
     }
 
-    pub async fn set_member_level(&mut self, member_id: &str, level: i64) -> Result<()> {
+    pub async fn set_member_level(&mut self, member_id: &MemberRowId, level: i64) -> Result<()> {
         let community_id = &self.community_id.clone();
         sqlx::query(
             "UPDATE member SET level = $3 WHERE community_id = $1 AND id = $2 AND level < $3",

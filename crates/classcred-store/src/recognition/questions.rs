@@ -12,23 +12,33 @@ impl CommunityTx<'_, '_> {
     }
 
     /// `SUM(quota_units)` of a giver on a quota day.
-    pub async fn quota_used(&mut self, giver: &str, day: &str) -> Result<i64> {
+    pub async fn quota_used(&mut self, giver: &MemberRowId, day: &str) -> Result<i64> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(quota_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND quota_day = $3",
-            &[community_id.as_str(), giver, day],
+            &[community_id.as_str(), giver.as_str(), day],
         )
         .await
     }
 
     /// `SUM(fire_units)` from a giver to a recipient in an ISO week.
-    pub async fn weekly_fire(&mut self, giver: &str, recipient: &str, week: &str) -> Result<i64> {
+    pub async fn weekly_fire(
+        &mut self,
+        giver: &MemberRowId,
+        recipient: &MemberRowId,
+        week: &str,
+    ) -> Result<i64> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(fire_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND iso_week = $3 AND member_id = $4",
-            &[community_id.as_str(), giver, week, recipient],
+            &[
+                community_id.as_str(),
+                giver.as_str(),
+                week,
+                recipient.as_str(),
+            ],
         )
         .await
     }
@@ -44,55 +54,59 @@ impl CommunityTx<'_, '_> {
     }
 
     /// Lifetime earned points (thousandths).
-    pub async fn earned(&mut self, member_id: &str) -> Result<i64> {
+    pub async fn earned(&mut self, member_id: &MemberRowId) -> Result<i64> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             &format!(
                 "SELECT {EARNED} FROM ledger_entry WHERE community_id = $1 AND member_id = $2"
             ),
-            &[community_id.as_str(), member_id],
+            &[community_id.as_str(), member_id.as_str()],
         )
         .await
     }
 
     /// Whether a student giver was ever awarded fire to a recipient.
-    pub async fn has_recognised(&mut self, giver: &str, recipient: &str) -> Result<bool> {
+    pub async fn has_recognised(
+        &mut self,
+        giver: &MemberRowId,
+        recipient: &MemberRowId,
+    ) -> Result<bool> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND member_id = $3 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id.as_str(), giver, recipient],
+            &[community_id.as_str(), giver.as_str(), recipient.as_str()],
         )
         .await
         .map(|n| n > 0)
     }
 
-    pub async fn distinct_givers(&mut self, recipient: &str) -> Result<i64> {
+    pub async fn distinct_givers(&mut self, recipient: &MemberRowId) -> Result<i64> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(DISTINCT giver_member_id) FROM ledger_entry WHERE community_id = $1 \
              AND member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id.as_str(), recipient],
+            &[community_id.as_str(), recipient.as_str()],
         )
         .await
     }
 
-    pub async fn distinct_recipients(&mut self, giver: &str) -> Result<i64> {
+    pub async fn distinct_recipients(&mut self, giver: &MemberRowId) -> Result<i64> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(DISTINCT member_id) FROM ledger_entry WHERE community_id = $1 \
              AND giver_member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id.as_str(), giver],
+            &[community_id.as_str(), giver.as_str()],
         )
         .await
     }
 
-    pub async fn gave_on(&mut self, giver: &str, day: &str) -> Result<bool> {
+    pub async fn gave_on(&mut self, giver: &MemberRowId, day: &str) -> Result<bool> {
         let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND quota_day = $3 AND kind = 'award'",
-            &[community_id.as_str(), giver, day],
+            &[community_id.as_str(), giver.as_str(), day],
         )
         .await
         .map(|n| n > 0)

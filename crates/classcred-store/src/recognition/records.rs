@@ -5,7 +5,7 @@ use super::*;
 impl CommunityTx<'_, '_> {
     pub async fn has_badge(
         &mut self,
-        member_id: &str,
+        member_id: &MemberRowId,
         badge: &str,
         instance: &str,
     ) -> Result<bool> {
@@ -13,7 +13,7 @@ impl CommunityTx<'_, '_> {
         self.sum_i64(
             "SELECT COUNT(*) FROM member_badge WHERE community_id = $1 AND member_id = $2 \
              AND badge_id = $3 AND instance = $4",
-            &[community_id.as_str(), member_id, badge, instance],
+            &[community_id.as_str(), member_id.as_str(), badge, instance],
         )
         .await
         .map(|n| n > 0)
@@ -21,10 +21,10 @@ impl CommunityTx<'_, '_> {
 
     pub async fn insert_badge(
         &mut self,
-        member_id: &str,
+        member_id: &MemberRowId,
         badge: &str,
         instance: &str,
-        by: Option<&str>,
+        by: Option<&MemberRowId>,
         at: i64,
     ) -> Result<bool> {
         let community_id = &self.community_id.clone();
@@ -78,7 +78,7 @@ impl CommunityTx<'_, '_> {
     pub async fn upsert_engine_message(
         &mut self,
         platform_message_id: &str,
-        author: Option<&str>,
+        author: Option<&MemberRowId>,
         record: &str,
     ) -> Result<()> {
         let community_id = &self.community_id.clone();
@@ -99,7 +99,7 @@ impl CommunityTx<'_, '_> {
     pub async fn engine_reaction(
         &mut self,
         platform_message_id: &str,
-        reactor: &str,
+        reactor: &MemberRowId,
     ) -> Result<Option<String>> {
         let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
@@ -128,7 +128,7 @@ impl CommunityTx<'_, '_> {
     pub async fn upsert_engine_reaction(
         &mut self,
         platform_message_id: &str,
-        reactor: &str,
+        reactor: &MemberRowId,
         record: &str,
     ) -> Result<()> {
         let community_id = &self.community_id.clone();
@@ -148,7 +148,7 @@ impl CommunityTx<'_, '_> {
 
     pub async fn insert_feed_item(
         &mut self,
-        member_id: Option<&str>,
+        member_id: Option<&MemberRowId>,
         kind: &str,
         payload: &str,
         occurred_at: i64,
@@ -171,7 +171,11 @@ impl CommunityTx<'_, '_> {
     }
 
     /// Feed items, newest first: one member's (`Some`) or the community's (`None`).
-    pub async fn feed(&mut self, member_id: Option<&str>, limit: i64) -> Result<Vec<FeedRow>> {
+    pub async fn feed(
+        &mut self,
+        member_id: Option<&MemberRowId>,
+        limit: i64,
+    ) -> Result<Vec<FeedRow>> {
         let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \

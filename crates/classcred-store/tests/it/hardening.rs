@@ -289,19 +289,19 @@ async fn row_ids_of_another_community_are_not_found() {
             panic!("stored")
         };
         tx.for_community(&a)
-            .upsert_engine_message("msgA", Some(member_a.as_str()), "{}")
+            .upsert_engine_message("msgA", Some(&member_a), "{}")
             .await
             .unwrap();
         tx.for_community(&a)
-            .upsert_engine_reaction("msgA", member_a.as_str(), "{}")
+            .upsert_engine_reaction("msgA", &member_a, "{}")
             .await
             .unwrap();
         tx.for_community(&a)
-            .insert_badge(member_a.as_str(), "first-fire", "1", None, 0)
+            .insert_badge(&member_a, "first-fire", "1", None, 0)
             .await
             .unwrap();
         tx.for_community(&a)
-            .insert_feed_item(Some(member_a.as_str()), "badge", "{}", 0)
+            .insert_feed_item(Some(&member_a), "badge", "{}", 0)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -379,14 +379,14 @@ async fn row_ids_of_another_community_are_not_found() {
             .is_some());
         assert_eq!(
             tx.for_community(&b)
-                .engine_reaction("msgA", member_a.as_str())
+                .engine_reaction("msgA", &member_a)
                 .await
                 .unwrap(),
             None
         );
         assert!(tx
             .for_community(&a)
-            .engine_reaction("msgA", member_a.as_str())
+            .engine_reaction("msgA", &member_a)
             .await
             .unwrap()
             .is_some());
@@ -398,17 +398,17 @@ async fn row_ids_of_another_community_are_not_found() {
             .is_empty());
         assert!(tx
             .for_community(&a)
-            .has_badge(member_a.as_str(), "first-fire", "1")
+            .has_badge(&member_a, "first-fire", "1")
             .await
             .unwrap());
         assert!(!tx
             .for_community(&b)
-            .has_badge(member_a.as_str(), "first-fire", "1")
+            .has_badge(&member_a, "first-fire", "1")
             .await
             .unwrap());
         assert_eq!(
             tx.for_community(&a)
-                .feed(Some(member_a.as_str()), 10)
+                .feed(Some(&member_a), 10)
                 .await
                 .unwrap()
                 .len(),
@@ -416,17 +416,11 @@ async fn row_ids_of_another_community_are_not_found() {
         );
         assert!(tx
             .for_community(&b)
-            .feed(Some(member_a.as_str()), 10)
+            .feed(Some(&member_a), 10)
             .await
             .unwrap()
             .is_empty());
-        assert_eq!(
-            tx.for_community(&b)
-                .earned(member_a.as_str())
-                .await
-                .unwrap(),
-            0
-        );
+        assert_eq!(tx.for_community(&b).earned(&member_a).await.unwrap(), 0);
         tx.commit().await.unwrap();
         store.close().await;
     }
@@ -448,7 +442,7 @@ async fn rows_cannot_name_members_of_another_community() {
             .await
             .unwrap();
         tx.for_community(&a)
-            .upsert_engine_message("m1", Some(member_a.as_str()), "{}")
+            .upsert_engine_message("m1", Some(&member_a), "{}")
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -456,7 +450,7 @@ async fn rows_cannot_name_members_of_another_community() {
         let mut tx = store.begin().await.unwrap();
         let err = tx
             .for_community(&b)
-            .upsert_engine_message("m2", Some(member_a.as_str()), "{}")
+            .upsert_engine_message("m2", Some(&member_a), "{}")
             .await
             .unwrap_err();
         assert!(
@@ -563,8 +557,8 @@ async fn every_community_read_stays_in_its_community() {
             .unwrap();
         sa.mark_platform_non_member("UX", "deleted").await.unwrap();
         sa.set_member_profile_version("UA", 7).await.unwrap();
-        sa.set_member_level(ada.as_str(), 2).await.unwrap();
-        sa.insert_badge(ada.as_str(), "first-fire", "1", None, 0)
+        sa.set_member_level(&ada, 2).await.unwrap();
+        sa.insert_badge(&ada, "first-fire", "1", None, 0)
             .await
             .unwrap();
         sa.insert_feed_item(None, "week", "{}", 0).await.unwrap();
@@ -573,9 +567,9 @@ async fn every_community_read_stays_in_its_community() {
         let mut tx = store.begin().await.unwrap();
         // Writes that address A's member by row id through B's scope change nothing in A.
         let mut sb = tx.for_community(&b);
-        let _ = sb.set_member_level(ada.as_str(), 9).await;
+        let _ = sb.set_member_level(&ada, 9).await;
         let _ = sb
-            .set_member_role_kind(ada.as_str(), Role::Admin, MemberKind::Bot)
+            .set_member_role_kind(&ada, Role::Admin, MemberKind::Bot)
             .await;
         assert_eq!(sb.requeue_parked_inbox().await.unwrap(), 0, "{backend}");
 
@@ -599,12 +593,12 @@ async fn every_community_read_stays_in_its_community() {
                 "{msg}"
             );
             assert_eq!(
-                s.member_role_kind(ada.as_str()).await.unwrap(),
+                s.member_role_kind(&ada).await.unwrap(),
                 own.then_some((Role::Student, MemberKind::Human)),
                 "{msg}"
             );
             assert_eq!(
-                s.member_level(ada.as_str()).await.unwrap(),
+                s.member_level(&ada).await.unwrap(),
                 if own { 2 } else { 0 },
                 "{msg}"
             );
@@ -622,15 +616,9 @@ async fn every_community_read_stays_in_its_community() {
             );
             assert_eq!(s.ledger_key_exists("k1").await.unwrap(), own, "{msg}");
             let n = i64::from(own);
+            assert_eq!(s.quota_used(&gus, "2026-03-02").await.unwrap(), n, "{msg}");
             assert_eq!(
-                s.quota_used(gus.as_str(), "2026-03-02").await.unwrap(),
-                n,
-                "{msg}"
-            );
-            assert_eq!(
-                s.weekly_fire(gus.as_str(), ada.as_str(), "2026-W10")
-                    .await
-                    .unwrap(),
+                s.weekly_fire(&gus, &ada, "2026-W10").await.unwrap(),
                 n,
                 "{msg}"
             );
@@ -639,23 +627,11 @@ async fn every_community_read_stays_in_its_community() {
                 own as usize,
                 "{msg}"
             );
-            assert_eq!(
-                s.has_recognised(gus.as_str(), ada.as_str()).await.unwrap(),
-                own,
-                "{msg}"
-            );
-            assert_eq!(s.distinct_givers(ada.as_str()).await.unwrap(), n, "{msg}");
-            assert_eq!(
-                s.distinct_recipients(gus.as_str()).await.unwrap(),
-                n,
-                "{msg}"
-            );
-            assert_eq!(
-                s.gave_on(gus.as_str(), "2026-03-02").await.unwrap(),
-                own,
-                "{msg}"
-            );
-            assert_eq!(s.earned(ada.as_str()).await.unwrap(), 1000 * n, "{msg}");
+            assert_eq!(s.has_recognised(&gus, &ada).await.unwrap(), own, "{msg}");
+            assert_eq!(s.distinct_givers(&ada).await.unwrap(), n, "{msg}");
+            assert_eq!(s.distinct_recipients(&gus).await.unwrap(), n, "{msg}");
+            assert_eq!(s.gave_on(&gus, "2026-03-02").await.unwrap(), own, "{msg}");
+            assert_eq!(s.earned(&ada).await.unwrap(), 1000 * n, "{msg}");
             assert_eq!(
                 s.balances()
                     .await
