@@ -23,7 +23,7 @@ mod state;
 use chrono::{DateTime, Utc};
 use classcred_engine::{CommunitySettings, Event, IsoWeek, MemberId};
 use classcred_store::jobs::NewJob;
-use classcred_store::{InboxInsert, NewMember, Store, StoreError, Tx};
+use classcred_store::{CommunityId, InboxInsert, MemberRowId, NewMember, Store, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
 pub use process::{drain, process_next, process_step, Processed, Step};
@@ -124,7 +124,7 @@ pub enum Fault {
 }
 
 /// The community's settings, validated.
-pub async fn settings(tx: &mut Tx<'_>, community_id: &str) -> Result<CommunitySettings> {
+pub async fn settings(tx: &mut Tx<'_>, community_id: &CommunityId) -> Result<CommunitySettings> {
     let c = tx.community(community_id).await?;
     CommunitySettings::from_json(&c.settings_json).map_err(|e| ServiceError::Settings {
         community_id: community_id.to_string(),
@@ -135,12 +135,12 @@ pub async fn settings(tx: &mut Tx<'_>, community_id: &str) -> Result<CommunitySe
 /// The job that drains a community's inbox. Coalesced: while one is queued, enqueueing another
 /// is a no-op (it will see the new rows); while one runs, a new one is queued, so an event
 /// stored after the running drain looked is still processed.
-pub fn drain_job(community_id: &str) -> NewJob {
+pub fn drain_job(community_id: &CommunityId) -> NewJob {
     let mut job = NewJob::new(
         DRAIN_JOB,
         serde_json::json!({ "community_id": community_id }),
     );
-    job.community_id = Some(community_id.to_string());
+    job.community_id = Some(community_id.clone());
     job.coalesce_key = Some(format!("{DRAIN_JOB}:{community_id}"));
     job
 }
@@ -149,15 +149,15 @@ pub fn drain_job(community_id: &str) -> NewJob {
 /// processing in the same transaction.
 pub async fn ingest(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     platform: &str,
     event_id: &str,
     event: &Event,
 ) -> Result<InboxInsert> {
     let payload = serde_json::to_vec(event)?;
     let inserted = tx
+        .for_community(community_id)
         .insert_inbox(
-            community_id,
             platform,
             event_id,
             event_type(event),
@@ -177,12 +177,12 @@ pub async fn ingest(
 /// and kind replay from the inbox.
 pub async fn join_member(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     platform: &str,
     member: &NewMember,
     occurred_at: chrono::DateTime<chrono::Utc>,
-) -> Result<String> {
-    let id = tx.upsert_member(community_id, member).await?;
+) -> Result<MemberRowId> {
+    let id = tx.for_community(community_id).upsert_member(member).await?;
     let event = Event::MemberJoined(classcred_engine::MemberJoined {
         member: MemberId::new(member.platform_user_id.clone()),
         kind: state::engine_kind(member.kind),
@@ -202,10 +202,14 @@ pub async fn join_member(
 
 /// The platform ids the oldest pending event of a community waits for: mentioned or acting,
 /// with no member row, and not known as non-members. Empty when nothing waits.
-pub async fn unresolved_members(store: &Store, community_id: &str) -> Result<Vec<String>> {
+pub async fn unresolved_members(store: &Store, community_id: &CommunityId) -> Result<Vec<String>> {
     let mut tx = store.begin().await?;
-    let unknown = match tx.oldest_unprocessed_inbox(community_id).await? {
-        Some(head) => match process::plan(&mut tx, community_id, head).await? {
+    let unknown = match tx
+        .for_community(community_id)
+        .oldest_unprocessed_inbox()
+        .await?
+    {
+        Some(head) => match process::plan(&mut tx.for_community(community_id), head).await? {
             process::Next::Defer { unknown, .. } => unknown,
             process::Next::Process { .. } => Vec::new(),
         },
@@ -231,7 +235,7 @@ pub enum Resolved {
 /// and processing is scheduled again.
 pub async fn record_resolutions(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     platform: &str,
     resolved: &[(String, Resolved)],
 ) -> Result<()> {
@@ -243,8 +247,14 @@ pub async fn record_resolutions(
                 join_member(&mut tx, community_id, platform, m, now).await?;
             }
             Resolved::NotMember(reason) => {
-                if tx.member_id_by_platform(community_id, pid).await?.is_none() {
-                    tx.mark_platform_non_member(community_id, pid, reason)
+                if tx
+                    .for_community(community_id)
+                    .member_id_by_platform(pid)
+                    .await?
+                    .is_none()
+                {
+                    tx.for_community(community_id)
+                        .mark_platform_non_member(pid, reason)
                         .await?;
                 }
             }
@@ -254,7 +264,7 @@ pub async fn record_resolutions(
         DRAIN_JOB,
         serde_json::json!({ "community_id": community_id }),
     );
-    job.community_id = Some(community_id.to_string());
+    job.community_id = Some(community_id.clone());
     job.max_attempts = 10;
     tx.enqueue(&job).await?;
     tx.commit().await?;
@@ -279,7 +289,10 @@ fn event_type(e: &Event) -> &'static str {
 /// Record the closing of the last ISO week that has ended (in the community timezone), once.
 /// Returns the week when it was newly recorded. Safe to call from any number of instances:
 /// the inbox keeps one row per week.
-pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<Option<IsoWeek>> {
+pub async fn schedule_week_closing(
+    store: &Store,
+    community_id: &CommunityId,
+) -> Result<Option<IsoWeek>> {
     let mut tx = store.begin().await?;
     let s = settings(&mut tx, community_id).await?;
     let now = store.clock().now();
@@ -296,8 +309,8 @@ pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<
         at: now,
     }))?;
     let inserted = tx
+        .for_community(community_id)
         .insert_inbox(
-            community_id,
             "classcred",
             &format!("close_week:{community_id}:{last_week}"),
             "week_closed",
@@ -315,10 +328,13 @@ pub async fn schedule_week_closing(store: &Store, community_id: &str) -> Result<
 
 /// Give a community's parked inbox rows another round of attempts, and schedule processing.
 /// Returns how many rows were re-queued.
-pub async fn retry_parked(store: &Store, community_id: &str) -> Result<u64> {
+pub async fn retry_parked(store: &Store, community_id: &CommunityId) -> Result<u64> {
     let mut tx = store.begin().await?;
     tx.community(community_id).await?;
-    let n = tx.requeue_parked_inbox(community_id).await?;
+    let n = tx
+        .for_community(community_id)
+        .requeue_parked_inbox()
+        .await?;
     if n > 0 {
         tx.enqueue(&drain_job(community_id)).await?;
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{NewLedgerEntry, NewMessage, Store, Tx};
+use classcred_store::{CommunityId, CommunityTx, MemberRowId, NewLedgerEntry, NewMessage, Store};
 
 use crate::{
     settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
@@ -94,7 +94,7 @@ pub(crate) fn without_non_members(
 }
 
 /// The inbox delivery id of a member's joining (one per member and community).
-pub(crate) fn join_event_id(community_id: &str, platform_user_id: &str) -> String {
+pub(crate) fn join_event_id(community_id: &CommunityId, platform_user_id: &str) -> String {
     format!("join:{community_id}:{platform_user_id}")
 }
 
@@ -122,11 +122,12 @@ pub(crate) enum Next {
 ///   role and kind are in place, and replay (which follows the processing order) sees the same;
 /// - a platform id with no member row that is not known as a non-member defers the row;
 /// - otherwise the row runs, with non-members left out.
-pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> Result<Next> {
+pub(crate) async fn plan(tx: &mut CommunityTx<'_, '_>, head: String) -> Result<Next> {
+    let community_id = tx.community_id().clone();
     let mut inbox_id = head;
     // One hop at most: a joining row never hops again.
     for _ in 0..2 {
-        let ev = tx.inbox_event(community_id, &inbox_id).await?;
+        let ev = tx.inbox_event(&inbox_id).await?;
         let payload = serde_json::from_slice::<Payload>(&ev.payload)?;
         let Payload::Event(event) = &payload else {
             return Ok(Next::Process {
@@ -137,14 +138,10 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
         };
         let mut members = HashMap::new();
         if let Event::MemberJoined(j) = event {
-            let id = match tx
-                .member_id_by_platform(community_id, j.member.as_str())
-                .await?
-            {
+            let id = match tx.member_id_by_platform(j.member.as_str()).await? {
                 Some(id) => id,
                 None => {
                     tx.insert_bare_member(
-                        community_id,
                         j.member.as_str(),
                         state::store_role(j.role),
                         state::store_kind(j.kind),
@@ -165,14 +162,13 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
             if members.contains_key(pid) || unknown.iter().any(|u| u == pid.as_str()) {
                 continue;
             }
-            match tx.member_id_by_platform(community_id, pid.as_str()).await? {
+            match tx.member_id_by_platform(pid.as_str()).await? {
                 Some(id) => {
                     if join_first.is_none() {
                         join_first = tx
                             .pending_inbox_by_event_id(
-                                community_id,
                                 &ev.platform,
-                                &join_event_id(community_id, pid.as_str()),
+                                &join_event_id(&community_id, pid.as_str()),
                             )
                             .await?
                             .filter(|j| *j != inbox_id);
@@ -180,10 +176,7 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
                     members.insert(pid.clone(), MemberId::new(id));
                 }
                 None => {
-                    if !tx
-                        .is_platform_non_member(community_id, pid.as_str())
-                        .await?
-                    {
+                    if !tx.is_platform_non_member(pid.as_str()).await? {
                         unknown.push(pid.to_string());
                     }
                 }
@@ -207,8 +200,7 @@ pub(crate) async fn plan(tx: &mut Tx<'_>, community_id: &str, head: String) -> R
 
 /// Run the engine (`step`) against the database until it asks nothing new.
 async fn run_engine(
-    tx: &mut Tx<'_>,
-    community_id: &str,
+    tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     step: impl Fn(&state::Recorded) -> Result<Outcome>,
 ) -> Result<Outcome> {
@@ -220,7 +212,7 @@ async fn run_engine(
             return Ok(outcome);
         }
         for q in missing {
-            let a = state::answer(tx, community_id, &q).await?;
+            let a = state::answer(tx, &q).await?;
             known.insert(q, a);
         }
     }
@@ -233,35 +225,39 @@ fn role_str(r: classcred_engine::Role) -> &'static str {
     state::store_role(r).as_str()
 }
 
+/// A member id of an outcome as a member row id. The engine only writes about members the
+/// service resolved to row ids; any other id would name no member row (the schema's foreign
+/// keys refuse it too), so it is an error.
+fn row(id: &MemberId) -> Result<MemberRowId> {
+    Ok(MemberRowId::parse(id.as_str())?)
+}
+
 /// Write an outcome in the caller's transaction.
 async fn write_outcome(
-    tx: &mut Tx<'_>,
-    community_id: &str,
+    tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     outcome: &Outcome,
     source: Option<&str>,
     fault: Fault,
 ) -> Result<()> {
+    let community_id = tx.community_id().clone();
     for e in &outcome.entries {
         let inserted = tx
-            .insert_ledger_entry(
-                community_id,
-                &NewLedgerEntry {
-                    member_id: e.member.to_string(),
-                    kind: e.kind.as_str().to_string(),
-                    amount_milli: e.amount.thousandths(),
-                    idempotency_key: e.key.as_str().to_string(),
-                    giver_member_id: e.giver.as_ref().map(ToString::to_string),
-                    giver_role: e.giver_role.map(|r| role_str(r).to_string()),
-                    source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
-                    quota_day: e.quota_day.map(|d| d.to_string()),
-                    iso_week: e.iso_week.map(|w| w.to_string()),
-                    quota_units: i64::from(e.quota_units),
-                    fire_units: i64::from(e.fire_units),
-                    note: e.reason.clone(),
-                    occurred_at: e.occurred_at.timestamp_millis(),
-                },
-            )
+            .insert_ledger_entry(&NewLedgerEntry {
+                member_id: e.member.to_string(),
+                kind: e.kind.as_str().to_string(),
+                amount_milli: e.amount.thousandths(),
+                idempotency_key: e.key.as_str().to_string(),
+                giver_member_id: e.giver.as_ref().map(ToString::to_string),
+                giver_role: e.giver_role.map(|r| role_str(r).to_string()),
+                source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
+                quota_day: e.quota_day.map(|d| d.to_string()),
+                iso_week: e.iso_week.map(|w| w.to_string()),
+                quota_units: i64::from(e.quota_units),
+                fire_units: i64::from(e.fire_units),
+                note: e.reason.clone(),
+                occurred_at: e.occurred_at.timestamp_millis(),
+            })
             .await?;
         if !inserted {
             return Err(ServiceError::Conflict {
@@ -275,26 +271,23 @@ async fn write_outcome(
     }
     for m in &outcome.messages {
         tx.upsert_engine_message(
-            community_id,
             &m.platform_message_id,
-            m.author.as_ref().map(MemberId::as_str),
+            m.author.as_ref().map(row).transpose()?.as_ref(),
             &serde_json::to_string(m)?,
         )
         .await?;
     }
     for r in &outcome.reactions {
         tx.upsert_engine_reaction(
-            community_id,
             &r.platform_message_id,
-            r.reactor.as_str(),
+            &row(&r.reactor)?,
             &serde_json::to_string(r)?,
         )
         .await?;
     }
     for m in &outcome.members {
         tx.set_member_role_kind(
-            community_id,
-            m.member.as_str(),
+            &row(&m.member)?,
             state::store_role(m.info.role),
             state::store_kind(m.info.kind),
         )
@@ -302,21 +295,20 @@ async fn write_outcome(
     }
     for b in &outcome.badges {
         tx.insert_badge(
-            community_id,
-            b.member.as_str(),
+            &row(&b.member)?,
             b.badge.as_str(),
             &b.instance,
-            b.by.as_ref().map(MemberId::as_str),
+            b.by.as_ref().map(row).transpose()?.as_ref(),
             b.occurred_at.timestamp_millis(),
         )
         .await?;
     }
     for l in &outcome.levels {
-        tx.set_member_level(community_id, l.member.as_str(), i64::from(l.level))
+        tx.set_member_level(&row(&l.member)?, i64::from(l.level))
             .await?;
     }
     for item in &outcome.feed {
-        write_feed_item(tx, community_id, item).await?;
+        write_feed_item(tx, item).await?;
     }
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, so the adapter can answer where
@@ -325,13 +317,13 @@ async fn write_outcome(
             NOTICE_JOB,
             serde_json::json!({ "community_id": community_id, "notice": n, "source": source }),
         );
-        job.community_id = Some(community_id.to_string());
+        job.community_id = Some(community_id.clone());
         tx.enqueue(&job).await?;
     }
     Ok(())
 }
 
-async fn write_feed_item(tx: &mut Tx<'_>, community_id: &str, item: &FeedItem) -> Result<()> {
+async fn write_feed_item(tx: &mut CommunityTx<'_, '_>, item: &FeedItem) -> Result<()> {
     let payload = serde_json::to_value(&item.kind)?;
     let kind = payload
         .get("type")
@@ -339,12 +331,11 @@ async fn write_feed_item(tx: &mut Tx<'_>, community_id: &str, item: &FeedItem) -
         .unwrap_or("event")
         .to_string();
     let member = match &item.audience {
-        classcred_engine::Audience::Member(m) => Some(m.as_str()),
+        classcred_engine::Audience::Member(m) => Some(row(m)?),
         classcred_engine::Audience::Community => None,
     };
     tx.insert_feed_item(
-        community_id,
-        member,
+        member.as_ref(),
         &kind,
         &payload.to_string(),
         item.occurred_at.timestamp_millis(),
@@ -365,24 +356,21 @@ fn message_ref(e: &Event) -> Option<&str> {
 }
 
 /// Keep the message text (encrypted) for feeds and dashboards.
-async fn record_message(tx: &mut Tx<'_>, community_id: &str, e: &Event) -> Result<()> {
+async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event) -> Result<()> {
     if let Event::MessagePosted(m) = e {
         let channel = m
             .platform_message_id
             .split_once(':')
             .map_or("", |(c, _)| c)
             .to_string();
-        tx.insert_message(
-            community_id,
-            &NewMessage {
-                platform_message_id: m.platform_message_id.clone(),
-                channel_id: channel,
-                author_member_id: Some(m.author.to_string()),
-                thread_id: m.thread.clone(),
-                text: m.text.clone(),
-                posted_at: m.occurred_at.timestamp_millis(),
-            },
-        )
+        tx.insert_message(&NewMessage {
+            platform_message_id: m.platform_message_id.clone(),
+            channel_id: channel,
+            author_member_id: Some(m.author.to_string()),
+            thread_id: m.thread.clone(),
+            text: m.text.clone(),
+            posted_at: m.occurred_at.timestamp_millis(),
+        })
         .await?;
     }
     Ok(())
@@ -415,7 +403,7 @@ pub enum Step {
 /// after [`MAX_INBOX_ATTEMPTS`] the row is parked.
 pub async fn process_next(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     fault: Fault,
 ) -> Result<Option<Processed>> {
     Ok(match process_step(store, community_id, fault).await? {
@@ -425,14 +413,18 @@ pub async fn process_next(
 }
 
 /// Like [`process_next`], saying why nothing was processed.
-pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Result<Step> {
+pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Fault) -> Result<Step> {
     let mut tx = store.begin().await?;
-    let seq = tx.next_event_seq(community_id).await?;
-    let Some(head) = tx.oldest_unprocessed_inbox(community_id).await? else {
+    let seq = tx.for_community(community_id).next_event_seq().await?;
+    let Some(head) = tx
+        .for_community(community_id)
+        .oldest_unprocessed_inbox()
+        .await?
+    else {
         tx.rollback().await?;
         return Ok(Step::Idle);
     };
-    let next = match plan(&mut tx, community_id, head.clone()).await {
+    let next = match plan(&mut tx.for_community(community_id), head.clone()).await {
         Ok(next) => next,
         Err(e) => {
             tx.rollback().await?;
@@ -452,7 +444,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
                 RESOLVE_MEMBERS_JOB,
                 serde_json::json!({ "community_id": community_id }),
             );
-            job.community_id = Some(community_id.to_string());
+            job.community_id = Some(community_id.clone());
             // At most one resolution per row, set of unknown ids and hour: drains that meet
             // the same waiting row do not pile up lookups, and a lookup that failed for good
             // (Slack unreachable for hours) is tried again by the next drain an hour later.
@@ -466,7 +458,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
             tx.enqueue(&job).await?;
             tx.commit().await?;
             tracing::debug!(
-                community_id,
+                community_id = %community_id,
                 inbox_id,
                 unknown = unknown.len(),
                 "event waits for member resolution"
@@ -478,8 +470,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
         }
     };
     match process_in(
-        &mut tx,
-        community_id,
+        &mut tx.for_community(community_id),
         &inbox_id,
         seq,
         payload,
@@ -491,7 +482,7 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
         Ok(processed) => {
             tx.commit().await?;
             tracing::debug!(
-                community_id,
+                community_id = %community_id,
                 inbox_id,
                 seq,
                 entries = processed.entries,
@@ -509,14 +500,15 @@ pub async fn process_step(store: &Store, community_id: &str, fault: Fault) -> Re
 /// Record a failed attempt on the row (parked after [`MAX_INBOX_ATTEMPTS`]); returns the error.
 async fn record_failure(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     inbox_id: &str,
     e: ServiceError,
 ) -> ServiceError {
     let recorded = async {
         let mut tx = store.begin().await?;
         let attempts = tx
-            .record_inbox_failure(community_id, inbox_id, &e.to_string())
+            .for_community(community_id)
+            .record_inbox_failure(inbox_id, &e.to_string())
             .await?;
         tx.commit().await?;
         Ok::<_, ServiceError>(attempts)
@@ -524,27 +516,27 @@ async fn record_failure(
     .await;
     match recorded {
         Ok(attempts) if attempts >= MAX_INBOX_ATTEMPTS => {
-            tracing::error!(community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
+            tracing::error!(community_id = %community_id, inbox_id, attempts, error = %e, "inbox row parked after repeated failures");
             e
         }
         Ok(_) => e,
         Err(record_error) => {
-            tracing::error!(community_id, inbox_id, error = %e, record_error = %record_error, "inbox failure not recorded");
+            tracing::error!(community_id = %community_id, inbox_id, error = %e, record_error = %record_error, "inbox failure not recorded");
             e
         }
     }
 }
 
 async fn process_in(
-    tx: &mut Tx<'_>,
-    community_id: &str,
+    tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     seq: i64,
     payload: Payload,
     members: &HashMap<MemberId, MemberId>,
     fault: Fault,
 ) -> Result<Processed> {
-    let settings = settings(tx, community_id).await?;
+    let community_id = tx.community_id().clone();
+    let settings = settings(tx, &community_id).await?;
     let mut source = None;
     let outcome = match payload {
         Payload::Event(platform_event) => {
@@ -552,11 +544,9 @@ async fn process_in(
             match without_non_members(&platform_event, |p| members.contains_key(p)) {
                 Some(e) => {
                     let event = map_members(&e, members);
-                    let outcome = run_engine(tx, community_id, inbox_id, |s| {
-                        Ok(apply(&settings, s, &event))
-                    })
-                    .await?;
-                    record_message(tx, community_id, &event).await?;
+                    let outcome =
+                        run_engine(tx, inbox_id, |s| Ok(apply(&settings, s, &event))).await?;
+                    record_message(tx, &event).await?;
                     outcome
                 }
                 // An actor is not a member (another workspace, unknown, deactivated).
@@ -564,23 +554,14 @@ async fn process_in(
             }
         }
         Payload::CloseWeek(c) => {
-            run_engine(tx, community_id, inbox_id, |s| {
+            run_engine(tx, inbox_id, |s| {
                 Ok(close_week(&settings, s, c.close_week, c.at)?)
             })
             .await?
         }
     };
-    write_outcome(
-        tx,
-        community_id,
-        inbox_id,
-        &outcome,
-        source.as_deref(),
-        fault,
-    )
-    .await?;
-    tx.mark_inbox_processed_at_seq(community_id, inbox_id, seq)
-        .await?;
+    write_outcome(tx, inbox_id, &outcome, source.as_deref(), fault).await?;
+    tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),
         seq,
@@ -591,7 +572,7 @@ async fn process_in(
 
 /// Process every pending inbox row of a community, oldest first, until none is pending or
 /// the oldest waits for member resolution. Returns how many were processed.
-pub async fn drain(store: &Store, community_id: &str) -> Result<usize> {
+pub async fn drain(store: &Store, community_id: &CommunityId) -> Result<usize> {
     let mut n = 0;
     while let Step::Processed(_) = process_step(store, community_id, Fault::None).await? {
         n += 1;

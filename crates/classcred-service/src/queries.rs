@@ -4,7 +4,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use classcred_engine::badges::badge_name;
 use classcred_engine::{IsoWeek, Leaderboard, MemberId, Points, QuotaDay, Role};
 use classcred_store::recognition::FeedRow;
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 use serde::Serialize;
 
 use crate::state::engine_role;
@@ -24,7 +24,7 @@ pub enum Period {
 /// What a member sees about themselves (`/cred me`, App Home).
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberSummary {
-    pub member_id: String,
+    pub member_id: classcred_store::MemberRowId,
     pub role: Role,
     pub earned: Points,
     pub spendable: Points,
@@ -40,28 +40,23 @@ pub struct MemberSummary {
 /// A member's summary, by platform user id. `None` for an unknown member.
 pub async fn member_summary(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     platform_user_id: &str,
 ) -> Result<Option<MemberSummary>> {
     let mut tx = store.begin().await?;
-    let Some(member_id) = tx
-        .member_id_by_platform(community_id, platform_user_id)
-        .await?
-    else {
+    let mut scoped = tx.for_community(community_id);
+    let Some(member_id) = scoped.member_id_by_platform(platform_user_id).await? else {
         tx.commit().await?;
         return Ok(None);
     };
-    let s = settings(&mut tx, community_id).await?;
-    let (role, _) = tx
-        .member_role_kind(community_id, &member_id)
-        .await?
-        .unwrap_or((
-            classcred_store::Role::Student,
-            classcred_store::MemberKind::Human,
-        ));
+    let s = settings(&mut scoped, community_id).await?;
+    let (role, _) = scoped.member_role_kind(&member_id).await?.unwrap_or((
+        classcred_store::Role::Student,
+        classcred_store::MemberKind::Human,
+    ));
     let role = engine_role(role);
-    let balance = tx
-        .balances(community_id)
+    let balance = scoped
+        .balances()
         .await?
         .into_iter()
         .find(|b| b.member_id == member_id);
@@ -73,8 +68,8 @@ pub async fn member_summary(
         .get(level_idx)
         .map(|l| l.name.clone())
         .unwrap_or_default();
-    let badges = tx
-        .badges(community_id)
+    let badges = scoped
+        .badges()
         .await?
         .into_iter()
         .filter(|b| b.member_id == member_id)
@@ -88,12 +83,10 @@ pub async fn member_summary(
         None
     } else {
         let today = QuotaDay::of(store.clock().now(), &s.timezone);
-        let used = tx
-            .quota_used(community_id, &member_id, &today.to_string())
-            .await?;
+        let used = scoped.quota_used(&member_id, &today.to_string()).await?;
         Some(u32::try_from((i64::from(s.daily_quota) - used).max(0)).unwrap_or(0))
     };
-    let recent = tx.feed(community_id, Some(&member_id), 10).await?;
+    let recent = scoped.feed(Some(&member_id), 10).await?;
     tx.commit().await?;
     Ok(Some(MemberSummary {
         member_id,
@@ -109,9 +102,14 @@ pub async fn member_summary(
 }
 
 /// The students-only leaderboard of a period containing "now" (the store's clock).
-pub async fn leaderboard(store: &Store, community_id: &str, period: Period) -> Result<Leaderboard> {
+pub async fn leaderboard(
+    store: &Store,
+    community_id: &CommunityId,
+    period: Period,
+) -> Result<Leaderboard> {
     let mut tx = store.begin().await?;
-    let s = settings(&mut tx, community_id).await?;
+    let mut scoped = tx.for_community(community_id);
+    let s = settings(&mut scoped, community_id).await?;
     let now = store.clock().now();
     let tz = &s.timezone;
     let (from, to) = match period {
@@ -136,9 +134,8 @@ pub async fn leaderboard(store: &Store, community_id: &str, period: Period) -> R
             (Some(tz.start_of(first)), Some(tz.start_of(next)))
         }
     };
-    let totals = tx
+    let totals = scoped
         .student_earned_totals(
-            community_id,
             from.map(|t| t.timestamp_millis()),
             to.map(|t| t.timestamp_millis()),
         )

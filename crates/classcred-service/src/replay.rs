@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use classcred_engine::{close_week, Event, InMemoryState, MemberId};
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 use serde::Serialize;
 
 use crate::{map_members, settings, without_non_members, Payload, Result};
@@ -28,21 +28,22 @@ impl ReplayReport {
 /// after each event.
 pub async fn replay(
     store: &Store,
-    community_id: &str,
+    community_id: &CommunityId,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ReplayReport> {
     let mut tx = store.begin().await?;
-    let s = settings(&mut tx, community_id).await?;
-    let events = tx.processed_events(community_id).await?;
-    let ids: HashMap<MemberId, MemberId> = tx
-        .member_ids_by_platform(community_id)
+    let mut scoped = tx.for_community(community_id);
+    let s = settings(&mut scoped, community_id).await?;
+    let events = scoped.processed_events().await?;
+    let ids: HashMap<MemberId, MemberId> = scoped
+        .member_ids_by_platform()
         .await?
         .into_iter()
         .map(|(p, m)| (MemberId::new(p), MemberId::new(m)))
         .collect();
-    let stored_ledger = tx.ledger(community_id).await?;
-    let stored_balances = tx.balances(community_id).await?;
-    let stored_badges = tx.badges(community_id).await?;
+    let stored_ledger = scoped.ledger().await?;
+    let stored_balances = scoped.balances().await?;
+    let stored_badges = scoped.badges().await?;
     tx.commit().await?;
 
     let payloads = events
@@ -156,7 +157,7 @@ pub async fn replay(
 
     let stored_b: BTreeSet<(String, String, String)> = stored_badges
         .into_iter()
-        .map(|b| (b.member_id, b.badge_id, b.instance))
+        .map(|b| (b.member_id.into(), b.badge_id, b.instance))
         .collect();
     let replayed_b: BTreeSet<(String, String, String)> = mem
         .badges()

@@ -15,7 +15,7 @@ use classcred_engine::time::{IsoWeek, QuotaDay};
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, Role, StateView,
 };
-use classcred_store::{MemberKind as StoreKind, Role as StoreRole, Tx};
+use classcred_store::{CommunityTx, MemberKind as StoreKind, MemberRowId, Role as StoreRole};
 
 use crate::ServiceError;
 
@@ -199,55 +199,86 @@ fn count(n: i64) -> Answer {
     Answer::Count(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
 }
 
+/// The engine's id of a member as a member row id. The engine only ever asks about members
+/// the service resolved to row ids; an id that is not one names no row, and gets the answer
+/// the database gives for a row that does not exist.
+fn row_id(id: &MemberId) -> Option<MemberRowId> {
+    MemberRowId::parse(id.as_str()).ok()
+}
+
 /// Fetch the answer to one question from the database.
-pub(crate) async fn answer(tx: &mut Tx<'_>, c: &str, q: &Question) -> Result<Answer, ServiceError> {
+pub(crate) async fn answer(
+    tx: &mut CommunityTx<'_, '_>,
+    q: &Question,
+) -> Result<Answer, ServiceError> {
     Ok(match q {
-        Question::Member(id) => Answer::Member(tx.member_role_kind(c, id.as_str()).await?.map(
-            |(role, kind)| MemberInfo {
-                role: engine_role(role),
-                kind: engine_kind(kind),
-            },
-        )),
-        Question::QuotaUsed(g, day) => count(tx.quota_used(c, g.as_str(), &day.to_string()).await?),
-        Question::WeeklyFire(g, r, w) => count(
-            tx.weekly_fire(c, g.as_str(), r.as_str(), &w.to_string())
-                .await?,
-        ),
-        Question::Message(id) => Answer::Message(match tx.engine_message(c, id).await? {
+        Question::Member(id) => Answer::Member(match row_id(id) {
+            Some(id) => tx
+                .member_role_kind(&id)
+                .await?
+                .map(|(role, kind)| MemberInfo {
+                    role: engine_role(role),
+                    kind: engine_kind(kind),
+                }),
+            None => None,
+        }),
+        Question::QuotaUsed(g, day) => count(match row_id(g) {
+            Some(g) => tx.quota_used(&g, &day.to_string()).await?,
+            None => 0,
+        }),
+        Question::WeeklyFire(g, r, w) => count(match (row_id(g), row_id(r)) {
+            (Some(g), Some(r)) => tx.weekly_fire(&g, &r, &w.to_string()).await?,
+            _ => 0,
+        }),
+        Question::Message(id) => Answer::Message(match tx.engine_message(id).await? {
             Some(json) => Some(serde_json::from_str(&json)?),
             None => None,
         }),
-        Question::Reaction(id, reactor) => {
-            Answer::Reaction(match tx.engine_reaction(c, id, reactor.as_str()).await? {
+        Question::Reaction(id, reactor) => Answer::Reaction(match row_id(reactor) {
+            Some(reactor) => match tx.engine_reaction(id, &reactor).await? {
                 Some(json) => Some(serde_json::from_str(&json)?),
                 None => None,
-            })
-        }
+            },
+            None => None,
+        }),
         Question::ReactionsOn(id) => Answer::Reactions(
-            tx.engine_reactions_on(c, id)
+            tx.engine_reactions_on(id)
                 .await?
                 .iter()
                 .map(|j| serde_json::from_str(j))
                 .collect::<Result<_, _>>()?,
         ),
-        Question::HasEntry(key) => Answer::Flag(tx.ledger_key_exists(c, key.as_str()).await?),
-        Question::Earned(m) => {
-            Answer::Points(Points::from_thousandths(tx.earned(c, m.as_str()).await?))
-        }
-        Question::Level(m) => count(tx.member_level(c, m.as_str()).await?),
-        Question::HasBadge(m, b, i) => {
-            Answer::Flag(tx.has_badge(c, m.as_str(), b.as_str(), i).await?)
-        }
-        Question::HasRecognised(g, r) => {
-            Answer::Flag(tx.has_recognised(c, g.as_str(), r.as_str()).await?)
-        }
-        Question::DistinctGivers(r) => count(tx.distinct_givers(c, r.as_str()).await?),
-        Question::DistinctRecipients(g) => count(tx.distinct_recipients(c, g.as_str()).await?),
-        Question::GaveOn(g, day) => {
-            Answer::Flag(tx.gave_on(c, g.as_str(), &day.to_string()).await?)
-        }
+        Question::HasEntry(key) => Answer::Flag(tx.ledger_key_exists(key.as_str()).await?),
+        Question::Earned(m) => Answer::Points(Points::from_thousandths(match row_id(m) {
+            Some(m) => tx.earned(&m).await?,
+            None => 0,
+        })),
+        Question::Level(m) => count(match row_id(m) {
+            Some(m) => tx.member_level(&m).await?,
+            None => 0,
+        }),
+        Question::HasBadge(m, b, i) => Answer::Flag(match row_id(m) {
+            Some(m) => tx.has_badge(&m, b.as_str(), i).await?,
+            None => false,
+        }),
+        Question::HasRecognised(g, r) => Answer::Flag(match (row_id(g), row_id(r)) {
+            (Some(g), Some(r)) => tx.has_recognised(&g, &r).await?,
+            _ => false,
+        }),
+        Question::DistinctGivers(r) => count(match row_id(r) {
+            Some(r) => tx.distinct_givers(&r).await?,
+            None => 0,
+        }),
+        Question::DistinctRecipients(g) => count(match row_id(g) {
+            Some(g) => tx.distinct_recipients(&g).await?,
+            None => 0,
+        }),
+        Question::GaveOn(g, day) => Answer::Flag(match row_id(g) {
+            Some(g) => tx.gave_on(&g, &day.to_string()).await?,
+            None => false,
+        }),
         Question::WeeklyFireByGiver(w) => Answer::ByGiver(
-            tx.weekly_fire_by_giver(c, &w.to_string())
+            tx.weekly_fire_by_giver(&w.to_string())
                 .await?
                 .into_iter()
                 .map(|(g, n)| {

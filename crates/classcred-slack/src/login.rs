@@ -7,6 +7,7 @@
 //! and makes it single-use by remembering the returned nonce until `expires_at`.
 
 use crate::oauth::StateSecret;
+use classcred_store::{CommunityId, MemberRowId};
 use hmac::Mac;
 
 /// How long a login link is valid: 5 minutes.
@@ -19,9 +20,9 @@ const DOMAIN: &[u8] = b"classcred/dashboard-login/v1\0";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginClaims {
     /// The community the member logs in to.
-    pub community_id: String,
+    pub community_id: CommunityId,
     /// Our member id (not the Slack user id).
-    pub member_id: String,
+    pub member_id: MemberRowId,
     /// Unix seconds after which the token is refused.
     pub expires_at: i64,
     /// Random nonce (hex): remember it until `expires_at` to make the link single-use.
@@ -66,19 +67,25 @@ fn mac(
 /// A fresh token for `member_id` of `community_id`, valid [`LOGIN_TTL_SECS`] from `now_unix`.
 pub fn issue_login_token(
     secret: &StateSecret,
-    community_id: &str,
-    member_id: &str,
+    community_id: &CommunityId,
+    member_id: &MemberRowId,
     now_unix: i64,
 ) -> String {
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let expires_at = now_unix.saturating_add(LOGIN_TTL_SECS);
-    let tag = mac(secret, community_id, member_id, expires_at, &nonce)
-        .finalize()
-        .into_bytes();
+    let tag = mac(
+        secret,
+        community_id.as_str(),
+        member_id.as_str(),
+        expires_at,
+        &nonce,
+    )
+    .finalize()
+    .into_bytes();
     format!(
         "v1.{}.{}.{expires_at}.{nonce}.{}",
-        hex::encode(community_id),
-        hex::encode(member_id),
+        hex::encode(community_id.as_str()),
+        hex::encode(member_id.as_str()),
         hex::encode(tag)
     )
 }
@@ -87,8 +94,8 @@ pub fn issue_login_token(
 pub fn issue_login_link(
     secret: &StateSecret,
     public_url: &str,
-    community_id: &str,
-    member_id: &str,
+    community_id: &CommunityId,
+    member_id: &MemberRowId,
     now_unix: i64,
 ) -> String {
     format!(
@@ -139,6 +146,9 @@ pub fn verify_login_token(
     if now_unix > expires_at {
         return Err(LoginError::Expired);
     }
+    // Signed by us, so these are ids we issued; parsing them keeps the types honest.
+    let community_id = CommunityId::parse(&community_id).map_err(|_| LoginError::Malformed)?;
+    let member_id = MemberRowId::parse(&member_id).map_err(|_| LoginError::Malformed)?;
     Ok(LoginClaims {
         community_id,
         member_id,
@@ -157,15 +167,15 @@ mod tests {
 
     #[test]
     fn roundtrip_expiry_and_single_use_nonce() {
-        let c = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
-        let m = "0190a1b2-c3d4-7e5f-8a9b-aaaaaaaaaaaa";
+        let c = &CommunityId::parse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").unwrap();
+        let m = &MemberRowId::parse("0190a1b2-c3d4-7e5f-8a9b-aaaaaaaaaaaa").unwrap();
         let link = issue_login_link(&secret(), "https://cc.example.org/", c, m, 1000);
         let token = link
             .strip_prefix("https://cc.example.org/dashboard/login?token=")
             .unwrap();
         let claims = verify_login_token(&secret(), token, 1000).unwrap();
-        assert_eq!(claims.community_id, c);
-        assert_eq!(claims.member_id, m);
+        assert_eq!(&claims.community_id, c);
+        assert_eq!(&claims.member_id, m);
         assert_eq!(claims.expires_at, 1300);
         assert_eq!(claims.nonce.len(), 32);
         assert!(verify_login_token(&secret(), token, 1300).is_ok());
@@ -184,8 +194,31 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_token_whose_ids_are_not_uuids_is_malformed() {
+        let nonce = "0123456789abcdef0123456789abcdef";
+        let tag = mac(&secret(), "c1", "m1", 2000, nonce)
+            .finalize()
+            .into_bytes();
+        let token = format!(
+            "v1.{}.{}.2000.{nonce}.{}",
+            hex::encode("c1"),
+            hex::encode("m1"),
+            hex::encode(tag)
+        );
+        assert_eq!(
+            verify_login_token(&secret(), &token, 1000),
+            Err(LoginError::Malformed)
+        );
+    }
+
+    #[test]
     fn tampering_is_refused() {
-        let token = issue_login_token(&secret(), "c1", "m1", 1000);
+        let token = issue_login_token(
+            &secret(),
+            &CommunityId::parse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").unwrap(),
+            &MemberRowId::parse("0190a1b2-c3d4-7e5f-8a9b-aaaaaaaaaaaa").unwrap(),
+            1000,
+        );
         let other = StateSecret::new(b"another secret, also 32 bytes long".to_vec());
         assert_eq!(
             verify_login_token(&other, &token, 1000),

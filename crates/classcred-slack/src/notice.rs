@@ -20,7 +20,7 @@ use crate::sync::PLATFORM;
 use anyhow::Context;
 use classcred_engine::{Notice, NoticeKind};
 use classcred_store::jobs::ClaimedJob;
-use classcred_store::{CommunityState, Store};
+use classcred_store::{CommunityState, MemberRowId, Store};
 use secrecy::ExposeSecret;
 
 /// The reaction that confirms a give when `confirm = reaction`.
@@ -60,11 +60,7 @@ pub async fn deliver_notice_with(
     config: &SlackConfig,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let community_id = job
-        .payload
-        .get("community_id")
-        .and_then(|c| c.as_str())
-        .context("notice job without community_id")?;
+    let community_id = &job.payload_community_id()?;
     let notice: Notice = serde_json::from_value(
         job.payload
             .get("notice")
@@ -81,7 +77,7 @@ pub async fn deliver_notice_with(
     let fire_given = matches!(notice.kind, NoticeKind::FireGiven { .. });
     let react = fire_given && config.confirm == ConfirmStyle::Reaction && source.is_some();
     if fire_given && config.confirm != ConfirmStyle::Ephemeral && !react {
-        tracing::debug!(community_id, job_id = %job.id, "fire confirmation not sent (confirm style)");
+        tracing::debug!(community_id = %community_id, job_id = %job.id, "fire confirmation not sent (confirm style)");
         return Ok(());
     }
     let mut tx = store.begin().await?;
@@ -92,16 +88,23 @@ pub async fn deliver_notice_with(
     }
     if community.state == CommunityState::Disabled {
         tx.commit().await?;
-        tracing::debug!(community_id, job_id = %job.id, "notice not sent: community disabled");
+        tracing::debug!(community_id = %community_id, job_id = %job.id, "notice not sent: community disabled");
         return Ok(());
     }
-    let user = tx
-        .platform_user_id(community_id, notice.to.as_str())
-        .await?;
-    let stored_token = tx.bot_token(community_id).await?;
+    // A notice names the engine's id of its member; one that is not a member row id names
+    // no member (the same outcome as a row id that is not found).
+    let user = match MemberRowId::parse(notice.to.as_str()) {
+        Ok(member_id) => {
+            tx.for_community(community_id)
+                .platform_user_id(&member_id)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let stored_token = tx.for_community(community_id).bot_token().await?;
     tx.commit().await?;
     let Some(user) = user else {
-        tracing::warn!(community_id, job_id = %job.id, "notice not sent: member not found");
+        tracing::warn!(community_id = %community_id, job_id = %job.id, "notice not sent: member not found");
         return Ok(());
     };
     let token = match (
@@ -111,7 +114,7 @@ pub async fn deliver_notice_with(
         (Some(t), _) => BotToken::new(t.expose_secret()),
         (None, Some(t)) => t,
         (None, None) => {
-            tracing::warn!(community_id, job_id = %job.id, "notice not sent: no bot token");
+            tracing::warn!(community_id = %community_id, job_id = %job.id, "notice not sent: no bot token");
             return Ok(());
         }
     };
@@ -150,7 +153,7 @@ pub async fn deliver_notice_with(
     match sent {
         Ok(()) => Ok(()),
         Err(SlackApiError::Api { method, error }) if error != "ratelimited" => {
-            tracing::warn!(community_id, job_id = %job.id, slack.method = %method, slack.error = %error, "Slack refused the notice; not retried");
+            tracing::warn!(community_id = %community_id, job_id = %job.id, slack.method = %method, slack.error = %error, "Slack refused the notice; not retried");
             Ok(())
         }
         Err(e) => Err(e.into()),

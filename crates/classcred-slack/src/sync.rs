@@ -11,8 +11,8 @@ use anyhow::Context;
 use classcred_service::{join_member, Resolved};
 use classcred_store::jobs::{ClaimedJob, NewJob};
 use classcred_store::{
-    CommunityState, MemberKind, MemberProfile, NewCommunity, NewInstallation, NewMember, Role,
-    Store, Tx,
+    CommunityId, CommunityState, MemberKind, MemberProfile, MemberRowId, NewCommunity,
+    NewInstallation, NewMember, Role, Store, Tx,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -21,7 +21,11 @@ pub const PLATFORM: &str = "slack";
 /// Settings of a new community: the engine's defaults (every field has one).
 pub const DEFAULT_SETTINGS_JSON: &str = "{}";
 
-async fn create_community(tx: &mut Tx<'_>, name: &str, team_id: &str) -> anyhow::Result<String> {
+async fn create_community(
+    tx: &mut Tx<'_>,
+    name: &str,
+    team_id: &str,
+) -> anyhow::Result<CommunityId> {
     let inst = tx.create_institution(name).await?;
     let c = tx
         .create_community(NewCommunity {
@@ -39,7 +43,7 @@ async fn create_community(tx: &mut Tx<'_>, name: &str, team_id: &str) -> anyhow:
 ///
 /// Workaround: the store has no `enable_community` yet, so this runs the one statement itself
 /// on the transaction's connection (see the report of the Slack issue).
-async fn reactivate(tx: &mut Tx<'_>, community_id: &str) -> anyhow::Result<()> {
+async fn reactivate(tx: &mut Tx<'_>, community_id: &CommunityId) -> anyhow::Result<()> {
     tx.enable_community(community_id).await?;
     Ok(())
 }
@@ -51,7 +55,7 @@ async fn reactivate(tx: &mut Tx<'_>, community_id: &str) -> anyhow::Result<()> {
 pub async fn ensure_single_workspace(
     store: &Store,
     config: &SlackConfig,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<CommunityId>> {
     let (Some(team_id), Some(token)) = (&config.team_id, &config.bot_token) else {
         return Ok(None);
     };
@@ -67,20 +71,18 @@ pub async fn ensure_single_workspace(
             id
         }
     };
-    let stored = tx.bot_token(&community_id).await?;
+    let stored = tx.for_community(&community_id).bot_token().await?;
     if stored.as_ref().map(ExposeSecret::expose_secret) != Some(token.expose_secret()) {
-        tx.save_installation(
-            &community_id,
-            &NewInstallation {
+        tx.for_community(&community_id)
+            .save_installation(&NewInstallation {
                 platform: PLATFORM.to_owned(),
                 platform_team_id: team_id.clone(),
                 bot_user_id: None,
                 scopes: crate::scopes::bot_scopes().join(","),
                 bot_token: token.clone(),
                 installed_by_member_id: None,
-            },
-        )
-        .await?;
+            })
+            .await?;
         tracing::info!(community_id = %community_id, "single-workspace installation recorded");
     }
     tx.commit().await?;
@@ -91,11 +93,11 @@ pub async fn ensure_single_workspace(
 #[derive(Debug, Clone)]
 pub struct Installed {
     /// The community of the workspace.
-    pub community_id: String,
+    pub community_id: CommunityId,
     /// Whether it was created by this install (false: re-install).
     pub created: bool,
     /// The installing user's member id (an Admin only when the community was created).
-    pub admin_member_id: String,
+    pub admin_member_id: MemberRowId,
 }
 
 /// The database side of an OAuth install, in one transaction: the community of the workspace
@@ -132,7 +134,8 @@ pub async fn record_install(store: &Store, access: &OAuthAccess) -> anyhow::Resu
     let installer_role = if created { Role::Admin } else { Role::Student };
     let admin = bare(&access.authed_user.id, installer_role, MemberKind::Human);
     let admin_member_id = match tx
-        .member_id_by_platform(&community_id, access.authed_user.id.as_str())
+        .for_community(&community_id)
+        .member_id_by_platform(access.authed_user.id.as_str())
         .await?
     {
         Some(id) => id,
@@ -140,24 +143,23 @@ pub async fn record_install(store: &Store, access: &OAuthAccess) -> anyhow::Resu
     };
     let bot = bare(&access.bot_user_id, Role::Student, MemberKind::App);
     if tx
-        .member_id_by_platform(&community_id, access.bot_user_id.as_str())
+        .for_community(&community_id)
+        .member_id_by_platform(access.bot_user_id.as_str())
         .await?
         .is_none()
     {
         join_member(&mut tx, &community_id, PLATFORM, &bot, now).await?;
     }
-    tx.save_installation(
-        &community_id,
-        &NewInstallation {
+    tx.for_community(&community_id)
+        .save_installation(&NewInstallation {
             platform: PLATFORM.to_owned(),
             platform_team_id: team_id.to_owned(),
             bot_user_id: Some(access.bot_user_id.as_str().to_owned()),
             scopes: access.scope.clone(),
             bot_token: SecretString::from(access.access_token.expose().to_owned()),
             installed_by_member_id: Some(admin_member_id.clone()),
-        },
-    )
-    .await?;
+        })
+        .await?;
     tx.commit().await?;
     tracing::info!(community_id = %community_id, created, "Slack workspace installed");
     Ok(Installed {
@@ -184,7 +186,7 @@ fn bare(user: &SlackUserId, role: Role, kind: MemberKind) -> NewMember {
 pub async fn sync_members(
     store: &Store,
     client: &SlackClient,
-    community_id: &str,
+    community_id: &CommunityId,
     token: &BotToken,
     app_user: Option<&SlackUserId>,
 ) -> anyhow::Result<usize> {
@@ -208,10 +210,10 @@ pub async fn sync_members(
         classcred_service::DRAIN_JOB,
         serde_json::json!({ "community_id": community_id }),
     );
-    job.community_id = Some(community_id.to_owned());
+    job.community_id = Some(community_id.clone());
     tx.enqueue(&job).await?;
     tx.commit().await?;
-    tracing::info!(community_id, members = n, "Slack members synced");
+    tracing::info!(community_id = %community_id, members = n, "Slack members synced");
     Ok(n)
 }
 
@@ -221,21 +223,23 @@ pub async fn sync_members(
 /// redelivery). Returns whether it was applied.
 pub async fn apply_profile(
     tx: &mut Tx<'_>,
-    community_id: &str,
+    community_id: &CommunityId,
     member: &NewMember,
     version: i64,
     equal: bool,
     at: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<bool> {
     let stored = tx
-        .member_profile_version(community_id, &member.platform_user_id)
+        .for_community(community_id)
+        .member_profile_version(&member.platform_user_id)
         .await?;
     let older = stored.is_some_and(|v| v > version || (v == version && !equal));
     if older {
         return Ok(false);
     }
     join_member(tx, community_id, PLATFORM, member, at).await?;
-    tx.set_member_profile_version(community_id, &member.platform_user_id, version)
+    tx.for_community(community_id)
+        .set_member_profile_version(&member.platform_user_id, version)
         .await?;
     Ok(true)
 }
@@ -254,11 +258,11 @@ pub fn same_team(u: &SlackUser, team: Option<&str>) -> bool {
 pub async fn community_token(
     store: &Store,
     config: &SlackConfig,
-    community_id: &str,
+    community_id: &CommunityId,
 ) -> anyhow::Result<Option<(BotToken, Option<String>)>> {
     let mut tx = store.begin().await?;
     let community = tx.community(community_id).await?;
-    let stored = tx.bot_token(community_id).await?;
+    let stored = tx.for_community(community_id).bot_token().await?;
     tx.commit().await?;
     if community.platform != PLATFORM || community.state == CommunityState::Disabled {
         return Ok(None);
@@ -273,22 +277,19 @@ pub async fn community_token(
 /// Enqueue a member sync of a community (job [`classcred_service::SYNC_MEMBERS_JOB`]), e.g.
 /// after an install or at start in single-workspace mode, so no request or start-up waits for
 /// `users.list`.
-pub async fn enqueue_sync(store: &Store, community_id: &str) -> anyhow::Result<()> {
+pub async fn enqueue_sync(store: &Store, community_id: &CommunityId) -> anyhow::Result<()> {
     let mut job = NewJob::new(
         classcred_service::SYNC_MEMBERS_JOB,
         serde_json::json!({ "community_id": community_id }),
     );
-    job.community_id = Some(community_id.to_owned());
+    job.community_id = Some(community_id.clone());
     job.max_attempts = 10;
     store.enqueue(&job).await?;
     Ok(())
 }
 
-fn job_community(job: &ClaimedJob) -> anyhow::Result<&str> {
-    job.payload
-        .get("community_id")
-        .and_then(|c| c.as_str())
-        .context("member job without community_id")
+fn job_community(job: &ClaimedJob) -> anyhow::Result<CommunityId> {
+    Ok(job.payload_community_id()?)
 }
 
 /// Handler of [`classcred_service::SYNC_MEMBERS_JOB`] for Slack communities.
@@ -298,9 +299,9 @@ pub async fn sync_members_job(
     config: &SlackConfig,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let community_id = job_community(job)?;
+    let community_id = &job_community(job)?;
     let Some((token, _)) = community_token(store, config, community_id).await? else {
-        tracing::warn!(community_id, job_id = %job.id, "members not synced: no bot token");
+        tracing::warn!(community_id = %community_id, job_id = %job.id, "members not synced: no bot token");
         return Ok(());
     };
     sync_members(store, client, community_id, &token, None).await?;
@@ -348,7 +349,7 @@ pub async fn resolve_members_job(
     config: &SlackConfig,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let community_id = job_community(job)?;
+    let community_id = &job_community(job)?;
     let unknown = classcred_service::unresolved_members(store, community_id).await?;
     if unknown.is_empty() {
         classcred_service::record_resolutions(store, community_id, PLATFORM, &[]).await?;
@@ -361,7 +362,7 @@ pub async fn resolve_members_job(
             .map(|u| (u, Resolved::NotMember("not_found")))
             .collect();
         classcred_service::record_resolutions(store, community_id, PLATFORM, &all).await?;
-        tracing::warn!(community_id, job_id = %job.id, "members not resolved: no bot token");
+        tracing::warn!(community_id = %community_id, job_id = %job.id, "members not resolved: no bot token");
         return Ok(());
     };
     let mut answered = Vec::with_capacity(unknown.len());
@@ -376,7 +377,7 @@ pub async fn resolve_members_job(
         }
     }
     classcred_service::record_resolutions(store, community_id, PLATFORM, &answered).await?;
-    tracing::debug!(community_id, job_id = %job.id, resolved = answered.len(), "members resolved");
+    tracing::debug!(community_id = %community_id, job_id = %job.id, resolved = answered.len(), "members resolved");
     match failed {
         Some(e) => Err(e.into()),
         None => Ok(()),

@@ -22,7 +22,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, Tx};
+use crate::{CommunityId, Result, Store, StoreError, Tx};
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -47,7 +47,7 @@ fn publish_head(seq: i64, hash: &str, why: &'static str) {
 /// What to record.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRecord {
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// `member:<id>`, `operator:cli`, `system`, …
     pub actor: String,
     /// e.g. `member.read`, `community_key.destroy`, `ledger.adjust`.
@@ -62,7 +62,7 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
     pub seq: i64,
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     pub actor: String,
     pub action: String,
     pub subject: Option<String>,
@@ -113,7 +113,7 @@ impl Canonical<'_> {
     fn of(e: &'_ AuditEntry) -> Canonical<'_> {
         Canonical {
             seq: e.seq,
-            community_id: e.community_id.as_deref(),
+            community_id: e.community_id.as_ref().map(CommunityId::as_str),
             actor: &e.actor,
             action: &e.action,
             subject: e.subject.as_deref(),
@@ -211,7 +211,7 @@ impl Tx<'_> {
         let details = serde_json::to_string(&rec.details)?;
         let hash = Canonical {
             seq,
-            community_id: rec.community_id.as_deref(),
+            community_id: rec.community_id.as_ref().map(CommunityId::as_str),
             actor: &rec.actor,
             action: &rec.action,
             subject: rec.subject.as_deref(),
@@ -402,7 +402,10 @@ impl Store {
     }
 
     /// Entries of one community, oldest first.
-    pub async fn audit_entries(&self, community_id: Option<&str>) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_entries(
+        &self,
+        community_id: Option<&CommunityId>,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT seq, community_id, actor, action, subject, at, details, prev_hash, hash FROM audit_entry \
              WHERE ($1 IS NULL OR community_id = $1) ORDER BY seq",

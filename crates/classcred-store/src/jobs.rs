@@ -12,12 +12,12 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{new_id, Result, Store, Tx};
+use crate::{new_id, CommunityId, Result, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: String,
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// Ids only: never personal values.
     pub payload: serde_json::Value,
     /// At most one job with this key exists; enqueueing again is a no-op.
@@ -49,11 +49,29 @@ impl NewJob {
 pub struct ClaimedJob {
     pub id: String,
     pub kind: String,
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     pub payload: serde_json::Value,
     /// Attempts including this one.
     pub attempts: i64,
     pub max_attempts: i64,
+}
+
+impl ClaimedJob {
+    /// The `community_id` of the job's payload, parsed: a payload is a boundary (it was
+    /// written as JSON and read back), so its id goes through [`CommunityId::parse`].
+    pub fn payload_community_id(&self) -> Result<CommunityId> {
+        let text = self
+            .payload
+            .get("community_id")
+            .and_then(|c| c.as_str())
+            .ok_or_else(|| {
+                crate::StoreError::Invalid(format!(
+                    "{} job {} without community_id",
+                    self.kind, self.id
+                ))
+            })?;
+        CommunityId::parse(text)
+    }
 }
 
 /// What happened to a failed job.
@@ -313,11 +331,46 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::StoreError;
+
     #[test]
     fn backoff_doubles_and_caps() {
         assert_eq!(super::backoff_ms(1), 1000);
         assert_eq!(super::backoff_ms(2), 2000);
         assert_eq!(super::backoff_ms(4), 8000);
         assert_eq!(super::backoff_ms(30), 600_000);
+    }
+
+    fn claimed(payload: serde_json::Value) -> ClaimedJob {
+        ClaimedJob {
+            id: "j1".into(),
+            kind: "inbox.drain".into(),
+            community_id: None,
+            payload,
+            attempts: 1,
+            max_attempts: 5,
+        }
+    }
+
+    #[test]
+    fn payload_community_ids_are_parsed() {
+        let id = "0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b";
+        let job = claimed(serde_json::json!({ "community_id": id }));
+        assert_eq!(job.payload_community_id().unwrap().as_str(), id);
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({ "community_id": 7 }),
+            serde_json::json!({ "community_id": "c1" }),
+            serde_json::json!({ "community_id": "' OR 1=1 --" }),
+        ] {
+            assert!(
+                matches!(
+                    claimed(bad.clone()).payload_community_id(),
+                    Err(StoreError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

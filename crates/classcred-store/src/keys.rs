@@ -1,6 +1,8 @@
 //! Per-community data keys, wrapped by the master key.
 
 use std::sync::Arc;
+
+use crate::CommunityId;
 use std::time::Duration;
 
 use classcred_crypto::{DataKey, MasterKey};
@@ -41,11 +43,11 @@ impl Tx<'_> {
     }
 
     /// Create and store the wrapped data key of a new community.
-    pub(crate) async fn create_data_key(&mut self, community_id: &str) -> Result<()> {
+    pub(crate) async fn create_data_key(&mut self, community_id: &CommunityId) -> Result<()> {
         self.lock_keyring().await?;
         self.require_current_master_key().await?;
         let master = &self.store.inner.master;
-        let wrapped = master.wrap(&DataKey::generate(), community_id);
+        let wrapped = master.wrap(&DataKey::generate(), community_id.as_str());
         let now = self.now_ms();
         sqlx::query(
             "INSERT INTO community_key (community_id, master_key_id, wrapped_key, created_at) \
@@ -61,8 +63,8 @@ impl Tx<'_> {
     }
 
     /// The community's data key, unwrapped. `Erased` once the key was destroyed.
-    pub async fn data_key(&mut self, community_id: &str) -> Result<Arc<DataKey>> {
-        if let Some(k) = self.deks.get(community_id) {
+    pub async fn data_key(&mut self, community_id: &CommunityId) -> Result<Arc<DataKey>> {
+        if let Some(k) = self.deks.get(community_id.as_str()) {
             return Ok(k.clone());
         }
         let k = Arc::new(self.load_data_key(community_id).await?);
@@ -70,7 +72,7 @@ impl Tx<'_> {
         Ok(k)
     }
 
-    async fn load_data_key(&mut self, community_id: &str) -> Result<DataKey> {
+    async fn load_data_key(&mut self, community_id: &CommunityId) -> Result<DataKey> {
         let row = sqlx::query(
             "SELECT master_key_id, wrapped_key FROM community_key WHERE community_id = $1",
         )
@@ -97,7 +99,7 @@ impl Tx<'_> {
             });
         }
         master
-            .unwrap(&wrapped, community_id)
+            .unwrap(&wrapped, community_id.as_str())
             .map_err(|source| StoreError::Crypto {
                 table: "community_key",
                 column: "wrapped_key",
@@ -108,8 +110,8 @@ impl Tx<'_> {
 
     /// Crypto-shred a community: destroy its data key so that every personal field sealed with
     /// it — in this database and in every backup — can no longer be read.
-    pub async fn destroy_data_key(&mut self, community_id: &str) -> Result<()> {
-        self.deks.remove(community_id);
+    pub async fn destroy_data_key(&mut self, community_id: &CommunityId) -> Result<()> {
+        self.deks.remove(community_id.as_str());
         let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE community_key SET wrapped_key = NULL, destroyed_at = $2 \
@@ -175,7 +177,7 @@ impl Store {
             new_master_key_id: new.id(),
         };
         for row in rows {
-            let community_id: String = row.try_get("community_id")?;
+            let community_id: CommunityId = row.try_get("community_id")?;
             let wrapped: Option<Vec<u8>> = row.try_get("wrapped_key")?;
             let rewrapped = match wrapped {
                 None => {
@@ -185,7 +187,7 @@ impl Store {
                 Some(_) => {
                     let dek = tx.data_key(&community_id).await?;
                     report.rewrapped += 1;
-                    Some(new.wrap(&dek, &community_id))
+                    Some(new.wrap(&dek, community_id.as_str()))
                 }
             };
             sqlx::query(

@@ -7,6 +7,9 @@
 //! the [`jobs`] table, enqueued in the same transaction as the change it follows.
 //!
 //! Writes go through a [`Tx`] (one database transaction); `Tx::commit` makes them durable.
+//! Everything about one community's data goes through a [`CommunityTx`]
+//! (`tx.for_community(&id)`), which scopes every query to that community; ids are the
+//! [`CommunityId`] and [`MemberRowId`] newtypes, parsed wherever they enter from outside.
 
 pub mod audit;
 pub mod backend;
@@ -371,7 +374,7 @@ impl<'s> Tx<'s> {
     /// only when there is a row to open (an empty result needs no key, even an erased one).
     pub(crate) async fn open_rows<T>(
         &mut self,
-        community_id: &str,
+        community_id: &CommunityId,
         rows: &[AnyRow],
         f: impl Fn(&DataKey, &AnyRow) -> Result<T>,
     ) -> Result<Vec<T>> {
@@ -383,6 +386,50 @@ impl<'s> Tx<'s> {
     }
 }
 
+/// A transaction scoped to one community: every method that reads or writes one community's
+/// data (members, messages, inbox, ledger, engine records and questions, reports, feed,
+/// installations) lives here, without a `community_id` argument, and filters on this
+/// handle's community. A caller cannot pass the wrong community to one call of a sequence,
+/// nor forget it: `tx.for_community(&id)` names it once.
+///
+/// It borrows the [`Tx`] mutably and dereferences to it, so community-wide operations that
+/// are not community data (enqueueing a job, audit, keys, the community row itself) stay
+/// reachable; the transaction is committed through the [`Tx`] once the handle is dropped.
+pub struct CommunityTx<'t, 's> {
+    scoped: &'t mut Tx<'s>,
+    community_id: CommunityId,
+}
+
+impl<'s> Tx<'s> {
+    /// This transaction, scoped to one community (see [`CommunityTx`]).
+    pub fn for_community(&mut self, community_id: &CommunityId) -> CommunityTx<'_, 's> {
+        CommunityTx {
+            scoped: self,
+            community_id: community_id.clone(),
+        }
+    }
+}
+
+impl CommunityTx<'_, '_> {
+    /// The community this handle is scoped to.
+    pub fn community_id(&self) -> &CommunityId {
+        &self.community_id
+    }
+}
+
+impl<'s> std::ops::Deref for CommunityTx<'_, 's> {
+    type Target = Tx<'s>;
+    fn deref(&self) -> &Tx<'s> {
+        self.scoped
+    }
+}
+
+impl std::ops::DerefMut for CommunityTx<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.scoped
+    }
+}
+
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -390,7 +437,7 @@ pub(crate) fn new_id() -> String {
 /// Seal an optional text field for a place.
 pub(crate) fn seal_opt(
     dek: &DataKey,
-    community_id: &str,
+    community_id: &CommunityId,
     table: &'static str,
     column: &'static str,
     row_id: &str,
@@ -399,7 +446,7 @@ pub(crate) fn seal_opt(
     value.map(|v| {
         dek.seal(
             FieldRef {
-                community_id,
+                community_id: community_id.as_str(),
                 table,
                 column,
                 row_id,
@@ -413,7 +460,7 @@ pub(crate) fn seal_opt(
 pub(crate) fn open_opt(
     dek: &DataKey,
     row: &AnyRow,
-    community_id: &str,
+    community_id: &CommunityId,
     table: &'static str,
     column: &'static str,
     row_id: &str,
@@ -431,7 +478,7 @@ pub(crate) fn open_opt(
     let plain = dek
         .open(
             FieldRef {
-                community_id,
+                community_id: community_id.as_str(),
                 table,
                 column,
                 row_id,

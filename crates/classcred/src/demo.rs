@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use classcred_engine::{count_fire_tokens, Event, MemberId, MessagePosted, Reaction};
 use classcred_service::{drain, ingest, join_member};
 use classcred_store::audit::AuditRecord;
-use classcred_store::{MemberProfile, NewCommunity, NewMember, Role, Store};
+use classcred_store::{CommunityId, MemberProfile, NewCommunity, NewMember, Role, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -59,7 +59,7 @@ const THANKS: &[&str] = &[
 
 /// What `demo` did.
 pub struct DemoSummary {
-    pub community_id: String,
+    pub community_id: CommunityId,
     pub created: bool,
     pub members: usize,
     pub messages: usize,
@@ -101,8 +101,8 @@ fn profile(first: &str, last: &str, tz: &str) -> MemberProfile {
 pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     let mut tx = store.begin().await?;
     if let Some(c) = tx.community_by_team(DEMO_PLATFORM, DEMO_TEAM).await? {
-        let members = tx.list_members(&c.id).await?.len();
-        let messages = tx.list_messages(&c.id).await?.len();
+        let members = tx.for_community(&c.id).list_members().await?.len();
+        let messages = tx.for_community(&c.id).list_messages().await?.len();
         tx.commit().await?;
         return Ok(DemoSummary {
             community_id: c.id,

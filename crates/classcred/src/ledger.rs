@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use classcred_engine::{Event, MemberId, Points, PointsAdjusted};
 use classcred_service::{ingest, process_next, replay, Fault};
 use classcred_store::audit::AuditRecord;
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::{output, OutputFormat, TableFormat};
 
 #[derive(Serialize)]
 struct CommunityRow {
-    id: String,
+    id: CommunityId,
     name: String,
     platform: String,
     team: Option<String>,
@@ -28,7 +28,11 @@ pub async fn list_communities(store: &Store, format: TableFormat) -> anyhow::Res
     let mut tx = store.begin().await?;
     let mut rows = Vec::new();
     for c in tx.list_communities().await? {
-        let members = tx.member_ids_by_platform(&c.id).await?.len();
+        let members = tx
+            .for_community(&c.id)
+            .member_ids_by_platform()
+            .await?
+            .len();
         rows.push(CommunityRow {
             members,
             id: c.id,
@@ -77,7 +81,7 @@ struct BalanceRow {
 
 pub async fn balances(
     store: &Store,
-    community: &str,
+    community: &CommunityId,
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let mut tx = store.begin().await?;
@@ -85,7 +89,8 @@ pub async fn balances(
         .await
         .with_context(|| format!("community {community}"))?;
     let rows: Vec<BalanceRow> = tx
-        .balances(community)
+        .for_community(community)
+        .balances()
         .await?
         .into_iter()
         .map(|b| BalanceRow {
@@ -129,7 +134,7 @@ pub async fn balances(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<ExitCode> {
+pub async fn replay_command(store: &Store, community: &CommunityId) -> anyhow::Result<ExitCode> {
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template("replaying {bar:40} {pos}/{len} events ({eta})")
     {
@@ -164,7 +169,7 @@ pub async fn replay_command(store: &Store, community: &str) -> anyhow::Result<Ex
 /// written to the audit log.
 pub async fn adjust(
     store: &Store,
-    community: &str,
+    community: &CommunityId,
     by: &str,
     member: &str,
     points: &str,
@@ -177,14 +182,15 @@ pub async fn adjust(
         bail!("--reason must not be empty: adjustments need a reason");
     }
     let mut tx = store.begin().await?;
-    let Some(admin_id) = tx.member_id_by_platform(community, by).await? else {
+    let mut scoped = tx.for_community(community);
+    let Some(admin_id) = scoped.member_id_by_platform(by).await? else {
         bail!("--by {by}: no such member in community {community}");
     };
-    match tx.member_role_kind(community, &admin_id).await? {
+    match scoped.member_role_kind(&admin_id).await? {
         Some((classcred_store::Role::Admin, _)) => {}
         _ => bail!("--by {by}: only an Admin can adjust points"),
     }
-    let Some(member_id) = tx.member_id_by_platform(community, member).await? else {
+    let Some(member_id) = scoped.member_id_by_platform(member).await? else {
         bail!("--member {member}: no such member in community {community}");
     };
     let adjustment_id = uuid_like();
@@ -206,7 +212,7 @@ pub async fn adjust(
     )
     .await?;
     tx.audit(&AuditRecord {
-        community_id: Some(community.to_string()),
+        community_id: Some(community.clone()),
         actor: format!("member:{admin_id}"),
         action: "ledger.adjust".into(),
         subject: Some(format!("member:{member_id}")),

@@ -18,7 +18,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use classcred_crypto::MasterKey;
 use classcred_server::worker::Handlers;
-use classcred_store::{ConnectOptions, Store, SystemClock};
+use classcred_store::{CommunityId, ConnectOptions, Store, SystemClock};
 use secrecy::ExposeSecret;
 
 pub use crate::app::{App, Role};
@@ -103,7 +103,7 @@ pub enum InboxCommand {
     /// Give deliveries parked after repeated failures another round of attempts.
     Retry {
         #[arg(long, value_name = "ID")]
-        community: String,
+        community: CommunityId,
     },
 }
 
@@ -121,7 +121,7 @@ pub enum LedgerCommand {
     /// Per member: platform user id, role, earned, spendable, level.
     Balances {
         #[arg(long, value_name = "ID")]
-        community: String,
+        community: CommunityId,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -129,12 +129,12 @@ pub enum LedgerCommand {
     /// with what is stored; exit 1 on any difference.
     Replay {
         #[arg(long, value_name = "ID")]
-        community: String,
+        community: CommunityId,
     },
     /// Add or remove points by hand (an Admin, with a reason; audited).
     Adjust {
         #[arg(long, value_name = "ID")]
-        community: String,
+        community: CommunityId,
         /// Platform user id of the Admin making the adjustment.
         #[arg(long, value_name = "USER")]
         by: String,
@@ -408,12 +408,7 @@ async fn connect(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
 pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
     let mut h = Handlers::new();
     h.register(classcred_service::DRAIN_JOB, |store, job| async move {
-        let community = job
-            .payload
-            .get("community_id")
-            .and_then(|c| c.as_str())
-            .context("drain job without community_id")?
-            .to_string();
+        let community = job.payload_community_id()?;
         let n = classcred_service::drain(&store, &community).await?;
         tracing::debug!(community_id = %community, processed = n, "inbox drained");
         Ok(())

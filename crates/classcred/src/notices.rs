@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use classcred_slack::{SlackClient, SlackConfig};
 use classcred_store::jobs::ClaimedJob;
 use classcred_store::Store;
@@ -26,13 +25,9 @@ impl SlackDelivery {
 /// (the demo) have nowhere to send it: the notice stays visible in the member's feed and the
 /// job succeeds.
 pub async fn deliver(store: &Store, slack: &SlackDelivery, job: &ClaimedJob) -> anyhow::Result<()> {
-    let community = job
-        .payload
-        .get("community_id")
-        .and_then(|c| c.as_str())
-        .context("notice job without community_id")?;
+    let community = job.payload_community_id()?;
     let mut tx = store.begin().await?;
-    let platform = tx.community(community).await?.platform;
+    let platform = tx.community(&community).await?.platform;
     tx.commit().await?;
     match platform.as_str() {
         "slack" => {

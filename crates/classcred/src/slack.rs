@@ -8,7 +8,7 @@ use classcred_server::worker::Handlers;
 use classcred_service::{Resolved, RESOLVE_MEMBERS_JOB, SYNC_MEMBERS_JOB};
 use classcred_slack::SlackClient;
 use classcred_store::jobs::ClaimedJob;
-use classcred_store::Store;
+use classcred_store::{CommunityId, Store};
 
 use crate::config::Config;
 use crate::notices::SlackDelivery;
@@ -18,7 +18,7 @@ pub enum SlackCommand {
     /// Fetch the workspace's members now (`users.list`) and add or update them.
     Sync {
         #[arg(long, value_name = "ID")]
-        community: String,
+        community: CommunityId,
     },
 }
 
@@ -42,13 +42,8 @@ pub async fn run(cfg: &Config, store: &Store, command: SlackCommand) -> anyhow::
     }
 }
 
-async fn platform(store: &Store, job: &ClaimedJob) -> anyhow::Result<(String, String)> {
-    let community = job
-        .payload
-        .get("community_id")
-        .and_then(|c| c.as_str())
-        .context("member job without community_id")?
-        .to_owned();
+async fn platform(store: &Store, job: &ClaimedJob) -> anyhow::Result<(CommunityId, String)> {
+    let community = job.payload_community_id()?;
     let mut tx = store.begin().await?;
     let platform = tx.community(&community).await?.platform;
     tx.commit().await?;

@@ -148,13 +148,18 @@ async fn twenty_two_fires_in_a_week_earn_exactly_17_7_through_the_database() {
         assert_eq!(earned(&w, "UB").await, 17_700, "{}", db.backend());
         let mut tx = w.store.begin().await.unwrap();
         let taxes = tx
-            .ledger(&w.community)
+            .for_community(&w.community)
+            .ledger()
             .await
             .unwrap()
             .into_iter()
             .filter(|e| e.entry.kind == "tax")
             .count();
-        let feed = tx.feed(&w.community, None, 100).await.unwrap();
+        let feed = tx
+            .for_community(&w.community)
+            .feed(None, 100)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(taxes, 7);
         assert!(!feed.is_empty());
@@ -358,12 +363,16 @@ async fn concurrent_spend_of_the_last_unit_has_one_winner() {
                 .date_naive()
                 .to_string();
             let a = tx
-                .member_id_by_platform(&w.community, "UA")
+                .for_community(&w.community)
+                .member_id_by_platform("UA")
                 .await
                 .unwrap()
                 .unwrap();
             assert_eq!(
-                tx.quota_used(&w.community, &a, &day).await.unwrap(),
+                tx.for_community(&w.community)
+                    .quota_used(&a, &day)
+                    .await
+                    .unwrap(),
                 5,
                 "{}",
                 db.backend()
@@ -523,7 +532,8 @@ async fn a_poison_row_is_parked_and_does_not_block_the_community() {
         let mut tx = w.store.begin().await.unwrap();
         let poison = br#"{"type":"message_posted","text":"SECRET-STUDENT-TEXT","author":7}"#;
         let classcred_store::InboxInsert::Stored(poison_id) = tx
-            .insert_inbox(&w.community, "slack", "poison", "message_posted", poison, 0)
+            .for_community(&w.community)
+            .insert_inbox("slack", "poison", "message_posted", poison, 0)
             .await
             .unwrap()
         else {
@@ -560,11 +570,18 @@ async fn a_poison_row_is_parked_and_does_not_block_the_community() {
             "the event after the poison row was processed"
         );
         let mut tx = w.store.begin().await.unwrap();
-        let ev = tx.inbox_event(&w.community, &poison_id).await.unwrap();
+        let ev = tx
+            .for_community(&w.community)
+            .inbox_event(&poison_id)
+            .await
+            .unwrap();
         assert!(ev.processed_at.is_none());
         assert_eq!(ev.attempts, classcred_service::MAX_INBOX_ATTEMPTS);
         assert_eq!(
-            tx.pending_inbox_count(&w.community).await.unwrap(),
+            tx.for_community(&w.community)
+                .pending_inbox_count()
+                .await
+                .unwrap(),
             1,
             "parked, not lost"
         );
@@ -727,7 +744,8 @@ async fn unknown_ids_wait_for_resolution_and_never_receive_fire_unless_people() 
         for id in ["UGONE", "UX1", "UX2"] {
             let mut tx = w.store.begin().await.unwrap();
             assert!(tx
-                .member_id_by_platform(&w.community, id)
+                .for_community(&w.community)
+                .member_id_by_platform(id)
                 .await
                 .unwrap()
                 .is_none());

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use classcred_engine::MemberId;
 use classcred_service::{leaderboard, member_summary, Period};
-use classcred_store::{Community, CommunityState};
+use classcred_store::{Community, CommunityId, CommunityState, MemberRowId};
 use std::time::Duration;
 
 const EP: &str = "commands";
@@ -105,7 +105,7 @@ async fn run(st: &SlackState, community: &Community, cmd: &SlashCommand) -> anyh
     }
 }
 
-async fn me(st: &SlackState, c: &str, cmd: &SlashCommand) -> anyhow::Result<String> {
+async fn me(st: &SlackState, c: &CommunityId, cmd: &SlashCommand) -> anyhow::Result<String> {
     let Some(s) = member_summary(&st.store, c, cmd.user_id.as_str()).await? else {
         return Ok(
             "You have no ClassCred activity yet. Give someone :fire: to get started!".to_owned(),
@@ -134,7 +134,7 @@ async fn me(st: &SlackState, c: &str, cmd: &SlashCommand) -> anyhow::Result<Stri
 
 async fn top(
     st: &SlackState,
-    c: &str,
+    c: &CommunityId,
     cmd: &SlashCommand,
     period: Period,
 ) -> anyhow::Result<String> {
@@ -150,7 +150,10 @@ async fn top(
     let mut tx = st.store.begin().await?;
     let mut lines = vec![format!("*Leaderboard — {title}*")];
     for row in board.rows.iter().take(TOP_ROWS) {
-        let m = tx.member(c, row.member.as_str()).await?;
+        let m = tx
+            .for_community(c)
+            .member(&MemberRowId::parse(row.member.as_str())?)
+            .await?;
         let name = m
             .profile
             .display_name
@@ -163,7 +166,10 @@ async fn top(
             row.points
         ));
     }
-    let me = tx.member_id_by_platform(c, cmd.user_id.as_str()).await?;
+    let me = tx
+        .for_community(c)
+        .member_id_by_platform(cmd.user_id.as_str())
+        .await?;
     tx.commit().await?;
     if let Some(pos) = me.and_then(|id| board.position(&MemberId::new(id))) {
         lines.push(format!(

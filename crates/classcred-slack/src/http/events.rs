@@ -14,7 +14,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use classcred_engine::{Event, MemberId, ProfileChanged};
 use classcred_service::ingest;
-use classcred_store::{CommunityState, MemberKind, Role};
+use classcred_store::{CommunityId, CommunityState, MemberKind, Role};
 
 const EP: &str = "events";
 
@@ -68,9 +68,9 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
         Ok(c) => c,
         Err(r) => return r,
     };
-    let c = community.id.as_str();
+    let c = &community.id;
     if community.state == CommunityState::Disabled {
-        tracing::debug!(community_id = c, event_id = %cb.event_id, "event for a disabled community ignored");
+        tracing::debug!(community_id = %c, event_id = %cb.event_id, "event for a disabled community ignored");
         return ok_empty();
     }
     let app_user: Option<SlackUserId> = cb
@@ -158,7 +158,7 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
     .await;
     match result {
         Ok(outcome) => {
-            tracing::debug!(community_id = c, event_id = %cb.event_id, retry, outcome, "Slack event acknowledged");
+            tracing::debug!(community_id = %c, event_id = %cb.event_id, retry, outcome, "Slack event acknowledged");
             ok_empty()
         }
         Err(e) => internal(EP, &e),
@@ -168,7 +168,7 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
 /// Stores one converted event in the inbox and commits before the 200.
 async fn store_event(
     st: &SlackState,
-    community_id: &str,
+    community_id: &CommunityId,
     event_id: &str,
     event: Option<Event>,
 ) -> anyhow::Result<&'static str> {
@@ -184,11 +184,13 @@ async fn store_event(
     })
 }
 
-async fn disable(st: &SlackState, community_id: &str) -> anyhow::Result<&'static str> {
+async fn disable(st: &SlackState, community_id: &CommunityId) -> anyhow::Result<&'static str> {
     let mut tx = st.store.begin().await?;
     tx.disable_community(community_id).await?;
-    tx.revoke_installations(community_id).await?;
+    tx.for_community(community_id)
+        .revoke_installations()
+        .await?;
     tx.commit().await?;
-    tracing::info!(community_id, "Slack app removed: community disabled");
+    tracing::info!(community_id = %community_id, "Slack app removed: community disabled");
     Ok("disabled")
 }

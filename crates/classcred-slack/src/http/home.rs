@@ -54,7 +54,7 @@ pub(crate) async fn publish(
     community: &Community,
     user: &SlackUserId,
 ) -> anyhow::Result<()> {
-    let c = community.id.as_str();
+    let c = &community.id;
     let Some(token) = super::bot_token(st, c).await? else {
         anyhow::bail!("no bot token for community {c}");
     };

@@ -33,7 +33,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use classcred_server::Metrics;
-use classcred_store::{Community, Store};
+use classcred_store::{Community, CommunityId, Store};
 use std::sync::Arc;
 
 pub use interactivity::InteractionHandler;
@@ -246,11 +246,11 @@ async fn community_for_team(
 /// when the community is that workspace.
 async fn bot_token(
     st: &SlackState,
-    community_id: &str,
+    community_id: &CommunityId,
 ) -> anyhow::Result<Option<crate::client::BotToken>> {
     use secrecy::ExposeSecret;
     let mut tx = st.store.begin().await?;
-    let stored = tx.bot_token(community_id).await?;
+    let stored = tx.for_community(community_id).bot_token().await?;
     let team = tx.community(community_id).await?.platform_team_id;
     tx.commit().await?;
     Ok(stored

@@ -776,7 +776,7 @@ async fn week_of_class(extras: bool) {
             // Through the workers: drains, member lookups, notices.
             let jobs = s.run_jobs().await;
             let mut tx = s.store.begin().await.unwrap();
-            let pending = tx.pending_inbox_count(&c).await.unwrap();
+            let pending = tx.for_community(&c).pending_inbox_count().await.unwrap();
             tx.commit().await.unwrap();
             assert_eq!(pending, 0, "{backend}: every event processed");
             jobs

@@ -32,7 +32,8 @@ async fn fixtures_drive_the_whole_path_to_the_ledger() {
         {
             let mut tx = s.store.begin().await.unwrap();
             let m = tx
-                .member_by_platform_id(&c, "W0ENTSTUD")
+                .for_community(&c)
+                .member_by_platform_id("W0ENTSTUD")
                 .await
                 .unwrap()
                 .unwrap();
@@ -193,7 +194,12 @@ async fn fixtures_drive_the_whole_path_to_the_ledger() {
 async fn tokens_revoked_disables_the_community() {
     let s = Server::start(TestDb::sqlite().await, now(), true).await;
     let mut tx = s.store.begin().await.unwrap();
-    assert!(tx.bot_token(s.community()).await.unwrap().is_some());
+    assert!(tx
+        .for_community(s.community())
+        .bot_token()
+        .await
+        .unwrap()
+        .is_some());
     tx.commit().await.unwrap();
     assert_eq!(s.event(fixture("tokens_revoked.json")).await.status(), 200);
     let mut tx = s.store.begin().await.unwrap();
@@ -202,7 +208,12 @@ async fn tokens_revoked_disables_the_community() {
         CommunityState::Disabled
     );
     // The installation is marked revoked: its token is no longer used.
-    assert!(tx.bot_token(s.community()).await.unwrap().is_none());
+    assert!(tx
+        .for_community(s.community())
+        .bot_token()
+        .await
+        .unwrap()
+        .is_none());
     tx.commit().await.unwrap();
 }
 
@@ -453,7 +464,7 @@ async fn a_message_with_thousands_of_unknown_mentions_creates_no_members_unresol
         let b = s.balances(&c).await;
         assert!(b.values().all(|v| *v == 0), "{backend}: {b:?}");
         let mut tx = s.store.begin().await.unwrap();
-        assert_eq!(tx.pending_inbox_count(&c).await.unwrap(), 0);
+        assert_eq!(tx.for_community(&c).pending_inbox_count().await.unwrap(), 0);
         tx.commit().await.unwrap();
     }
 }
@@ -483,7 +494,11 @@ async fn an_older_or_redelivered_profile_never_overwrites_a_newer_one() {
             let c = c.clone();
             async move {
                 let mut tx = store.begin().await.unwrap();
-                let m = tx.member_by_platform_id(&c, "U0PROFILE1").await.unwrap();
+                let m = tx
+                    .for_community(&c)
+                    .member_by_platform_id("U0PROFILE1")
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
                 m.and_then(|m| m.profile.name)
             }
@@ -560,12 +575,13 @@ async fn an_unresolvable_id_waits_and_is_retried_not_guessed() {
         assert_eq!(s.fake.calls_to("/api/users.info").len(), 1, "{backend}");
         let mut tx = s.store.begin().await.unwrap();
         assert!(tx
-            .member_by_platform_id(&c, "U0LATER01")
+            .for_community(&c)
+            .member_by_platform_id("U0LATER01")
             .await
             .unwrap()
             .is_none());
         assert_eq!(
-            tx.pending_inbox_count(&c).await.unwrap(),
+            tx.for_community(&c).pending_inbox_count().await.unwrap(),
             1,
             "{backend}: the message waits"
         );

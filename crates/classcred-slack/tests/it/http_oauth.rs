@@ -163,10 +163,14 @@ async fn install_creates_the_community_and_syncs_members() {
         let mut tx = s.store.begin().await.unwrap();
         let c = tx.community_by_team("slack", TEAM).await.unwrap().unwrap();
         assert_eq!(c.name, "CS 101");
-        let token = tx.bot_token(&c.id).await.unwrap().unwrap();
+        let token = tx.for_community(&c.id).bot_token().await.unwrap().unwrap();
         assert!(token.expose_secret().starts_with("xoxb-17653672481"));
         let get = |m: Option<classcred_store::Member>| m.unwrap();
-        let teacher = get(tx.member_by_platform_id(&c.id, "U0TEACHER1").await.unwrap());
+        let teacher = get(tx
+            .for_community(&c.id)
+            .member_by_platform_id("U0TEACHER1")
+            .await
+            .unwrap());
         assert_eq!(
             (teacher.role, teacher.kind),
             (Role::Admin, MemberKind::Human)
@@ -176,23 +180,38 @@ async fn install_creates_the_community_and_syncs_members() {
             Some("Teacher"),
             "profile filled by the sync"
         );
-        let bot = get(tx.member_by_platform_id(&c.id, "U0BOTUSER").await.unwrap());
+        let bot = get(tx
+            .for_community(&c.id)
+            .member_by_platform_id("U0BOTUSER")
+            .await
+            .unwrap());
         assert_eq!(bot.kind, MemberKind::App);
-        let alice = get(tx.member_by_platform_id(&c.id, "U0STUDENT1").await.unwrap());
+        let alice = get(tx
+            .for_community(&c.id)
+            .member_by_platform_id("U0STUDENT1")
+            .await
+            .unwrap());
         assert_eq!((alice.role, alice.kind), (Role::Student, MemberKind::Human));
         assert_eq!(alice.profile.email.as_deref(), Some("alice@uni.example"));
         assert_eq!(alice.profile.timezone.as_deref(), Some("Europe/Berlin"));
         assert!(tx
-            .member_by_platform_id(&c.id, "U0STUDENT2")
+            .for_community(&c.id)
+            .member_by_platform_id("U0STUDENT2")
             .await
             .unwrap()
             .is_some());
         assert_eq!(
-            get(tx.member_by_platform_id(&c.id, "U0OTHERBOT").await.unwrap()).kind,
+            get(tx
+                .for_community(&c.id)
+                .member_by_platform_id("U0OTHERBOT")
+                .await
+                .unwrap())
+            .kind,
             MemberKind::Bot
         );
         assert!(
-            tx.member_by_platform_id(&c.id, "U0GONE0001")
+            tx.for_community(&c.id)
+                .member_by_platform_id("U0GONE0001")
                 .await
                 .unwrap()
                 .is_none(),
@@ -259,7 +278,8 @@ async fn install_creates_the_community_and_syncs_members() {
         assert_eq!(s.count("community").await, 1);
         let mut tx = s.store.begin().await.unwrap();
         let teacher = tx
-            .member_by_platform_id(&c.id, "U0TEACHER1")
+            .for_community(&c.id)
+            .member_by_platform_id("U0TEACHER1")
             .await
             .unwrap()
             .unwrap();
@@ -322,11 +342,13 @@ async fn a_reinstall_by_someone_new_grants_no_admin() {
         let mut tx = s.store.begin().await.unwrap();
         let role = |m: Option<classcred_store::Member>| m.unwrap().role;
         let a = tx
-            .member_by_platform_id(&first.community_id, "U0INSTALLA")
+            .for_community(&first.community_id)
+            .member_by_platform_id("U0INSTALLA")
             .await
             .unwrap();
         let b = tx
-            .member_by_platform_id(&first.community_id, "U0INSTALLB")
+            .for_community(&first.community_id)
+            .member_by_platform_id("U0INSTALLB")
             .await
             .unwrap();
         tx.commit().await.unwrap();

@@ -6,33 +6,35 @@ use classcred_engine::{MemberId, Notice, NoticeKind};
 use classcred_slack::{deliver_notice, deliver_notice_with, ensure_single_workspace, ConfirmStyle};
 use classcred_store::jobs::ClaimedJob;
 use classcred_store::testing::TestDb;
-use classcred_store::{MemberKind, MemberProfile, NewCommunity, NewMember, Role};
+use classcred_store::{CommunityId, MemberKind, MemberProfile, NewCommunity, NewMember, Role};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-fn job(community: &str, to: &str, kind: NoticeKind) -> ClaimedJob {
+fn job(community: &CommunityId, to: &str, kind: NoticeKind) -> ClaimedJob {
     ClaimedJob {
         id: "job-1".into(),
         kind: classcred_service::NOTICE_JOB.into(),
-        community_id: Some(community.into()),
+        community_id: Some(community.clone()),
         payload: json!({"community_id": community, "notice": Notice { to: MemberId::new(to), kind }}),
         attempts: 1,
         max_attempts: 5,
     }
 }
 
-async fn member(s: &Server, c: &str, uid: &str) -> String {
+async fn member(
+    s: &Server,
+    c: &classcred_store::CommunityId,
+    uid: &str,
+) -> classcred_store::MemberRowId {
     let mut tx = s.store.begin().await.unwrap();
     let id = tx
-        .upsert_member(
-            c,
-            &NewMember {
-                platform_user_id: uid.into(),
-                role: Role::Student,
-                kind: MemberKind::Human,
-                profile: MemberProfile::default(),
-            },
-        )
+        .for_community(c)
+        .upsert_member(&NewMember {
+            platform_user_id: uid.into(),
+            role: Role::Student,
+            kind: MemberKind::Human,
+            profile: MemberProfile::default(),
+        })
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -55,7 +57,7 @@ async fn notices_go_to_the_members_dm() {
         remaining: 1,
         daily_quota: 5,
     };
-    deliver_notice(&s.store, &s.client, &job(&c, &m, refused))
+    deliver_notice(&s.store, &s.client, &job(&c, m.as_str(), refused))
         .await
         .unwrap();
     let posts = s.fake.calls_to("/api/chat.postMessage");
@@ -83,11 +85,16 @@ async fn notices_go_to_the_members_dm() {
         units: 1,
         remaining: Some(4),
     };
-    deliver_notice_with(&s.store, &s.client, &quiet, &job(&c, &m, given.clone()))
-        .await
-        .unwrap();
+    deliver_notice_with(
+        &s.store,
+        &s.client,
+        &quiet,
+        &job(&c, m.as_str(), given.clone()),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.fake.calls_to("/api/chat.postMessage").len(), 1);
-    deliver_notice_with(&s.store, &s.client, &s.config, &job(&c, &m, given))
+    deliver_notice_with(&s.store, &s.client, &s.config, &job(&c, m.as_str(), given))
         .await
         .unwrap();
     assert_eq!(s.fake.calls_to("/api/chat.postMessage").len(), 2);
@@ -100,7 +107,7 @@ async fn notices_go_to_the_members_dm() {
     deliver_notice(
         &s.store,
         &s.client,
-        &job(&c, &m, NoticeKind::SelfFireRefused),
+        &job(&c, m.as_str(), NoticeKind::SelfFireRefused),
     )
     .await
     .unwrap();
@@ -111,7 +118,7 @@ async fn notices_go_to_the_members_dm() {
     assert!(deliver_notice(
         &s.store,
         &s.client,
-        &job(&c, &m, NoticeKind::SelfFireRefused)
+        &job(&c, m.as_str(), NoticeKind::SelfFireRefused)
     )
     .await
     .is_err());
@@ -144,13 +151,13 @@ async fn notices_go_to_the_members_dm() {
     deliver_notice(
         &s.store,
         &s.client,
-        &job(&demo.id, &m, NoticeKind::SelfFireRefused),
+        &job(&demo.id, m.as_str(), NoticeKind::SelfFireRefused),
     )
     .await
     .unwrap();
     assert_eq!(s.fake.calls().len(), before);
     // A malformed job is an error (the worker retries, then marks it failed).
-    let mut bad = job(&c, &m, NoticeKind::SelfFireRefused);
+    let mut bad = job(&c, m.as_str(), NoticeKind::SelfFireRefused);
     bad.payload = json!({"community_id": c});
     assert!(deliver_notice(&s.store, &s.client, &bad).await.is_err());
 }
@@ -164,8 +171,8 @@ async fn single_workspace_setup_is_idempotent_and_follows_token_changes() {
             ensure_single_workspace(&s.store, &s.config)
                 .await
                 .unwrap()
-                .as_deref(),
-            Some(c.as_str())
+                .as_ref(),
+            Some(&c)
         );
         assert_eq!(s.count("community").await, 1);
         assert_eq!(s.count("installation").await, 1);
@@ -175,13 +182,18 @@ async fn single_workspace_setup_is_idempotent_and_follows_token_changes() {
             ensure_single_workspace(&s.store, &rotated)
                 .await
                 .unwrap()
-                .as_deref(),
-            Some(c.as_str())
+                .as_ref(),
+            Some(&c)
         );
         assert_eq!(s.count("installation").await, 2);
         let mut tx = s.store.begin().await.unwrap();
         assert_eq!(
-            tx.bot_token(&c).await.unwrap().unwrap().expose_secret(),
+            tx.for_community(&c)
+                .bot_token()
+                .await
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
             "xoxb-rotated"
         );
         let community = tx.community(&c).await.unwrap();
@@ -208,7 +220,7 @@ async fn single_workspace_setup_is_idempotent_and_follows_token_changes() {
     }
 }
 
-fn job_about(community: &str, to: &str, kind: NoticeKind, source: &str) -> ClaimedJob {
+fn job_about(community: &CommunityId, to: &str, kind: NoticeKind, source: &str) -> ClaimedJob {
     let mut j = job(community, to, kind);
     j.payload["source"] = json!(source);
     j
@@ -230,7 +242,7 @@ async fn notices_about_a_message_answer_in_its_channel() {
     deliver_notice(
         &s.store,
         &s.client,
-        &job_about(&c, &m, NoticeKind::SelfFireRefused, source),
+        &job_about(&c, m.as_str(), NoticeKind::SelfFireRefused, source),
     )
     .await
     .unwrap();
@@ -254,7 +266,7 @@ async fn notices_about_a_message_answer_in_its_channel() {
     deliver_notice(
         &s.store,
         &s.client,
-        &job_about(&c, &m, NoticeKind::SelfFireRefused, source),
+        &job_about(&c, m.as_str(), NoticeKind::SelfFireRefused, source),
     )
     .await
     .unwrap();
@@ -274,7 +286,7 @@ async fn notices_about_a_message_answer_in_its_channel() {
         &s.store,
         &s.client,
         &react,
-        &job_about(&c, &m, given, source),
+        &job_about(&c, m.as_str(), given, source),
     )
     .await
     .unwrap();
@@ -320,9 +332,14 @@ async fn the_single_workspace_token_is_never_used_for_another_workspace() {
         remaining: 1,
         daily_quota: 5,
     };
-    deliver_notice_with(&s.store, &s.client, &s.config, &job(&other, &m, refused))
-        .await
-        .unwrap();
+    deliver_notice_with(
+        &s.store,
+        &s.client,
+        &s.config,
+        &job(&other, m.as_str(), refused),
+    )
+    .await
+    .unwrap();
     assert!(
         classcred_slack::sync::community_token(&s.store, &s.config, &other)
             .await

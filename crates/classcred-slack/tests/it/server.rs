@@ -189,7 +189,7 @@ pub struct Server {
     pub client: SlackClient,
     pub config: SlackConfig,
     /// The single-workspace community (`None` in OAuth-only mode).
-    pub community: Option<String>,
+    pub community: Option<classcred_store::CommunityId>,
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _db: TestDb,
@@ -257,8 +257,8 @@ impl Server {
         }
     }
 
-    pub fn community(&self) -> &str {
-        self.community.as_deref().unwrap()
+    pub fn community(&self) -> &classcred_store::CommunityId {
+        self.community.as_ref().unwrap()
     }
 
     /// POSTs `body` to `path` signed like Slack (timestamp = the server clock), with extra headers.
@@ -312,7 +312,7 @@ impl Server {
     pub async fn run_jobs(&self) -> usize {
         let mut h = Handlers::new();
         h.register(classcred_service::DRAIN_JOB, |store, job| async move {
-            let c = job.payload["community_id"].as_str().unwrap().to_owned();
+            let c = job.payload_community_id()?;
             classcred_service::drain(&store, &c).await?;
             Ok(())
         });
@@ -351,9 +351,12 @@ impl Server {
     }
 
     /// Earned thousandths per Slack user id.
-    pub async fn balances(&self, community: &str) -> BTreeMap<String, i64> {
+    pub async fn balances(
+        &self,
+        community: &classcred_store::CommunityId,
+    ) -> BTreeMap<String, i64> {
         let mut tx = self.store.begin().await.unwrap();
-        let b = tx.balances(community).await.unwrap();
+        let b = tx.for_community(community).balances().await.unwrap();
         tx.commit().await.unwrap();
         b.into_iter()
             .map(|b| {

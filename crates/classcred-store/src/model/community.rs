@@ -20,7 +20,7 @@ impl Tx<'_> {
 
     /// Create a community and its data key.
     pub async fn create_community(&mut self, new: NewCommunity) -> Result<Community> {
-        let id = new_id();
+        let id = CommunityId::new_row();
         let now = self.now_ms();
         sqlx::query(
             "INSERT INTO community (id, institution_id, name, platform, platform_team_id, settings, state, created_at) \
@@ -39,7 +39,7 @@ impl Tx<'_> {
         self.community(&id).await
     }
 
-    pub async fn community(&mut self, id: &str) -> Result<Community> {
+    pub async fn community(&mut self, id: &CommunityId) -> Result<Community> {
         let sql = format!("SELECT {COMMUNITY_COLUMNS} FROM community WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -74,7 +74,11 @@ impl Tx<'_> {
         rows.iter().map(community_from_row).collect()
     }
 
-    pub async fn update_community_settings(&mut self, id: &str, settings_json: &str) -> Result<()> {
+    pub async fn update_community_settings(
+        &mut self,
+        id: &CommunityId,
+        settings_json: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE community SET settings = $2 WHERE id = $1")
             .bind(id)
             .bind(settings_json)
@@ -84,7 +88,7 @@ impl Tx<'_> {
     }
 
     /// Mark a community disabled (uninstall / token revocation), recording when.
-    pub async fn disable_community(&mut self, id: &str) -> Result<()> {
+    pub async fn disable_community(&mut self, id: &CommunityId) -> Result<()> {
         let now = self.now_ms();
         sqlx::query(
             "UPDATE community SET state = 'disabled', disabled_at = COALESCE(disabled_at, $2) WHERE id = $1",
@@ -97,16 +101,19 @@ impl Tx<'_> {
     }
 
     /// Re-enable a community (re-installed after an uninstall): the deletion clock stops.
-    pub async fn enable_community(&mut self, id: &str) -> Result<()> {
+    pub async fn enable_community(&mut self, id: &CommunityId) -> Result<()> {
         sqlx::query("UPDATE community SET state = 'active', disabled_at = NULL WHERE id = $1")
             .bind(id)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
+}
 
+impl CommunityTx<'_, '_> {
     /// Mark every installation of a community revoked (uninstall, token revocation).
-    pub async fn revoke_installations(&mut self, community_id: &str) -> Result<u64> {
+    pub async fn revoke_installations(&mut self) -> Result<u64> {
+        let community_id = &self.community_id.clone();
         let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE installation SET revoked_at = $2 WHERE community_id = $1 AND revoked_at IS NULL",
@@ -119,11 +126,8 @@ impl Tx<'_> {
     }
 
     /// Record a platform installation with its bot token encrypted.
-    pub async fn save_installation(
-        &mut self,
-        community_id: &str,
-        new: &NewInstallation,
-    ) -> Result<String> {
+    pub async fn save_installation(&mut self, new: &NewInstallation) -> Result<String> {
+        let community_id = &self.community_id.clone();
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let token = seal_opt(
@@ -153,7 +157,8 @@ impl Tx<'_> {
     }
 
     /// The bot token of the community's newest installation that is not revoked.
-    pub async fn bot_token(&mut self, community_id: &str) -> Result<Option<SecretString>> {
+    pub async fn bot_token(&mut self) -> Result<Option<SecretString>> {
+        let community_id = &self.community_id.clone();
         let Some(row) = sqlx::query(
             "SELECT id, bot_token_enc FROM installation WHERE community_id = $1 AND revoked_at IS NULL \
              ORDER BY installed_at DESC, id DESC LIMIT 1",

@@ -2,22 +2,22 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Store a platform delivery durably, once per (platform, event id).
     pub async fn insert_inbox(
         &mut self,
-        community_id: &str,
         platform: &str,
         event_id: &str,
         event_type: &str,
         payload: &[u8],
         occurred_at: i64,
     ) -> Result<InboxInsert> {
+        let community_id = &self.community_id.clone();
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let sealed = dek.seal(
             classcred_crypto::FieldRef {
-                community_id,
+                community_id: community_id.as_str(),
                 table: "inbox",
                 column: "payload_enc",
                 row_id: &id,
@@ -42,7 +42,8 @@ impl Tx<'_> {
     }
 
     /// One inbox row of a community, decrypted. A row of another community is "not found".
-    pub async fn inbox_event(&mut self, community_id: &str, id: &str) -> Result<InboxEvent> {
+    pub async fn inbox_event(&mut self, id: &str) -> Result<InboxEvent> {
+        let community_id = &self.community_id.clone();
         let row = sqlx::query(
             "SELECT id, community_id, platform, event_id, event_type, payload_enc, occurred_at, processed_at, attempts \
              FROM inbox WHERE id = $1 AND community_id = $2",
@@ -55,13 +56,13 @@ impl Tx<'_> {
             what: "inbox event",
             id: id.to_string(),
         })?;
-        let community_id: String = row.try_get("community_id")?;
+        let community_id: CommunityId = row.try_get("community_id")?;
         let dek = self.data_key(&community_id).await?;
         let sealed: Vec<u8> = row.try_get("payload_enc")?;
         let payload = dek
             .open(
                 classcred_crypto::FieldRef {
-                    community_id: &community_id,
+                    community_id: community_id.as_str(),
                     table: "inbox",
                     column: "payload_enc",
                     row_id: id,
@@ -88,7 +89,8 @@ impl Tx<'_> {
     }
 
     /// Mark an inbox row of a community processed. A row of another community is "not found".
-    pub async fn mark_inbox_processed(&mut self, community_id: &str, id: &str) -> Result<()> {
+    pub async fn mark_inbox_processed(&mut self, id: &str) -> Result<()> {
+        let community_id = &self.community_id.clone();
         let done = sqlx::query(
             "UPDATE inbox SET processed_at = $2, attempts = attempts + 1, last_error = NULL \
              WHERE id = $1 AND community_id = $3",

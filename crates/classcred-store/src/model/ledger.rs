@@ -2,14 +2,11 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Append a ledger entry. Returns `false` (and writes nothing) when an entry with the same
     /// idempotency key already exists in the community.
-    pub async fn insert_ledger_entry(
-        &mut self,
-        community_id: &str,
-        new: &NewLedgerEntry,
-    ) -> Result<bool> {
+    pub async fn insert_ledger_entry(&mut self, new: &NewLedgerEntry) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let note = seal_opt(
@@ -48,7 +45,8 @@ impl Tx<'_> {
         Ok(stored.is_some())
     }
 
-    pub async fn ledger(&mut self, community_id: &str) -> Result<Vec<LedgerEntry>> {
+    pub async fn ledger(&mut self) -> Result<Vec<LedgerEntry>> {
+        let community_id = &self.community_id.clone();
         let sql = format!(
             "SELECT {LEDGER_COLUMNS} FROM ledger_entry WHERE community_id = $1 ORDER BY created_at, id"
         );
@@ -83,7 +81,8 @@ impl Tx<'_> {
     }
 
     /// Sum of ledger amounts per member (thousandths), from the ledger alone.
-    pub async fn ledger_totals(&mut self, community_id: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn ledger_totals(&mut self) -> Result<Vec<(MemberRowId, i64)>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT member_id, CAST(SUM(amount_milli) AS BIGINT) AS total FROM ledger_entry \
              WHERE community_id = $1 GROUP BY member_id ORDER BY member_id",

@@ -2,13 +2,10 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// The platform user id of a member, without decrypting anything.
-    pub async fn platform_user_id(
-        &mut self,
-        community_id: &str,
-        member_id: &str,
-    ) -> Result<Option<String>> {
+    pub async fn platform_user_id(&mut self, member_id: &MemberRowId) -> Result<Option<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT platform_user_id FROM member WHERE community_id = $1 AND id = $2",
         )
@@ -22,19 +19,20 @@ impl Tx<'_> {
     /// Role and kind are set on insert only: afterwards they change through engine events
     /// (role changes, profile changes), so that the inbox alone can replay them. Returns the
     /// member's id.
-    pub async fn upsert_member(&mut self, community_id: &str, new: &NewMember) -> Result<String> {
-        let existing: Option<String> = sqlx::query_scalar(
+    pub async fn upsert_member(&mut self, new: &NewMember) -> Result<MemberRowId> {
+        let community_id = &self.community_id.clone();
+        let existing: Option<MemberRowId> = sqlx::query_scalar(
             "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
         )
         .bind(community_id)
         .bind(&new.platform_user_id)
         .fetch_optional(&mut *self.tx)
         .await?;
-        let id = existing.clone().unwrap_or_else(new_id);
+        let id = existing.clone().unwrap_or_else(MemberRowId::new_row);
         let dek = self.data_key(community_id).await?;
         let p = &new.profile;
         let seal = |column, value: Option<&str>| {
-            seal_opt(&dek, community_id, "member", column, &id, value)
+            seal_opt(&dek, community_id, "member", column, id.as_str(), value)
         };
         let name = seal("name_enc", p.name.as_deref());
         let display = seal("display_name_enc", p.display_name.as_deref());
@@ -77,7 +75,7 @@ impl Tx<'_> {
 
     fn member_from_row(
         dek: &classcred_crypto::DataKey,
-        community_id: &str,
+        community_id: &CommunityId,
         r: &AnyRow,
     ) -> Result<Member> {
         let id: String = r.try_get("id")?;
@@ -97,12 +95,13 @@ impl Tx<'_> {
             level: r.try_get("level")?,
             joined_at: r.try_get("joined_at")?,
             updated_at: r.try_get("updated_at")?,
-            id,
+            id: MemberRowId::from_db(id),
         })
     }
 
     /// A member with decrypted profile. `Erased` when the community's key was destroyed.
-    pub async fn member(&mut self, community_id: &str, member_id: &str) -> Result<Member> {
+    pub async fn member(&mut self, member_id: &MemberRowId) -> Result<Member> {
+        let community_id = &self.community_id.clone();
         let sql =
             format!("SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND id = $2");
         let row = sqlx::query(&sql)
@@ -120,9 +119,9 @@ impl Tx<'_> {
 
     pub async fn member_by_platform_id(
         &mut self,
-        community_id: &str,
         platform_user_id: &str,
     ) -> Result<Option<Member>> {
+        let community_id = &self.community_id.clone();
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 AND platform_user_id = $2"
         );
@@ -139,11 +138,8 @@ impl Tx<'_> {
     }
 
     /// Find a member by email through the blind index (no decryption of other rows).
-    pub async fn member_by_email(
-        &mut self,
-        community_id: &str,
-        email: &str,
-    ) -> Result<Option<Member>> {
+    pub async fn member_by_email(&mut self, email: &str) -> Result<Option<Member>> {
+        let community_id = &self.community_id.clone();
         let dek = self.data_key(community_id).await?;
         let bidx = dek.blind_index("member.email", &normalise_email(email));
         let sql = format!(
@@ -160,7 +156,8 @@ impl Tx<'_> {
         Self::member_from_row(&dek, community_id, &row).map(Some)
     }
 
-    pub async fn list_members(&mut self, community_id: &str) -> Result<Vec<Member>> {
+    pub async fn list_members(&mut self) -> Result<Vec<Member>> {
+        let community_id = &self.community_id.clone();
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM member WHERE community_id = $1 ORDER BY joined_at, id"
         );

@@ -2,9 +2,10 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Store a message. A message with the same platform id is left as it is; returns its id.
-    pub async fn insert_message(&mut self, community_id: &str, new: &NewMessage) -> Result<String> {
+    pub async fn insert_message(&mut self, new: &NewMessage) -> Result<String> {
+        let community_id = &self.community_id.clone();
         let id = new_id();
         let dek = self.data_key(community_id).await?;
         let text = seal_opt(
@@ -42,7 +43,8 @@ impl Tx<'_> {
         }
     }
 
-    pub async fn list_messages(&mut self, community_id: &str) -> Result<Vec<Message>> {
+    pub async fn list_messages(&mut self) -> Result<Vec<Message>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT id, community_id, platform_message_id, channel_id, author_member_id, thread_id, \
              text_enc, posted_at, edited_at, deleted_at FROM message WHERE community_id = $1 \

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{new_id, open_opt, seal_opt, Result, StoreError, Tx};
+use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
+
+pub use ids::{CommunityId, MemberRowId};
 
 /// A member's role inside a community.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,7 +117,7 @@ pub struct NewCommunity {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Community {
-    pub id: String,
+    pub id: CommunityId,
     pub institution_id: String,
     pub name: String,
     pub platform: String,
@@ -146,8 +148,8 @@ pub struct NewMember {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
-    pub id: String,
-    pub community_id: String,
+    pub id: MemberRowId,
+    pub community_id: CommunityId,
     pub platform_user_id: String,
     pub role: Role,
     pub kind: MemberKind,
@@ -171,7 +173,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone, Serialize)]
 pub struct Message {
     pub id: String,
-    pub community_id: String,
+    pub community_id: CommunityId,
     pub platform_message_id: String,
     pub channel_id: String,
     pub author_member_id: Option<String>,
@@ -189,7 +191,7 @@ pub struct NewInstallation {
     pub bot_user_id: Option<String>,
     pub scopes: String,
     pub bot_token: SecretString,
-    pub installed_by_member_id: Option<String>,
+    pub installed_by_member_id: Option<MemberRowId>,
 }
 
 /// Outcome of storing a platform delivery.
@@ -204,7 +206,7 @@ pub enum InboxInsert {
 #[derive(Debug, Clone)]
 pub struct InboxEvent {
     pub id: String,
-    pub community_id: String,
+    pub community_id: CommunityId,
     pub platform: String,
     pub event_id: String,
     pub event_type: String,
@@ -240,7 +242,7 @@ pub struct NewLedgerEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerEntry {
     pub id: String,
-    pub community_id: String,
+    pub community_id: CommunityId,
     #[serde(flatten)]
     pub entry: NewLedgerEntry,
     pub created_at: i64,
@@ -248,7 +250,7 @@ pub struct LedgerEntry {
 
 fn community_from_row(r: &AnyRow) -> Result<Community> {
     Ok(Community {
-        id: r.try_get("id")?,
+        id: CommunityId::from_db(r.try_get("id")?),
         institution_id: r.try_get("institution_id")?,
         name: r.try_get("name")?,
         platform: r.try_get("platform")?,
@@ -274,6 +276,7 @@ fn normalise_email(email: &str) -> String {
 }
 
 mod community;
+mod ids;
 pub(crate) mod inbox;
 mod ledger;
 mod member;

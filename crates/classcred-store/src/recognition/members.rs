@@ -2,12 +2,10 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Member ids by platform user id, without decrypting anything.
-    pub async fn member_ids_by_platform(
-        &mut self,
-        community_id: &str,
-    ) -> Result<Vec<(String, String)>> {
+    pub async fn member_ids_by_platform(&mut self) -> Result<Vec<(String, MemberRowId)>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT platform_user_id, id FROM member WHERE community_id = $1 ORDER BY platform_user_id",
         )
@@ -22,9 +20,9 @@ impl Tx<'_> {
     /// The member id of a platform user, if known.
     pub async fn member_id_by_platform(
         &mut self,
-        community_id: &str,
         platform_user_id: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<MemberRowId>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT id FROM member WHERE community_id = $1 AND platform_user_id = $2",
         )
@@ -38,12 +36,12 @@ impl Tx<'_> {
     /// has no row yet).
     pub async fn insert_bare_member(
         &mut self,
-        community_id: &str,
         platform_user_id: &str,
         role: Role,
         kind: MemberKind,
-    ) -> Result<String> {
-        let id = new_id();
+    ) -> Result<MemberRowId> {
+        let community_id = &self.community_id.clone();
+        let id = MemberRowId::new_row();
         let now = self.now_ms();
         sqlx::query(
             "INSERT INTO member (id, community_id, platform_user_id, role, kind, joined_at, updated_at) \
@@ -63,9 +61,9 @@ impl Tx<'_> {
     /// Role and kind of a member.
     pub async fn member_role_kind(
         &mut self,
-        community_id: &str,
-        member_id: &str,
+        member_id: &MemberRowId,
     ) -> Result<Option<(Role, MemberKind)>> {
+        let community_id = &self.community_id.clone();
         let row = sqlx::query("SELECT role, kind FROM member WHERE community_id = $1 AND id = $2")
             .bind(community_id)
             .bind(member_id)
@@ -82,11 +80,11 @@ impl Tx<'_> {
 
     pub async fn set_member_role_kind(
         &mut self,
-        community_id: &str,
-        member_id: &str,
+        member_id: &MemberRowId,
         role: Role,
         kind: MemberKind,
     ) -> Result<()> {
+        let community_id = &self.community_id.clone();
         sqlx::query("UPDATE member SET role = $3, kind = $4 WHERE community_id = $1 AND id = $2")
             .bind(community_id)
             .bind(member_id)
@@ -97,7 +95,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub async fn member_level(&mut self, community_id: &str, member_id: &str) -> Result<i64> {
+    pub async fn member_level(&mut self, member_id: &MemberRowId) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         Ok(
             sqlx::query_scalar("SELECT level FROM member WHERE community_id = $1 AND id = $2")
                 .bind(community_id)
@@ -108,12 +107,8 @@ impl Tx<'_> {
         )
     }
 
-    pub async fn set_member_level(
-        &mut self,
-        community_id: &str,
-        member_id: &str,
-        level: i64,
-    ) -> Result<()> {
+    pub async fn set_member_level(&mut self, member_id: &MemberRowId, level: i64) -> Result<()> {
+        let community_id = &self.community_id.clone();
         sqlx::query(
             "UPDATE member SET level = $3 WHERE community_id = $1 AND id = $2 AND level < $3",
         )
@@ -129,10 +124,10 @@ impl Tx<'_> {
     /// e.g. a member's `join:…` row, which processing takes before events that mention them.
     pub async fn pending_inbox_by_event_id(
         &mut self,
-        community_id: &str,
         platform: &str,
         event_id: &str,
     ) -> Result<Option<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT id FROM inbox WHERE platform = $2 AND event_id = $3 AND community_id = $1 \
              AND processed_at IS NULL AND attempts < $4",
@@ -146,11 +141,8 @@ impl Tx<'_> {
     }
 
     /// Whether a platform id was looked up and found not to be a member of the community.
-    pub async fn is_platform_non_member(
-        &mut self,
-        community_id: &str,
-        platform_user_id: &str,
-    ) -> Result<bool> {
+    pub async fn is_platform_non_member(&mut self, platform_user_id: &str) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         let found: Option<String> = sqlx::query_scalar(
             "SELECT reason FROM platform_non_member WHERE community_id = $1 AND platform_user_id = $2",
         )
@@ -164,10 +156,10 @@ impl Tx<'_> {
     /// Record that a platform id is not a member (`reason`: ids and words only). Idempotent.
     pub async fn mark_platform_non_member(
         &mut self,
-        community_id: &str,
         platform_user_id: &str,
         reason: &str,
     ) -> Result<()> {
+        let community_id = &self.community_id.clone();
         let now = self.now_ms();
         sqlx::query(
             "INSERT INTO platform_non_member (community_id, platform_user_id, reason, resolved_at) \
@@ -183,11 +175,8 @@ impl Tx<'_> {
     }
 
     /// The platform's modification time of the member's profile last applied, if any.
-    pub async fn member_profile_version(
-        &mut self,
-        community_id: &str,
-        platform_user_id: &str,
-    ) -> Result<Option<i64>> {
+    pub async fn member_profile_version(&mut self, platform_user_id: &str) -> Result<Option<i64>> {
+        let community_id = &self.community_id.clone();
         let v: Option<Option<i64>> = sqlx::query_scalar(
             "SELECT profile_version FROM member WHERE community_id = $1 AND platform_user_id = $2",
         )
@@ -201,10 +190,10 @@ impl Tx<'_> {
     /// Record the platform's modification time of the profile just applied.
     pub async fn set_member_profile_version(
         &mut self,
-        community_id: &str,
         platform_user_id: &str,
         version: i64,
     ) -> Result<()> {
+        let community_id = &self.community_id.clone();
         sqlx::query(
             "UPDATE member SET profile_version = $3 WHERE community_id = $1 AND platform_user_id = $2",
         )

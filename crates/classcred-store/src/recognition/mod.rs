@@ -5,12 +5,12 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{new_id, MemberKind, Result, Role, StoreError, Tx};
+use crate::{new_id, CommunityTx, MemberKind, MemberRowId, Result, Role, StoreError};
 
 /// One member's balances, as stored in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberBalance {
-    pub member_id: String,
+    pub member_id: MemberRowId,
     pub platform_user_id: String,
     pub role: Role,
     pub kind: MemberKind,
@@ -31,14 +31,14 @@ pub struct ProcessedEvent {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BadgeRow {
-    pub member_id: String,
+    pub member_id: MemberRowId,
     pub badge_id: String,
     pub instance: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedRow {
-    pub member_id: Option<String>,
+    pub member_id: Option<MemberRowId>,
     pub kind: String,
     pub payload: String,
     pub occurred_at: i64,

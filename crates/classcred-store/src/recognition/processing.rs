@@ -2,11 +2,12 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Take the community's processing lock and the next event sequence number. Everything the
     /// engine reads afterwards in this transaction is current, and no other processing of the
     /// same community interleaves (PostgreSQL row lock; SQLite serialises all writers).
-    pub async fn next_event_seq(&mut self, community_id: &str) -> Result<i64> {
+    pub async fn next_event_seq(&mut self) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         sqlx::query_scalar(
             "UPDATE community SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
         )
@@ -21,12 +22,8 @@ impl Tx<'_> {
 
     /// Mark an inbox row of a community processed at a position in the community's processing
     /// order. A row of another community is "not found".
-    pub async fn mark_inbox_processed_at_seq(
-        &mut self,
-        community_id: &str,
-        inbox_id: &str,
-        seq: i64,
-    ) -> Result<()> {
+    pub async fn mark_inbox_processed_at_seq(&mut self, inbox_id: &str, seq: i64) -> Result<()> {
+        let community_id = &self.community_id.clone();
         let done = sqlx::query(
             "UPDATE inbox SET processed_at = $2, seq = $3, attempts = attempts + 1, last_error = NULL \
              WHERE id = $1 AND community_id = $4",
@@ -41,7 +38,8 @@ impl Tx<'_> {
     }
 
     /// Processed inbox events of a community in processing order, decrypted.
-    pub async fn processed_events(&mut self, community_id: &str) -> Result<Vec<ProcessedEvent>> {
+    pub async fn processed_events(&mut self) -> Result<Vec<ProcessedEvent>> {
+        let community_id = &self.community_id.clone();
         let ids: Vec<(String, i64)> = sqlx::query_as(
             "SELECT id, seq FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
         )
@@ -50,7 +48,7 @@ impl Tx<'_> {
         .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id, seq) in ids {
-            let ev = self.inbox_event(community_id, &id).await?;
+            let ev = self.inbox_event(&id).await?;
             out.push(ProcessedEvent {
                 inbox_id: id,
                 seq,
@@ -62,7 +60,8 @@ impl Tx<'_> {
 
     /// The oldest inbox row not processed yet, skipping parked rows
     /// ([`INBOX_MAX_ATTEMPTS`] failures).
-    pub async fn oldest_unprocessed_inbox(&mut self, community_id: &str) -> Result<Option<String>> {
+    pub async fn oldest_unprocessed_inbox(&mut self) -> Result<Option<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL AND attempts < $2 \
              ORDER BY received_at, id LIMIT 1",
@@ -75,7 +74,8 @@ impl Tx<'_> {
 
     /// Give parked inbox rows of a community another round of attempts (after the cause was
     /// fixed). Returns how many.
-    pub async fn requeue_parked_inbox(&mut self, community_id: &str) -> Result<u64> {
+    pub async fn requeue_parked_inbox(&mut self) -> Result<u64> {
+        let community_id = &self.community_id.clone();
         let done = sqlx::query(
             "UPDATE inbox SET attempts = 0 WHERE community_id = $1 AND processed_at IS NULL AND attempts >= $2",
         )
@@ -88,12 +88,8 @@ impl Tx<'_> {
 
     /// Count a failed processing attempt of an inbox row of a community; returns the attempts
     /// so far. A row of another community is "not found". `error` must carry ids only.
-    pub async fn record_inbox_failure(
-        &mut self,
-        community_id: &str,
-        inbox_id: &str,
-        error: &str,
-    ) -> Result<i64> {
+    pub async fn record_inbox_failure(&mut self, inbox_id: &str, error: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         let truncated: String = error.chars().take(500).collect();
         sqlx::query_scalar(
             "UPDATE inbox SET attempts = attempts + 1, last_error = $2 \
@@ -111,10 +107,11 @@ impl Tx<'_> {
     }
 
     /// How many inbox rows of a community are not processed (including parked ones).
-    pub async fn pending_inbox_count(&mut self, community_id: &str) -> Result<i64> {
+    pub async fn pending_inbox_count(&mut self) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM inbox WHERE community_id = $1 AND processed_at IS NULL",
-            &[community_id],
+            &[community_id.as_str()],
         )
         .await
     }

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     pub(super) async fn sum_i64(&mut self, sql: &str, binds: &[&str]) -> Result<i64> {
         let mut q = sqlx::query_scalar::<_, i64>(sql);
         for b in binds {
@@ -12,11 +12,12 @@ impl Tx<'_> {
     }
 
     /// `SUM(quota_units)` of a giver on a quota day.
-    pub async fn quota_used(&mut self, community_id: &str, giver: &str, day: &str) -> Result<i64> {
+    pub async fn quota_used(&mut self, giver: &MemberRowId, day: &str) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(quota_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND quota_day = $3",
-            &[community_id, giver, day],
+            &[community_id.as_str(), giver.as_str(), day],
         )
         .await
     }
@@ -24,35 +25,42 @@ impl Tx<'_> {
     /// `SUM(fire_units)` from a giver to a recipient in an ISO week.
     pub async fn weekly_fire(
         &mut self,
-        community_id: &str,
-        giver: &str,
-        recipient: &str,
+        giver: &MemberRowId,
+        recipient: &MemberRowId,
         week: &str,
     ) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT CAST(COALESCE(SUM(fire_units), 0) AS BIGINT) FROM ledger_entry \
              WHERE community_id = $1 AND giver_member_id = $2 AND iso_week = $3 AND member_id = $4",
-            &[community_id, giver, week, recipient],
+            &[
+                community_id.as_str(),
+                giver.as_str(),
+                week,
+                recipient.as_str(),
+            ],
         )
         .await
     }
 
-    pub async fn ledger_key_exists(&mut self, community_id: &str, key: &str) -> Result<bool> {
+    pub async fn ledger_key_exists(&mut self, key: &str) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND idempotency_key = $2",
-            &[community_id, key],
+            &[community_id.as_str(), key],
         )
         .await
         .map(|n| n > 0)
     }
 
     /// Lifetime earned points (thousandths).
-    pub async fn earned(&mut self, community_id: &str, member_id: &str) -> Result<i64> {
+    pub async fn earned(&mut self, member_id: &MemberRowId) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             &format!(
                 "SELECT {EARNED} FROM ledger_entry WHERE community_id = $1 AND member_id = $2"
             ),
-            &[community_id, member_id],
+            &[community_id.as_str(), member_id.as_str()],
         )
         .await
     }
@@ -60,53 +68,53 @@ impl Tx<'_> {
     /// Whether a student giver was ever awarded fire to a recipient.
     pub async fn has_recognised(
         &mut self,
-        community_id: &str,
-        giver: &str,
-        recipient: &str,
+        giver: &MemberRowId,
+        recipient: &MemberRowId,
     ) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND member_id = $3 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id, giver, recipient],
+            &[community_id.as_str(), giver.as_str(), recipient.as_str()],
         )
         .await
         .map(|n| n > 0)
     }
 
-    pub async fn distinct_givers(&mut self, community_id: &str, recipient: &str) -> Result<i64> {
+    pub async fn distinct_givers(&mut self, recipient: &MemberRowId) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(DISTINCT giver_member_id) FROM ledger_entry WHERE community_id = $1 \
              AND member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id, recipient],
+            &[community_id.as_str(), recipient.as_str()],
         )
         .await
     }
 
-    pub async fn distinct_recipients(&mut self, community_id: &str, giver: &str) -> Result<i64> {
+    pub async fn distinct_recipients(&mut self, giver: &MemberRowId) -> Result<i64> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(DISTINCT member_id) FROM ledger_entry WHERE community_id = $1 \
              AND giver_member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id, giver],
+            &[community_id.as_str(), giver.as_str()],
         )
         .await
     }
 
-    pub async fn gave_on(&mut self, community_id: &str, giver: &str, day: &str) -> Result<bool> {
+    pub async fn gave_on(&mut self, giver: &MemberRowId, day: &str) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
              AND quota_day = $3 AND kind = 'award'",
-            &[community_id, giver, day],
+            &[community_id.as_str(), giver.as_str(), day],
         )
         .await
         .map(|n| n > 0)
     }
 
     /// Per student giver, fire units standing given in a week.
-    pub async fn weekly_fire_by_giver(
-        &mut self,
-        community_id: &str,
-        week: &str,
-    ) -> Result<Vec<(String, i64)>> {
+    pub async fn weekly_fire_by_giver(&mut self, week: &str) -> Result<Vec<(MemberRowId, i64)>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT giver_member_id AS giver, CAST(SUM(fire_units) AS BIGINT) AS units FROM ledger_entry \
              WHERE community_id = $1 AND iso_week = $2 AND giver_role = 'student' AND giver_member_id IS NOT NULL \

@@ -2,18 +2,18 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     pub async fn has_badge(
         &mut self,
-        community_id: &str,
-        member_id: &str,
+        member_id: &MemberRowId,
         badge: &str,
         instance: &str,
     ) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         self.sum_i64(
             "SELECT COUNT(*) FROM member_badge WHERE community_id = $1 AND member_id = $2 \
              AND badge_id = $3 AND instance = $4",
-            &[community_id, member_id, badge, instance],
+            &[community_id.as_str(), member_id.as_str(), badge, instance],
         )
         .await
         .map(|n| n > 0)
@@ -21,13 +21,13 @@ impl Tx<'_> {
 
     pub async fn insert_badge(
         &mut self,
-        community_id: &str,
-        member_id: &str,
+        member_id: &MemberRowId,
         badge: &str,
         instance: &str,
-        by: Option<&str>,
+        by: Option<&MemberRowId>,
         at: i64,
     ) -> Result<bool> {
+        let community_id = &self.community_id.clone();
         let done = sqlx::query(
             "INSERT INTO member_badge (community_id, member_id, badge_id, instance, awarded_by, awarded_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -43,7 +43,8 @@ impl Tx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn badges(&mut self, community_id: &str) -> Result<Vec<BadgeRow>> {
+    pub async fn badges(&mut self) -> Result<Vec<BadgeRow>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT member_id, badge_id, instance FROM member_badge WHERE community_id = $1 \
              ORDER BY member_id, badge_id, instance",
@@ -63,11 +64,8 @@ impl Tx<'_> {
     }
 
     /// The engine's JSON record of a message.
-    pub async fn engine_message(
-        &mut self,
-        community_id: &str,
-        platform_message_id: &str,
-    ) -> Result<Option<String>> {
+    pub async fn engine_message(&mut self, platform_message_id: &str) -> Result<Option<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT record FROM engine_message WHERE community_id = $1 AND platform_message_id = $2",
         )
@@ -79,11 +77,11 @@ impl Tx<'_> {
 
     pub async fn upsert_engine_message(
         &mut self,
-        community_id: &str,
         platform_message_id: &str,
-        author: Option<&str>,
+        author: Option<&MemberRowId>,
         record: &str,
     ) -> Result<()> {
+        let community_id = &self.community_id.clone();
         sqlx::query(
             "INSERT INTO engine_message (community_id, platform_message_id, author_member_id, record) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, platform_message_id) \
@@ -100,10 +98,10 @@ impl Tx<'_> {
 
     pub async fn engine_reaction(
         &mut self,
-        community_id: &str,
         platform_message_id: &str,
-        reactor: &str,
+        reactor: &MemberRowId,
     ) -> Result<Option<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT record FROM engine_reaction WHERE community_id = $1 AND platform_message_id = $2 \
              AND reactor_member_id = $3",
@@ -115,11 +113,8 @@ impl Tx<'_> {
         .await?)
     }
 
-    pub async fn engine_reactions_on(
-        &mut self,
-        community_id: &str,
-        platform_message_id: &str,
-    ) -> Result<Vec<String>> {
+    pub async fn engine_reactions_on(&mut self, platform_message_id: &str) -> Result<Vec<String>> {
+        let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(
             "SELECT record FROM engine_reaction WHERE community_id = $1 AND platform_message_id = $2 \
              ORDER BY reactor_member_id",
@@ -132,11 +127,11 @@ impl Tx<'_> {
 
     pub async fn upsert_engine_reaction(
         &mut self,
-        community_id: &str,
         platform_message_id: &str,
-        reactor: &str,
+        reactor: &MemberRowId,
         record: &str,
     ) -> Result<()> {
+        let community_id = &self.community_id.clone();
         sqlx::query(
             "INSERT INTO engine_reaction (community_id, platform_message_id, reactor_member_id, record) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, platform_message_id, reactor_member_id) \
@@ -153,12 +148,12 @@ impl Tx<'_> {
 
     pub async fn insert_feed_item(
         &mut self,
-        community_id: &str,
-        member_id: Option<&str>,
+        member_id: Option<&MemberRowId>,
         kind: &str,
         payload: &str,
         occurred_at: i64,
     ) -> Result<()> {
+        let community_id = &self.community_id.clone();
         sqlx::query(
             "INSERT INTO feed_item (id, community_id, member_id, kind, payload, occurred_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -178,10 +173,10 @@ impl Tx<'_> {
     /// Feed items, newest first: one member's (`Some`) or the community's (`None`).
     pub async fn feed(
         &mut self,
-        community_id: &str,
-        member_id: Option<&str>,
+        member_id: Option<&MemberRowId>,
         limit: i64,
     ) -> Result<Vec<FeedRow>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \
              AND (($2 IS NULL AND member_id IS NULL) OR member_id = $2) \

@@ -2,14 +2,14 @@
 
 use super::*;
 
-impl Tx<'_> {
+impl CommunityTx<'_, '_> {
     /// Earned points per human student between two instants (ms, `None` = unbounded).
     pub async fn student_earned_totals(
         &mut self,
-        community_id: &str,
         from_ms: Option<i64>,
         to_ms: Option<i64>,
-    ) -> Result<Vec<(String, i64)>> {
+    ) -> Result<Vec<(MemberRowId, i64)>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT m.id AS member_id, CAST(COALESCE(SUM(CASE WHEN l.kind IN ('purchase', 'refund') THEN 0 \
              ELSE l.amount_milli END), 0) AS BIGINT) AS earned \
@@ -29,7 +29,8 @@ impl Tx<'_> {
     }
 
     /// Earned and spendable per member, from the ledger.
-    pub async fn balances(&mut self, community_id: &str) -> Result<Vec<MemberBalance>> {
+    pub async fn balances(&mut self) -> Result<Vec<MemberBalance>> {
+        let community_id = &self.community_id.clone();
         let rows = sqlx::query(&format!(
             "SELECT m.id, m.platform_user_id, m.role, m.kind, m.level, \
              (SELECT {EARNED} FROM ledger_entry l WHERE l.community_id = m.community_id AND l.member_id = m.id) AS earned, \

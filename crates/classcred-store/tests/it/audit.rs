@@ -11,7 +11,10 @@ async fn write_entries(store: &Store, n: usize) {
     for i in 0..n {
         store
             .audit(&AuditRecord {
-                community_id: Some("c1".into()),
+                community_id: Some(
+                    classcred_store::CommunityId::parse("0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b")
+                        .unwrap(),
+                ),
                 actor: "member:admin-1".into(),
                 action: "member.read".into(),
                 subject: Some(format!("member:m{i}")),
@@ -148,7 +151,7 @@ fn unkeyed_link(prev: &str, e: &classcred_store::audit::AuditEntry) -> String {
     use sha2::{Digest, Sha256};
     let canonical = serde_json::to_string(&(
         e.seq,
-        e.community_id.as_deref(),
+        e.community_id.as_ref().map(|c| c.as_str()),
         &e.actor,
         &e.action,
         e.subject.as_deref(),

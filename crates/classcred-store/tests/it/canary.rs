@@ -11,8 +11,8 @@ use classcred_crypto::MasterKey;
 use classcred_store::registry::{self, Protection};
 use classcred_store::testing::TestDb;
 use classcred_store::{
-    InboxInsert, MemberProfile, NewInstallation, NewLedgerEntry, NewMember, NewMessage, Role,
-    Store, StoreError, SystemClock,
+    CommunityId, InboxInsert, MemberProfile, MemberRowId, NewInstallation, NewLedgerEntry,
+    NewMember, NewMessage, Role, Store, StoreError, SystemClock,
 };
 use sqlx::Row;
 
@@ -23,11 +23,11 @@ fn canary(label: &str) -> String {
 struct Seeded {
     /// table.column → canary string
     canaries: BTreeMap<String, String>,
-    members: Vec<String>,
+    members: Vec<MemberRowId>,
     inbox_id: String,
 }
 
-async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
+async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let mut canaries = BTreeMap::new();
     let mut c = |col: &str| {
         let v = canary(&format!("{tag}-{col}"));
@@ -48,50 +48,45 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
-        .upsert_member(
-            cid,
-            &NewMember {
-                platform_user_id: "U1".into(),
-                role: Role::Student,
-                kind: classcred_store::MemberKind::Human,
-                profile,
-            },
-        )
+        .for_community(cid)
+        .upsert_member(&NewMember {
+            platform_user_id: "U1".into(),
+            role: Role::Student,
+            kind: classcred_store::MemberKind::Human,
+            profile,
+        })
         .await
         .unwrap();
     let m2 = tx
-        .upsert_member(cid, &common::member("U2", Role::Student, "Other"))
+        .for_community(cid)
+        .upsert_member(&common::member("U2", Role::Student, "Other"))
         .await
         .unwrap();
-    tx.insert_message(
-        cid,
-        &NewMessage {
+    tx.for_community(cid)
+        .insert_message(&NewMessage {
             platform_message_id: "1.1".into(),
             channel_id: "C1".into(),
-            author_member_id: Some(m1.clone()),
+            author_member_id: Some(m1.to_string()),
             thread_id: None,
             text,
             posted_at: 1,
-        },
-    )
-    .await
-    .unwrap();
-    tx.save_installation(
-        cid,
-        &NewInstallation {
+        })
+        .await
+        .unwrap();
+    tx.for_community(cid)
+        .save_installation(&NewInstallation {
             platform: "slack".into(),
             platform_team_id: format!("T-{tag}"),
             bot_user_id: Some("B1".into()),
             scopes: "chat:write".into(),
             bot_token: token.into(),
             installed_by_member_id: Some(m1.clone()),
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     let InboxInsert::Stored(inbox_id) = tx
+        .for_community(cid)
         .insert_inbox(
-            cid,
             "slack",
             &format!("Ev-{tag}"),
             "message",
@@ -103,10 +98,9 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
     else {
         panic!("stored")
     };
-    tx.insert_ledger_entry(
-        cid,
-        &NewLedgerEntry {
-            member_id: m1.clone(),
+    tx.for_community(cid)
+        .insert_ledger_entry(&NewLedgerEntry {
+            member_id: m1.to_string(),
             kind: "adjustment".into(),
             amount_milli: 1000,
             idempotency_key: "adj-1".into(),
@@ -119,10 +113,9 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
             fire_units: 0,
             note: Some(note),
             occurred_at: 1,
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         canaries,
@@ -134,11 +127,11 @@ async fn seed(store: &Store, cid: &str, tag: &str) -> Seeded {
 /// Every value read back through the store, keyed like the canaries.
 async fn read_back(
     store: &Store,
-    cid: &str,
+    cid: &CommunityId,
     s: &Seeded,
 ) -> Result<BTreeMap<String, String>, StoreError> {
     let mut tx = store.begin().await?;
-    let m = tx.member(cid, &s.members[0]).await?;
+    let m = tx.for_community(cid).member(&s.members[0]).await?;
     let mut out = BTreeMap::new();
     let p = m.profile;
     for (k, v) in [
@@ -152,12 +145,16 @@ async fn read_back(
     }
     out.insert(
         "message.text_enc".into(),
-        tx.list_messages(cid).await?[0].text.clone().unwrap(),
+        tx.for_community(cid).list_messages().await?[0]
+            .text
+            .clone()
+            .unwrap(),
     );
     use secrecy::ExposeSecret;
     out.insert(
         "installation.bot_token_enc".into(),
-        tx.bot_token(cid)
+        tx.for_community(cid)
+            .bot_token()
             .await?
             .unwrap()
             .expose_secret()
@@ -165,11 +162,21 @@ async fn read_back(
     );
     out.insert(
         "inbox.payload_enc".into(),
-        String::from_utf8(tx.inbox_event(cid, &s.inbox_id).await?.payload).unwrap(),
+        String::from_utf8(
+            tx.for_community(cid)
+                .inbox_event(&s.inbox_id)
+                .await?
+                .payload,
+        )
+        .unwrap(),
     );
     out.insert(
         "ledger_entry.note_enc".into(),
-        tx.ledger(cid).await?[0].entry.note.clone().unwrap(),
+        tx.for_community(cid).ledger().await?[0]
+            .entry
+            .note
+            .clone()
+            .unwrap(),
     );
     tx.commit().await?;
     Ok(out)
@@ -279,7 +286,11 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
             .await
             .unwrap();
         let mut tx = store.begin().await.unwrap();
-        let err = tx.member(&a, &sa.members[1]).await.unwrap_err();
+        let err = tx
+            .for_community(&a)
+            .member(&sa.members[1])
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -298,17 +309,36 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         tx.destroy_data_key(&a).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        let erased = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Erased { ref community_id }) if community_id == &a);
-        assert!(erased(tx.member(&a, &sa.members[0]).await.map(|_| ())));
-        assert!(erased(tx.list_members(&a).await.map(|_| ())));
-        assert!(erased(tx.list_messages(&a).await.map(|_| ())));
-        assert!(erased(tx.bot_token(&a).await.map(|_| ())));
-        assert!(erased(tx.inbox_event(&a, &sa.inbox_id).await.map(|_| ())));
-        assert!(erased(tx.ledger(&a).await.map(|_| ())));
-        assert!(erased(tx.member_by_email(&a, "x@y.z").await.map(|_| ())));
+        let erased = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Erased { ref community_id }) if community_id == a.as_str());
+        assert!(erased(
+            tx.for_community(&a)
+                .member(&sa.members[0])
+                .await
+                .map(|_| ())
+        ));
+        assert!(erased(
+            tx.for_community(&a).list_members().await.map(|_| ())
+        ));
+        assert!(erased(
+            tx.for_community(&a).list_messages().await.map(|_| ())
+        ));
+        assert!(erased(tx.for_community(&a).bot_token().await.map(|_| ())));
+        assert!(erased(
+            tx.for_community(&a)
+                .inbox_event(&sa.inbox_id)
+                .await
+                .map(|_| ())
+        ));
+        assert!(erased(tx.for_community(&a).ledger().await.map(|_| ())));
+        assert!(erased(
+            tx.for_community(&a)
+                .member_by_email("x@y.z")
+                .await
+                .map(|_| ())
+        ));
         // Non-personal data of A still reads.
         assert_eq!(tx.community(&a).await.unwrap().name, "A");
-        assert_eq!(tx.ledger_totals(&a).await.unwrap().len(), 1);
+        assert_eq!(tx.for_community(&a).ledger_totals().await.unwrap().len(), 1);
         tx.commit().await.unwrap();
         assert_eq!(read_back(&store, &b, &sb).await.unwrap(), sb.canaries);
 
@@ -357,9 +387,9 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
                 .unwrap();
         assert!(MasterKey::parse(&k1_text)
             .unwrap()
-            .unwrap(&wrapped, &b)
+            .unwrap(&wrapped, b.as_str())
             .is_err());
-        assert!(k2.unwrap(&wrapped, &b).is_ok());
+        assert!(k2.unwrap(&wrapped, b.as_str()).is_ok());
         old.close().await;
     }
 }

@@ -1,8 +1,8 @@
 //! Shared set-up for the store's integration tests.
 
-use classcred_store::{MemberProfile, NewCommunity, NewMember, Role, Store};
+use classcred_store::{CommunityId, MemberProfile, NewCommunity, NewMember, Role, Store};
 
-pub async fn community(store: &Store, name: &str, team: &str) -> String {
+pub async fn community(store: &Store, name: &str, team: &str) -> CommunityId {
     let mut tx = store.begin().await.unwrap();
     let inst = tx.create_institution("Test University").await.unwrap();
     let c = tx

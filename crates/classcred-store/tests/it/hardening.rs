@@ -8,7 +8,7 @@ use std::sync::Arc;
 use classcred_crypto::MasterKey;
 use classcred_store::jobs::NewJob;
 use classcred_store::testing::TestDb;
-use classcred_store::{InboxInsert, Store, SystemClock};
+use classcred_store::{CommunityId, InboxInsert, Store, SystemClock};
 
 fn same_key(key: &MasterKey) -> MasterKey {
     MasterKey::parse(&key.encode()).unwrap()
@@ -18,17 +18,18 @@ fn same_key(key: &MasterKey) -> MasterKey {
 /// enqueue a job, in one transaction.
 async fn ingest_like(
     store: &Store,
-    community: &str,
+    community: &CommunityId,
     event_id: String,
 ) -> classcred_store::Result<()> {
     let mut tx = store.begin().await?;
     let inserted = tx
-        .insert_inbox(community, "slack", &event_id, "message", b"{}", 0)
+        .for_community(community)
+        .insert_inbox("slack", &event_id, "message", b"{}", 0)
         .await?;
     assert!(matches!(inserted, InboxInsert::Stored(_)));
     tx.enqueue(&NewJob {
         kind: "recognition.drain".into(),
-        community_id: Some(community.to_string()),
+        community_id: Some(community.clone()),
         payload: serde_json::json!({ "community_id": community }),
         dedupe_key: None,
         coalesce_key: None,
@@ -71,7 +72,13 @@ async fn two_stores_on_one_sqlite_file_ingest_concurrently_without_busy_errors()
         errors.first()
     );
     let mut tx = a.begin().await.unwrap();
-    assert_eq!(tx.pending_inbox_count(&community).await.unwrap(), 100);
+    assert_eq!(
+        tx.for_community(&community)
+            .pending_inbox_count()
+            .await
+            .unwrap(),
+        100
+    );
     tx.commit().await.unwrap();
 }
 
@@ -150,7 +157,7 @@ async fn stale_key_cannot_create_communities_and_mixed_keys_are_refused_at_start
         let current = db.store_with(same_key(&new), Arc::new(SystemClock)).await;
         current.check_master_key().await.unwrap();
         let c2 = common::community(&current, "Biology", "T3").await;
-        let wrapped = old.wrap(&classcred_crypto::DataKey::generate(), &c2);
+        let wrapped = old.wrap(&classcred_crypto::DataKey::generate(), c2.as_str());
         sqlx::query(
             "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
         )
@@ -265,29 +272,36 @@ async fn row_ids_of_another_community_are_not_found() {
         let b = common::community(&store, "B", "TB").await;
         let mut tx = store.begin().await.unwrap();
         let member_a = tx
-            .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
+            .for_community(&a)
+            .upsert_member(&common::member("UA", Role::Student, "Ada"))
             .await
             .unwrap();
-        tx.upsert_member(&b, &common::member("UB", Role::Student, "Bob"))
+        tx.for_community(&b)
+            .upsert_member(&common::member("UB", Role::Student, "Bob"))
             .await
             .unwrap();
         let InboxInsert::Stored(inbox_a) = tx
-            .insert_inbox(&a, "slack", "EvA", "message", b"{}", 0)
+            .for_community(&a)
+            .insert_inbox("slack", "EvA", "message", b"{}", 0)
             .await
             .unwrap()
         else {
             panic!("stored")
         };
-        tx.upsert_engine_message(&a, "msgA", Some(&member_a), "{}")
+        tx.for_community(&a)
+            .upsert_engine_message("msgA", Some(&member_a), "{}")
             .await
             .unwrap();
-        tx.upsert_engine_reaction(&a, "msgA", &member_a, "{}")
+        tx.for_community(&a)
+            .upsert_engine_reaction("msgA", &member_a, "{}")
             .await
             .unwrap();
-        tx.insert_badge(&a, &member_a, "first-fire", "1", None, 0)
+        tx.for_community(&a)
+            .insert_badge(&member_a, "first-fire", "1", None, 0)
             .await
             .unwrap();
-        tx.insert_feed_item(&a, Some(&member_a), "badge", "{}", 0)
+        tx.for_community(&a)
+            .insert_feed_item(Some(&member_a), "badge", "{}", 0)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -296,60 +310,117 @@ async fn row_ids_of_another_community_are_not_found() {
         let mut tx = store.begin().await.unwrap();
         let backend = db.backend();
         // Inbox: reads and the three writes that address a row by id.
-        assert!(tx.inbox_event(&a, &inbox_a).await.is_ok());
+        assert!(tx.for_community(&a).inbox_event(&inbox_a).await.is_ok());
         assert!(
-            nf(tx.inbox_event(&b, &inbox_a).await.map(|_| ())),
-            "{backend}"
-        );
-        assert!(nf(tx.mark_inbox_processed(&b, &inbox_a).await), "{backend}");
-        assert!(
-            nf(tx.mark_inbox_processed_at_seq(&b, &inbox_a, 1).await),
+            nf(tx.for_community(&b).inbox_event(&inbox_a).await.map(|_| ())),
             "{backend}"
         );
         assert!(
-            nf(tx.record_inbox_failure(&b, &inbox_a, "x").await.map(|_| ())),
+            nf(tx.for_community(&b).mark_inbox_processed(&inbox_a).await),
             "{backend}"
         );
-        let untouched = tx.inbox_event(&a, &inbox_a).await.unwrap();
+        assert!(
+            nf(tx
+                .for_community(&b)
+                .mark_inbox_processed_at_seq(&inbox_a, 1)
+                .await),
+            "{backend}"
+        );
+        assert!(
+            nf(tx
+                .for_community(&b)
+                .record_inbox_failure(&inbox_a, "x")
+                .await
+                .map(|_| ())),
+            "{backend}"
+        );
+        let untouched = tx.for_community(&a).inbox_event(&inbox_a).await.unwrap();
         assert_eq!((untouched.processed_at, untouched.attempts), (None, 0));
         // Members.
-        assert!(nf(tx.member(&b, &member_a).await.map(|_| ())), "{backend}");
-        assert_eq!(tx.platform_user_id(&b, &member_a).await.unwrap(), None);
-        assert!(tx.member_by_platform_id(&b, "UA").await.unwrap().is_none());
+        assert!(
+            nf(tx.for_community(&b).member(&member_a).await.map(|_| ())),
+            "{backend}"
+        );
+        assert_eq!(
+            tx.for_community(&b)
+                .platform_user_id(&member_a)
+                .await
+                .unwrap(),
+            None
+        );
         assert!(tx
-            .member_by_email(&b, "ada@example.edu")
+            .for_community(&b)
+            .member_by_platform_id("UA")
             .await
             .unwrap()
             .is_none());
         assert!(tx
-            .member_by_email(&a, "ada@example.edu")
+            .for_community(&b)
+            .member_by_email("ada@example.edu")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(tx
+            .for_community(&a)
+            .member_by_email("ada@example.edu")
             .await
             .unwrap()
             .is_some());
         // Engine records and points.
-        assert_eq!(tx.engine_message(&b, "msgA").await.unwrap(), None);
-        assert!(tx.engine_message(&a, "msgA").await.unwrap().is_some());
         assert_eq!(
-            tx.engine_reaction(&b, "msgA", &member_a).await.unwrap(),
+            tx.for_community(&b).engine_message("msgA").await.unwrap(),
             None
         );
         assert!(tx
-            .engine_reaction(&a, "msgA", &member_a)
+            .for_community(&a)
+            .engine_message("msgA")
             .await
             .unwrap()
             .is_some());
-        assert!(tx.engine_reactions_on(&b, "msgA").await.unwrap().is_empty());
+        assert_eq!(
+            tx.for_community(&b)
+                .engine_reaction("msgA", &member_a)
+                .await
+                .unwrap(),
+            None
+        );
         assert!(tx
-            .has_badge(&a, &member_a, "first-fire", "1")
+            .for_community(&a)
+            .engine_reaction("msgA", &member_a)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(tx
+            .for_community(&b)
+            .engine_reactions_on("msgA")
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(tx
+            .for_community(&a)
+            .has_badge(&member_a, "first-fire", "1")
             .await
             .unwrap());
         assert!(!tx
-            .has_badge(&b, &member_a, "first-fire", "1")
+            .for_community(&b)
+            .has_badge(&member_a, "first-fire", "1")
             .await
             .unwrap());
-        assert_eq!(tx.feed(&a, Some(&member_a), 10).await.unwrap().len(), 1);
-        assert!(tx.feed(&b, Some(&member_a), 10).await.unwrap().is_empty());
-        assert_eq!(tx.earned(&b, &member_a).await.unwrap(), 0);
+        assert_eq!(
+            tx.for_community(&a)
+                .feed(Some(&member_a), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(tx
+            .for_community(&b)
+            .feed(Some(&member_a), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(tx.for_community(&b).earned(&member_a).await.unwrap(), 0);
         tx.commit().await.unwrap();
         store.close().await;
     }
@@ -366,17 +437,20 @@ async fn rows_cannot_name_members_of_another_community() {
         let b = common::community(&store, "B", "TB").await;
         let mut tx = store.begin().await.unwrap();
         let member_a = tx
-            .upsert_member(&a, &common::member("UA", Role::Student, "Ada"))
+            .for_community(&a)
+            .upsert_member(&common::member("UA", Role::Student, "Ada"))
             .await
             .unwrap();
-        tx.upsert_engine_message(&a, "m1", Some(&member_a), "{}")
+        tx.for_community(&a)
+            .upsert_engine_message("m1", Some(&member_a), "{}")
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
         let err = tx
-            .upsert_engine_message(&b, "m2", Some(&member_a), "{}")
+            .for_community(&b)
+            .upsert_engine_message("m2", Some(&member_a), "{}")
             .await
             .unwrap_err();
         assert!(
@@ -394,6 +468,219 @@ async fn rows_cannot_name_members_of_another_community() {
         .execute(store.pool())
         .await;
         assert!(moved.is_err(), "{}", db.backend());
+        store.close().await;
+    }
+}
+
+/// Tenancy of every other read of one community's data (the reads that take no row id, and
+/// the writes that address a member by id): community A holds one of everything, community B
+/// nothing; every read through B's scope comes back empty, and every read through A's scope
+/// finds what was seeded (so the B assertions can fail).
+#[tokio::test]
+async fn every_community_read_stays_in_its_community() {
+    use classcred_store::recognition::INBOX_MAX_ATTEMPTS;
+    use classcred_store::{MemberKind, NewInstallation, NewLedgerEntry, NewMessage, Role};
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let store = db.store().await;
+        let a = common::community(&store, "A", "TA").await;
+        let b = common::community(&store, "B", "TB").await;
+        let mut tx = store.begin().await.unwrap();
+        let mut sa = tx.for_community(&a);
+        let ada = sa
+            .upsert_member(&common::member("UA", Role::Student, "Ada"))
+            .await
+            .unwrap();
+        let gus = sa
+            .upsert_member(&common::member("UG", Role::Student, "Gus"))
+            .await
+            .unwrap();
+        assert!(sa
+            .insert_ledger_entry(&NewLedgerEntry {
+                member_id: ada.to_string(),
+                kind: "award".into(),
+                amount_milli: 1000,
+                idempotency_key: "k1".into(),
+                giver_member_id: Some(gus.to_string()),
+                giver_role: Some("student".into()),
+                source_ref: Some("C1:1".into()),
+                quota_day: Some("2026-03-02".into()),
+                iso_week: Some("2026-W10".into()),
+                quota_units: 1,
+                fire_units: 1,
+                note: Some("thanks".into()),
+                occurred_at: 1,
+            })
+            .await
+            .unwrap());
+        sa.insert_message(&NewMessage {
+            platform_message_id: "C1:1".into(),
+            channel_id: "C1".into(),
+            author_member_id: Some(gus.to_string()),
+            thread_id: None,
+            text: "hello".into(),
+            posted_at: 1,
+        })
+        .await
+        .unwrap();
+        sa.save_installation(&NewInstallation {
+            platform: "slack".into(),
+            platform_team_id: "TA".into(),
+            bot_user_id: Some("B1".into()),
+            scopes: "chat:write".into(),
+            bot_token: "xoxb-a".to_owned().into(),
+            installed_by_member_id: Some(ada.clone()),
+        })
+        .await
+        .unwrap();
+        let stored = |r| match r {
+            InboxInsert::Stored(id) => id,
+            InboxInsert::Duplicate => panic!("stored"),
+        };
+        let done = stored(
+            sa.insert_inbox("slack", "Ev1", "message", b"{}", 1)
+                .await
+                .unwrap(),
+        );
+        let seq = sa.next_event_seq().await.unwrap();
+        sa.mark_inbox_processed_at_seq(&done, seq).await.unwrap();
+        let parked = stored(
+            sa.insert_inbox("slack", "Ev2", "message", b"{}", 2)
+                .await
+                .unwrap(),
+        );
+        for _ in 0..INBOX_MAX_ATTEMPTS {
+            sa.record_inbox_failure(&parked, "x").await.unwrap();
+        }
+        sa.insert_inbox("slack", "Ev3", "message", b"{}", 3)
+            .await
+            .unwrap();
+        sa.mark_platform_non_member("UX", "deleted").await.unwrap();
+        sa.set_member_profile_version("UA", 7).await.unwrap();
+        sa.set_member_level(&ada, 2).await.unwrap();
+        sa.insert_badge(&ada, "first-fire", "1", None, 0)
+            .await
+            .unwrap();
+        sa.insert_feed_item(None, "week", "{}", 0).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        // Writes that address A's member by row id through B's scope change nothing in A.
+        let mut sb = tx.for_community(&b);
+        let _ = sb.set_member_level(&ada, 9).await;
+        let _ = sb
+            .set_member_role_kind(&ada, Role::Admin, MemberKind::Bot)
+            .await;
+        assert_eq!(sb.requeue_parked_inbox().await.unwrap(), 0, "{backend}");
+
+        // Each read, first through A (finds the seed), then through B (finds nothing).
+        for (scope, own) in [(&a, true), (&b, false)] {
+            let mut s = tx.for_community(scope);
+            let msg = format!("{backend}, own community: {own}");
+            assert_eq!(
+                s.list_members().await.unwrap().len(),
+                2 * own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_ids_by_platform().await.unwrap().len(),
+                2 * own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_id_by_platform("UA").await.unwrap().is_some(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_role_kind(&ada).await.unwrap(),
+                own.then_some((Role::Student, MemberKind::Human)),
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_level(&ada).await.unwrap(),
+                if own { 2 } else { 0 },
+                "{msg}"
+            );
+            assert_eq!(
+                s.member_profile_version("UA").await.unwrap(),
+                own.then_some(7),
+                "{msg}"
+            );
+            assert_eq!(s.is_platform_non_member("UX").await.unwrap(), own, "{msg}");
+            assert_eq!(s.ledger().await.unwrap().len(), own as usize, "{msg}");
+            assert_eq!(
+                s.ledger_totals().await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(s.ledger_key_exists("k1").await.unwrap(), own, "{msg}");
+            let n = i64::from(own);
+            assert_eq!(s.quota_used(&gus, "2026-03-02").await.unwrap(), n, "{msg}");
+            assert_eq!(
+                s.weekly_fire(&gus, &ada, "2026-W10").await.unwrap(),
+                n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.weekly_fire_by_giver("2026-W10").await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(s.has_recognised(&gus, &ada).await.unwrap(), own, "{msg}");
+            assert_eq!(s.distinct_givers(&ada).await.unwrap(), n, "{msg}");
+            assert_eq!(s.distinct_recipients(&gus).await.unwrap(), n, "{msg}");
+            assert_eq!(s.gave_on(&gus, "2026-03-02").await.unwrap(), own, "{msg}");
+            assert_eq!(s.earned(&ada).await.unwrap(), 1000 * n, "{msg}");
+            assert_eq!(
+                s.balances()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.earned_milli)
+                    .sum::<i64>(),
+                1000 * n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.student_earned_totals(None, None)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|(_, e)| e)
+                    .sum::<i64>(),
+                1000 * n,
+                "{msg}"
+            );
+            assert_eq!(
+                s.list_messages().await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(s.bot_token().await.unwrap().is_some(), own, "{msg}");
+            assert_eq!(
+                s.processed_events().await.unwrap().len(),
+                own as usize,
+                "{msg}"
+            );
+            assert_eq!(
+                s.oldest_unprocessed_inbox().await.unwrap().is_some(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(s.pending_inbox_count().await.unwrap(), 2 * n, "{msg}");
+            assert_eq!(
+                s.pending_inbox_by_event_id("slack", "Ev3")
+                    .await
+                    .unwrap()
+                    .is_some(),
+                own,
+                "{msg}"
+            );
+            assert_eq!(s.badges().await.unwrap().len(), own as usize, "{msg}");
+            assert_eq!(s.feed(None, 10).await.unwrap().len(), own as usize, "{msg}");
+        }
+        tx.rollback().await.unwrap();
         store.close().await;
     }
 }

@@ -19,107 +19,120 @@ async fn storage_story_on_every_backend() {
         let other = common::community(&store, "CS102", "T2").await;
         let mut tx = store.begin().await.unwrap();
         let ada = tx
-            .upsert_member(&cid, &common::member("U1", Role::Admin, "Ada"))
+            .for_community(&cid)
+            .upsert_member(&common::member("U1", Role::Admin, "Ada"))
             .await
             .unwrap();
         let bob = tx
-            .upsert_member(&cid, &common::member("U2", Role::Student, "Bob"))
+            .for_community(&cid)
+            .upsert_member(&common::member("U2", Role::Student, "Bob"))
             .await
             .unwrap();
         // Upsert by platform id keeps the id and updates the profile; role and kind change only
         // through engine events.
         let mut bob2 = common::member("U2", Role::Instructor, "Robert");
         bob2.profile.email = Some("Robert@Example.edu".into());
-        assert_eq!(tx.upsert_member(&cid, &bob2).await.unwrap(), bob);
+        assert_eq!(
+            tx.for_community(&cid).upsert_member(&bob2).await.unwrap(),
+            bob
+        );
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        let members = tx.list_members(&cid).await.unwrap();
+        let members = tx.for_community(&cid).list_members().await.unwrap();
         assert_eq!(members.len(), 2, "{backend}");
-        let got = tx.member(&cid, &bob).await.unwrap();
+        let got = tx.for_community(&cid).member(&bob).await.unwrap();
         assert_eq!(got.role, Role::Student);
         assert_eq!(got.profile.name.as_deref(), Some("Robert"));
         // Blind-index lookup is case-insensitive on email.
         let by_email = tx
-            .member_by_email(&cid, "robert@example.EDU")
+            .for_community(&cid)
+            .member_by_email("robert@example.EDU")
             .await
             .unwrap()
             .unwrap();
         assert_eq!(by_email.id, bob);
         assert!(tx
-            .member_by_email(&cid, "nobody@example.edu")
+            .for_community(&cid)
+            .member_by_email("nobody@example.edu")
             .await
             .unwrap()
             .is_none());
-        let by_uid = tx.member_by_platform_id(&cid, "U1").await.unwrap().unwrap();
+        let by_uid = tx
+            .for_community(&cid)
+            .member_by_platform_id("U1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(by_uid.id, ada);
         // Tenancy: a member id from this community is not found in another.
         assert!(matches!(
-            tx.member(&other, &ada).await,
+            tx.for_community(&other).member(&ada).await,
             Err(StoreError::NotFound { .. })
         ));
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
         let m1 = tx
-            .insert_message(
-                &cid,
-                &NewMessage {
-                    platform_message_id: "1700000000.000100".into(),
-                    channel_id: "C1".into(),
-                    author_member_id: Some(ada.clone()),
-                    thread_id: None,
-                    text: "<@U2> thanks :fire:".into(),
-                    posted_at: 1_700_000_000_000,
-                },
-            )
+            .for_community(&cid)
+            .insert_message(&NewMessage {
+                platform_message_id: "1700000000.000100".into(),
+                channel_id: "C1".into(),
+                author_member_id: Some(ada.to_string()),
+                thread_id: None,
+                text: "<@U2> thanks :fire:".into(),
+                posted_at: 1_700_000_000_000,
+            })
             .await
             .unwrap();
         let again = tx
-            .insert_message(
-                &cid,
-                &NewMessage {
-                    platform_message_id: "1700000000.000100".into(),
-                    channel_id: "C1".into(),
-                    author_member_id: Some(ada.clone()),
-                    thread_id: None,
-                    text: "changed".into(),
-                    posted_at: 1_700_000_000_000,
-                },
-            )
+            .for_community(&cid)
+            .insert_message(&NewMessage {
+                platform_message_id: "1700000000.000100".into(),
+                channel_id: "C1".into(),
+                author_member_id: Some(ada.to_string()),
+                thread_id: None,
+                text: "changed".into(),
+                posted_at: 1_700_000_000_000,
+            })
             .await
             .unwrap();
         assert_eq!(m1, again);
-        let msgs = tx.list_messages(&cid).await.unwrap();
+        let msgs = tx.for_community(&cid).list_messages().await.unwrap();
         assert_eq!(msgs.len(), 1);
         assert_eq!(msgs[0].text.as_deref(), Some("<@U2> thanks :fire:"));
 
         // Inbox: one row per platform event id.
         let first = tx
-            .insert_inbox(&cid, "slack", "Ev1", "message", b"{\"k\":1}", 1)
+            .for_community(&cid)
+            .insert_inbox("slack", "Ev1", "message", b"{\"k\":1}", 1)
             .await
             .unwrap();
         let InboxInsert::Stored(inbox_id) = first else {
             panic!("first delivery stored")
         };
         assert_eq!(
-            tx.insert_inbox(&cid, "slack", "Ev1", "message", b"{}", 1)
+            tx.for_community(&cid)
+                .insert_inbox("slack", "Ev1", "message", b"{}", 1)
                 .await
                 .unwrap(),
             InboxInsert::Duplicate
         );
-        tx.mark_inbox_processed(&cid, &inbox_id).await.unwrap();
-        let ev = tx.inbox_event(&cid, &inbox_id).await.unwrap();
+        tx.for_community(&cid)
+            .mark_inbox_processed(&inbox_id)
+            .await
+            .unwrap();
+        let ev = tx.for_community(&cid).inbox_event(&inbox_id).await.unwrap();
         assert_eq!(ev.payload, b"{\"k\":1}");
         assert!(ev.processed_at.is_some());
 
         // Ledger: idempotency key is unique per community; totals derive from entries.
         let entry = |key: &str, amount| NewLedgerEntry {
-            member_id: bob.clone(),
+            member_id: bob.to_string(),
             kind: "award".into(),
             amount_milli: amount,
             idempotency_key: key.into(),
-            giver_member_id: Some(ada.clone()),
+            giver_member_id: Some(ada.to_string()),
             giver_role: None,
             source_ref: Some("1700000000.000100".into()),
             quota_day: Some("2023-11-14".into()),
@@ -130,36 +143,44 @@ async fn storage_story_on_every_backend() {
             occurred_at: 1_700_000_000_000,
         };
         assert!(tx
-            .insert_ledger_entry(&cid, &entry("m1/U2/0", 1000))
+            .for_community(&cid)
+            .insert_ledger_entry(&entry("m1/U2/0", 1000))
             .await
             .unwrap());
         assert!(!tx
-            .insert_ledger_entry(&cid, &entry("m1/U2/0", 1000))
+            .for_community(&cid)
+            .insert_ledger_entry(&entry("m1/U2/0", 1000))
             .await
             .unwrap());
         assert!(tx
-            .insert_ledger_entry(&cid, &entry("m1/U2/1", 500))
+            .for_community(&cid)
+            .insert_ledger_entry(&entry("m1/U2/1", 500))
             .await
             .unwrap());
         assert_eq!(
-            tx.ledger_totals(&cid).await.unwrap(),
+            tx.for_community(&cid).ledger_totals().await.unwrap(),
             vec![(bob.clone(), 1500)]
         );
         assert_eq!(
-            tx.ledger(&cid).await.unwrap()[0].entry.note.as_deref(),
+            tx.for_community(&cid).ledger().await.unwrap()[0]
+                .entry
+                .note
+                .as_deref(),
             Some("thanks")
         );
         tx.commit().await.unwrap();
 
         // A rolled-back transaction leaves nothing.
         let mut tx = store.begin().await.unwrap();
-        tx.upsert_member(&cid, &common::member("U9", Role::Student, "Ghost"))
+        tx.for_community(&cid)
+            .upsert_member(&common::member("U9", Role::Student, "Ghost"))
             .await
             .unwrap();
         tx.rollback().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         assert!(tx
-            .member_by_platform_id(&cid, "U9")
+            .for_community(&cid)
+            .member_by_platform_id("U9")
             .await
             .unwrap()
             .is_none());

@@ -270,7 +270,7 @@ fn mixed_master_keys_are_refused_at_start() {
             "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
         )
         .bind(stray.id())
-        .bind(stray.wrap(&DataKey::generate(), &c2.id))
+        .bind(stray.wrap(&DataKey::generate(), c2.id.as_str()))
         .bind(&c2.id)
         .execute(store.pool())
         .await

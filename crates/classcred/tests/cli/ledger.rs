@@ -138,9 +138,15 @@ fn ledger_commands_on_the_demo_class() {
         text(&o)
     );
 
-    let o = run(d, &["ledger", "balances", "--community", "nope"]);
+    // A well-formed id of no community (ids that are not UUIDs: see the next test).
+    let unknown = "0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b";
+    let o = run(d, &["ledger", "balances", "--community", unknown]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("community nope"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("community {unknown}")),
+        "{}",
+        text(&o)
+    );
 }
 
 /// Finding 20: `classcred ledger balances | head` whose reader has gone away exits quietly
@@ -221,4 +227,27 @@ fn read_only_commands_do_not_migrate() {
         0,
         "not migrated behind the operator's back"
     );
+}
+
+/// Community ids from the command line are parsed before anything runs: a value that is not a
+/// UUID is a usage error naming the flag, and no database is opened or created.
+#[test]
+fn a_community_id_that_is_not_a_uuid_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        ["ledger", "balances", "--community", "' OR 1=1 --"],
+        ["ledger", "replay", "--community", "c1"],
+        ["inbox", "retry", "--community", "T0123ABC"],
+        ["slack", "sync", "--community", ""],
+    ] {
+        let o = run(d, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("--community") && text(&o).contains("must be a UUID"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    assert!(!d.join("classcred.db").exists());
 }

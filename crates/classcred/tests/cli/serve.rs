@@ -166,7 +166,11 @@ fn two_serve_processes_share_one_postgres_queue() {
             .await
             .unwrap();
             let mut tx = store.begin().await.unwrap();
-            let n = tx.pending_inbox_count(&community).await.unwrap();
+            let n = tx
+                .for_community(&community)
+                .pending_inbox_count()
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             store.close().await;
             n
@@ -194,7 +198,7 @@ fn two_serve_processes_share_one_postgres_queue() {
             "ledger",
             "balances",
             "--community",
-            &community,
+            community.as_str(),
             "--format",
             "json",
         ],
@@ -220,7 +224,7 @@ fn two_serve_processes_share_one_postgres_queue() {
             "ledger",
             "replay",
             "--community",
-            &community,
+            community.as_str(),
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -561,7 +565,7 @@ fn backlog(dir: &Path, events: usize) -> String {
         }
         tx.commit().await.unwrap();
         store.close().await;
-        c
+        c.to_string()
     })
 }
 

@@ -9,13 +9,14 @@ use classcred_engine::{Event, MemberId, MessagePosted, Reaction};
 use classcred_service::{drain, ingest, join_member};
 use classcred_store::testing::TestDb;
 use classcred_store::{
-    InboxInsert, ManualClock, MemberKind, MemberProfile, NewCommunity, NewMember, Role, Store,
+    CommunityId, InboxInsert, ManualClock, MemberKind, MemberProfile, MemberRowId, NewCommunity,
+    NewMember, Role, Store,
 };
 
 pub struct World {
     pub store: Store,
     pub clock: Arc<ManualClock>,
-    pub community: String,
+    pub community: CommunityId,
     pub key_text: String,
 }
 
@@ -37,7 +38,7 @@ pub async fn world(db: &TestDb, settings: serde_json::Value) -> World {
     }
 }
 
-pub async fn community(store: &Store, settings: serde_json::Value, team: &str) -> String {
+pub async fn community(store: &Store, settings: serde_json::Value, team: &str) -> CommunityId {
     let mut tx = store.begin().await.unwrap();
     let inst = tx.create_institution("Test U").await.unwrap();
     let c = tx
@@ -54,7 +55,7 @@ pub async fn community(store: &Store, settings: serde_json::Value, team: &str) -
     c.id
 }
 
-pub async fn join(w: &World, uid: &str, role: Role) -> String {
+pub async fn join(w: &World, uid: &str, role: Role) -> MemberRowId {
     let mut tx = w.store.begin().await.unwrap();
     let id = join_member(
         &mut tx,
@@ -116,7 +117,7 @@ pub async fn settle(w: &World) -> usize {
 /// Earned points (thousandths) per platform user id.
 pub async fn earned(w: &World, uid: &str) -> i64 {
     let mut tx = w.store.begin().await.unwrap();
-    let b = tx.balances(&w.community).await.unwrap();
+    let b = tx.for_community(&w.community).balances().await.unwrap();
     tx.commit().await.unwrap();
     b.into_iter()
         .find(|b| b.platform_user_id == uid)
