@@ -142,6 +142,7 @@ pub fn drain_job(community_id: &CommunityId) -> NewJob {
     );
     job.community_id = Some(community_id.clone());
     job.coalesce_key = Some(format!("{DRAIN_JOB}:{community_id}"));
+    job.max_attempts = 10;
     job
 }
 
@@ -166,9 +167,7 @@ pub async fn ingest(
         )
         .await?;
     if let InboxInsert::Stored(_) = inserted {
-        let mut job = drain_job(community_id);
-        job.max_attempts = 10;
-        tx.enqueue(&job).await?;
+        tx.enqueue(&drain_job(community_id)).await?;
     }
     Ok(inserted)
 }
@@ -260,13 +259,9 @@ pub async fn record_resolutions(
             }
         }
     }
-    let mut job = NewJob::new(
-        DRAIN_JOB,
-        serde_json::json!({ "community_id": community_id }),
-    );
-    job.community_id = Some(community_id.clone());
-    job.max_attempts = 10;
-    tx.enqueue(&job).await?;
+    // Coalesced with any drain already queued (review: an uncoalesced one here made two
+    // drains of one community run side by side and starve notices).
+    tx.enqueue(&drain_job(community_id)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -206,12 +206,8 @@ pub async fn sync_members(
         }
     }
     // Events that waited for members may now run.
-    let mut job = NewJob::new(
-        classcred_service::DRAIN_JOB,
-        serde_json::json!({ "community_id": community_id }),
-    );
-    job.community_id = Some(community_id.clone());
-    tx.enqueue(&job).await?;
+    tx.enqueue(&classcred_service::drain_job(community_id))
+        .await?;
     tx.commit().await?;
     tracing::info!(community_id = %community_id, members = n, "Slack members synced");
     Ok(n)

@@ -718,6 +718,16 @@ async fn unknown_ids_wait_for_resolution_and_never_receive_fire_unless_people() 
             unresolved_members(&w.store, &w.community).await.unwrap(),
             ["UX1", "UX2"]
         );
+        let queued_drains: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM job WHERE kind = 'recognition.drain' AND state = 'queued'",
+        )
+        .fetch_one(w.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            queued_drains, 1,
+            "{b}: recording resolutions coalesces with the queued drain"
+        );
         record_resolutions(
             &w.store,
             &w.community,
