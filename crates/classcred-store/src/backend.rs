@@ -124,6 +124,21 @@ pub(crate) fn sqlite_url_with_create(url: &str) -> String {
     }
 }
 
+/// Refuse a SQLite database file that does not exist, with what to do.
+pub(crate) fn require_sqlite_file(url: &str) -> Result<(), StoreError> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("database_url is not a valid URL: {e}")))?;
+    let path = options.get_filename();
+    if url.contains(":memory:") || url.contains("mode=memory") || path.exists() {
+        return Ok(());
+    }
+    Err(StoreError::Config(format!(
+        "there is no database at {}: check database_url, or create one with `classcred migrate` (or `classcred demo`)",
+        path.display()
+    )))
+}
+
 /// Create the SQLite database file readable by its owner only (0600) when it does not exist
 /// yet. SQLite creates the `-wal` and `-shm` files with the database file's permissions, so
 /// they are private too.

@@ -124,6 +124,9 @@ pub struct ConnectOptions {
     /// that check-and-debit sequences are serialised (see docs/ARCHITECTURE.md).
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Create a missing SQLite database file (mode 0600). Commands that only read or that need
+    /// an existing database turn it off, so a mistyped path is an error, not a new empty file.
+    pub create_sqlite_file: bool,
 }
 
 impl Default for ConnectOptions {
@@ -131,6 +134,7 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
+            create_sqlite_file: true,
         }
     }
 }
@@ -146,8 +150,13 @@ impl Store {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend: Arc<dyn Backend> = backend::for_url(url)?.into();
         let url = if backend.name() == "sqlite" {
-            backend::create_sqlite_file_private(url)?;
-            backend::sqlite_url_with_create(url)
+            if options.create_sqlite_file {
+                backend::create_sqlite_file_private(url)?;
+                backend::sqlite_url_with_create(url)
+            } else {
+                backend::require_sqlite_file(url)?;
+                url.to_string()
+            }
         } else {
             url.to_string()
         };

@@ -381,7 +381,7 @@ pub async fn open_store(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
 /// `keys rotate`): open the store with the configured key and require the database to be at
 /// exactly this binary's schema. A newer binary never migrates production by reading it.
 pub async fn open_existing_store(cfg: &Config) -> anyhow::Result<Store> {
-    let store = connect(cfg, load_master_key(cfg)?).await?;
+    let store = connect_with(cfg, load_master_key(cfg)?, false).await?;
     store
         .require_current_schema()
         .await
@@ -391,12 +391,23 @@ pub async fn open_existing_store(cfg: &Config) -> anyhow::Result<Store> {
 }
 
 async fn connect(cfg: &Config, key: MasterKey) -> anyhow::Result<Store> {
+    connect_with(cfg, key, true).await
+}
+
+/// `create_sqlite_file`: whether a missing SQLite file is created (only by commands that set
+/// the database up: `migrate`, `serve`, `demo`).
+async fn connect_with(
+    cfg: &Config,
+    key: MasterKey,
+    create_sqlite_file: bool,
+) -> anyhow::Result<Store> {
     Store::connect(
         cfg.database_url.expose(),
         key,
         Arc::new(SystemClock),
         ConnectOptions {
             max_connections: cfg.db_max_connections,
+            create_sqlite_file,
             ..Default::default()
         },
     )

@@ -251,3 +251,31 @@ fn a_community_id_that_is_not_a_uuid_is_a_usage_error() {
     }
     assert!(!d.join("classcred.db").exists());
 }
+
+/// A read-only command pointed at a database that does not exist says so and creates nothing
+/// (it used to leave an empty `classcred.db` behind).
+#[test]
+fn read_only_commands_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    for args in [
+        vec![
+            "ledger",
+            "balances",
+            "--community",
+            "0190aaaa-0000-7000-8000-000000000001",
+        ],
+        vec!["community", "list"],
+        vec!["audit", "verify"],
+    ] {
+        let o = run(d, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("there is no database at") && text(&o).contains("classcred migrate"),
+            "{args:?}: {}",
+            text(&o)
+        );
+        assert!(!d.join("classcred.db").exists(), "{args:?} created a file");
+    }
+}
