@@ -239,26 +239,7 @@ async fn install_creates_the_community_and_syncs_members() {
         assert!(!posts.is_empty());
 
         // Re-installing reuses the community and keeps the Admin.
-        let r = s
-            .http
-            .get(format!("{}/slack/install", s.base))
-            .send()
-            .await
-            .unwrap();
-        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-        let state2 = loc
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
-        let cookie2 = r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let (state2, cookie2) = begin_install(&s).await;
         s.fake.script(
             "/api/oauth.v2.access",
             vec![String::from_utf8(fixture("oauth_v2_access.json")).unwrap()],
@@ -380,26 +361,7 @@ async fn install_failures_are_named_for_what_they_are() {
         ],
     );
     let install = || async {
-        let r = s
-            .http
-            .get(format!("{}/slack/install", s.base))
-            .send()
-            .await
-            .unwrap();
-        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-        let state = loc
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let (state, cookie) = begin_install(&s).await;
         let r = s
             .http
             .get(format!(
@@ -426,4 +388,30 @@ async fn install_failures_are_named_for_what_they_are() {
         !body.contains("org-wide") && body.contains("problem on this server"),
         "{body}"
     );
+}
+
+/// `/slack/install` as a browser follows it: the signed state sent to Slack and the cookie
+/// that binds it to this browser.
+async fn begin_install(s: &Server) -> (String, String) {
+    let r = s
+        .http
+        .get(format!("{}/slack/install", s.base))
+        .send()
+        .await
+        .unwrap();
+    let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let state = loc
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (state, cookie)
 }
