@@ -147,7 +147,10 @@ pub async fn check_key_matches(cfg: &Config, store: &Store) -> anyhow::Result<()
             pending.display(),
             cfg.master_key_file.display()
         ),
-        _ => String::new(),
+        _ => format!(
+            " Point master_key_file (now {}) or CLASSCRED_MASTER_KEY at the key file this database was created or last rotated with: its id is printed by `classcred keys init` and at every rotation.",
+            cfg.master_key_file.display()
+        ),
     };
     bail!(
         "the configured master key ({key_id}) is not the one this database's data keys are wrapped with ({}).{hint}",

@@ -55,8 +55,9 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     let o = run(d, &["--master-key-file", "old.key", "demo", "--no-serve"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o).contains("is not the one this database"),
-        "{}",
+        text(&o).contains("is not the one this database")
+            && text(&o).contains("Point master_key_file (now old.key)"),
+        "the error says what to do: {}",
         text(&o)
     );
     let o = run(d, &["demo", "--no-serve"]);
