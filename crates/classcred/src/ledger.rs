@@ -77,6 +77,8 @@ struct BalanceRow {
     earned: String,
     spendable: String,
     level: i64,
+    /// `human` or `bot`: bots are members (they can be mentioned) but never receive fire.
+    kind: String,
 }
 
 pub async fn balances(
@@ -99,6 +101,7 @@ pub async fn balances(
             earned: Points::from_thousandths(b.earned_milli).to_string(),
             spendable: Points::from_thousandths(b.spendable_milli).to_string(),
             level: b.level,
+            kind: b.kind.as_str().to_string(),
         })
         .collect();
     tx.commit().await?;
@@ -106,26 +109,26 @@ pub async fn balances(
     match format {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         OutputFormat::Csv => {
-            writeln!(out, "platform_user_id,role,earned,spendable,level")?;
+            writeln!(out, "platform_user_id,role,earned,spendable,level,kind")?;
             for r in rows {
                 writeln!(
                     out,
-                    "{},{},{},{},{}",
-                    r.platform_user_id, r.role, r.earned, r.spendable, r.level
+                    "{},{},{},{},{},{}",
+                    r.platform_user_id, r.role, r.earned, r.spendable, r.level, r.kind
                 )?;
             }
         }
         OutputFormat::Table => {
             writeln!(
                 out,
-                "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}",
-                "platform_user_id", "role", "earned", "spendable", "level"
+                "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}  {:<5}",
+                "platform_user_id", "role", "earned", "spendable", "level", "kind"
             )?;
             for r in rows {
                 writeln!(
                     out,
-                    "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}",
-                    r.platform_user_id, r.role, r.earned, r.spendable, r.level
+                    "{:<16}  {:<10}  {:>10}  {:>10}  {:>5}  {:<5}",
+                    r.platform_user_id, r.role, r.earned, r.spendable, r.level, r.kind
                 )?;
             }
         }

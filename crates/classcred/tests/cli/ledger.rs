@@ -24,7 +24,7 @@ fn ledger_commands_on_the_demo_class() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("platform_user_id,role,earned,spendable,level")
+        Some("platform_user_id,role,earned,spendable,level,kind")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 26);
@@ -35,6 +35,10 @@ fn ledger_commands_on_the_demo_class() {
             .filter(|r| r[1] != "student")
             .all(|r| r[2] == "0"),
         "staff earn nothing in the demo"
+    );
+    assert!(
+        rows.iter().all(|r| r[5] == "human"),
+        "the demo class has no bots: {rows:?}"
     );
 
     let o = run(d, &["ledger", "replay", "--community", &c]);
