@@ -5,42 +5,37 @@
 //! flight within a deadline. Connections are bounded and timed out ([`HttpLimits`]). Workers
 //! ([`worker::Worker`]) claim jobs from the store's queue.
 
+mod connection;
 mod evict;
+mod layers;
 pub mod metrics;
 pub mod tls;
 pub mod worker;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use classcred_store::Store;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tower::Service;
 use tower_http::catch_panic::CatchPanicLayer;
-use tracing::Instrument;
 
+pub use layers::REQUEST_ID;
 pub use metrics::Metrics;
+
+use connection::{Connection, Mode, Permit};
+use layers::{handler_panicked, request_deadline, track};
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -147,52 +142,6 @@ async fn metrics_handler(State(state): State<AppState>) -> Result<Response, WebE
         .into_response())
 }
 
-/// Every request gets a span with a generated id (returned as `x-request-id`), is counted by
-/// route pattern and normalised method, and is timed.
-async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let method = metrics::method_label(req.method().as_str());
-    // The route pattern, never the raw path: paths may carry ids and must not explode labels.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
-    // Our own id: a client-supplied one is not trusted (every request is hostile).
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
-    let span = tracing::info_span!("request", request_id = %request_id, method, route = %route);
-    let started = Instant::now();
-    let mut response = next.run(req).instrument(span).await;
-    metrics.observe_request(
-        method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
-}
-
-/// The response header carrying the request id (also the `request_id` field of the trace span).
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// Reading the body and handling a request must finish within the limit; a client that trickles
-/// its body gets 408 and its connection is closed.
-async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::debug!("request deadline passed");
-            (
-                StatusCode::REQUEST_TIMEOUT,
-                [(header::CONNECTION, "close")],
-                "request timeout",
-            )
-                .into_response()
-        }
-    }
-}
-
 /// Connection limits and timeouts. Every one bounds what a hostile client can hold.
 #[derive(Debug, Clone)]
 pub struct HttpLimits {
@@ -229,16 +178,6 @@ impl Default for HttpLimits {
             shutdown_timeout: Duration::from_secs(10),
         }
     }
-}
-
-/// Header timeout of overflow connections (at most).
-const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The answer when a request handler panics. The panic message may carry request data, so only
-/// the fact is logged (inside the request's span, which has its id and route).
-fn handler_panicked(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("request handler panicked");
-    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
 /// A bound server, ready to run.
@@ -382,228 +321,6 @@ impl Application {
         }
         tracing::info!("server stopped");
         Ok(())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Full,
-    /// Over the connection cap: answer `/healthz` only.
-    HealthOnly,
-}
-
-/// A connection's right to be served.
-enum Permit {
-    Held(OwnedSemaphorePermit),
-    /// A connection was asked to close to make room: take its slot when it is free.
-    Freed(Arc<Semaphore>),
-}
-
-struct Connection {
-    app: Router,
-    tracker: Arc<evict::Tracker>,
-    mode: Mode,
-    limits: HttpLimits,
-    closing: watch::Receiver<bool>,
-}
-
-impl Connection {
-    async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>, permit: Permit) {
-        let _permit = match permit {
-            Permit::Held(p) => p,
-            Permit::Freed(slots) => {
-                match tokio::time::timeout(self.header_timeout(), slots.acquire_owned()).await {
-                    Ok(Ok(p)) => p,
-                    _ => return,
-                }
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        match tls {
-            None => self.serve_io(stream).await,
-            Some(acceptor) => {
-                match tokio::time::timeout(self.header_timeout(), acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => self.serve_io(tls).await,
-                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::debug!("TLS handshake timed out"),
-                }
-            }
-        }
-    }
-
-    fn header_timeout(&self) -> Duration {
-        match self.mode {
-            Mode::Full => self.limits.header_timeout,
-            Mode::HealthOnly => self.limits.header_timeout.min(OVERFLOW_HEADER_TIMEOUT),
-        }
-    }
-
-    async fn serve_io<IO>(self, io: IO)
-    where
-        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Tracked {
-            inner: io,
-            activity: activity.clone(),
-        });
-        let app = self.app.clone();
-        let health_only = self.mode == Mode::HealthOnly;
-        // Regular connections can be asked to make room while no request is in progress.
-        let registration = (!health_only).then(|| self.tracker.register());
-        let slot = registration.as_ref().map(|r| r.slot.clone());
-        let service = service_fn(move |req: hyper::Request<Incoming>| {
-            let mut app = app.clone();
-            let in_flight = slot.as_ref().map(|s| s.request());
-            async move {
-                let _in_flight = in_flight;
-                if health_only && req.uri().path() != "/healthz" {
-                    return Ok::<_, Infallible>(
-                        (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            [(header::RETRY_AFTER, "1")],
-                            "overloaded",
-                        )
-                            .into_response(),
-                    );
-                }
-                app.call(req.map(axum::body::Body::new)).await
-            }
-        });
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout())
-            .keep_alive(!health_only);
-        let conn = builder.serve_connection(io, service);
-        tokio::pin!(conn);
-        let mut closing = self.closing;
-        let mut draining = false;
-        if *closing.borrow_and_update() {
-            draining = true;
-            conn.as_mut().graceful_shutdown();
-        }
-        loop {
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    return;
-                }
-                _ = closing.changed(), if !draining => {
-                    draining = true;
-                    conn.as_mut().graceful_shutdown();
-                }
-                () = activity.idle_for(self.limits.idle_timeout) => {
-                    tracing::debug!("idle connection closed");
-                    return;
-                }
-                () = evicted(registration.as_ref()) => {
-                    tracing::debug!("connection closed to make room at the connection cap");
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Resolves when the connection must make room (never for untracked ones).
-async fn evicted(registration: Option<&evict::Registration>) {
-    match registration {
-        Some(r) => r.slot.evicted().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// When a connection last moved a byte.
-struct Activity {
-    start: Instant,
-    last_ms: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            last_ms: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
-    }
-
-    /// Resolves once no byte has moved for `limit`.
-    async fn idle_for(&self, limit: Duration) {
-        loop {
-            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let deadline = last + limit;
-            if Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep_until(deadline.into()).await;
-        }
-    }
-}
-
-/// An I/O stream that records activity.
-struct Tracked<IO> {
-    inner: IO,
-    activity: Arc<Activity>,
-}
-
-impl<IO: AsyncRead + Unpin> AsyncRead for Tracked<IO> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
-        }
-        result
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Tracked<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        result
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        result
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
