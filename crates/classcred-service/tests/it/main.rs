@@ -5,5 +5,6 @@
 )]
 
 mod common;
+mod processing;
 mod replay_prop;
 mod service;
