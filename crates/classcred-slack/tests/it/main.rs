@@ -13,6 +13,7 @@ mod events;
 mod forms;
 mod http_bad_input;
 mod http_events;
+mod http_members;
 mod http_oauth;
 mod manifest;
 mod notices;
