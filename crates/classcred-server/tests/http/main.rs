@@ -110,6 +110,17 @@ async fn start_with(
     }
 }
 
+/// The `/metrics` page of the server at `base`.
+async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
+    http.get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Read until the server closes the connection; what it sent.
 async fn read_to_close(conn: &mut TcpStream) -> String {
     let mut buf = Vec::new();
@@ -158,14 +169,7 @@ async fn health_metrics_and_body_limit() {
         .unwrap();
     assert_eq!(r.status(), 404);
 
-    let text = http
-        .get(format!("{}/metrics", srv.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&http, &srv.base).await;
     assert!(
         text.contains(
             r#"classcred_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
@@ -272,14 +276,7 @@ async fn invented_methods_share_one_label() {
             .unwrap();
         assert_eq!(r.status(), 405);
     }
-    let text = http
-        .get(format!("{}/metrics", srv.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&http, &srv.base).await;
     assert!(!text.contains("INVENTED"), "{text}");
     assert!(
         text.contains(
@@ -325,14 +322,7 @@ async fn a_panicking_request_handler_answers_500_and_the_server_goes_on() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let text = client
-        .get(format!("{}/metrics", srv.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&client, &srv.base).await;
     assert!(
         text.contains("route=\"/boom\"") && text.contains("status=\"500\""),
         "{text}"

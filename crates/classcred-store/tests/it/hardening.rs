@@ -261,6 +261,26 @@ async fn master_key_check_fails_on_database_errors() {
     }
 }
 
+/// Communities A and B, and Ada, a Student of A: what the tenancy tests cross.
+async fn two_communities(
+    store: &classcred_store::Store,
+) -> (
+    classcred_store::CommunityId,
+    classcred_store::CommunityId,
+    classcred_store::MemberRowId,
+) {
+    let a = common::community(store, "A", "TA").await;
+    let b = common::community(store, "B", "TB").await;
+    let mut tx = store.begin().await.unwrap();
+    let ada = tx
+        .for_community(&a)
+        .upsert_member(&common::member("UA", classcred_store::Role::Student, "Ada"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (a, b, ada)
+}
+
 /// Tenancy: every method that takes a row id answers "not found" (or nothing) for a row of
 /// another community.
 #[tokio::test]
@@ -268,14 +288,8 @@ async fn row_ids_of_another_community_are_not_found() {
     use classcred_store::{Role, StoreError};
     for db in TestDb::all().await {
         let store = db.store().await;
-        let a = common::community(&store, "A", "TA").await;
-        let b = common::community(&store, "B", "TB").await;
+        let (a, b, member_a) = two_communities(&store).await;
         let mut tx = store.begin().await.unwrap();
-        let member_a = tx
-            .for_community(&a)
-            .upsert_member(&common::member("UA", Role::Student, "Ada"))
-            .await
-            .unwrap();
         tx.for_community(&b)
             .upsert_member(&common::member("UB", Role::Student, "Bob"))
             .await
@@ -430,17 +444,10 @@ async fn row_ids_of_another_community_are_not_found() {
 /// another (composite foreign keys on PostgreSQL, equivalent triggers on SQLite).
 #[tokio::test]
 async fn rows_cannot_name_members_of_another_community() {
-    use classcred_store::Role;
     for db in TestDb::all().await {
         let store = db.store().await;
-        let a = common::community(&store, "A", "TA").await;
-        let b = common::community(&store, "B", "TB").await;
+        let (a, b, member_a) = two_communities(&store).await;
         let mut tx = store.begin().await.unwrap();
-        let member_a = tx
-            .for_community(&a)
-            .upsert_member(&common::member("UA", Role::Student, "Ada"))
-            .await
-            .unwrap();
         tx.for_community(&a)
             .upsert_engine_message("m1", Some(&member_a), "{}")
             .await
