@@ -181,20 +181,12 @@ pub(super) async fn callback(
     resp
 }
 
-/// Records the state's nonce as used (and forgets expired ones). `false` when it was used before.
+/// Records the state's nonce as used, in one transaction. `false` when it was used before.
 async fn consume_state(st: &SlackState, state: &OAuthState) -> anyhow::Result<bool> {
-    let now = st.now_unix();
-    sqlx::query("DELETE FROM oauth_state_used WHERE expires_at < $1")
-        .bind(now)
-        .execute(st.store.pool())
+    let mut tx = st.store.begin().await?;
+    let fresh = tx
+        .consume_nonce(&state.nonce, state.expires_at, st.now_unix())
         .await?;
-    let fresh: Option<String> = sqlx::query_scalar(
-        "INSERT INTO oauth_state_used (nonce, expires_at) VALUES ($1, $2) \
-         ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
-    )
-    .bind(&state.nonce)
-    .bind(state.expires_at)
-    .fetch_optional(st.store.pool())
-    .await?;
-    Ok(fresh.is_some())
+    tx.commit().await?;
+    Ok(fresh)
 }

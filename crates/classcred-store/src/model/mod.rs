@@ -281,3 +281,4 @@ pub(crate) mod inbox;
 mod ledger;
 mod member;
 mod message;
+mod nonce;

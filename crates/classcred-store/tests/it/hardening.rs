@@ -691,3 +691,25 @@ async fn every_community_read_stays_in_its_community() {
         store.close().await;
     }
 }
+
+/// A single-use nonce is accepted once; once expired it is forgotten (the table stays small).
+#[tokio::test]
+async fn a_nonce_is_consumed_once_and_forgotten_after_it_expires() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.consume_nonce("n1", 1_000, 500).await.unwrap());
+        assert!(
+            !tx.consume_nonce("n1", 1_000, 600).await.unwrap(),
+            "replayed"
+        );
+        assert!(tx.consume_nonce("n2", 3_000, 2_000).await.unwrap());
+        tx.commit().await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_state_used")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 1, "{}: n1 expired and was forgotten", db.backend());
+        store.close().await;
+    }
+}
