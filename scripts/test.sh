@@ -5,9 +5,13 @@
 #    on SQLite. Each test creates and drops its own database.
 #  - The official Python slack_sdk in a virtualenv (target/venv-slack), for the Slack
 #    signature and Block Kit cross-checks.
+#  - A real OpenID Provider (the npm package oidc-provider, pinned by
+#    tests/oidc-provider/package-lock.json), installed with `npm ci` when missing, for the
+#    classcred-oidc sign-in tests (they start it on a loopback port).
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
-# that wants it), and CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
-# cross-checks. CI (.ci/run) sets both.
+# that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
+# cross-checks, and CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests
+# against the OpenID Provider. CI (.ci/run) sets all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +49,22 @@ fi
 if [ "${CLASSCRED_REQUIRE_SLACK_SDK:-0}" = "1" ] && ! "$CLASSCRED_SLACK_SDK_PYTHON" -c "import slack_sdk"; then
   echo "slack_sdk is required (CLASSCRED_REQUIRE_SLACK_SDK=1) but $CLASSCRED_SLACK_SDK_PYTHON cannot import it" >&2
   exit 1
+fi
+
+oidc_dir=tests/oidc-provider
+if [ ! -f "$oidc_dir/node_modules/oidc-provider/package.json" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing oidc-provider into $oidc_dir (npm ci)"
+    npm ci --prefix "$oidc_dir" --no-audit --no-fund --loglevel=error || true
+  fi
+fi
+if [ -f "$oidc_dir/node_modules/oidc-provider/package.json" ] && command -v node >/dev/null 2>&1; then
+  echo "== OpenID Connect tests against oidc-provider on loopback"
+elif [ "${CLASSCRED_REQUIRE_OIDC_PROVIDER:-0}" = "1" ]; then
+  echo "oidc-provider is required (CLASSCRED_REQUIRE_OIDC_PROVIDER=1) but node or $oidc_dir/node_modules is missing" >&2
+  exit 1
+else
+  echo "== SKIPPING the OpenID Connect provider tests: node/npm or oidc-provider missing"
 fi
 
 cargo test --workspace --locked "$@"

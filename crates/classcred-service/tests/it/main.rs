@@ -5,6 +5,7 @@
 )]
 
 mod common;
+mod identity;
 mod processing;
 mod replay_prop;
 mod service;

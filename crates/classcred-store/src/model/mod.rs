@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
+pub use identity::IdentityMember;
 pub use ids::{CommunityId, MemberRowId};
 
 /// A member's role inside a community.
@@ -276,6 +277,7 @@ fn normalise_email(email: &str) -> String {
 }
 
 mod community;
+mod identity;
 mod ids;
 pub(crate) mod inbox;
 mod ledger;

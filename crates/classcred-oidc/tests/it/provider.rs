@@ -1,0 +1,84 @@
+//! Starts `tests/oidc-provider/provider.mjs` (installed by `scripts/test.sh` with `npm ci`) on
+//! a loopback port. Without node or the package the tests say SKIPPED loudly, unless
+//! `CLASSCRED_REQUIRE_OIDC_PROVIDER=1`, where they fail.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running provider; killed when dropped.
+pub struct Provider {
+    pub issuer: String,
+    _child: Child,
+}
+
+fn provider_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc-provider")
+}
+
+/// Start a provider whose clients redirect to `redirect_uri`. `None`: not installed here.
+pub async fn start(redirect_uri: &str) -> Option<Provider> {
+    let dir = provider_dir();
+    let required = std::env::var("CLASSCRED_REQUIRE_OIDC_PROVIDER").is_ok_and(|v| v == "1");
+    if !dir.join("node_modules/oidc-provider/package.json").exists() {
+        assert!(
+            !required,
+            "CLASSCRED_REQUIRE_OIDC_PROVIDER=1 but {} has no node_modules: run scripts/test.sh (npm ci)",
+            dir.display()
+        );
+        eprintln!(
+            "SKIPPED: no oidc-provider in {} (scripts/test.sh installs it with npm ci)",
+            dir.display()
+        );
+        return None;
+    }
+    let spawned = Command::new("node")
+        .arg("provider.mjs")
+        .arg(redirect_uri)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                !required,
+                "CLASSCRED_REQUIRE_OIDC_PROVIDER=1 but node does not start: {e}"
+            );
+            eprintln!("SKIPPED: node does not start ({e})");
+            return None;
+        }
+    };
+    // Forward the provider's errors (not its start-up notices) to the test's output.
+    let stderr = child.stderr.take().expect("piped stderr");
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if !line.contains("NOTICE") && !line.contains("WARNING") {
+                eprintln!("oidc-provider: {line}");
+            }
+        }
+    });
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let issuer = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("provider stdout") {
+            if let Some(issuer) = line.strip_prefix("issuer ") {
+                return issuer.to_string();
+            }
+        }
+        panic!("the provider exited before listening");
+    })
+    .await
+    .expect("the provider listens within a minute");
+    Some(Provider {
+        issuer,
+        _child: child,
+    })
+}
