@@ -4,8 +4,8 @@
 // Two confidential clients with the secret "test-secret": "classcred-rs" (ID tokens signed
 // RS256) and "classcred-es" (ES256). Logins are automatic: the interaction page signs in the
 // account named by the authorization request's login_hint and grants what was asked, so the test
-// drives the whole flow with plain HTTP. An account's ID token carries sub = "sub-<account>" and
-// the claim "https://slack.com/user_id" = <account> (scope "slack").
+// drives the whole flow with plain HTTP. An account's ID token carries sub = <account> and the
+// claim "https://slack.com/user_id" = <account> in upper case (scope "slack").
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -48,7 +48,7 @@ server.listen(0, '127.0.0.1', () => {
       return {
         accountId: id,
         async claims() {
-          return { sub: `sub-${id}`, 'https://slack.com/user_id': id };
+          return { sub: id, 'https://slack.com/user_id': id.toUpperCase() };
         },
       };
     },

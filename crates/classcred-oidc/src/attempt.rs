@@ -86,7 +86,7 @@ mod tests {
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.pkce_verifier, b.pkce_verifier);
         assert_eq!(a.state.len(), 43);
-        assert!(a.state_matches(&a.state.clone()));
+        assert!(a.state_matches(&a.state));
         assert!(!a.state_matches(&b.state));
         assert!(!a.state_matches(""));
         assert!(!format!("{a:?}").contains(&a.nonce));
@@ -97,7 +97,7 @@ mod tests {
         };
         assert_eq!(
             rfc.pkce_challenge(),
-            "E9Melhoa2OwvFrEXTJ1GkPE5hY4B6Ju0HYoNSYHYW1M"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert!(!rfc.expired(now + ATTEMPT_LIFETIME));
         assert!(rfc.expired(now + ATTEMPT_LIFETIME + Duration::seconds(1)));

@@ -139,7 +139,7 @@ impl OidcClient {
         let basic = match self.metadata.client_auth {
             ClientAuth::Basic => Some((user.as_str(), password.as_str())),
             ClientAuth::Post => {
-                form.push(("client_id", &self.config.client_id));
+                form.push(("client_id", self.config.client_id.as_str()));
                 form.push(("client_secret", secret));
                 None
             }
@@ -154,8 +154,8 @@ impl OidcClient {
             )
             .await?;
         match answer {
-            FormReply::Ok(TokenAnswer { id_token: Some(t) }) => Ok(t),
-            FormReply::Ok(TokenAnswer { id_token: None }) => Err(OidcError::NoIdToken),
+            FormReply::Answer(TokenAnswer { id_token: Some(t) }) => Ok(t),
+            FormReply::Answer(TokenAnswer { id_token: None }) => Err(OidcError::NoIdToken),
             FormReply::Refused(error) => Err(OidcError::TokenRefused { error }),
         }
     }

@@ -23,7 +23,7 @@ pub(crate) struct ProviderHttp {
 
 /// What a token endpoint answered.
 pub(crate) enum FormReply<T> {
-    Ok(T),
+    Answer(T),
     /// An OAuth error answer (`{"error": "invalid_grant"}`): only the error code is kept.
     Refused(String),
 }
@@ -92,7 +92,7 @@ impl ProviderHttp {
         let body = read_limited(response, what).await?;
         if status.is_success() {
             return serde_json::from_slice(&body)
-                .map(FormReply::Ok)
+                .map(FormReply::Answer)
                 .map_err(|_| {
                     OidcError::Metadata(format!("{what} answer is not the expected JSON"))
                 });

@@ -85,6 +85,7 @@ fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
     let alg_fits = jwk
         .common
         .key_algorithm
+        .as_ref()
         .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"));
     type_fits && alg_fits
 }

@@ -20,7 +20,7 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use classcred_store::Store;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -107,7 +107,7 @@ impl<H> OidcRoutes<H> {
     }
 
     fn seal(&self, pending: &PendingLogin) -> Option<String> {
-        let cipher = XChaCha20Poly1305::new(self.cookie_key.expose_secret().into());
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(self.cookie_key.expose_secret()));
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
         let plain = serde_json::to_vec(pending).ok()?;
@@ -137,7 +137,7 @@ impl<H> OidcRoutes<H> {
             return None;
         }
         let (nonce, sealed) = bytes.split_at(24);
-        let cipher = XChaCha20Poly1305::new(self.cookie_key.expose_secret().into());
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(self.cookie_key.expose_secret()));
         let plain = cipher
             .decrypt(
                 XNonce::from_slice(nonce),

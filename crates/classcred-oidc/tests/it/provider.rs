@@ -65,18 +65,24 @@ pub async fn start(redirect_uri: &str) -> Option<Provider> {
             }
         }
     });
+    // Read stdout to the end (the provider also logs there: a closed pipe would kill it).
     let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let issuer = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("provider stdout") {
+    let (issuer_tx, issuer_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut issuer_tx = Some(issuer_tx);
+        while let Ok(Some(line)) = lines.next_line().await {
             if let Some(issuer) = line.strip_prefix("issuer ") {
-                return issuer.to_string();
+                if let Some(tx) = issuer_tx.take() {
+                    let _ = tx.send(issuer.to_string());
+                }
             }
         }
-        panic!("the provider exited before listening");
-    })
-    .await
-    .expect("the provider listens within a minute");
+    });
+    let issuer = tokio::time::timeout(Duration::from_secs(60), issuer_rx)
+        .await
+        .expect("the provider listens within a minute")
+        .expect("the provider exited before listening");
     Some(Provider {
         issuer,
         _child: child,
