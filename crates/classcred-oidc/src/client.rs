@@ -1,7 +1,8 @@
 //! [`OidcClient`]: discovery at start-up, then per attempt [`OidcClient::begin`] (authorization
 //! URL + [`PendingLogin`]) and [`OidcClient::finish`] (state check, code exchange with the PKCE
 //! verifier, ID token validation). The client keeps the provider's JWKS and fetches it again
-//! when a token names a `kid` it does not know (key rotation), at most once per minute.
+//! when a token names a `kid` it does not know (key rotation), at most once per minute (so
+//! tokens with made-up `kid`s cannot make it hammer the provider).
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,8 @@ const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 struct KeyCache {
     keys: Vec<Jwk>,
-    fetched_at: Instant,
+    /// When an unknown `kid` last made the client fetch the JWKS again.
+    refreshed_at: Option<Instant>,
 }
 
 /// A relying party for one provider and one client registration.
@@ -76,7 +78,7 @@ impl OidcClient {
             metadata,
             keys: RwLock::new(KeyCache {
                 keys,
-                fetched_at: Instant::now(),
+                refreshed_at: None,
             }),
         })
     }
@@ -181,9 +183,12 @@ impl OidcClient {
             Err(id_token::IdTokenError::UnknownKey) if id_token::key_id(token)?.is_some() => {
                 // A kid we have not seen: the provider may have rotated its keys.
                 let mut cache = self.keys.write().await;
-                if cache.fetched_at.elapsed() >= JWKS_REFRESH_INTERVAL {
+                if cache
+                    .refreshed_at
+                    .is_none_or(|at| at.elapsed() >= JWKS_REFRESH_INTERVAL)
+                {
+                    cache.refreshed_at = Some(Instant::now());
                     cache.keys = fetch_keys(&self.http, &self.metadata.jwks_uri).await?;
-                    cache.fetched_at = Instant::now();
                     tracing::info!(
                         keys = cache.keys.len(),
                         "oidc: fetched the provider's JWKS again"

@@ -9,5 +9,6 @@
 
 mod app;
 mod discovery;
+mod edge_provider;
 mod flow;
 mod provider;
