@@ -87,6 +87,6 @@ pub use scopes::{scope_purposes, EVENT_SCOPES};
 pub use signature::{sign, verify, SignatureError, SigningSecret};
 
 pub use config::{ConfirmStyle, SlackConfig};
-pub use http::{routes, SlackState};
+pub use http::{routes, LoginLinks, SlackState};
 pub use notice::{deliver_notice, deliver_notice_with};
 pub use sync::{ensure_single_workspace, record_install, sync_members};
