@@ -16,6 +16,7 @@
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
 pub mod identity;
+pub mod login;
 mod process;
 mod queries;
 mod replay;
