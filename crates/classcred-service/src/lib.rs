@@ -12,9 +12,13 @@
 //! 3. [`replay`] re-runs every processed event in memory, in processing order, and compares
 //!    ledger, balances, badges and levels with what is stored.
 //!
+//! Settings and role changes by an Admin are events too ([`changes`]): stored in the inbox,
+//! processed in order, replayed.
+//!
 //! Processing is serialised per community (the lock is the community row), which makes every
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
+pub mod changes;
 mod process;
 mod queries;
 mod replay;
@@ -278,6 +282,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::RoleChanged(_) => "role_changed",
         Event::PointsAdjusted(_) => "points_adjusted",
         Event::BadgeGranted(_) => "badge_granted",
+        Event::SettingsChanged(_) => "settings_changed",
     }
 }
 
