@@ -8,8 +8,10 @@
 //! ([`ingest`]) and is processed by the engine ([`drain`]) in time order; no ledger row is
 //! written directly, so `ledger replay` reproduces the result.
 //!
-//! Deterministic: a seeded RNG, and every time is an offset from one anchor (the start of the
-//! course, six weeks before the store clock's local date). Idempotent: a second run finds the
+//! Deterministic: every time is an offset from one anchor (the Monday six weeks before the
+//! current week, in the community's timezone) and each day's events come from an RNG seeded
+//! with the day's number, so the six complete weeks are the same on every run; the current
+//! week adds the days before today. Idempotent: a second run finds the
 //! demo community and changes nothing.
 
 mod roster;
@@ -24,16 +26,18 @@ use classcred_service::changes::change_settings;
 use classcred_service::{drain, ingest, join_member, record_week_closing};
 use classcred_store::audit::AuditRecord;
 use classcred_store::{CommunityId, MemberRowId, NewCommunity, Store, Tx};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-pub use roster::{student_uid, ADMIN_UID, BOT_UID, CLOSED_PAIR, INSTRUCTOR_UID, ISOLATED, STUDENTS};
-use timeline::{Step, COURSE_DAYS, QUOTA_AFTER, QUOTA_BEFORE};
+pub use roster::{
+    student_uid, ADMIN_UID, BOT_UID, CLOSED_PAIR, INSTRUCTOR_UID, ISOLATED, STUDENTS,
+};
+use timeline::{Step, COURSE_WEEKS, QUOTA_AFTER, QUOTA_BEFORE};
 
 pub const DEMO_PLATFORM: &str = "demo";
 pub const DEMO_TEAM: &str = "DEMO-CS101";
 /// The community's timezone.
 pub const DEMO_TIMEZONE: &str = "America/New_York";
+/// The seed of the demo's events.
+const DEMO_SEED: u64 = 101;
 /// The student whose sign-in link the demo prints (active, recognised, with badges).
 pub const DEMO_STUDENT_UID: &str = "UDEMO000001";
 
@@ -105,7 +109,14 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     }
     let now = store.clock().now();
     let tz = Timezone::parse(DEMO_TIMEZONE)?;
-    let course_start = tz.local_date(now) - Duration::days(COURSE_DAYS);
+    // The anchor: the Monday six weeks before the current week's. The six complete weeks are
+    // the same on every run; the current week holds the days before today.
+    let today = tz.local_date(now);
+    let this_monday = today
+        - Duration::days(i64::from(
+            chrono::Datelike::weekday(&today).num_days_from_monday(),
+        ));
+    let course_start = this_monday - Duration::weeks(COURSE_WEEKS);
     let anchor = tz.start_of(course_start);
     let settings = initial_settings(tz, course_start);
     let inst = tx.create_institution("Riverbend Community College").await?;
@@ -128,8 +139,7 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     drain(store, &cid).await.context("processing the joins")?;
     let (admin, _) = sign_in_members(store, &cid).await?;
 
-    let mut rng = StdRng::seed_from_u64(101);
-    let course = timeline::build(&mut rng, &tz, course_start, now);
+    let course = timeline::build(DEMO_SEED, &tz, course_start, now);
     let mut batch: Option<Tx<'_>> = None;
     for (at, step) in course.steps {
         match step {

@@ -10,14 +10,14 @@ use classcred_engine::{
     QuotaDay, Reaction, Timezone,
 };
 use rand::rngs::StdRng;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 
 use super::roster::{
     student_uid, CHATTER, CLOSED_PAIR, FRIENDS, INSTRUCTOR_THANKS, INSTRUCTOR_UID, OPEN, THANKS,
 };
 
-/// Days of course before today.
-pub const COURSE_DAYS: i64 = 42;
+/// Complete weeks of course before the current week.
+pub const COURSE_WEEKS: i64 = 6;
 /// Daily quota before the raise, and after it.
 pub const QUOTA_BEFORE: u32 = 3;
 pub const QUOTA_AFTER: u32 = 5;
@@ -40,15 +40,16 @@ pub struct Timeline {
     pub messages: usize,
 }
 
-struct Builder<'r> {
-    rng: &'r mut StdRng,
+struct Builder {
+    /// Seeded per day, so a day's events depend only on the day.
+    rng: StdRng,
     steps: Vec<(DateTime<Utc>, Step)>,
     /// Fire units used per (giver, course day).
     used: HashMap<(String, i64), u32>,
     messages: usize,
 }
 
-impl Builder<'_> {
+impl Builder {
     fn deliver(&mut self, at: DateTime<Utc>, id: String, e: Event) {
         self.steps.push((at, Step::Deliver(id, e)));
     }
@@ -213,7 +214,16 @@ impl Builder<'_> {
                 self.chatter(*n, at, &who);
             } else if roll < 0.20 {
                 let r = student_uid(self.open_student(None));
-                self.give(*n, day, at, INSTRUCTOR_UID, vec![r], 1, &[], INSTRUCTOR_THANKS);
+                self.give(
+                    *n,
+                    day,
+                    at,
+                    INSTRUCTOR_UID,
+                    vec![r],
+                    1,
+                    &[],
+                    INSTRUCTOR_THANKS,
+                );
             } else if roll < 0.26 {
                 let (a, b) = if self.rng.gen_bool(0.5) {
                     CLOSED_PAIR
@@ -227,9 +237,9 @@ impl Builder<'_> {
                 }
             } else {
                 let a = self.open_student(None);
-                let friend = FRIENDS.iter().find_map(|&(x, y)| {
-                    (x == a).then_some(y).or_else(|| (y == a).then_some(x))
-                });
+                let friend = FRIENDS
+                    .iter()
+                    .find_map(|&(x, y)| (x == a).then_some(y).or_else(|| (y == a).then_some(x)));
                 let recipients: Vec<String> = match friend {
                     Some(f) if self.rng.gen_bool(0.6) => vec![student_uid(f)],
                     _ => {
@@ -258,28 +268,25 @@ impl Builder<'_> {
     }
 }
 
-/// The course from `course_start` to the day before `today` (local dates in `tz`), with the
-/// weeks that ended before `now` closed.
-pub fn build(
-    rng: &mut StdRng,
-    tz: &Timezone,
-    course_start: NaiveDate,
-    now: DateTime<Utc>,
-) -> Timeline {
+/// The course from `course_start` (a Monday) to the day before `now`'s local date in `tz`,
+/// with the weeks that ended before `now` closed. Each day's events come from an RNG seeded
+/// with `seed` and the day's number, so the six complete weeks are the same on every run.
+pub fn build(seed: u64, tz: &Timezone, course_start: NaiveDate, now: DateTime<Utc>) -> Timeline {
+    let days = (tz.local_date(now) - course_start).num_days();
     let mut b = Builder {
-        rng,
+        rng: StdRng::seed_from_u64(seed),
         steps: Vec::new(),
         used: HashMap::new(),
         messages: 0,
     };
     let mut n = 0;
     let mut weeks: Vec<IsoWeek> = Vec::new();
-    for day in 0..COURSE_DAYS {
+    for day in 0..days {
         let date = course_start + Duration::days(day);
+        b.rng = StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(day as u64));
         let start = tz.start_of(date);
         if day == RAISE_DAY {
-            b.steps
-                .push((start + Duration::hours(7), Step::RaiseQuota));
+            b.steps.push((start + Duration::hours(7), Step::RaiseQuota));
         }
         let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
         b.day(&mut n, day, start, weekend);
@@ -301,5 +308,54 @@ pub fn build(
     Timeline {
         steps: b.steps,
         messages: b.messages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn deliveries(t: &Timeline, before: DateTime<Utc>) -> Vec<String> {
+        t.steps
+            .iter()
+            .filter(|(at, _)| *at < before)
+            .map(|(at, s)| match s {
+                Step::Deliver(id, e) => format!("{at} {id} {e:?}"),
+                Step::RaiseQuota => format!("{at} raise"),
+                Step::CloseWeek(w) => format!("{at} close {w}"),
+            })
+            .collect()
+    }
+
+    /// The six complete weeks are the same whatever the weekday of the run.
+    #[test]
+    fn the_six_weeks_do_not_depend_on_the_day_of_the_run() {
+        let tz = Timezone::parse("America/New_York").unwrap();
+        let start = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(); // a Monday
+        let this_monday = tz.start_of(start + Duration::weeks(COURSE_WEEKS));
+        let monday_run = Utc.with_ymd_and_hms(2026, 2, 16, 15, 0, 0).unwrap();
+        let friday_run = Utc.with_ymd_and_hms(2026, 2, 20, 15, 0, 0).unwrap();
+        let a = build(101, &tz, start, monday_run);
+        let b = build(101, &tz, start, friday_run);
+        let six_weeks = deliveries(&a, this_monday + Duration::minutes(5));
+        assert_eq!(
+            six_weeks,
+            deliveries(&b, this_monday + Duration::minutes(5))
+        );
+        assert!(six_weeks.len() > 300, "{}", six_weeks.len());
+        assert!(b.steps.len() > a.steps.len(), "the current week adds days");
+        assert_eq!(
+            a.steps
+                .iter()
+                .filter(|(_, s)| matches!(s, Step::CloseWeek(_)))
+                .count(),
+            6
+        );
+        assert_ne!(
+            six_weeks,
+            deliveries(&build(7, &tz, start, monday_run), this_monday)
+        );
     }
 }

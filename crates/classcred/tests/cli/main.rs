@@ -7,6 +7,7 @@
 )]
 
 mod basics;
+mod demo;
 mod keys;
 mod ledger;
 mod serve;
