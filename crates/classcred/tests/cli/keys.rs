@@ -228,16 +228,17 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
         .next()
         .unwrap()
         .to_string();
-    assert!(head.starts_with("3:"), "{out}");
+    // The demo's quota raise and creation, then the two adjustments.
+    assert!(head.starts_with("4:"), "{out}");
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert!(o.status.success(), "{}", text(&o));
 
     // The attacker removes the last entry and points the head at the one before.
     let db = d.join("classcred.db");
-    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 3");
+    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 4");
     rusqlite_free_update(
         &db,
-        "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_entry WHERE seq = 2)",
+        "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_entry WHERE seq = 3)",
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
@@ -248,7 +249,7 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("does not contain the published head 3:"),
+        text(&o).contains("does not contain the published head 4:"),
         "{}",
         text(&o)
     );
