@@ -75,7 +75,7 @@ pub use badges::{catalog, BadgeInfo, BuiltinBadge};
 pub use engine::apply;
 pub use event::{
     BadgeGranted, Event, MemberJoined, MessageDeleted, MessageEdited, MessagePosted,
-    PointsAdjusted, ProfileChanged, Reaction, RoleChanged,
+    PointsAdjusted, ProfileChanged, Reaction, RoleChanged, SettingsChanged,
 };
 pub use ids::{BadgeId, MemberId, MemberInfo, MemberKind, Role};
 pub use leaderboard::{Leaderboard, Period, Position, Standing};

@@ -54,7 +54,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
-    /// Create a demo class (institution, community, staff, 24 students, messages) and serve it.
+    /// Create a demo class (an Admin, an Instructor, 40 students, six weeks of activity) and serve it.
     Demo {
         /// Create the data and exit instead of serving.
         #[arg(long)]

@@ -73,6 +73,10 @@ pub static TABLES: &[Table] = &[
                 "settings",
                 "course rules: timezone, dates, quota, tax brackets",
             ),
+            np(
+                "initial_settings",
+                "the course rules the community started with, where replay begins",
+            ),
             np("state", "active or disabled"),
             np(
                 "disabled_at",

@@ -8,6 +8,7 @@
 
 mod admin;
 mod basics;
+mod demo;
 mod keys;
 mod ledger;
 mod serve;
