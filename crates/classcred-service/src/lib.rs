@@ -15,6 +15,7 @@
 //! Processing is serialised per community (the lock is the community row), which makes every
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
+pub mod dashboard;
 mod process;
 mod queries;
 mod replay;
@@ -71,6 +72,9 @@ pub enum ServiceError {
     Conflict { key: String, inbox_id: String },
     #[error("injected fault after the ledger write (test hook)")]
     Injected,
+    /// Writing an export failed (CSV encoding); carries no cell content.
+    #[error("export: {0}")]
+    Export(String),
     #[error("cannot close week: {0}")]
     Week(#[from] classcred_engine::WeekError),
 }
