@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod demo;
+mod export;
 mod keys;
 mod ledger;
 mod notices;
@@ -95,6 +96,11 @@ pub enum Command {
     Slack {
         #[command(subcommand)]
         command: slack::SlackCommand,
+    },
+    /// Exports: grades as CSV.
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
     },
 }
 
@@ -301,6 +307,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Slack { command } => {
             let store = open_existing_store(&cfg).await?;
             let code = slack::run(&cfg, &store, command).await;
+            store.close().await;
+            code
+        }
+        Command::Export { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = export::run(&store, command).await;
             store.close().await;
             code
         }

@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(
             lines.collect::<Vec<_>>(),
             vec![
-                "'=HYPERLINK(\"\"http://x\"\"),,,,,12.5",
+                "\"'=HYPERLINK(\"\"http://x\"\")\",,,,,12.5",
                 "'@mention,,,,,0",
                 "\"Doe, Jane\",,,,,3",
             ]

@@ -5,6 +5,7 @@
 )]
 
 mod common;
+mod dashboard;
 mod processing;
 mod replay_prop;
 mod service;

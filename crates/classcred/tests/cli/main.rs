@@ -7,6 +7,7 @@
 )]
 
 mod basics;
+mod export;
 mod keys;
 mod ledger;
 mod serve;
