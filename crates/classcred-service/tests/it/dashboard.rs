@@ -34,10 +34,38 @@ async fn class(db: &TestDb) -> Class {
     let d = join(&w, "UD", Role::Student).await;
     let e = join(&w, "UE", Role::Student).await;
     // A ⇄ B only among themselves (a closed pair); C → D and T → C one-way; E isolated.
-    assert!(deliver(&w, "E1", &post("1", "UA", &["UB"], 2, at(2026, 2, 24, 10, 0, 0))).await);
-    assert!(deliver(&w, "E2", &post("2", "UB", &["UA"], 1, at(2026, 2, 25, 10, 0, 0))).await);
-    assert!(deliver(&w, "E3", &post("3", "UC", &["UD"], 1, at(2026, 3, 2, 9, 0, 0))).await);
-    assert!(deliver(&w, "E4", &post("4", "UT", &["UC"], 1, at(2026, 3, 2, 9, 30, 0))).await);
+    assert!(
+        deliver(
+            &w,
+            "E1",
+            &post("1", "UA", &["UB"], 2, at(2026, 2, 24, 10, 0, 0))
+        )
+        .await
+    );
+    assert!(
+        deliver(
+            &w,
+            "E2",
+            &post("2", "UB", &["UA"], 1, at(2026, 2, 25, 10, 0, 0))
+        )
+        .await
+    );
+    assert!(
+        deliver(
+            &w,
+            "E3",
+            &post("3", "UC", &["UD"], 1, at(2026, 3, 2, 9, 0, 0))
+        )
+        .await
+    );
+    assert!(
+        deliver(
+            &w,
+            "E4",
+            &post("4", "UT", &["UC"], 1, at(2026, 3, 2, 9, 30, 0))
+        )
+        .await
+    );
     settle(&w).await;
     Class {
         w,
@@ -57,10 +85,17 @@ async fn overview_counts_the_week_the_days_and_who_is_left_out() {
         let k = class(&db).await;
         let now = at(2026, 3, 2, 12, 0, 0);
         let o = overview(&k.w.store, &k.w.community, now).await.unwrap();
-        assert_eq!(o.today, NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), "{bk}");
+        assert_eq!(
+            o.today,
+            NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            "{bk}"
+        );
         assert_eq!(o.week, "2026-W10");
         assert_eq!(o.students, 5, "{bk}");
-        assert_eq!(o.active_students_this_week, 2, "{bk}: C gave and received, D received");
+        assert_eq!(
+            o.active_students_this_week, 2,
+            "{bk}: C gave and received, D received"
+        );
         let days: Vec<(String, i64)> = o
             .fires_per_day
             .iter()
@@ -72,7 +107,10 @@ async fn overview_counts_the_week_the_days_and_who_is_left_out() {
         assert_eq!(days[2], ("2026-02-25".to_string(), 1));
         assert_eq!(days[7], ("2026-03-02".to_string(), 2), "{bk}");
         assert_eq!(
-            o.points_distribution.iter().map(|b| b.students).sum::<usize>(),
+            o.points_distribution
+                .iter()
+                .map(|b| b.students)
+                .sum::<usize>(),
             5
         );
         assert_eq!(o.points_distribution[0].students, 1, "{bk}: only E has 0");
@@ -81,9 +119,16 @@ async fn overview_counts_the_week_the_days_and_who_is_left_out() {
             .iter()
             .map(|r| (&r.member_id, r.fires_received))
             .collect();
-        assert_eq!(top, vec![(&k.b, 2), (&k.a, 1), (&k.c, 1), (&k.d, 1)], "{bk}");
-        let left_out: Vec<&MemberRowId> =
-            o.unrecognised_recently.iter().map(|m| &m.member_id).collect();
+        assert_eq!(
+            top,
+            vec![(&k.b, 2), (&k.a, 1), (&k.c, 1), (&k.d, 1)],
+            "{bk}"
+        );
+        let left_out: Vec<&MemberRowId> = o
+            .unrecognised_recently
+            .iter()
+            .map(|m| &m.member_id)
+            .collect();
         assert_eq!(left_out, vec![&k.e], "{bk}");
         assert_eq!(o.pending.inbox_pending, 0, "{bk}");
         assert_eq!(o.pending.inbox_parked, 0, "{bk}");
@@ -128,7 +173,11 @@ async fn profile_shows_feedback_and_audits_reads_by_others() {
         let k = class(&db).await;
         let store = &k.w.store;
         let now = at(2026, 3, 2, 12, 0, 0);
-        let before = store.audit_entries(Some(&k.w.community)).await.unwrap().len();
+        let before = store
+            .audit_entries(Some(&k.w.community))
+            .await
+            .unwrap()
+            .len();
 
         let p = profile(store, &k.w.community, &k.teacher, &k.b, now)
             .await
@@ -148,12 +197,19 @@ async fn profile_shows_feedback_and_audits_reads_by_others() {
         assert_eq!(p.quota.used, 0, "{bk}: B gave on 25 Feb, not today");
 
         let audit = store.audit_entries(Some(&k.w.community)).await.unwrap();
-        assert_eq!(audit.len(), before + 1, "{bk}: one entry per read by someone else");
+        assert_eq!(
+            audit.len(),
+            before + 1,
+            "{bk}: one entry per read by someone else"
+        );
         let last = audit.last().unwrap();
         assert_eq!(last.action, PROFILE_READ_ACTION);
         assert_eq!(last.actor, format!("member:{}", k.teacher));
         assert_eq!(last.subject, Some(format!("member:{}", k.b)));
-        assert!(!last.details.contains("Name of"), "ids only in the audit log");
+        assert!(
+            !last.details.contains("Name of"),
+            "ids only in the audit log"
+        );
 
         // Reading one's own profile is not audited; the teacher's quota is unlimited and used.
         let own = profile(store, &k.w.community, &k.teacher, &k.teacher, now)
@@ -163,7 +219,11 @@ async fn profile_shows_feedback_and_audits_reads_by_others() {
         assert_eq!(own.quota.limit, None);
         assert_eq!(own.fires_given[0].other.member_id, k.c);
         assert_eq!(
-            store.audit_entries(Some(&k.w.community)).await.unwrap().len(),
+            store
+                .audit_entries(Some(&k.w.community))
+                .await
+                .unwrap()
+                .len(),
             before + 1,
             "{bk}"
         );
@@ -174,12 +234,22 @@ async fn profile_shows_feedback_and_audits_reads_by_others() {
             .await
             .unwrap()
             .is_none());
-        assert!(profile(store, &k.w.community, &k.teacher, &MemberRowId::parse("00000000-0000-7000-8000-000000000001").unwrap(), now)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(profile(
+            store,
+            &k.w.community,
+            &k.teacher,
+            &MemberRowId::parse("00000000-0000-7000-8000-000000000001").unwrap(),
+            now
+        )
+        .await
+        .unwrap()
+        .is_none());
         assert_eq!(
-            store.audit_entries(Some(&k.w.community)).await.unwrap().len(),
+            store
+                .audit_entries(Some(&k.w.community))
+                .await
+                .unwrap()
+                .len(),
             before + 1,
             "{bk}"
         );
@@ -196,7 +266,11 @@ async fn network_finds_the_closed_pair_one_way_fire_and_the_isolated_student() {
         assert_eq!(n.nodes.len(), 6, "{bk}");
         assert!(n.nodes[0].staff);
         assert_eq!(n.edges.len(), 4, "{bk}");
-        let ab = n.edges.iter().find(|e| e.giver == k.a && e.receiver == k.b).unwrap();
+        let ab = n
+            .edges
+            .iter()
+            .find(|e| e.giver == k.a && e.receiver == k.b)
+            .unwrap();
         assert_eq!(ab.fires, 2);
         assert_eq!(n.analysis.isolated, vec![k.e.clone()], "{bk}");
         let one_way: Vec<(&MemberRowId, &MemberRowId)> = n
@@ -258,6 +332,9 @@ async fn grade_exports_and_my_data() {
             .iter()
             .any(|f| f.table == "member" && f.column == "email_enc"));
         let other = community(store, json!({ "timezone": "UTC" }), "T3").await;
-        assert!(my_data(store, &other, &k.b).await.unwrap().is_none(), "{bk}");
+        assert!(
+            my_data(store, &other, &k.b).await.unwrap().is_none(),
+            "{bk}"
+        );
     }
 }

@@ -5,7 +5,10 @@ use crate::support::*;
 
 /// `(platform id, role, earned)` of every human member, from `ledger balances`.
 fn balances(d: &std::path::Path, c: &str) -> Vec<(String, String, String)> {
-    let o = run(d, &["ledger", "balances", "--community", c, "--format", "csv"]);
+    let o = run(
+        d,
+        &["ledger", "balances", "--community", c, "--format", "csv"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     String::from_utf8(o.stdout)
         .unwrap()
@@ -49,7 +52,10 @@ fn grade_exports_match_the_ledger() {
     ledger_points.sort();
     assert_eq!(canvas_points, ledger_points);
 
-    let o = run(d, &["export", "grades", "--community", &c, "--format", "csv"]);
+    let o = run(
+        d,
+        &["export", "grades", "--community", &c, "--format", "csv"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let csv = String::from_utf8(o.stdout).unwrap();
     let mut lines = csv.lines();
