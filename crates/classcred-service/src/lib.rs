@@ -21,6 +21,7 @@
 pub mod identity;
 pub mod login;
 pub mod changes;
+pub mod dashboard;
 mod process;
 mod queries;
 mod replay;
@@ -77,6 +78,9 @@ pub enum ServiceError {
     Conflict { key: String, inbox_id: String },
     #[error("injected fault after the ledger write (test hook)")]
     Injected,
+    /// Writing an export failed (CSV encoding); carries no cell content.
+    #[error("export: {0}")]
+    Export(String),
     #[error("cannot close week: {0}")]
     Week(#[from] classcred_engine::WeekError),
 }

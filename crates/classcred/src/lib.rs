@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod demo;
+mod export;
 mod keys;
 mod ledger;
 mod notices;
@@ -101,6 +102,11 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Exports: grades as CSV.
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
     },
 }
 
@@ -316,6 +322,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             result?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = export::run(&store, command).await;
+            store.close().await;
+            code
         }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),

@@ -7,6 +7,7 @@
 mod changes;
 mod common;
 mod identity;
+mod dashboard;
 mod processing;
 mod replay_prop;
 mod service;

@@ -48,8 +48,11 @@ pub struct FeedRow {
 /// its error, so that one bad row cannot block every later event of its community.
 pub const INBOX_MAX_ATTEMPTS: i64 = 10;
 
+pub use dashboard::{FireEdge, FireExchange, MemberActivity, PendingCounts};
+
 const EARNED: &str = "CAST(COALESCE(SUM(CASE WHEN kind IN ('purchase', 'refund') THEN 0 ELSE amount_milli END), 0) AS BIGINT)";
 
+mod dashboard;
 mod members;
 mod processing;
 mod questions;

@@ -9,6 +9,7 @@
 mod admin;
 mod basics;
 mod demo;
+mod export;
 mod keys;
 mod ledger;
 mod serve;
