@@ -5,9 +5,12 @@
 #    on SQLite. Each test creates and drops its own database.
 #  - The official Python slack_sdk in a virtualenv (target/venv-slack), for the Slack
 #    signature and Block Kit cross-checks.
+#  - schemathesis in a virtualenv (target/venv-schemathesis), which fuzzes the JSON API against
+#    its OpenAPI document.
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
-# that wants it), and CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
-# cross-checks. CI (.ci/run) sets both.
+# that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
+# cross-checks, and CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
+# run. CI (.ci/run) sets all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +47,24 @@ if [ -z "${CLASSCRED_SLACK_SDK_PYTHON:-}" ]; then
 fi
 if [ "${CLASSCRED_REQUIRE_SLACK_SDK:-0}" = "1" ] && ! "$CLASSCRED_SLACK_SDK_PYTHON" -c "import slack_sdk"; then
   echo "slack_sdk is required (CLASSCRED_REQUIRE_SLACK_SDK=1) but $CLASSCRED_SLACK_SDK_PYTHON cannot import it" >&2
+  exit 1
+fi
+
+if [ -z "${CLASSCRED_SCHEMATHESIS:-}" ]; then
+  venv=target/venv-schemathesis
+  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
+    echo "== installing schemathesis into $venv"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" \
+      || echo "== schemathesis could not be installed; its test skips unless required"
+  fi
+  if [ -x "$venv/bin/schemathesis" ]; then
+    export CLASSCRED_SCHEMATHESIS="$PWD/$venv/bin/schemathesis"
+  fi
+fi
+if [ "${CLASSCRED_REQUIRE_SCHEMATHESIS:-0}" = "1" ] && ! "${CLASSCRED_SCHEMATHESIS:-false}" --version >/dev/null 2>&1; then
+  echo "schemathesis is required (CLASSCRED_REQUIRE_SCHEMATHESIS=1) but ${CLASSCRED_SCHEMATHESIS:-no executable} does not run" >&2
   exit 1
 fi
 

@@ -1,6 +1,8 @@
 //! The `classcred` command: one binary, many subcommands. `main.rs` only parses and calls
 //! [`run`].
 
+pub mod admin;
+mod admin_token;
 pub mod app;
 pub mod config;
 pub mod demo;
@@ -95,6 +97,11 @@ pub enum Command {
     Slack {
         #[command(subcommand)]
         command: slack::SlackCommand,
+    },
+    /// Access to a community: API tokens.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
 }
 
@@ -301,6 +308,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Slack { command } => {
             let store = open_existing_store(&cfg).await?;
             let code = slack::run(&cfg, &store, command).await;
+            store.close().await;
+            code
+        }
+        Command::Admin { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = match command {
+                admin::AdminCommand::Token { command } => admin_token::run(&store, command).await,
+            };
             store.close().await;
             code
         }
