@@ -97,7 +97,11 @@ pub async fn revoke_token(
     actor: &str,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin().await?;
-    if !tx.for_community(community_id).revoke_api_token(token_id).await? {
+    if !tx
+        .for_community(community_id)
+        .revoke_api_token(token_id)
+        .await?
+    {
         tx.rollback().await?;
         return Ok(false);
     }

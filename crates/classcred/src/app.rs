@@ -121,7 +121,9 @@ impl App {
                     body_limit: cfg.body_limit_bytes,
                 },
                 core.merge(classcred_slack::routes(slack_state))
-                    .merge(classcred_api::routes(classcred_api::ApiState::new(store.clone()))),
+                    .merge(classcred_api::routes(classcred_api::ApiState::new(
+                        store.clone(),
+                    ))),
                 metrics.clone(),
             )
             .await

@@ -94,7 +94,9 @@ pub async fn list(
     let more = entries.len() > page.limit_usize();
     entries.truncate(page.limit_usize());
     let next_cursor = if more {
-        entries.last().map(|e| encode_time_cursor(e.created_at, &e.id))
+        entries
+            .last()
+            .map(|e| encode_time_cursor(e.created_at, &e.id))
     } else {
         None
     };

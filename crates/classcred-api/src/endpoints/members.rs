@@ -102,7 +102,11 @@ pub async fn list(
         .filter(|m| after.as_ref().is_none_or(|a| m.id > *a))
         .collect();
     let more = rest.len() > page.limit_usize();
-    let items: Vec<MemberItem> = rest.into_iter().take(page.limit_usize()).map(item).collect();
+    let items: Vec<MemberItem> = rest
+        .into_iter()
+        .take(page.limit_usize())
+        .map(item)
+        .collect();
     let next_cursor = more.then(|| items.last().map(|m| m.id.clone())).flatten();
     Ok(Json(MemberPage { items, next_cursor }))
 }
@@ -125,7 +129,10 @@ pub async fn get(
     MemberIdPath(member_id): MemberIdPath,
 ) -> Result<Json<MemberDetail>, ApiError> {
     let mut tx = state.store.begin().await?;
-    let member = tx.for_community(&auth.community_id).member(&member_id).await?;
+    let member = tx
+        .for_community(&auth.community_id)
+        .member(&member_id)
+        .await?;
     tx.commit().await?;
     let summary = member_summary(&state.store, &auth.community_id, &member.platform_user_id)
         .await?

@@ -13,7 +13,10 @@ use crate::support::{item_field, world};
 
 async fn assert_unauthorized(r: reqwest::Response, what: &str) {
     assert_eq!(r.status(), 401, "{what}");
-    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(challenge.starts_with("Bearer"), "{what}: {challenge}");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "unauthorized", "{what}");
@@ -56,14 +59,19 @@ async fn every_data_route_refuses_missing_bad_and_revoked_tokens() {
         let tokens = tx.for_community(&w.a.id).list_api_tokens().await.unwrap();
         tx.commit().await.unwrap();
         assert!(tokens[0].last_used_at.is_some(), "use is recorded");
-        assert!(revoke_token(&w.store, &w.a.id, &tokens[0].id, "operator:test")
-            .await
-            .unwrap());
+        assert!(
+            revoke_token(&w.store, &w.a.id, &tokens[0].id, "operator:test")
+                .await
+                .unwrap()
+        );
         for path in &paths {
             assert_unauthorized(w.get(path, Some(&w.a.token)).await, path).await;
         }
         // The other community's token still works.
-        assert_eq!(w.get("/api/v1/members", Some(&w.b.token)).await.status(), 200);
+        assert_eq!(
+            w.get("/api/v1/members", Some(&w.b.token)).await.status(),
+            200
+        );
     }
 }
 
@@ -77,17 +85,26 @@ async fn a_token_sees_only_its_community_and_other_ids_are_404() {
         let (a_ids, b_ids) = (ids(&w.a), ids(&w.b));
 
         let members = w.json("/api/v1/members", &w.a.token).await;
-        assert_eq!(item_field(&members, "id").into_iter().collect::<BTreeSet<_>>(), a_ids);
+        assert_eq!(
+            item_field(&members, "id")
+                .into_iter()
+                .collect::<BTreeSet<_>>(),
+            a_ids
+        );
         let balances = w.json("/api/v1/balances", &w.a.token).await;
         assert_eq!(
-            item_field(&balances, "member_id").into_iter().collect::<BTreeSet<_>>(),
+            item_field(&balances, "member_id")
+                .into_iter()
+                .collect::<BTreeSet<_>>(),
             a_ids
         );
         let ledger = w.json("/api/v1/ledger", &w.a.token).await;
         let ledger_members = item_field(&ledger, "member_id");
         assert!(!ledger_members.is_empty());
         assert!(ledger_members.iter().all(|m| a_ids.contains(m)));
-        let board = w.json("/api/v1/leaderboard?period=course", &w.a.token).await;
+        let board = w
+            .json("/api/v1/leaderboard?period=course", &w.a.token)
+            .await;
         let ranked = item_field(&board, "member_id");
         assert_eq!(ranked.len(), 6, "the six students of A");
         assert!(ranked.iter().all(|m| a_ids.contains(m)));
@@ -108,7 +125,9 @@ async fn a_token_sees_only_its_community_and_other_ids_are_404() {
 
         // A member of A, by id: found with A's token, 404 with B's; B's member 404 with A's.
         let a_student = w.a.members[1].to_string();
-        let detail = w.json(&format!("/api/v1/members/{a_student}"), &w.a.token).await;
+        let detail = w
+            .json(&format!("/api/v1/members/{a_student}"), &w.a.token)
+            .await;
         assert_eq!(detail["id"], a_student.as_str());
         assert_eq!(detail["role"], "student");
         assert_eq!(detail["earned_milli"], 3000, "three fires received");
@@ -116,7 +135,10 @@ async fn a_token_sees_only_its_community_and_other_ids_are_404() {
         for (path, token) in [
             (format!("/api/v1/members/{a_student}"), &w.b.token),
             (format!("/api/v1/members/{}", w.b.members[1]), &w.a.token),
-            ("/api/v1/members/0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b".to_string(), &w.a.token),
+            (
+                "/api/v1/members/0190b2c4-5d6e-7f80-9a0b-1c2d3e4f5a6b".to_string(),
+                &w.a.token,
+            ),
             ("/api/v1/members/not-an-id".to_string(), &w.a.token),
         ] {
             let r = w.get(&path, Some(token)).await;

@@ -21,10 +21,7 @@ fn every_route_is_in_the_document() {
     for route in &table {
         let method = route.method.as_str().to_lowercase();
         assert!(
-            paths
-                .get(route.path)
-                .and_then(|p| p.get(&method))
-                .is_some(),
+            paths.get(route.path).and_then(|p| p.get(&method)).is_some(),
             "{} {} is served but not in the OpenAPI document",
             route.method,
             route.path
@@ -38,7 +35,10 @@ fn every_route_is_in_the_document() {
     };
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
-            assert!(served(path, method), "{method} {path} documented but not served");
+            assert!(
+                served(path, method),
+                "{method} {path} documented but not served"
+            );
         }
     }
 }
@@ -56,8 +56,14 @@ fn the_document_is_openapi_3_1_with_bearer_security() {
         if path == OPENAPI_PATH {
             assert!(security.iter().all(|s| s.as_object().unwrap().is_empty()));
         } else {
-            assert!(security.iter().any(|s| s.get(BEARER_SCHEME).is_some()), "{path}");
-            assert!(get["responses"].get("401").is_some(), "{path} documents 401");
+            assert!(
+                security.iter().any(|s| s.get(BEARER_SCHEME).is_some()),
+                "{path}"
+            );
+            assert!(
+                get["responses"].get("401").is_some(),
+                "{path} documents 401"
+            );
         }
     }
 }

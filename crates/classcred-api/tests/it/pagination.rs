@@ -41,7 +41,11 @@ async fn pages_cover_every_item_once_in_order() {
             for limit in [1, 4] {
                 let pages = walk(&w, path, limit, field).await;
                 assert!(pages.iter().all(|p| p.len() <= limit as usize));
-                assert!(pages.iter().rev().skip(1).all(|p| p.len() == limit as usize));
+                assert!(pages
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .all(|p| p.len() == limit as usize));
                 let joined: Vec<String> = pages.concat();
                 assert_eq!(joined, all, "{path} limit {limit} ({})", db.backend());
             }

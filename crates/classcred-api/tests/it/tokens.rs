@@ -35,7 +35,9 @@ async fn tokens_are_stored_hashed_listed_and_revoked_once() {
 
         let listed = list_tokens(&store, &a.id).await.unwrap();
         assert_eq!(listed.len(), 2, "the seeded token and this one");
-        assert!(listed.iter().any(|t| t.id == record.id && t.revoked_at.is_none()));
+        assert!(listed
+            .iter()
+            .any(|t| t.id == record.id && t.revoked_at.is_none()));
         assert!(!serde_json::to_string(&listed).unwrap().contains(&text));
 
         // Another community cannot revoke it; its own community can, once.
