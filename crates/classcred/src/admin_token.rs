@@ -64,7 +64,10 @@ pub async fn run(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCod
                     for t in &tokens {
                         let when = |ms: Option<i64>| {
                             ms.and_then(chrono::DateTime::from_timestamp_millis)
-                                .map_or_else(|| "-".to_string(), |d| d.to_rfc3339())
+                                .map_or_else(
+                                    || "-".to_string(),
+                                    |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+                                )
                         };
                         text.push_str(&format!(
                             "{:<36}  {:<20}  {:<24}  {:<24}  {}\n",
