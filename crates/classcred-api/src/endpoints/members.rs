@@ -1,8 +1,10 @@
-//! `GET /api/v1/members` (paginated by member id) and `GET /api/v1/members/{member_id}`.
+//! `GET /api/v1/members` (paginated by member id) and `GET /api/v1/members/{member_id}`
+//! (audited as `member.read` by the token).
 
 use axum::extract::State;
 use axum::Json;
 use classcred_service::member_summary;
+use classcred_store::audit::AuditRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -133,6 +135,15 @@ pub async fn get(
         .for_community(&auth.community_id)
         .member(&member_id)
         .await?;
+    // One member's data (name, feedback in the feed) read by an integration: who read whose.
+    tx.audit(&AuditRecord {
+        community_id: Some(auth.community_id.clone()),
+        actor: format!("api_token:{}", auth.token_id),
+        action: "member.read".into(),
+        subject: Some(format!("member:{member_id}")),
+        details: serde_json::json!({ "via": "api" }),
+    })
+    .await?;
     tx.commit().await?;
     let summary = member_summary(&state.store, &auth.community_id, &member.platform_user_id)
         .await?

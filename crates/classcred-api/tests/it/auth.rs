@@ -132,6 +132,18 @@ async fn a_token_sees_only_its_community_and_other_ids_are_404() {
         assert_eq!(detail["role"], "student");
         assert_eq!(detail["earned_milli"], 3000, "three fires received");
         assert_eq!(detail["name"], "Person TAS0");
+        let audited: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT actor, subject FROM audit_entry WHERE action = 'member.read' ORDER BY seq",
+        )
+        .fetch_all(w.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited.len(), 1, "one read, one audit entry");
+        assert!(audited[0].0.starts_with("api_token:"));
+        assert_eq!(
+            audited[0].1.as_deref(),
+            Some(format!("member:{a_student}").as_str())
+        );
         for (path, token) in [
             (format!("/api/v1/members/{a_student}"), &w.b.token),
             (format!("/api/v1/members/{}", w.b.members[1]), &w.a.token),
