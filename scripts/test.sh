@@ -8,10 +8,13 @@
 #  - A real OpenID Provider (the npm package oidc-provider, pinned by
 #    tests/oidc-provider/package-lock.json), installed with `npm ci` when missing, for the
 #    classcred-oidc sign-in tests (they start it on a loopback port).
+#  - schemathesis in a virtualenv (target/venv-schemathesis), which fuzzes the JSON API against
+#    its OpenAPI document.
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
 # that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
-# cross-checks, and CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests
-# against the OpenID Provider. CI (.ci/run) sets all three.
+# cross-checks, CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests against the
+# OpenID Provider, and CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
+# run. CI (.ci/run) sets them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +68,24 @@ elif [ "${CLASSCRED_REQUIRE_OIDC_PROVIDER:-0}" = "1" ]; then
   exit 1
 else
   echo "== SKIPPING the OpenID Connect provider tests: node/npm or oidc-provider missing"
+fi
+
+if [ -z "${CLASSCRED_SCHEMATHESIS:-}" ]; then
+  venv=target/venv-schemathesis
+  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
+    echo "== installing schemathesis into $venv"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" \
+      || echo "== schemathesis could not be installed; its test skips unless required"
+  fi
+  if [ -x "$venv/bin/schemathesis" ]; then
+    export CLASSCRED_SCHEMATHESIS="$PWD/$venv/bin/schemathesis"
+  fi
+fi
+if [ "${CLASSCRED_REQUIRE_SCHEMATHESIS:-0}" = "1" ] && ! "${CLASSCRED_SCHEMATHESIS:-false}" --version >/dev/null 2>&1; then
+  echo "schemathesis is required (CLASSCRED_REQUIRE_SCHEMATHESIS=1) but ${CLASSCRED_SCHEMATHESIS:-no executable} does not run" >&2
+  exit 1
 fi
 
 cargo test --workspace --locked "$@"

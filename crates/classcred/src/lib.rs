@@ -2,6 +2,7 @@
 //! [`run`].
 
 pub mod admin;
+mod admin_token;
 pub mod app;
 pub mod config;
 pub mod demo;
@@ -98,7 +99,7 @@ pub enum Command {
         #[command(subcommand)]
         command: slack::SlackCommand,
     },
-    /// Dashboard administration: sign-in links.
+    /// Access to a community: dashboard sign-in links and API tokens.
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
@@ -318,10 +319,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => {
             let store = open_existing_store(&cfg).await?;
-            let result = admin::run(&cfg, &store, &store.login_key(), command).await;
+            let code = admin::run(&cfg, &store, &store.login_key(), command).await;
             store.close().await;
-            result?;
-            Ok(ExitCode::SUCCESS)
+            code
         }
         Command::Export { command } => {
             let store = open_existing_store(&cfg).await?;

@@ -1,4 +1,4 @@
-//! Institutions, communities, members, messages, installations, inbox and ledger rows.
+//! Institutions, communities, members, messages, installations, inbox and ledger rows, API tokens.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -8,6 +8,7 @@ use sqlx::Row;
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
 pub use identity::IdentityMember;
+pub use api_token::{ApiTokenRecord, API_TOKEN_USE_RESOLUTION_MS};
 pub use ids::{CommunityId, MemberRowId};
 
 /// A member's role inside a community.
@@ -281,6 +282,7 @@ fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+mod api_token;
 mod community;
 mod identity;
 mod ids;

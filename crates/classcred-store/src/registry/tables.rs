@@ -564,4 +564,23 @@ pub static TABLES: &[Table] = &[
             np("updated_at", "last change"),
         ],
     },
+    Table {
+        name: "api_token",
+        purpose: "per-community tokens for the JSON API; only a hash of each token is kept",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np(
+                "name",
+                "label an Admin gave the token, naming an integration (e.g. gradebook sync)",
+            ),
+            np(
+                "token_hash",
+                "SHA-256 of a random token we generated; the token itself is not kept",
+            ),
+            np("created_at", CREATED),
+            np("last_used_at", "when the token was last used, to the hour"),
+            np("revoked_at", "when the token was revoked"),
+        ],
+    },
 ];
