@@ -7,6 +7,7 @@
 )]
 
 mod admin;
+mod admin_token;
 mod basics;
 mod demo;
 mod export;
