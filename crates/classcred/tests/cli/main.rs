@@ -13,5 +13,6 @@ mod demo;
 mod export;
 mod keys;
 mod ledger;
+mod matrix;
 mod serve;
 mod support;
