@@ -274,7 +274,7 @@ async fn the_network_page_draws_and_lists_isolated_one_way_and_closed_groups() {
             assert!(closed.contains(&href(&k.amara)) && closed.contains(&href(&k.ben)));
             assert!(!closed.contains("Cara Diaz"), "{bk}");
             let one_way = section(body, "h-one-way");
-            assert!(one_way.contains("2 one-way pairs"), "{bk}");
+            assert!(one_way.contains("2 pairs."), "{bk}: {one_way}");
             assert!(
                 one_way.contains(&format!(
                     "{}>Cara Diaz</a></td><td><a {}>Dev Patel</a></td><td class=\"num\">1</td>",
