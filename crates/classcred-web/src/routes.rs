@@ -84,6 +84,23 @@ pub fn route_table() -> Vec<Route> {
             get(pages::leaderboard::page),
         )
         .nav("Leaderboard"),
+        Route::get("/dashboard/network", Staff, get(pages::network::page)).nav("Network"),
+        Route::get(
+            "/dashboard/students/{member_id}",
+            Member,
+            get(pages::student::page),
+        ),
+        Route::get("/dashboard/exports", Staff, get(pages::exports::page)).nav("Exports"),
+        Route::get(
+            "/dashboard/exports/points.csv",
+            Staff,
+            get(pages::exports::points_csv),
+        ),
+        Route::get(
+            "/dashboard/exports/canvas.csv",
+            Staff,
+            get(pages::exports::canvas_csv),
+        ),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
     ]
 }
