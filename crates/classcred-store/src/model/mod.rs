@@ -143,6 +143,17 @@ pub struct MemberProfile {
     pub timezone: Option<String>,
 }
 
+impl MemberProfile {
+    /// The name to show a teacher: the full name, else the chat display name (a handle on
+    /// Slack), else `None`. Blank values count as missing.
+    pub fn shown_name(&self) -> Option<&str> {
+        [&self.name, &self.display_name]
+            .into_iter()
+            .filter_map(|n| n.as_deref())
+            .find(|n| !n.trim().is_empty())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMember {
     pub platform_user_id: String,
