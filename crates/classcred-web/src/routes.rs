@@ -74,7 +74,8 @@ pub fn route_table() -> Vec<Route> {
     vec![
         Route::get("/", Public, get(pages::landing::page)),
         Route::get(pages::STYLESHEET_PATH, Public, get(pages::stylesheet)),
-        Route::get("/dashboard/login", Public, get(pages::login::consume)),
+        Route::get("/dashboard/login", Public, get(pages::login::confirm)),
+        Route::post("/dashboard/login", Public, post(pages::login::consume)),
         Route::post("/logout", Member, post(pages::login::logout)),
         Route::get("/dashboard", Staff, get(pages::overview::page)).nav("Overview"),
         Route::get("/dashboard/members", Staff, get(pages::members::page)).nav("Members"),
