@@ -10,6 +10,7 @@ pub mod login;
 pub mod me;
 pub mod members;
 pub mod overview;
+pub mod settings;
 
 use std::sync::LazyLock;
 
