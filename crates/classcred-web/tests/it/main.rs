@@ -11,4 +11,5 @@ mod headers;
 mod login;
 mod matrix;
 mod pages;
+mod settings;
 mod support;

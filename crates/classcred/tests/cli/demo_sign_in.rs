@@ -63,7 +63,10 @@ fn the_demo_prints_sign_in_links_and_the_admin_link_opens_the_overview() {
         (r.status().as_u16(), r.text().await.unwrap())
     });
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("Overview") && body.contains("CS 101"), "{body}");
+    assert!(
+        body.contains("Overview") && body.contains("CS 101"),
+        "{body}"
+    );
 
     let (status, location, _) =
         rt.block_on(sign_in_over_http(&http, &base, &student_url[base.len()..]));

@@ -136,5 +136,9 @@ pub async fn sign_in_over_http(
             .get(name)
             .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
     };
-    (r.status().as_u16(), header("location"), header("set-cookie"))
+    (
+        r.status().as_u16(),
+        header("location"),
+        header("set-cookie"),
+    )
 }

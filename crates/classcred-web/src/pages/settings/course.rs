@@ -85,7 +85,10 @@ fn parse(form: &Submitted, mut s: CommunitySettings) -> Result<CommunitySettings
     }
     if let (Some(start), Some(end)) = (s.course_start, s.course_end) {
         if end < start {
-            errors.add("course_end", format!("The end date must be on or after the start date ({start})."));
+            errors.add(
+                "course_end",
+                format!("The end date must be on or after the start date ({start})."),
+            );
         }
     }
     let tz = form.text("timezone");

@@ -66,7 +66,10 @@ fn level_names(i: usize) -> (String, String) {
 fn rows(values: Vec<(String, String)>, names: fn(usize) -> (String, String)) -> Vec<Row> {
     values
         .into_iter()
-        .chain(std::iter::repeat_n((String::new(), String::new()), BLANK_ROWS))
+        .chain(std::iter::repeat_n(
+            (String::new(), String::new()),
+            BLANK_ROWS,
+        ))
         .enumerate()
         .map(|(i, (a, b))| {
             let (na, nb) = names(i);
@@ -90,7 +93,13 @@ fn check(name: impl Into<String>, label: impl Into<String>, checked: bool) -> Ch
 fn page_of(viewer: &Viewer, s: &CommunitySettings) -> RewardsPage {
     let mut badges: Vec<Check> = BuiltinBadge::ALL
         .iter()
-        .map(|b| check(format!("badges.{}", b.id_str()), b.name(), s.badge_enabled(&b.id())))
+        .map(|b| {
+            check(
+                format!("badges.{}", b.id_str()),
+                b.name(),
+                s.badge_enabled(&b.id()),
+            )
+        })
         .collect();
     badges.extend(s.custom_badges.iter().map(|b| {
         check(
@@ -107,8 +116,16 @@ fn page_of(viewer: &Viewer, s: &CommunitySettings) -> RewardsPage {
         general: None,
         daily_quota: Field::new("daily_quota", s.daily_quota.to_string()),
         switches: vec![
-            check("limit_instructors", "The daily quota also limits Admins and Instructors", s.limit_instructors),
-            check("reactions_enabled", "A 🔥 reaction gives the message's author one fire", s.reactions_enabled),
+            check(
+                "limit_instructors",
+                "The daily quota also limits Admins and Instructors",
+                s.limit_instructors,
+            ),
+            check(
+                "reactions_enabled",
+                "A 🔥 reaction gives the message's author one fire",
+                s.reactions_enabled,
+            ),
         ],
         tax_switches: vec![
             check("gift_tax.enabled", "Gift tax on", s.gift_tax.enabled),
@@ -192,7 +209,10 @@ fn parse(form: &Submitted, mut s: CommunitySettings) -> Result<Parsed, Errors> {
     for (i, from, rate) in &brackets {
         let (nf, nr) = bracket_names(*i);
         let from = from.parse::<u32>().map_err(|_| {
-            errors.add(&nf, "Enter the weekly fire number this bracket starts at (1 or more).")
+            errors.add(
+                &nf,
+                "Enter the weekly fire number this bracket starts at (1 or more).",
+            )
         });
         let rate = rate
             .parse::<u8>()
@@ -209,7 +229,10 @@ fn parse(form: &Submitted, mut s: CommunitySettings) -> Result<Parsed, Errors> {
     for (i, name, threshold) in &levels {
         let (nn, nt) = level_names(*i);
         if name.is_empty() {
-            errors.add(&nn, "Give the level a name, or empty both fields to remove it.");
+            errors.add(
+                &nn,
+                "Give the level a name, or empty both fields to remove it.",
+            );
         }
         match threshold.parse::<Points>() {
             Ok(t) if !t.is_negative() => s.levels.push(Level {
@@ -225,8 +248,10 @@ fn parse(form: &Submitted, mut s: CommunitySettings) -> Result<Parsed, Errors> {
             .insert(b.id(), form.checked(&format!("badges.{}", b.id_str())));
     }
     for b in &s.custom_badges {
-        s.badges
-            .insert(b.id.clone(), form.checked(&format!("badges.{}", b.id.as_str())));
+        s.badges.insert(
+            b.id.clone(),
+            form.checked(&format!("badges.{}", b.id.as_str())),
+        );
     }
     let (id, name) = (form.text("new_badge.id"), form.text("new_badge.name"));
     let mut new_badge_index = None;
@@ -235,7 +260,10 @@ fn parse(form: &Submitted, mut s: CommunitySettings) -> Result<Parsed, Errors> {
             errors.add("new_badge.name", "Give the new badge a name.");
         }
         if id.is_empty() {
-            errors.add("new_badge.id", "Give the new badge a short id (letters, digits, _ or -).");
+            errors.add(
+                "new_badge.id",
+                "Give the new badge a short id (letters, digits, _ or -).",
+            );
         }
         new_badge_index = Some(s.custom_badges.len());
         s.custom_badges.push(CustomBadge {
