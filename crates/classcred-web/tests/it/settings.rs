@@ -329,5 +329,14 @@ async fn forms_change_quota_course_and_roles_through_the_engine_and_replay_match
         );
         let report = replay(&w.store, &w.a, |_, _| {}).await.unwrap();
         assert!(report.matches(), "{b}: {:?}", report.differences);
+
+        // The recipient's "my data": the fire received with its words, and what is stored.
+        let getter = w.sign_in(&w.a, &joined[2]).await;
+        let me = w.get("/me", Some(&getter)).await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert!(me.body.contains("gave 2 🔥"), "{b}: {}", me.body);
+        assert!(me.body.contains("<blockquote>thanks :fire:</blockquote>"));
+        assert!(me.body.contains("What we store about you"));
+        assert!(me.body.contains("encrypted with your class"));
     }
 }
