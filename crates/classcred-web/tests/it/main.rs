@@ -10,6 +10,7 @@
 mod headers;
 mod login;
 mod matrix;
+mod oidc;
 mod pages;
 mod settings;
 mod support;
