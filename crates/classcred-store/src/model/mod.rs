@@ -7,8 +7,8 @@ use sqlx::Row;
 
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
-pub use identity::IdentityMember;
 pub use api_token::{ApiTokenRecord, API_TOKEN_USE_RESOLUTION_MS};
+pub use identity::IdentityMember;
 pub use ids::{CommunityId, MemberRowId};
 
 /// A member's role inside a community.
