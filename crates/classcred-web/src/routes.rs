@@ -74,10 +74,16 @@ pub fn route_table() -> Vec<Route> {
     vec![
         Route::get("/", Public, get(pages::landing::page)),
         Route::get(pages::STYLESHEET_PATH, Public, get(pages::stylesheet)),
-        Route::get("/dashboard/login", Public, get(pages::login::consume)),
+        Route::get("/dashboard/login", Public, get(pages::login::confirm)),
+        Route::post("/dashboard/login", Public, post(pages::login::consume)),
         Route::post("/logout", Member, post(pages::login::logout)),
         Route::get("/dashboard", Staff, get(pages::overview::page)).nav("Overview"),
         Route::get("/dashboard/members", Staff, get(pages::members::page)).nav("Members"),
+        Route::post(
+            "/dashboard/members/{member_id}/role",
+            Admin,
+            post(pages::members::change),
+        ),
         Route::get(
             "/dashboard/leaderboard",
             Staff,
@@ -89,6 +95,28 @@ pub fn route_table() -> Vec<Route> {
             "/dashboard/students/{member_id}",
             Member,
             get(pages::student::page),
+        ),
+        Route::get(
+            "/dashboard/settings/rewards",
+            Staff,
+            get(pages::settings::rewards::page),
+        )
+        .nav("Rewards"),
+        Route::post(
+            "/dashboard/settings/rewards",
+            Admin,
+            post(pages::settings::rewards::save),
+        ),
+        Route::get(
+            "/dashboard/settings/course",
+            Staff,
+            get(pages::settings::course::page),
+        )
+        .nav("Course"),
+        Route::post(
+            "/dashboard/settings/course",
+            Admin,
+            post(pages::settings::course::save),
         ),
         Route::get("/dashboard/exports", Staff, get(pages::exports::page)).nav("Exports"),
         Route::get(

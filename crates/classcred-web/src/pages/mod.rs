@@ -14,6 +14,7 @@ pub mod members;
 pub mod network;
 pub mod overview;
 pub mod student;
+pub mod settings;
 
 use std::sync::LazyLock;
 

@@ -33,6 +33,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
     ),
     (
         Method::Post,
+        "/dashboard/login",
+        Access::Public,
+        [BAD, BAD, BAD, BAD, BAD],
+    ),
+    (
+        Method::Post,
         "/logout",
         Access::Member,
         [SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER],
@@ -48,6 +54,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         "/dashboard/members",
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/members/{member_id}/role",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND],
     ),
     (
         Method::Get,
@@ -86,6 +98,30 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         "/dashboard/exports/canvas.csv",
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/settings/rewards",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/rewards",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ),
+    (
+        Method::Get,
+        "/dashboard/settings/course",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/course",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
     ),
     (
         Method::Get,

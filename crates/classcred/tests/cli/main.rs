@@ -10,6 +10,7 @@ mod admin;
 mod admin_token;
 mod basics;
 mod demo;
+mod demo_sign_in;
 mod export;
 mod keys;
 mod ledger;
