@@ -1,4 +1,4 @@
-//! Settings and role changes made by an Admin (dashboard, CLI, demo).
+//! Settings and role changes, and badges awarded by hand, made by an Admin (dashboard, CLI, demo).
 //!
 //! Each change is checked here (the acting member is an Admin of the community, the target
 //! exists there, the new settings validate, the last Admin stays an Admin), then stored as an
@@ -10,7 +10,9 @@
 //! Nothing is written when a change is refused.
 
 use chrono::{DateTime, Utc};
-use classcred_engine::{CommunitySettings, Event, MemberId, RoleChanged, SettingsChanged};
+use classcred_engine::{
+    BadgeGranted, BadgeId, CommunitySettings, Event, MemberId, RoleChanged, SettingsChanged,
+};
 use classcred_store::audit::AuditRecord;
 use classcred_store::{CommunityId, CommunityTx, MemberKind, MemberRowId, Role, Store, StoreError};
 use serde_json::{json, Value};
@@ -193,6 +195,84 @@ pub async fn change_role(
     Ok(Change {
         event_id: Some(event_id),
         applied: now_role.is_some_and(|(r, _)| r == role),
+    })
+}
+
+/// Award one of the community's own badges (`custom_badges`) to a student by hand. The same
+/// checks as the engine's, so a refusal is a message next to the form's field (`badge` or
+/// `member`) instead of a notice after processing. A badge the student already holds is no
+/// change (nothing stored).
+pub async fn grant_badge(
+    store: &Store,
+    community_id: &CommunityId,
+    by: &MemberRowId,
+    member: &MemberRowId,
+    badge: &str,
+    now: DateTime<Utc>,
+) -> Result<Change, ChangeError> {
+    let mut tx = store.begin().await?;
+    let current = settings(&mut tx, community_id).await?;
+    let mut scoped = tx.for_community(community_id);
+    let admin = acting_admin(&mut scoped, by).await?;
+    let invalid = |field: &str, message: &str| ChangeError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    };
+    if !current.custom_badges.iter().any(|b| b.id.as_str() == badge) {
+        return Err(invalid("badge", "Choose one of this class's own badges."));
+    }
+    if !current.badge_enabled(&BadgeId::new(badge)) {
+        return Err(invalid(
+            "badge",
+            "This badge is switched off; switch it on first.",
+        ));
+    }
+    let (role, kind) = scoped
+        .member_role_kind(member)
+        .await?
+        .ok_or(ChangeError::NotFound)?;
+    if role != Role::Student || kind != MemberKind::Human {
+        return Err(invalid("member", "Only students can receive badges."));
+    }
+    let target = scoped
+        .platform_user_id(member)
+        .await?
+        .ok_or(ChangeError::NotFound)?;
+    let holds = |rows: &[classcred_store::recognition::BadgeRow]| {
+        rows.iter()
+            .any(|b| &b.member_id == member && b.badge_id == badge)
+    };
+    if holds(&scoped.badges().await?) {
+        tx.rollback().await?;
+        return Ok(Change {
+            event_id: None,
+            applied: true,
+        });
+    }
+    let event_id = format!("badge:{}", uuid::Uuid::now_v7());
+    let event = Event::BadgeGranted(BadgeGranted {
+        by: MemberId::new(admin),
+        member: MemberId::new(target),
+        badge: BadgeId::new(badge),
+        occurred_at: now,
+    });
+    ingest(&mut tx, community_id, CHANGE_PLATFORM, &event_id, &event).await?;
+    tx.audit(&AuditRecord {
+        community_id: Some(community_id.clone()),
+        actor: format!("member:{by}"),
+        action: "member.badge_grant".into(),
+        subject: Some(format!("member:{member}")),
+        details: json!({ "event_id": event_id, "badge": badge }),
+    })
+    .await?;
+    tx.commit().await?;
+    settle(store, community_id).await;
+    let mut tx = store.begin().await?;
+    let applied = holds(&tx.for_community(community_id).badges().await?);
+    tx.rollback().await?;
+    Ok(Change {
+        event_id: Some(event_id),
+        applied,
     })
 }
 

@@ -96,6 +96,11 @@ pub fn route_table() -> Vec<Route> {
             Member,
             get(pages::student::page),
         ),
+        Route::post(
+            "/dashboard/students/{member_id}/badges",
+            Admin,
+            post(pages::badge_award::award),
+        ),
         Route::get(
             "/dashboard/settings/rewards",
             Staff,

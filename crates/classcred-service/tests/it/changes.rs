@@ -5,7 +5,7 @@ use crate::common::*;
 
 use chrono::Duration;
 use classcred_engine::{CommunitySettings, Event, MemberId, SettingsChanged};
-use classcred_service::changes::{change_role, change_settings, ChangeError};
+use classcred_service::changes::{change_role, change_settings, grant_badge, ChangeError};
 use classcred_service::replay;
 use classcred_store::testing::TestDb;
 use classcred_store::{Role, Store};
@@ -279,6 +279,69 @@ async fn the_last_admin_cannot_be_demoted() {
             .unwrap_err();
         assert!(matches!(e, ChangeError::Forbidden), "{b}: {e:?}");
 
+        let report = replay(&w.store, &w.community, |_, _| {}).await.unwrap();
+        assert!(report.matches(), "{b}: {:?}", report.differences);
+        w.store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn an_admin_awards_a_class_badge_by_hand_once_audited_and_replayable() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let mut settings = start_settings();
+        settings["custom_badges"] = json!([
+            { "id": "lab-hero", "name": "Lab hero", "description": "Helped in the lab" }
+        ]);
+        let w = world(&db, settings).await;
+        let admin = join(&w, "UADMIN", Role::Admin).await;
+        let teacher = join(&w, "UTEACH", Role::Instructor).await;
+        let student = join(&w, "USTUDENT", Role::Student).await;
+        settle(&w).await;
+        let now = at(2026, 3, 2, 10, 0, 0);
+        let before = audit_actions(&w.store).await.len();
+
+        // Refusals name the field and store nothing.
+        let e = grant_badge(&w.store, &w.community, &teacher, &student, "lab-hero", now)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ChangeError::Forbidden), "{b}: {e:?}");
+        let e = grant_badge(&w.store, &w.community, &admin, &student, "top-giver", now)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some("badge"), "{b}: {e:?}");
+        let e = grant_badge(&w.store, &w.community, &admin, &teacher, "lab-hero", now)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some("member"), "{b}: {e:?}");
+        assert_eq!(audit_actions(&w.store).await.len(), before, "{b}");
+
+        let c = grant_badge(&w.store, &w.community, &admin, &student, "lab-hero", now)
+            .await
+            .unwrap();
+        assert!(c.applied && c.event_id.is_some(), "{b}: {c:?}");
+        let again = grant_badge(&w.store, &w.community, &admin, &student, "lab-hero", now)
+            .await
+            .unwrap();
+        assert_eq!(again.event_id, None, "{b}: held already, nothing stored");
+        let actions = audit_actions(&w.store).await;
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|(a, _)| a == "member.badge_grant")
+                .count(),
+            1,
+            "{b}"
+        );
+        let mut tx = w.store.begin().await.unwrap();
+        let badges = tx.for_community(&w.community).badges().await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            badges
+                .iter()
+                .any(|r| r.member_id == student && r.badge_id == "lab-hero"),
+            "{b}"
+        );
         let report = replay(&w.store, &w.community, |_, _| {}).await.unwrap();
         assert!(report.matches(), "{b}: {:?}", report.differences);
         w.store.close().await;

@@ -135,8 +135,7 @@ pub async fn change(
         .await
         .map_err(|e| match e {
             ChangeError::LastAdmin => Ok(
-                "This is the class's last Admin. Make another member an Admin first (classcred admin), then change this role."
-                    .to_owned(),
+                "This is the class's last Admin, and a class always keeps one Admin.".to_owned(),
             ),
             ChangeError::Invalid { message, .. } => Ok(message),
             ChangeError::NotFound => Err(WebError::NotFound),

@@ -4,6 +4,7 @@
 //! handler (take `Viewer`, `Staff` or `Admin`), the template, and one row in
 //! `routes::route_table` (with `.nav("Label")` to list it in the navigation).
 
+pub mod badge_award;
 pub mod charts;
 pub mod exports;
 pub mod landing;
@@ -13,8 +14,8 @@ pub mod me;
 pub mod members;
 pub mod network;
 pub mod overview;
-pub mod student;
 pub mod settings;
+pub mod student;
 
 use std::sync::LazyLock;
 

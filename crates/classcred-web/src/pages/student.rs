@@ -9,12 +9,13 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use classcred_engine::{FeedKind, Timezone};
 use classcred_service::dashboard::{self, FeedEntry, FireWithFeedback, Profile};
 
+use super::badge_award::{self, AwardForm, Flash};
 use super::overview::profile_href;
 use super::{render, role_label, Chrome};
 use crate::extract::{member_id_from_path, Viewer};
@@ -88,14 +89,39 @@ struct StudentPage {
     /// Someone other than the member is reading: the read is in the audit log.
     audited: bool,
     own_page: bool,
+    /// An Admin's form to award one of the class's own badges (students only).
+    award: Option<AwardForm>,
+}
+
+/// `?badge=awarded|held`: the outcome of the badge form, after its redirect.
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    badge: Option<String>,
 }
 
 pub async fn page(
     State(state): State<WebState>,
     viewer: Viewer,
     Path(member_id): Path<String>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let subject = member_id_from_path(&member_id)?;
+    let flash = match q.badge.as_deref() {
+        Some("awarded") => Some(Flash::Done("Badge awarded.")),
+        Some("held") => Some(Flash::Done("They already hold that badge.")),
+        _ => None,
+    };
+    show(&state, &viewer, &subject, flash).await
+}
+
+/// The page of `subject` for `viewer`, with the badge form's outcome when there is one.
+pub(crate) async fn show(
+    state: &WebState,
+    viewer: &Viewer,
+    subject: &classcred_store::MemberRowId,
+    flash: Option<Flash>,
+) -> Result<Response, WebError> {
+    let subject = subject.clone();
     let own_page = subject == viewer.member_id;
     let mut tx = state.store.begin().await?;
     let mut scoped = tx.for_community(&viewer.community_id);
@@ -132,14 +158,16 @@ pub async fn page(
             .collect(),
     };
     let title = profile.member.name.clone();
-    let chrome = Chrome::for_viewer(&viewer, &title, "/dashboard/students");
-    render(&build(
-        chrome,
-        &profile,
-        &settings.timezone,
-        &names,
-        own_page,
-    ))
+    let chrome = Chrome::for_viewer(viewer, &title, "/dashboard/students");
+    let mut page = build(chrome, &profile, &settings.timezone, &names, own_page);
+    page.award = badge_award::form(viewer, &settings, &profile, flash.as_ref());
+    let status = match flash {
+        Some(Flash::Refused(_)) => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        _ => axum::http::StatusCode::OK,
+    };
+    let mut response = render(&page)?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 fn when(at: Option<DateTime<Utc>>, tz: &Timezone) -> String {
@@ -288,6 +316,7 @@ fn build(
             .collect(),
         audited: !own_page,
         own_page,
+        award: None,
     }
 }
 

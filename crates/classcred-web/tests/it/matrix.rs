@@ -82,6 +82,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     ),
     (
+        Method::Post,
+        "/dashboard/students/{member_id}/badges",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND],
+    ),
+    (
         Method::Get,
         "/dashboard/exports",
         Access::Staff,

@@ -43,3 +43,90 @@ async fn staff_pages_show_this_class_and_nothing_of_another() {
         assert!(landing.body.contains("href=\"#main\""), "skip link");
     }
 }
+
+/// An Admin awards one of the class's own badges from a student's page: through the inbox
+/// (the badge appears once processed), audited; an unknown badge is refused next to the field.
+#[tokio::test]
+async fn an_admin_awards_a_class_badge_from_the_students_page() {
+    for db in TestDb::all().await {
+        let w = World::new(&db, false).await;
+        let mut settings = {
+            let mut tx = w.store.begin().await.unwrap();
+            let s = classcred_service::settings(&mut tx, &w.a).await.unwrap();
+            tx.commit().await.unwrap();
+            s
+        };
+        settings.custom_badges.push(classcred_engine::CustomBadge {
+            id: classcred_engine::BadgeId::new("lab-hero"),
+            name: "Lab hero".into(),
+            description: "Helped in the lab".into(),
+        });
+        classcred_service::changes::change_settings(
+            &w.store,
+            &w.a,
+            &w.admin_a,
+            settings,
+            w.store.clock().now(),
+        )
+        .await
+        .unwrap();
+        let admin = w.sign_in(&w.a, &w.admin_a).await;
+        let page = format!("/dashboard/students/{}", w.student_a);
+        let r = w.get(&page, Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("Award one of the class"), "{}", r.body);
+
+        let csrf = w.csrf(&admin).await;
+        let action = format!("{page}/badges");
+        let r = w
+            .post(&action, Some(&admin), &format!("csrf={csrf}&badge=no-such"))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            db.backend()
+        );
+        assert!(r.body.contains("aria-invalid=\"true\""), "{}", r.body);
+        assert!(r.body.contains("own badges."), "{}", r.body);
+
+        let r = w
+            .post(
+                &action,
+                Some(&admin),
+                &format!("csrf={csrf}&badge=lab-hero"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", db.backend());
+        assert_eq!(
+            r.header(axum::http::header::LOCATION),
+            Some(format!("{page}?badge=awarded").as_str())
+        );
+        let r = w.get(&format!("{page}?badge=awarded"), Some(&admin)).await;
+        assert!(r.body.contains("Badge awarded."), "{}", r.body);
+        assert!(r.body.contains("<li>Lab hero</li>"), "{}", r.body);
+        let grants = w
+            .store
+            .audit_entries(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "member.badge_grant")
+            .count();
+        assert_eq!(grants, 1, "{}", db.backend());
+
+        // An Instructor sees the page but may not award.
+        let instructor = w.sign_in(&w.a, &w.instructor_a).await;
+        let r = w.get(&page, Some(&instructor)).await;
+        assert!(!r.body.contains("Award one of the class"));
+        let csrf = w.csrf(&instructor).await;
+        let r = w
+            .post(
+                &action,
+                Some(&instructor),
+                &format!("csrf={csrf}&badge=lab-hero"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}
