@@ -7,6 +7,7 @@
 )]
 
 mod basics;
+mod browser;
 mod keys;
 mod ledger;
 mod serve;
