@@ -178,6 +178,18 @@ impl MasterKey {
         }
     }
 
+    /// The key that signs dashboard login links: HMAC-SHA256 of the master key under its own
+    /// label, so every deployment (and the demo) signs links with no extra configuration, and
+    /// the key is independent of the data keys, the audit key and the public key id.
+    pub fn login_key(&self) -> LoginKey {
+        LoginKey {
+            key: SecretBox::new(Box::new(hmac(
+                self.key.expose_secret(),
+                &[b"classcred/login-link/v1"],
+            ))),
+        }
+    }
+
     /// A public fingerprint of the key: the first 8 bytes of SHA-256 over a domain-separated
     /// HMAC of the key, as hex. Stored next to wrapped keys so a wrong master key is detected
     /// with a clear message instead of a decryption failure.
@@ -239,6 +251,51 @@ impl AuditKey {
             self.key.expose_secret(),
             &[prev_hash.as_bytes(), canonical],
         ))
+    }
+}
+
+/// The key of dashboard login links, derived from the master key. Never printed; zeroised on
+/// drop.
+pub struct LoginKey {
+    key: SecretBox<[u8; KEY_LEN]>,
+}
+
+impl fmt::Debug for LoginKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoginKey([REDACTED])")
+    }
+}
+
+impl Clone for LoginKey {
+    fn clone(&self) -> Self {
+        Self {
+            key: SecretBox::new(Box::new(*self.key.expose_secret())),
+        }
+    }
+}
+
+impl LoginKey {
+    /// A key from raw bytes (tests and tools; servers use [`MasterKey::login_key`]).
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Self {
+            key: SecretBox::new(Box::new(bytes)),
+        }
+    }
+
+    /// `HMAC-SHA256(login key, parts)` over length-prefixed parts.
+    pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        hmac(self.key.expose_secret(), parts)
+    }
+
+    /// Whether `tag` is the tag of `parts`, compared in constant time.
+    pub fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        let expected = self.tag(parts);
+        tag.len() == expected.len()
+            && expected
+                .iter()
+                .zip(tag)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 }
 
@@ -408,6 +465,28 @@ mod tests {
         mac.update(b"abc");
         let expected: [u8; 32] = mac.finalize().into_bytes().into();
         assert_eq!(hmac(&key, &[b"abc"]), expected);
+    }
+
+    #[test]
+    fn login_key_is_derived_separate_and_verifies_in_constant_time() {
+        let k = MasterKey::generate();
+        let same = MasterKey::parse(&k.encode()).unwrap();
+        let tag = k.login_key().tag(&[b"c1", b"m1"]);
+        assert_eq!(tag, same.login_key().tag(&[b"c1", b"m1"]));
+        assert_ne!(tag, MasterKey::generate().login_key().tag(&[b"c1", b"m1"]));
+        // Length prefixes: moving a byte between parts changes the tag.
+        assert_ne!(tag, k.login_key().tag(&[b"c1m", b"1"]));
+        // Not the audit key under another name.
+        assert_ne!(
+            hex::encode(tag),
+            k.audit_key().chain_hash("", b"c1m1"),
+            "own domain string"
+        );
+        assert!(k.login_key().verify(&[b"c1", b"m1"], &tag));
+        assert!(!k.login_key().verify(&[b"c1", b"m2"], &tag));
+        assert!(!k.login_key().verify(&[b"c1", b"m1"], &tag[..31]));
+        assert!(k.login_key().clone().verify(&[b"c1", b"m1"], &tag));
+        assert_eq!(format!("{:?}", k.login_key()), "LoginKey([REDACTED])");
     }
 
     #[test]

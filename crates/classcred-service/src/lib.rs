@@ -15,6 +15,7 @@
 //! Processing is serialised per community (the lock is the community row), which makes every
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
+pub mod login;
 mod process;
 mod queries;
 mod replay;

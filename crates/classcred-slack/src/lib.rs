@@ -65,7 +65,6 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod interactivity;
-pub mod login;
 pub mod mentions;
 pub mod notice;
 pub mod oauth;
@@ -88,7 +87,6 @@ pub use scopes::{scope_purposes, EVENT_SCOPES};
 pub use signature::{sign, verify, SignatureError, SigningSecret};
 
 pub use config::{ConfirmStyle, SlackConfig};
-pub use http::{routes, SlackState};
-pub use login::{issue_login_link, issue_login_token, verify_login_token, LoginClaims};
+pub use http::{routes, LoginLinks, SlackState};
 pub use notice::{deliver_notice, deliver_notice_with};
 pub use sync::{ensure_single_workspace, record_install, sync_members};

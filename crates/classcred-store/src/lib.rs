@@ -303,6 +303,11 @@ impl Store {
         self.inner.clock.now().timestamp_millis()
     }
 
+    /// The key that signs dashboard login links, derived from this store's master key.
+    pub fn login_key(&self) -> classcred_crypto::LoginKey {
+        self.inner.master.login_key()
+    }
+
     pub fn master_key_id(&self) -> String {
         self.inner.master.id()
     }

@@ -58,7 +58,8 @@ impl App {
             metrics.clone(),
             cfg.slack.clone(),
         )
-        .context("slack configuration")?;
+        .context("slack configuration")?
+        .with_login_links(store.login_key(), crate::admin::public_base(cfg));
         if let Some(community) =
             classcred_slack::ensure_single_workspace(&store, &cfg.slack).await?
         {
@@ -120,7 +121,12 @@ impl App {
                     tls: tls.clone(),
                     body_limit: cfg.body_limit_bytes,
                 },
-                core.merge(classcred_slack::routes(slack_state)),
+                core.merge(classcred_slack::routes(slack_state))
+                    .merge(classcred_web::routes(classcred_web::WebState::new(
+                        store.clone(),
+                        store.login_key(),
+                        tls.is_some(),
+                    ))),
                 metrics.clone(),
             )
             .await

@@ -23,6 +23,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("listen", "a socket address such as 127.0.0.1:8080"),
     ("master_key", "64 hex characters or base64 of 32 bytes"),
     ("master_key_file", "a path to a file holding the master key"),
+    (
+        "public_url",
+        "the URL people open this server at, such as https://classcred.example.org",
+    ),
     ("tls_cert_file", "a path to a PEM certificate chain"),
     ("tls_key_file", "a path to a PEM private key"),
     ("log_format", "human or json"),
@@ -317,6 +321,9 @@ pub struct Config {
     pub master_key: Option<SecretString>,
     /// A file holding the master key.
     pub master_key_file: PathBuf,
+    /// The URL people open this server at (dashboard sign-in links point there); default
+    /// `[slack] public_url`, else `http://<listen>`.
+    pub public_url: Option<String>,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -357,6 +364,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             master_key: None,
             master_key_file: PathBuf::from("classcred-master.key"),
+            public_url: None,
             tls_cert_file: None,
             tls_key_file: None,
             log_format: LogFormat::Human,

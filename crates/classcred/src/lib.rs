@@ -1,6 +1,7 @@
 //! The `classcred` command: one binary, many subcommands. `main.rs` only parses and calls
 //! [`run`].
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod demo;
@@ -95,6 +96,11 @@ pub enum Command {
     Slack {
         #[command(subcommand)]
         command: slack::SlackCommand,
+    },
+    /// Dashboard administration: sign-in links.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
 }
 
@@ -303,6 +309,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = slack::run(&cfg, &store, command).await;
             store.close().await;
             code
+        }
+        Command::Admin { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let result = admin::run(&cfg, &store, &store.login_key(), command).await;
+            store.close().await;
+            result?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),

@@ -29,7 +29,7 @@ pub const HELP: &str = "*ClassCred* — recognise classmates with :fire:\n\
 • Mention someone and add :fire: (one fire per :fire:), or react with :fire:.\n\
 • `/cred me` — your points, level, badges and fire left today\n\
 • `/cred top [week|month|all]` — the class leaderboard\n\
-• `/cred dashboard` — the web dashboard (not available yet: use `/cred me` and `/cred top`)\n\
+• `/cred dashboard` — a private sign-in link to the web dashboard\n\
 • `/cred help` — this help";
 
 pub(super) async fn handle(
@@ -100,7 +100,7 @@ async fn run(st: &SlackState, community: &Community, cmd: &SlashCommand) -> anyh
             };
             top(st, &community.id, cmd, period).await
         }
-        Some("dashboard") => Ok(dashboard()),
+        Some("dashboard") => dashboard(st, &community.id, cmd).await,
         _ => Ok(HELP.to_owned()),
     }
 }
@@ -180,12 +180,35 @@ async fn top(
     Ok(lines.join("\n"))
 }
 
-/// The web dashboard has not landed yet: say so, and send no link (a link would lead nowhere,
-/// and nothing could make it single-use).
+/// Without login links configured there is no dashboard to send anyone to: say so, and send
+/// no link.
 pub const DASHBOARD_NOT_YET: &str =
     "The ClassCred web dashboard is not available on this server yet. \
 Use `/cred me` for your points, level and badges, and `/cred top` for the leaderboard.";
 
-fn dashboard() -> String {
-    DASHBOARD_NOT_YET.to_owned()
+/// A private sign-in link for the member who asked (`classcred_service::login`): single use,
+/// 5 minutes. Staff land on the dashboard, students on their own data.
+async fn dashboard(
+    st: &SlackState,
+    c: &CommunityId,
+    cmd: &SlashCommand,
+) -> anyhow::Result<String> {
+    let Some(links) = &st.login else {
+        return Ok(DASHBOARD_NOT_YET.to_owned());
+    };
+    let mut tx = st.store.begin().await?;
+    let member = tx
+        .for_community(c)
+        .member_id_by_platform(cmd.user_id.as_str())
+        .await?;
+    tx.commit().await?;
+    let Some(member_id) = member else {
+        return Ok(
+            "ClassCred does not know you in this workspace yet. Try again in a minute.".to_owned(),
+        );
+    };
+    let link = links.link(c, &member_id, st.now_unix());
+    Ok(format!(
+        "<{link}|Open your ClassCred dashboard> — this link is for you only: it works once, within 5 minutes."
+    ))
 }

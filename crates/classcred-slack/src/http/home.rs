@@ -91,8 +91,13 @@ pub(crate) async fn publish(
                     .iter()
                     .filter_map(|f| feed_line(&settings, &f.payload))
                     .collect(),
-                // No dashboard button until the web dashboard exists (it would be a 404).
-                dashboard_url: None,
+                // Admins get a sign-in link (valid 5 minutes from publishing, single use).
+                dashboard_url: match (&st.login, s.role) {
+                    (Some(links), classcred_engine::Role::Admin) => {
+                        Some(links.link(c, &s.member_id, st.now_unix()))
+                    }
+                    _ => None,
+                },
             }
         }
     };

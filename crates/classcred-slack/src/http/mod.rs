@@ -51,6 +51,36 @@ pub struct SlackState {
     pub client: SlackClient,
     /// Interactivity handlers by `action_id` / `callback_id` prefix.
     pub interactions: Arc<InteractionRouter<InteractionHandler>>,
+    /// Dashboard sign-in links (`/cred dashboard`, the App Home button); `None` until the
+    /// composition root gives them ([`SlackState::with_login_links`]).
+    pub login: Option<LoginLinks>,
+}
+
+/// What Slack needs to hand out dashboard sign-in links (`classcred_service::login`).
+#[derive(Clone)]
+pub struct LoginLinks {
+    /// `MasterKey::login_key()`.
+    pub key: Arc<classcred_crypto::LoginKey>,
+    /// Where the dashboard is served, without a trailing slash.
+    pub public_url: String,
+}
+
+impl LoginLinks {
+    /// A link for `member_id` of `community_id`, valid 5 minutes from `now_unix`.
+    pub fn link(
+        &self,
+        community_id: &CommunityId,
+        member_id: &classcred_store::MemberRowId,
+        now_unix: i64,
+    ) -> String {
+        classcred_service::login::issue_login_link(
+            &self.key,
+            &self.public_url,
+            community_id,
+            member_id,
+            now_unix,
+        )
+    }
 }
 
 impl SlackState {
@@ -67,6 +97,7 @@ impl SlackState {
             config: Arc::new(config),
             client,
             interactions: Arc::new(interactivity::default_router()),
+            login: None,
         }
     }
 
@@ -78,6 +109,19 @@ impl SlackState {
     ) -> Result<Self, crate::client::SlackApiError> {
         let client = SlackClient::new(config.client_config())?;
         Ok(Self::new(store, metrics, config, client))
+    }
+
+    /// Hand out dashboard sign-in links signed with `key`, pointing at `public_url`.
+    pub fn with_login_links(
+        mut self,
+        key: classcred_crypto::LoginKey,
+        public_url: impl Into<String>,
+    ) -> Self {
+        self.login = Some(LoginLinks {
+            key: Arc::new(key),
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+        });
+        self
     }
 
     fn now_unix(&self) -> i64 {

@@ -291,17 +291,30 @@ async fn cred_command_answers_privately() {
         .unwrap()
         .contains("dana"));
 
-    // Finding 10: no dashboard exists yet, so no link that "works once" is promised.
+    // `/cred dashboard`: a private, single-use sign-in link for the member who asked, signed
+    // with the master key's login key and pointing at the dashboard's login route.
     let v = s.command(&form("dashboard", "U0STUDENT2")).await;
     let t = v["text"].as_str().unwrap();
-    assert!(t.contains("not available on this server yet"), "{t}");
-    assert!(!t.contains("http") && !t.contains("works once"), "{t}");
+    let prefix = format!("<{}/dashboard/login?token=", crate::server::DASHBOARD_BASE);
+    assert!(t.starts_with(&prefix) && t.contains("works once"), "{t}");
+    let token = &t[prefix.len()..t.find('|').unwrap()];
+    let claims = classcred_service::login::verify_login_token(
+        &s.store.login_key(),
+        token,
+        s.store.now_ms() / 1000,
+    )
+    .unwrap();
+    assert_eq!(claims.community_id.as_str(), s.community().as_str());
+    let mut tx = s.store.begin().await.unwrap();
+    let asker = tx
+        .for_community(&claims.community_id)
+        .member_id_by_platform("U0STUDENT2")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(Some(claims.member_id), asker, "the link signs in the asker");
     let help = s.command(&form("help", "U0STUDENT2")).await;
-    let help = help["text"].as_str().unwrap();
-    assert!(
-        help.contains("not available yet") && !help.contains("once"),
-        "{help}"
-    );
+    assert!(help["text"].as_str().unwrap().contains("/cred dashboard"));
 }
 
 #[tokio::test]
@@ -390,7 +403,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 #[tokio::test]
-async fn app_home_shows_no_dashboard_link_until_it_exists() {
+async fn app_home_gives_admins_a_dashboard_sign_in_link() {
     let s = Server::start(TestDb::sqlite().await, now(), true).await;
     let c = s.community().to_owned();
     let mut tx = s.store.begin().await.unwrap();
@@ -414,8 +427,12 @@ async fn app_home_shows_no_dashboard_link_until_it_exists() {
     let calls = s.fake.wait_for("/api/views.publish", 1).await;
     let blocks = calls[0].json()["view"]["blocks"].to_string();
     assert!(
-        !blocks.contains("/dashboard") && !blocks.contains("Open dashboard"),
-        "no button to a dashboard that does not exist yet: {blocks}"
+        blocks.contains("Open dashboard")
+            && blocks.contains(&format!(
+                "{}/dashboard/login?token=",
+                crate::server::DASHBOARD_BASE
+            )),
+        "admins get a sign-in button: {blocks}"
     );
     assert!(
         blocks.contains("no limit"),

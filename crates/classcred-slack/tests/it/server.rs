@@ -203,6 +203,9 @@ impl Drop for Server {
     }
 }
 
+/// Where the test server's dashboard sign-in links point.
+pub const DASHBOARD_BASE: &str = "https://cc.example.org";
+
 impl Server {
     /// A server over `db` with the clock at `now`, in single-workspace mode or OAuth-only.
     pub async fn start(db: TestDb, now: DateTime<Utc>, single: bool) -> Server {
@@ -214,8 +217,9 @@ impl Server {
             .await
             .unwrap();
         let metrics = Arc::new(Metrics::new());
-        let state =
-            SlackState::from_config(store.clone(), metrics.clone(), config.clone()).unwrap();
+        let state = SlackState::from_config(store.clone(), metrics.clone(), config.clone())
+            .unwrap()
+            .with_login_links(store.login_key(), DASHBOARD_BASE);
         let client = state.client.clone();
         let routes = classcred_server::router(AppState {
             store: store.clone(),

@@ -282,3 +282,6 @@ mod ledger;
 mod member;
 mod message;
 mod nonce;
+mod session;
+
+pub use session::WebSession;

@@ -48,6 +48,9 @@ pub enum Protection {
     /// Kept in clear because it is a pseudonymous identifier the platform assigned (no name);
     /// needed for lookups and joins.
     Pseudonymous,
+    /// Only a SHA-256 hash of a random value is stored; the value itself lives in the
+    /// member's browser cookie.
+    Hashed,
 }
 
 /// What a personal value's retention is counted from.
@@ -62,6 +65,9 @@ pub enum Retention {
     Processing,
     /// Until the installation is revoked or the community deleted.
     Installation,
+    /// Until the web session expires or is revoked (sign-out); expired rows are deleted at the
+    /// next sign-in.
+    Session,
 }
 
 impl Retention {
@@ -71,6 +77,7 @@ impl Retention {
             Retention::CourseEnd => "course end + retention schedule",
             Retention::Processing => "until processed + inbox window",
             Retention::Installation => "until uninstall / token revocation",
+            Retention::Session => "until the session expires or is signed out",
         }
     }
 }
@@ -246,7 +253,8 @@ pub fn render_markdown() -> String {
          file is stale.\n\n\
          Personal values marked *encrypted* are sealed with the community's data key and bound \
          to their row; *blind index* values are keyed hashes; *pseudonymous* values are ids the \
-         platform or ClassCred assigned, kept in clear for lookups.\n",
+         platform or ClassCred assigned, kept in clear for lookups; *hashed* values are SHA-256 \
+         hashes of random values whose original lives only in the browser.\n",
     );
     out.push_str("\n## Personal data\n\n| table | column | category | protection | purpose | retention |\n|---|---|---|---|---|---|\n");
     for (t, c, p) in personal_columns() {
@@ -254,6 +262,7 @@ pub fn render_markdown() -> String {
             Encrypted => "encrypted",
             BlindIndex => "blind index",
             Pseudonymous => "pseudonymous",
+            Hashed => "hashed (SHA-256 of a random value)",
         };
         out.push_str(&format!(
             "| {t} | {c} | {} | {protection} | {} | {} |\n",

@@ -295,6 +295,30 @@ pub static TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "web_session",
+        purpose: "dashboard sign-ins: one member of one community per session, until expiry or sign-out",
+        columns: &[
+            personal(
+                "id_hash",
+                Cookie,
+                Hashed,
+                Session,
+                "finds the session of the browser's cookie; the cookie value is not stored",
+            ),
+            np("community_id", COMMUNITY_ID),
+            personal(
+                "member_id",
+                Metadata,
+                Pseudonymous,
+                Session,
+                "who is signed in",
+            ),
+            np("created_at", "when the member signed in"),
+            np("expires_at", "when the session ends by itself"),
+            np("revoked_at", "when the member signed out"),
+        ],
+    },
+    Table {
         name: "ledger_entry",
         purpose: "append-only points ledger: awards, taxes, reversals, purchases, adjustments",
         columns: &[

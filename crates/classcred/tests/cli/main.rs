@@ -6,6 +6,7 @@
     reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
 )]
 
+mod admin;
 mod basics;
 mod browser;
 mod keys;

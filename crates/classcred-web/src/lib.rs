@@ -1,0 +1,58 @@
+//! ClassCred's web dashboard, rendered on the server.
+//!
+//! * [`routes`] builds the axum router from the [`route_table`]: every page and form, its
+//!   method and who may use it ([`Access`]). The authorization-matrix test enumerates the same
+//!   table, so a new route without an expectation fails it.
+//! * Sign-in is by single-use login link (`/dashboard/login?token=…`, see
+//!   `classcred_service::login`); it starts a server-side session ([`session`]) whose cookie is
+//!   HttpOnly, SameSite=Lax and, under TLS, `Secure` with the `__Host-` prefix.
+//! * Handlers name who they serve by type ([`extract`]): [`Viewer`] (any signed-in member),
+//!   [`Staff`], [`Admin`]; forms that change state take [`CsrfForm`]. Every failure is one
+//!   [`WebError`], answered with an HTML page (5xx never carry detail).
+//! * Every response of these routes carries the security headers ([`headers`]).
+
+pub mod error;
+pub mod extract;
+pub mod headers;
+pub mod pages;
+pub mod routes;
+pub mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use classcred_crypto::LoginKey;
+use classcred_store::Store;
+
+pub use error::WebError;
+pub use extract::{CsrfForm, MaybeViewer, SignedIn, Staff, Viewer, Admin};
+pub use routes::{route_table, routes, Access, Method, Route};
+
+/// How long a dashboard session lasts after sign-in: 12 hours.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// What every dashboard handler can reach.
+#[derive(Clone)]
+pub struct WebState {
+    /// The database.
+    pub store: Store,
+    /// Verifies login links (`MasterKey::login_key()`).
+    pub login_key: Arc<LoginKey>,
+    /// The site is served over TLS: cookies are `Secure` with the `__Host-` prefix and
+    /// responses carry `Strict-Transport-Security`.
+    pub tls: bool,
+    /// Session lifetime ([`SESSION_TTL`] unless a test shortens it).
+    pub session_ttl: Duration,
+}
+
+impl WebState {
+    /// State with the default session lifetime.
+    pub fn new(store: Store, login_key: LoginKey, tls: bool) -> Self {
+        Self {
+            store,
+            login_key: Arc::new(login_key),
+            tls,
+            session_ttl: SESSION_TTL,
+        }
+    }
+}

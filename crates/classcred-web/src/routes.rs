@@ -1,0 +1,112 @@
+//! The route table: every dashboard path, its method, who may use it and its nav label. The
+//! router is built from it ([`routes`]) and the authorization-matrix test enumerates it, so a
+//! page is added in one place (a row here, a handler in `pages`, a template) and a route
+//! without an expectation in the matrix fails the test.
+
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use crate::pages;
+use crate::WebState;
+
+/// HTTP method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// Who may use a route. The handler's extractor enforces it; the matrix test checks that it
+/// does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in member (`Viewer`).
+    Member,
+    /// Admins and Instructors (`Staff`).
+    Staff,
+    /// Admins (`Admin`).
+    Admin,
+}
+
+/// One row of the route table.
+pub struct Route {
+    /// axum path (`/dashboard/students/{member_id}`).
+    pub path: &'static str,
+    pub method: Method,
+    pub access: Access,
+    /// Label in the site navigation (GET pages only), in table order.
+    pub nav: Option<&'static str>,
+    handler: MethodRouter<WebState>,
+}
+
+impl Route {
+    fn get(path: &'static str, access: Access, handler: MethodRouter<WebState>) -> Self {
+        Self {
+            path,
+            method: Method::Get,
+            access,
+            nav: None,
+            handler,
+        }
+    }
+
+    fn post(path: &'static str, access: Access, handler: MethodRouter<WebState>) -> Self {
+        Self {
+            path,
+            method: Method::Post,
+            access,
+            nav: None,
+            handler,
+        }
+    }
+
+    fn nav(mut self, label: &'static str) -> Self {
+        self.nav = Some(label);
+        self
+    }
+}
+
+/// Every route of the dashboard.
+pub fn route_table() -> Vec<Route> {
+    use Access::*;
+    vec![
+        Route::get("/", Public, get(pages::landing::page)),
+        Route::get(pages::STYLESHEET_PATH, Public, get(pages::stylesheet)),
+        Route::get("/dashboard/login", Public, get(pages::login::consume)),
+        Route::post("/logout", Member, post(pages::login::logout)),
+        Route::get("/dashboard", Staff, get(pages::overview::page)).nav("Overview"),
+        Route::get("/dashboard/members", Staff, get(pages::members::page)).nav("Members"),
+        Route::get("/dashboard/leaderboard", Staff, get(pages::leaderboard::page))
+            .nav("Leaderboard"),
+        Route::get("/me", Member, get(pages::me::page)).nav("My data"),
+    ]
+}
+
+/// `(path, label, staff only)` of the navigation, from the route table.
+pub(crate) fn nav_items() -> &'static [(&'static str, &'static str, bool)] {
+    static NAV: std::sync::LazyLock<Vec<(&'static str, &'static str, bool)>> =
+        std::sync::LazyLock::new(|| {
+            route_table()
+                .into_iter()
+                .filter_map(|r| r.nav.map(|label| (r.path, label, r.access != Access::Member)))
+                .collect()
+        });
+    &NAV
+}
+
+/// The dashboard's router, built from [`route_table`], with the security headers on every
+/// response. Merge it next to the other routers of the application.
+pub fn routes(state: WebState) -> Router {
+    let mut router = Router::new();
+    for route in route_table() {
+        router = router.route(route.path, route.handler);
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::security_headers,
+        ))
+        .with_state(state)
+}

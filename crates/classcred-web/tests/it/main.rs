@@ -1,0 +1,14 @@
+//! classcred-web integration tests: one binary, one module per area. Every story runs on
+//! SQLite and, when `CLASSCRED_TEST_POSTGRES_URL` is set, on PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod headers;
+mod login;
+mod matrix;
+mod pages;
+mod support;

@@ -1,0 +1,84 @@
+//! The authorization matrix: every route of the route table × {anonymous, student,
+//! instructor, admin, admin of another community} → the expected status. A route added to the
+//! table without a row here fails the test, and a row for a route that no longer exists too.
+
+use axum::http::StatusCode;
+use classcred_store::testing::TestDb;
+use classcred_web::{route_table, Access, Method};
+
+use crate::support::World;
+
+const SEE_OTHER: u16 = 303;
+const OK: u16 = 200;
+const BAD: u16 = 400;
+const FORBIDDEN: u16 = 403;
+
+/// `(method, path, access, [anonymous, student, instructor, admin, admin of B])`.
+/// The login route without a token is a bad request for everyone; POST /logout signs a
+/// member out (303) and sends the anonymous back to `/` (303).
+const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
+    (Method::Get, "/", Access::Public, [OK, OK, OK, OK, OK]),
+    (Method::Get, "/static/classcred.css", Access::Public, [OK, OK, OK, OK, OK]),
+    (Method::Get, "/dashboard/login", Access::Public, [BAD, BAD, BAD, BAD, BAD]),
+    (Method::Post, "/logout", Access::Member, [SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER]),
+    (Method::Get, "/dashboard", Access::Staff, [SEE_OTHER, FORBIDDEN, OK, OK, OK]),
+    (Method::Get, "/dashboard/members", Access::Staff, [SEE_OTHER, FORBIDDEN, OK, OK, OK]),
+    (Method::Get, "/dashboard/leaderboard", Access::Staff, [SEE_OTHER, FORBIDDEN, OK, OK, OK]),
+    (Method::Get, "/me", Access::Member, [SEE_OTHER, OK, OK, OK, OK]),
+];
+
+#[tokio::test]
+async fn every_route_answers_each_kind_of_visitor_as_expected() {
+    let table = route_table();
+    for route in &table {
+        assert!(
+            EXPECTED
+                .iter()
+                .any(|(m, p, a, _)| *m == route.method && *p == route.path && *a == route.access),
+            "route {:?} {} ({:?}) has no row in the matrix",
+            route.method,
+            route.path,
+            route.access
+        );
+    }
+    assert_eq!(table.len(), EXPECTED.len(), "a matrix row names no route");
+    for db in TestDb::all().await {
+        let w = World::new(&db, false).await;
+        for (method, path, _, expected) in EXPECTED {
+            let visitors = [
+                None,
+                Some((&w.a, &w.student_a)),
+                Some((&w.a, &w.instructor_a)),
+                Some((&w.a, &w.admin_a)),
+                Some((&w.b, &w.admin_b)),
+            ];
+            for (who, want) in visitors.iter().zip(expected) {
+                // A fresh session per cell: POST /logout ends the one it is given.
+                let cookie = match who {
+                    Some((c, m)) => Some(w.sign_in(c, m).await),
+                    None => None,
+                };
+                let r = match method {
+                    Method::Get => w.get(path, cookie.as_deref()).await,
+                    Method::Post => {
+                        let form = match &cookie {
+                            Some(c) => format!("csrf={}", w.csrf(c).await),
+                            None => String::new(),
+                        };
+                        w.post(path, cookie.as_deref(), &form).await
+                    }
+                };
+                assert_eq!(
+                    r.status,
+                    StatusCode::from_u16(*want).unwrap(),
+                    "{method:?} {path} as visitor #{} ({})",
+                    visitors.iter().position(|v| v == who).unwrap(),
+                    db.backend()
+                );
+                if r.status == StatusCode::SEE_OTHER && cookie.is_none() {
+                    assert_eq!(r.header(axum::http::header::LOCATION), Some("/"));
+                }
+            }
+        }
+    }
+}
