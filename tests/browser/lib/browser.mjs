@@ -92,3 +92,12 @@ export async function finish(s) {
   await s.context.close();
   assert.deepEqual(s.problems, [], 'pages broke their Content-Security-Policy or threw');
 }
+
+/// The names a person may be shown by (a fact such as STUDENT_NAME holds `Full Name|display`).
+export const namesOf = (factName) => fact(factName).split('|').filter(Boolean);
+
+/// A pattern matching any of the names of a fact.
+export function nameRe(factName) {
+  const escaped = namesOf(factName).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`(${escaped.join('|')})`);
+}
