@@ -28,7 +28,14 @@ fn login_link_prints_only_a_url_that_signs_in_once() {
     let o = bin()
         .current_dir(d)
         .env("CLASSCRED_PUBLIC_URL", "https://classcred.example.org/")
-        .args(["admin", "login-link", "--community", &c, "--member", "UDEMO0TA001"])
+        .args([
+            "admin",
+            "login-link",
+            "--community",
+            &c,
+            "--member",
+            "UDEMO0TA001",
+        ])
         .output()
         .unwrap();
     let ta = link_of(&o);
@@ -39,10 +46,24 @@ fn login_link_prints_only_a_url_that_signs_in_once() {
     assert_ne!(admin, ta);
 
     // Clear errors, nothing on stdout.
-    let o = run(d, &["admin", "login-link", "--community", &c, "--member", "UNOBODY"]);
+    let o = run(
+        d,
+        &[
+            "admin",
+            "login-link",
+            "--community",
+            &c,
+            "--member",
+            "UNOBODY",
+        ],
+    );
     assert!(!o.status.success());
     assert!(o.stdout.is_empty());
-    assert!(text(&o).contains("no member with platform user id"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no member with platform user id"),
+        "{}",
+        text(&o)
+    );
     let other = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
     let o = run(d, &["admin", "login-link", "--community", other]);
     assert!(!o.status.success());
@@ -88,7 +109,12 @@ fn login_link_prints_only_a_url_that_signs_in_once() {
     });
     assert_eq!(again, 403, "a link signs in once");
     let landing = rt.block_on(async {
-        reqwest::get(format!("{base}/")).await.unwrap().text().await.unwrap()
+        reqwest::get(format!("{base}/"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     });
     assert!(landing.contains("How to sign in"));
     stop(srv);

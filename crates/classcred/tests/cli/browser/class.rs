@@ -87,7 +87,9 @@ impl Class {
             .cloned();
         Class {
             community,
-            admin: with_role(Role::Admin).next().expect("the demo has an Admin"),
+            admin: with_role(Role::Admin)
+                .next()
+                .expect("the demo has an Admin"),
             instructor: with_role(Role::Instructor)
                 .next()
                 .expect("the demo has an Instructor"),
@@ -201,12 +203,13 @@ impl Class {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        classcred_service::drain(store, &self.community).await.unwrap();
+        classcred_service::drain(store, &self.community)
+            .await
+            .unwrap();
         let left = |s: Option<classcred_service::MemberSummary>| {
             s.expect("the giver is a member").quota_left_today
         };
-        let before =
-            classcred_service::member_summary(store, &self.community, giver).await;
+        let before = classcred_service::member_summary(store, &self.community, giver).await;
         assert_eq!(
             left(before.unwrap()),
             Some(u32::try_from(quota).unwrap()),
@@ -238,7 +241,9 @@ impl Class {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        classcred_service::drain(store, &self.community).await.unwrap();
+        classcred_service::drain(store, &self.community)
+            .await
+            .unwrap();
         let after = classcred_service::member_summary(store, &self.community, giver).await;
         assert_eq!(left(after.unwrap()), Some(0), "the quota is used up");
         let mut tx = store.begin().await.unwrap();

@@ -57,7 +57,12 @@ impl Tools {
             missing.push("node on PATH".to_string());
         }
         for package in ["playwright-core", "axe-core"] {
-            if !dir.join("node_modules").join(package).join("package.json").is_file() {
+            if !dir
+                .join("node_modules")
+                .join(package)
+                .join("package.json")
+                .is_file()
+            {
                 missing.push(format!(
                     "{package} in {}/node_modules (npm ci there; scripts/test.sh does it)",
                     dir.display()
@@ -76,9 +81,17 @@ impl Tools {
         None
     }
 
+    /// Runs `node <spec>` and fails the test unless it exits 0 (see [`Tools::try_run`]).
+    pub fn run(&self, spec: &str, vars: &[(&str, String)]) {
+        if let Err(why) = self.try_run(spec, vars) {
+            panic!("{why}");
+        }
+    }
+
     /// Runs `node <spec>` in `tests/browser/` with `vars` (each `NAME` becomes
-    /// `CLASSCRED_BROWSER_NAME`), prints its report, and fails the test unless it exits 0.
-    pub fn run(&self, spec: &str, vars: &[(&str, String)]) -> Duration {
+    /// `CLASSCRED_BROWSER_NAME`) and prints its report. `Err` says why it failed: a non-zero
+    /// exit or no exit within the deadline.
+    pub fn try_run(&self, spec: &str, vars: &[(&str, String)]) -> Result<(), String> {
         let started = Instant::now();
         let mut cmd = Command::new("node");
         cmd.arg(spec)
@@ -119,24 +132,21 @@ impl Tools {
             err.join().expect("stderr reader")
         );
         let took = started.elapsed();
-        println!(
-            "== node {spec}: {:.1} s\n{report}",
-            took.as_secs_f64()
-        );
+        println!("== node {spec}: {:.1} s\n{report}", took.as_secs_f64());
         match status {
-            Some(s) if s.success() => took,
-            Some(s) => panic!("node {spec} failed ({s}):\n{report}"),
-            None => panic!(
-                "node {spec} did not finish within {} s:\n{report}",
+            Some(s) if s.success() => Ok(()),
+            Some(s) => Err(format!(
+                "node {spec} failed ({s}); its report is printed above"
+            )),
+            None => Err(format!(
+                "node {spec} did not finish within {} s",
                 SCRIPT_DEADLINE.as_secs()
-            ),
+            )),
         }
     }
 }
 
-fn drain_in_background(
-    mut pipe: impl Read + Send + 'static,
-) -> std::thread::JoinHandle<String> {
+fn drain_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
