@@ -58,7 +58,7 @@ pub(crate) async fn member_rows(
             }
         })
         .collect();
-    rows.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    rows.sort_by_key(|r| r.name.to_lowercase());
     Ok(rows)
 }
 

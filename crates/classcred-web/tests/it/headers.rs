@@ -30,8 +30,8 @@ fn assert_secure_headers(r: &Reply, what: &str, tls: bool) {
 
 #[tokio::test]
 async fn every_route_answers_with_the_security_headers_signed_in_or_not() {
-    for db in TestDb::all().await {
-        for tls in [false, true] {
+    for tls in [false, true] {
+        for db in TestDb::all().await {
             let w = World::new(&db, tls).await;
             let cookie = w.sign_in(&w.a, &w.admin_a).await;
             let student = w.sign_in(&w.a, &w.student_a).await;
