@@ -59,6 +59,8 @@ apt_install() {
 }
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   [ -x /usr/bin/chromium ] || apt_install chromium
+  # Without an emoji font the screenshots show the pages' 🔥 as an empty box.
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || apt_install fonts-noto-color-emoji
   command -v node >/dev/null 2>&1 || apt_install nodejs npm
 fi
 browser_dir=tests/browser
