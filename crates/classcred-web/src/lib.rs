@@ -25,7 +25,7 @@ use classcred_crypto::LoginKey;
 use classcred_store::Store;
 
 pub use error::WebError;
-pub use extract::{CsrfForm, MaybeViewer, SignedIn, Staff, Viewer, Admin};
+pub use extract::{Admin, CsrfForm, MaybeViewer, SignedIn, Staff, Viewer};
 pub use routes::{route_table, routes, Access, Method, Route};
 
 /// How long a dashboard session lasts after sign-in: 12 hours.

@@ -78,8 +78,12 @@ pub fn route_table() -> Vec<Route> {
         Route::post("/logout", Member, post(pages::login::logout)),
         Route::get("/dashboard", Staff, get(pages::overview::page)).nav("Overview"),
         Route::get("/dashboard/members", Staff, get(pages::members::page)).nav("Members"),
-        Route::get("/dashboard/leaderboard", Staff, get(pages::leaderboard::page))
-            .nav("Leaderboard"),
+        Route::get(
+            "/dashboard/leaderboard",
+            Staff,
+            get(pages::leaderboard::page),
+        )
+        .nav("Leaderboard"),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
     ]
 }
@@ -90,7 +94,10 @@ pub(crate) fn nav_items() -> &'static [(&'static str, &'static str, bool)] {
         std::sync::LazyLock::new(|| {
             route_table()
                 .into_iter()
-                .filter_map(|r| r.nav.map(|label| (r.path, label, r.access != Access::Member)))
+                .filter_map(|r| {
+                    r.nav
+                        .map(|label| (r.path, label, r.access != Access::Member))
+                })
                 .collect()
         });
     &NAV

@@ -188,11 +188,7 @@ Use `/cred me` for your points, level and badges, and `/cred top` for the leader
 
 /// A private sign-in link for the member who asked (`classcred_service::login`): single use,
 /// 5 minutes. Staff land on the dashboard, students on their own data.
-async fn dashboard(
-    st: &SlackState,
-    c: &CommunityId,
-    cmd: &SlashCommand,
-) -> anyhow::Result<String> {
+async fn dashboard(st: &SlackState, c: &CommunityId, cmd: &SlashCommand) -> anyhow::Result<String> {
     let Some(links) = &st.login else {
         return Ok(DASHBOARD_NOT_YET.to_owned());
     };

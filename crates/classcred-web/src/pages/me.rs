@@ -51,7 +51,11 @@ pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Respo
         earned: summary.earned.to_string(),
         spendable: summary.spendable.to_string(),
         level: summary.level_name.clone(),
-        badges: summary.badges.iter().map(|(_, name)| name.clone()).collect(),
+        badges: summary
+            .badges
+            .iter()
+            .map(|(_, name)| name.clone())
+            .collect(),
         quota_left_today: summary.quota_left_today,
         recent: summary
             .recent

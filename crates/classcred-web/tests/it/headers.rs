@@ -8,7 +8,9 @@ use classcred_web::{route_table, Method};
 use crate::support::{Reply, World};
 
 fn assert_secure_headers(r: &Reply, what: &str, tls: bool) {
-    let csp = r.header(header::CONTENT_SECURITY_POLICY).unwrap_or_else(|| panic!("CSP on {what}"));
+    let csp = r
+        .header(header::CONTENT_SECURITY_POLICY)
+        .unwrap_or_else(|| panic!("CSP on {what}"));
     for part in [
         "default-src 'self'",
         "script-src 'self'",
@@ -19,8 +21,16 @@ fn assert_secure_headers(r: &Reply, what: &str, tls: bool) {
         assert!(csp.contains(part), "{part} in CSP of {what}");
     }
     assert!(!csp.contains("unsafe-inline"), "{what}");
-    assert_eq!(r.header(header::REFERRER_POLICY), Some("no-referrer"), "{what}");
-    assert_eq!(r.header(header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"), "{what}");
+    assert_eq!(
+        r.header(header::REFERRER_POLICY),
+        Some("no-referrer"),
+        "{what}"
+    );
+    assert_eq!(
+        r.header(header::X_CONTENT_TYPE_OPTIONS),
+        Some("nosniff"),
+        "{what}"
+    );
     assert_eq!(
         r.header(header::STRICT_TRANSPORT_SECURITY).is_some(),
         tls,
@@ -41,7 +51,13 @@ async fn every_route_answers_with_the_security_headers_signed_in_or_not() {
                         Method::Get => w.get(route.path, who).await,
                         Method::Post => w.post(route.path, who, "").await,
                     };
-                    let what = format!("{} {:?} {:?} ({})", route.path, who.is_some(), r.status, db.backend());
+                    let what = format!(
+                        "{} {:?} {:?} ({})",
+                        route.path,
+                        who.is_some(),
+                        r.status,
+                        db.backend()
+                    );
                     assert_secure_headers(&r, &what, tls);
                 }
             }
@@ -49,7 +65,9 @@ async fn every_route_answers_with_the_security_headers_signed_in_or_not() {
             let r = w.get("/dashboard/login?token=nope", None).await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST);
             assert_secure_headers(&r, "refused link", tls);
-            let r = w.get("/dashboard/leaderboard?period=decade", Some(&cookie)).await;
+            let r = w
+                .get("/dashboard/leaderboard?period=decade", Some(&cookie))
+                .await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST);
             assert_secure_headers(&r, "bad period", tls);
         }
@@ -68,10 +86,16 @@ async fn under_tls_the_cookie_is_secure_with_the_host_prefix() {
         }
         assert!(!set.contains("Domain="), "__Host- cookies have no Domain");
         let cookie = r.cookie().unwrap();
-        assert_eq!(w.get("/dashboard", Some(&cookie)).await.status, StatusCode::OK);
+        assert_eq!(
+            w.get("/dashboard", Some(&cookie)).await.status,
+            StatusCode::OK
+        );
         // The plain-HTTP name is not accepted in its place.
         let plain = cookie.replace("__Host-", "");
-        assert_eq!(w.get("/dashboard", Some(&plain)).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            w.get("/dashboard", Some(&plain)).await.status,
+            StatusCode::SEE_OTHER
+        );
     }
 }
 
@@ -80,12 +104,21 @@ async fn the_stylesheet_is_ours_cached_long_with_its_content_type() {
     for db in TestDb::all().await {
         let w = World::new(&db, false).await;
         let page = w.get("/", None).await;
-        let at = page.body.find("/static/classcred.css?v=").expect("stylesheet link");
+        let at = page
+            .body
+            .find("/static/classcred.css?v=")
+            .expect("stylesheet link");
         let href = &page.body[at..page.body[at..].find('"').unwrap() + at];
         let css = w.get(href, None).await;
         assert_eq!(css.status, StatusCode::OK);
-        assert_eq!(css.header(header::CONTENT_TYPE), Some("text/css; charset=utf-8"));
-        assert!(css.header(header::CACHE_CONTROL).unwrap().contains("max-age=31536000"));
+        assert_eq!(
+            css.header(header::CONTENT_TYPE),
+            Some("text/css; charset=utf-8")
+        );
+        assert!(css
+            .header(header::CACHE_CONTROL)
+            .unwrap()
+            .contains("max-age=31536000"));
         assert!(css.body.contains(":focus-visible"), "visible focus styles");
         // No inline script or style anywhere in the pages.
         assert!(!page.body.contains("<script"), "no script");

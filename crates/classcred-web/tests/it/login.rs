@@ -23,7 +23,10 @@ async fn a_login_link_starts_a_session_that_opens_the_dashboard() {
         let cookie = r.cookie().unwrap();
         let page = w.get("/dashboard", Some(&cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(page.body.contains("Biology 101"), "class name in the header");
+        assert!(
+            page.body.contains("Biology 101"),
+            "class name in the header"
+        );
         assert!(page.body.contains("Sign out"));
         // The store keeps a hash, never the cookie value.
         let value = cookie.split_once('=').unwrap().1;
@@ -79,22 +82,42 @@ async fn expired_reused_tampered_and_cross_community_links_are_refused() {
         let link = w.link(&w.a, &w.admin_a);
         let first = w.get(&link, None).await;
         assert_eq!(first.status, StatusCode::SEE_OTHER);
-        refused(&w.get(&link, None).await, StatusCode::FORBIDDEN, "already used");
+        refused(
+            &w.get(&link, None).await,
+            StatusCode::FORBIDDEN,
+            "already used",
+        );
         // Tampered: another member's id under the same signature.
         let (head, tail) = link.split_once(".").unwrap();
         let mut parts: Vec<String> = tail.split('.').map(str::to_owned).collect();
         parts[1] = hex_of(w.instructor_a.as_str());
         let forged = format!("{head}.{}", parts.join("."));
-        refused(&w.get(&forged, None).await, StatusCode::BAD_REQUEST, "not valid");
+        refused(
+            &w.get(&forged, None).await,
+            StatusCode::BAD_REQUEST,
+            "not valid",
+        );
         // Signed with another key.
         let other = LoginKey::from_bytes([7; 32]);
         let foreign = issue_login_link(&other, "", &w.a, &w.admin_a, w.now_unix());
-        refused(&w.get(&foreign, None).await, StatusCode::BAD_REQUEST, "not valid");
+        refused(
+            &w.get(&foreign, None).await,
+            StatusCode::BAD_REQUEST,
+            "not valid",
+        );
         // Cross-community: community A, a member of B (validly signed).
         let cross = w.link(&w.a, &w.admin_b);
-        refused(&w.get(&cross, None).await, StatusCode::FORBIDDEN, "not for this class");
+        refused(
+            &w.get(&cross, None).await,
+            StatusCode::FORBIDDEN,
+            "not for this class",
+        );
         // Missing and garbage tokens.
-        refused(&w.get("/dashboard/login", None).await, StatusCode::BAD_REQUEST, "not valid");
+        refused(
+            &w.get("/dashboard/login", None).await,
+            StatusCode::BAD_REQUEST,
+            "not valid",
+        );
         refused(
             &w.get("/dashboard/login?token=v1.zz", None).await,
             StatusCode::BAD_REQUEST,
@@ -118,7 +141,9 @@ async fn logout_revokes_the_session_and_expiry_signs_out() {
         let w = World::new(&db, false).await;
         let cookie = w.sign_in(&w.a, &w.admin_a).await;
         let csrf = w.csrf(&cookie).await;
-        let r = w.post("/logout", Some(&cookie), &format!("csrf={csrf}")).await;
+        let r = w
+            .post("/logout", Some(&cookie), &format!("csrf={csrf}"))
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", db.backend());
         assert_eq!(r.header(header::LOCATION), Some("/"));
         assert!(r.header(header::SET_COOKIE).unwrap().contains("Max-Age=0"));
@@ -160,7 +185,11 @@ async fn a_form_without_the_right_csrf_token_is_refused() {
         let page = w.get("/me", Some(&cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         let r = w
-            .post("/logout", Some(&cookie), &format!("csrf={}", csrf_of(&page.body)))
+            .post(
+                "/logout",
+                Some(&cookie),
+                &format!("csrf={}", csrf_of(&page.body)),
+            )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
     }

@@ -18,13 +18,48 @@ const FORBIDDEN: u16 = 403;
 /// member out (303) and sends the anonymous back to `/` (303).
 const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
     (Method::Get, "/", Access::Public, [OK, OK, OK, OK, OK]),
-    (Method::Get, "/static/classcred.css", Access::Public, [OK, OK, OK, OK, OK]),
-    (Method::Get, "/dashboard/login", Access::Public, [BAD, BAD, BAD, BAD, BAD]),
-    (Method::Post, "/logout", Access::Member, [SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER]),
-    (Method::Get, "/dashboard", Access::Staff, [SEE_OTHER, FORBIDDEN, OK, OK, OK]),
-    (Method::Get, "/dashboard/members", Access::Staff, [SEE_OTHER, FORBIDDEN, OK, OK, OK]),
-    (Method::Get, "/dashboard/leaderboard", Access::Staff, [SEE_OTHER, FORBIDDEN, OK, OK, OK]),
-    (Method::Get, "/me", Access::Member, [SEE_OTHER, OK, OK, OK, OK]),
+    (
+        Method::Get,
+        "/static/classcred.css",
+        Access::Public,
+        [OK, OK, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/login",
+        Access::Public,
+        [BAD, BAD, BAD, BAD, BAD],
+    ),
+    (
+        Method::Post,
+        "/logout",
+        Access::Member,
+        [SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER],
+    ),
+    (
+        Method::Get,
+        "/dashboard",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/members",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/leaderboard",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/me",
+        Access::Member,
+        [SEE_OTHER, OK, OK, OK, OK],
+    ),
 ];
 
 #[tokio::test]

@@ -15,10 +15,18 @@ async fn staff_pages_show_this_class_and_nothing_of_another() {
         for name in ["Person UADMIN", "Person UINSTR", "Person USTUDENT"] {
             assert!(members.body.contains(name), "{name}");
         }
-        assert!(!members.body.contains("Person UOTHER"), "no member of class B");
-        let board = w.get("/dashboard/leaderboard?period=week", Some(&cookie)).await;
+        assert!(
+            !members.body.contains("Person UOTHER"),
+            "no member of class B"
+        );
+        let board = w
+            .get("/dashboard/leaderboard?period=week", Some(&cookie))
+            .await;
         assert_eq!(board.status, StatusCode::OK);
-        assert!(board.body.contains("Person USTUDENT"), "students are ranked");
+        assert!(
+            board.body.contains("Person USTUDENT"),
+            "students are ranked"
+        );
         assert!(!board.body.contains("Person UINSTR"), "staff are not");
         assert!(board.body.contains("aria-current=\"page\">This week"));
         // The navigation lists staff pages for staff, only "My data" for students.

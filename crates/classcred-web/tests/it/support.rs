@@ -122,7 +122,13 @@ impl World {
 
     /// A login link's path and query for `member` of `community`.
     pub fn link(&self, community: &CommunityId, member: &MemberRowId) -> String {
-        issue_login_link(&self.state.login_key, "", community, member, self.now_unix())
+        issue_login_link(
+            &self.state.login_key,
+            "",
+            community,
+            member,
+            self.now_unix(),
+        )
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -134,12 +140,13 @@ impl World {
     }
 
     pub async fn post(&self, path: &str, cookie: Option<&str>, form: &str) -> Reply {
-        let mut req = Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut req =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
         }
-        self.send(req.body(Body::from(form.to_owned())).unwrap()).await
+        self.send(req.body(Body::from(form.to_owned())).unwrap())
+            .await
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
