@@ -8,10 +8,17 @@
 #  - Browser tests: Debian's chromium (apt-get, only as root and when /usr/bin/chromium is
 #    missing), node, and playwright-core + axe-core in tests/browser/node_modules (npm ci from the
 #    committed package-lock.json). No tool that downloads a browser of its own.
+#  - A real OpenID Provider (the npm package oidc-provider, pinned by
+#    tests/oidc-provider/package-lock.json), installed with `npm ci` when missing, for the
+#    classcred-oidc sign-in tests (they start it on a loopback port).
+#  - schemathesis in a virtualenv (target/venv-schemathesis), which fuzzes the JSON API against
+#    its OpenAPI document.
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
-# that wants it), and CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
-# cross-checks, and CLASSCRED_REQUIRE_BROWSER=1 to fail instead of skipping the browser tests.
-# CI (.ci/run) sets all three.
+# that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
+# cross-checks, CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests against the
+# OpenID Provider, CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
+# run, and CLASSCRED_REQUIRE_BROWSER=1 to fail instead of skipping the browser tests. CI (.ci/run)
+# sets them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,6 +89,40 @@ elif [ "${CLASSCRED_REQUIRE_BROWSER:-0}" = "1" ]; then
   exit 1
 else
   echo "== SKIPPING browser tests: missing$browser_missing (run this script as root to install them)"
+fi
+
+oidc_dir=tests/oidc-provider
+if [ ! -f "$oidc_dir/node_modules/oidc-provider/package.json" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing oidc-provider into $oidc_dir (npm ci)"
+    npm ci --prefix "$oidc_dir" --no-audit --no-fund --loglevel=error || true
+  fi
+fi
+if [ -f "$oidc_dir/node_modules/oidc-provider/package.json" ] && command -v node >/dev/null 2>&1; then
+  echo "== OpenID Connect tests against oidc-provider on loopback"
+elif [ "${CLASSCRED_REQUIRE_OIDC_PROVIDER:-0}" = "1" ]; then
+  echo "oidc-provider is required (CLASSCRED_REQUIRE_OIDC_PROVIDER=1) but node or $oidc_dir/node_modules is missing" >&2
+  exit 1
+else
+  echo "== SKIPPING the OpenID Connect provider tests: node/npm or oidc-provider missing"
+fi
+
+if [ -z "${CLASSCRED_SCHEMATHESIS:-}" ]; then
+  venv=target/venv-schemathesis
+  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
+    echo "== installing schemathesis into $venv"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" \
+      || echo "== schemathesis could not be installed; its test skips unless required"
+  fi
+  if [ -x "$venv/bin/schemathesis" ]; then
+    export CLASSCRED_SCHEMATHESIS="$PWD/$venv/bin/schemathesis"
+  fi
+fi
+if [ "${CLASSCRED_REQUIRE_SCHEMATHESIS:-0}" = "1" ] && ! "${CLASSCRED_SCHEMATHESIS:-false}" --version >/dev/null 2>&1; then
+  echo "schemathesis is required (CLASSCRED_REQUIRE_SCHEMATHESIS=1) but ${CLASSCRED_SCHEMATHESIS:-no executable} does not run" >&2
+  exit 1
 fi
 
 cargo test --workspace --locked "$@"

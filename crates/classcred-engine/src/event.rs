@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{BadgeId, MemberId, MemberKind, Role};
 use crate::points::Points;
+use crate::settings::CommunitySettings;
 
 /// One neutral event. Serde: internally tagged by `type` in snake_case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +36,8 @@ pub enum Event {
     PointsAdjusted(PointsAdjusted),
     /// An Admin awarded one of the community's own badges by hand.
     BadgeGranted(BadgeGranted),
+    /// An Admin replaced the community's settings (quota, tax, levels, dates...).
+    SettingsChanged(SettingsChanged),
 }
 
 impl Event {
@@ -50,6 +53,7 @@ impl Event {
             Event::RoleChanged(e) => e.occurred_at,
             Event::PointsAdjusted(e) => e.occurred_at,
             Event::BadgeGranted(e) => e.occurred_at,
+            Event::SettingsChanged(e) => e.occurred_at,
         }
     }
 }
@@ -186,6 +190,19 @@ pub struct BadgeGranted {
     pub member: MemberId,
     /// One of the settings' `custom_badges`.
     pub badge: BadgeId,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// An Admin replaced the community's settings. Events processed after this one obey the new
+/// settings; `ledger replay` starts from the settings the community was created with and
+/// applies these in processing order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsChanged {
+    /// The whole new settings (the engine refuses them unless they validate).
+    pub settings: CommunitySettings,
+    /// The Admin making the change.
+    pub by: MemberId,
     /// When.
     pub occurred_at: DateTime<Utc>,
 }

@@ -9,8 +9,9 @@
 //! apply(&CommunitySettings, &impl StateView, &Event) -> Outcome
 //! ```
 //! * An [`Event`] is a neutral description of what happened (a message posted/edited/deleted,
-//!   a reaction added/removed, a member joined, a role changed, an Admin's adjustment or
-//!   badge). Its `occurred_at` is the **platform's** timestamp; it alone decides the quota day,
+//!   a reaction added/removed, a member joined, a role changed, an Admin's adjustment, badge
+//!   or settings change; a settings change's outcome carries the new settings, which bind every
+//!   later event). Its `occurred_at` is the **platform's** timestamp; it alone decides the quota day,
 //!   the tax week and the course dates, so a late or replayed delivery gives the same result.
 //! * [`StateView`] is the only way the engine reads state. Its methods each ask about a small,
 //!   indexed slice (one member, one (giver, day) quota counter, one (giver, recipient, week)
@@ -75,7 +76,7 @@ pub use badges::{catalog, BadgeInfo, BuiltinBadge};
 pub use engine::apply;
 pub use event::{
     BadgeGranted, Event, MemberJoined, MessageDeleted, MessageEdited, MessagePosted,
-    PointsAdjusted, ProfileChanged, Reaction, RoleChanged,
+    PointsAdjusted, ProfileChanged, Reaction, RoleChanged, SettingsChanged,
 };
 pub use ids::{BadgeId, MemberId, MemberInfo, MemberKind, Role};
 pub use leaderboard::{Leaderboard, Period, Position, Standing};

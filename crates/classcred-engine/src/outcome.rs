@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
+use crate::settings::CommunitySettings;
 use crate::time::{IsoWeek, QuotaDay};
 
 /// Everything one event changes or says.
@@ -35,6 +36,10 @@ pub struct Outcome {
     pub reactions: Vec<ReactionRecord>,
     /// Member records to upsert.
     pub members: Vec<MemberChange>,
+    /// The community's new settings, when the event changed them; every later event obeys
+    /// them (the store keeps them with the community).
+    #[serde(default)]
+    pub settings: Option<CommunitySettings>,
 }
 
 impl Outcome {
@@ -48,6 +53,7 @@ impl Outcome {
             && self.messages.is_empty()
             && self.reactions.is_empty()
             && self.members.is_empty()
+            && self.settings.is_none()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as

@@ -12,10 +12,16 @@
 //! 3. [`replay`] re-runs every processed event in memory, in processing order, and compares
 //!    ledger, balances, badges and levels with what is stored.
 //!
+//! Settings and role changes by an Admin are events too ([`changes`]): stored in the inbox,
+//! processed in order, replayed.
+//!
 //! Processing is serialised per community (the lock is the community row), which makes every
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
+pub mod identity;
 pub mod login;
+pub mod changes;
+pub mod dashboard;
 mod process;
 mod queries;
 mod replay;
@@ -72,6 +78,9 @@ pub enum ServiceError {
     Conflict { key: String, inbox_id: String },
     #[error("injected fault after the ledger write (test hook)")]
     Injected,
+    /// Writing an export failed (CSV encoding); carries no cell content.
+    #[error("export: {0}")]
+    Export(String),
     #[error("cannot close week: {0}")]
     Week(#[from] classcred_engine::WeekError),
 }
@@ -279,6 +288,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::RoleChanged(_) => "role_changed",
         Event::PointsAdjusted(_) => "points_adjusted",
         Event::BadgeGranted(_) => "badge_granted",
+        Event::SettingsChanged(_) => "settings_changed",
     }
 }
 
@@ -300,26 +310,39 @@ pub async fn schedule_week_closing(
         tx.rollback().await?;
         return Ok(None);
     }
+    let fresh = record_week_closing(&mut tx, community_id, last_week, now).await?;
+    tx.commit().await?;
+    Ok(fresh.then_some(last_week))
+}
+
+/// Record the closing of `week` at `at` (after the week ended) in the inbox, once per week and
+/// community, and schedule processing. Returns whether it was newly recorded. The scheduler
+/// calls it for the week just ended; the demo for each week of its past course.
+pub async fn record_week_closing(
+    tx: &mut Tx<'_>,
+    community_id: &CommunityId,
+    week: IsoWeek,
+    at: DateTime<Utc>,
+) -> Result<bool> {
     let payload = serde_json::to_vec(&Payload::CloseWeek(CloseWeek {
-        close_week: last_week,
-        at: now,
+        close_week: week,
+        at,
     }))?;
     let inserted = tx
         .for_community(community_id)
         .insert_inbox(
             "classcred",
-            &format!("close_week:{community_id}:{last_week}"),
+            &format!("close_week:{community_id}:{week}"),
             "week_closed",
             &payload,
-            now.timestamp_millis(),
+            at.timestamp_millis(),
         )
         .await?;
     let fresh = matches!(inserted, InboxInsert::Stored(_));
     if fresh {
         tx.enqueue(&drain_job(community_id)).await?;
     }
-    tx.commit().await?;
-    Ok(fresh.then_some(last_week))
+    Ok(fresh)
 }
 
 /// Give a community's parked inbox rows another round of attempts, and schedule processing.

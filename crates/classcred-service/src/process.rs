@@ -24,6 +24,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::RoleChanged(r) => std::iter::once(&r.member).chain(&r.by).collect(),
         Event::PointsAdjusted(a) => vec![&a.by, &a.member],
         Event::BadgeGranted(b) => vec![&b.by, &b.member],
+        Event::SettingsChanged(c) => vec![&c.by],
     }
 }
 
@@ -59,6 +60,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
             x.by = m(&x.by);
             x.member = m(&x.member);
         }
+        Event::SettingsChanged(x) => x.by = m(&x.by),
     }
     out
 }
@@ -89,6 +91,7 @@ pub(crate) fn without_non_members(
         Event::RoleChanged(r) => is_member(&r.member) && r.by.as_ref().is_none_or(&is_member),
         Event::PointsAdjusted(a) => is_member(&a.by) && is_member(&a.member),
         Event::BadgeGranted(b) => is_member(&b.by) && is_member(&b.member),
+        Event::SettingsChanged(c) => is_member(&c.by),
     };
     keep.then_some(out)
 }
@@ -305,6 +308,10 @@ async fn write_outcome(
     }
     for l in &outcome.levels {
         tx.set_member_level(&row(&l.member)?, i64::from(l.level))
+            .await?;
+    }
+    if let Some(settings) = &outcome.settings {
+        tx.set_settings_from_engine(&serde_json::to_string(settings)?)
             .await?;
     }
     for item in &outcome.feed {

@@ -1,12 +1,16 @@
 //! `ledger replay`: rebuild a community's state from its inbox, in memory, and compare.
+//!
+//! Replay starts from the settings the community was created with and applies each processed
+//! `settings_changed` event in order, so a mid-course change (a higher quota from week 3 on)
+//! replays exactly as it was processed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use classcred_engine::{close_week, Event, InMemoryState, MemberId};
+use classcred_engine::{close_week, CommunitySettings, Event, InMemoryState, MemberId};
 use classcred_store::{CommunityId, Store};
 use serde::Serialize;
 
-use crate::{map_members, settings, without_non_members, Payload, Result};
+use crate::{map_members, without_non_members, Payload, Result, ServiceError};
 
 /// What a replay found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -33,7 +37,13 @@ pub async fn replay(
 ) -> Result<ReplayReport> {
     let mut tx = store.begin().await?;
     let mut scoped = tx.for_community(community_id);
-    let s = settings(&mut scoped, community_id).await?;
+    let community = scoped.community(community_id).await?;
+    let mut s = CommunitySettings::from_json(&community.initial_settings_json).map_err(|e| {
+        ServiceError::Settings {
+            community_id: community_id.to_string(),
+            problem: format!("initial settings: {e}"),
+        }
+    })?;
     let events = scoped.processed_events().await?;
     let ids: HashMap<MemberId, MemberId> = scoped
         .member_ids_by_platform()
@@ -76,7 +86,9 @@ pub async fn replay(
                     present.insert(j.member.clone());
                 }
                 if let Some(e) = without_non_members(event, |p| present.contains(p)) {
-                    mem.process(&s, &map_members(&e, &ids));
+                    if let Some(changed) = mem.process(&s, &map_members(&e, &ids)).settings {
+                        s = changed;
+                    }
                 }
             }
             Payload::CloseWeek(c) => {
@@ -93,6 +105,17 @@ pub async fn replay(
         differences: Vec::new(),
     };
     let diffs = &mut report.differences;
+
+    match CommunitySettings::from_json(&community.settings_json) {
+        Ok(stored) if stored == s => {}
+        Ok(_) => diffs.push(
+            "community settings: stored settings differ from the replayed settings changes"
+                .to_string(),
+        ),
+        Err(e) => diffs.push(format!(
+            "community settings: stored settings are invalid ({e})"
+        )),
+    }
 
     let stored: BTreeMap<&str, (&str, &str, i64)> = stored_ledger
         .iter()

@@ -1,11 +1,15 @@
 //! `classcred admin …`: administration of the dashboard from the server's shell.
 //! `admin login-link` prints a single-use sign-in link (and nothing else on stdout, so it can
-//! be piped or opened by a script). New subcommands join [`AdminCommand`].
+//! be piped or opened by a script); `admin token …` manages API tokens (`admin_token.rs`). New
+//! subcommands join [`AdminCommand`].
+
+use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use classcred_crypto::LoginKey;
 use classcred_store::{CommunityId, MemberRowId, Role, Store};
 
+use crate::admin_token::TokenCommand;
 use crate::config::Config;
 
 #[derive(Debug, clap::Subcommand)]
@@ -18,6 +22,11 @@ pub enum AdminCommand {
         #[arg(long, value_name = "PLATFORM_USER_ID")]
         member: Option<String>,
     },
+    /// API tokens of the JSON API (/api/v1): create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
 }
 
 /// Run an `admin` subcommand.
@@ -26,7 +35,7 @@ pub async fn run(
     store: &Store,
     login_key: &LoginKey,
     command: AdminCommand,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     match command {
         AdminCommand::LoginLink { community, member } => {
             let member_id = login_member(store, &community, member.as_deref()).await?;
@@ -39,8 +48,9 @@ pub async fn run(
                 now,
             );
             crate::output::print(&format!("{link}\n"))?;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::Token { command } => crate::admin_token::run(store, command).await,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The composition root: one place that builds the store's companions (routes of the core and
-//! of Slack, workers with this build's job handlers, the scheduler, the optional metrics
+//! The composition root: one place that builds the store's companions (routes of the core, of
+//! Slack and of the JSON API, workers with this build's job handlers, the scheduler, the optional metrics
 //! listener) from the configuration. `serve`, `demo` and the tests all go through
 //! [`App::build`].
 
@@ -126,6 +126,9 @@ impl App {
                         store.clone(),
                         store.login_key(),
                         tls.is_some(),
+                    )))
+                    .merge(classcred_api::routes(classcred_api::ApiState::new(
+                        store.clone(),
                     ))),
                 metrics.clone(),
             )

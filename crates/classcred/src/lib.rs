@@ -2,9 +2,11 @@
 //! [`run`].
 
 pub mod admin;
+mod admin_token;
 pub mod app;
 pub mod config;
 pub mod demo;
+mod export;
 mod keys;
 mod ledger;
 mod notices;
@@ -54,7 +56,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
-    /// Create a demo class (institution, community, staff, 24 students, messages) and serve it.
+    /// Create a demo class (an Admin, an Instructor, 40 students, six weeks of activity) and serve it.
     Demo {
         /// Create the data and exit instead of serving.
         #[arg(long)]
@@ -97,10 +99,15 @@ pub enum Command {
         #[command(subcommand)]
         command: slack::SlackCommand,
     },
-    /// Dashboard administration: sign-in links.
+    /// Access to a community: dashboard sign-in links and API tokens.
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Exports: grades as CSV.
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
     },
 }
 
@@ -312,10 +319,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => {
             let store = open_existing_store(&cfg).await?;
-            let result = admin::run(&cfg, &store, &store.login_key(), command).await;
+            let code = admin::run(&cfg, &store, &store.login_key(), command).await;
             store.close().await;
-            result?;
-            Ok(ExitCode::SUCCESS)
+            code
+        }
+        Command::Export { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = export::run(&store, command).await;
+            store.close().await;
+            code
         }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),

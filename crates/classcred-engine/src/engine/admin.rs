@@ -1,14 +1,17 @@
 //! Member and Admin events: joins, profile and role changes, manual point adjustments with a
-//! required reason, and hand-awarded custom badges. The service checks who may call these;
+//! required reason, hand-awarded custom badges, and settings changes. The service checks who may call these;
 //! the engine checks again (only an Admin) and refuses with a notice otherwise.
 
 use super::Ctx;
 use crate::badges::{BuiltinBadge, ONCE};
-use crate::event::{BadgeGranted, MemberJoined, PointsAdjusted, ProfileChanged, RoleChanged};
+use crate::event::{
+    BadgeGranted, MemberJoined, PointsAdjusted, ProfileChanged, RoleChanged, SettingsChanged,
+};
 use crate::ids::{MemberId, MemberInfo, Role};
 use crate::ledger::{EntryKind, IdempotencyKey, LedgerEntry, Source};
 use crate::outcome::{FeedKind, MemberChange, NoticeKind};
 use crate::points::Points;
+use crate::settings::SettingsError;
 use crate::state::StateView;
 
 fn is_admin<S: StateView + ?Sized>(cx: &Ctx<'_, S>, id: &MemberId) -> bool {
@@ -139,4 +142,20 @@ pub(super) fn badge_granted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &Badg
         return refuse(cx, &e.by, "only students can win badges");
     }
     super::award_badge(cx, &e.member, &e.badge, ONCE, Some(&e.by), e.occurred_at);
+}
+
+pub(super) fn settings_changed<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &SettingsChanged) {
+    if !is_admin(cx, &e.by) {
+        return refuse(cx, &e.by, "only an Admin can change settings");
+    }
+    if let Err(problem) = e.settings.validate() {
+        let reason = match problem {
+            SettingsError::Invalid { field, problem } => format!("setting `{field}`: {problem}"),
+            SettingsError::Json(_) => "the settings are not valid".to_owned(),
+        };
+        return refuse(cx, &e.by, &reason);
+    }
+    if &e.settings != cx.settings {
+        cx.out.settings = Some(e.settings.clone());
+    }
 }

@@ -3,7 +3,7 @@
 //! always give the same outcome.
 //!
 //! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
-//! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges),
+//! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
 //! `rewards` (levels and automatic badges, run after every event).
 
 mod admin;
@@ -47,6 +47,7 @@ pub fn apply<S: StateView + ?Sized>(
         Event::RoleChanged(e) => admin::role_changed(&mut cx, e),
         Event::PointsAdjusted(e) => admin::points_adjusted(&mut cx, e),
         Event::BadgeGranted(e) => admin::badge_granted(&mut cx, e),
+        Event::SettingsChanged(e) => admin::settings_changed(&mut cx, e),
     }
     rewards::finish(&mut cx, event.occurred_at());
     cx.out

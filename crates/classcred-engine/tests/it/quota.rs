@@ -194,3 +194,56 @@ fn reversal_refunds_quota_only_on_the_same_quota_day() {
     assert_eq!(w.quota_used("s1", "2025-03-06T12:00:00Z"), 0);
     assert_eq!(w.earned("s4"), p("0"));
 }
+
+fn change_quota(w: &mut World, by: &str, quota: u32, at: &str) -> Outcome {
+    let mut settings = w.settings.clone();
+    settings.daily_quota = quota;
+    w.send(Event::SettingsChanged(SettingsChanged {
+        settings,
+        by: m(by),
+        occurred_at: t(at),
+    }))
+}
+
+#[test]
+fn an_admins_quota_change_binds_later_gives_of_the_same_day() {
+    let mut w = World::new();
+    w.post("s1", &["s2"], 5, "2025-03-04T09:00:00Z");
+    let (_, o) = w.post("s1", &["s2"], 1, "2025-03-04T10:00:00Z");
+    assert!(o.entries.is_empty(), "quota 5 used up");
+
+    let o = change_quota(&mut w, "admin", 8, "2025-03-04T11:00:00Z");
+    assert_eq!(o.settings.as_ref().map(|s| s.daily_quota), Some(8));
+    assert!(o.entries.is_empty() && !o.is_empty());
+    let (_, o) = w.post("s1", &["s2"], 3, "2025-03-04T12:00:00Z");
+    assert_eq!(count_kind(&o, EntryKind::Award), 3, "3 more fit under 8");
+    assert_eq!(w.earned("s2"), p("8"));
+
+    // The same settings again change nothing.
+    assert!(change_quota(&mut w, "admin", 8, "2025-03-04T13:00:00Z").is_empty());
+}
+
+#[test]
+fn settings_changes_need_an_admin_and_valid_settings() {
+    let mut w = World::new();
+    for who in ["ta", "s1"] {
+        let o = change_quota(&mut w, who, 9, "2025-03-04T11:00:00Z");
+        assert!(o.settings.is_none(), "{who}");
+        assert!(matches!(
+            notices_to(&o, who).as_slice(),
+            [NoticeKind::Refused { .. }]
+        ));
+    }
+    let o = change_quota(
+        &mut w,
+        "admin",
+        settings::MAX_DAILY_QUOTA + 1,
+        "2025-03-04T11:00:00Z",
+    );
+    assert!(o.settings.is_none());
+    assert!(matches!(
+        notices_to(&o, "admin").as_slice(),
+        [NoticeKind::Refused { reason }] if reason.contains("daily_quota")
+    ));
+    assert_eq!(w.settings.daily_quota, 5);
+}

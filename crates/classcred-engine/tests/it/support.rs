@@ -63,8 +63,13 @@ impl World {
         w
     }
 
+    /// Applies one event; a settings change binds every later event, as in the service.
     pub fn send(&mut self, e: Event) -> Outcome {
-        self.state.process(&self.settings, &e)
+        let o = self.state.process(&self.settings, &e);
+        if let Some(s) = &o.settings {
+            self.settings = s.clone();
+        }
+        o
     }
 
     /// Posts a message with a fresh id; returns (id, outcome).

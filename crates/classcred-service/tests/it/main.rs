@@ -4,7 +4,10 @@
     reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
 )]
 
+mod changes;
 mod common;
+mod identity;
+mod dashboard;
 mod processing;
 mod replay_prop;
 mod service;

@@ -18,13 +18,14 @@ impl Tx<'_> {
         Ok(inst)
     }
 
-    /// Create a community and its data key.
+    /// Create a community and its data key. Its settings are also kept as the settings it was
+    /// created with (`initial_settings`), where `ledger replay` starts.
     pub async fn create_community(&mut self, new: NewCommunity) -> Result<Community> {
         let id = CommunityId::new_row();
         let now = self.now_ms();
         sqlx::query(
-            "INSERT INTO community (id, institution_id, name, platform, platform_team_id, settings, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
+            "INSERT INTO community (id, institution_id, name, platform, platform_team_id, settings, initial_settings, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, 'active', $7)",
         )
         .bind(&id)
         .bind(&new.institution_id)
@@ -74,19 +75,6 @@ impl Tx<'_> {
         rows.iter().map(community_from_row).collect()
     }
 
-    pub async fn update_community_settings(
-        &mut self,
-        id: &CommunityId,
-        settings_json: &str,
-    ) -> Result<()> {
-        sqlx::query("UPDATE community SET settings = $2 WHERE id = $1")
-            .bind(id)
-            .bind(settings_json)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
     /// Mark a community disabled (uninstall / token revocation), recording when.
     pub async fn disable_community(&mut self, id: &CommunityId) -> Result<()> {
         let now = self.now_ms();
@@ -111,6 +99,50 @@ impl Tx<'_> {
 }
 
 impl CommunityTx<'_, '_> {
+    /// Store the settings an engine event (`settings_changed`) produced. Only the processing of
+    /// an inbox row calls this, in the transaction that marks the row processed: settings never
+    /// change outside the event order, so `ledger replay` reproduces them.
+    pub async fn set_settings_from_engine(&mut self, settings_json: &str) -> Result<()> {
+        let community_id = &self.community_id.clone();
+        sqlx::query("UPDATE community SET settings = $2 WHERE id = $1")
+            .bind(community_id)
+            .bind(settings_json)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Set up a new community's settings before anything happened in it (installation,
+    /// tests): both the current and the initial settings are replaced. Refused once an event of
+    /// the community has been processed: from then on settings change only through the inbox.
+    pub async fn configure_settings_before_activity(&mut self, settings_json: &str) -> Result<()> {
+        let community_id = &self.community_id.clone();
+        let processed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM inbox WHERE community_id = $1 AND processed_at IS NOT NULL",
+        )
+        .bind(community_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        if processed > 0 {
+            return Err(StoreError::Invalid(format!(
+                "community {community_id} already processed {processed} events: change its settings through the inbox"
+            )));
+        }
+        let done =
+            sqlx::query("UPDATE community SET settings = $2, initial_settings = $2 WHERE id = $1")
+                .bind(community_id)
+                .bind(settings_json)
+                .execute(&mut *self.tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "community",
+                id: community_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// Mark every installation of a community revoked (uninstall, token revocation).
     pub async fn revoke_installations(&mut self) -> Result<u64> {
         let community_id = &self.community_id.clone();

@@ -55,27 +55,35 @@ impl CommunityTx<'_, '_> {
             .fetch_all(&mut *self.tx)
             .await?;
         self.open_rows(community_id, &rows, |dek, r| {
-            let id: String = r.try_get("id")?;
-            Ok(LedgerEntry {
-                entry: NewLedgerEntry {
-                    note: open_opt(dek, r, community_id, "ledger_entry", "note_enc", &id)?,
-                    member_id: r.try_get("member_id")?,
-                    kind: r.try_get("kind")?,
-                    amount_milli: r.try_get("amount_milli")?,
-                    idempotency_key: r.try_get("idempotency_key")?,
-                    giver_member_id: r.try_get("giver_member_id")?,
-                    giver_role: r.try_get("giver_role")?,
-                    source_ref: r.try_get("source_ref")?,
-                    quota_day: r.try_get("quota_day")?,
-                    iso_week: r.try_get("iso_week")?,
-                    quota_units: r.try_get("quota_units")?,
-                    fire_units: r.try_get("fire_units")?,
-                    occurred_at: r.try_get("occurred_at")?,
-                },
-                community_id: r.try_get("community_id")?,
-                created_at: r.try_get("created_at")?,
-                id,
-            })
+            ledger_entry_from_row(dek, community_id, r)
+        })
+        .await
+    }
+
+    /// One page of the ledger, newest first (by `created_at`, then id): at most `limit`
+    /// entries strictly older than `before` (`(created_at, id)` of the last entry of the
+    /// previous page), or the newest when `None`.
+    pub async fn ledger_page(
+        &mut self,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<LedgerEntry>> {
+        let community_id = &self.community_id.clone();
+        let (before_at, before_id) = before.map_or((None, None), |(at, id)| (Some(at), Some(id)));
+        let sql = format!(
+            "SELECT {LEDGER_COLUMNS} FROM ledger_entry WHERE community_id = $1 \
+             AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(community_id)
+            .bind(before_at)
+            .bind(before_id)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        self.open_rows(community_id, &rows, |dek, r| {
+            ledger_entry_from_row(dek, community_id, r)
         })
         .await
     }
@@ -94,4 +102,32 @@ impl CommunityTx<'_, '_> {
             .map(|r| Ok((r.try_get("member_id")?, r.try_get("total")?)))
             .collect()
     }
+}
+
+fn ledger_entry_from_row(
+    dek: &classcred_crypto::DataKey,
+    community_id: &CommunityId,
+    r: &AnyRow,
+) -> Result<LedgerEntry> {
+    let id: String = r.try_get("id")?;
+    Ok(LedgerEntry {
+        entry: NewLedgerEntry {
+            note: open_opt(dek, r, community_id, "ledger_entry", "note_enc", &id)?,
+            member_id: r.try_get("member_id")?,
+            kind: r.try_get("kind")?,
+            amount_milli: r.try_get("amount_milli")?,
+            idempotency_key: r.try_get("idempotency_key")?,
+            giver_member_id: r.try_get("giver_member_id")?,
+            giver_role: r.try_get("giver_role")?,
+            source_ref: r.try_get("source_ref")?,
+            quota_day: r.try_get("quota_day")?,
+            iso_week: r.try_get("iso_week")?,
+            quota_units: r.try_get("quota_units")?,
+            fire_units: r.try_get("fire_units")?,
+            occurred_at: r.try_get("occurred_at")?,
+        },
+        community_id: r.try_get("community_id")?,
+        created_at: r.try_get("created_at")?,
+        id,
+    })
 }

@@ -1,4 +1,4 @@
-//! Institutions, communities, members, messages, installations, inbox and ledger rows.
+//! Institutions, communities, members, messages, installations, inbox and ledger rows, API tokens.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -7,6 +7,8 @@ use sqlx::Row;
 
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
+pub use identity::IdentityMember;
+pub use api_token::{ApiTokenRecord, API_TOKEN_USE_RESOLUTION_MS};
 pub use ids::{CommunityId, MemberRowId};
 
 /// A member's role inside a community.
@@ -122,7 +124,10 @@ pub struct Community {
     pub name: String,
     pub platform: String,
     pub platform_team_id: Option<String>,
+    /// The current settings (JSON), as the last processed settings change left them.
     pub settings_json: String,
+    /// The settings the community was created with: where `ledger replay` starts.
+    pub initial_settings_json: String,
     pub state: CommunityState,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
@@ -256,6 +261,7 @@ fn community_from_row(r: &AnyRow) -> Result<Community> {
         platform: r.try_get("platform")?,
         platform_team_id: r.try_get("platform_team_id")?,
         settings_json: r.try_get("settings")?,
+        initial_settings_json: r.try_get("initial_settings")?,
         state: CommunityState::parse(&r.try_get::<String, _>("state")?)?,
         disabled_at: r.try_get("disabled_at")?,
         created_at: r.try_get("created_at")?,
@@ -263,7 +269,8 @@ fn community_from_row(r: &AnyRow) -> Result<Community> {
 }
 
 const COMMUNITY_COLUMNS: &str =
-    "id, institution_id, name, platform, platform_team_id, settings, state, disabled_at, created_at";
+    "id, institution_id, name, platform, platform_team_id, settings, initial_settings, state, \
+     disabled_at, created_at";
 const MEMBER_COLUMNS: &str = "id, community_id, platform_user_id, role, kind, level, name_enc, \
      display_name_enc, email_enc, avatar_url_enc, timezone_enc, joined_at, updated_at";
 const LEDGER_COLUMNS: &str = "id, community_id, member_id, kind, amount_milli, idempotency_key, \
@@ -275,7 +282,9 @@ fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+mod api_token;
 mod community;
+mod identity;
 mod ids;
 pub(crate) mod inbox;
 mod ledger;

@@ -78,6 +78,19 @@ impl CommunityTx<'_, '_> {
         .transpose()
     }
 
+    /// How many members of the community hold `role` (e.g. the Admins, for the last-Admin
+    /// guard of a role change).
+    pub async fn count_members_with_role(&mut self, role: Role) -> Result<i64> {
+        let community_id = &self.community_id.clone();
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM member WHERE community_id = $1 AND role = $2")
+                .bind(community_id)
+                .bind(role.as_str())
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
+    }
+
     pub async fn set_member_role_kind(
         &mut self,
         member_id: &MemberRowId,

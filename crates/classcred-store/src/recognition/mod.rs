@@ -44,12 +44,23 @@ pub struct FeedRow {
     pub occurred_at: i64,
 }
 
+/// A feed item with its id (the tie-breaker of feed pages).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedPageItem {
+    pub id: String,
+    #[serde(flatten)]
+    pub row: FeedRow,
+}
+
 /// After this many failed processing attempts an inbox row is parked: left unprocessed, with
 /// its error, so that one bad row cannot block every later event of its community.
 pub const INBOX_MAX_ATTEMPTS: i64 = 10;
 
+pub use dashboard::{FireEdge, FireExchange, MemberActivity, PendingCounts};
+
 const EARNED: &str = "CAST(COALESCE(SUM(CASE WHEN kind IN ('purchase', 'refund') THEN 0 ELSE amount_milli END), 0) AS BIGINT)";
 
+mod dashboard;
 mod members;
 mod processing;
 mod questions;

@@ -198,4 +198,40 @@ impl CommunityTx<'_, '_> {
             })
             .collect()
     }
+
+    /// One page of the community's whole feed (every member's items and the community's),
+    /// newest first by `(occurred_at, id)`: at most `limit` items strictly older than `before`
+    /// (the key of the last item of the previous page), or the newest when `None`.
+    pub async fn feed_page(
+        &mut self,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<FeedPageItem>> {
+        let community_id = &self.community_id.clone();
+        let (before_at, before_id) = before.map_or((None, None), |(at, id)| (Some(at), Some(id)));
+        let rows = sqlx::query(
+            "SELECT id, member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \
+             AND ($2 IS NULL OR occurred_at < $2 OR (occurred_at = $2 AND id < $3)) \
+             ORDER BY occurred_at DESC, id DESC LIMIT $4",
+        )
+        .bind(community_id)
+        .bind(before_at)
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeedPageItem {
+                    id: r.try_get("id")?,
+                    row: FeedRow {
+                        member_id: r.try_get("member_id")?,
+                        kind: r.try_get("kind")?,
+                        payload: r.try_get("payload")?,
+                        occurred_at: r.try_get("occurred_at")?,
+                    },
+                })
+            })
+            .collect()
+    }
 }

@@ -73,6 +73,10 @@ pub static TABLES: &[Table] = &[
                 "settings",
                 "course rules: timezone, dates, quota, tax brackets",
             ),
+            np(
+                "initial_settings",
+                "the course rules the community started with, where replay begins",
+            ),
             np("state", "active or disabled"),
             np(
                 "disabled_at",
@@ -558,6 +562,25 @@ pub static TABLES: &[Table] = &[
             ),
             np("created_at", CREATED),
             np("updated_at", "last change"),
+        ],
+    },
+    Table {
+        name: "api_token",
+        purpose: "per-community tokens for the JSON API; only a hash of each token is kept",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np(
+                "name",
+                "label an Admin gave the token, naming an integration (e.g. gradebook sync)",
+            ),
+            np(
+                "token_hash",
+                "SHA-256 of a random token we generated; the token itself is not kept",
+            ),
+            np("created_at", CREATED),
+            np("last_used_at", "when the token was last used, to the hour"),
+            np("revoked_at", "when the token was revoked"),
         ],
     },
 ];

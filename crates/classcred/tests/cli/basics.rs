@@ -21,6 +21,9 @@ fn help_for_every_subcommand() {
         vec!["ledger", "replay", "--help"],
         vec!["ledger", "adjust", "--help"],
         vec!["inbox", "retry", "--help"],
+        vec!["admin", "token", "create", "--help"],
+        vec!["admin", "token", "list", "--help"],
+        vec!["admin", "token", "revoke", "--help"],
     ] {
         let o = run(dir.path(), &args);
         assert!(o.status.success(), "{args:?}: {}", text(&o));

@@ -31,17 +31,14 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     assert!(run(d, &["migrate"]).status.success());
     let o = run(d, &["demo", "--no-serve"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        text(&o).contains("created: 26 members, 80 messages"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("created: 43 members, "), "{}", text(&o));
     let o = run(d, &["demo", "--no-serve"]);
     assert!(text(&o).contains("already present"), "demo is idempotent");
 
     let o = run(d, &["audit", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("intact: 1 entries"));
+    // The quota raise (made through the dashboard's path) and the demo's creation.
+    assert!(text(&o).contains("intact: 2 entries"), "{}", text(&o));
 
     // Rotation: the old key no longer opens the database; the new one does.
     let old_key = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
@@ -63,13 +60,13 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     let o = run(d, &["demo", "--no-serve"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("26 members"),
+        text(&o).contains("43 members"),
         "data still decrypts: {}",
         text(&o)
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
-        text(&o).contains("intact: 2 entries"),
+        text(&o).contains("intact: 3 entries"),
         "rotation is audited: {}",
         text(&o)
     );
@@ -103,9 +100,35 @@ fn demo_on_postgres() {
         &["--database-url", pg.url(), "demo", "--no-serve"],
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("created: 26 members"), "{}", text(&o));
+    assert!(text(&o).contains("created: 43 members"), "{}", text(&o));
     let o = run(dir.path(), &["--database-url", pg.url(), "audit", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
+    let o = run(
+        dir.path(),
+        &["--database-url", pg.url(), "community", "list"],
+    );
+    let c = text(&o)
+        .lines()
+        .find(|l| l.contains("DEMO-CS101"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let o = run(
+        dir.path(),
+        &[
+            "--database-url",
+            pg.url(),
+            "ledger",
+            "replay",
+            "--community",
+            &c,
+        ],
+    );
+    assert!(
+        text(&o).contains("reproduces the stored state"),
+        "{}",
+        text(&o)
+    );
     drop(pg);
 }
 
@@ -205,16 +228,17 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
         .next()
         .unwrap()
         .to_string();
-    assert!(head.starts_with("3:"), "{out}");
+    // The demo's quota raise and creation, then the two adjustments.
+    assert!(head.starts_with("4:"), "{out}");
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert!(o.status.success(), "{}", text(&o));
 
     // The attacker removes the last entry and points the head at the one before.
     let db = d.join("classcred.db");
-    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 3");
+    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 4");
     rusqlite_free_update(
         &db,
-        "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_entry WHERE seq = 2)",
+        "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_entry WHERE seq = 3)",
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
@@ -225,7 +249,7 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("does not contain the published head 3:"),
+        text(&o).contains("does not contain the published head 4:"),
         "{}",
         text(&o)
     );

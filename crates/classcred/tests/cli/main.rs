@@ -7,8 +7,11 @@
 )]
 
 mod admin;
+mod admin_token;
 mod basics;
 mod browser;
+mod demo;
+mod export;
 mod keys;
 mod ledger;
 mod serve;

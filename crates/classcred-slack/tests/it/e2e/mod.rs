@@ -455,12 +455,12 @@ async fn week_of_class(extras: bool) {
         let c = s.community().to_owned();
         {
             let mut tx = s.store.begin().await.unwrap();
-            tx.update_community_settings(
-                &c,
-                &json!({"timezone": "Europe/Berlin", "daily_quota": QUOTA}).to_string(),
-            )
-            .await
-            .unwrap();
+            tx.for_community(&c)
+                .configure_settings_before_activity(
+                    &json!({"timezone": "Europe/Berlin", "daily_quota": QUOTA}).to_string(),
+                )
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
         }
         if extras {
