@@ -1,10 +1,11 @@
 // The overview's charts and the recognition network render with the demo's data: SVG drawn on
 // the server, each with a name, marks for the data and the numbers as a table. Facts:
-// LINK_ADMIN, STUDENT_COUNT (students in the class), ISOLATED_NAME (a student nobody recognised).
+// LINK_ADMIN, STUDENT_COUNT (students in the class), ISOLATED_NAMES (the students nobody
+// recognised and who recognised nobody), PAIR_NAMES (two students who recognise only each other).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, signIn, open, finish, fact, nameRe, namesOf } from './lib/browser.mjs';
+import { launch, signIn, open, finish, fact, namesOf } from './lib/browser.mjs';
 
 let browser;
 let s;
@@ -80,10 +81,21 @@ test('the network is drawn with every student, and its patterns are listed besid
   assert.ok(drawing.circles >= students, `a node per student: ${drawing.circles} for ${students} students`);
   assert.ok(drawing.lines >= 10, `edges for who recognises whom: ${drawing.lines}`);
   const t = await tables(s.page);
-  assert.ok(t.some((x) => nameRe('ISOLATED_NAME').test(x.text)), 'the isolated student is listed in a table beside the drawing');
   const text = await s.page.locator('main').innerText();
   assert.match(text, /isolated/i, 'isolated students are named');
   assert.match(text, /one-way/i, 'one-way recognition is named');
   assert.match(text, /pair|ring/i, 'closed pairs or rings are named');
-  assert.match(text, nameRe('ISOLATED_NAME'), 'the isolated student is listed');
+  for (const name of namesOf('ISOLATED_NAMES')) {
+    assert.ok(t.some((x) => x.text.includes(name)), `the isolated student ${name} is listed in a table beside the drawing`);
+  }
+  const pairs = await s.page.evaluate(() =>
+    [...document.querySelectorAll('main li, main tr, main p')]
+      .map((el) => el.textContent)
+      .filter((t) => /pair|ring|closed|only each other/i.test(t)),
+  );
+  const [a, b] = namesOf('PAIR_NAMES');
+  assert.ok(
+    pairs.some((p) => p.includes(a) && p.includes(b)) || text.includes(`${a} and ${b}`) || text.includes(`${b} and ${a}`),
+    `the closed pair ${a} and ${b} is named together: ${JSON.stringify(pairs.slice(0, 5))}`,
+  );
 });

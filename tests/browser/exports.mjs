@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, signIn, open, finish, fact, nameRe, namesOf } from './lib/browser.mjs';
+import { launch, signIn, open, finish, fact, namesOf } from './lib/browser.mjs';
 
 let browser;
 let s;
@@ -61,7 +61,10 @@ async function download(page, file) {
 }
 
 const studentRow = (rows, column) => {
-  const names = namesOf('STUDENT_NAME');
+  // The full name, or "Last, First" as gradebooks sort them.
+  const [full] = namesOf('STUDENT_NAME');
+  const parts = full.split(' ');
+  const names = [full, `${parts.slice(1).join(' ')}, ${parts[0]}`];
   const found = rows.filter((r) => names.includes(r[column]));
   assert.equal(found.length, 1, `one row for ${names.join(' or ')} in ${JSON.stringify(rows.slice(0, 3))}…`);
   return found[0];

@@ -1,7 +1,8 @@
 // Every page, one test each: it answers, axe-core finds no serious or critical violation (at
 // 1280 and 320 px), nothing scrolls sideways at 320 px, the keyboard reaches everything from a
 // skip link, and screenshots are saved. A page that does not exist fails its test. Facts:
-// LINK_ADMIN, LINK_STUDENT, STUDENT_ID.
+// LINK_ADMIN, LINK_ADMIN_SPARE (opened, not used: the sign-in confirmation page), LINK_STUDENT,
+// STUDENT_ID.
 
 import { test, before, after } from 'node:test';
 import { launch, session, signIn, open, finish, fact } from './lib/browser.mjs';
@@ -25,6 +26,7 @@ after(async () => {
 
 const PAGES = [
   ['landing', () => anonymous, '/', 200],
+  ['sign-in', () => anonymous, () => { const l = new URL(fact('LINK_ADMIN_SPARE')); return l.pathname + l.search; }, 200],
   ['overview', () => admin, '/dashboard', 200],
   ['members', () => admin, '/dashboard/members', 200],
   ['leaderboard', () => admin, '/dashboard/leaderboard?period=course', 200],
@@ -36,6 +38,7 @@ const PAGES = [
   ['my-data', () => student, '/me', 200],
   ['error-forbidden', () => student, '/dashboard/members', 403],
   ['error-not-found', () => admin, '/dashboard/students/no-such-member', 404],
+  ['error-unknown-url', () => admin, '/no-such-page', 404],
 ];
 
 for (const [name, who, path, status] of PAGES) {
@@ -43,6 +46,10 @@ for (const [name, who, path, status] of PAGES) {
     const { page } = who();
     const target = typeof path === 'function' ? path() : path;
     assert.equal(await open(page, target), status, `${target} answers ${status}`);
+    if (name === 'sign-in') {
+      assert.equal(new URL(page.url()).pathname, '/dashboard/login', 'opening a link asks before signing in');
+      assert.deepEqual(await anonymous.context.cookies(), [], 'opening a link signs nobody in');
+    }
     await assertGoodPage(page, name);
   });
 }

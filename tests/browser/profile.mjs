@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, signIn, finish, fact, url, nameRe, namesOf } from './lib/browser.mjs';
+import { launch, signIn, finish, fact, url, nameRe } from './lib/browser.mjs';
 
 let browser;
 before(async () => {
@@ -18,6 +18,7 @@ test('an Instructor opens a student profile from the Members page', async () => 
   await s.page.goto(url('/dashboard/members'));
   const link = s.page.locator(`main a[href="/dashboard/students/${fact('STUDENT_ID')}"]`);
   assert.equal(await link.count(), 1, 'the Members page links to the student once');
+  assert.match(await link.innerText(), nameRe('STUDENT_NAME'), 'the link shows the student’s full name, not a handle');
   await link.click();
   await s.page.waitForURL(url(`/dashboard/students/${fact('STUDENT_ID')}`));
   const text = await s.page.locator('main').innerText();

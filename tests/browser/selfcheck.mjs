@@ -1,9 +1,11 @@
 // The page checks themselves: each one passes a good page and fails a page with exactly the
-// fault it looks for, so a green run of the dashboard specs means something. Needs no server.
+// fault it looks for, so a green run of the dashboard specs means something. Needs no ClassCred
+// server (the sign-in checks start a tiny one of their own on a loopback port).
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, session, finish } from './lib/browser.mjs';
+import { createServer } from 'node:http';
+import { launch, session, finish, followLink } from './lib/browser.mjs';
 import { assertAccessible, assertFitsNarrow, assertGoodPage, assertKeyboard, NARROW } from './lib/checks.mjs';
 
 delete process.env.CLASSCRED_BROWSER_SCREENSHOTS;
@@ -85,4 +87,65 @@ test('an inline script refused by the CSP fails the session', async () => {
   );
   await s.page.goto('http://127.0.0.1:9/');
   await assert.rejects(finish(s), /Content-Security-Policy/);
+});
+
+/// A fake sign-in server on a loopback port: GET of the link answers with `onGet` (status,
+/// headers, body); POST of the Continue form signs in (303 to /dashboard).
+async function fakeSignIn(onGet) {
+  const posted = [];
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/dashboard/login' && req.method === 'GET') {
+      res.writeHead(onGet.status, { 'content-type': 'text/html', ...(onGet.headers ?? {}) });
+      return res.end(onGet.body ?? '');
+    }
+    if (path === '/dashboard/login' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      return req.on('end', () => {
+        posted.push(body);
+        res.writeHead(303, { location: '/dashboard' });
+        res.end();
+      });
+    }
+    res.writeHead(200, { 'content-type': 'text/html' });
+    return res.end(withBody('', '<p>Overview</p>'));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const link = `http://127.0.0.1:${server.address().port}/dashboard/login?token=t0k`;
+  const s = await session(browser);
+  const close = async () => {
+    await s.context.close();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { s, posted, link, close };
+}
+
+const CONFIRM = withBody('', `<form method="post" action="/dashboard/login">
+<input type="hidden" name="token" value="t0k"><button type="submit">Continue</button></form>`);
+
+test('sign-in: a confirmation page is passed by pressing Continue (a POST with the token)', async () => {
+  const { s, posted, link, close } = await fakeSignIn({ status: 200, body: CONFIRM });
+  const { response, confirmed } = await followLink(s.page, link);
+  assert.equal(confirmed, true);
+  assert.equal(response.status(), 200);
+  assert.equal(new URL(s.page.url()).pathname, '/dashboard');
+  assert.deepEqual(posted, ['token=t0k']);
+  await close();
+});
+
+test('sign-in: a link that signs in on GET needs no Continue', async () => {
+  const { s, posted, link, close } = await fakeSignIn({ status: 303, headers: { location: '/dashboard' } });
+  const { response, confirmed } = await followLink(s.page, link);
+  assert.equal(confirmed, false);
+  assert.equal(response.status(), 200);
+  assert.equal(new URL(s.page.url()).pathname, '/dashboard');
+  assert.deepEqual(posted, []);
+  await close();
+});
+
+test('sign-in: a Continue button that GETs is refused', async () => {
+  const { s, link, close } = await fakeSignIn({ status: 200, body: CONFIRM.replace('method="post"', 'method="get"') });
+  await assert.rejects(followLink(s.page, link), /POST form/);
+  await close();
 });

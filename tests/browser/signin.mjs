@@ -1,9 +1,11 @@
 // Sign-in with a login link, and what stays refused: a reused or altered link, pages after
-// sign-out, pages for someone who never signed in. Facts: LINK_ADMIN.
+// sign-out, pages for someone who never signed in. A link previewer (a chat app unfurling the
+// link: a plain GET, no button pressed) does not use the link up. Facts: LINK_ADMIN,
+// LINK_ADMIN_SPARE.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, session, signIn, open, finish, fact, url } from './lib/browser.mjs';
+import { launch, session, signIn, followLink, finish, fact, url } from './lib/browser.mjs';
 
 let browser;
 before(async () => {
@@ -42,8 +44,8 @@ test('a login link signs in once; the same link is refused afterwards; sign-out 
 
   // The link again, in another browser session: refused, and not signed in.
   const again = await session(browser);
-  const status = await open(again.page, new URL(link).pathname + new URL(link).search);
-  assert.equal(status, 403, 'a used link is refused');
+  const { response: refused } = await followLink(again.page, link);
+  assert.equal(refused.status(), 403, 'a used link is refused');
   assert.match(await again.page.locator('main').innerText(), /already|used|once/i);
   assert.deepEqual(await again.context.cookies(), [], 'no session for a reused link');
   const after = await again.page.goto(url('/dashboard'));
@@ -66,7 +68,23 @@ test('an altered link is refused', async () => {
   const flipped = token.slice(0, -1) + (token.endsWith('0') ? '1' : '0');
   link.searchParams.set('token', flipped);
   const s = await session(browser);
-  assert.equal(await open(s.page, link.pathname + link.search), 400);
+  const { response } = await followLink(s.page, link.toString());
+  assert.equal(response.status(), 400, 'an altered link is refused');
   assert.deepEqual(await s.context.cookies(), [], 'no session for an altered link');
   await finish(s);
+});
+
+test('a link previewer opening the link does not use it up: the link asks before signing in', async () => {
+  const link = fact('LINK_ADMIN_SPARE');
+  // What a chat app does to unfurl a link: a plain GET, following redirects, no button pressed.
+  const s = await session(browser);
+  const preview = await s.context.request.get(link);
+  assert.equal(preview.status(), 200, 'the link answers a previewer with a page');
+  assert.equal(new URL(preview.url()).pathname, '/dashboard/login', 'the previewer stays on the sign-in page');
+  assert.match(await preview.text(), /continue/i, 'the page asks to continue');
+  assert.deepEqual(await s.context.cookies(), [], 'opening the link signs nobody in');
+  await s.context.close();
+  // The person then opens the link and presses Continue: signed in.
+  const person = await signIn(browser, link, '/dashboard');
+  await finish(person);
 });

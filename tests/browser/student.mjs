@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, signIn, open, finish, fact, nameRe, namesOf } from './lib/browser.mjs';
+import { launch, signIn, open, finish, fact, nameRe } from './lib/browser.mjs';
 
 let browser;
 before(async () => {

@@ -65,15 +65,34 @@ function watch(page, problems) {
   page.on('pageerror', (err) => problems.push(`${page.url()}: script error: ${err.message}`));
 }
 
-/// Opens a login link in a new session and checks that it signs in: the link answers with a
-/// redirect to a signed-in page, not an error.
+/// Follows a login link in `page` the way a person does: opens it and, when the server first
+/// shows a confirmation page (so that link previewers, which only GET, cannot use the link up),
+/// presses its Continue button. Returns the final response and whether a confirmation page
+/// was shown.
+export async function followLink(page, link) {
+  const opened = await page.goto(link);
+  assert.ok(opened, 'no response for the login link');
+  const onLoginPage = new URL(page.url()).pathname === '/dashboard/login';
+  const proceed = page.locator('main form').getByRole('button', { name: /continue/i });
+  if (!(onLoginPage && opened.status() === 200 && (await proceed.count()) > 0)) {
+    return { response: opened, confirmed: false };
+  }
+  assert.equal(await proceed.count(), 1, 'one Continue button on the sign-in confirmation page');
+  const method = await proceed.evaluate((b) => (b.form ? b.form.method : ''));
+  assert.equal(method, 'post', 'Continue submits a POST form, so only a person uses the link');
+  const [response] = await Promise.all([page.waitForNavigation(), proceed.click()]);
+  assert.ok(response, 'no response after pressing Continue');
+  return { response, confirmed: true };
+}
+
+/// Opens a login link in a new session and checks that it signs in: the link (after its
+/// Continue button, when it has one) ends on a signed-in page, not an error.
 export async function signIn(browser, link, expectedPath) {
   const s = await session(browser);
-  const response = await s.page.goto(link);
-  assert.ok(response, `no response for the login link`);
+  const { response } = await followLink(s.page, link);
   assert.equal(response.status(), 200, `login link ended at ${s.page.url()} with ${response.status()}`);
   const landed = new URL(s.page.url());
-  assert.notEqual(landed.pathname, '/dashboard/login', 'the login link did not redirect');
+  assert.notEqual(landed.pathname, '/dashboard/login', 'the login link did not sign in');
   assert.match(landed.pathname, /^\/(dashboard|me)(\/|$)/, `the login link ended at ${landed.pathname}, not signed in`);
   if (expectedPath) assert.equal(landed.pathname, expectedPath, 'where a sign-in lands');
   assert.ok(!landed.search.includes('token='), 'the token does not stay in the address bar');
@@ -93,10 +112,10 @@ export async function finish(s) {
   assert.deepEqual(s.problems, [], 'pages broke their Content-Security-Policy or threw');
 }
 
-/// The names a person may be shown by (a fact such as STUDENT_NAME holds `Full Name|display`).
+/// The names in a fact (several names are separated by `|`, as in ISOLATED_NAMES).
 export const namesOf = (factName) => fact(factName).split('|').filter(Boolean);
 
-/// A pattern matching any of the names of a fact.
+/// A pattern matching any of the names in a fact.
 export function nameRe(factName) {
   const escaped = namesOf(factName).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`(${escaped.join('|')})`);

@@ -80,7 +80,7 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
         }
     };
 
-    run("signin.mjs", &facts(&["ADMIN"]));
+    run("signin.mjs", &facts(&["ADMIN", "ADMIN_SPARE"]));
     run("student.mjs", &facts(&["STUDENT"]));
     run("charts.mjs", &facts(&["ADMIN"]));
     run("exports.mjs", &facts(&["INSTRUCTOR"]));
@@ -132,7 +132,7 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
         rt.block_on(class.give_obeys_quota(&store, new_quota));
     }
 
-    run("pages.mjs", &facts(&["ADMIN", "STUDENT"]));
+    run("pages.mjs", &facts(&["ADMIN", "ADMIN_SPARE", "STUDENT"]));
     site.shut_down();
     failed
 }

@@ -1,29 +1,33 @@
-//! The class the browser tests look at: the demo class (`classcred::demo`), the people who sign
-//! in (an Admin, an Instructor, two students), the facts the node scripts check against, and
+//! The class the browser tests look at: the demo class (`classcred::demo`: 40 students, three
+//! isolated, one closed pair), the people who sign in (its Admin, its Instructor, the student
+//! whose link the demo prints and their friend), the facts the node scripts check against, and
 //! what this side reads from and does to the store between scripts.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use classcred::demo;
 use classcred_crypto::LoginKey;
 use classcred_engine::{Event, MemberId, MessagePosted, Points};
 use classcred_store::audit::AuditEntry;
-use classcred_store::{CommunityId, Member, MemberKind, NewMember, Role, Store};
+use classcred_store::{CommunityId, Member, MemberKind, MemberRowId, NewMember, Role, Store};
 
 pub struct Class {
     pub community: CommunityId,
     pub admin: Member,
     pub instructor: Member,
-    /// The student with the most points: has data everywhere.
+    /// The student whose sign-in link the demo prints: active, recognised, with badges.
     pub student: Member,
-    /// Another recognised student.
+    /// Another recognised student (a close friend of `student`).
     pub student2: Member,
     student_points: Points,
     students: usize,
     login_key: LoginKey,
-    /// A student who neither gave nor received a fire.
-    isolated: Option<Member>,
+    /// The students who neither gave nor received a fire.
+    isolated: Vec<Member>,
+    /// The two students who recognise only each other.
+    closed_pair: [Member; 2],
 }
 
 /// What a form could change: compared before and after a refused submission.
@@ -36,21 +40,22 @@ pub struct Snapshot {
     pub ledger_entries: usize,
 }
 
-fn names(m: &Member) -> String {
-    // The pages may show the full name or the display name; the scripts accept either.
-    [m.profile.name.clone(), m.profile.display_name.clone()]
-        .into_iter()
-        .flatten()
+/// The name a teacher knows the member by: the full name (the demo's display names are
+/// lowercase handles such as "amara", which the pages must not show in its place).
+fn name_of(m: &Member) -> String {
+    m.profile
+        .name
+        .clone()
         .filter(|n| !n.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("|")
+        .expect("every demo member has a full name")
 }
 
 impl Class {
-    /// Creates the demo class in `store` and picks the people.
+    /// Creates the demo class in `store` and picks the people by the demo's own constants.
     pub async fn demo(store: &Store) -> Class {
-        let summary = classcred::demo::create(store).await.unwrap();
+        let summary = demo::create(store).await.unwrap();
         let community = summary.community_id;
+        let (admin_id, student_id) = demo::sign_in_members(store, &community).await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let mut scoped = tx.for_community(&community);
         let members = scoped.list_members().await.unwrap();
@@ -63,14 +68,33 @@ impl Class {
                 .find(|b| b.member_id == m.id)
                 .map_or(0, |b| b.earned_milli)
         };
-        let with_role = |role: Role| {
+        let by_uid = |uid: &str| -> Member {
             members
                 .iter()
-                .filter(move |m| m.role == role && m.kind == MemberKind::Human)
+                .find(|m| m.platform_user_id == uid)
                 .cloned()
+                .unwrap_or_else(|| panic!("the demo has a member {uid}"))
         };
-        let mut students: Vec<Member> = with_role(Role::Student).collect();
-        students.sort_by_key(|m| std::cmp::Reverse(earned(m)));
+        let by_id = |id: &MemberRowId| -> Member {
+            members
+                .iter()
+                .find(|m| &m.id == id)
+                .cloned()
+                .expect("a demo member")
+        };
+        let student = by_id(&student_id);
+        // Index 0 is the demo's student; index 1 their close friend.
+        assert_eq!(student.platform_user_id, demo::student_uid(0));
+        let student2 = by_uid(&demo::student_uid(1));
+        let isolated: Vec<Member> = demo::ISOLATED
+            .iter()
+            .map(|&i| by_uid(&demo::student_uid(i)))
+            .collect();
+        let closed_pair = [
+            by_uid(&demo::student_uid(demo::CLOSED_PAIR.0)),
+            by_uid(&demo::student_uid(demo::CLOSED_PAIR.1)),
+        ];
+        // The facts hold in the store, not only in the demo's constants.
         let connected: HashSet<&str> = ledger
             .iter()
             .filter_map(|e| {
@@ -81,29 +105,32 @@ impl Class {
             })
             .flatten()
             .collect();
-        let isolated = students
+        for m in &isolated {
+            assert!(!connected.contains(m.id.as_str()), "{} is isolated", m.id);
+        }
+        assert!(earned(&student) > 0 && earned(&student2) > 0);
+        let students = members
             .iter()
-            .find(|m| !connected.contains(m.id.as_str()))
-            .cloned();
+            .filter(|m| m.role == Role::Student && m.kind == MemberKind::Human)
+            .count();
+        assert_eq!(students, demo::STUDENTS);
         Class {
             community,
-            admin: with_role(Role::Admin)
-                .next()
-                .expect("the demo has an Admin"),
-            instructor: with_role(Role::Instructor)
-                .next()
-                .expect("the demo has an Instructor"),
-            student_points: Points::from_thousandths(earned(&students[0])),
-            student: students[0].clone(),
-            student2: students[1].clone(),
-            students: students.len(),
+            admin: by_id(&admin_id),
+            instructor: by_uid(demo::INSTRUCTOR_UID),
+            student_points: Points::from_thousandths(earned(&student)),
+            student,
+            student2,
+            students,
             login_key: store.login_key(),
             isolated,
+            closed_pair,
         }
     }
 
     /// Environment for a node script: a fresh login link for each of `links` (`ADMIN`,
-    /// `INSTRUCTOR`, `STUDENT`, `STUDENT2`) and the facts about the class.
+    /// `ADMIN_SPARE` (a second link for the Admin), `INSTRUCTOR`, `STUDENT`, `STUDENT2`) and the
+    /// facts about the class.
     pub fn facts(&self, base: &str, links: &[&str]) -> Vec<(&'static str, String)> {
         let now = Utc::now().timestamp();
         let key = |m: &Member| {
@@ -115,21 +142,23 @@ impl Class {
                 now,
             )
         };
+        let isolated: Vec<String> = self.isolated.iter().map(name_of).collect();
+        let pair: Vec<String> = self.closed_pair.iter().map(name_of).collect();
         let mut vars = vec![
             ("BASE_URL", base.to_string()),
             ("STUDENT_ID", self.student.id.to_string()),
-            ("STUDENT_NAME", names(&self.student)),
+            ("STUDENT_NAME", name_of(&self.student)),
             ("STUDENT2_ID", self.student2.id.to_string()),
-            ("STUDENT2_NAME", names(&self.student2)),
+            ("STUDENT2_NAME", name_of(&self.student2)),
             ("STUDENT_POINTS", self.student_points.to_string()),
             ("STUDENT_COUNT", self.students.to_string()),
+            ("ISOLATED_NAMES", isolated.join("|")),
+            ("PAIR_NAMES", pair.join("|")),
         ];
-        if let Some(m) = &self.isolated {
-            vars.push(("ISOLATED_NAME", names(m)));
-        }
         for who in links {
             let (name, member) = match *who {
                 "ADMIN" => ("LINK_ADMIN", &self.admin),
+                "ADMIN_SPARE" => ("LINK_ADMIN_SPARE", &self.admin),
                 "INSTRUCTOR" => ("LINK_INSTRUCTOR", &self.instructor),
                 "STUDENT" => ("LINK_STUDENT", &self.student),
                 "STUDENT2" => ("LINK_STUDENT2", &self.student2),
@@ -191,7 +220,7 @@ impl Class {
         classcred_service::join_member(
             &mut tx,
             &self.community,
-            classcred::demo::DEMO_PLATFORM,
+            demo::DEMO_PLATFORM,
             &NewMember {
                 platform_user_id: giver.into(),
                 role: Role::Student,
@@ -234,7 +263,7 @@ impl Class {
         classcred_service::ingest(
             &mut tx,
             &self.community,
-            classcred::demo::DEMO_PLATFORM,
+            demo::DEMO_PLATFORM,
             "browser-quota-check",
             &event,
         )
