@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, session, signIn, followLink, finish, fact, url } from './lib/browser.mjs';
+import { launch, session, signIn, followLink, open, finish, fact, url } from './lib/browser.mjs';
 
 let browser;
 before(async () => {

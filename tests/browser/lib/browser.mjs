@@ -99,9 +99,17 @@ export async function signIn(browser, link, expectedPath) {
   return s;
 }
 
-/// Opens `path` and returns the HTTP status (following redirects).
+/// Opens `path` and returns the HTTP status (following redirects). An error status with an
+/// empty body (no page for the browser to show) fails with the status in the message.
 export async function open(page, path) {
-  const response = await page.goto(url(path));
+  let response;
+  try {
+    response = await page.goto(url(path));
+  } catch (e) {
+    if (!/ERR_HTTP_RESPONSE_CODE_FAILURE/.test(e.message)) throw e;
+    const bare = await page.context().request.get(url(path));
+    assert.fail(`GET ${path} answered ${bare.status()} with an empty body: no page to show`);
+  }
   assert.ok(response, `no response for ${path}`);
   return response.status();
 }
