@@ -74,7 +74,8 @@ pub fn route_table() -> Vec<Route> {
     vec![
         Route::get("/", Public, get(pages::landing::page)),
         Route::get(pages::STYLESHEET_PATH, Public, get(pages::stylesheet)),
-        Route::get("/dashboard/login", Public, get(pages::login::consume)),
+        Route::get("/dashboard/login", Public, get(pages::login::confirm)),
+        Route::post("/dashboard/login", Public, post(pages::login::consume)),
         Route::post("/logout", Member, post(pages::login::logout)),
         Route::get("/dashboard", Staff, get(pages::overview::page)).nav("Overview"),
         Route::get("/dashboard/members", Staff, get(pages::members::page)).nav("Members"),
@@ -84,6 +85,23 @@ pub fn route_table() -> Vec<Route> {
             get(pages::leaderboard::page),
         )
         .nav("Leaderboard"),
+        Route::get("/dashboard/network", Staff, get(pages::network::page)).nav("Network"),
+        Route::get(
+            "/dashboard/students/{member_id}",
+            Member,
+            get(pages::student::page),
+        ),
+        Route::get("/dashboard/exports", Staff, get(pages::exports::page)).nav("Exports"),
+        Route::get(
+            "/dashboard/exports/points.csv",
+            Staff,
+            get(pages::exports::points_csv),
+        ),
+        Route::get(
+            "/dashboard/exports/canvas.csv",
+            Staff,
+            get(pages::exports::canvas_csv),
+        ),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
     ]
 }

@@ -4,12 +4,16 @@
 //! handler (take `Viewer`, `Staff` or `Admin`), the template, and one row in
 //! `routes::route_table` (with `.nav("Label")` to list it in the navigation).
 
+pub mod charts;
+pub mod exports;
 pub mod landing;
 pub mod leaderboard;
 pub mod login;
 pub mod me;
 pub mod members;
+pub mod network;
 pub mod overview;
+pub mod student;
 
 use std::sync::LazyLock;
 

@@ -78,7 +78,7 @@ async fn every_route_answers_with_the_security_headers_signed_in_or_not() {
 async fn under_tls_the_cookie_is_secure_with_the_host_prefix() {
     for db in TestDb::all().await {
         let w = World::new(&db, true).await;
-        let r = w.get(&w.link(&w.a, &w.admin_a), None).await;
+        let r = w.open_link(&w.link(&w.a, &w.admin_a), None).await;
         let set = r.header(header::SET_COOKIE).unwrap();
         assert!(set.starts_with("__Host-classcred_session="), "{set}");
         for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {

@@ -11,7 +11,7 @@ use crate::support::{csrf_of, World};
 async fn a_login_link_starts_a_session_that_opens_the_dashboard() {
     for db in TestDb::all().await {
         let w = World::new(&db, false).await;
-        let r = w.get(&w.link(&w.a, &w.admin_a), None).await;
+        let r = w.open_link(&w.link(&w.a, &w.admin_a), None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", db.backend());
         assert_eq!(r.header(header::LOCATION), Some("/dashboard"));
         let set = r.header(header::SET_COOKIE).unwrap().to_owned();
@@ -38,7 +38,7 @@ async fn a_login_link_starts_a_session_that_opens_the_dashboard() {
         assert_ne!(rows[0], value);
 
         // A student lands on their own page.
-        let r = w.get(&w.link(&w.a, &w.student_a), None).await;
+        let r = w.open_link(&w.link(&w.a, &w.student_a), None).await;
         assert_eq!(r.header(header::LOCATION), Some("/me"));
         let me = w.get("/me", Some(&r.cookie().unwrap())).await;
         assert_eq!(me.status, StatusCode::OK);
@@ -51,7 +51,7 @@ async fn every_sign_in_gets_a_new_session_and_revokes_the_one_the_browser_had() 
     for db in TestDb::all().await {
         let w = World::new(&db, false).await;
         let first = w.sign_in(&w.a, &w.admin_a).await;
-        let r = w.get(&w.link(&w.a, &w.admin_a), Some(&first)).await;
+        let r = w.open_link(&w.link(&w.a, &w.admin_a), Some(&first)).await;
         let second = r.cookie().unwrap();
         assert_ne!(first, second, "{}", db.backend());
         assert_eq!(
@@ -77,13 +77,17 @@ async fn expired_reused_tampered_and_cross_community_links_are_refused() {
         // Expired: 5 minutes and one second later.
         let link = w.link(&w.a, &w.admin_a);
         w.clock.advance(chrono::Duration::seconds(301));
-        refused(&w.get(&link, None).await, StatusCode::FORBIDDEN, "expired");
+        refused(
+            &w.open_link(&link, None).await,
+            StatusCode::FORBIDDEN,
+            "expired",
+        );
         // Reused: the second use of a link is refused, the first session stays.
         let link = w.link(&w.a, &w.admin_a);
-        let first = w.get(&link, None).await;
+        let first = w.open_link(&link, None).await;
         assert_eq!(first.status, StatusCode::SEE_OTHER);
         refused(
-            &w.get(&link, None).await,
+            &w.open_link(&link, None).await,
             StatusCode::FORBIDDEN,
             "already used",
         );
@@ -93,7 +97,7 @@ async fn expired_reused_tampered_and_cross_community_links_are_refused() {
         parts[1] = hex_of(w.instructor_a.as_str());
         let forged = format!("{head}.{}", parts.join("."));
         refused(
-            &w.get(&forged, None).await,
+            &w.open_link(&forged, None).await,
             StatusCode::BAD_REQUEST,
             "not valid",
         );
@@ -101,25 +105,25 @@ async fn expired_reused_tampered_and_cross_community_links_are_refused() {
         let other = LoginKey::from_bytes([7; 32]);
         let foreign = issue_login_link(&other, "", &w.a, &w.admin_a, w.now_unix());
         refused(
-            &w.get(&foreign, None).await,
+            &w.open_link(&foreign, None).await,
             StatusCode::BAD_REQUEST,
             "not valid",
         );
         // Cross-community: community A, a member of B (validly signed).
         let cross = w.link(&w.a, &w.admin_b);
         refused(
-            &w.get(&cross, None).await,
+            &w.open_link(&cross, None).await,
             StatusCode::FORBIDDEN,
             "not for this class",
         );
         // Missing and garbage tokens.
         refused(
-            &w.get("/dashboard/login", None).await,
+            &w.open_link("/dashboard/login", None).await,
             StatusCode::BAD_REQUEST,
             "not valid",
         );
         refused(
-            &w.get("/dashboard/login?token=v1.zz", None).await,
+            &w.open_link("/dashboard/login?token=v1.zz", None).await,
             StatusCode::BAD_REQUEST,
             "not valid",
         );
@@ -192,5 +196,57 @@ async fn a_form_without_the_right_csrf_token_is_refused() {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+}
+
+#[tokio::test]
+async fn opening_a_link_only_asks_and_a_cross_site_post_cannot_sign_in() {
+    for db in TestDb::all().await {
+        let w = World::new(&db, false).await;
+        let link = w.link(&w.a, &w.admin_a);
+        // An unfurler fetches the link twice: it sees the question, nothing is consumed.
+        for _ in 0..2 {
+            let page = w.get(&link, None).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", db.backend());
+            assert!(page.header(header::SET_COOKIE).is_none());
+            assert!(page
+                .body
+                .contains("Continue to Biology 101 as Person UADMIN"));
+            assert!(page
+                .body
+                .contains("method=\"post\" action=\"/dashboard/login\""));
+        }
+        let token = crate::support::field_of(&w.get(&link, None).await.body, "token");
+        let form = format!("token={token}");
+        // A post from another site (by either header) is refused and consumes nothing.
+        for (name, value) in [
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://evil.test"),
+        ] {
+            let req = axum::http::Request::post("/dashboard/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::HOST, "classcred.test")
+                .header(name, value)
+                .body(axum::body::Body::from(form.clone()))
+                .unwrap();
+            let r = w.send(req).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{name}");
+            assert!(r.header(header::SET_COOKIE).is_none());
+        }
+        // From the page itself (same origin) it signs in, once.
+        let req = axum::http::Request::post("/dashboard/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "classcred.test")
+            .header(header::ORIGIN, "http://classcred.test")
+            .body(axum::body::Body::from(form.clone()))
+            .unwrap();
+        let r = w.send(req).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.header(header::LOCATION), Some("/dashboard"));
+        assert!(r.cookie().is_some());
+        let again = w.post("/dashboard/login", None, &form).await;
+        assert_eq!(again.status, StatusCode::FORBIDDEN);
+        assert!(again.body.contains("already used"));
+        assert!(w.get(&link, None).await.body.contains("already used"));
     }
 }

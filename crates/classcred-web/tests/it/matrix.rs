@@ -32,6 +32,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
     ),
     (
         Method::Post,
+        "/dashboard/login",
+        Access::Public,
+        [BAD, BAD, BAD, BAD, BAD],
+    ),
+    (
+        Method::Post,
         "/logout",
         Access::Member,
         [SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER],

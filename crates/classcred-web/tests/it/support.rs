@@ -161,9 +161,27 @@ impl World {
         }
     }
 
+    /// Open a login link as a person does: GET shows the confirmation page; when it does,
+    /// press Continue (POST the token from a same-origin page). The reply of the last step.
+    pub async fn open_link(&self, link: &str, cookie: Option<&str>) -> Reply {
+        let page = self.get(link, cookie).await;
+        if page.status != StatusCode::OK {
+            return page;
+        }
+        let token = field_of(&page.body, "token");
+        let mut req = Request::post("/dashboard/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let form = serde_urlencoded::to_string([("token", token)]).unwrap();
+        self.send(req.body(Body::from(form)).unwrap()).await
+    }
+
     /// Sign in with a fresh link; the session cookie (`name=value`).
     pub async fn sign_in(&self, community: &CommunityId, member: &MemberRowId) -> String {
-        let r = self.get(&self.link(community, member), None).await;
+        let r = self.open_link(&self.link(community, member), None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         r.cookie().expect("a session cookie")
     }
@@ -180,4 +198,12 @@ impl World {
 pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[at..at + 64].to_owned()
+}
+
+/// The value of the (hidden) input named `name` of a page.
+pub fn field_of(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker).expect("the field") + marker.len();
+    let end = html[at..].find('"').expect("end of the value");
+    html[at..at + end].to_owned()
 }

@@ -1,0 +1,247 @@
+//! `GET /dashboard/students/{member_id}` (staff, or the student themself): one member's page
+//! from `classcred_service::dashboard::profile`: figures (points, level, today's quota use),
+//! badges, fire received and given with the feedback text and the other person, and their
+//! feed. The read model writes one audit entry when someone other than the member opens it,
+//! and the page says so. A student opening someone else's page gets 403; an id that is not a
+//! member of the viewer's class gets 404 (for everyone, and before the role check, so a
+//! student learns nothing more than "not here").
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use classcred_engine::{FeedKind, Timezone};
+use classcred_service::dashboard::{self, FeedEntry, FireWithFeedback, Profile};
+
+use super::overview::profile_href;
+use super::{render, role_label, Chrome};
+use crate::extract::{member_id_from_path, Viewer};
+use crate::{WebError, WebState};
+
+/// A fire exchange as a table row.
+pub struct FireRow {
+    pub when: String,
+    pub other_name: String,
+    pub other_href: String,
+    pub fires: i64,
+    /// `None`: a 🔥 reaction, no message text.
+    pub feedback: Option<String>,
+}
+
+/// A feed item in words.
+pub struct FeedLine {
+    pub when: String,
+    pub what: String,
+}
+
+#[derive(Template)]
+#[template(path = "student.html")]
+struct StudentPage {
+    chrome: Chrome,
+    name: String,
+    role: &'static str,
+    earned: String,
+    spendable: String,
+    level_name: String,
+    last_activity: String,
+    quota_used: i64,
+    quota_limit: Option<u32>,
+    badges: Vec<String>,
+    received: Vec<FireRow>,
+    given: Vec<FireRow>,
+    feed: Vec<FeedLine>,
+    /// Someone other than the member is reading: the read is in the audit log.
+    audited: bool,
+    own_page: bool,
+}
+
+pub async fn page(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path(member_id): Path<String>,
+) -> Result<Response, WebError> {
+    let subject = member_id_from_path(&member_id)?;
+    let own_page = subject == viewer.member_id;
+    let mut tx = state.store.begin().await?;
+    let mut scoped = tx.for_community(&viewer.community_id);
+    let exists = scoped.platform_user_id(&subject).await?.is_some();
+    let settings = classcred_service::settings(&mut tx, &viewer.community_id).await?;
+    tx.commit().await?;
+    if !exists {
+        return Err(WebError::NotFound);
+    }
+    if !viewer.is_staff() && !own_page {
+        return Err(WebError::Forbidden);
+    }
+    let now = state.store.clock().now();
+    let profile = dashboard::profile(
+        &state.store,
+        &viewer.community_id,
+        &viewer.member_id,
+        &subject,
+        now,
+    )
+    .await?
+    .ok_or(WebError::NotFound)?;
+    // Platform ids in feed payloads → names (the feed stores ids, never names).
+    let names: HashMap<String, String> = dashboard::members(&state.store, &viewer.community_id)
+        .await?
+        .into_iter()
+        .map(|m| (m.platform_user_id, m.name))
+        .collect();
+    let title = profile.member.name.clone();
+    let chrome = Chrome::for_viewer(&viewer, &title, "/dashboard/students");
+    render(&build(
+        chrome,
+        &profile,
+        &settings.timezone,
+        &names,
+        own_page,
+    ))
+}
+
+fn when(at: Option<DateTime<Utc>>, tz: &Timezone) -> String {
+    at.map(|t| {
+        t.with_timezone(&tz.tz())
+            .format("%a %-d %b %Y, %H:%M")
+            .to_string()
+    })
+    .unwrap_or_default()
+}
+
+fn fire_rows(rows: &[FireWithFeedback], tz: &Timezone) -> Vec<FireRow> {
+    rows.iter()
+        .map(|r| FireRow {
+            when: when(r.occurred_at, tz),
+            other_name: r.other.name.clone(),
+            other_href: profile_href(&r.other.member_id),
+            fires: r.fires,
+            feedback: r.feedback.clone().filter(|t| !t.trim().is_empty()),
+        })
+        .collect()
+}
+
+/// One feed item as a sentence, naming people (never showing platform ids).
+fn feed_line(
+    entry: &FeedEntry,
+    tz: &Timezone,
+    names: &HashMap<String, String>,
+    badges: &HashMap<&str, &str>,
+) -> FeedLine {
+    let name = |id: &str| {
+        names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "a former member".to_owned())
+    };
+    let fires = |n: u32| {
+        if n == 1 {
+            "1 fire".to_owned()
+        } else {
+            format!("{n} fires")
+        }
+    };
+    let what = match serde_json::from_value::<FeedKind>(entry.payload.clone()) {
+        Ok(FeedKind::FireReceived {
+            from, units, gross, ..
+        }) => {
+            format!(
+                "Received {} from {} ({gross} points before tax)",
+                fires(units),
+                name(from.as_str())
+            )
+        }
+        Ok(FeedKind::Taxed { from, amount, week }) => {
+            format!(
+                "Gift tax of {amount} points on fire from {} (week {week})",
+                name(from.as_str())
+            )
+        }
+        Ok(FeedKind::FireReversed {
+            from,
+            units,
+            amount,
+            ..
+        }) => format!(
+            "{} from {} taken back (edit, delete or removed reaction): −{amount} points",
+            fires(units),
+            name(from.as_str())
+        ),
+        Ok(FeedKind::BadgeWon { badge, .. }) => format!(
+            "Won the badge “{}”",
+            badges
+                .get(badge.as_str())
+                .copied()
+                .unwrap_or(badge.as_str())
+        ),
+        Ok(FeedKind::LevelUp { name: level, .. }) => format!("Reached the level “{level}”"),
+        Ok(FeedKind::PointsAdjusted { amount, reason }) => {
+            format!("Points adjusted by an Admin: {amount} ({reason})")
+        }
+        Ok(FeedKind::Recognition {
+            recipients, units, ..
+        }) => format!(
+            "Gave {} to {}",
+            fires(units),
+            recipients
+                .iter()
+                .map(|r| name(r.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(_) => entry.kind.replace('_', " "),
+    };
+    FeedLine {
+        when: when(entry.occurred_at, tz),
+        what,
+    }
+}
+
+fn build(
+    chrome: Chrome,
+    p: &Profile,
+    tz: &Timezone,
+    names: &HashMap<String, String>,
+    own_page: bool,
+) -> StudentPage {
+    let badge_names: HashMap<&str, &str> = p
+        .badges
+        .iter()
+        .map(|b| (b.badge_id.as_str(), b.name.as_str()))
+        .collect();
+    let mut badges: Vec<String> = Vec::new();
+    for b in &p.badges {
+        let label = if b.instance == "once" {
+            b.name.clone()
+        } else {
+            format!("{} ({})", b.name, b.instance)
+        };
+        badges.push(label);
+    }
+    StudentPage {
+        chrome,
+        name: p.member.name.clone(),
+        role: role_label(p.member.role),
+        earned: p.member.earned.to_string(),
+        spendable: p.member.spendable.to_string(),
+        level_name: p.member.level_name.clone(),
+        last_activity: p
+            .member
+            .last_activity_at
+            .map_or_else(|| "never".to_owned(), |t| when(Some(t), tz)),
+        quota_used: p.quota.used,
+        quota_limit: p.quota.limit,
+        badges,
+        received: fire_rows(&p.fires_received, tz),
+        given: fire_rows(&p.fires_given, tz),
+        feed: p
+            .feed
+            .iter()
+            .map(|f| feed_line(f, tz, names, &badge_names))
+            .collect(),
+        audited: !own_page,
+        own_page,
+    }
+}
