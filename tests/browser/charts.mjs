@@ -44,12 +44,14 @@ async function charts(page) {
   );
 }
 
-/// Tables in main with their caption and the number of body rows holding a digit.
+/// Tables in main (shown or folded in a <details>) with their caption, body rows, and the
+/// number of body rows holding a digit.
 async function tables(page) {
   return page.evaluate(() =>
     [...document.querySelectorAll('main table')].map((t) => ({
       caption: t.caption?.textContent?.trim() ?? '',
       numericRows: [...t.querySelectorAll('tbody tr')].filter((r) => /\d/.test(r.textContent)).length,
+      rows: [...t.querySelectorAll('tbody tr')].map((r) => r.textContent),
       text: t.textContent,
     })),
   );
@@ -86,7 +88,11 @@ test('the network is drawn with every student, and its patterns are listed besid
   assert.match(text, /one-way/i, 'one-way recognition is named');
   assert.match(text, /pair|ring/i, 'closed pairs or rings are named');
   for (const name of namesOf('ISOLATED_NAMES')) {
-    assert.ok(t.some((x) => x.text.includes(name)), `the isolated student ${name} is listed in a table beside the drawing`);
+    assert.ok(
+      t.some((x) => x.rows.some((r) => r.includes(name) && /isolated/i.test(r))),
+      `the isolated student ${name} has a row marked isolated in a table of the drawing`,
+    );
+    assert.ok(text.includes(name), `the isolated student ${name} is named on the page`);
   }
   const pairs = await s.page.evaluate(() =>
     [...document.querySelectorAll('main li, main tr, main p')]

@@ -89,8 +89,13 @@ export async function followLink(page, link) {
 /// Continue button, when it has one) ends on a signed-in page, not an error.
 export async function signIn(browser, link, expectedPath) {
   const s = await session(browser);
-  const { response } = await followLink(s.page, link);
-  assert.equal(response.status(), 200, `login link ended at ${s.page.url()} with ${response.status()}`);
+  const { response, confirmed } = await followLink(s.page, link);
+  const said = async () => (await s.page.locator('main').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 200);
+  assert.equal(
+    response.status(),
+    200,
+    `login link ended at ${s.page.url()} with ${response.status()} ${confirmed ? 'after' : 'before'} Continue: "${await said()}"`,
+  );
   const landed = new URL(s.page.url());
   assert.notEqual(landed.pathname, '/dashboard/login', 'the login link did not sign in');
   assert.match(landed.pathname, /^\/(dashboard|me)(\/|$)/, `the login link ended at ${landed.pathname}, not signed in`);
@@ -107,6 +112,9 @@ export async function open(page, path) {
     response = await page.goto(url(path));
   } catch (e) {
     if (!/ERR_HTTP_RESPONSE_CODE_FAILURE/.test(e.message)) throw e;
+    // Let the browser's own error page settle, so the next navigation is not interrupted.
+    await page.waitForLoadState().catch(() => {});
+    await page.goto('about:blank').catch(() => {});
     const bare = await page.context().request.get(url(path));
     assert.fail(`GET ${path} answered ${bare.status()} with an empty body: no page to show`);
   }

@@ -16,6 +16,10 @@ use classcred_store::testing::TestDb;
 use class::Class;
 use harness::{Site, Tools};
 
+/// While working on a page: `CLASSCRED_BROWSER_ONLY=signin,pages` runs only the scripts whose
+/// names contain one of the words (the others are reported as not run).
+const ONLY_ENV: &str = "CLASSCRED_BROWSER_ONLY";
+
 /// The page checks fail pages with the faults they look for (no server needed).
 #[test]
 fn page_checks_catch_the_faults_they_look_for() {
@@ -72,11 +76,24 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
     let base = site.base_url();
     let facts = |links: &[&str]| class.facts(&base, links);
     let mut failed = Vec::new();
-    let mut run = |spec: &str, vars: &[(&str, String)]| match tools.try_run(spec, vars) {
-        Ok(()) => true,
-        Err(why) => {
-            failed.push(why);
-            false
+    let only = std::env::var(ONLY_ENV).ok();
+    let mut run = |spec: &str, vars: &[(&str, String)]| {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|o| spec.contains(o)))
+        {
+            println!(
+                "== node {spec}: NOT RUN ({ONLY_ENV}={})",
+                only.as_deref().unwrap_or("")
+            );
+            return false;
+        }
+        match tools.try_run(spec, vars) {
+            Ok(()) => true,
+            Err(why) => {
+                failed.push(why);
+                false
+            }
         }
     };
 
