@@ -50,6 +50,13 @@ for (const [name, who, path, status] of PAGES) {
       assert.equal(new URL(page.url()).pathname, '/dashboard/login', 'opening a link asks before signing in');
       assert.deepEqual(await anonymous.context.cookies(), [], 'opening a link signs nobody in');
     }
+    if (who() !== anonymous) {
+      // Error pages too keep the navigation and the way out for someone signed in.
+      await assert.doesNotReject(
+        page.getByRole('button', { name: /sign out/i }).waitFor({ timeout: 2_000 }),
+        `${name}: a signed-in page has the Sign out button`,
+      );
+    }
     await assertGoodPage(page, name);
   });
 }
