@@ -85,11 +85,11 @@ pub async fn page(
     )
     .await?
     .ok_or(WebError::NotFound)?;
-    // Platform ids in feed payloads → names (the feed stores ids, never names).
+    // Member ids in feed payloads → names (the feed stores ids, never names).
     let names: HashMap<String, String> = dashboard::members(&state.store, &viewer.community_id)
         .await?
         .into_iter()
-        .map(|m| (m.platform_user_id, m.name))
+        .map(|m| (m.member_id.to_string(), m.name))
         .collect();
     let title = profile.member.name.clone();
     let chrome = Chrome::for_viewer(&viewer, &title, "/dashboard/students");
@@ -148,14 +148,14 @@ fn feed_line(
             from, units, gross, ..
         }) => {
             format!(
-                "Received {} from {} ({gross} points before tax)",
+                "Received {} from {} (+{gross} before tax)",
                 fires(units),
                 name(from.as_str())
             )
         }
         Ok(FeedKind::Taxed { from, amount, week }) => {
             format!(
-                "Gift tax of {amount} points on fire from {} (week {week})",
+                "Gift tax of {amount} on fire from {} (week {week})",
                 name(from.as_str())
             )
         }
@@ -165,7 +165,7 @@ fn feed_line(
             amount,
             ..
         }) => format!(
-            "{} from {} taken back (edit, delete or removed reaction): −{amount} points",
+            "{} from {} taken back (edited, deleted or reaction removed): −{amount}",
             fires(units),
             name(from.as_str())
         ),

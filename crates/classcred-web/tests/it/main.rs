@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod class_pages;
 mod headers;
 mod login;
 mod matrix;

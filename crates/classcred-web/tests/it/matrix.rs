@@ -12,6 +12,7 @@ const SEE_OTHER: u16 = 303;
 const OK: u16 = 200;
 const BAD: u16 = 400;
 const FORBIDDEN: u16 = 403;
+const NOT_FOUND: u16 = 404;
 
 /// `(method, path, access, [anonymous, student, instructor, admin, admin of B])`.
 /// The login route without a token is a bad request for everyone; POST /logout signs a
@@ -57,6 +58,38 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
     (
         Method::Get,
         "/dashboard/leaderboard",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/network",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    // The literal `{member_id}` is no member id: 404 for everyone signed in (the real
+    // 200/403/404 cases are in `class_pages`).
+    (
+        Method::Get,
+        "/dashboard/students/{member_id}",
+        Access::Member,
+        [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Get,
+        "/dashboard/exports",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/exports/points.csv",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Get,
+        "/dashboard/exports/canvas.csv",
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
     ),
