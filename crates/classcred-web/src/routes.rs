@@ -79,6 +79,11 @@ pub fn route_table() -> Vec<Route> {
         Route::post("/logout", Member, post(pages::login::logout)),
         Route::get("/dashboard", Staff, get(pages::overview::page)).nav("Overview"),
         Route::get("/dashboard/members", Staff, get(pages::members::page)).nav("Members"),
+        Route::post(
+            "/dashboard/members/{member_id}/role",
+            Admin,
+            post(pages::members::change),
+        ),
         Route::get(
             "/dashboard/leaderboard",
             Staff,
@@ -101,6 +106,28 @@ pub fn route_table() -> Vec<Route> {
             "/dashboard/exports/canvas.csv",
             Staff,
             get(pages::exports::canvas_csv),
+        ),
+        Route::get(
+            "/dashboard/settings/rewards",
+            Staff,
+            get(pages::settings::rewards::page),
+        )
+        .nav("Rewards"),
+        Route::post(
+            "/dashboard/settings/rewards",
+            Admin,
+            post(pages::settings::rewards::save),
+        ),
+        Route::get(
+            "/dashboard/settings/course",
+            Staff,
+            get(pages::settings::course::page),
+        )
+        .nav("Course"),
+        Route::post(
+            "/dashboard/settings/course",
+            Admin,
+            post(pages::settings::course::save),
         ),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
     ]

@@ -266,7 +266,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if no_serve {
                 store.close().await;
             } else {
-                serve(&cfg, store, &args).await?;
+                let sign_in = demo::sign_in_members(&store, &summary.community_id).await?;
+                let demo = DemoSignIn {
+                    community: summary.community_id.clone(),
+                    admin: sign_in.0,
+                    student: sign_in.1,
+                };
+                serve_with(&cfg, store, &args, Some(&demo)).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -457,7 +463,23 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
     h
 }
 
+/// Whom the demo prints sign-in links for, after "listening on …".
+struct DemoSignIn {
+    community: classcred_store::CommunityId,
+    admin: classcred_store::MemberRowId,
+    student: classcred_store::MemberRowId,
+}
+
 async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<()> {
+    serve_with(cfg, store, args, None).await
+}
+
+async fn serve_with(
+    cfg: &Config,
+    store: Store,
+    args: &ServeArgs,
+    demo: Option<&DemoSignIn>,
+) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM from here on stops the server cleanly.
     let shutdown = classcred_server::shutdown_signal();
     let role = if args.server_only {
@@ -467,6 +489,8 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
     } else {
         Role::All
     };
+    let login_key = store.login_key();
+    let now_unix = store.now_ms().div_euclid(1000);
     let app = App::build(cfg, store, role).await?;
     // Tests and scripts read these lines to find the ports.
     match app.local_addr() {
@@ -475,6 +499,25 @@ async fn serve(cfg: &Config, store: Store, args: &ServeArgs) -> anyhow::Result<(
     }
     if let Some(addr) = app.metrics_addr() {
         println!("classcred metrics listening on {addr}");
+    }
+    if let (Some(demo), Some(addr)) = (demo, app.local_addr()) {
+        // Links point at the configured public URL, else at the address actually bound.
+        let base = if cfg.public_url.is_some() || cfg.slack.public_base().is_some() {
+            admin::public_base(cfg)
+        } else {
+            format!("http://{addr}")
+        };
+        let link = |member| {
+            classcred_service::login::issue_login_link(
+                &login_key,
+                &base,
+                &demo.community,
+                member,
+                now_unix,
+            )
+        };
+        println!("Admin sign-in: {}", link(&demo.admin));
+        println!("Student sign-in: {}", link(&demo.student));
     }
     app.run_until(shutdown).await
 }

@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod network;
 pub mod overview;
+pub mod settings;
 pub mod student;
 
 use std::sync::LazyLock;

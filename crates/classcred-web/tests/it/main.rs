@@ -12,4 +12,5 @@ mod headers;
 mod login;
 mod matrix;
 mod pages;
+mod settings;
 mod support;

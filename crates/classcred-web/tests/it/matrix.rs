@@ -56,6 +56,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
     ),
     (
+        Method::Post,
+        "/dashboard/members/{member_id}/role",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 404, 404],
+    ),
+    (
         Method::Get,
         "/dashboard/leaderboard",
         Access::Staff,

@@ -1,5 +1,5 @@
 //! `classcred admin login-link`: only the URL on stdout, the first Admin by default, clear
-//! errors, and a link that signs in on a running server.
+//! errors, and a link that signs in on a running server (open it, press Continue).
 
 use crate::support::*;
 
@@ -78,15 +78,10 @@ fn login_link_prints_only_a_url_that_signs_in_once() {
         .build()
         .unwrap();
     let base = format!("http://{}", srv.addr);
-    let (status, cookie) = rt.block_on(async {
-        let r = http.get(format!("{base}{path}")).send().await.unwrap();
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
-        (r.status().as_u16(), cookie)
-    });
+    // Opening the link only asks "Continue to …"; pressing Continue signs in.
+    let (status, location, cookie) = rt.block_on(sign_in_over_http(&http, &base, path));
     assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/dashboard"));
     let cookie = cookie.expect("a session cookie");
     let (status, body) = rt.block_on(async {
         let r = http

@@ -11,6 +11,7 @@ mod admin_token;
 mod basics;
 mod browser;
 mod demo;
+mod demo_sign_in;
 mod export;
 mod keys;
 mod ledger;

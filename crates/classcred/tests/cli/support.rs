@@ -104,3 +104,41 @@ pub fn community_id(dir: &Path) -> String {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     v[0]["id"].as_str().unwrap().to_string()
 }
+
+/// Open a login link (path and query) on a running server the way a browser does: GET shows
+/// "Continue to …" with the token in a hidden field; POST it from the same origin. The status
+/// of the last step, where it sends the browser, and the session cookie (`name=value`).
+pub async fn sign_in_over_http(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+) -> (u16, Option<String>, Option<String>) {
+    let page = http.get(format!("{base}{path}")).send().await.unwrap();
+    let status = page.status().as_u16();
+    if status != 200 {
+        return (status, None, None);
+    }
+    let body = page.text().await.unwrap();
+    assert!(body.contains("Continue to"), "{body}");
+    let marker = "name=\"token\" value=\"";
+    let at = body.find(marker).expect("a token field") + marker.len();
+    let token = &body[at..at + body[at..].find('"').unwrap()];
+    let r = http
+        .post(format!("{base}/dashboard/login"))
+        .header("origin", base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+    };
+    (
+        r.status().as_u16(),
+        header("location"),
+        header("set-cookie"),
+    )
+}
