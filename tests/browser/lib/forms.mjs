@@ -3,9 +3,13 @@
 
 import assert from 'node:assert/strict';
 
-/// The one form control labelled `label` in main.
+/// The one text or number field labelled `label` in main (a checkbox whose label says the
+/// same words, such as "The daily quota also limits Admins", is not it).
 export async function field(page, label) {
-  const control = page.locator('main').getByLabel(label);
+  const control = page
+    .locator('main')
+    .getByLabel(label)
+    .and(page.locator('input:not([type=checkbox]):not([type=radio]):not([type=hidden]), select, textarea'));
   assert.equal(await control.count(), 1, `one field labelled ${label} on ${page.url()}`);
   return control;
 }

@@ -212,9 +212,15 @@ impl Class {
         }
     }
 
-    /// A new student gives more fires than `quota` in one message, through the same path a
-    /// platform delivery takes (inbox, then the engine): exactly `quota` count.
-    pub async fn give_obeys_quota(&self, store: &Store, quota: u64) {
+    /// A new student gives fire through the same path a platform delivery takes (inbox, then
+    /// the engine), whose gives are all-or-nothing: one fire more than `quota` in one message is
+    /// refused whole (under the old, larger quota it would count), exactly `quota` fires count,
+    /// and then the quota is used up.
+    pub async fn give_obeys_quota(&self, store: &Store, quota: u64, old_quota: u64) {
+        assert!(
+            quota < old_quota,
+            "the check needs a lower quota than before"
+        );
         let giver = "UBROWSERGIVER";
         let mut tx = store.begin().await.unwrap();
         classcred_service::join_member(
@@ -235,25 +241,50 @@ impl Class {
         classcred_service::drain(store, &self.community)
             .await
             .unwrap();
-        let left = |s: Option<classcred_service::MemberSummary>| {
-            s.expect("the giver is a member").quota_left_today
+        let left = || async {
+            classcred_service::member_summary(store, &self.community, giver)
+                .await
+                .unwrap()
+                .expect("the giver is a member")
+                .quota_left_today
+                .map(u64::from)
         };
-        let before = classcred_service::member_summary(store, &self.community, giver).await;
         assert_eq!(
-            left(before.unwrap()),
-            Some(u32::try_from(quota).unwrap()),
+            left().await,
+            Some(quota),
             "a new student may give the quota set in the browser today"
         );
-        let fires = quota + 3;
-        let message_id = "CBROWSER:quota-check";
+
+        let over = self.give(store, giver, "over", quota + 1).await;
+        assert_eq!(
+            over,
+            0,
+            "{} fires are over the new quota of {quota}: none count",
+            quota + 1
+        );
+        assert_eq!(left().await, Some(quota), "a refused give uses no quota");
+
+        let within = self.give(store, giver, "within", quota).await;
+        assert_eq!(
+            within,
+            i64::try_from(quota).unwrap(),
+            "the new quota's worth counts"
+        );
+        assert_eq!(left().await, Some(0), "the quota is used up");
+    }
+
+    /// `giver` thanks `student` with `fires` 🔥 in one message; returns the fire units the
+    /// ledger counted for it.
+    async fn give(&self, store: &Store, giver: &str, name: &str, fires: u64) -> i64 {
+        let message_id = format!("CBROWSER:quota-{name}");
+        let to = &self.student.platform_user_id;
         let event = Event::MessagePosted(MessagePosted {
-            platform_message_id: message_id.into(),
+            platform_message_id: message_id.clone(),
             author: MemberId::new(giver),
-            mentions: vec![MemberId::new(self.student.platform_user_id.clone())],
+            mentions: vec![MemberId::new(to.clone())],
             fire_count: u32::try_from(fires).unwrap(),
             text: format!(
-                "<@{}> thanks for the walkthrough {}",
-                self.student.platform_user_id,
+                "<@{to}> thanks for the walkthrough {}",
                 ":fire: ".repeat(usize::try_from(fires).unwrap())
             ),
             thread: None,
@@ -264,7 +295,7 @@ impl Class {
             &mut tx,
             &self.community,
             demo::DEMO_PLATFORM,
-            "browser-quota-check",
+            &format!("browser-quota-{name}"),
             &event,
         )
         .await
@@ -273,23 +304,16 @@ impl Class {
         classcred_service::drain(store, &self.community)
             .await
             .unwrap();
-        let after = classcred_service::member_summary(store, &self.community, giver).await;
-        assert_eq!(left(after.unwrap()), Some(0), "the quota is used up");
         let mut tx = store.begin().await.unwrap();
         let ledger = tx.for_community(&self.community).ledger().await.unwrap();
         tx.commit().await.unwrap();
-        let counted: i64 = ledger
+        ledger
             .iter()
             .filter(|e| {
-                e.entry.source_ref.as_deref() == Some(message_id)
+                e.entry.source_ref.as_deref() == Some(message_id.as_str())
                     && e.entry.member_id == self.student.id.as_str()
             })
             .map(|e| e.entry.fire_units)
-            .sum();
-        assert_eq!(
-            counted,
-            i64::try_from(quota).unwrap(),
-            "of {fires} fires given, the new quota of {quota} count"
-        );
+            .sum()
     }
 }
