@@ -26,6 +26,9 @@ use super::{render, Chrome};
 use crate::extract::Staff;
 use crate::{WebError, WebState};
 
+/// One-way pairs listed before "show all" (the strongest first).
+const ONE_WAY_SHOWN: usize = 10;
+
 /// The short window of the period filter.
 const RECENT_DAYS: i64 = 14;
 
@@ -58,7 +61,11 @@ struct NetworkPage {
     arrows: usize,
     svg: String,
     isolated: Vec<StudentLink>,
+    /// The strongest one-way pairs, most fire first.
     one_way: Vec<OneWayRow>,
+    /// The other one-way pairs (behind "show all").
+    one_way_more: Vec<OneWayRow>,
+    one_way_total: usize,
     groups: Vec<GroupRow>,
     members_table: DataTable,
     edges_table: DataTable,
@@ -156,7 +163,7 @@ fn build(
         note: String::new(),
     };
     let isolated: Vec<StudentLink> = net.analysis.isolated.iter().map(&link).collect();
-    let one_way: Vec<OneWayRow> = net
+    let mut one_way: Vec<OneWayRow> = net
         .analysis
         .one_way
         .iter()
@@ -166,6 +173,10 @@ fn build(
             fires: o.fires,
         })
         .collect();
+    // Stable: equal fire keeps the read model's order.
+    one_way.sort_by_key(|o| std::cmp::Reverse(o.fires));
+    let one_way_total = one_way.len();
+    let one_way_more = one_way.split_off(one_way.len().min(ONE_WAY_SHOWN));
     let groups: Vec<GroupRow> = net
         .analysis
         .closed_groups
@@ -191,7 +202,11 @@ fn build(
             plural(students as u64, "student", "students"),
             d.edges.len(),
             plural(isolated.len() as u64, "isolated student", "isolated students"),
-            plural(one_way.len() as u64, "one-way recognition", "one-way recognitions"),
+            plural(
+                one_way_total as u64,
+                "one-way recognition",
+                "one-way recognitions"
+            ),
             plural(groups.len() as u64, "closed pair or ring", "closed pairs or rings"),
         ),
         );
@@ -206,6 +221,8 @@ fn build(
         edges_table: network_edges_table(&text, &d),
         isolated,
         one_way,
+        one_way_more,
+        one_way_total,
         groups,
     }
 }

@@ -20,6 +20,39 @@ use super::{render, role_label, Chrome};
 use crate::extract::{member_id_from_path, Viewer};
 use crate::{WebError, WebState};
 
+/// Names of the class's members, by member id and by platform user id.
+struct People {
+    by_member_id: HashMap<String, String>,
+    by_platform_id: HashMap<String, String>,
+}
+
+impl People {
+    /// Message text with platform mentions (`<@U123>`, `<@U123|handle>`) as `@Name`.
+    fn readable(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find("<@") {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at + 2..];
+            let Some(end) = tail.find('>') else {
+                out.push_str(&rest[at..]);
+                return out;
+            };
+            let id = tail[..end].split('|').next().unwrap_or_default();
+            match self.by_platform_id.get(id) {
+                Some(name) => {
+                    out.push('@');
+                    out.push_str(name);
+                }
+                None => out.push_str(&rest[at..at + 2 + end + 1]),
+            }
+            rest = &tail[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// A fire exchange as a table row.
 pub struct FireRow {
     pub when: String,
@@ -85,12 +118,19 @@ pub async fn page(
     )
     .await?
     .ok_or(WebError::NotFound)?;
-    // Member ids in feed payloads → names (the feed stores ids, never names).
-    let names: HashMap<String, String> = dashboard::members(&state.store, &viewer.community_id)
-        .await?
-        .into_iter()
-        .map(|m| (m.member_id.to_string(), m.name))
-        .collect();
+    // Member ids in feed payloads and platform ids in message mentions → names (the feed
+    // stores ids, never names; a message says `<@U123>`).
+    let roster = dashboard::members(&state.store, &viewer.community_id).await?;
+    let names = People {
+        by_member_id: roster
+            .iter()
+            .map(|m| (m.member_id.to_string(), m.name.clone()))
+            .collect(),
+        by_platform_id: roster
+            .iter()
+            .map(|m| (m.platform_user_id.clone(), m.name.clone()))
+            .collect(),
+    };
     let title = profile.member.name.clone();
     let chrome = Chrome::for_viewer(&viewer, &title, "/dashboard/students");
     render(&build(
@@ -111,14 +151,18 @@ fn when(at: Option<DateTime<Utc>>, tz: &Timezone) -> String {
     .unwrap_or_default()
 }
 
-fn fire_rows(rows: &[FireWithFeedback], tz: &Timezone) -> Vec<FireRow> {
+fn fire_rows(rows: &[FireWithFeedback], tz: &Timezone, people: &People) -> Vec<FireRow> {
     rows.iter()
         .map(|r| FireRow {
             when: when(r.occurred_at, tz),
             other_name: r.other.name.clone(),
             other_href: profile_href(&r.other.member_id),
             fires: r.fires,
-            feedback: r.feedback.clone().filter(|t| !t.trim().is_empty()),
+            feedback: r
+                .feedback
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| people.readable(t)),
         })
         .collect()
 }
@@ -127,11 +171,12 @@ fn fire_rows(rows: &[FireWithFeedback], tz: &Timezone) -> Vec<FireRow> {
 fn feed_line(
     entry: &FeedEntry,
     tz: &Timezone,
-    names: &HashMap<String, String>,
+    people: &People,
     badges: &HashMap<&str, &str>,
 ) -> FeedLine {
     let name = |id: &str| {
-        names
+        people
+            .by_member_id
             .get(id)
             .cloned()
             .unwrap_or_else(|| "a former member".to_owned())
@@ -203,7 +248,7 @@ fn build(
     chrome: Chrome,
     p: &Profile,
     tz: &Timezone,
-    names: &HashMap<String, String>,
+    people: &People,
     own_page: bool,
 ) -> StudentPage {
     let badge_names: HashMap<&str, &str> = p
@@ -234,14 +279,33 @@ fn build(
         quota_used: p.quota.used,
         quota_limit: p.quota.limit,
         badges,
-        received: fire_rows(&p.fires_received, tz),
-        given: fire_rows(&p.fires_given, tz),
+        received: fire_rows(&p.fires_received, tz, people),
+        given: fire_rows(&p.fires_given, tz, people),
         feed: p
             .feed
             .iter()
-            .map(|f| feed_line(f, tz, names, &badge_names))
+            .map(|f| feed_line(f, tz, people, &badge_names))
             .collect(),
         audited: !own_page,
         own_page,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_read_as_names_and_unknown_ones_stay() {
+        let people = People {
+            by_member_id: HashMap::new(),
+            by_platform_id: [("U1".to_owned(), "Ada Lovelace".to_owned())].into(),
+        };
+        assert_eq!(
+            people.readable("<@U1> great job <@U1|ada> and <@U9>!"),
+            "@Ada Lovelace great job @Ada Lovelace and <@U9>!"
+        );
+        assert_eq!(people.readable("no mention <@U1"), "no mention <@U1");
+        assert_eq!(people.readable("plain 🔥"), "plain 🔥");
     }
 }

@@ -110,7 +110,7 @@ async fn class(db: &TestDb) -> Class {
         "UCARA",
         "UDEV",
         1,
-        "Dev explained enzymes so well 🔥",
+        "<@UDEV> explained enzymes so well 🔥",
         at(2, 3, 9),
     )
     .await;
@@ -274,7 +274,7 @@ async fn the_network_page_draws_and_lists_isolated_one_way_and_closed_groups() {
             assert!(closed.contains(&href(&k.amara)) && closed.contains(&href(&k.ben)));
             assert!(!closed.contains("Cara Diaz"), "{bk}");
             let one_way = section(body, "h-one-way");
-            assert!(one_way.contains("2 one-way pairs"), "{bk}");
+            assert!(one_way.contains("2 pairs."), "{bk}: {one_way}");
             assert!(
                 one_way.contains(&format!(
                     "{}>Cara Diaz</a></td><td><a {}>Dev Patel</a></td><td class=\"num\">1</td>",
@@ -343,6 +343,7 @@ async fn a_profile_shows_fire_with_feedback_and_staff_reads_are_audited_once() {
                 || given.contains("Great lab notes &lt;b&gt;Ben&lt;/b&gt;"),
             "{bk}: {given}"
         );
+        assert!(!given.contains("<b>Ben"), "{bk}");
         assert!(given.contains("<td class=\"num\">2</td>"), "{bk}");
         assert!(
             body.contains("2 of 5") || body.contains(" of "),
@@ -378,6 +379,14 @@ async fn students_open_their_own_profile_only_and_other_classes_ids_are_not_foun
             .await;
         assert_eq!(r.status, StatusCode::OK, "{bk}: {}", r.body);
         assert!(r.body.contains("Great lab notes"), "{bk}: fire received");
+        let dev = w.sign_in(&w.a, &k.dev).await;
+        let r = w
+            .get(&format!("/dashboard/students/{}", k.dev), Some(&dev))
+            .await;
+        assert!(
+            r.body.contains("@Dev Patel explained enzymes so well"),
+            "{bk}: mentions read as names"
+        );
         assert!(
             !r.body.contains("audit log"),
             "{bk}: reading oneself is not audited"
