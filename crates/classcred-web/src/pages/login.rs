@@ -68,13 +68,15 @@ pub struct LoginForm {
     token: Option<String>,
 }
 
-/// Whether the sign-in POST comes from one of our own pages: `Sec-Fetch-Site`, when sent, is
-/// `same-origin`, and `Origin`, when sent, names the request's own host.
+/// Whether the sign-in POST comes from one of our own pages. `Sec-Fetch-Site`, sent by
+/// current browsers, decides when present: only `same-origin`. Without it, `Origin`, when
+/// sent, must name the request's own host. (`Origin: null` is what browsers send under our
+/// `Referrer-Policy: no-referrer`; it passes only through `Sec-Fetch-Site: same-origin`.)
 fn same_origin(headers: &HeaderMap) -> bool {
-    let site_ok = headers
-        .get("sec-fetch-site")
-        .is_none_or(|v| v.as_bytes() == b"same-origin");
-    let origin_ok = match headers.get(header::ORIGIN) {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    match headers.get(header::ORIGIN) {
         None => true,
         Some(origin) => {
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -85,8 +87,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
                 .map(|(_, rest)| rest.trim_end_matches('/'));
             matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
         }
-    };
-    site_ok && origin_ok
+    }
 }
 
 /// Consume the link and sign in. The link's nonce is consumed and the session created in one

@@ -1,12 +1,16 @@
-//! `GET /me` (any signed-in member): the member's own balance, level, badges, today's quota
-//! and recent activity. (What the system stores about them joins it in wave 2.)
+//! `GET /me` (any signed-in member): "my data": the member's own balance, level, badges,
+//! feed, the fire they received with its feedback, their stored profile, and what the system
+//! stores about members (from the privacy registry: what, why, how it is protected, how long
+//! it is kept). Read model: `dashboard::my_data`.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use classcred_service::dashboard;
+use classcred_store::registry::Protection;
 
-use super::{display_name, render, role_label, Chrome};
+use super::{render, role_label, Chrome};
 use crate::extract::Viewer;
 use crate::{WebError, WebState};
 
@@ -14,6 +18,23 @@ use crate::{WebError, WebState};
 pub struct Activity {
     pub what: String,
     pub when: String,
+}
+
+/// One fire received, with the giver's words.
+pub struct Received {
+    pub from: String,
+    pub fires: i64,
+    pub when: String,
+    /// `None`: a 🔥 reaction (no words).
+    pub feedback: Option<String>,
+}
+
+/// One kind of stored personal data.
+pub struct Stored {
+    pub what: String,
+    pub why: &'static str,
+    pub protection: &'static str,
+    pub retention: &'static str,
 }
 
 #[derive(Template)]
@@ -28,43 +49,84 @@ struct Me {
     badges: Vec<String>,
     quota_left_today: Option<u32>,
     recent: Vec<Activity>,
+    received: Vec<Received>,
+    /// `(field, value)` of the stored profile, set fields only.
+    profile: Vec<(&'static str, String)>,
+    stored: Vec<Stored>,
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+fn protection(p: Protection) -> &'static str {
+    match p {
+        Protection::Encrypted => "encrypted with your class's key",
+        Protection::BlindIndex => "kept only as a keyed fingerprint",
+        Protection::Pseudonymous => "a platform id, no name",
+        Protection::Hashed => "only a hash is stored",
+    }
 }
 
 pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Response, WebError> {
-    let mut tx = state.store.begin().await?;
-    let member = tx
-        .for_community(&viewer.community_id)
-        .member(&viewer.member_id)
-        .await?;
-    tx.commit().await?;
-    let summary = classcred_service::member_summary(
+    let data = dashboard::my_data(&state.store, &viewer.community_id, &viewer.member_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let quota_left_today = classcred_service::member_summary(
         &state.store,
         &viewer.community_id,
-        &member.platform_user_id,
+        &data.member.platform_user_id,
     )
     .await?
-    .ok_or(WebError::NotFound)?;
+    .and_then(|s| s.quota_left_today);
+    let p = &data.profile;
+    let profile = [
+        ("Name", &p.name),
+        ("Display name", &p.display_name),
+        ("Email", &p.email),
+        ("Picture", &p.avatar_url),
+        ("Timezone", &p.timezone),
+    ]
+    .into_iter()
+    .filter_map(|(label, v)| v.clone().map(|v| (label, v)))
+    .collect();
     render(&Me {
         chrome: Chrome::for_viewer(&viewer, "My data", "/me"),
-        name: display_name(&member),
-        role: role_label(member.role),
-        earned: summary.earned.to_string(),
-        spendable: summary.spendable.to_string(),
-        level: summary.level_name.clone(),
-        badges: summary
-            .badges
-            .iter()
-            .map(|(_, name)| name.clone())
-            .collect(),
-        quota_left_today: summary.quota_left_today,
-        recent: summary
-            .recent
+        name: data.member.name.clone(),
+        role: role_label(data.member.role),
+        earned: data.member.earned.to_string(),
+        spendable: data.member.spendable.to_string(),
+        level: data.member.level_name.clone(),
+        badges: data.badges.iter().map(|b| b.name.clone()).collect(),
+        quota_left_today,
+        recent: data
+            .feed
             .iter()
             .map(|f| Activity {
                 what: f.kind.replace('_', " "),
-                when: DateTime::<Utc>::from_timestamp_millis(f.occurred_at)
-                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                    .unwrap_or_default(),
+                when: when(f.occurred_at),
+            })
+            .collect(),
+        received: data
+            .fires_received
+            .iter()
+            .map(|f| Received {
+                from: f.other.name.clone(),
+                fires: f.fires,
+                when: when(f.occurred_at),
+                feedback: f.feedback.clone(),
+            })
+            .collect(),
+        profile,
+        stored: data
+            .stored
+            .iter()
+            .map(|s| Stored {
+                what: format!("{} ({}.{})", s.what, s.table, s.column),
+                why: s.why,
+                protection: protection(s.protection),
+                retention: s.retention,
             })
             .collect(),
     })

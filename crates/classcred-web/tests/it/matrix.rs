@@ -101,6 +101,30 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
     ),
     (
         Method::Get,
+        "/dashboard/settings/rewards",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/rewards",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ),
+    (
+        Method::Get,
+        "/dashboard/settings/course",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/course",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ),
+    (
+        Method::Get,
         "/me",
         Access::Member,
         [SEE_OTHER, OK, OK, OK, OK],

@@ -97,7 +97,7 @@ async fn bad_rewards_input_is_shown_next_to_its_field_kept_and_saves_nothing() {
         );
         // The message sits next to the field, which says it is invalid and keeps the text.
         assert!(r.body.contains(
-            "name=\"daily_quota\" type=\"number\" value=\"lots\" aria-invalid=\"true\" aria-describedby=\"f-daily_quota-error\""
+            "name=\"daily_quota\" type=\"text\" inputmode=\"numeric\" value=\"lots\" aria-invalid=\"true\" aria-describedby=\"f-daily_quota-error\""
         ), "{}", r.body);
         assert!(r
             .body
@@ -245,7 +245,7 @@ async fn forms_change_quota_course_and_roles_through_the_engine_and_replay_match
             .contains("Settings saved. The change applies to events from now on"));
         assert!(page
             .body
-            .contains("name=\"daily_quota\" type=\"number\" value=\"2\""));
+            .contains("name=\"daily_quota\" type=\"text\" inputmode=\"numeric\" value=\"2\""));
         give(&w, "Ev1", "UGIVER", "UGETTER", 3, 1).await;
         assert_eq!(
             earned(&w, "UGETTER").await,
@@ -329,5 +329,14 @@ async fn forms_change_quota_course_and_roles_through_the_engine_and_replay_match
         );
         let report = replay(&w.store, &w.a, |_, _| {}).await.unwrap();
         assert!(report.matches(), "{b}: {:?}", report.differences);
+
+        // The recipient's "my data": the fire received with its words, and what is stored.
+        let getter = w.sign_in(&w.a, &joined[2]).await;
+        let me = w.get("/me", Some(&getter)).await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert!(me.body.contains("gave 2 🔥"), "{b}: {}", me.body);
+        assert!(me.body.contains("<blockquote>thanks :fire:</blockquote>"));
+        assert!(me.body.contains("What we store about you"));
+        assert!(me.body.contains("encrypted with your class"));
     }
 }

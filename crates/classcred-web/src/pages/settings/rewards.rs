@@ -118,7 +118,7 @@ fn page_of(viewer: &Viewer, s: &CommunitySettings) -> RewardsPage {
         switches: vec![
             check(
                 "limit_instructors",
-                "The daily quota also limits Admins and Instructors",
+                "Admins and Instructors are limited to the same number of fires per day",
                 s.limit_instructors,
             ),
             check(
