@@ -70,6 +70,11 @@ test('keyboard: a link taken out of the tab order fails', async () => {
   await withPage(bad, (page) => assert.rejects(assertKeyboard(page, 'bad'), /not reachable by Tab/));
 });
 
+test('keyboard: links folded in a closed <details> are not asked for until it is opened', async () => {
+  const folded = withBody('', '<details><summary>More</summary><a href="/c">Hidden until opened</a></details>');
+  await withPage(folded, (page) => assertKeyboard(page, 'folded'));
+});
+
 test('keyboard: a focus style without outline fails', async () => {
   const bad = withBody('<style>a:focus{outline:none}</style>', '');
   await withPage(bad, (page) => assert.rejects(assertKeyboard(page, 'bad'), /without a visible outline/));

@@ -60,10 +60,11 @@ export async function assertFitsNarrow(page, name) {
 /// every visible link and button, each showing a focus outline (or ring) while focused.
 export async function assertKeyboard(page, name) {
   const counts = await page.evaluate(() => {
+    // Shown to the person: laid out, not hidden, and not inside a closed <details> (whose
+    // content keeps its boxes in Chromium but is skipped by Tab until opened).
     const visible = (el) => {
       const r = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
-      return r.width > 0 && r.height > 0 && style.visibility !== 'hidden';
+      return r.width > 0 && r.height > 0 && el.checkVisibility({ visibilityProperty: true });
     };
     const all = [...document.querySelectorAll(
       'a[href], button:not([disabled]), input[type=submit]:not([disabled]), input[type=button]:not([disabled])',
@@ -113,7 +114,12 @@ export async function assertKeyboard(page, name) {
       .filter((el) => !set.has(el.getAttribute('data-cc-tab')))
       .map((el) => `<${el.tagName.toLowerCase()}> "${(el.textContent || el.value || '').trim().slice(0, 40)}"`);
   }, [...reached]);
-  assert.deepEqual(missed, [], `${name}: links/buttons not reachable by Tab`);
+  assert.deepEqual(
+    missed,
+    [],
+    `${name}: links/buttons not reachable by Tab (${reached.size} of ${counts.targets} reached in ${presses} presses; ` +
+      `the last focused: ${focus.slice(-3).map((f) => `<${f.tag}> "${f.text}"`).join(', ')})`,
+  );
   const unmarked = focus.filter((f) => !f.shown).map((f) => `<${f.tag}> "${f.text}"`);
   assert.deepEqual(unmarked, [], `${name}: focused without a visible outline`);
 }
