@@ -80,7 +80,8 @@ pub fn network(text: &ChartText, drawing: &NetworkDrawing) -> String {
     let _ = writeln!(
         s,
         "<defs><marker id=\"{id}-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
-         markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">\
+         markerUnits=\"userSpaceOnUse\" markerWidth=\"9\" markerHeight=\"9\" \
+         orient=\"auto-start-reverse\">\
          <path d=\"M0 0 L10 5 L0 10 z\" fill=\"#444\"/></marker></defs>"
     );
     if drawing.nodes.is_empty() {

@@ -18,10 +18,10 @@
 //! Processing is serialised per community (the lock is the community row), which makes every
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
-pub mod identity;
-pub mod login;
 pub mod changes;
 pub mod dashboard;
+pub mod identity;
+pub mod login;
 mod process;
 mod queries;
 mod replay;

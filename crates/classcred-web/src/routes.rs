@@ -156,9 +156,24 @@ pub fn routes(state: WebState) -> Router {
         router = router.route(route.path, route.handler);
     }
     router
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::headers::security_headers,
         ))
         .with_state(state)
+}
+
+/// Any path no router of the application serves: the site's 404 page, or a JSON error under
+/// `/api/` (the JSON API's clients read JSON).
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({ "error": "no such API route", "code": "not_found" })),
+        )
+            .into_response();
+    }
+    crate::WebError::NotFound.into_response()
 }

@@ -71,7 +71,7 @@ fn item(m: classcred_store::Member) -> MemberItem {
         platform_user_id: m.platform_user_id,
         role: m.role.into(),
         kind: m.kind.into(),
-        name: m.profile.display_name.or(m.profile.name),
+        name: m.profile.shown_name().map(str::to_owned),
         level: m.level,
         joined_at: rfc3339(m.joined_at),
     }

@@ -1,16 +1,12 @@
-//! `GET /api/v1/network`: who recognises whom. Nodes are the community's human members with
-//! the fire they gave and received; an edge is the net fire units one member gave another
-//! (awards minus reversals), from the ledger. Not paginated: a class is small.
-//!
-//! The dashboard's read model (`classcred_service::dashboard`) will compute the same graph
-//! with its highlights (isolated students, one-way recognition, closed groups); this endpoint
-//! keeps its own response types so that switching the source does not change the API.
-
-use std::collections::BTreeMap;
+//! `GET /api/v1/network`: who recognises whom, from the dashboard's read model
+//! (`classcred_service::dashboard::network`): nodes are the community's human members with the
+//! fire they gave and received, an edge is the net fire units one member gave another (awards
+//! minus reversals), and the analysis names isolated students, one-way recognition and closed
+//! groups (pairs or rings that only recognise each other). Not paginated: a class is small.
+//! The response types are the API's own, so the read model can change without changing the API.
 
 use axum::extract::State;
 use axum::Json;
-use classcred_store::MemberKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -41,6 +37,17 @@ pub struct NetworkEdge {
     pub fires: i64,
 }
 
+/// What the network shows a teacher.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NetworkAnalysis {
+    /// Students who neither gave nor received fire.
+    pub isolated: Vec<String>,
+    /// Edges with no fire back (recipient never recognised the giver).
+    pub one_way: Vec<NetworkEdge>,
+    /// Groups of two or more members who give and receive fire only among themselves.
+    pub closed_groups: Vec<Vec<String>>,
+}
+
 /// The recognition network.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Network {
@@ -48,6 +55,8 @@ pub struct Network {
     pub nodes: Vec<NetworkNode>,
     /// Every pair with net fire above zero, ordered by giver then recipient.
     pub edges: Vec<NetworkEdge>,
+    /// Isolated students, one-way recognition and closed groups.
+    pub analysis: NetworkAnalysis,
 }
 
 /// Who recognises whom.
@@ -63,44 +72,60 @@ pub async fn get(
     State(state): State<ApiState>,
     auth: ApiCommunity,
 ) -> Result<Json<Network>, ApiError> {
-    let mut tx = state.store.begin().await?;
-    let mut scoped = tx.for_community(&auth.community_id);
-    let members = scoped.balances().await?;
-    let ledger = scoped.ledger().await?;
-    tx.commit().await?;
-    let mut pairs: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for e in ledger.iter().filter(|e| e.entry.fire_units != 0) {
-        if let Some(giver) = &e.entry.giver_member_id {
-            *pairs
-                .entry((giver.clone(), e.entry.member_id.clone()))
-                .or_default() += e.entry.fire_units;
-        }
-    }
-    let mut nodes: Vec<NetworkNode> = members
-        .into_iter()
-        .filter(|m| m.kind == MemberKind::Human)
-        .map(|m| NetworkNode {
-            member_id: m.member_id.to_string(),
-            role: m.role.into(),
-            fires_given: 0,
-            fires_received: 0,
+    let network =
+        classcred_service::dashboard::network(&state.store, &auth.community_id, None).await?;
+    let edges: Vec<NetworkEdge> = network
+        .edges
+        .iter()
+        .map(|e| NetworkEdge {
+            from: e.giver.to_string(),
+            to: e.receiver.to_string(),
+            fires: e.fires,
+        })
+        .collect();
+    let mut nodes: Vec<NetworkNode> = network
+        .nodes
+        .iter()
+        .map(|n| {
+            let id = n.member_id.to_string();
+            NetworkNode {
+                fires_given: edges.iter().filter(|e| e.from == id).map(|e| e.fires).sum(),
+                fires_received: edges.iter().filter(|e| e.to == id).map(|e| e.fires).sum(),
+                member_id: id,
+                role: n.role.into(),
+            }
         })
         .collect();
     nodes.sort_by(|a, b| a.member_id.cmp(&b.member_id));
-    let edges: Vec<NetworkEdge> = pairs
-        .into_iter()
-        .filter(|(_, fires)| *fires > 0)
-        .map(|((from, to), fires)| NetworkEdge { from, to, fires })
-        .collect();
-    for edge in &edges {
-        for node in nodes.iter_mut() {
-            if node.member_id == edge.from {
-                node.fires_given += edge.fires;
-            }
-            if node.member_id == edge.to {
-                node.fires_received += edge.fires;
-            }
-        }
-    }
-    Ok(Json(Network { nodes, edges }))
+    let mut edges = edges;
+    edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+    let analysis = NetworkAnalysis {
+        isolated: network
+            .analysis
+            .isolated
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        one_way: network
+            .analysis
+            .one_way
+            .iter()
+            .map(|o| NetworkEdge {
+                from: o.giver.to_string(),
+                to: o.receiver.to_string(),
+                fires: o.fires,
+            })
+            .collect(),
+        closed_groups: network
+            .analysis
+            .closed_groups
+            .iter()
+            .map(|g| g.members.iter().map(ToString::to_string).collect())
+            .collect(),
+    };
+    Ok(Json(Network {
+        nodes,
+        edges,
+        analysis,
+    }))
 }

@@ -48,13 +48,10 @@ pub struct MemberRef {
     pub name: String,
 }
 
-/// The name to show for a member: display name, else real name, else the platform id.
+/// The name to show for a member: full name, else display name, else the platform id.
 pub(crate) fn display_name(m: &Member) -> String {
     m.profile
-        .display_name
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .or(m.profile.name.as_deref().filter(|s| !s.trim().is_empty()))
+        .shown_name()
         .unwrap_or(&m.platform_user_id)
         .to_string()
 }

@@ -6,8 +6,8 @@
 
 mod changes;
 mod common;
-mod identity;
 mod dashboard;
+mod identity;
 mod processing;
 mod replay_prop;
 mod service;

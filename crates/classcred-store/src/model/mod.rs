@@ -7,8 +7,8 @@ use sqlx::Row;
 
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
-pub use identity::IdentityMember;
 pub use api_token::{ApiTokenRecord, API_TOKEN_USE_RESOLUTION_MS};
+pub use identity::IdentityMember;
 pub use ids::{CommunityId, MemberRowId};
 
 /// A member's role inside a community.
@@ -141,6 +141,17 @@ pub struct MemberProfile {
     pub email: Option<String>,
     pub avatar_url: Option<String>,
     pub timezone: Option<String>,
+}
+
+impl MemberProfile {
+    /// The name to show a teacher: the full name, else the chat display name (a handle on
+    /// Slack), else `None`. Blank values count as missing.
+    pub fn shown_name(&self) -> Option<&str> {
+        [&self.name, &self.display_name]
+            .into_iter()
+            .filter_map(|n| n.as_deref())
+            .find(|n| !n.trim().is_empty())
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -104,16 +104,13 @@ pub fn render(page: &impl Template) -> Result<Response, WebError> {
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
-/// A member's name for display: display name, else full name, else a neutral label.
+/// A member's name for display: full name, else display name, else a neutral label.
 pub(crate) fn display_name(member: &classcred_store::Member) -> String {
     member
         .profile
-        .display_name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| member.profile.name.clone())
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "(no name)".to_owned())
+        .shown_name()
+        .unwrap_or("(no name)")
+        .to_owned()
 }
 
 /// A role as shown on pages.

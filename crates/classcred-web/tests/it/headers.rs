@@ -70,6 +70,15 @@ async fn every_route_answers_with_the_security_headers_signed_in_or_not() {
                 .await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST);
             assert_secure_headers(&r, "bad period", tls);
+            // A path nobody serves: the site's 404 page, with the headers; JSON under /api/.
+            let r = w.get("/no/such/page", Some(&cookie)).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            assert!(r.body.contains("Not found"), "{}", r.body);
+            assert!(r.body.contains("<main"), "the layout: {}", r.body);
+            assert_secure_headers(&r, "unknown path", tls);
+            let r = w.get("/api/v1/no-such-route", None).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            assert!(r.body.contains("\"code\":\"not_found\""), "{}", r.body);
         }
     }
 }

@@ -15,5 +15,6 @@ mod demo_sign_in;
 mod export;
 mod keys;
 mod ledger;
+mod matrix;
 mod serve;
 mod support;
