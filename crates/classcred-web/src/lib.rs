@@ -14,6 +14,7 @@
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod oidc;
 pub mod pages;
 pub mod routes;
 pub mod session;
@@ -43,6 +44,9 @@ pub struct WebState {
     pub tls: bool,
     /// Session lifetime ([`SESSION_TTL`] unless a test shortens it).
     pub session_ttl: Duration,
+    /// When OpenID Connect is configured: the provider's name for "Sign in with <name>" on
+    /// the start page (routes from `classcred-oidc`, hook [`oidc::WebSignIn`]).
+    pub oidc_provider: Option<String>,
 }
 
 impl WebState {
@@ -53,6 +57,13 @@ impl WebState {
             login_key: Arc::new(login_key),
             tls,
             session_ttl: SESSION_TTL,
+            oidc_provider: None,
         }
+    }
+
+    /// The same state with "Sign in with `provider`" on the start page.
+    pub fn with_oidc_provider(mut self, provider: impl Into<String>) -> Self {
+        self.oidc_provider = Some(provider.into());
+        self
     }
 }

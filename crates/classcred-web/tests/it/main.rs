@@ -11,6 +11,7 @@ mod class_pages;
 mod headers;
 mod login;
 mod matrix;
+mod oidc;
 mod pages;
 mod settings;
 mod support;
