@@ -67,6 +67,24 @@ impl Page {
         usize::try_from(self.limit).unwrap_or(usize::MAX)
     }
 
+    /// This page's share of `rows`, which continue from the cursor and may hold more than the
+    /// limit (a query asks for one row more to learn whether another page follows), and the
+    /// cursor of the next page, made from the last row kept (`None` on the last page).
+    pub fn cut<T>(
+        &self,
+        mut rows: Vec<T>,
+        cursor_of: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
+        let more = rows.len() > self.limit_usize();
+        rows.truncate(self.limit_usize());
+        let next = if more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        (rows, next)
+    }
+
     /// The cursor as a member id (lists ordered by member id); 400 when it is not one.
     pub fn member_cursor(&self) -> Result<Option<MemberRowId>, ApiError> {
         self.cursor

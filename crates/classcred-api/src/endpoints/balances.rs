@@ -59,10 +59,9 @@ pub async fn list(
         .into_iter()
         .filter(|b| after.as_ref().is_none_or(|a| b.member_id > *a))
         .collect();
-    let more = rest.len() > page.limit_usize();
     let items: Vec<BalanceItem> = rest
         .into_iter()
-        .take(page.limit_usize())
+        .take(page.limit_usize() + 1)
         .map(|b| BalanceItem {
             member_id: b.member_id.to_string(),
             platform_user_id: b.platform_user_id,
@@ -73,8 +72,6 @@ pub async fn list(
             level: b.level,
         })
         .collect();
-    let next_cursor = more
-        .then(|| items.last().map(|b| b.member_id.clone()))
-        .flatten();
+    let (items, next_cursor) = page.cut(items, |b| b.member_id.clone());
     Ok(Json(BalancePage { items, next_cursor }))
 }

@@ -69,7 +69,7 @@ pub async fn list(
     let page = Page::parse(q)?;
     let before = page.time_cursor()?;
     let mut tx = state.store.begin().await?;
-    let mut rows = tx
+    let rows = tx
         .for_community(&auth.community_id)
         .feed_page(
             before.as_ref().map(|(at, id)| (*at, id.as_str())),
@@ -77,14 +77,7 @@ pub async fn list(
         )
         .await?;
     tx.commit().await?;
-    let more = rows.len() > page.limit_usize();
-    rows.truncate(page.limit_usize());
-    let next_cursor = if more {
-        rows.last()
-            .map(|r| encode_time_cursor(r.row.occurred_at, &r.id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page.cut(rows, |r| encode_time_cursor(r.row.occurred_at, &r.id));
     let items = rows
         .into_iter()
         .map(|r| FeedItem::from_row(r.row))

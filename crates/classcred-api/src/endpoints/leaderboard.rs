@@ -99,19 +99,16 @@ pub async fn get(
         }
     };
     let rest = board.rows.get(start..).unwrap_or_default();
-    let more = rest.len() > page.limit_usize();
     let items: Vec<StandingItem> = rest
         .iter()
-        .take(page.limit_usize())
+        .take(page.limit_usize() + 1)
         .map(|s| StandingItem {
             rank: s.rank,
             member_id: s.member.as_str().to_string(),
             points_milli: s.points.thousandths(),
         })
         .collect();
-    let next_cursor = more
-        .then(|| items.last().map(|s| s.member_id.clone()))
-        .flatten();
+    let (items, next_cursor) = page.cut(items, |s| s.member_id.clone());
     Ok(Json(LeaderboardPage {
         period,
         items,

@@ -83,7 +83,7 @@ pub async fn list(
     let page = Page::parse(q)?;
     let before = page.time_cursor()?;
     let mut tx = state.store.begin().await?;
-    let mut entries = tx
+    let entries = tx
         .for_community(&auth.community_id)
         .ledger_page(
             before.as_ref().map(|(at, id)| (*at, id.as_str())),
@@ -91,15 +91,7 @@ pub async fn list(
         )
         .await?;
     tx.commit().await?;
-    let more = entries.len() > page.limit_usize();
-    entries.truncate(page.limit_usize());
-    let next_cursor = if more {
-        entries
-            .last()
-            .map(|e| encode_time_cursor(e.created_at, &e.id))
-    } else {
-        None
-    };
+    let (entries, next_cursor) = page.cut(entries, |e| encode_time_cursor(e.created_at, &e.id));
     Ok(Json(LedgerPage {
         items: entries.into_iter().map(LedgerItem::from).collect(),
         next_cursor,

@@ -103,13 +103,12 @@ pub async fn list(
         .into_iter()
         .filter(|m| after.as_ref().is_none_or(|a| m.id > *a))
         .collect();
-    let more = rest.len() > page.limit_usize();
     let items: Vec<MemberItem> = rest
         .into_iter()
-        .take(page.limit_usize())
+        .take(page.limit_usize() + 1)
         .map(item)
         .collect();
-    let next_cursor = more.then(|| items.last().map(|m| m.id.clone())).flatten();
+    let (items, next_cursor) = page.cut(items, |m| m.id.clone());
     Ok(Json(MemberPage { items, next_cursor }))
 }
 
