@@ -178,6 +178,15 @@ impl MasterKey {
         }
     }
 
+    /// The key that seals the OpenID Connect attempt cookie (state, nonce, PKCE verifier):
+    /// HMAC-SHA256 of the master key under its own label, independent of every other key.
+    pub fn oidc_cookie_key(&self) -> SecretBox<[u8; 32]> {
+        SecretBox::new(Box::new(hmac(
+            self.key.expose_secret(),
+            &[b"classcred/oidc-cookie/v1"],
+        )))
+    }
+
     /// The key that signs dashboard login links: HMAC-SHA256 of the master key under its own
     /// label, so every deployment (and the demo) signs links with no extra configuration, and
     /// the key is independent of the data keys, the audit key and the public key id.
@@ -465,6 +474,20 @@ mod tests {
         mac.update(b"abc");
         let expected: [u8; 32] = mac.finalize().into_bytes().into();
         assert_eq!(hmac(&key, &[b"abc"]), expected);
+    }
+
+    #[test]
+    fn oidc_cookie_key_is_derived_and_separate() {
+        let k = MasterKey::generate();
+        let same = MasterKey::parse(&k.encode()).unwrap();
+        let key = *k.oidc_cookie_key().expose_secret();
+        assert_eq!(key, *same.oidc_cookie_key().expose_secret());
+        assert_ne!(
+            key,
+            *MasterKey::generate().oidc_cookie_key().expose_secret()
+        );
+        let login = hmac(k.key.expose_secret(), &[b"classcred/login-link/v1"]);
+        assert_ne!(key, login, "not the login key");
     }
 
     #[test]

@@ -308,6 +308,11 @@ impl Store {
         self.inner.master.login_key()
     }
 
+    /// The key that seals OpenID Connect attempt cookies, derived from this store's master key.
+    pub fn oidc_cookie_key(&self) -> secrecy::SecretBox<[u8; 32]> {
+        self.inner.master.oidc_cookie_key()
+    }
+
     pub fn master_key_id(&self) -> String {
         self.inner.master.id()
     }

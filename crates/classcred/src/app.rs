@@ -115,6 +115,11 @@ impl App {
                 Some(_) => health_router(state.clone()),
                 None => router(state.clone()),
             };
+            let web_state =
+                classcred_web::WebState::new(store.clone(), store.login_key(), tls.is_some());
+            let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, tls.is_some())
+                .await
+                .context("OpenID Connect ([oidc])")?;
             let main = Application::bind(
                 ServerConfig {
                     listen: cfg.listen,
@@ -122,11 +127,8 @@ impl App {
                     body_limit: cfg.body_limit_bytes,
                 },
                 core.merge(classcred_slack::routes(slack_state))
-                    .merge(classcred_web::routes(classcred_web::WebState::new(
-                        store.clone(),
-                        store.login_key(),
-                        tls.is_some(),
-                    )))
+                    .merge(classcred_web::routes(web_state))
+                    .merge(oidc_routes)
                     .merge(classcred_api::routes(classcred_api::ApiState::new(
                         store.clone(),
                     ))),
@@ -307,4 +309,37 @@ impl Scheduler {
             Err(e) => tracing::warn!(error = %e, "done jobs not pruned"),
         }
     }
+}
+
+/// When `[oidc]` is configured: discover the provider (at start-up, so a wrong issuer stops
+/// the server with a clear error), offer "Sign in with <provider>" on the start page and serve
+/// `/auth/oidc/start` and the callback, whose verified identities the dashboard's
+/// [`classcred_web::oidc::WebSignIn`] turns into sessions.
+async fn oidc_routes(
+    cfg: &Config,
+    store: &Store,
+    web_state: classcred_web::WebState,
+    tls: bool,
+) -> anyhow::Result<(classcred_web::WebState, axum::Router)> {
+    let Some(oidc) = &cfg.oidc else {
+        return Ok((web_state, axum::Router::new()));
+    };
+    let base =
+        url::Url::parse(&crate::admin::public_base(cfg)).context("public_url is not a URL")?;
+    let client = classcred_oidc::OidcClient::discover(oidc.clone(), &base).await?;
+    let provider = url::Url::parse(&oidc.issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| oidc.issuer.clone());
+    let web_state = web_state.with_oidc_provider(provider);
+    let router = classcred_oidc::routes::router(classcred_oidc::routes::OidcRoutes {
+        client: Arc::new(client),
+        store: store.clone(),
+        cookie_key: Arc::new(store.oidc_cookie_key()),
+        secure_cookie: tls,
+        hook: classcred_web::oidc::WebSignIn {
+            state: web_state.clone(),
+        },
+    });
+    Ok((web_state, router))
 }

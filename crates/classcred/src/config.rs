@@ -42,6 +42,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("slack", "a [slack] table (see README: Connect Slack)"),
     (
+        "oidc",
+        "an [oidc] table: issuer, client_id, client_secret (see README: Sign in with OpenID Connect)",
+    ),
+    (
         "metrics_listen",
         "a socket address for /metrics and /healthz alone, such as 127.0.0.1:9090",
     ),
@@ -96,6 +100,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "slack.bot_token",
     "slack.client_secret",
     "slack.state_secret",
+    "oidc.client_secret",
 ];
 
 /// What went wrong, without the offending value (figment's own messages quote it).
@@ -337,6 +342,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// The Slack app (`[slack]` table; `CLASSCRED_SLACK__SIGNING_SECRET` etc.).
     pub slack: classcred_slack::SlackConfig,
+    /// OpenID Connect sign-in for the dashboard (`[oidc]` table); `None`: login links only.
+    pub oidc: Option<classcred_oidc::OidcConfig>,
     /// A second address serving `/metrics` and `/healthz` only; when set, `listen` does not
     /// serve `/metrics`.
     pub metrics_listen: Option<SocketAddr>,
@@ -373,6 +380,7 @@ impl Default for Config {
             workers: 2,
             db_max_connections: 10,
             slack: classcred_slack::SlackConfig::default(),
+            oidc: None,
             metrics_listen: None,
             http_header_timeout_ms: 10_000,
             http_request_timeout_ms: 30_000,

@@ -12,3 +12,4 @@ mod discovery;
 mod edge_provider;
 mod flow;
 mod provider;
+mod web;
