@@ -51,6 +51,10 @@ for (const [name, who, path, status] of PAGES) {
       assert.deepEqual(await anonymous.context.cookies(), [], 'opening a link signs nobody in');
     }
     await assertGoodPage(page, name);
+    // Chat text reads as the chat showed it: names for mentions, 🔥 for the :fire: shortcode.
+    const lines = (await page.locator('main').innerText()).split('\n');
+    const raw = lines.filter((l) => /<@[UW][A-Z0-9]+>|:fire:/.test(l)).slice(0, 3);
+    assert.deepEqual(raw, [], `${name}: raw chat markup (mentions or :fire:) shown`);
     if (who() !== anonymous) {
       // Error pages too keep the navigation and the way out for someone signed in.
       await assert.doesNotReject(
