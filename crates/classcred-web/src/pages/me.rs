@@ -50,10 +50,15 @@ struct Me {
     quota_left_today: Option<u32>,
     recent: Vec<Activity>,
     received: Vec<Received>,
+    /// Fire received beyond the newest [`RECEIVED_SHOWN`].
+    received_more: usize,
     /// `(field, value)` of the stored profile, set fields only.
     profile: Vec<(&'static str, String)>,
     stored: Vec<Stored>,
 }
+
+/// How many fires received the page lists (newest first).
+const RECEIVED_SHOWN: usize = 50;
 
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -108,9 +113,11 @@ pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Respo
                 when: when(f.occurred_at),
             })
             .collect(),
+        received_more: data.fires_received.len().saturating_sub(RECEIVED_SHOWN),
         received: data
             .fires_received
             .iter()
+            .take(RECEIVED_SHOWN)
             .map(|f| Received {
                 from: f.other.name.clone(),
                 fires: f.fires,
