@@ -96,17 +96,6 @@ pub fn route_table() -> Vec<Route> {
             Member,
             get(pages::student::page),
         ),
-        Route::get("/dashboard/exports", Staff, get(pages::exports::page)).nav("Exports"),
-        Route::get(
-            "/dashboard/exports/points.csv",
-            Staff,
-            get(pages::exports::points_csv),
-        ),
-        Route::get(
-            "/dashboard/exports/canvas.csv",
-            Staff,
-            get(pages::exports::canvas_csv),
-        ),
         Route::get(
             "/dashboard/settings/rewards",
             Staff,
@@ -128,6 +117,17 @@ pub fn route_table() -> Vec<Route> {
             "/dashboard/settings/course",
             Admin,
             post(pages::settings::course::save),
+        ),
+        Route::get("/dashboard/exports", Staff, get(pages::exports::page)).nav("Exports"),
+        Route::get(
+            "/dashboard/exports/points.csv",
+            Staff,
+            get(pages::exports::points_csv),
+        ),
+        Route::get(
+            "/dashboard/exports/canvas.csv",
+            Staff,
+            get(pages::exports::canvas_csv),
         ),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
     ]

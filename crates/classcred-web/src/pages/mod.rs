@@ -13,8 +13,8 @@ pub mod me;
 pub mod members;
 pub mod network;
 pub mod overview;
-pub mod settings;
 pub mod student;
+pub mod settings;
 
 use std::sync::LazyLock;
 

@@ -59,7 +59,7 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Method::Post,
         "/dashboard/members/{member_id}/role",
         Access::Admin,
-        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 404, 404],
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND],
     ),
     (
         Method::Get,
