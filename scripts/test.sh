@@ -5,6 +5,9 @@
 #    on SQLite. Each test creates and drops its own database.
 #  - The official Python slack_sdk in a virtualenv (target/venv-slack), for the Slack
 #    signature and Block Kit cross-checks.
+#  - Browser tests: Debian's chromium (apt-get, only as root and when /usr/bin/chromium is
+#    missing), node, and playwright-core + axe-core in tests/browser/node_modules (npm ci from the
+#    committed package-lock.json). No tool that downloads a browser of its own.
 #  - A real OpenID Provider (the npm package oidc-provider, pinned by
 #    tests/oidc-provider/package-lock.json), installed with `npm ci` when missing, for the
 #    classcred-oidc sign-in tests (they start it on a loopback port).
@@ -13,8 +16,9 @@
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
 # that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
 # cross-checks, CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests against the
-# OpenID Provider, and CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
-# run. CI (.ci/run) sets them all.
+# OpenID Provider, CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
+# run, and CLASSCRED_REQUIRE_BROWSER=1 to fail instead of skipping the browser tests. CI (.ci/run)
+# sets them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +56,39 @@ fi
 if [ "${CLASSCRED_REQUIRE_SLACK_SDK:-0}" = "1" ] && ! "$CLASSCRED_SLACK_SDK_PYTHON" -c "import slack_sdk"; then
   echo "slack_sdk is required (CLASSCRED_REQUIRE_SLACK_SDK=1) but $CLASSCRED_SLACK_SDK_PYTHON cannot import it" >&2
   exit 1
+fi
+
+apt_install() {
+  echo "== installing $* (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq "$@" >/dev/null; } || true
+}
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  # Without an emoji font the screenshots show the pages' 🔥 as an empty box.
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || apt_install fonts-noto-color-emoji
+  command -v node >/dev/null 2>&1 || apt_install nodejs npm
+fi
+browser_dir=tests/browser
+if command -v npm >/dev/null 2>&1 &&
+  { [ ! -f "$browser_dir/node_modules/.package-lock.json" ] ||
+    [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules/.package-lock.json" ]; }; then
+  echo "== installing playwright-core and axe-core into $browser_dir/node_modules"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error) || true
+fi
+browser_missing=""
+[ -x /usr/bin/chromium ] || browser_missing="$browser_missing /usr/bin/chromium"
+command -v node >/dev/null 2>&1 || browser_missing="$browser_missing node"
+[ -f "$browser_dir/node_modules/playwright-core/package.json" ] || browser_missing="$browser_missing playwright-core"
+[ -f "$browser_dir/node_modules/axe-core/package.json" ] || browser_missing="$browser_missing axe-core"
+if [ -z "$browser_missing" ]; then
+  echo "== browser tests in $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version)"
+elif [ "${CLASSCRED_REQUIRE_BROWSER:-0}" = "1" ]; then
+  echo "browser tests are required (CLASSCRED_REQUIRE_BROWSER=1) but missing:$browser_missing" >&2
+  exit 1
+else
+  echo "== SKIPPING browser tests: missing$browser_missing (run this script as root to install them)"
 fi
 
 oidc_dir=tests/oidc-provider

@@ -1,0 +1,156 @@
+//! The dashboard in real headless Chromium (Debian's package, driven by playwright-core from
+//! `tests/browser/`): the application runs in-process on port 0 over the demo class, on SQLite
+//! and on PostgreSQL, and each node script in `tests/browser/` plays one part of the story with
+//! fresh login links. Between scripts this side acts on the store and checks what the browser
+//! did: one audit entry per profile read, nothing saved from a refused form, a later give
+//! obeying the quota set in the browser.
+
+mod class;
+mod harness;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use classcred_store::testing::TestDb;
+
+use class::Class;
+use harness::{Site, Tools};
+
+/// While working on a page: `CLASSCRED_BROWSER_ONLY=signin,pages` runs only the scripts whose
+/// names contain one of the words (the others are reported as not run).
+const ONLY_ENV: &str = "CLASSCRED_BROWSER_ONLY";
+
+/// The page checks fail pages with the faults they look for (no server needed).
+#[test]
+fn page_checks_catch_the_faults_they_look_for() {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    tools.run("selfcheck.mjs", &[]);
+}
+
+/// The whole story in Chromium, on each backend.
+#[test]
+fn dashboard_in_chromium_on_every_backend() {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let mut timings = Vec::new();
+    let mut failed = Vec::new();
+    for db in rt.block_on(TestDb::all()) {
+        let started = Instant::now();
+        failed.extend(
+            story(&tools, &rt, &db)
+                .into_iter()
+                .map(|why| format!("{}: {why}", db.backend())),
+        );
+        timings.push(format!(
+            "{}: {:.1} s",
+            db.backend(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    println!("browser tests took {}", timings.join(", "));
+    assert!(
+        failed.is_empty(),
+        "browser scripts failed:\n{}",
+        failed.join("\n")
+    );
+}
+
+/// One backend's run; returns the node scripts that failed. A failed script does not stop the
+/// story (so that one run shows every failure): the checks of this side that depend on it are
+/// left out, and the test fails at the end with the list.
+fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<String> {
+    println!("===== browser story on {}", db.backend());
+    let store = rt.block_on(db.store());
+    let class = rt.block_on(Class::demo(&store));
+    let site = Site::start(rt.clone(), store.clone());
+    let base = site.base_url();
+    let facts = |links: &[&str]| class.facts(&base, links);
+    let mut failed = Vec::new();
+    let only = std::env::var(ONLY_ENV).ok();
+    let mut run = |spec: &str, vars: &[(&str, String)]| {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|o| spec.contains(o)))
+        {
+            println!(
+                "== node {spec}: NOT RUN ({ONLY_ENV}={})",
+                only.as_deref().unwrap_or("")
+            );
+            return false;
+        }
+        match tools.try_run(spec, vars) {
+            Ok(()) => true,
+            Err(why) => {
+                failed.push(why);
+                false
+            }
+        }
+    };
+
+    run("signin.mjs", &facts(&["ADMIN", "ADMIN_SPARE"]));
+    run("student.mjs", &facts(&["STUDENT"]));
+    run("charts.mjs", &facts(&["ADMIN"]));
+    run("exports.mjs", &facts(&["INSTRUCTOR"]));
+
+    // Opening a profile as Instructor writes exactly one audit entry: who read whose data.
+    let before = rt.block_on(class.audit_entries(&store));
+    if run("profile.mjs", &facts(&["INSTRUCTOR"])) {
+        let after = rt.block_on(class.audit_entries(&store));
+        let last_seen = before.last().map_or(0, |e| e.seq);
+        let new: Vec<_> = after.iter().filter(|e| e.seq > last_seen).collect();
+        let subject = format!("member:{}", class.student.id);
+        let reads: Vec<_> = new
+            .iter()
+            .filter(|e| e.subject.as_deref() == Some(subject.as_str()))
+            .collect();
+        assert_eq!(
+            reads.len(),
+            1,
+            "one audit entry for one profile read; new entries: {new:#?}"
+        );
+        assert!(
+            reads[0].actor.contains(class.instructor.id.as_str()),
+            "the entry names the Instructor as the reader: {:?}",
+            reads[0]
+        );
+    }
+
+    // A refused form saves nothing: settings, inbox, ledger and audit log are as before.
+    let before = rt.block_on(class.snapshot(&store));
+    let mut vars = facts(&["ADMIN"]);
+    vars.push(("QUOTA", before.daily_quota.to_string()));
+    run("rewards-bad-input.mjs", &vars);
+    assert_eq!(
+        rt.block_on(class.snapshot(&store)),
+        before,
+        "nothing saved from a refused form"
+    );
+
+    // The quota set in the browser is obeyed by a later give.
+    let new_quota = 2;
+    assert!(
+        before.daily_quota > new_quota,
+        "the demo's quota ({}) is above {new_quota}",
+        before.daily_quota
+    );
+    let mut vars = facts(&["ADMIN"]);
+    vars.push(("NEW_QUOTA", new_quota.to_string()));
+    if run("rewards-quota.mjs", &vars) {
+        rt.block_on(class.wait_for_quota(&store, new_quota, Duration::from_secs(30)));
+        rt.block_on(class.give_obeys_quota(&store, new_quota, before.daily_quota));
+    }
+
+    run("pages.mjs", &facts(&["ADMIN", "ADMIN_SPARE", "STUDENT"]));
+    site.shut_down();
+    failed
+}
