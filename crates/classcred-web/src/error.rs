@@ -135,19 +135,65 @@ impl IntoResponse for WebError {
             tracing::error!(error = %e, "dashboard request failed");
         }
         let (status, title, message) = self.parts();
-        let page = ErrorPage {
-            chrome: crate::pages::Chrome::bare(title),
-            title,
-            message,
-        };
-        match page.render() {
-            Ok(html) => (
-                status,
-                [(header::CACHE_CONTROL, "no-store")],
-                axum::response::Html(html),
-            )
-                .into_response(),
-            Err(_) => (status, title).into_response(),
-        }
+        let mut response = error_page(status, crate::pages::Chrome::bare(title), title, message);
+        response
+            .extensions_mut()
+            .insert(ErrorShown { title, message });
+        response
+    }
+}
+
+fn error_page(
+    status: StatusCode,
+    chrome: crate::pages::Chrome,
+    title: &'static str,
+    message: &'static str,
+) -> Response {
+    let page = ErrorPage {
+        chrome,
+        title,
+        message,
+    };
+    match page.render() {
+        Ok(html) => (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        Err(_) => (status, title).into_response(),
+    }
+}
+
+/// What an error page said, kept on the response so [`with_viewer_chrome`] can show it again
+/// inside the signed-in layout.
+#[derive(Clone, Copy)]
+struct ErrorShown {
+    title: &'static str,
+    message: &'static str,
+}
+
+/// Middleware: an error page answered to a signed-in member keeps their navigation and Sign out
+/// (the error itself is made where the viewer is not known). The status and the message stay.
+pub async fn with_viewer_chrome(
+    axum::extract::State(state): axum::extract::State<crate::WebState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut probe = axum::http::Request::new(());
+    *probe.headers_mut() = request.headers().clone();
+    let (probe, ()) = probe.into_parts();
+    let response = next.run(request).await;
+    let Some(shown) = response.extensions().get::<ErrorShown>().copied() else {
+        return response;
+    };
+    match crate::extract::Viewer::find(&probe, &state).await {
+        Ok(Some(viewer)) => error_page(
+            response.status(),
+            crate::pages::Chrome::for_viewer(&viewer, shown.title, ""),
+            shown.title,
+            shown.message,
+        ),
+        _ => response,
     }
 }

@@ -164,6 +164,10 @@ pub fn routes(state: WebState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::error::with_viewer_chrome,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::headers::security_headers,
         ))
         .with_state(state)

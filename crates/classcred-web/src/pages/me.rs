@@ -96,6 +96,13 @@ pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Respo
     .into_iter()
     .filter_map(|(label, v)| v.clone().map(|v| (label, v)))
     .collect();
+    // Mentions in feedback read as names (the text says `<@U123>`).
+    let names: std::collections::HashMap<String, String> =
+        dashboard::members(&state.store, &viewer.community_id)
+            .await?
+            .into_iter()
+            .map(|m| (m.platform_user_id, m.name))
+            .collect();
     render(&Me {
         chrome: Chrome::for_viewer(&viewer, "My data", "/me"),
         name: data.member.name.clone(),
@@ -122,7 +129,10 @@ pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Respo
                 from: f.other.name.clone(),
                 fires: f.fires,
                 when: when(f.occurred_at),
-                feedback: f.feedback.clone(),
+                feedback: f
+                    .feedback
+                    .as_deref()
+                    .map(|t| super::chat_text::readable(t, &names)),
             })
             .collect(),
         profile,

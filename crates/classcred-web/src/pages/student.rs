@@ -16,6 +16,7 @@ use classcred_engine::{FeedKind, Timezone};
 use classcred_service::dashboard::{self, FeedEntry, FireWithFeedback, Profile};
 
 use super::badge_award::{self, AwardForm, Flash};
+use super::chat_text;
 use super::overview::profile_href;
 use super::{render, role_label, Chrome};
 use crate::extract::{member_id_from_path, Viewer};
@@ -28,29 +29,9 @@ struct People {
 }
 
 impl People {
-    /// Message text with platform mentions (`<@U123>`, `<@U123|handle>`) as `@Name`.
+    /// Message text as a person reads it (see `chat_text`).
     fn readable(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(at) = rest.find("<@") {
-            out.push_str(&rest[..at]);
-            let tail = &rest[at + 2..];
-            let Some(end) = tail.find('>') else {
-                out.push_str(&rest[at..]);
-                return out;
-            };
-            let id = tail[..end].split('|').next().unwrap_or_default();
-            match self.by_platform_id.get(id) {
-                Some(name) => {
-                    out.push('@');
-                    out.push_str(name);
-                }
-                None => out.push_str(&rest[at..at + 2 + end + 1]),
-            }
-            rest = &tail[end + 1..];
-        }
-        out.push_str(rest);
-        out
+        chat_text::readable(text, &self.by_platform_id)
     }
 }
 

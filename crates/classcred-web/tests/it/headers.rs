@@ -75,6 +75,14 @@ async fn every_route_answers_with_the_security_headers_signed_in_or_not() {
             assert_eq!(r.status, StatusCode::NOT_FOUND);
             assert!(r.body.contains("Not found"), "{}", r.body);
             assert!(r.body.contains("<main"), "the layout: {}", r.body);
+            assert!(r.body.contains("Sign out"), "signed in: {}", r.body);
+            let r = w.get("/dashboard/members", Some(&student)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            assert!(r.body.contains("Sign out"), "signed in: {}", r.body);
+            assert!(r.body.contains("My data"), "the student's nav: {}", r.body);
+            let r = w.get("/no/such/page", None).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            assert!(!r.body.contains("Sign out"), "{}", r.body);
             assert_secure_headers(&r, "unknown path", tls);
             let r = w.get("/api/v1/no-such-route", None).await;
             assert_eq!(r.status, StatusCode::NOT_FOUND);

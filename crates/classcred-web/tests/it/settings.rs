@@ -335,7 +335,7 @@ async fn forms_change_quota_course_and_roles_through_the_engine_and_replay_match
         let me = w.get("/me", Some(&getter)).await;
         assert_eq!(me.status, StatusCode::OK);
         assert!(me.body.contains("gave 2 🔥"), "{b}: {}", me.body);
-        assert!(me.body.contains("<blockquote>thanks :fire:</blockquote>"));
+        assert!(me.body.contains("<blockquote>thanks 🔥</blockquote>"));
         assert!(me.body.contains("What we store about you"));
         assert!(me.body.contains("encrypted with your class"));
     }
