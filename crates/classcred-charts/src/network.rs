@@ -21,7 +21,7 @@ use crate::{ChartText, DataTable};
 
 const SIZE: f64 = 640.0;
 const LEGEND_H: f64 = 96.0;
-const RING: f64 = 250.0;
+const RING: f64 = 210.0;
 const NODE_R: f64 = 7.0;
 /// Above this many members only highlighted members are labelled (every node keeps its
 /// `<title>`, and the tables list everyone).
