@@ -143,7 +143,8 @@ impl IntoResponse for WebError {
     }
 }
 
-fn error_page(
+/// An error page in the site's layout, `no-store`.
+pub(crate) fn error_page(
     status: StatusCode,
     chrome: crate::pages::Chrome,
     title: &'static str,

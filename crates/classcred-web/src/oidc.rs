@@ -42,29 +42,8 @@ struct ChoosePage {
     choices: Vec<Choice>,
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct RefusedPage {
-    chrome: Chrome,
-    title: &'static str,
-    message: &'static str,
-}
-
 fn refusal_page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
-    let page = RefusedPage {
-        chrome: Chrome::bare(title),
-        title,
-        message,
-    };
-    match page.render() {
-        Ok(html) => (
-            status,
-            [(header::CACHE_CONTROL, "no-store")],
-            axum::response::Html(html),
-        )
-            .into_response(),
-        Err(_) => (status, title).into_response(),
-    }
+    crate::error::error_page(status, Chrome::bare(title), title, message)
 }
 
 impl WebSignIn {
