@@ -115,9 +115,12 @@ impl App {
                 Some(_) => health_router(state.clone()),
                 None => router(state.clone()),
             };
-            let web_state =
-                classcred_web::WebState::new(store.clone(), store.login_key(), tls.is_some());
-            let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, tls.is_some())
+            // Browsers reach the site over HTTPS when this server serves TLS, or when its public
+            // URL says so (TLS ended by a proxy in front): then cookies are `Secure`, with the
+            // `__Host-` prefix, and HSTS is sent.
+            let https = tls.is_some() || crate::admin::public_base(cfg).starts_with("https://");
+            let web_state = classcred_web::WebState::new(store.clone(), store.login_key(), https);
+            let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, https)
                 .await
                 .context("OpenID Connect ([oidc])")?;
             let main = Application::bind(

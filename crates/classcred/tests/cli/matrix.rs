@@ -294,3 +294,61 @@ async fn every_route_of_the_application_answers_every_kind_of_caller() {
         running.await.unwrap().unwrap();
     }
 }
+
+/// Behind a proxy that ends TLS, the public URL says `https://`: the session cookie is then
+/// `Secure` with the `__Host-` prefix and HSTS is sent, although this server speaks plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_public_url_makes_the_session_cookie_secure() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    let a = class(&store, "Biology", "A").await;
+    let cfg = Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: Some("https://classcred.example.org".into()),
+        ..Config::default()
+    };
+    let app = App::build(&cfg, store.clone(), AppRole::ServerOnly)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let now = store.now_ms() / 1000;
+    let path = classcred_service::login::issue_login_link(
+        &store.login_key(),
+        "",
+        &a.community,
+        &a.admin,
+        now,
+    );
+    let token = path.split("token=").nth(1).unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{base}/dashboard/login"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|c| c.to_str().ok())
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-classcred_session="), "{cookie}");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(r
+        .headers()
+        .get(reqwest::header::STRICT_TRANSPORT_SECURITY)
+        .is_some());
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+}
