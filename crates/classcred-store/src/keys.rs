@@ -329,3 +329,92 @@ impl Drop for ServerLease {
         self.refresh.abort();
     }
 }
+
+/// Which key seals a personal column: the community's data key, or the data key of the member
+/// named by another column of the same row (the member the value is about or was written by).
+/// Generic readers (the export) and erasure use this one mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedBy {
+    Community,
+    /// The member whose row id is in this column of the same row.
+    Member { owner_column: &'static str },
+}
+
+/// The key that seals `table.column`, or `None` when the column is not sealed.
+pub fn sealed_by(table: &str, column: &str) -> Option<SealedBy> {
+    use crate::registry::{Class, Protection, TABLES};
+    let col = TABLES
+        .iter()
+        .find(|t| t.name == table)?
+        .columns
+        .iter()
+        .find(|c| c.name == column)?;
+    match col.class {
+        Class::Personal(p) if p.protection == Protection::Encrypted => {}
+        _ => return None,
+    }
+    Some(match (table, column) {
+        ("member", _) => SealedBy::Member { owner_column: "id" },
+        ("message", "text_enc") => SealedBy::Member {
+            owner_column: "author_member_id",
+        },
+        ("ledger_entry", "note_enc") => SealedBy::Member {
+            owner_column: "member_id",
+        },
+        _ => SealedBy::Community,
+    })
+}
+
+impl Tx<'_> {
+    /// Open one sealed value found by a generic reader (the export). `owner` is the member row
+    /// id named by the column [`sealed_by`] gives (`None` for community-sealed columns).
+    /// `Ok(None)` when the key that sealed it was destroyed (an erased member or community).
+    pub async fn open_sealed(
+        &mut self,
+        community_id: &CommunityId,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        owner: Option<&str>,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        // Until per-member keys exist every value is sealed with the community key.
+        let _ = owner;
+        let dek = match self.data_key(community_id).await {
+            Ok(k) => k,
+            Err(StoreError::Erased { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let at = classcred_crypto::FieldRef {
+            community_id: community_id.as_str(),
+            table,
+            column,
+            row_id,
+        };
+        dek.open(at, sealed)
+            .map(Some)
+            .map_err(|source| {
+                let (table, column) = static_names(table, column);
+                StoreError::Crypto {
+                    table,
+                    column,
+                    row_id: row_id.to_string(),
+                    source,
+                }
+            })
+    }
+}
+
+/// The registry's own `'static` names of a column (for error values).
+fn static_names(table: &str, column: &str) -> (&'static str, &'static str) {
+    crate::registry::TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .and_then(|t| {
+            t.columns
+                .iter()
+                .find(|c| c.name == column)
+                .map(|c| (t.name, c.name))
+        })
+        .unwrap_or(("unknown table", "unknown column"))
+}

@@ -31,7 +31,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use keys::{RotationReport, ServerLease};
+pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
 
 /// Errors of the store. Messages carry ids, never personal data.
