@@ -374,6 +374,44 @@ impl DataKey {
         out
     }
 
+    fn member_wrap_aad(community_id: &str, member_id: &str) -> Vec<u8> {
+        format!("classcred/member-dek/v1/community={community_id}/member={member_id}").into_bytes()
+    }
+
+    /// Wrap a member's data key with this (community) data key. The wrapping binds the
+    /// community and the member row id, so a wrapped key cannot be moved to another member.
+    pub fn wrap_member_key(&self, member: &DataKey, community_id: &str, member_id: &str) -> Vec<u8> {
+        let mut k = self.subkey(b"member-key-wrapping");
+        let out = seal(
+            &k,
+            &Self::member_wrap_aad(community_id, member_id),
+            member.key.expose_secret(),
+        );
+        k.zeroize();
+        out
+    }
+
+    /// Unwrap a member's data key wrapped by [`DataKey::wrap_member_key`].
+    pub fn unwrap_member_key(
+        &self,
+        wrapped: &[u8],
+        community_id: &str,
+        member_id: &str,
+    ) -> Result<DataKey, CryptoError> {
+        let mut k = self.subkey(b"member-key-wrapping");
+        let opened = open(&k, &Self::member_wrap_aad(community_id, member_id), wrapped);
+        k.zeroize();
+        let mut raw = opened.map_err(|_| CryptoError::Unwrap)?;
+        if raw.len() != KEY_LEN {
+            raw.zeroize();
+            return Err(CryptoError::Unwrap);
+        }
+        let mut arr = [0u8; KEY_LEN];
+        arr.copy_from_slice(&raw);
+        raw.zeroize();
+        Ok(DataKey::from_bytes(arr))
+    }
+
     /// Keyed blind index for equality lookups on an encrypted column. `column` separates
     /// indexes of different columns; callers normalise the value (e.g. lowercase emails) first.
     pub fn blind_index(&self, column: &str, value: &str) -> Vec<u8> {

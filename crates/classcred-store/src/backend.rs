@@ -27,10 +27,19 @@ pub trait Backend: Send + Sync + 'static {
     fn claim_lock_clause(&self) -> &'static str;
     /// The statement that opens a transaction (`None`: the driver's plain `BEGIN`).
     fn begin_statement(&self) -> Option<&'static str>;
+    /// Statements creating the key store's tables (schema `classcred_keys`) when missing.
+    fn key_store_ddl(&self) -> &'static [&'static str];
 }
 
-/// Embedded SQLite: one file, WAL journal, foreign keys enforced.
-pub struct Sqlite;
+/// Version of the key store's tables (`classcred_keys.meta.version`).
+pub const KEY_STORE_VERSION: i64 = 1;
+
+/// Embedded SQLite: one file, WAL journal, foreign keys enforced; the key store is a second
+/// file ATTACHed as `classcred_keys` on every connection.
+pub struct Sqlite {
+    /// The key store file (`None`: no key store attached, for databases in memory).
+    pub keys_path: Option<std::path::PathBuf>,
+}
 /// PostgreSQL (and Postgres-compatible distributed SQL).
 pub struct Postgres;
 
@@ -48,7 +57,15 @@ impl Backend for Sqlite {
         &self,
         conn: &'c mut AnyConnection,
     ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        let keys_path = self.keys_path.clone();
         Box::pin(async move {
+            if let Some(path) = keys_path {
+                sqlx::query("ATTACH DATABASE $1 AS classcred_keys")
+                    .bind(path.to_string_lossy().into_owned())
+                    .execute(&mut *conn)
+                    .await?;
+                conn.execute("PRAGMA classcred_keys.journal_mode = WAL").await?;
+            }
             conn.execute("PRAGMA journal_mode = WAL").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;
             conn.execute("PRAGMA busy_timeout = 10000").await?;
@@ -72,6 +89,18 @@ impl Backend for Sqlite {
         // not apply) when another process wrote in between. IMMEDIATE takes the write lock at
         // BEGIN, where the busy timeout does apply, so writers from several processes queue.
         Some("BEGIN IMMEDIATE")
+    }
+    fn key_store_ddl(&self) -> &'static [&'static str] {
+        &[
+            "CREATE TABLE IF NOT EXISTS classcred_keys.meta (\
+                id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS classcred_keys.data_key (\
+                owner_id TEXT PRIMARY KEY, kind TEXT NOT NULL, community_id TEXT NOT NULL, \
+                master_key_id TEXT, wrapped BLOB, created_at INTEGER NOT NULL, \
+                rotated_at INTEGER, destroyed_at INTEGER)",
+            "CREATE INDEX IF NOT EXISTS classcred_keys.data_key_community \
+                ON data_key (community_id, kind)",
+        ]
     }
 }
 
@@ -99,13 +128,26 @@ impl Backend for Postgres {
     fn begin_statement(&self) -> Option<&'static str> {
         None
     }
+    fn key_store_ddl(&self) -> &'static [&'static str] {
+        &[
+            "CREATE SCHEMA IF NOT EXISTS classcred_keys",
+            "CREATE TABLE IF NOT EXISTS classcred_keys.meta (\
+                id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS classcred_keys.data_key (\
+                owner_id TEXT PRIMARY KEY, kind TEXT NOT NULL, community_id TEXT NOT NULL, \
+                master_key_id TEXT, wrapped BYTEA, created_at BIGINT NOT NULL, \
+                rotated_at BIGINT, destroyed_at BIGINT)",
+            "CREATE INDEX IF NOT EXISTS data_key_community \
+                ON classcred_keys.data_key (community_id, kind)",
+        ]
+    }
 }
 
 /// Pick the backend from a database URL.
 pub fn for_url(url: &str) -> Result<Box<dyn Backend>, StoreError> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
-        "sqlite" => Ok(Box::new(Sqlite)),
+        "sqlite" => Ok(Box::new(Sqlite { keys_path: None })),
         "postgres" | "postgresql" => Ok(Box::new(Postgres)),
         _ => Err(StoreError::Config(format!(
             "database_url must start with sqlite: or postgres:, got scheme {scheme:?}"
@@ -137,6 +179,56 @@ pub(crate) fn require_sqlite_file(url: &str) -> Result<(), StoreError> {
         "there is no database at {}: check database_url, or create one with `classcred migrate` (or `classcred demo`)",
         path.display()
     )))
+}
+
+/// The SQLite database file a URL names (`None` for a database in memory).
+pub(crate) fn sqlite_path(url: &str) -> Result<Option<std::path::PathBuf>, StoreError> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("database_url is not a valid URL: {e}")))?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    Ok(Some(path.to_path_buf()))
+}
+
+/// The default key store beside a data file: `…/classcred.db` → `…/classcred-keys.db`.
+pub fn default_key_store_path(data: &std::path::Path) -> std::path::PathBuf {
+    let stem = data
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "classcred".into());
+    let name = match data.extension() {
+        Some(ext) => format!("{stem}-keys.{}", ext.to_string_lossy()),
+        None => format!("{stem}-keys"),
+    };
+    data.with_file_name(name)
+}
+
+/// Create a file readable by its owner only (0600) when it does not exist yet.
+pub(crate) fn create_private_file(path: &std::path::Path, what: &str) -> Result<(), StoreError> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_shared(path);
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Config(format!(
+            "cannot create the {what} {}: {e}",
+            path.display()
+        ))),
+    }
 }
 
 /// Create the SQLite database file readable by its owner only (0600) when it does not exist

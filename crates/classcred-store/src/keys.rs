@@ -26,8 +26,9 @@ impl Tx<'_> {
     pub(crate) async fn require_current_master_key(&mut self) -> Result<()> {
         let configured = self.store.inner.master.id();
         let other: Option<(String, String)> = sqlx::query_as(
-            "SELECT community_id, master_key_id FROM community_key \
-             WHERE wrapped_key IS NOT NULL AND master_key_id <> $1 ORDER BY community_id LIMIT 1",
+            "SELECT owner_id, master_key_id FROM classcred_keys.data_key \
+             WHERE kind = 'community' AND wrapped IS NOT NULL AND master_key_id <> $1 \
+             ORDER BY owner_id LIMIT 1",
         )
         .bind(&configured)
         .fetch_optional(&mut *self.tx)
@@ -42,7 +43,8 @@ impl Tx<'_> {
         }
     }
 
-    /// Create and store the wrapped data key of a new community.
+    /// Create and store the wrapped data key of a new community: the key itself in the key
+    /// store, its metadata (no key material) in `community_key`.
     pub(crate) async fn create_data_key(&mut self, community_id: &CommunityId) -> Result<()> {
         self.lock_keyring().await?;
         self.require_current_master_key().await?;
@@ -51,7 +53,17 @@ impl Tx<'_> {
         let now = self.now_ms();
         sqlx::query(
             "INSERT INTO community_key (community_id, master_key_id, wrapped_key, created_at) \
-             VALUES ($1, $2, $3, $4)",
+             VALUES ($1, $2, NULL, $3)",
+        )
+        .bind(community_id)
+        .bind(master.id())
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO classcred_keys.data_key \
+             (owner_id, kind, community_id, master_key_id, wrapped, created_at) \
+             VALUES ($1, 'community', $1, $2, $3, $4)",
         )
         .bind(community_id)
         .bind(master.id())
@@ -74,7 +86,8 @@ impl Tx<'_> {
 
     async fn load_data_key(&mut self, community_id: &CommunityId) -> Result<DataKey> {
         let row = sqlx::query(
-            "SELECT master_key_id, wrapped_key FROM community_key WHERE community_id = $1",
+            "SELECT master_key_id, wrapped FROM classcred_keys.data_key \
+             WHERE owner_id = $1 AND kind = 'community'",
         )
         .bind(community_id)
         .fetch_optional(&mut *self.tx)
@@ -83,7 +96,7 @@ impl Tx<'_> {
             what: "community key",
             id: community_id.to_string(),
         })?;
-        let wrapped: Option<Vec<u8>> = row.try_get("wrapped_key")?;
+        let wrapped: Option<Vec<u8>> = row.try_get("wrapped")?;
         let Some(wrapped) = wrapped else {
             return Err(StoreError::Erased {
                 community_id: community_id.to_string(),
@@ -108,14 +121,124 @@ impl Tx<'_> {
             })
     }
 
-    /// Crypto-shred a community: destroy its data key so that every personal field sealed with
-    /// it — in this database and in every backup — can no longer be read.
-    pub async fn destroy_data_key(&mut self, community_id: &CommunityId) -> Result<()> {
-        self.deks.remove(community_id.as_str());
+    /// A member's data key, unwrapped; `Ok(None)` when it was destroyed (an erased member) or
+    /// never existed. `Erased` when the community's key was destroyed.
+    pub async fn member_key(
+        &mut self,
+        community_id: &CommunityId,
+        member_id: &str,
+    ) -> Result<Option<Arc<DataKey>>> {
+        self.member_key_inner(community_id, member_id, false).await
+    }
+
+    /// A member's data key, created (wrapped by the community key) when the member has none
+    /// yet; `Ok(None)` when it was destroyed.
+    pub(crate) async fn member_key_for_write(
+        &mut self,
+        community_id: &CommunityId,
+        member_id: &str,
+    ) -> Result<Option<Arc<DataKey>>> {
+        self.member_key_inner(community_id, member_id, true).await
+    }
+
+    async fn member_key_inner(
+        &mut self,
+        community_id: &CommunityId,
+        member_id: &str,
+        create: bool,
+    ) -> Result<Option<Arc<DataKey>>> {
+        // The community key first: an erased community reads as `Erased`, whatever the member.
+        let dek = self.data_key(community_id).await?;
+        if let Some(k) = self.member_keys.get(member_id) {
+            if k.is_some() || !create {
+                return Ok(k.clone());
+            }
+        }
+        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+            "SELECT wrapped FROM classcred_keys.data_key \
+             WHERE owner_id = $1 AND kind = 'member' AND community_id = $2",
+        )
+        .bind(member_id)
+        .bind(community_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let key = match row {
+            Some((Some(wrapped),)) => Some(Arc::new(
+                dek.unwrap_member_key(&wrapped, community_id.as_str(), member_id)
+                    .map_err(|source| StoreError::Crypto {
+                        table: "member",
+                        column: "id",
+                        row_id: member_id.to_string(),
+                        source,
+                    })?,
+            )),
+            Some((None,)) => None,
+            None if create => {
+                let key = DataKey::generate();
+                let wrapped = dek.wrap_member_key(&key, community_id.as_str(), member_id);
+                sqlx::query(
+                    "INSERT INTO classcred_keys.data_key \
+                     (owner_id, kind, community_id, master_key_id, wrapped, created_at) \
+                     VALUES ($1, 'member', $2, NULL, $3, $4)",
+                )
+                .bind(member_id)
+                .bind(community_id)
+                .bind(wrapped)
+                .bind(self.now_ms())
+                .execute(&mut *self.tx)
+                .await?;
+                Some(Arc::new(key))
+            }
+            None => None,
+        };
+        self.member_keys.insert(member_id.to_string(), key.clone());
+        Ok(key)
+    }
+
+    /// Destroy one member's data key, leaving a tombstone row (no key material) in the key
+    /// store; a member that never had a key gets a tombstone too. Idempotent.
+    pub async fn destroy_member_key(
+        &mut self,
+        community_id: &CommunityId,
+        member_id: &str,
+    ) -> Result<()> {
+        self.member_keys.insert(member_id.to_string(), None);
         let now = self.now_ms();
         let done = sqlx::query(
-            "UPDATE community_key SET wrapped_key = NULL, destroyed_at = $2 \
-             WHERE community_id = $1",
+            "UPDATE classcred_keys.data_key SET wrapped = NULL, \
+             destroyed_at = COALESCE(destroyed_at, $3) \
+             WHERE owner_id = $1 AND kind = 'member' AND community_id = $2",
+        )
+        .bind(member_id)
+        .bind(community_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            sqlx::query(
+                "INSERT INTO classcred_keys.data_key \
+                 (owner_id, kind, community_id, master_key_id, wrapped, created_at, destroyed_at) \
+                 VALUES ($1, 'member', $2, NULL, NULL, $3, $3)",
+            )
+            .bind(member_id)
+            .bind(community_id)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Crypto-shred a community: destroy its data key, and every member key of it, so that
+    /// every personal field sealed with them — in this database and in every data backup —
+    /// can no longer be read. The key store keeps tombstone rows (no key material).
+    pub async fn destroy_data_key(&mut self, community_id: &CommunityId) -> Result<()> {
+        self.deks.remove(community_id.as_str());
+        self.member_keys.clear();
+        let now = self.now_ms();
+        let done = sqlx::query(
+            "UPDATE classcred_keys.data_key SET wrapped = NULL, \
+             destroyed_at = COALESCE(destroyed_at, $2) WHERE community_id = $1",
         )
         .bind(community_id)
         .bind(now)
@@ -127,9 +250,148 @@ impl Tx<'_> {
                 id: community_id.to_string(),
             });
         }
+        sqlx::query(
+            "UPDATE community_key SET wrapped_key = NULL, \
+             destroyed_at = COALESCE(destroyed_at, $2) WHERE community_id = $1",
+        )
+        .bind(community_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The key that seals `table.column` of a row whose owner (per [`sealed_by`]) is `owner`:
+    /// the member's key when the column is member-sealed and the row names a member, else the
+    /// community key. `Ok(None)`: the member's key was destroyed.
+    pub(crate) async fn sealing_key(
+        &mut self,
+        community_id: &CommunityId,
+        owner: Option<&str>,
+        for_write: bool,
+    ) -> Result<Option<Arc<DataKey>>> {
+        match owner {
+            Some(m) if for_write => self.member_key_for_write(community_id, m).await,
+            Some(m) => self.member_key(community_id, m).await,
+            None => self.data_key(community_id).await.map(Some),
+        }
+    }
+}
+
+/// The migration that brings per-member keys (`member.erased_at`); the run that applies it
+/// re-seals member-owned values, sealed with the community key until then, with member keys.
+pub(crate) const MEMBER_KEYS_MIGRATION: i64 = 8;
+
+impl Store {
+    /// Create the key store's tables when missing and move data keys still stored in the data
+    /// database (`community_key.wrapped_key`, before the key store existed) into it. A key
+    /// already in the key store wins: a restored old data backup must not bring back a key
+    /// that was destroyed since. Runs on every migrate: the data and the key store are
+    /// restored independently.
+    pub(crate) async fn migrate_key_store(&self) -> Result<()> {
+        for statement in self.inner.backend.key_store_ddl() {
+            sqlx::query(statement).execute(self.pool()).await?;
+        }
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO classcred_keys.meta (id, version) VALUES (1, $1) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(crate::backend::KEY_STORE_VERSION)
+        .execute(&mut *tx.tx)
+        .await?;
+        let version: i64 =
+            sqlx::query_scalar("SELECT CAST(version AS BIGINT) FROM classcred_keys.meta WHERE id = 1")
+                .fetch_one(&mut *tx.tx)
+                .await?;
+        if version > crate::backend::KEY_STORE_VERSION {
+            return Err(StoreError::Schema(format!(
+                "the key store has version {version}, newer than this binary's {}: use that version",
+                crate::backend::KEY_STORE_VERSION
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO classcred_keys.data_key \
+             (owner_id, kind, community_id, master_key_id, wrapped, created_at, rotated_at, destroyed_at) \
+             SELECT ck.community_id, 'community', ck.community_id, ck.master_key_id, ck.wrapped_key, \
+             ck.created_at, ck.rotated_at, ck.destroyed_at FROM community_key ck \
+             WHERE NOT EXISTS (SELECT 1 FROM classcred_keys.data_key d WHERE d.owner_id = ck.community_id)",
+        )
+        .execute(&mut *tx.tx)
+        .await?;
+        sqlx::query("UPDATE community_key SET wrapped_key = NULL WHERE wrapped_key IS NOT NULL")
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Re-seal every member-owned value (see [`sealed_by`]) sealed with the community key
+    /// before per-member keys existed, with the owning member's key. Values of a member whose
+    /// key is already destroyed (an erasure recorded in the key store) are removed instead.
+    pub(crate) async fn reseal_with_member_keys(&self) -> Result<()> {
+        let communities: Vec<CommunityId> = sqlx::query_scalar(
+            "SELECT owner_id FROM classcred_keys.data_key \
+             WHERE kind = 'community' AND wrapped IS NOT NULL ORDER BY owner_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for community_id in communities {
+            let mut tx = self.begin().await?;
+            let dek = tx.data_key(&community_id).await?;
+            for (table, column, owner_column) in MEMBER_SEALED {
+                let sql = format!(
+                    "SELECT id, {owner_column} AS owner, {column} AS sealed FROM {table} \
+                     WHERE community_id = $1 AND {column} IS NOT NULL AND {owner_column} IS NOT NULL"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(&community_id)
+                    .fetch_all(&mut *tx.tx)
+                    .await?;
+                for r in rows {
+                    let id: String = r.try_get("id")?;
+                    let owner: String = r.try_get("owner")?;
+                    let sealed: Vec<u8> = r.try_get("sealed")?;
+                    let at = classcred_crypto::FieldRef {
+                        community_id: community_id.as_str(),
+                        table,
+                        column,
+                        row_id: &id,
+                    };
+                    let plain = dek.open(at, &sealed).map_err(|source| StoreError::Crypto {
+                        table,
+                        column,
+                        row_id: id.clone(),
+                        source,
+                    })?;
+                    let resealed = tx
+                        .member_key_for_write(&community_id, &owner)
+                        .await?
+                        .map(|k| k.seal(at, &plain));
+                    let sql = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
+                    sqlx::query(&sql)
+                        .bind(resealed)
+                        .bind(&id)
+                        .execute(&mut *tx.tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        }
         Ok(())
     }
 }
+
+/// Every member-sealed column: (table, column, column naming the owning member).
+pub(crate) const MEMBER_SEALED: [(&str, &str, &str); 7] = [
+    ("member", "name_enc", "id"),
+    ("member", "display_name_enc", "id"),
+    ("member", "email_enc", "id"),
+    ("member", "avatar_url_enc", "id"),
+    ("member", "timezone_enc", "id"),
+    ("message", "text_enc", "author_member_id"),
+    ("ledger_entry", "note_enc", "member_id"),
+];
 
 /// What [`Store::rotate_master_key`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +428,8 @@ impl Store {
         }
         tx.require_current_master_key().await?;
         let rows = sqlx::query(
-            "SELECT community_id, master_key_id, wrapped_key FROM community_key ORDER BY community_id",
+            "SELECT owner_id AS community_id, master_key_id, wrapped AS wrapped_key \
+             FROM classcred_keys.data_key WHERE kind = 'community' ORDER BY owner_id",
         )
         .fetch_all(&mut *tx.tx)
         .await?;
@@ -191,12 +454,20 @@ impl Store {
                 }
             };
             sqlx::query(
-                "UPDATE community_key SET master_key_id = $2, wrapped_key = $3, rotated_at = $4 \
-                 WHERE community_id = $1",
+                "UPDATE classcred_keys.data_key SET master_key_id = $2, wrapped = $3, rotated_at = $4 \
+                 WHERE owner_id = $1 AND kind = 'community'",
             )
             .bind(&community_id)
             .bind(new.id())
             .bind(rewrapped)
+            .bind(now)
+            .execute(&mut *tx.tx)
+            .await?;
+            sqlx::query(
+                "UPDATE community_key SET master_key_id = $2, rotated_at = $3 WHERE community_id = $1",
+            )
+            .bind(&community_id)
+            .bind(new.id())
             .bind(now)
             .execute(&mut *tx.tx)
             .await?;
@@ -209,7 +480,8 @@ impl Store {
     /// Ids of the master keys that wrap the live (not destroyed) data keys; normally one.
     pub async fn stored_master_key_ids(&self) -> Result<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT DISTINCT master_key_id FROM community_key WHERE wrapped_key IS NOT NULL ORDER BY 1",
+            "SELECT DISTINCT master_key_id FROM classcred_keys.data_key \
+             WHERE kind = 'community' AND wrapped IS NOT NULL ORDER BY 1",
         )
         .fetch_all(self.pool())
         .await?;
@@ -378,11 +650,13 @@ impl Tx<'_> {
         owner: Option<&str>,
         sealed: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        // Until per-member keys exist every value is sealed with the community key.
-        let _ = owner;
-        let dek = match self.data_key(community_id).await {
-            Ok(k) => k,
-            Err(StoreError::Erased { .. }) => return Ok(None),
+        let owner = match sealed_by(table, column) {
+            Some(SealedBy::Member { .. }) => owner,
+            _ => None,
+        };
+        let dek = match self.sealing_key(community_id, owner, false).await {
+            Ok(Some(k)) => k,
+            Ok(None) | Err(StoreError::Erased { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
         let at = classcred_crypto::FieldRef {

@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod backend;
 pub mod clock;
+pub mod erasure;
 pub mod jobs;
 mod keys;
 pub mod model;
@@ -31,6 +32,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
 
@@ -73,6 +75,8 @@ pub enum StoreError {
     Invalid(String),
     #[error("serialisation: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }
 
 /// The database's schema relative to this binary (see [`Store::schema_state`]).
@@ -127,6 +131,10 @@ pub struct ConnectOptions {
     /// Create a missing SQLite database file (mode 0600). Commands that only read or that need
     /// an existing database turn it off, so a mistyped path is an error, not a new empty file.
     pub create_sqlite_file: bool,
+    /// SQLite: the key store file ATTACHed as `classcred_keys` (created 0600 when missing).
+    /// `None`: beside the data file, `classcred.db` → `classcred-keys.db`. Ignored on
+    /// PostgreSQL, where the key store is the schema `classcred_keys` of the same database.
+    pub key_store_path: Option<std::path::PathBuf>,
 }
 
 impl Default for ConnectOptions {
@@ -135,6 +143,7 @@ impl Default for ConnectOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
             create_sqlite_file: true,
+            key_store_path: None,
         }
     }
 }
@@ -148,7 +157,7 @@ impl Store {
         options: ConnectOptions,
     ) -> Result<Self> {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let backend: Arc<dyn Backend> = backend::for_url(url)?.into();
+        let mut backend: Arc<dyn Backend> = backend::for_url(url)?.into();
         let url = if backend.name() == "sqlite" {
             if options.create_sqlite_file {
                 backend::create_sqlite_file_private(url)?;
@@ -161,6 +170,18 @@ impl Store {
             url.to_string()
         };
         backend::validate_url(&url)?;
+        if backend.name() == "sqlite" {
+            if let Some(data) = backend::sqlite_path(&url)? {
+                let keys = options
+                    .key_store_path
+                    .clone()
+                    .unwrap_or_else(|| backend::default_key_store_path(&data));
+                backend::create_private_file(&keys, "key store")?;
+                backend = Arc::new(backend::Sqlite {
+                    keys_path: Some(keys),
+                });
+            }
+        }
         let max = if backend.name() == "sqlite" {
             1
         } else {
@@ -193,7 +214,16 @@ impl Store {
             SchemaState::Pending { pending } => pending.contains(&audit::KEYED_CHAIN_MIGRATION),
             _ => false,
         };
+        let reseal_for_members = match self.schema_state().await? {
+            SchemaState::Pending { pending } => pending.contains(&keys::MEMBER_KEYS_MIGRATION),
+            SchemaState::Fresh => false,
+            _ => false,
+        };
         self.inner.backend.migrator().run(&self.inner.pool).await?;
+        self.migrate_key_store().await?;
+        if reseal_for_members {
+            self.reseal_with_member_keys().await?;
+        }
         if keys_legacy_chain {
             let mut tx = self.begin().await?;
             tx.key_audit_chain().await?;
@@ -217,6 +247,7 @@ impl Store {
             ..sqlx::migrate::Migrator::DEFAULT
         };
         migrator.run(&self.inner.pool).await?;
+        self.migrate_key_store().await?;
         Ok(())
     }
 
@@ -338,6 +369,7 @@ impl Store {
             store: self,
             tx,
             deks: std::collections::HashMap::new(),
+            member_keys: std::collections::HashMap::new(),
             heads_to_publish: Vec::new(),
         })
     }
@@ -365,6 +397,8 @@ pub struct Tx<'s> {
     /// Data keys unwrapped in this transaction (one read and unwrap per community per
     /// transaction; never shared across transactions, so a destroyed key is never reused).
     deks: std::collections::HashMap<String, Arc<DataKey>>,
+    /// Member data keys unwrapped in this transaction; `None`: destroyed (an erased member).
+    member_keys: std::collections::HashMap<String, Option<Arc<DataKey>>>,
     /// Audit heads to publish once this transaction commits.
     heads_to_publish: Vec<(i64, String)>,
 }
@@ -387,21 +421,6 @@ impl<'s> Tx<'s> {
 
     fn now_ms(&self) -> i64 {
         self.store.now_ms()
-    }
-
-    /// Map rows of one community that hold sealed fields, unwrapping the community's data key
-    /// only when there is a row to open (an empty result needs no key, even an erased one).
-    pub(crate) async fn open_rows<T>(
-        &mut self,
-        community_id: &CommunityId,
-        rows: &[AnyRow],
-        f: impl Fn(&DataKey, &AnyRow) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dek = self.data_key(community_id).await?;
-        rows.iter().map(|r| f(&dek, r)).collect()
     }
 }
 

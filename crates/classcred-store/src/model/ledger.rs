@@ -8,15 +8,16 @@ impl CommunityTx<'_, '_> {
     pub async fn insert_ledger_entry(&mut self, new: &NewLedgerEntry) -> Result<bool> {
         let community_id = &self.community_id.clone();
         let id = new_id();
-        let dek = self.data_key(community_id).await?;
-        let note = seal_opt(
-            &dek,
-            community_id,
-            "ledger_entry",
-            "note_enc",
-            &id,
-            new.note.as_deref(),
-        );
+        // The note is sealed with the key of the member the entry is about.
+        let note = match new.note.as_deref() {
+            Some(n) => self
+                .member_key_for_write(community_id, new.member_id.as_str())
+                .await?
+                .and_then(|k| {
+                    seal_opt(&k, community_id, "ledger_entry", "note_enc", &id, Some(n))
+                }),
+            None => None,
+        };
         let stored: Option<String> = sqlx::query_scalar(
             "INSERT INTO ledger_entry (id, community_id, member_id, kind, amount_milli, idempotency_key, \
              giver_member_id, giver_role, source_ref, quota_day, iso_week, quota_units, fire_units, note_enc, \
@@ -54,10 +55,7 @@ impl CommunityTx<'_, '_> {
             .bind(community_id)
             .fetch_all(&mut *self.tx)
             .await?;
-        self.open_rows(community_id, &rows, |dek, r| {
-            ledger_entry_from_row(dek, community_id, r)
-        })
-        .await
+        self.open_ledger_rows(&rows).await
     }
 
     /// One page of the ledger, newest first (by `created_at`, then id): at most `limit`
@@ -82,10 +80,7 @@ impl CommunityTx<'_, '_> {
             .bind(limit)
             .fetch_all(&mut *self.tx)
             .await?;
-        self.open_rows(community_id, &rows, |dek, r| {
-            ledger_entry_from_row(dek, community_id, r)
-        })
-        .await
+        self.open_ledger_rows(&rows).await
     }
 
     /// Sum of ledger amounts per member (thousandths), from the ledger alone.
@@ -104,15 +99,42 @@ impl CommunityTx<'_, '_> {
     }
 }
 
+impl CommunityTx<'_, '_> {
+    /// Ledger rows, each note opened with the key of the member it is about (`None` once
+    /// that member was erased). Needs the community key, even for rows without a note.
+    async fn open_ledger_rows(&mut self, rows: &[AnyRow]) -> Result<Vec<LedgerEntry>> {
+        let community_id = &self.community_id.clone();
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.data_key(community_id).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let has_note = r.try_get::<Option<Vec<u8>>, _>("note_enc")?.is_some();
+            let key = if has_note {
+                let member: String = r.try_get("member_id")?;
+                self.member_key(community_id, &member).await?
+            } else {
+                None
+            };
+            out.push(ledger_entry_from_row(key.as_deref(), community_id, r)?);
+        }
+        Ok(out)
+    }
+}
+
 fn ledger_entry_from_row(
-    dek: &classcred_crypto::DataKey,
+    key: Option<&classcred_crypto::DataKey>,
     community_id: &CommunityId,
     r: &AnyRow,
 ) -> Result<LedgerEntry> {
     let id: String = r.try_get("id")?;
     Ok(LedgerEntry {
         entry: NewLedgerEntry {
-            note: open_opt(dek, r, community_id, "ledger_entry", "note_enc", &id)?,
+            note: match key {
+                Some(k) => open_opt(k, r, community_id, "ledger_entry", "note_enc", &id)?,
+                None => None,
+            },
             member_id: r.try_get("member_id")?,
             kind: r.try_get("kind")?,
             amount_milli: r.try_get("amount_milli")?,

@@ -30,9 +30,14 @@ impl CommunityTx<'_, '_> {
         .await?;
         let id = existing.clone().unwrap_or_else(MemberRowId::new_row);
         let dek = self.data_key(community_id).await?;
+        // The profile is sealed with the member's own key (created with the member); an
+        // erased member's destroyed key seals nothing.
+        let member_key = self.member_key_for_write(community_id, id.as_str()).await?;
         let p = &new.profile;
         let seal = |column, value: Option<&str>| {
-            seal_opt(&dek, community_id, "member", column, id.as_str(), value)
+            member_key
+                .as_deref()
+                .and_then(|k| seal_opt(k, community_id, "member", column, id.as_str(), value))
         };
         let name = seal("name_enc", p.name.as_deref());
         let display = seal("display_name_enc", p.display_name.as_deref());
@@ -42,6 +47,7 @@ impl CommunityTx<'_, '_> {
         let email_bidx = p
             .email
             .as_deref()
+            .filter(|_| member_key.is_some())
             .map(|e| dek.blind_index("member.email", &normalise_email(e)));
         let now = self.now_ms();
         // Same placeholders in both statements; the update leaves role ($3) and kind ($4) alone.
@@ -73,13 +79,24 @@ impl CommunityTx<'_, '_> {
         Ok(id)
     }
 
+    /// A member row, its profile opened with the member's key (all `None` once destroyed).
+    async fn open_member(&mut self, r: &AnyRow) -> Result<Member> {
+        let community_id = &self.community_id.clone();
+        let id: String = r.try_get("id")?;
+        let key = self.member_key(community_id, &id).await?;
+        Self::member_from_row(key.as_deref(), community_id, r)
+    }
+
     fn member_from_row(
-        dek: &classcred_crypto::DataKey,
+        key: Option<&classcred_crypto::DataKey>,
         community_id: &CommunityId,
         r: &AnyRow,
     ) -> Result<Member> {
         let id: String = r.try_get("id")?;
-        let open = |column| open_opt(dek, r, community_id, "member", column, &id);
+        let open = |column| match key {
+            Some(k) => open_opt(k, r, community_id, "member", column, &id),
+            None => Ok(None),
+        };
         Ok(Member {
             profile: MemberProfile {
                 name: open("name_enc")?,
@@ -113,8 +130,7 @@ impl CommunityTx<'_, '_> {
                 what: "member",
                 id: member_id.to_string(),
             })?;
-        let dek = self.data_key(community_id).await?;
-        Self::member_from_row(&dek, community_id, &row)
+        self.open_member(&row).await
     }
 
     pub async fn member_by_platform_id(
@@ -133,8 +149,7 @@ impl CommunityTx<'_, '_> {
         else {
             return Ok(None);
         };
-        let dek = self.data_key(community_id).await?;
-        Self::member_from_row(&dek, community_id, &row).map(Some)
+        self.open_member(&row).await.map(Some)
     }
 
     /// Find a member by email through the blind index (no decryption of other rows).
@@ -153,7 +168,7 @@ impl CommunityTx<'_, '_> {
         else {
             return Ok(None);
         };
-        Self::member_from_row(&dek, community_id, &row).map(Some)
+        self.open_member(&row).await.map(Some)
     }
 
     pub async fn list_members(&mut self) -> Result<Vec<Member>> {
@@ -165,9 +180,10 @@ impl CommunityTx<'_, '_> {
             .bind(community_id)
             .fetch_all(&mut *self.tx)
             .await?;
-        self.open_rows(community_id, &rows, |dek, r| {
-            Self::member_from_row(dek, community_id, r)
-        })
-        .await
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.open_member(r).await?);
+        }
+        Ok(out)
     }
 }

@@ -7,15 +7,13 @@ impl CommunityTx<'_, '_> {
     pub async fn insert_message(&mut self, new: &NewMessage) -> Result<String> {
         let community_id = &self.community_id.clone();
         let id = new_id();
-        let dek = self.data_key(community_id).await?;
-        let text = seal_opt(
-            &dek,
-            community_id,
-            "message",
-            "text_enc",
-            &id,
-            Some(&new.text),
-        );
+        // Sealed with the author's key (the community key when there is no author member).
+        let key = self
+            .sealing_key(community_id, new.author_member_id.as_deref(), true)
+            .await?;
+        let text = key.as_deref().and_then(|k| {
+            seal_opt(k, community_id, "message", "text_enc", &id, Some(&new.text))
+        });
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO message (id, community_id, platform_message_id, channel_id, author_member_id, \
              thread_id, text_enc, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -53,10 +51,20 @@ impl CommunityTx<'_, '_> {
         .bind(community_id)
         .fetch_all(&mut *self.tx)
         .await?;
-        self.open_rows(community_id, &rows, |dek, r| {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
             let id: String = r.try_get("id")?;
-            Ok(Message {
-                text: open_opt(dek, r, community_id, "message", "text_enc", &id)?,
+            let author: Option<String> = r.try_get("author_member_id")?;
+            let key = self.sealing_key(community_id, author.as_deref(), false).await?;
+            let text = match key {
+                Some(k) => open_opt(&k, r, community_id, "message", "text_enc", &id)?,
+                None => None,
+            };
+            out.push(Message {
+                text,
                 community_id: r.try_get("community_id")?,
                 platform_message_id: r.try_get("platform_message_id")?,
                 channel_id: r.try_get("channel_id")?,
@@ -66,8 +74,8 @@ impl CommunityTx<'_, '_> {
                 edited_at: r.try_get("edited_at")?,
                 deleted_at: r.try_get("deleted_at")?,
                 id,
-            })
-        })
-        .await
+            });
+        }
+        Ok(out)
     }
 }

@@ -185,22 +185,33 @@ impl CommunityTx<'_, '_> {
         .bind(member_id)
         .fetch_all(&mut *self.tx)
         .await?;
-        self.open_rows(community_id, &rows, |dek, r| {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
             let message_id: Option<String> = r.try_get("message_id")?;
+            // The message is the giver's (joined on author = giver): sealed with their key.
             let feedback = match &message_id {
-                Some(id) => open_opt(dek, r, community_id, "message", "text_enc", id)?,
+                Some(id) => {
+                    let giver: String = r.try_get("giver_member_id")?;
+                    match self.member_key(community_id, &giver).await? {
+                        Some(k) => open_opt(&k, r, community_id, "message", "text_enc", id)?,
+                        None => None,
+                    }
+                }
                 None => None,
             };
-            Ok(FireExchange {
+            out.push(FireExchange {
                 giver: r.try_get("giver_member_id")?,
                 receiver: r.try_get("member_id")?,
                 units: r.try_get("units")?,
                 occurred_at: r.try_get("first_at")?,
                 platform_message_id: r.try_get("source_ref")?,
                 feedback,
-            })
-        })
-        .await
+            });
+        }
+        Ok(out)
     }
 
     /// What waits: unprocessed and parked inbox rows, queued or running jobs.

@@ -91,14 +91,17 @@ pub static TABLES: &[Table] = &[
     },
     Table {
         name: "community_key",
-        purpose: "each community's data key, wrapped by the master key",
+        purpose: "metadata of each community's data key (the wrapped key itself is in the separate key store, schema classcred_keys)",
         columns: &[
             np("community_id", COMMUNITY_ID),
             np(
                 "master_key_id",
                 "public fingerprint of the wrapping master key",
             ),
-            np("wrapped_key", "encrypted key material, not personal data"),
+            np(
+                "wrapped_key",
+                "always NULL: wrapped keys moved to the key store (kept for old backups)",
+            ),
             np("created_at", CREATED),
             np("rotated_at", "last master-key rotation"),
             np(
@@ -176,6 +179,10 @@ pub static TABLES: &[Table] = &[
             np(
                 "profile_version",
                 "the platform's modification time of the profile last applied, so an older one never overwrites it",
+            ),
+            np(
+                "erased_at",
+                "when the member was erased (key destroyed, profile removed, platform id pseudonymised)",
             ),
         ],
     },

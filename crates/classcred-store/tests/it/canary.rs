@@ -380,7 +380,7 @@ async fn canaries_never_stored_in_clear_and_shredding_and_rotation_work() {
         ));
         // Even ignoring the fingerprint, the old key cannot unwrap the re-wrapped data key.
         let wrapped: Vec<u8> =
-            sqlx::query_scalar("SELECT wrapped_key FROM community_key WHERE community_id = $1")
+            sqlx::query_scalar("SELECT wrapped FROM classcred_keys.data_key WHERE owner_id = $1")
                 .bind(&b)
                 .fetch_one(old.pool())
                 .await

@@ -159,7 +159,7 @@ async fn stale_key_cannot_create_communities_and_mixed_keys_are_refused_at_start
         let c2 = common::community(&current, "Biology", "T3").await;
         let wrapped = old.wrap(&classcred_crypto::DataKey::generate(), c2.as_str());
         sqlx::query(
-            "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
+            "UPDATE classcred_keys.data_key SET master_key_id = $1, wrapped = $2 WHERE owner_id = $3",
         )
         .bind(old.id())
         .bind(wrapped)
@@ -252,7 +252,7 @@ async fn master_key_check_fails_on_database_errors() {
             .unwrap_err()
             .to_string();
         assert!(err.contains("newer classcred"), "{err}");
-        sqlx::query("DROP TABLE community_key")
+        sqlx::query("DROP TABLE classcred_keys.data_key")
             .execute(fresh.pool())
             .await
             .unwrap();

@@ -292,7 +292,7 @@ fn mixed_master_keys_are_refused_at_start() {
             .unwrap();
         tx.commit().await.unwrap();
         sqlx::query(
-            "UPDATE community_key SET master_key_id = $1, wrapped_key = $2 WHERE community_id = $3",
+            "UPDATE classcred_keys.data_key SET master_key_id = $1, wrapped = $2 WHERE owner_id = $3",
         )
         .bind(stray.id())
         .bind(stray.wrap(&DataKey::generate(), c2.id.as_str()))
