@@ -100,7 +100,10 @@ impl CommunityTx<'_, '_> {
         .bind(community_id)
         .execute(&mut *self.tx)
         .await?;
-        inbox_found(done.rows_affected(), id)
+        inbox_found(done.rows_affected(), id)?;
+        // Processed: the engine never needs the free text again (the message table keeps it
+        // under its author's key), so it leaves the payload now.
+        self.scrub_inbox_row(community_id, id).await
     }
 }
 

@@ -34,7 +34,10 @@ impl CommunityTx<'_, '_> {
         .bind(community_id)
         .execute(&mut *self.tx)
         .await?;
-        crate::model::inbox::inbox_found(done.rows_affected(), inbox_id)
+        crate::model::inbox::inbox_found(done.rows_affected(), inbox_id)?;
+        // Processed: free text and profile fields leave the payload (see
+        // `erasure::scrub_payload`); the message table keeps the text under its author's key.
+        self.scrub_inbox_row(community_id, inbox_id).await
     }
 
     /// Processed inbox events of a community in processing order, decrypted.
