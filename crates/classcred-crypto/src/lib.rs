@@ -380,7 +380,12 @@ impl DataKey {
 
     /// Wrap a member's data key with this (community) data key. The wrapping binds the
     /// community and the member row id, so a wrapped key cannot be moved to another member.
-    pub fn wrap_member_key(&self, member: &DataKey, community_id: &str, member_id: &str) -> Vec<u8> {
+    pub fn wrap_member_key(
+        &self,
+        member: &DataKey,
+        community_id: &str,
+        member_id: &str,
+    ) -> Vec<u8> {
         let mut k = self.subkey(b"member-key-wrapping");
         let out = seal(
             &k,

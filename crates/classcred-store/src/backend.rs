@@ -64,7 +64,8 @@ impl Backend for Sqlite {
                     .bind(path.to_string_lossy().into_owned())
                     .execute(&mut *conn)
                     .await?;
-                conn.execute("PRAGMA classcred_keys.journal_mode = WAL").await?;
+                conn.execute("PRAGMA classcred_keys.journal_mode = WAL")
+                    .await?;
             }
             conn.execute("PRAGMA journal_mode = WAL").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;

@@ -139,7 +139,11 @@ impl Tx<'_> {
     }
 
     /// Scrub one inbox row's payload once processed (see [`scrub_payload`]).
-    pub(crate) async fn scrub_inbox_row(&mut self, community_id: &CommunityId, id: &str) -> Result<()> {
+    pub(crate) async fn scrub_inbox_row(
+        &mut self,
+        community_id: &CommunityId,
+        id: &str,
+    ) -> Result<()> {
         let row: Option<(Vec<u8>,)> =
             sqlx::query_as("SELECT payload_enc FROM inbox WHERE id = $1 AND community_id = $2")
                 .bind(id)
@@ -219,7 +223,8 @@ impl Tx<'_> {
                 .await?;
             counts.add("inbox", n);
         }
-        self.destroy_member_key(community_id, member.as_str()).await?;
+        self.destroy_member_key(community_id, member.as_str())
+            .await?;
         counts.add("classcred_keys.data_key", 1);
         let now = self.now_ms();
         let n = sqlx::query(
@@ -359,7 +364,10 @@ impl Store {
             // Tables with an `id` column go in batches; the others (composite keys) at once.
             let has_id = !matches!(
                 *table,
-                "member_badge" | "engine_reaction" | "engine_message" | "platform_non_member"
+                "member_badge"
+                    | "engine_reaction"
+                    | "engine_message"
+                    | "platform_non_member"
                     | "web_session"
             );
             loop {
@@ -387,13 +395,11 @@ impl Store {
             }
         }
         let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "DELETE FROM job WHERE community_id = $1 AND state <> 'running'",
-        )
-        .bind(community)
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected();
+        let n = sqlx::query("DELETE FROM job WHERE community_id = $1 AND state <> 'running'")
+            .bind(community)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
         counts.add("job", n);
         sqlx::query(
             "UPDATE community SET state = 'erased', name = 'erased community', settings = '{}', \

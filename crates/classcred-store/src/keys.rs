@@ -300,10 +300,11 @@ impl Store {
         .bind(crate::backend::KEY_STORE_VERSION)
         .execute(&mut *tx.tx)
         .await?;
-        let version: i64 =
-            sqlx::query_scalar("SELECT CAST(version AS BIGINT) FROM classcred_keys.meta WHERE id = 1")
-                .fetch_one(&mut *tx.tx)
-                .await?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT CAST(version AS BIGINT) FROM classcred_keys.meta WHERE id = 1",
+        )
+        .fetch_one(&mut *tx.tx)
+        .await?;
         if version > crate::backend::KEY_STORE_VERSION {
             return Err(StoreError::Schema(format!(
                 "the key store has version {version}, newer than this binary's {}: use that version",
@@ -609,7 +610,9 @@ impl Drop for ServerLease {
 pub enum SealedBy {
     Community,
     /// The member whose row id is in this column of the same row.
-    Member { owner_column: &'static str },
+    Member {
+        owner_column: &'static str,
+    },
 }
 
 /// The key that seals `table.column`, or `None` when the column is not sealed.
@@ -665,17 +668,15 @@ impl Tx<'_> {
             column,
             row_id,
         };
-        dek.open(at, sealed)
-            .map(Some)
-            .map_err(|source| {
-                let (table, column) = static_names(table, column);
-                StoreError::Crypto {
-                    table,
-                    column,
-                    row_id: row_id.to_string(),
-                    source,
-                }
-            })
+        dek.open(at, sealed).map(Some).map_err(|source| {
+            let (table, column) = static_names(table, column);
+            StoreError::Crypto {
+                table,
+                column,
+                row_id: row_id.to_string(),
+                source,
+            }
+        })
     }
 }
 

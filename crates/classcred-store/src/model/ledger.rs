@@ -13,9 +13,7 @@ impl CommunityTx<'_, '_> {
             Some(n) => self
                 .member_key_for_write(community_id, new.member_id.as_str())
                 .await?
-                .and_then(|k| {
-                    seal_opt(&k, community_id, "ledger_entry", "note_enc", &id, Some(n))
-                }),
+                .and_then(|k| seal_opt(&k, community_id, "ledger_entry", "note_enc", &id, Some(n))),
             None => None,
         };
         let stored: Option<String> = sqlx::query_scalar(

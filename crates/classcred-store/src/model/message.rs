@@ -11,9 +11,9 @@ impl CommunityTx<'_, '_> {
         let key = self
             .sealing_key(community_id, new.author_member_id.as_deref(), true)
             .await?;
-        let text = key.as_deref().and_then(|k| {
-            seal_opt(k, community_id, "message", "text_enc", &id, Some(&new.text))
-        });
+        let text = key
+            .as_deref()
+            .and_then(|k| seal_opt(k, community_id, "message", "text_enc", &id, Some(&new.text)));
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO message (id, community_id, platform_message_id, channel_id, author_member_id, \
              thread_id, text_enc, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -58,7 +58,9 @@ impl CommunityTx<'_, '_> {
         for r in &rows {
             let id: String = r.try_get("id")?;
             let author: Option<String> = r.try_get("author_member_id")?;
-            let key = self.sealing_key(community_id, author.as_deref(), false).await?;
+            let key = self
+                .sealing_key(community_id, author.as_deref(), false)
+                .await?;
             let text = match key {
                 Some(k) => open_opt(&k, r, community_id, "message", "text_enc", &id)?,
                 None => None,

@@ -78,6 +78,8 @@ impl MemberKind {
 pub enum CommunityState {
     Active,
     Disabled,
+    /// Erased: a tombstone (see `Store::erase_community`); nothing of it is left.
+    Erased,
 }
 
 impl CommunityState {
@@ -85,12 +87,14 @@ impl CommunityState {
         match self {
             CommunityState::Active => "active",
             CommunityState::Disabled => "disabled",
+            CommunityState::Erased => "erased",
         }
     }
     fn parse(s: &str) -> Result<Self> {
         match s {
             "active" => Ok(CommunityState::Active),
             "disabled" => Ok(CommunityState::Disabled),
+            "erased" => Ok(CommunityState::Erased),
             other => Err(StoreError::Invalid(format!(
                 "unknown community state {other:?}"
             ))),

@@ -183,7 +183,7 @@ async fn read_back(
 }
 
 /// Every byte the database holds, as one haystack.
-async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
+pub(crate) async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
     if let Some(path) = db.sqlite_path() {
         let mut all = Vec::new();
         for suffix in ["", "-wal", "-shm"] {
@@ -213,7 +213,7 @@ async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -8,6 +8,7 @@
 mod audit;
 mod canary;
 mod common;
+mod erasure;
 mod hardening;
 mod jobs;
 mod registry;
