@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod backend;
 pub mod clock;
+pub mod erasure;
 pub mod jobs;
 mod keys;
 pub mod model;
@@ -31,6 +32,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
 
