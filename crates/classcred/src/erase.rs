@@ -13,7 +13,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use classcred_service::erasure::{
-    cancel_erasure, erase_now, list_erasures, request_erasure, ErasureOrigin, ErasureTarget,
+    cancel_erasure, erase_now, list_erasures, request_erasure, run_due_erasures, ErasureOrigin,
+    ErasureTarget, ERASURE_JOB,
 };
 use classcred_service::receipt::{verify, ReceiptPublicKey, ReceiptSigner, SIGNING_KEY_FILE_NAME};
 use classcred_store::{CommunityId, Role, Store};
@@ -441,4 +442,37 @@ fn print_reapplied(counts: &classcred_store::ErasureCounts) {
             .collect();
         println!("erasures re-applied: {}", parts.join(", "));
     }
+}
+
+/// Register the `erasure.run` job: carry out every request past its grace period.
+pub fn register_job(
+    handlers: &mut classcred_server::worker::Handlers,
+    signer: std::sync::Arc<ReceiptSigner>,
+) {
+    handlers.register(ERASURE_JOB, move |store, _job| {
+        let signer = signer.clone();
+        async move {
+            let receipts = run_due_erasures(&store, &signer).await?;
+            for r in &receipts {
+                tracing::info!(request_id = %r.request_id, community_id = %r.community_id, "erasure receipt signed");
+            }
+            Ok(())
+        }
+    });
+}
+
+/// The scheduler's part: enqueue one `erasure.run` (coalesced) when a request is past its
+/// grace period. `true` when one was enqueued.
+pub async fn schedule(store: &Store) -> anyhow::Result<bool> {
+    let now = store.now_ms();
+    let mut tx = store.begin().await?;
+    if tx.next_due_erasure_request(now).await?.is_none() {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let mut job = classcred_store::jobs::NewJob::new(ERASURE_JOB, serde_json::json!({}));
+    job.coalesce_key = Some(ERASURE_JOB.to_string());
+    let id = tx.enqueue(&job).await?;
+    tx.commit().await?;
+    Ok(id.is_some())
 }

@@ -79,6 +79,8 @@ impl MemberKind {
 pub enum CommunityState {
     Active,
     Disabled,
+    /// Erased: only a tombstone row is left (issue 9).
+    Erased,
 }
 
 impl CommunityState {
@@ -86,12 +88,14 @@ impl CommunityState {
         match self {
             CommunityState::Active => "active",
             CommunityState::Disabled => "disabled",
+            CommunityState::Erased => "erased",
         }
     }
     fn parse(s: &str) -> Result<Self> {
         match s {
             "active" => Ok(CommunityState::Active),
             "disabled" => Ok(CommunityState::Disabled),
+            "erased" => Ok(CommunityState::Erased),
             other => Err(StoreError::Invalid(format!(
                 "unknown community state {other:?}"
             ))),
