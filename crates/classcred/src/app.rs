@@ -73,10 +73,10 @@ impl App {
         if role != Role::ServerOnly {
             let delivery =
                 notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
-            let signer = Arc::new(crate::erase::load_or_create_signer(cfg)?);
+            let signing_key = crate::erase::signing_key_path(cfg);
             for _ in 0..cfg.workers.max(1) {
                 let mut handlers = crate::handlers(delivery.clone());
-                crate::erase::register_job(&mut handlers, signer.clone());
+                crate::erase::register_job(&mut handlers, signing_key.clone());
                 workers.push(Worker::new(
                     store.clone(),
                     handlers,

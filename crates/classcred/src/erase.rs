@@ -107,11 +107,14 @@ pub fn create_signing_key(cfg: &Config) -> anyhow::Result<Option<ReceiptSigner>>
 /// The receipt-signing key; created on first use (with a log line) on an installation made
 /// before receipts existed.
 pub fn load_or_create_signer(cfg: &Config) -> anyhow::Result<ReceiptSigner> {
-    let path = signing_key_path(cfg);
+    signer_at(&signing_key_path(cfg))
+}
+
+fn signer_at(path: &Path) -> anyhow::Result<ReceiptSigner> {
     if path.exists() {
-        return Ok(ReceiptSigner::load(&path)?);
+        return Ok(ReceiptSigner::load(path)?);
     }
-    let signer = ReceiptSigner::create(&path)?;
+    let signer = ReceiptSigner::create(path)?;
     tracing::warn!(
         key_id = %signer.key_id(),
         path = %path.display(),
@@ -444,14 +447,13 @@ fn print_reapplied(counts: &classcred_store::ErasureCounts) {
     }
 }
 
-/// Register the `erasure.run` job: carry out every request past its grace period.
-pub fn register_job(
-    handlers: &mut classcred_server::worker::Handlers,
-    signer: std::sync::Arc<ReceiptSigner>,
-) {
+/// Register the `erasure.run` job: carry out every request past its grace period. The
+/// signing key is read when the job runs (created then, with a log line, if missing).
+pub fn register_job(handlers: &mut classcred_server::worker::Handlers, signing_key: PathBuf) {
     handlers.register(ERASURE_JOB, move |store, _job| {
-        let signer = signer.clone();
+        let signing_key = signing_key.clone();
         async move {
+            let signer = signer_at(&signing_key)?;
             let receipts = run_due_erasures(&store, &signer).await?;
             for r in &receipts {
                 tracing::info!(request_id = %r.request_id, community_id = %r.community_id, "erasure receipt signed");
@@ -475,4 +477,118 @@ pub async fn schedule(store: &Store) -> anyhow::Result<bool> {
     let id = tx.enqueue(&job).await?;
     tx.commit().await?;
     Ok(id.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use classcred_crypto::MasterKey;
+    use classcred_server::worker::{Handlers, Worker, WorkerConfig};
+    use classcred_server::Metrics;
+    use classcred_service::erasure::{erasure_request, ErasureState};
+    use classcred_store::testing::TestDb;
+    use classcred_store::{ManualClock, MemberKind, NewCommunity, NewMember};
+
+    use super::*;
+
+    /// The scheduler enqueues `erasure.run` only once a request is past its grace period; the
+    /// worker's handler then erases, signs the receipt with the key file and stores it; a
+    /// request past its due date shows in the `/metrics` gauge.
+    #[tokio::test]
+    async fn the_scheduled_job_runs_erasures_after_grace_and_overdue_ones_show_in_metrics() {
+        for db in TestDb::all().await {
+            let b = db.backend();
+            let clock = Arc::new(ManualClock::new(
+                chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+            ));
+            let store = db.store_with(MasterKey::generate(), clock.clone()).await;
+            let mut tx = store.begin().await.unwrap();
+            let inst = tx.create_institution("U").await.unwrap();
+            let c = tx
+                .create_community(NewCommunity {
+                    institution_id: inst.id,
+                    name: "Course".into(),
+                    platform: "slack".into(),
+                    platform_team_id: Some("T1".into()),
+                    settings_json: "{}".into(),
+                })
+                .await
+                .unwrap()
+                .id;
+            let mut ids = Vec::new();
+            for uid in ["UA", "UB"] {
+                ids.push(
+                    tx.for_community(&c)
+                        .upsert_member(&NewMember {
+                            platform_user_id: uid.into(),
+                            role: Role::Student,
+                            kind: MemberKind::Human,
+                            profile: Default::default(),
+                        })
+                        .await
+                        .unwrap(),
+                );
+            }
+            tx.commit().await.unwrap();
+
+            let dir = tempfile::tempdir().unwrap();
+            let key_path = dir.path().join(SIGNING_KEY_FILE_NAME);
+            let mut handlers = Handlers::new();
+            register_job(&mut handlers, key_path.clone());
+            let worker = Worker::new(
+                store.clone(),
+                handlers,
+                Arc::new(Metrics::new()),
+                WorkerConfig::default(),
+            );
+
+            let req = request_erasure(
+                &store,
+                &c,
+                ErasureTarget::Member(ids[0].clone()),
+                ErasureOrigin::Admin,
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+            assert!(!schedule(&store).await.unwrap(), "{b}: nothing due in grace");
+            while worker.run_once().await.unwrap() {}
+            let r = erasure_request(&store, &c, &req.id).await.unwrap().unwrap();
+            assert_eq!(r.state, ErasureState::Pending, "{b}");
+
+            clock.advance(chrono::Duration::days(7) + chrono::Duration::seconds(1));
+            assert!(schedule(&store).await.unwrap(), "{b}: due after grace");
+            while worker.run_once().await.unwrap() {}
+            let r = erasure_request(&store, &c, &req.id).await.unwrap().unwrap();
+            assert_eq!(r.state, ErasureState::Done, "{b}");
+            let signer = ReceiptSigner::load(&key_path).unwrap();
+            verify(r.receipt.unwrap().as_bytes(), &signer.public_key()).unwrap();
+            assert!(!schedule(&store).await.unwrap(), "{b}: nothing left");
+
+            // A request no job carried out is overdue 30 days after it was made.
+            let stuck = request_erasure(
+                &store,
+                &c,
+                ErasureTarget::Member(ids[1].clone()),
+                ErasureOrigin::Admin,
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+            let metrics = Metrics::new();
+            let counts = store.job_counts().await.unwrap();
+            assert_eq!(counts.erasure_overdue, 0, "{b}");
+            assert!(metrics
+                .render(&counts)
+                .contains("classcred_erasure_requests_overdue 0"));
+            clock.advance(chrono::Duration::days(31));
+            let counts = store.job_counts().await.unwrap();
+            assert_eq!(counts.erasure_overdue, 1, "{b}: {}", stuck.id);
+            let text = metrics.render(&counts);
+            assert!(text.contains("classcred_erasure_requests_overdue 1"), "{b}: {text}");
+        }
+    }
 }
