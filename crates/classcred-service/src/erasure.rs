@@ -358,10 +358,7 @@ pub async fn cancel_erasure(
         } else {
             "its grace period is over".to_string()
         };
-        return Err(ErasureError::NotCancellable {
-            id: req.id,
-            why,
-        });
+        return Err(ErasureError::NotCancellable { id: req.id, why });
     }
     if !ctx.cancel_erasure_request(request_id, by, now).await? {
         return Err(ErasureError::NotCancellable {

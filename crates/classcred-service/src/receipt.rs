@@ -248,7 +248,10 @@ pub fn verify(bytes: &[u8], key: &ReceiptPublicKey) -> Result<Receipt, ReceiptEr
         .and_then(|b| b.try_into().ok())
         .ok_or(ReceiptError::BadSignature)?;
     key.0
-        .verify(&receipt.canonical_bytes(), &Signature::from_bytes(&sig_bytes))
+        .verify(
+            &receipt.canonical_bytes(),
+            &Signature::from_bytes(&sig_bytes),
+        )
         .map_err(|_| ReceiptError::BadSignature)?;
     Ok(receipt)
 }

@@ -129,7 +129,11 @@ impl Store {
     }
 
     /// Scrub free text out of processed inbox payloads processed before `before_ms`.
-    pub async fn scrub_processed_inbox(&self, community: &CommunityId, before_ms: i64) -> Result<u64> {
+    pub async fn scrub_processed_inbox(
+        &self,
+        community: &CommunityId,
+        before_ms: i64,
+    ) -> Result<u64> {
         let _ = (community, before_ms);
         Ok(0)
     }

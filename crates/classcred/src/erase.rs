@@ -230,10 +230,16 @@ async fn erase(
             bar.set_style(style);
         }
         let bar2 = bar.clone();
-        let receipt = erase_now(store, &signer, community, target, &mut move |done, total| {
-            bar2.set_length(total);
-            bar2.set_position(done);
-        })
+        let receipt = erase_now(
+            store,
+            &signer,
+            community,
+            target,
+            &mut move |done, total| {
+                bar2.set_length(total);
+                bar2.set_position(done);
+            },
+        )
         .await?;
         bar.finish_and_clear();
         let text = receipt.to_file_text();
@@ -252,7 +258,9 @@ async fn erase(
         return Ok(ExitCode::SUCCESS);
     }
     let grace = match run.grace_days {
-        Some(d) if d > 30 => bail!("--grace-days must be at most 30 (an erasure is due in 30 days)"),
+        Some(d) if d > 30 => {
+            bail!("--grace-days must be at most 30 (an erasure is due in 30 days)")
+        }
         Some(d) => Some(Duration::from_secs(d * 24 * 3600)),
         None => None,
     };
@@ -553,7 +561,10 @@ mod tests {
             )
             .await
             .unwrap();
-            assert!(!schedule(&store).await.unwrap(), "{b}: nothing due in grace");
+            assert!(
+                !schedule(&store).await.unwrap(),
+                "{b}: nothing due in grace"
+            );
             while worker.run_once().await.unwrap() {}
             let r = erasure_request(&store, &c, &req.id).await.unwrap().unwrap();
             assert_eq!(r.state, ErasureState::Pending, "{b}");
@@ -588,7 +599,10 @@ mod tests {
             let counts = store.job_counts().await.unwrap();
             assert_eq!(counts.erasure_overdue, 1, "{b}: {}", stuck.id);
             let text = metrics.render(&counts);
-            assert!(text.contains("classcred_erasure_requests_overdue 1"), "{b}: {text}");
+            assert!(
+                text.contains("classcred_erasure_requests_overdue 1"),
+                "{b}: {text}"
+            );
         }
     }
 }

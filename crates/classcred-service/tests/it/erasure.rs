@@ -6,9 +6,8 @@ use crate::common::*;
 use std::time::Duration;
 
 use classcred_service::erasure::{
-    cancel_erasure, erase_now, erasure_request, list_erasures, overdue_erasures,
-    request_erasure, run_due_erasures, ErasureError, ErasureOrigin, ErasureState, ErasureTarget,
-    DEFAULT_GRACE,
+    cancel_erasure, erase_now, erasure_request, list_erasures, overdue_erasures, request_erasure,
+    run_due_erasures, ErasureError, ErasureOrigin, ErasureState, ErasureTarget, DEFAULT_GRACE,
 };
 use classcred_service::receipt::{verify, ReceiptSigner};
 use classcred_store::testing::TestDb;
@@ -58,7 +57,11 @@ async fn a_request_waits_its_grace_and_can_be_cancelled_during_it() {
         .await
         .unwrap();
         assert_eq!(req.state, ErasureState::Pending, "{b}");
-        assert_eq!(req.grace_until, now + 7 * DAY_MS, "{b}: default grace 7 days");
+        assert_eq!(
+            req.grace_until,
+            now + 7 * DAY_MS,
+            "{b}: default grace 7 days"
+        );
         assert_eq!(req.due_at, now + 30 * DAY_MS, "{b}: due in 30 days");
         assert!(req.cancellable(now), "{b}");
 
@@ -80,7 +83,13 @@ async fn a_request_waits_its_grace_and_can_be_cancelled_during_it() {
         // The job does nothing during the grace period.
         let signer = ReceiptSigner::generate();
         w.clock.advance(chrono::Duration::days(6));
-        assert!(run_due_erasures(&w.store, &signer).await.unwrap().is_empty(), "{b}");
+        assert!(
+            run_due_erasures(&w.store, &signer)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
         assert_eq!(puid(&w, &student).await, "US", "{b}: not erased in grace");
 
         cancel_erasure(&w.store, &w.community, &req.id, &admin)
@@ -95,16 +104,31 @@ async fn a_request_waits_its_grace_and_can_be_cancelled_during_it() {
 
         // Past the grace period, the cancelled request is never run.
         w.clock.advance(chrono::Duration::days(2));
-        assert!(run_due_erasures(&w.store, &signer).await.unwrap().is_empty(), "{b}");
+        assert!(
+            run_due_erasures(&w.store, &signer)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
         assert_eq!(puid(&w, &student).await, "US", "{b}: cancelled means kept");
 
         // Cancelling twice is refused.
         let twice = cancel_erasure(&w.store, &w.community, &req.id, &admin).await;
-        assert!(matches!(twice, Err(ErasureError::NotCancellable { .. })), "{b}");
+        assert!(
+            matches!(twice, Err(ErasureError::NotCancellable { .. })),
+            "{b}"
+        );
 
         let acts = actions(&w.store).await;
-        assert!(acts.contains(&"erasure.request".to_string()), "{b}: {acts:?}");
-        assert!(acts.contains(&"erasure.cancel".to_string()), "{b}: {acts:?}");
+        assert!(
+            acts.contains(&"erasure.request".to_string()),
+            "{b}: {acts:?}"
+        );
+        assert!(
+            acts.contains(&"erasure.cancel".to_string()),
+            "{b}: {acts:?}"
+        );
         assert!(!acts.contains(&"erasure.run".to_string()), "{b}: {acts:?}");
     }
 }
@@ -143,7 +167,8 @@ async fn after_the_grace_the_job_erases_signs_a_receipt_and_cancel_is_refused() 
         )
         .await
         .unwrap();
-        w.clock.advance(chrono::Duration::days(6) + chrono::Duration::seconds(1));
+        w.clock
+            .advance(chrono::Duration::days(6) + chrono::Duration::seconds(1));
 
         let late = cancel_erasure(&w.store, &w.community, &r1.id, &admin).await;
         assert!(
@@ -153,7 +178,11 @@ async fn after_the_grace_the_job_erases_signs_a_receipt_and_cancel_is_refused() 
 
         let receipts = run_due_erasures(&w.store, &signer).await.unwrap();
         let ids: Vec<&str> = receipts.iter().map(|r| r.request_id.as_str()).collect();
-        assert_eq!(ids, vec![r1.id.as_str(), r2.id.as_str()], "{b}: oldest due first");
+        assert_eq!(
+            ids,
+            vec![r1.id.as_str(), r2.id.as_str()],
+            "{b}: oldest due first"
+        );
         assert_eq!(puid(&w, &first).await, format!("erased:{first}"), "{b}");
         assert_eq!(puid(&w, &second).await, format!("erased:{second}"), "{b}");
         assert_eq!(puid(&w, &other).await, "UC", "{b}: others untouched");
@@ -176,7 +205,13 @@ async fn after_the_grace_the_job_erases_signs_a_receipt_and_cancel_is_refused() 
         verify(stored.receipt.unwrap().as_bytes(), &signer.public_key()).unwrap();
 
         // Nothing left to do; a request for an erased member is refused.
-        assert!(run_due_erasures(&w.store, &signer).await.unwrap().is_empty(), "{b}");
+        assert!(
+            run_due_erasures(&w.store, &signer)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
         let again = request_erasure(
             &w.store,
             &w.community,
@@ -186,7 +221,10 @@ async fn after_the_grace_the_job_erases_signs_a_receipt_and_cancel_is_refused() 
             None,
         )
         .await;
-        assert!(matches!(again, Err(ErasureError::AlreadyErased { .. })), "{b}");
+        assert!(
+            matches!(again, Err(ErasureError::AlreadyErased { .. })),
+            "{b}"
+        );
 
         let acts = actions(&w.store).await;
         for a in ["erasure.request", "erasure.run", "erasure.done"] {
@@ -216,7 +254,8 @@ async fn a_request_not_done_by_its_due_date_is_overdue() {
         .unwrap();
         w.clock.advance(chrono::Duration::days(29));
         assert_eq!(overdue_erasures(&w.store).await.unwrap(), 0, "{b}");
-        w.clock.advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+        w.clock
+            .advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
         assert_eq!(overdue_erasures(&w.store).await.unwrap(), 1, "{b}");
         let now = w.store.now_ms();
         let listed = list_erasures(&w.store, &w.community).await.unwrap();
@@ -226,7 +265,11 @@ async fn a_request_not_done_by_its_due_date_is_overdue() {
         run_due_erasures(&w.store, &ReceiptSigner::generate())
             .await
             .unwrap();
-        assert_eq!(overdue_erasures(&w.store).await.unwrap(), 0, "{b}: done is not overdue");
+        assert_eq!(
+            overdue_erasures(&w.store).await.unwrap(),
+            0,
+            "{b}: done is not overdue"
+        );
     }
 }
 
@@ -275,7 +318,10 @@ async fn erase_now_erases_a_community_with_a_receipt_and_leaves_a_tombstone() {
             &mut |_, _| {},
         )
         .await;
-        assert!(matches!(again, Err(ErasureError::CommunityErased { .. })), "{b}");
+        assert!(
+            matches!(again, Err(ErasureError::CommunityErased { .. })),
+            "{b}"
+        );
     }
 }
 
@@ -311,7 +357,10 @@ async fn members_of_other_communities_and_unknown_ids_are_refused() {
             None,
         )
         .await;
-        assert!(matches!(r, Err(ErasureError::NotFound { what: "member", .. })), "{b}: {r:?}");
+        assert!(
+            matches!(r, Err(ErasureError::NotFound { what: "member", .. })),
+            "{b}: {r:?}"
+        );
         let r = cancel_erasure(&w.store, &w.community, "no-such-request", &admin).await;
         assert!(matches!(r, Err(ErasureError::NotFound { .. })), "{b}");
         let r = request_erasure(
@@ -323,6 +372,9 @@ async fn members_of_other_communities_and_unknown_ids_are_refused() {
             Some(Duration::from_secs(31 * 24 * 3600)),
         )
         .await;
-        assert!(matches!(r, Err(ErasureError::Invalid(_))), "{b}: grace beyond due");
+        assert!(
+            matches!(r, Err(ErasureError::Invalid(_))),
+            "{b}: grace beyond due"
+        );
     }
 }

@@ -91,10 +91,12 @@ impl CommunityTx<'_, '_> {
         .bind(new.due_at)
         .execute(&mut *self.tx)
         .await?;
-        self.erasure_request(&id).await?.ok_or(StoreError::NotFound {
-            what: "erasure request",
-            id,
-        })
+        self.erasure_request(&id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "erasure request",
+                id,
+            })
     }
 
     /// One request of this community (`None` for an unknown id or another community's).

@@ -79,7 +79,9 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let done = match q.done.as_deref() {
-        Some("requested") => Some("Erasure requested. It can be cancelled until its grace period ends."),
+        Some("requested") => {
+            Some("Erasure requested. It can be cancelled until its grace period ends.")
+        }
         Some("cancelled") => Some("Erasure request cancelled."),
         _ => None,
     };
@@ -174,7 +176,10 @@ pub async fn request(
                     &state,
                     &viewer,
                     None,
-                    Some("Type the class's name exactly to confirm the erasure of the whole class.".into()),
+                    Some(
+                        "Type the class's name exactly to confirm the erasure of the whole class."
+                            .into(),
+                    ),
                 )
                 .await;
             }

@@ -43,16 +43,25 @@ async fn an_admin_requests_a_member_erasure_from_their_page_and_cancels_it_in_gr
 
         let r = w.get(&student_page, Some(&admin)).await;
         assert_eq!(r.status, StatusCode::OK, "{b}");
-        assert!(r.body.contains("Request erasure"), "{b}: the Admin sees the button");
+        assert!(
+            r.body.contains("Request erasure"),
+            "{b}: the Admin sees the button"
+        );
         let instructor = w.sign_in(&w.a, &w.instructor_a).await;
         let r = w.get(&student_page, Some(&instructor)).await;
-        assert!(!r.body.contains("Request erasure"), "{b}: an Instructor does not");
+        assert!(
+            !r.body.contains("Request erasure"),
+            "{b}: an Instructor does not"
+        );
 
         let r = w
             .post(
                 PAGE,
                 Some(&admin),
-                &form(&csrf, &[("target", "member"), ("member_id", w.student_a.as_str())]),
+                &form(
+                    &csrf,
+                    &[("target", "member"), ("member_id", w.student_a.as_str())],
+                ),
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
@@ -64,7 +73,10 @@ async fn an_admin_requests_a_member_erasure_from_their_page_and_cancels_it_in_gr
         assert!(r.body.contains("Erasure requested"), "{b}");
         assert!(r.body.contains("Member Person USTUDENT"), "{b}: {}", r.body);
         assert!(r.body.contains("pending"), "{b}");
-        assert!(r.body.contains("2026-03-09 12:00 UTC"), "{b}: grace until, 7 days");
+        assert!(
+            r.body.contains("2026-03-09 12:00 UTC"),
+            "{b}: grace until, 7 days"
+        );
         assert!(r.body.contains("2026-04-01 12:00 UTC"), "{b}: due, 30 days");
         let action = cancel_action(&r.body).expect("a cancel button in grace");
 
@@ -73,7 +85,10 @@ async fn an_admin_requests_a_member_erasure_from_their_page_and_cancels_it_in_gr
             .post(
                 PAGE,
                 Some(&admin),
-                &form(&csrf, &[("target", "member"), ("member_id", w.student_a.as_str())]),
+                &form(
+                    &csrf,
+                    &[("target", "member"), ("member_id", w.student_a.as_str())],
+                ),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
@@ -86,16 +101,26 @@ async fn an_admin_requests_a_member_erasure_from_their_page_and_cancels_it_in_gr
         let other = w.sign_in(&w.b, &w.admin_b).await;
         let ocsrf = w.csrf(&other).await;
         let r = w.post(&action, Some(&other), &form(&ocsrf, &[])).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}: another community's request");
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{b}: another community's request"
+        );
 
         let r = w.post(&action, Some(&admin), &form(&csrf, &[])).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
         let r = w.get(PAGE, Some(&admin)).await;
         assert!(r.body.contains("cancelled"), "{b}");
-        assert!(cancel_action(&r.body).is_none(), "{b}: no cancel button once cancelled");
+        assert!(
+            cancel_action(&r.body).is_none(),
+            "{b}: no cancel button once cancelled"
+        );
 
         let acts = audit_actions(&w).await;
-        assert!(acts.contains(&"erasure.request".to_owned()), "{b}: {acts:?}");
+        assert!(
+            acts.contains(&"erasure.request".to_owned()),
+            "{b}: {acts:?}"
+        );
         assert!(acts.contains(&"erasure.cancel".to_owned()), "{b}: {acts:?}");
     }
 }
@@ -117,13 +142,19 @@ async fn the_whole_class_needs_its_name_typed_and_cancel_after_grace_is_refused(
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert!(r.body.contains("Type the class"), "{b}");
-        assert!(r.body.contains("No erasure requests"), "{b}: nothing requested");
+        assert!(
+            r.body.contains("No erasure requests"),
+            "{b}: nothing requested"
+        );
 
         let r = w
             .post(
                 PAGE,
                 Some(&admin),
-                &form(&csrf, &[("target", "community"), ("confirm", "Biology 101")]),
+                &form(
+                    &csrf,
+                    &[("target", "community"), ("confirm", "Biology 101")],
+                ),
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
@@ -136,7 +167,10 @@ async fn the_whole_class_needs_its_name_typed_and_cancel_after_grace_is_refused(
         let admin = w.sign_in(&w.a, &w.admin_a).await;
         let csrf = w.csrf(&admin).await;
         let r = w.get(PAGE, Some(&admin)).await;
-        assert!(cancel_action(&r.body).is_none(), "{b}: no cancel button after grace");
+        assert!(
+            cancel_action(&r.body).is_none(),
+            "{b}: no cancel button after grace"
+        );
         let r = w.post(&action, Some(&admin), &form(&csrf, &[])).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert!(r.body.contains("can no longer be cancelled"), "{b}");

@@ -40,25 +40,50 @@ fn erase_now_needs_yes_writes_a_receipt_that_verifies_and_any_changed_byte_fails
 
     let o = run(
         d,
-        &["erase", "member", "--community", &c, "--member", STUDENT, "--now"],
+        &[
+            "erase",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            STUDENT,
+            "--now",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--yes"), "{}", text(&o));
-    assert!(puids(d, &c).contains(&STUDENT.to_string()), "not erased without --yes");
+    assert!(
+        puids(d, &c).contains(&STUDENT.to_string()),
+        "not erased without --yes"
+    );
 
     let o = run(
         d,
         &[
-            "erase", "member", "--community", &c, "--member", STUDENT, "--now", "--yes",
-            "--receipt", "r.json",
+            "erase",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            STUDENT,
+            "--now",
+            "--yes",
+            "--receipt",
+            "r.json",
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
     assert!(d.join("classcred-signing.key").exists(), "{}", text(&o));
     let receipt = std::fs::read(d.join("r.json")).unwrap();
     let receipt_text = String::from_utf8(receipt.clone()).unwrap();
-    assert!(!receipt_text.contains(STUDENT), "no platform ids in a receipt");
-    assert!(receipt_text.contains("\"kind\": \"member\""), "{receipt_text}");
+    assert!(
+        !receipt_text.contains(STUDENT),
+        "no platform ids in a receipt"
+    );
+    assert!(
+        receipt_text.contains("\"kind\": \"member\""),
+        "{receipt_text}"
+    );
     let ids = puids(d, &c);
     assert!(!ids.contains(&STUDENT.to_string()), "erased: {ids:?}");
     assert!(ids.iter().any(|p| p.starts_with("erased:")), "{ids:?}");
@@ -82,8 +107,16 @@ fn erase_now_needs_yes_writes_a_receipt_that_verifies_and_any_changed_byte_fails
         bad[at] ^= 0x01;
         std::fs::write(d.join("bad.json"), &bad).unwrap();
         let o = run(d, &["receipt", "verify", "bad.json"]);
-        assert!(!o.status.success(), "byte {at} changed but verified: {}", text(&o));
-        assert!(text(&o).contains("INVALID") || text(&o).contains("rror"), "{}", text(&o));
+        assert!(
+            !o.status.success(),
+            "byte {at} changed but verified: {}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("INVALID") || text(&o).contains("rror"),
+            "{}",
+            text(&o)
+        );
     }
 
     let o = run(d, &["erase", "list", "--community", &c]);
@@ -96,7 +129,10 @@ fn erase_now_needs_yes_writes_a_receipt_that_verifies_and_any_changed_byte_fails
 fn a_request_waits_for_its_grace_and_an_admin_can_cancel_it() {
     let (dir, c) = demo();
     let d = dir.path();
-    let o = run(d, &["erase", "member", "--community", &c, "--member", STUDENT]);
+    let o = run(
+        d,
+        &["erase", "member", "--community", &c, "--member", STUDENT],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     let id = out
@@ -105,22 +141,43 @@ fn a_request_waits_for_its_grace_and_an_admin_can_cancel_it() {
         .unwrap()
         .to_string();
     assert!(out.contains("cancellable until"), "{out}");
-    assert!(puids(d, &c).contains(&STUDENT.to_string()), "still there in grace");
+    assert!(
+        puids(d, &c).contains(&STUDENT.to_string()),
+        "still there in grace"
+    );
 
     let o = run(d, &["erase", "list", "--community", &c]);
-    assert!(text(&o).contains(&id) && text(&o).contains("pending"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&id) && text(&o).contains("pending"),
+        "{}",
+        text(&o)
+    );
 
     // Only an Admin may cancel.
     let o = run(
         d,
-        &["erase", "cancel", &id, "--community", &c, "--by", "UDEMO000003"],
+        &[
+            "erase",
+            "cancel",
+            &id,
+            "--community",
+            &c,
+            "--by",
+            "UDEMO000003",
+        ],
     );
     assert!(!o.status.success(), "{}", text(&o));
-    let o = run(d, &["erase", "cancel", &id, "--community", &c, "--by", ADMIN]);
+    let o = run(
+        d,
+        &["erase", "cancel", &id, "--community", &c, "--by", ADMIN],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let o = run(d, &["erase", "list", "--community", &c]);
     assert!(text(&o).contains("cancelled"), "{}", text(&o));
-    let o = run(d, &["erase", "cancel", &id, "--community", &c, "--by", ADMIN]);
+    let o = run(
+        d,
+        &["erase", "cancel", &id, "--community", &c, "--by", ADMIN],
+    );
     assert!(!o.status.success(), "twice: {}", text(&o));
 }
 
@@ -136,7 +193,16 @@ fn backup_leaves_out_the_keys_and_restore_replaces_the_data_then_reapplies_erasu
 
     let o = run(
         d,
-        &["erase", "member", "--community", &c, "--member", STUDENT, "--now", "--yes"],
+        &[
+            "erase",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            STUDENT,
+            "--now",
+            "--yes",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
 
@@ -182,7 +248,16 @@ fn a_backup_restored_after_an_erasure_does_not_bring_the_member_back() {
     assert!(run(d, &["backup", "--out", "before.db"]).status.success());
     let o = run(
         d,
-        &["erase", "member", "--community", &c, "--member", STUDENT, "--now", "--yes"],
+        &[
+            "erase",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            STUDENT,
+            "--now",
+            "--yes",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let o = run(d, &["restore", "--from", "before.db"]);
@@ -213,7 +288,11 @@ fn backup_on_postgres_points_at_pg_dump() {
     assert!(o.status.success(), "{}", text(&o));
     let o = run(d, &["--database-url", &pg, "backup", "--out", "x.db"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("pg_dump --exclude-schema=classcred_keys"), "{}", text(&o));
+    assert!(
+        text(&o).contains("pg_dump --exclude-schema=classcred_keys"),
+        "{}",
+        text(&o)
+    );
     let o = run(d, &["--database-url", &pg, "restore", "--from", "x.db"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("--reapply-erasures"), "{}", text(&o));
