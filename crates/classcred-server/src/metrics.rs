@@ -84,6 +84,7 @@ pub struct Metrics {
     inbox: Family<StateLabels, Gauge>,
     rejected: Family<ReasonLabels, Counter>,
     panics: Family<KindLabels, Counter>,
+    erasure_overdue: Gauge,
     counts_ttl: Duration,
     /// The last counts and when they were read. The lock is held during the query, so
     /// concurrent scrapes wait for one query instead of each running their own.
@@ -139,6 +140,12 @@ impl Metrics {
             "Job handlers that panicked, by kind (the job is failed or retried; the worker goes on)",
             panics.clone(),
         );
+        let erasure_overdue = Gauge::default();
+        registry.register(
+            "erasure_requests_overdue",
+            "Erasure requests past their 30-day due date and not done",
+            erasure_overdue.clone(),
+        );
         Self {
             registry,
             requests,
@@ -148,6 +155,7 @@ impl Metrics {
             inbox,
             rejected,
             panics,
+            erasure_overdue,
             counts_ttl: DEFAULT_COUNTS_TTL,
             counts: tokio::sync::Mutex::new(None),
         }
@@ -243,6 +251,7 @@ impl Metrics {
                 })
                 .set(n);
         }
+        self.erasure_overdue.set(counts.erasure_overdue);
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             // Writing to a String does not fail; should it, the scrape is short, not wrong.

@@ -20,10 +20,12 @@
 
 pub mod changes;
 pub mod dashboard;
+pub mod erasure;
 pub mod identity;
 pub mod login;
 mod process;
 mod queries;
+pub mod receipt;
 mod replay;
 mod state;
 

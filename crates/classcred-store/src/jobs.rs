@@ -91,6 +91,8 @@ pub struct JobCounts {
     pub inbox_pending: i64,
     /// Inbox rows parked after repeated failures (see `classcred-service`).
     pub inbox_parked: i64,
+    /// Erasure requests past their due date and not done (issue 9).
+    pub erasure_overdue: i64,
 }
 
 /// Backoff before attempt `attempts + 1`: 1 s, 2 s, 4 s … capped at 10 minutes.
@@ -309,6 +311,9 @@ impl Store {
         .await?;
         c.inbox_pending = inbox.try_get("pending")?;
         c.inbox_parked = inbox.try_get("parked")?;
+        let mut tx = self.begin().await?;
+        c.erasure_overdue = tx.overdue_erasure_requests(self.now_ms()).await?;
+        tx.commit().await?;
         Ok(c)
     }
 

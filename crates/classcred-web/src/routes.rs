@@ -135,6 +135,21 @@ pub fn route_table() -> Vec<Route> {
             get(pages::exports::canvas_csv),
         ),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
+        Route::get(
+            "/dashboard/privacy/erasures",
+            Admin,
+            get(pages::erasures::page),
+        ),
+        Route::post(
+            "/dashboard/privacy/erasures",
+            Admin,
+            post(pages::erasures::request),
+        ),
+        Route::post(
+            "/dashboard/privacy/erasures/{request_id}/cancel",
+            Admin,
+            post(pages::erasures::cancel),
+        ),
     ]
 }
 

@@ -73,10 +73,13 @@ impl App {
         if role != Role::ServerOnly {
             let delivery =
                 notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
+            let signing_key = crate::erase::signing_key_path(cfg);
             for _ in 0..cfg.workers.max(1) {
+                let mut handlers = crate::handlers(delivery.clone());
+                crate::erase::register_job(&mut handlers, signing_key.clone());
                 workers.push(Worker::new(
                     store.clone(),
-                    crate::handlers(delivery.clone()),
+                    handlers,
                     metrics.clone(),
                     WorkerConfig {
                         shutdown_timeout,
@@ -299,6 +302,11 @@ impl Scheduler {
                     tracing::warn!(community_id = %c.id, error = %e, "week closing not scheduled")
                 }
             }
+        }
+        match crate::erase::schedule(store).await {
+            Ok(true) => tracing::info!("erasure run scheduled"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "erasure run not scheduled"),
         }
         let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         let before = store

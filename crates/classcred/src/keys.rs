@@ -53,6 +53,13 @@ pub fn init(cfg: &Config) -> anyhow::Result<ExitCode> {
         key.id(),
         path.display()
     );
+    if let Some(signer) = crate::erase::create_signing_key(cfg)? {
+        println!(
+            "erasure-receipt signing key {} written to {} (mode 600); `classcred keys public` prints its public key",
+            signer.key_id(),
+            crate::erase::signing_key_path(cfg).display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@ mod admin_token;
 pub mod app;
 pub mod config;
 pub mod demo;
+mod erase;
 mod export;
 mod keys;
 mod ledger;
@@ -109,6 +110,29 @@ pub enum Command {
         #[command(subcommand)]
         command: export::ExportCommand,
     },
+    /// Erase a member or a whole community: requests with a grace period, or at once.
+    Erase {
+        #[command(subcommand)]
+        command: erase::EraseCommand,
+    },
+    /// Erasure receipts.
+    Receipt {
+        #[command(subcommand)]
+        command: erase::ReceiptCommand,
+    },
+    /// Back up the data (SQLite; not the key store). On PostgreSQL, says how to use pg_dump.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a data backup (SQLite, no server running), then re-apply recorded erasures;
+    /// or only re-apply them after a manual PostgreSQL restore.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        #[arg(long)]
+        reapply_erasures: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,8 +214,11 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create a new master key file (refuses to overwrite one).
+    /// Create a new master key file (refuses to overwrite one) and the erasure-receipt
+    /// signing key beside it.
     Init,
+    /// Print the erasure-receipt signing public key (creates the signing key if missing).
+    Public,
     /// Replace the master key: re-wrap every community data key; rows are untouched.
     Rotate {
         /// Where to write the new key when the current one came from CLASSCRED_MASTER_KEY.
@@ -335,8 +362,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::Erase { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = erase::run(&cfg, &store, command).await;
+            store.close().await;
+            code
+        }
+        Command::Receipt { command } => erase::verify_receipt(&cfg, command),
+        Command::Backup { out } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = erase::backup(&cfg, &store, &out).await;
+            store.close().await;
+            code
+        }
+        Command::Restore {
+            from,
+            reapply_erasures,
+        } => erase::restore(&cfg, from.as_deref(), reapply_erasures).await,
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),
+            KeysCommand::Public => erase::print_public_key(&cfg),
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
         },
         Command::Audit {

@@ -8,6 +8,7 @@ use sqlx::Row;
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
 pub use api_token::{ApiTokenRecord, API_TOKEN_USE_RESOLUTION_MS};
+pub use erasure_request::{ErasureRequestRecord, NewErasureRequest};
 pub use identity::IdentityMember;
 pub use ids::{CommunityId, MemberRowId};
 
@@ -299,6 +300,7 @@ fn normalise_email(email: &str) -> String {
 
 mod api_token;
 mod community;
+mod erasure_request;
 mod identity;
 mod ids;
 pub(crate) mod inbox;

@@ -7,6 +7,7 @@
 pub mod badge_award;
 pub mod charts;
 pub mod chat_text;
+pub mod erasures;
 pub mod exports;
 pub mod landing;
 pub mod leaderboard;

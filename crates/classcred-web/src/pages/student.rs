@@ -72,6 +72,8 @@ struct StudentPage {
     own_page: bool,
     /// An Admin's form to award one of the class's own badges (students only).
     award: Option<AwardForm>,
+    /// An Admin's "Request erasure" button (issue 9).
+    erase: Option<super::erasures::EraseButton>,
 }
 
 /// `?badge=awarded|held`: the outcome of the badge form, after its redirect.
@@ -142,6 +144,7 @@ pub(crate) async fn show(
     let chrome = Chrome::for_viewer(viewer, &title, "/dashboard/students");
     let mut page = build(chrome, &profile, &settings.timezone, &names, own_page);
     page.award = badge_award::form(viewer, &settings, &profile, flash.as_ref());
+    page.erase = super::erasures::button(viewer, &subject);
     let status = match flash {
         Some(Flash::Refused(_)) => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
         _ => axum::http::StatusCode::OK,
@@ -298,6 +301,7 @@ fn build(
         audited: !own_page,
         own_page,
         award: None,
+        erase: None,
     }
 }
 

@@ -8,6 +8,7 @@
 )]
 
 mod class_pages;
+mod erasures;
 mod headers;
 mod login;
 mod matrix;

@@ -135,6 +135,25 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Member,
         [SEE_OTHER, OK, OK, OK, OK],
     ),
+    (
+        Method::Get,
+        "/dashboard/privacy/erasures",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
+    ),
+    // No target in the form: a bad request.
+    (
+        Method::Post,
+        "/dashboard/privacy/erasures",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, BAD, BAD],
+    ),
+    (
+        Method::Post,
+        "/dashboard/privacy/erasures/{request_id}/cancel",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND],
+    ),
 ];
 
 #[tokio::test]

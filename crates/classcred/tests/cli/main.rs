@@ -12,6 +12,7 @@ mod basics;
 mod browser;
 mod demo;
 mod demo_sign_in;
+mod erase;
 mod export;
 mod keys;
 mod ledger;
