@@ -77,6 +77,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "metrics_cache_ms",
         "milliseconds job and inbox counts are reused by /metrics",
     ),
+    (
+        "key_store_path",
+        "SQLite: a path to the key store file (default: beside the database, classcred-keys.db)",
+    ),
 ];
 
 /// Keys of the `[slack]` table that may also come from `CLASSCRED_SLACK__<KEY>` variables.
@@ -361,6 +365,9 @@ pub struct Config {
     pub job_retention_days: u32,
     /// How long `/metrics` reuses job and inbox counts.
     pub metrics_cache_ms: u64,
+    /// SQLite: the key store file, ATTACHed as `classcred_keys` (default: beside the data
+    /// file, `classcred.db` → `classcred-keys.db`). PostgreSQL: unused (schema `classcred_keys`).
+    pub key_store_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -389,6 +396,7 @@ impl Default for Config {
             shutdown_timeout_ms: 10_000,
             job_retention_days: 7,
             metrics_cache_ms: 5_000,
+            key_store_path: None,
         }
     }
 }

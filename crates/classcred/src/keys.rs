@@ -164,3 +164,22 @@ pub async fn check_key_matches(cfg: &Config, store: &Store) -> anyhow::Result<()
         ids.join(", ")
     )
 }
+
+/// `classcred keys backup --out FILE`: a consistent copy of the key store alone.
+pub async fn backup(store: &Store, out: &Path) -> anyhow::Result<ExitCode> {
+    match store.backup_keys(out).await {
+        Ok(()) => {
+            println!(
+                "key store copied to {} (mode 600). Keep it apart from data backups and delete \
+                 it after 30 days at most: an erasure is final only once no key backup from \
+                 before it remains.",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(StoreError::Unsupported(why)) => {
+            bail!("{why}")
+        }
+        Err(e) => Err(e).context("key store backup failed"),
+    }
+}

@@ -225,6 +225,13 @@ pub enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Copy the key store (SQLite: the classcred-keys.db file) to a new file, mode 600.
+    /// Keep key backups apart from data backups and for 30 days at most (README: backups).
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,6 +390,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             KeysCommand::Init => keys::init(&cfg),
             KeysCommand::Public => erase::print_public_key(&cfg),
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
+            KeysCommand::Backup { out } => {
+                let store = open_existing_store(&cfg).await?;
+                let code = keys::backup(&store, &out).await;
+                store.close().await;
+                code
+            }
         },
         Command::Audit {
             command: AuditCommand::Verify { expect_head },
@@ -484,6 +497,7 @@ async fn connect_with(
         ConnectOptions {
             max_connections: cfg.db_max_connections,
             create_sqlite_file,
+            key_store_path: cfg.key_store_path.clone(),
             ..Default::default()
         },
     )

@@ -507,3 +507,94 @@ async fn erase_community_leaves_a_tombstone_and_nothing_else() {
         store.close().await;
     }
 }
+
+/// A database from before 0008 (the wrapped community key in `community_key`, profiles sealed
+/// with the community key): migrating moves the key into the key store, re-seals the profile
+/// with a member key, and leaves no key material in the data.
+#[tokio::test]
+async fn migration_moves_keys_to_the_key_store_and_reseals_with_member_keys() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let master = MasterKey::generate();
+        let master_text = master.encode();
+        let store = Store::connect(
+            db.url(),
+            MasterKey::parse(&master_text).unwrap(),
+            Arc::new(SystemClock),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        store.migrate_through(7).await.unwrap();
+        let a = common::community(&store, "A", "TA").await;
+        let mut tx = store.begin().await.unwrap();
+        let m = tx
+            .for_community(&a)
+            .upsert_member(&common::member("U1", Role::Student, "Ada"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Make it look like 0007 left it.
+        let wrapped: Vec<u8> =
+            sqlx::query_scalar("SELECT wrapped FROM classcred_keys.data_key WHERE owner_id = $1")
+                .bind(&a)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        sqlx::query("UPDATE community_key SET wrapped_key = $1 WHERE community_id = $2")
+            .bind(&wrapped)
+            .bind(&a)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM classcred_keys.data_key")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let dek = master.unwrap(&wrapped, a.as_str()).unwrap();
+        let legacy = dek.seal(
+            classcred_crypto::FieldRef {
+                community_id: a.as_str(),
+                table: "member",
+                column: "name_enc",
+                row_id: m.as_str(),
+            },
+            b"Ada Legacy",
+        );
+        sqlx::query(
+            "UPDATE member SET name_enc = $1, display_name_enc = NULL, email_enc = NULL, \
+             timezone_enc = NULL WHERE id = $2",
+        )
+        .bind(legacy)
+        .bind(&m)
+        .execute(store.pool())
+        .await
+        .unwrap();
+
+        store.migrate().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let read = tx.for_community(&a).member(&m).await.unwrap();
+        assert_eq!(
+            read.profile.name.as_deref(),
+            Some("Ada Legacy"),
+            "{backend}"
+        );
+        tx.commit().await.unwrap();
+        let left: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM community_key WHERE wrapped_key IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{backend}");
+        // The profile is now sealed with the member key: erasing the member makes it unreadable
+        // although the community key lives on.
+        store.erase_member(&a, &m).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let read = tx.for_community(&a).member(&m).await.unwrap();
+        assert_eq!(read.profile, MemberProfile::default(), "{backend}");
+        tx.commit().await.unwrap();
+        store.check_master_key().await.unwrap();
+        store.close().await;
+    }
+}

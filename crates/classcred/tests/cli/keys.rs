@@ -312,3 +312,41 @@ fn mixed_master_keys_are_refused_at_start() {
         );
     }
 }
+
+/// `keys backup` copies the key store alone (mode 600, refuses to overwrite); the key store is
+/// its own file beside the database, and the data file holds no wrapped key.
+#[test]
+fn keys_backup_copies_the_key_store_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["keys", "init"]).status.success());
+    assert!(run(d, &["migrate"]).status.success());
+    let o = run(d, &["demo", "--no-serve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(d.join("classcred-keys.db").exists());
+    let o = run(d, &["keys", "backup", "--out", "keys-backup.db"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("30 days"), "{}", text(&o));
+    let backup = std::fs::read(d.join("keys-backup.db")).unwrap();
+    assert!(backup.windows(8).any(|w| w == b"data_key"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("keys-backup.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let o = run(d, &["keys", "backup", "--out", "keys-backup.db"]);
+    assert!(!o.status.success(), "never overwrites");
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+    // The data file holds no wrapped key (they moved to the key store).
+    assert_eq!(
+        rusqlite_free_update(
+            &d.join("classcred.db"),
+            "UPDATE community_key SET rotated_at = rotated_at WHERE wrapped_key IS NOT NULL",
+        ),
+        0
+    );
+}
