@@ -312,3 +312,32 @@ fn sqlx_admin(url: &str) -> impl Fn(&str) + '_ {
         })
     }
 }
+
+#[test]
+fn keys_init_writes_the_receipt_signing_key_beside_the_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run(d, &["keys", "init"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("signing key"), "{}", text(&o));
+    let key = d.join("classcred-signing.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let before = std::fs::read(&key).unwrap();
+    let o = run(d, &["keys", "public"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        before,
+        "keys public never replaces the key"
+    );
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap().trim().len(),
+        44,
+        "base64 of 32 bytes"
+    );
+}
