@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod backend;
 pub mod clock;
+pub mod export;
 pub mod jobs;
 mod keys;
 pub mod model;
