@@ -309,6 +309,11 @@ impl Store {
         self.inner.master.login_key()
     }
 
+    /// The key that signs full-export download links, derived from this store's master key.
+    pub fn export_link_key(&self) -> classcred_crypto::LoginKey {
+        self.inner.master.export_link_key()
+    }
+
     /// The key that seals OpenID Connect attempt cookies, derived from this store's master key.
     pub fn oidc_cookie_key(&self) -> secrecy::SecretBox<[u8; 32]> {
         self.inner.master.oidc_cookie_key()
