@@ -262,6 +262,8 @@ pub(super) async fn write_archive_recording(
             zip.start_file(format!("csv/{}.csv", rule.table), opts)?;
             let mut f = File::open(&csv_tmp)?;
             std::io::copy(&mut f, &mut zip)?;
+            drop(f);
+            std::fs::remove_file(&csv_tmp)?;
             files.push(ManifestFile {
                 path: format!("csv/{}.csv", rule.table),
                 rows,

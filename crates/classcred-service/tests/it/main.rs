@@ -7,6 +7,7 @@
 mod changes;
 mod common;
 mod dashboard;
+mod export;
 mod identity;
 mod processing;
 mod replay_prop;
