@@ -77,6 +77,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "metrics_cache_ms",
         "milliseconds job and inbox counts are reused by /metrics",
     ),
+    (
+        "export_dir",
+        "a directory for full-export archives (created 0700)",
+    ),
 ];
 
 /// Keys of the `[slack]` table that may also come from `CLASSCRED_SLACK__<KEY>` variables.
@@ -361,6 +365,25 @@ pub struct Config {
     pub job_retention_days: u32,
     /// How long `/metrics` reuses job and inbox counts.
     pub metrics_cache_ms: u64,
+    /// Where full-export archives are built (created 0700); default `classcred-exports`
+    /// beside the SQLite file, or in the working directory for PostgreSQL.
+    pub export_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// The directory of full-export archives ([`Config::export_dir`] or its default).
+    pub fn export_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.export_dir {
+            return dir.clone();
+        }
+        match classcred_store::backend::sqlite_file_path(self.database_url.expose()) {
+            Some(file) => file
+                .parent()
+                .map(|p| p.join("classcred-exports"))
+                .unwrap_or_else(|| PathBuf::from("classcred-exports")),
+            None => PathBuf::from("classcred-exports"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -389,6 +412,7 @@ impl Default for Config {
             shutdown_timeout_ms: 10_000,
             job_retention_days: 7,
             metrics_cache_ms: 5_000,
+            export_dir: None,
         }
     }
 }
