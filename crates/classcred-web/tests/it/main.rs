@@ -8,6 +8,7 @@
 )]
 
 mod class_pages;
+mod exports;
 mod headers;
 mod login;
 mod matrix;
