@@ -13,7 +13,9 @@ use sqlx::any::AnyTypeInfoKind;
 use sqlx::{Row, ValueRef as _};
 
 use crate::registry::export::{ColumnExport, TableExport, TableScope};
-use crate::{sealed_by, CommunityId, CommunityTx, MemberRowId, Result, SealedBy, Store, StoreError, Tx};
+use crate::{
+    sealed_by, CommunityId, CommunityTx, MemberRowId, Result, SealedBy, Store, StoreError, Tx,
+};
 
 /// Whose data an export holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +50,7 @@ struct Plan {
     binds: Vec<String>,
 }
 
-fn plan(
-    community: &CommunityId,
-    rule: &TableExport,
-    subject: &ExportSubject,
-) -> Result<Plan> {
+fn plan(community: &CommunityId, rule: &TableExport, subject: &ExportSubject) -> Result<Plan> {
     let TableScope::Community { column } = rule.scope else {
         return Err(StoreError::Invalid(format!(
             "table {} is not exported",
@@ -213,7 +211,8 @@ async fn export_row(
     row: &sqlx::any::AnyRow,
 ) -> Result<ExportRow> {
     let idx = |c: &str| select.iter().position(|s| *s == c).unwrap_or(0);
-    let text = |c: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(idx(c))?) };
+    let text =
+        |c: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(idx(c))?) };
     let mut values = Vec::with_capacity(columns.len());
     let mut erased = Vec::new();
     for (c, r) in columns {
@@ -235,13 +234,21 @@ async fn export_row(
                             _ => None,
                         };
                         match tx
-                            .open_sealed(community, rule.table, c, &row_id, owner.as_deref(), &sealed)
+                            .open_sealed(
+                                community,
+                                rule.table,
+                                c,
+                                &row_id,
+                                owner.as_deref(),
+                                &sealed,
+                            )
                             .await?
                         {
-                            Some(plain) => Value::String(
-                                String::from_utf8(plain)
-                                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                            ),
+                            Some(plain) => {
+                                Value::String(String::from_utf8(plain).unwrap_or_else(|e| {
+                                    String::from_utf8_lossy(e.as_bytes()).into_owned()
+                                }))
+                            }
                             None => {
                                 erased.push(name.clone());
                                 Value::Null

@@ -337,7 +337,9 @@ impl Drop for ServerLease {
 pub enum SealedBy {
     Community,
     /// The member whose row id is in this column of the same row.
-    Member { owner_column: &'static str },
+    Member {
+        owner_column: &'static str,
+    },
 }
 
 /// The key that seals `table.column`, or `None` when the column is not sealed.
@@ -391,17 +393,15 @@ impl Tx<'_> {
             column,
             row_id,
         };
-        dek.open(at, sealed)
-            .map(Some)
-            .map_err(|source| {
-                let (table, column) = static_names(table, column);
-                StoreError::Crypto {
-                    table,
-                    column,
-                    row_id: row_id.to_string(),
-                    source,
-                }
-            })
+        dek.open(at, sealed).map(Some).map_err(|source| {
+            let (table, column) = static_names(table, column);
+            StoreError::Crypto {
+                table,
+                column,
+                row_id: row_id.to_string(),
+                source,
+            }
+        })
     }
 }
 

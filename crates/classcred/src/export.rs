@@ -167,7 +167,11 @@ async fn full(
     eprintln!(
         "wrote {} ({} tables, {rows} rows)",
         out.display(),
-        manifest.files.iter().filter(|f| f.path.starts_with("tables/")).count()
+        manifest
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with("tables/"))
+            .count()
     );
     Ok(ExitCode::SUCCESS)
 }

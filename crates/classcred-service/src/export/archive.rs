@@ -345,7 +345,10 @@ pub(super) async fn write_archive_recording(
 }
 
 fn tmp_path(out: &Path, ext: &str) -> PathBuf {
-    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".{ext}.tmp"));
     out.with_file_name(name)
 }

@@ -62,10 +62,13 @@ pub async fn start_export(
 ) -> Result<ExportJob, ExportError> {
     let mut tx = store.begin().await?;
     let mut ctx = tx.for_community(community);
-    for m in [Some(recipient), match &subject {
-        ExportSubject::Member(m) => Some(m),
-        ExportSubject::Community => None,
-    }]
+    for m in [
+        Some(recipient),
+        match &subject {
+            ExportSubject::Member(m) => Some(m),
+            ExportSubject::Community => None,
+        },
+    ]
     .into_iter()
     .flatten()
     {

@@ -33,7 +33,13 @@ async fn seed(store: &Store, cid: &CommunityId) -> Seeded {
     for (i, uid) in ["U1", "U2"].iter().enumerate() {
         let mut c = BTreeMap::new();
         for col in [
-            "name", "display_name", "email", "avatar_url", "timezone", "text", "note",
+            "name",
+            "display_name",
+            "email",
+            "avatar_url",
+            "timezone",
+            "text",
+            "note",
         ] {
             c.insert(col, canary(&format!("{uid}-{col}")));
         }
@@ -102,7 +108,13 @@ async fn seed(store: &Store, cid: &CommunityId) -> Seeded {
         .unwrap();
     let InboxInsert::Stored(_) = tx
         .for_community(cid)
-        .insert_inbox("slack", &format!("Ev-{cid}"), "message", payload.as_bytes(), 1)
+        .insert_inbox(
+            "slack",
+            &format!("Ev-{cid}"),
+            "message",
+            payload.as_bytes(),
+            1,
+        )
         .await
         .unwrap()
     else {
@@ -132,13 +144,20 @@ fn unzip(path: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
 
 fn check_manifest(files: &BTreeMap<String, Vec<u8>>) -> Manifest {
     let m: Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
-    assert_eq!(m.files.len() + 1, files.len(), "every file is in the manifest");
+    assert_eq!(
+        m.files.len() + 1,
+        files.len(),
+        "every file is in the manifest"
+    );
     for f in &m.files {
         let body = &files[&f.path];
         assert_eq!(hex::encode(Sha256::digest(body)), f.sha256, "{}", f.path);
         assert_eq!(body.len() as u64, f.bytes, "{}", f.path);
         if f.path.ends_with(".ndjson") {
-            let lines = body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+            let lines = body
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count();
             assert_eq!(lines as u64, f.rows, "{}", f.path);
             for l in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let _: serde_json::Value = serde_json::from_slice(l).unwrap();
@@ -235,11 +254,19 @@ async fn community_and_member_exports_hold_every_canary_decrypted_on_both_backen
         let nd = haystack(&files, "tables/");
         for (col, v) in &s.of[0] {
             if *col != "inbox" {
-                assert!(nd.contains(v.as_str()), "{} member export has {col}", db.backend());
+                assert!(
+                    nd.contains(v.as_str()),
+                    "{} member export has {col}",
+                    db.backend()
+                );
             }
         }
         for (col, v) in &s.of[1] {
-            assert!(!nd.contains(v.as_str()), "{} member export leaks {col}", db.backend());
+            assert!(
+                !nd.contains(v.as_str()),
+                "{} member export leaks {col}",
+                db.backend()
+            );
         }
         assert!(!nd.contains(&s.of[0]["inbox"]), "inbox is not a member's");
     }
@@ -270,7 +297,14 @@ async fn pages_cross_boundaries_on_composite_keys() {
         loop {
             let page = w
                 .store
-                .export_page(&w.community, rule, cols, &ExportSubject::Community, after.as_deref(), 1)
+                .export_page(
+                    &w.community,
+                    rule,
+                    cols,
+                    &ExportSubject::Community,
+                    after.as_deref(),
+                    1,
+                )
                 .await
                 .unwrap();
             let Some(last) = page.last() else { break };
@@ -284,7 +318,11 @@ async fn pages_cross_boundaries_on_composite_keys() {
         assert_eq!(sorted.len(), 4);
         assert_eq!(
             w.store
-                .export_count(&w.community, rule, &ExportSubject::Member(s.members[1].clone()))
+                .export_count(
+                    &w.community,
+                    rule,
+                    &ExportSubject::Member(s.members[1].clone())
+                )
                 .await
                 .unwrap(),
             2
@@ -323,10 +361,12 @@ async fn build_job_then_purge_after_expiry() {
             .await
             .unwrap();
         assert_eq!(ready.len(), 1);
-        assert!(export::my_ready_exports(&w.store, &w.community, &s.members[1])
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            export::my_ready_exports(&w.store, &w.community, &s.members[1])
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Not yet expired: the purge leaves it.
         assert_eq!(export::run_purge(&w.store, &exports).await.unwrap(), 0);
         w.clock.advance(chrono::Duration::hours(25));

@@ -312,7 +312,10 @@ pub fn table_rule(table: &str) -> Option<&'static TableExport> {
 /// that is not exported are all omitted with the table's reason.
 pub fn column_rule(table: &str, column: &str) -> Option<ColumnExport> {
     let t = table_rule(table)?;
-    let declared = super::table(table)?.columns.iter().find(|c| c.name == column)?;
+    let declared = super::table(table)?
+        .columns
+        .iter()
+        .find(|c| c.name == column)?;
     if let TableScope::NotExported { reason } = t.scope {
         return Some(ColumnExport::Omitted { reason });
     }

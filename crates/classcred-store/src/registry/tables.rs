@@ -624,4 +624,3 @@ pub static TABLES: &[Table] = &[
         ],
     },
 ];
-

@@ -57,21 +57,18 @@ pub async fn page(
     Staff(viewer): Staff,
 ) -> Result<Response, WebError> {
     let full = if viewer.role == classcred_store::Role::Admin {
-        let recent = export::list_exports(
-            &state.store,
-            &viewer.community_id,
-            Some(&viewer.member_id),
-        )
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|j| JobLine {
-            href: format!("/dashboard/exports/{}", j.id),
-            kind: j.kind,
-            state: j.state,
-            created: when(j.created_at),
-        })
-        .collect();
+        let recent =
+            export::list_exports(&state.store, &viewer.community_id, Some(&viewer.member_id))
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|j| JobLine {
+                    href: format!("/dashboard/exports/{}", j.id),
+                    kind: j.kind,
+                    state: j.state,
+                    created: when(j.created_at),
+                })
+                .collect();
         Some(FullSection {
             csrf: viewer.csrf.clone(),
             recent,

@@ -46,7 +46,10 @@ async fn admin_builds_sees_progress_downloads_and_others_are_refused() {
 
         let page = w.get(&job_path, Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(page.body.contains("http-equiv=\"refresh\""), "refreshes while queued");
+        assert!(
+            page.body.contains("http-equiv=\"refresh\""),
+            "refreshes while queued"
+        );
         assert!(!page.body.contains("/download?sig="));
 
         classcred_service::export::run_build(&w.store, &exports, &w.a, &id)
@@ -67,7 +70,10 @@ async fn admin_builds_sees_progress_downloads_and_others_are_refused() {
         let student = w.sign_in(&w.a, &w.student_a).await;
         let admin_b = w.sign_in(&w.b, &w.admin_b).await;
         for cookie in [&other, &student, &admin_b] {
-            assert_eq!(w.get(&link, Some(cookie)).await.status, StatusCode::NOT_FOUND);
+            assert_eq!(
+                w.get(&link, Some(cookie)).await.status,
+                StatusCode::NOT_FOUND
+            );
             assert_eq!(
                 w.get(&job_path, Some(cookie)).await.status,
                 StatusCode::NOT_FOUND
@@ -111,7 +117,11 @@ async fn admin_builds_sees_progress_downloads_and_others_are_refused() {
                 .unwrap(),
             1
         );
-        assert_eq!(std::fs::read_dir(&exports).unwrap().count(), 0, "file purged");
+        assert_eq!(
+            std::fs::read_dir(&exports).unwrap().count(),
+            0,
+            "file purged"
+        );
         let page = w.get(&job_path, Some(&admin)).await;
         assert!(page.body.contains("expired"));
     }

@@ -121,7 +121,14 @@ fn full_exports_of_the_demo_class_and_of_one_member() {
     let out = d.join("class.zip");
     let o = run(
         d,
-        &["export", "community", "--community", &c, "--out", out.to_str().unwrap()],
+        &[
+            "export",
+            "community",
+            "--community",
+            &c,
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     #[cfg(unix)]
@@ -139,10 +146,16 @@ fn full_exports_of_the_demo_class_and_of_one_member() {
         assert!(files.contains_key(path), "{path} listed and present");
     }
     let members = &files["tables/member.ndjson"];
-    assert_eq!(members.lines().count(), people.len() + {
-        // bots are members too
-        members.lines().filter(|l| l.contains("\"kind\":\"bot\"")).count()
-    });
+    assert_eq!(
+        members.lines().count(),
+        people.len() + {
+            // bots are members too
+            members
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"bot\""))
+                .count()
+        }
+    );
     assert!(members.contains(&format!("\"platform_user_id\":\"{student}\"")));
     assert!(files["index.html"].contains("<table>"));
     assert!(!files["index.html"].contains("<script"));
@@ -151,14 +164,27 @@ fn full_exports_of_the_demo_class_and_of_one_member() {
     // No overwrite without --force.
     let o = run(
         d,
-        &["export", "community", "--community", &c, "--out", out.to_str().unwrap()],
+        &[
+            "export",
+            "community",
+            "--community",
+            &c,
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(!o.status.success());
     assert!(text(&o).contains("--force"), "{}", text(&o));
     let o = run(
         d,
         &[
-            "export", "community", "--community", &c, "--out", out.to_str().unwrap(), "--force",
+            "export",
+            "community",
+            "--community",
+            &c,
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -168,7 +194,13 @@ fn full_exports_of_the_demo_class_and_of_one_member() {
     let o = run(
         d,
         &[
-            "export", "member", "--community", &c, "--member", &student, "--out",
+            "export",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            &student,
+            "--out",
             out.to_str().unwrap(),
         ],
     );
@@ -185,7 +217,13 @@ fn full_exports_of_the_demo_class_and_of_one_member() {
     let o = run(
         d,
         &[
-            "export", "member", "--community", &c, "--member", "UNOBODY", "--out",
+            "export",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            "UNOBODY",
+            "--out",
             d.join("x.zip").to_str().unwrap(),
         ],
     );
