@@ -199,6 +199,17 @@ impl MasterKey {
         }
     }
 
+    /// The key that signs full-export download links: HMAC-SHA256 of the master key under its
+    /// own label (the same construction as [`MasterKey::login_key`], a different key).
+    pub fn export_link_key(&self) -> LoginKey {
+        LoginKey {
+            key: SecretBox::new(Box::new(hmac(
+                self.key.expose_secret(),
+                &[b"classcred/export-link/v1"],
+            ))),
+        }
+    }
+
     /// A public fingerprint of the key: the first 8 bytes of SHA-256 over a domain-separated
     /// HMAC of the key, as hex. Stored next to wrapped keys so a wrong master key is detected
     /// with a clear message instead of a decryption failure.

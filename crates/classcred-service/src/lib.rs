@@ -21,6 +21,7 @@
 pub mod changes;
 pub mod dashboard;
 pub mod erasure;
+pub mod export;
 pub mod identity;
 pub mod login;
 mod process;

@@ -235,6 +235,17 @@ pub(crate) fn create_private_file(path: &std::path::Path, what: &str) -> Result<
 /// Create the SQLite database file readable by its owner only (0600) when it does not exist
 /// yet. SQLite creates the `-wal` and `-shm` files with the database file's permissions, so
 /// they are private too.
+/// The file of a `sqlite:` URL (`None` for PostgreSQL, in-memory databases or a bad URL).
+pub fn sqlite_file_path(url: &str) -> Option<std::path::PathBuf> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    (!path.as_os_str().is_empty()).then(|| path.to_path_buf())
+}
+
 pub(crate) fn create_sqlite_file_private(url: &str) -> Result<(), StoreError> {
     use sqlx::sqlite::SqliteConnectOptions;
     let options = SqliteConnectOptions::from_str(url)

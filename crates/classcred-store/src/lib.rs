@@ -15,6 +15,7 @@ pub mod audit;
 pub mod backend;
 pub mod clock;
 pub mod erasure;
+pub mod export;
 pub mod jobs;
 mod keys;
 pub mod model;
@@ -337,6 +338,11 @@ impl Store {
     /// The key that signs dashboard login links, derived from this store's master key.
     pub fn login_key(&self) -> classcred_crypto::LoginKey {
         self.inner.master.login_key()
+    }
+
+    /// The key that signs full-export download links, derived from this store's master key.
+    pub fn export_link_key(&self) -> classcred_crypto::LoginKey {
+        self.inner.master.export_link_key()
     }
 
     /// The key that seals OpenID Connect attempt cookies, derived from this store's master key.

@@ -47,6 +47,8 @@ pub struct WebState {
     /// When OpenID Connect is configured: the provider's name for "Sign in with <name>" on
     /// the start page (routes from `classcred-oidc`, hook [`oidc::WebSignIn`]).
     pub oidc_provider: Option<String>,
+    /// Where full-export archives are built and served from (`export_dir`).
+    pub export_dir: std::path::PathBuf,
 }
 
 impl WebState {
@@ -58,7 +60,14 @@ impl WebState {
             tls,
             session_ttl: SESSION_TTL,
             oidc_provider: None,
+            export_dir: std::path::PathBuf::from("classcred-exports"),
         }
+    }
+
+    /// The same state with full-export archives in `dir`.
+    pub fn with_export_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.export_dir = dir.into();
+        self
     }
 
     /// The same state with "Sign in with `provider`" on the start page.

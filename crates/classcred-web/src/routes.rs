@@ -134,6 +134,17 @@ pub fn route_table() -> Vec<Route> {
             Staff,
             get(pages::exports::canvas_csv),
         ),
+        Route::post("/dashboard/exports", Admin, post(pages::exports::start)),
+        Route::get(
+            "/dashboard/exports/{export_id}",
+            Member,
+            get(pages::exports::job_page),
+        ),
+        Route::get(
+            "/dashboard/exports/{export_id}/download",
+            Member,
+            get(pages::exports::download_full),
+        ),
         Route::get("/me", Member, get(pages::me::page)).nav("My data"),
         Route::get(
             "/dashboard/privacy/erasures",

@@ -77,6 +77,7 @@ impl App {
             for _ in 0..cfg.workers.max(1) {
                 let mut handlers = crate::handlers(delivery.clone());
                 crate::erase::register_job(&mut handlers, signing_key.clone());
+                crate::export::register(&mut handlers, cfg.export_dir());
                 workers.push(Worker::new(
                     store.clone(),
                     handlers,
@@ -122,7 +123,8 @@ impl App {
             // URL says so (TLS ended by a proxy in front): then cookies are `Secure`, with the
             // `__Host-` prefix, and HSTS is sent.
             let https = tls.is_some() || crate::admin::public_base(cfg).starts_with("https://");
-            let web_state = classcred_web::WebState::new(store.clone(), store.login_key(), https);
+            let web_state = classcred_web::WebState::new(store.clone(), store.login_key(), https)
+                .with_export_dir(cfg.export_dir());
             let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, https)
                 .await
                 .context("OpenID Connect ([oidc])")?;
@@ -314,6 +316,9 @@ impl Scheduler {
             .now()
             .checked_sub_signed(retention)
             .map_or(i64::MIN, |t| t.timestamp_millis());
+        if let Err(e) = classcred_service::export::enqueue_purge(store).await {
+            tracing::warn!(error = %e, "export purge not scheduled");
+        }
         match store.prune_done_jobs(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(pruned = n, "done jobs pruned"),

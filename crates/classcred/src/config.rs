@@ -80,6 +80,8 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "key_store_path",
         "SQLite: a path to the key store file (default: beside the database, classcred-keys.db)",
+        "export_dir",
+        "a directory for full-export archives (created 0700)",
     ),
 ];
 
@@ -368,6 +370,25 @@ pub struct Config {
     /// SQLite: the key store file, ATTACHed as `classcred_keys` (default: beside the data
     /// file, `classcred.db` → `classcred-keys.db`). PostgreSQL: unused (schema `classcred_keys`).
     pub key_store_path: Option<PathBuf>,
+    /// Where full-export archives are built (created 0700); default `classcred-exports`
+    /// beside the SQLite file, or in the working directory for PostgreSQL.
+    pub export_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// The directory of full-export archives ([`Config::export_dir`] or its default).
+    pub fn export_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.export_dir {
+            return dir.clone();
+        }
+        match classcred_store::backend::sqlite_file_path(self.database_url.expose()) {
+            Some(file) => file
+                .parent()
+                .map(|p| p.join("classcred-exports"))
+                .unwrap_or_else(|| PathBuf::from("classcred-exports")),
+            None => PathBuf::from("classcred-exports"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -397,6 +418,7 @@ impl Default for Config {
             job_retention_days: 7,
             metrics_cache_ms: 5_000,
             key_store_path: None,
+            export_dir: None,
         }
     }
 }

@@ -365,7 +365,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Export { command } => {
             let store = open_existing_store(&cfg).await?;
-            let code = export::run(&store, command).await;
+            let code = export::run(&cfg, &store, command).await;
             store.close().await;
             code
         }

@@ -8,6 +8,7 @@ mod changes;
 mod common;
 mod dashboard;
 mod erasure;
+mod export;
 mod identity;
 mod processing;
 mod replay_prop;

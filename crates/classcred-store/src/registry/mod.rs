@@ -111,6 +111,7 @@ pub struct Table {
     pub columns: &'static [Column],
 }
 
+pub mod export;
 mod tables;
 
 pub use tables::TABLES;

@@ -597,6 +597,12 @@ pub static TABLES: &[Table] = &[
             np("id", ID),
             np("community_id", COMMUNITY_ID),
             np("target_kind", "member or community"),
+        name: "export_job",
+        purpose: "full exports of a community's or a member's data, and who may download them",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("kind", "community or member export"),
             personal(
                 "member_id",
                 Metadata,
@@ -607,6 +613,14 @@ pub static TABLES: &[Table] = &[
             np(
                 "origin",
                 "who started it: admin, student_request, retention or operator",
+                "whose data a member export holds",
+            ),
+            personal(
+                "recipient_member_id",
+                Metadata,
+                Pseudonymous,
+                Membership,
+                "who may download the archive",
             ),
             personal(
                 "requested_by",
@@ -633,6 +647,18 @@ pub static TABLES: &[Table] = &[
                 "receipt",
                 "signed receipt: ids, table names, row counts and times, no personal data",
             ),
+                "who asked for the export (member id or operator)",
+            ),
+            np("state", "queued, running, done, failed or expired"),
+            np("progress_done", "rows written so far"),
+            np("progress_total", "rows to write"),
+            np("file_name", "archive file name in the export directory (ids only)"),
+            np("sha256", "hash of the archive"),
+            np("size", "archive size in bytes"),
+            np("created_at", CREATED),
+            np("finished_at", "when the archive was ready"),
+            np("expires_at", "when the download link and the file expire"),
+            np("purged_at", "when the file was deleted"),
         ],
     },
 ];

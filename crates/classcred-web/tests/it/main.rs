@@ -9,6 +9,7 @@
 
 mod class_pages;
 mod erasures;
+mod exports;
 mod headers;
 mod login;
 mod matrix;

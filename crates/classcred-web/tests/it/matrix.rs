@@ -105,6 +105,27 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
     ),
+    // Starts a full export (a job) and redirects to its page.
+    (
+        Method::Post,
+        "/dashboard/exports",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, SEE_OTHER, SEE_OTHER],
+    ),
+    // The literal `{export_id}` is no export: 404 for everyone signed in (the real cases are
+    // in `exports`).
+    (
+        Method::Get,
+        "/dashboard/exports/{export_id}",
+        Access::Member,
+        [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Get,
+        "/dashboard/exports/{export_id}/download",
+        Access::Member,
+        [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
     (
         Method::Get,
         "/dashboard/settings/rewards",

@@ -88,3 +88,145 @@ fn grade_exports_match_the_ledger() {
     assert!(!o.status.success());
     assert!(o.stdout.is_empty());
 }
+
+/// Every file of a zip archive, by path.
+fn unzip(path: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        out.insert(f.name().to_owned(), s);
+    }
+    out
+}
+
+#[test]
+fn full_exports_of_the_demo_class_and_of_one_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["demo", "--no-serve"]).status.success());
+    let c = community_id(d);
+    let people = balances(d, &c);
+    let student = people.iter().find(|p| p.1 == "student").unwrap().0.clone();
+    let other = people
+        .iter()
+        .find(|p| p.1 == "student" && p.0 != student)
+        .unwrap()
+        .0
+        .clone();
+
+    let out = d.join("class.zip");
+    let o = run(
+        d,
+        &[
+            "export",
+            "community",
+            "--community",
+            &c,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let files = unzip(&out);
+    let manifest: serde_json::Value = serde_json::from_str(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["community_id"], c.as_str());
+    assert_eq!(manifest["subject"], "community");
+    for f in manifest["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        assert!(files.contains_key(path), "{path} listed and present");
+    }
+    let members = &files["tables/member.ndjson"];
+    assert_eq!(
+        members.lines().count(),
+        people.len() + {
+            // bots are members too
+            members
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"bot\""))
+                .count()
+        }
+    );
+    assert!(members.contains(&format!("\"platform_user_id\":\"{student}\"")));
+    assert!(files["index.html"].contains("<table>"));
+    assert!(!files["index.html"].contains("<script"));
+    assert!(files.contains_key("csv/ledger_entry.csv"));
+
+    // No overwrite without --force.
+    let o = run(
+        d,
+        &[
+            "export",
+            "community",
+            "--community",
+            &c,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    let o = run(
+        d,
+        &[
+            "export",
+            "community",
+            "--community",
+            &c,
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // One member: their row, not the other student's.
+    let out = d.join("student.zip");
+    let o = run(
+        d,
+        &[
+            "export",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            &student,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let files = unzip(&out);
+    let members = &files["tables/member.ndjson"];
+    assert_eq!(members.lines().count(), 1);
+    assert!(members.contains(&student));
+    assert!(!members.contains(&other));
+    let manifest: serde_json::Value = serde_json::from_str(&files["manifest.json"]).unwrap();
+    assert!(manifest["subject"].as_str().unwrap().starts_with("member:"));
+
+    // An unknown member is a clear error.
+    let o = run(
+        d,
+        &[
+            "export",
+            "member",
+            "--community",
+            &c,
+            "--member",
+            "UNOBODY",
+            "--out",
+            d.join("x.zip").to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(!d.join("x.zip").exists());
+}
