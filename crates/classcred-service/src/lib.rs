@@ -22,6 +22,7 @@ pub mod changes;
 pub mod dashboard;
 pub mod identity;
 pub mod login;
+pub mod privacy_requests;
 mod process;
 mod queries;
 mod replay;

@@ -379,6 +379,22 @@ impl CommunityTx<'_, '_> {
     }
 }
 
+impl CommunityTx<'_, '_> {
+    /// Ids of this community's human members with `role` (who to tell about a new request),
+    /// without decrypting anything.
+    pub async fn human_member_ids_with_role(&mut self, role: Role) -> Result<Vec<MemberRowId>> {
+        let community_id = self.community_id.clone();
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM member WHERE community_id = $1 AND role = $2 AND kind = 'human' \
+             ORDER BY id",
+        )
+        .bind(&community_id)
+        .bind(role.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+}
+
 impl Tx<'_> {
     /// Open requests past their due time, in every community (the `/metrics` gauge).
     pub async fn overdue_privacy_requests(&mut self) -> Result<i64> {
