@@ -8,6 +8,7 @@ mod changes;
 mod common;
 mod dashboard;
 mod identity;
+mod privacy_requests;
 mod processing;
 mod replay_prop;
 mod service;
