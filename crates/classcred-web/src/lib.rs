@@ -47,6 +47,9 @@ pub struct WebState {
     /// When OpenID Connect is configured: the provider's name for "Sign in with <name>" on
     /// the start page (routes from `classcred-oidc`, hook [`oidc::WebSignIn`]).
     pub oidc_provider: Option<String>,
+    /// What approving a privacy request runs (the member's export, an erasure request). `None`:
+    /// access and deletion requests cannot be approved on this server (the page says so).
+    pub privacy_actions: Option<Arc<dyn classcred_service::privacy_requests::RequestActions>>,
 }
 
 impl WebState {
@@ -58,7 +61,17 @@ impl WebState {
             tls,
             session_ttl: SESSION_TTL,
             oidc_provider: None,
+            privacy_actions: None,
         }
+    }
+
+    /// The same state with what approving a privacy request runs.
+    pub fn with_privacy_actions(
+        mut self,
+        actions: Arc<dyn classcred_service::privacy_requests::RequestActions>,
+    ) -> Self {
+        self.privacy_actions = Some(actions);
+        self
     }
 
     /// The same state with "Sign in with `provider`" on the start page.
