@@ -84,6 +84,7 @@ pub struct Metrics {
     inbox: Family<StateLabels, Gauge>,
     rejected: Family<ReasonLabels, Counter>,
     panics: Family<KindLabels, Counter>,
+    privacy_overdue: Gauge,
     counts_ttl: Duration,
     /// The last counts and when they were read. The lock is held during the query, so
     /// concurrent scrapes wait for one query instead of each running their own.
@@ -108,6 +109,12 @@ impl Metrics {
         let inbox = Family::<StateLabels, Gauge>::default();
         let rejected = Family::<ReasonLabels, Counter>::default();
         let panics = Family::<KindLabels, Counter>::default();
+        let privacy_overdue = Gauge::default();
+        registry.register(
+            "privacy_requests_overdue",
+            "Students' privacy requests still open after their 30-day due date (all communities)",
+            privacy_overdue.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -148,6 +155,7 @@ impl Metrics {
             inbox,
             rejected,
             panics,
+            privacy_overdue,
             counts_ttl: DEFAULT_COUNTS_TTL,
             counts: tokio::sync::Mutex::new(None),
         }
@@ -243,6 +251,7 @@ impl Metrics {
                 })
                 .set(n);
         }
+        self.privacy_overdue.set(counts.privacy_requests_overdue);
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             // Writing to a String does not fail; should it, the scrape is short, not wrong.

@@ -91,6 +91,8 @@ pub struct JobCounts {
     pub inbox_pending: i64,
     /// Inbox rows parked after repeated failures (see `classcred-service`).
     pub inbox_parked: i64,
+    /// Students' privacy requests still open after their due date (all communities).
+    pub privacy_requests_overdue: i64,
 }
 
 /// Backoff before attempt `attempts + 1`: 1 s, 2 s, 4 s … capped at 10 minutes.
@@ -309,6 +311,12 @@ impl Store {
         .await?;
         c.inbox_pending = inbox.try_get("pending")?;
         c.inbox_parked = inbox.try_get("parked")?;
+        c.privacy_requests_overdue = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM privacy_request WHERE state = 'open' AND due_at < $1",
+        )
+        .bind(self.now_ms())
+        .fetch_one(self.pool())
+        .await?;
         Ok(c)
     }
 
