@@ -480,8 +480,7 @@ pub async fn queue(
     }
     answered.sort_by(|a, b| b.decided_at.cmp(&a.decided_at).then(b.id.cmp(&a.id)));
     answered.truncate(usize::try_from(RECENTLY_ANSWERED).unwrap_or(20));
-    let names: std::collections::HashMap<MemberRowId, String> = match scoped.list_members().await
-    {
+    let names: std::collections::HashMap<MemberRowId, String> = match scoped.list_members().await {
         Ok(members) => members
             .iter()
             .map(|m| (m.id.clone(), crate::dashboard::display_name(m)))

@@ -381,8 +381,8 @@ async fn metrics_counts_come_from_the_cache() {
 #[tokio::test]
 async fn metrics_count_overdue_privacy_requests() {
     use classcred_store::{
-        MemberKind, MemberProfile, NewCommunity, NewMember, PrivacyDecision,
-        PrivacyRequestKind, PrivacyRequestState, Role,
+        MemberKind, MemberProfile, NewCommunity, NewMember, PrivacyDecision, PrivacyRequestKind,
+        PrivacyRequestState, Role,
     };
     for db in TestDb::all().await {
         let store = db.store().await;

@@ -13,8 +13,7 @@ use classcred_service::privacy_requests::{
 };
 use classcred_store::testing::TestDb;
 use classcred_store::{
-    CommunityId, MemberRowId, PrivacyRequestKind as Kind, PrivacyRequestState as State, Role,
-    Store,
+    CommunityId, MemberRowId, PrivacyRequestKind as Kind, PrivacyRequestState as State, Role, Store,
 };
 use serde_json::json;
 
@@ -117,7 +116,11 @@ async fn a_student_opens_cancels_and_admins_are_told_and_everything_is_audited()
             .await
             .unwrap();
         assert_eq!(r.state, State::Open, "{b}");
-        assert_eq!(r.due_at - r.created_at, 30 * 86_400_000, "{b}: due in 30 days");
+        assert_eq!(
+            r.due_at - r.created_at,
+            30 * 86_400_000,
+            "{b}: due in 30 days"
+        );
         assert_eq!(r.details.as_deref(), Some(secret));
 
         // A second open request of the same kind is refused; another kind is fine.
@@ -187,7 +190,13 @@ async fn a_student_opens_cancels_and_admins_are_told_and_everything_is_audited()
         let long = "x".repeat(2001);
         let e = open_request(&w.store, &w.community, &s, Kind::Access, Some(&long)).await;
         assert!(
-            matches!(e, Err(RequestError::Invalid { field: "details", .. })),
+            matches!(
+                e,
+                Err(RequestError::Invalid {
+                    field: "details",
+                    ..
+                })
+            ),
             "{b}"
         );
     }
@@ -231,12 +240,18 @@ async fn approving_runs_the_right_action_and_declining_needs_a_reason() {
             .await
             .unwrap();
         assert_eq!(a.state, State::Approved, "{b}");
-        assert_eq!(a.result_ref.as_deref(), Some(format!("export-job-{s}").as_str()));
+        assert_eq!(
+            a.result_ref.as_deref(),
+            Some(format!("export-job-{s}").as_str())
+        );
         assert_eq!(a.decided_by.as_ref(), Some(&admin));
         let d = approve_request(&w.store, &actions, &w.community, &admin, &deletion.id, None)
             .await
             .unwrap();
-        assert_eq!(d.result_ref.as_deref(), Some(format!("erasure-{s}").as_str()));
+        assert_eq!(
+            d.result_ref.as_deref(),
+            Some(format!("erasure-{s}").as_str())
+        );
         assert_eq!(
             actions.calls(),
             vec![
@@ -254,7 +269,15 @@ async fn approving_runs_the_right_action_and_declining_needs_a_reason() {
 
         // Correction: approved with the Admin's note of what was corrected (required).
         assert!(matches!(
-            approve_request(&w.store, &actions, &w.community, &admin, &correction.id, None).await,
+            approve_request(
+                &w.store,
+                &actions,
+                &w.community,
+                &admin,
+                &correction.id,
+                None
+            )
+            .await,
             Err(RequestError::Invalid { field: "note", .. })
         ));
         let c = approve_request(
@@ -281,12 +304,18 @@ async fn approving_runs_the_right_action_and_declining_needs_a_reason() {
         for bad in ["", "   "] {
             assert!(matches!(
                 decline_request(&w.store, &w.community, &admin, &again.id, bad).await,
-                Err(RequestError::Invalid { field: "reason", .. })
+                Err(RequestError::Invalid {
+                    field: "reason",
+                    ..
+                })
             ));
         }
         assert!(matches!(
             decline_request(&w.store, &w.community, &admin, &again.id, &"r".repeat(501)).await,
-            Err(RequestError::Invalid { field: "reason", .. })
+            Err(RequestError::Invalid {
+                field: "reason",
+                ..
+            })
         ));
         let no = decline_request(
             &w.store,
@@ -323,8 +352,11 @@ async fn approving_runs_the_right_action_and_declining_needs_a_reason() {
             ],
             "{b}"
         );
-        let actions_audited: Vec<String> =
-            audit(&w.store).await.into_iter().map(|(a, _, _)| a).collect();
+        let actions_audited: Vec<String> = audit(&w.store)
+            .await
+            .into_iter()
+            .map(|(a, _, _)| a)
+            .collect();
         assert_eq!(
             actions_audited
                 .iter()
@@ -388,7 +420,11 @@ async fn overdue_requests_are_counted_after_thirty_days() {
             .unwrap();
 
         w.clock.advance(chrono::Duration::days(30));
-        assert_eq!(overdue_total(&w.store).await.unwrap(), 0, "{b}: due, not past due");
+        assert_eq!(
+            overdue_total(&w.store).await.unwrap(),
+            0,
+            "{b}: due, not past due"
+        );
         w.clock.advance(chrono::Duration::minutes(1));
         assert_eq!(overdue_total(&w.store).await.unwrap(), 1, "{b}");
         assert_eq!(
@@ -402,7 +438,10 @@ async fn overdue_requests_are_counted_after_thirty_days() {
         assert_eq!(q.open[0].request.id, waiting.id);
         assert_eq!(q.open[0].member_name, "Name of US");
         assert_eq!(q.answered.len(), 1, "{b}");
-        assert!(!q.answered[0].overdue, "{b}: answered requests are never overdue");
+        assert!(
+            !q.answered[0].overdue,
+            "{b}: answered requests are never overdue"
+        );
     }
 }
 
@@ -465,7 +504,11 @@ async fn members_and_communities_never_reach_each_others_requests() {
         ));
         assert!(actions.calls().is_empty(), "{b}");
         assert_eq!(
-            queue(&w.store, &w.community, &admin).await.unwrap().open.len(),
+            queue(&w.store, &w.community, &admin)
+                .await
+                .unwrap()
+                .open
+                .len(),
             2
         );
     }

@@ -213,7 +213,8 @@ async fn dashboard(st: &SlackState, c: &CommunityId, cmd: &SlashCommand) -> anyh
 
 /// What `/cred privacy` alone answers (followed by a sign-in link to "my data" when the
 /// dashboard is available).
-pub const PRIVACY_HELP: &str = "*Your privacy rights* — your class's Admins answer within 30 days, \
+pub const PRIVACY_HELP: &str =
+    "*Your privacy rights* — your class's Admins answer within 30 days, \
 and you are told either way:\n\
 • `/cred privacy export` — see and export all the data ClassCred keeps about you\n\
 • `/cred privacy correct <what is wrong>` — ask for a correction\n\

@@ -363,30 +363,27 @@ async fn cred_privacy_explains_and_opens_requests() {
     let c = s.community();
     let mut tx = s.store.begin().await.unwrap();
     let member = tx
-        .for_community(&c)
+        .for_community(c)
         .member_id_by_platform("U0STUDENT2")
         .await
         .unwrap()
         .unwrap();
     tx.commit().await.unwrap();
-    let mine = my_requests(&s.store, &c, &member).await.unwrap();
+    let mine = my_requests(&s.store, c, &member).await.unwrap();
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[1].kind, PrivacyRequestKind::Correction);
-    assert_eq!(
-        mine[1].details.as_deref(),
-        Some("my name is misspelled")
-    );
+    assert_eq!(mine[1].details.as_deref(), Some("my name is misspelled"));
     assert!(mine.iter().all(|r| r.state == PrivacyRequestState::Open));
     // Another member's requests are theirs alone.
     let mut tx = s.store.begin().await.unwrap();
     let other = tx
-        .for_community(&c)
+        .for_community(c)
         .member_id_by_platform("U0STUDENT1")
         .await
         .unwrap()
         .unwrap();
     tx.commit().await.unwrap();
-    assert!(my_requests(&s.store, &c, &other).await.unwrap().is_empty());
+    assert!(my_requests(&s.store, c, &other).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -236,7 +236,8 @@ impl CommunityTx<'_, '_> {
     /// One request of this community; `None` for an unknown id or another community's.
     pub async fn privacy_request(&mut self, id: &str) -> Result<Option<PrivacyRequest>> {
         let community_id = self.community_id.clone();
-        let sql = format!("SELECT {COLUMNS} FROM privacy_request WHERE community_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM privacy_request WHERE community_id = $1 AND id = $2");
         let row = sqlx::query(&sql)
             .bind(&community_id)
             .bind(id)
@@ -327,7 +328,14 @@ impl CommunityTx<'_, '_> {
         let note = match decision.note {
             Some(_) => {
                 let dek = self.privacy_request_key(&member_id).await?;
-                seal_opt(&dek, &community_id, TABLE, "decision_note_enc", id, decision.note)
+                seal_opt(
+                    &dek,
+                    &community_id,
+                    TABLE,
+                    "decision_note_enc",
+                    id,
+                    decision.note,
+                )
             }
             None => None,
         };

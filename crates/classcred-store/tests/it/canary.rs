@@ -122,7 +122,12 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         .unwrap();
     let request = tx
         .for_community(cid)
-        .insert_privacy_request(&m1, PrivacyRequestKind::Correction, Some(&request_details), 2)
+        .insert_privacy_request(
+            &m1,
+            PrivacyRequestKind::Correction,
+            Some(&request_details),
+            2,
+        )
         .await
         .unwrap()
         .unwrap();

@@ -88,7 +88,9 @@ pub async fn page(
     Query(q): Query<MeQuery>,
 ) -> Result<Response, WebError> {
     let done = match q.privacy.as_deref() {
-        Some("opened") => Some("Your request was sent to your class's Admins. They answer within 30 days."),
+        Some("opened") => {
+            Some("Your request was sent to your class's Admins. They answer within 30 days.")
+        }
         Some("cancelled") => Some("Your request was cancelled."),
         _ => None,
     };

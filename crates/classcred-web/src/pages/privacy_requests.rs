@@ -366,8 +366,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     CsrfForm { who: viewer, .. }: CsrfForm<Viewer, NoFields>,
 ) -> Result<Response, WebError> {
-    match requests::cancel_request(&state.store, &viewer.community_id, &viewer.member_id, &id)
-        .await
+    match requests::cancel_request(&state.store, &viewer.community_id, &viewer.member_id, &id).await
     {
         Ok(_) => Ok(Redirect::to("/me?privacy=cancelled#privacy-requests").into_response()),
         Err(e) => {

@@ -60,7 +60,11 @@ async fn a_student_asks_the_admin_answers_and_the_student_sees_the_decision() {
             .post(
                 "/me/privacy-requests",
                 Some(&student),
-                &form(&[("csrf", &csrf), ("kind", "access"), ("details", "all of it please")]),
+                &form(&[
+                    ("csrf", &csrf),
+                    ("kind", "access"),
+                    ("details", "all of it please"),
+                ]),
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
@@ -68,7 +72,10 @@ async fn a_student_asks_the_admin_answers_and_the_student_sees_the_decision() {
         assert!(page.body.contains("sent to your class"), "{b}");
         assert!(page.body.contains("See / export my data"));
         assert!(page.body.contains("all of it please"));
-        assert!(page.body.contains("answer due by <time>2026-04-01</time>"), "{b}");
+        assert!(
+            page.body.contains("answer due by <time>2026-04-01</time>"),
+            "{b}"
+        );
         // A second one of the same kind: the form says why.
         let again = w
             .post(
@@ -188,7 +195,11 @@ async fn a_student_asks_the_admin_answers_and_the_student_sees_the_decision() {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
-        assert_eq!(recorder.0.lock().unwrap().len(), 1, "{b}: declining runs nothing");
+        assert_eq!(
+            recorder.0.lock().unwrap().len(),
+            1,
+            "{b}: declining runs nothing"
+        );
         let student = w.sign_in(&w.a, &w.student_a).await;
         let page = w.get("/me", Some(&student)).await;
         assert!(page.body.contains("Declined"), "{b}");
