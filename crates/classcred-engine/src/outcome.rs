@@ -152,6 +152,19 @@ pub enum NoticeKind {
         /// Why.
         reason: String,
     },
+    /// A privacy request changed (sent by the privacy-request workflow, not by the rules):
+    /// `opened` goes to each Admin, `approved`/`declined` to the student. Ids and dates only;
+    /// the details and the reason stay on the dashboard.
+    PrivacyRequest {
+        /// The request's id.
+        request_id: String,
+        /// `access`, `correction` or `deletion`.
+        kind: String,
+        /// `opened`, `approved` or `declined`.
+        event: String,
+        /// When the answer is due.
+        due: NaiveDate,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -204,6 +217,37 @@ impl fmt::Display for NoticeKind {
                 write!(f, "You won the badge \u{201c}{name}\u{201d}.")
             }
             NoticeKind::Refused { reason } => write!(f, "Not done: {reason}"),
+            NoticeKind::PrivacyRequest {
+                request_id,
+                kind,
+                event,
+                due,
+            } => {
+                let what = match kind.as_str() {
+                    "access" => "see and export their data",
+                    "correction" => "correct their data",
+                    "deletion" => "delete their data",
+                    _ => "exercise a privacy right",
+                };
+                match event.as_str() {
+                    "opened" => write!(
+                        f,
+                        "A student asked to {what} (privacy request {request_id}). Please answer \
+                         by {due}: open Privacy requests on the ClassCred dashboard."
+                    ),
+                    "approved" => write!(
+                        f,
+                        "Your privacy request {request_id} was approved. Details are on My data \
+                         on the ClassCred dashboard (`/cred dashboard`)."
+                    ),
+                    "declined" => write!(
+                        f,
+                        "Your privacy request {request_id} was declined. The Admin's reason is \
+                         on My data on the ClassCred dashboard (`/cred dashboard`)."
+                    ),
+                    _ => write!(f, "Your privacy request {request_id} changed."),
+                }
+            }
         }
     }
 }

@@ -85,6 +85,7 @@ pub struct Metrics {
     rejected: Family<ReasonLabels, Counter>,
     panics: Family<KindLabels, Counter>,
     erasure_overdue: Gauge,
+    privacy_overdue: Gauge,
     counts_ttl: Duration,
     /// The last counts and when they were read. The lock is held during the query, so
     /// concurrent scrapes wait for one query instead of each running their own.
@@ -109,6 +110,12 @@ impl Metrics {
         let inbox = Family::<StateLabels, Gauge>::default();
         let rejected = Family::<ReasonLabels, Counter>::default();
         let panics = Family::<KindLabels, Counter>::default();
+        let privacy_overdue = Gauge::default();
+        registry.register(
+            "privacy_requests_overdue",
+            "Students' privacy requests still open after their 30-day due date (all communities)",
+            privacy_overdue.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -156,6 +163,7 @@ impl Metrics {
             rejected,
             panics,
             erasure_overdue,
+            privacy_overdue,
             counts_ttl: DEFAULT_COUNTS_TTL,
             counts: tokio::sync::Mutex::new(None),
         }
@@ -252,6 +260,7 @@ impl Metrics {
                 .set(n);
         }
         self.erasure_overdue.set(counts.erasure_overdue);
+        self.privacy_overdue.set(counts.privacy_requests_overdue);
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             // Writing to a String does not fail; should it, the scrape is short, not wrong.

@@ -24,6 +24,7 @@ pub mod erasure;
 pub mod export;
 pub mod identity;
 pub mod login;
+pub mod privacy_requests;
 mod process;
 mod queries;
 pub mod receipt;

@@ -93,6 +93,8 @@ pub struct JobCounts {
     pub inbox_parked: i64,
     /// Erasure requests past their due date and not done (issue 9).
     pub erasure_overdue: i64,
+    /// Students' privacy requests still open after their due date (all communities).
+    pub privacy_requests_overdue: i64,
 }
 
 /// Backoff before attempt `attempts + 1`: 1 s, 2 s, 4 s … capped at 10 minutes.
@@ -314,6 +316,12 @@ impl Store {
         let mut tx = self.begin().await?;
         c.erasure_overdue = tx.overdue_erasure_requests(self.now_ms()).await?;
         tx.commit().await?;
+        c.privacy_requests_overdue = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM privacy_request WHERE state = 'open' AND due_at < $1",
+        )
+        .bind(self.now_ms())
+        .fetch_one(self.pool())
+        .await?;
         Ok(c)
     }
 

@@ -636,6 +636,9 @@ pub fn sealed_by(table: &str, column: &str) -> Option<SealedBy> {
         ("ledger_entry", "note_enc") => SealedBy::Member {
             owner_column: "member_id",
         },
+        ("privacy_request", "details_enc" | "decision_note_enc") => SealedBy::Member {
+            owner_column: "member_id",
+        },
         _ => SealedBy::Community,
     })
 }

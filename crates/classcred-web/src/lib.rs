@@ -49,6 +49,9 @@ pub struct WebState {
     pub oidc_provider: Option<String>,
     /// Where full-export archives are built and served from (`export_dir`).
     pub export_dir: std::path::PathBuf,
+    /// What approving a privacy request runs (the member's export, an erasure request). `None`:
+    /// access and deletion requests cannot be approved on this server (the page says so).
+    pub privacy_actions: Option<Arc<dyn classcred_service::privacy_requests::RequestActions>>,
 }
 
 impl WebState {
@@ -67,6 +70,16 @@ impl WebState {
     /// The same state with full-export archives in `dir`.
     pub fn with_export_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.export_dir = dir.into();
+            privacy_actions: None,
+        }
+    }
+
+    /// The same state with what approving a privacy request runs.
+    pub fn with_privacy_actions(
+        mut self,
+        actions: Arc<dyn classcred_service::privacy_requests::RequestActions>,
+    ) -> Self {
+        self.privacy_actions = Some(actions);
         self
     }
 

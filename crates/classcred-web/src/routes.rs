@@ -160,6 +160,30 @@ pub fn route_table() -> Vec<Route> {
             "/dashboard/privacy/erasures/{request_id}/cancel",
             Admin,
             post(pages::erasures::cancel),
+        Route::post(
+            "/me/privacy-requests",
+            Member,
+            post(pages::privacy_requests::open),
+        ),
+        Route::post(
+            "/me/privacy-requests/{request_id}/cancel",
+            Member,
+            post(pages::privacy_requests::cancel),
+        ),
+        Route::get(
+            "/dashboard/privacy/requests",
+            Admin,
+            get(pages::privacy_requests::queue),
+        ),
+        Route::post(
+            "/dashboard/privacy/requests/{request_id}/approve",
+            Admin,
+            post(pages::privacy_requests::approve),
+        ),
+        Route::post(
+            "/dashboard/privacy/requests/{request_id}/decline",
+            Admin,
+            post(pages::privacy_requests::decline),
         ),
     ]
 }

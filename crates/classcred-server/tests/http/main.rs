@@ -375,3 +375,83 @@ async fn metrics_counts_come_from_the_cache() {
         .await
         .contains(r#"classcred_jobs_queue{state="queued"} 2"#));
 }
+
+/// `classcred_privacy_requests_overdue`: open requests past their due date, every community,
+/// one number (no label). Answered requests and requests not yet due do not count.
+#[tokio::test]
+async fn metrics_count_overdue_privacy_requests() {
+    use classcred_store::{
+        MemberKind, MemberProfile, NewCommunity, NewMember, PrivacyDecision, PrivacyRequestKind,
+        PrivacyRequestState, Role,
+    };
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let now = store.now_ms();
+        let mut tx = store.begin().await.unwrap();
+        let inst = tx.create_institution("U").await.unwrap();
+        for team in ["T1", "T2"] {
+            let c = tx
+                .create_community(NewCommunity {
+                    institution_id: inst.id.clone(),
+                    name: team.into(),
+                    platform: "slack".into(),
+                    platform_team_id: Some(team.into()),
+                    settings_json: "{}".into(),
+                })
+                .await
+                .unwrap();
+            let mut scoped = tx.for_community(&c.id);
+            let m = scoped
+                .upsert_member(&NewMember {
+                    platform_user_id: "U1".into(),
+                    role: Role::Student,
+                    kind: MemberKind::Human,
+                    profile: MemberProfile::default(),
+                })
+                .await
+                .unwrap();
+            // Overdue, not yet due, and overdue but answered.
+            scoped
+                .insert_privacy_request(&m, PrivacyRequestKind::Access, None, now - 1)
+                .await
+                .unwrap()
+                .unwrap();
+            scoped
+                .insert_privacy_request(&m, PrivacyRequestKind::Deletion, None, now + 60_000)
+                .await
+                .unwrap()
+                .unwrap();
+            let answered = scoped
+                .insert_privacy_request(&m, PrivacyRequestKind::Correction, None, now - 1)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(scoped
+                .decide_privacy_request(
+                    &answered.id,
+                    &PrivacyDecision {
+                        to: PrivacyRequestState::Declined,
+                        by: &m,
+                        note: Some("no"),
+                        result_ref: None,
+                    },
+                )
+                .await
+                .unwrap());
+        }
+        tx.commit().await.unwrap();
+        let srv = start_with(
+            store.clone(),
+            None,
+            HttpLimits::default(),
+            Metrics::new().with_counts_ttl(Duration::ZERO),
+        )
+        .await;
+        let text = metrics_text(&reqwest::Client::new(), &srv.base).await;
+        assert!(
+            text.contains("\nclasscred_privacy_requests_overdue 2\n"),
+            "{}: {text}",
+            db.backend()
+        );
+    }
+}

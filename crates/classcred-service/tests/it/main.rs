@@ -10,6 +10,7 @@ mod dashboard;
 mod erasure;
 mod export;
 mod identity;
+mod privacy_requests;
 mod processing;
 mod replay_prop;
 mod service;

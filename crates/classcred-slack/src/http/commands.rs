@@ -1,4 +1,4 @@
-//! `POST /slack/commands`: `/cred help | me | top [week|month|all] | dashboard`, answered
+//! `POST /slack/commands`: `/cred help | me | top [week|month|all] | dashboard | privacy`, answered
 //! privately (`response_type: ephemeral`) within Slack's 3 seconds.
 
 use super::{
@@ -30,6 +30,7 @@ pub const HELP: &str = "*ClassCred* — recognise classmates with :fire:\n\
 • `/cred me` — your points, level, badges and fire left today\n\
 • `/cred top [week|month|all]` — the class leaderboard\n\
 • `/cred dashboard` — a private sign-in link to the web dashboard\n\
+• `/cred privacy` — ask to see/export, correct or delete your data\n\
 • `/cred help` — this help";
 
 pub(super) async fn handle(
@@ -101,6 +102,7 @@ async fn run(st: &SlackState, community: &Community, cmd: &SlashCommand) -> anyh
             top(st, &community.id, cmd, period).await
         }
         Some("dashboard") => dashboard(st, &community.id, cmd).await,
+        Some("privacy") => privacy(st, &community.id, cmd).await,
         _ => Ok(HELP.to_owned()),
     }
 }
@@ -207,4 +209,73 @@ async fn dashboard(st: &SlackState, c: &CommunityId, cmd: &SlashCommand) -> anyh
     Ok(format!(
         "<{link}|Open your ClassCred dashboard> — this link is for you only: it works once, within 5 minutes."
     ))
+}
+
+/// What `/cred privacy` alone answers (followed by a sign-in link to "my data" when the
+/// dashboard is available).
+pub const PRIVACY_HELP: &str =
+    "*Your privacy rights* — your class's Admins answer within 30 days, \
+and you are told either way:\n\
+• `/cred privacy export` — see and export all the data ClassCred keeps about you\n\
+• `/cred privacy correct <what is wrong>` — ask for a correction\n\
+• `/cred privacy delete` — ask for your data to be deleted\n\
+You can also ask, follow and cancel your requests on *My data* in the ClassCred dashboard.";
+
+/// `/cred privacy [export|correct|delete] [details]`: without a kind, what can be asked and a
+/// link to "my data"; with one, opens the request (`classcred_service::privacy_requests`) and
+/// confirms. The details are the rest of the text, as typed.
+async fn privacy(st: &SlackState, c: &CommunityId, cmd: &SlashCommand) -> anyhow::Result<String> {
+    use classcred_service::privacy_requests::{open_request, RequestError};
+    use classcred_store::PrivacyRequestKind;
+    let rest = cmd.text.trim_start();
+    let rest = rest.get("privacy".len()..).unwrap_or("").trim_start();
+    let (word, details) = match rest.find(char::is_whitespace) {
+        Some(at) => (&rest[..at], rest[at..].trim()),
+        None => (rest, ""),
+    };
+    let kind = match word.to_ascii_lowercase().as_str() {
+        "" | "help" => {
+            let link = dashboard(st, c, cmd).await?;
+            return Ok(format!("{PRIVACY_HELP}\n{link}"));
+        }
+        "export" | "access" | "see" => PrivacyRequestKind::Access,
+        "correct" | "correction" | "fix" => PrivacyRequestKind::Correction,
+        "delete" | "deletion" | "erase" => PrivacyRequestKind::Deletion,
+        _ => return Ok(PRIVACY_HELP.to_owned()),
+    };
+    let mut tx = st.store.begin().await?;
+    let member = tx
+        .for_community(c)
+        .member_id_by_platform(cmd.user_id.as_str())
+        .await?;
+    tx.commit().await?;
+    let Some(member_id) = member else {
+        return Ok(
+            "ClassCred does not know you in this workspace yet. Try again in a minute.".to_owned(),
+        );
+    };
+    let details = (!details.is_empty()).then_some(details);
+    match open_request(&st.store, c, &member_id, kind, details).await {
+        Ok(r) => {
+            let what = match kind {
+                PrivacyRequestKind::Access => "see and export your data",
+                PrivacyRequestKind::Correction => "correct your data",
+                PrivacyRequestKind::Deletion => "delete your data",
+            };
+            let due = chrono::DateTime::from_timestamp_millis(r.due_at)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            Ok(format!(
+                "Your request to {what} was sent to your class's Admins. They answer by {due}; \
+                 you will be told here. Follow or cancel it on *My data* (`/cred dashboard`)."
+            ))
+        }
+        Err(e @ (RequestError::Duplicate(_) | RequestError::Invalid { .. })) => {
+            Ok(format!("Not sent: {}", escape_text(&e.to_string())))
+        }
+        Err(RequestError::NotFound) => Ok(
+            "ClassCred does not know you in this workspace yet. Try again in a minute.".to_owned(),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }

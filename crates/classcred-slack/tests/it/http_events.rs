@@ -318,6 +318,75 @@ async fn cred_command_answers_privately() {
 }
 
 #[tokio::test]
+async fn cred_privacy_explains_and_opens_requests() {
+    use classcred_service::privacy_requests::my_requests;
+    use classcred_store::{PrivacyRequestKind, PrivacyRequestState};
+    let s = Server::start(TestDb::sqlite().await, now(), true).await;
+    s.community();
+    s.event(fixture("team_join.json")).await;
+    s.event(fixture("message.json")).await;
+    s.run_jobs().await;
+
+    // Alone: what can be asked, and a private link to "my data".
+    let v = s.command(&form("privacy", "U0STUDENT2")).await;
+    assert_eq!(v["response_type"], "ephemeral");
+    let t = v["text"].as_str().unwrap();
+    assert!(
+        t.contains("/cred privacy export")
+            && t.contains("/cred privacy delete")
+            && t.contains("/cred privacy correct"),
+        "{t}"
+    );
+    assert!(t.contains("/dashboard/login?token="), "{t}");
+    assert!(s.command(&form("help", "U0STUDENT2")).await["text"]
+        .as_str()
+        .unwrap()
+        .contains("/cred privacy"));
+
+    // With a kind: the request is opened and confirmed; the details are kept as typed.
+    let v = s
+        .command(&form("privacy correct my name is misspelled", "U0STUDENT2"))
+        .await;
+    let t = v["text"].as_str().unwrap();
+    assert!(t.contains("was sent to your class's Admins"), "{t}");
+    let v = s.command(&form("privacy export", "U0STUDENT2")).await;
+    assert!(v["text"].as_str().unwrap().contains("see and export"));
+    // A second open request of a kind is refused with a clear message.
+    let v = s.command(&form("privacy export", "U0STUDENT2")).await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("already have an open access request"),
+        "{v}"
+    );
+    let c = s.community();
+    let mut tx = s.store.begin().await.unwrap();
+    let member = tx
+        .for_community(c)
+        .member_id_by_platform("U0STUDENT2")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mine = my_requests(&s.store, c, &member).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[1].kind, PrivacyRequestKind::Correction);
+    assert_eq!(mine[1].details.as_deref(), Some("my name is misspelled"));
+    assert!(mine.iter().all(|r| r.state == PrivacyRequestState::Open));
+    // Another member's requests are theirs alone.
+    let mut tx = s.store.begin().await.unwrap();
+    let other = tx
+        .for_community(c)
+        .member_id_by_platform("U0STUDENT1")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(my_requests(&s.store, c, &other).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn interactivity_routes_by_id_and_acknowledges() {
     let s = Server::start(TestDb::sqlite().await, now(), true).await;
     let inbox = s.count("inbox").await;

@@ -308,6 +308,10 @@ mod ledger;
 mod member;
 mod message;
 mod nonce;
+mod privacy_request;
 mod session;
 
+pub use privacy_request::{
+    PrivacyDecision, PrivacyRequest, PrivacyRequestKind, PrivacyRequestState,
+};
 pub use session::WebSession;

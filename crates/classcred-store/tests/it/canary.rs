@@ -12,7 +12,8 @@ use classcred_store::registry::{self, Protection};
 use classcred_store::testing::TestDb;
 use classcred_store::{
     CommunityId, InboxInsert, MemberProfile, MemberRowId, NewInstallation, NewLedgerEntry,
-    NewMember, NewMessage, Role, Store, StoreError, SystemClock,
+    NewMember, NewMessage, PrivacyDecision, PrivacyRequestKind, PrivacyRequestState, Role, Store,
+    StoreError, SystemClock,
 };
 use sqlx::Row;
 
@@ -25,6 +26,7 @@ struct Seeded {
     canaries: BTreeMap<String, String>,
     members: Vec<MemberRowId>,
     inbox_id: String,
+    privacy_request_id: String,
 }
 
 async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
@@ -45,6 +47,8 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let token = c("installation.bot_token_enc");
     let payload = c("inbox.payload_enc");
     let note = c("ledger_entry.note_enc");
+    let request_details = c("privacy_request.details_enc");
+    let request_note = c("privacy_request.decision_note_enc");
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
@@ -116,11 +120,36 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         })
         .await
         .unwrap();
+    let request = tx
+        .for_community(cid)
+        .insert_privacy_request(
+            &m1,
+            PrivacyRequestKind::Correction,
+            Some(&request_details),
+            2,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(tx
+        .for_community(cid)
+        .decide_privacy_request(
+            &request.id,
+            &PrivacyDecision {
+                to: PrivacyRequestState::Declined,
+                by: &m2,
+                note: Some(&request_note),
+                result_ref: None,
+            },
+        )
+        .await
+        .unwrap());
     tx.commit().await.unwrap();
     Seeded {
         canaries,
         members: vec![m1, m2],
         inbox_id,
+        privacy_request_id: request.id,
     }
 }
 
@@ -177,6 +206,19 @@ async fn read_back(
             .note
             .clone()
             .unwrap(),
+    );
+    let request = tx
+        .for_community(cid)
+        .privacy_request(&s.privacy_request_id)
+        .await?
+        .unwrap();
+    out.insert(
+        "privacy_request.details_enc".into(),
+        request.details.unwrap(),
+    );
+    out.insert(
+        "privacy_request.decision_note_enc".into(),
+        request.decision_note.unwrap(),
     );
     tx.commit().await?;
     Ok(out)

@@ -4,7 +4,7 @@
 //! it is kept). Read model: `dashboard::my_data`.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use classcred_service::dashboard;
@@ -55,6 +55,8 @@ struct Me {
     /// `(field, value)` of the stored profile, set fields only.
     profile: Vec<(&'static str, String)>,
     stored: Vec<Stored>,
+    /// Privacy requests: the form and the member's own requests.
+    privacy: super::privacy_requests::RequestSection,
 }
 
 /// How many fires received the page lists (newest first).
@@ -74,7 +76,35 @@ fn protection(p: Protection) -> &'static str {
     }
 }
 
-pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Response, WebError> {
+#[derive(serde::Deserialize, Default)]
+pub struct MeQuery {
+    #[serde(default)]
+    privacy: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Query(q): Query<MeQuery>,
+) -> Result<Response, WebError> {
+    let done = match q.privacy.as_deref() {
+        Some("opened") => {
+            Some("Your request was sent to your class's Admins. They answer within 30 days.")
+        }
+        Some("cancelled") => Some("Your request was cancelled."),
+        _ => None,
+    };
+    show(&state, &viewer, done, None).await
+}
+
+/// The page, with a confirmation or the privacy form's error.
+pub(crate) async fn show(
+    state: &WebState,
+    viewer: &Viewer,
+    done: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let privacy = super::privacy_requests::section(state, viewer, done, error).await?;
     let data = dashboard::my_data(&state.store, &viewer.community_id, &viewer.member_id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -104,7 +134,7 @@ pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Respo
             .map(|m| (m.platform_user_id, m.name))
             .collect();
     render(&Me {
-        chrome: Chrome::for_viewer(&viewer, "My data", "/me"),
+        chrome: Chrome::for_viewer(viewer, "My data", "/me"),
         name: data.member.name.clone(),
         role: role_label(data.member.role),
         earned: data.member.earned.to_string(),
@@ -146,5 +176,6 @@ pub async fn page(State(state): State<WebState>, viewer: Viewer) -> Result<Respo
                 retention: s.retention,
             })
             .collect(),
+        privacy,
     })
 }

@@ -15,5 +15,6 @@ mod login;
 mod matrix;
 mod oidc;
 mod pages;
+mod privacy_requests;
 mod settings;
 mod support;

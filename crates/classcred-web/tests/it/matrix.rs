@@ -175,6 +175,39 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND],
     ),
+    // No kind chosen: the form is shown again with its message.
+    (
+        Method::Post,
+        "/me/privacy-requests",
+        Access::Member,
+        [SEE_OTHER, 422, 422, 422, 422],
+    ),
+    // The literal `{request_id}` is no request (the real cases are in `privacy_requests`).
+    (
+        Method::Post,
+        "/me/privacy-requests/{request_id}/cancel",
+        Access::Member,
+        [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Get,
+        "/dashboard/privacy/requests",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/privacy/requests/{request_id}/approve",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND],
+    ),
+    // No reason: refused before anything is looked up.
+    (
+        Method::Post,
+        "/dashboard/privacy/requests/{request_id}/decline",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ),
 ];
 
 #[tokio::test]
