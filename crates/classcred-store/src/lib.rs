@@ -19,6 +19,7 @@ mod keys;
 pub mod model;
 pub mod recognition;
 pub mod registry;
+pub mod retention;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -33,6 +34,7 @@ pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
+pub use retention::{RetentionValues, StoredRetentionPolicy, TextCounts};
 
 /// Errors of the store. Messages carry ids, never personal data.
 #[derive(Debug, thiserror::Error)]
