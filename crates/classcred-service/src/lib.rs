@@ -25,6 +25,7 @@ pub mod login;
 mod process;
 mod queries;
 mod replay;
+pub mod retention;
 mod state;
 
 use chrono::{DateTime, Utc};

@@ -121,6 +121,20 @@ impl CommunityTx<'_, '_> {
         Ok(count(n))
     }
 
+    /// When the oldest inbox row processed at or after `since_ms` was processed: the next
+    /// payload the inbox rule will take (preview's "next").
+    pub async fn oldest_processed_inbox_since(&mut self, since_ms: i64) -> Result<Option<i64>> {
+        let community_id = self.community_id.clone();
+        let t: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(processed_at) FROM inbox WHERE community_id = $1 AND processed_at >= $2",
+        )
+        .bind(&community_id)
+        .bind(since_ms)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(t)
+    }
+
     /// Messages posted, and ledger notes written, before `before_ms` that still hold text.
     pub async fn count_text_before(&mut self, before_ms: i64) -> Result<TextCounts> {
         let community_id = self.community_id.clone();

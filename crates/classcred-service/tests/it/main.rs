@@ -10,4 +10,5 @@ mod dashboard;
 mod identity;
 mod processing;
 mod replay_prop;
+mod retention;
 mod service;
