@@ -300,6 +300,12 @@ impl Scheduler {
                 }
             }
         }
+        // Once a day (deduplicated per day): apply every community's retention schedule.
+        match classcred_service::retention::schedule_retention(store).await {
+            Ok(true) => tracing::info!("retention run scheduled"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "retention run not scheduled"),
+        }
         let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         let before = store
             .clock()

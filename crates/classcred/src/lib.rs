@@ -11,6 +11,7 @@ mod keys;
 mod ledger;
 mod notices;
 pub mod output;
+mod retention;
 mod slack;
 
 use std::path::PathBuf;
@@ -108,6 +109,11 @@ pub enum Command {
     Export {
         #[command(subcommand)]
         command: export::ExportCommand,
+    },
+    /// Retention schedules: show, set, and preview what the daily expiry run removes.
+    Retention {
+        #[command(subcommand)]
+        command: retention::RetentionCommand,
     },
 }
 
@@ -335,6 +341,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::Retention { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = retention::run(&store, command).await;
+            store.close().await;
+            code
+        }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),
             KeysCommand::Rotate { out } => keys::rotate(&cfg, out).await,
@@ -456,6 +468,15 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
         Ok(())
     });
     slack::register(&mut h, &slack);
+    // The daily expiry run: every community's retention schedule (see `retention`).
+    h.register(
+        classcred_service::retention::RETENTION_JOB,
+        |store, _job| async move {
+            let actions = classcred_service::retention::StoreActions;
+            classcred_service::retention::run_all(&store, &actions).await?;
+            Ok(())
+        },
+    );
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
         let slack = slack.clone();
         async move { notices::deliver(&store, &slack, &job).await }
