@@ -13,5 +13,6 @@ mod login;
 mod matrix;
 mod oidc;
 mod pages;
+mod retention;
 mod settings;
 mod support;
