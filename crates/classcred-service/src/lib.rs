@@ -29,6 +29,7 @@ mod process;
 mod queries;
 pub mod receipt;
 mod replay;
+pub mod retention;
 mod state;
 
 use chrono::{DateTime, Utc};

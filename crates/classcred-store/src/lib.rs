@@ -21,6 +21,7 @@ mod keys;
 pub mod model;
 pub mod recognition;
 pub mod registry;
+pub mod retention;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -36,6 +37,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
+pub use retention::{RetentionValues, StoredRetentionPolicy, TextCounts};
 
 /// Errors of the store. Messages carry ids, never personal data.
 #[derive(Debug, thiserror::Error)]

@@ -123,6 +123,17 @@ pub fn route_table() -> Vec<Route> {
             Admin,
             post(pages::settings::course::save),
         ),
+        Route::get(
+            "/dashboard/settings/retention",
+            Staff,
+            get(pages::settings::retention::page),
+        )
+        .nav("Retention"),
+        Route::post(
+            "/dashboard/settings/retention",
+            Admin,
+            post(pages::settings::retention::save),
+        ),
         Route::get("/dashboard/exports", Staff, get(pages::exports::page)).nav("Exports"),
         Route::get(
             "/dashboard/exports/points.csv",

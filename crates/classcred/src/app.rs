@@ -309,6 +309,11 @@ impl Scheduler {
             Ok(true) => tracing::info!("erasure run scheduled"),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "erasure run not scheduled"),
+        // Once a day (deduplicated per day): apply every community's retention schedule.
+        match classcred_service::retention::schedule_retention(store).await {
+            Ok(true) => tracing::info!("retention run scheduled"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "retention run not scheduled"),
         }
         let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         let before = store

@@ -12,6 +12,7 @@ mod keys;
 mod ledger;
 mod notices;
 pub mod output;
+mod retention;
 mod slack;
 
 use std::path::PathBuf;
@@ -132,6 +133,10 @@ pub enum Command {
         from: Option<PathBuf>,
         #[arg(long)]
         reapply_erasures: bool,
+    /// Retention schedules: show, set, and preview what the daily expiry run removes.
+    Retention {
+        #[command(subcommand)]
+        command: retention::RetentionCommand,
     },
 }
 
@@ -386,6 +391,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             from,
             reapply_erasures,
         } => erase::restore(&cfg, from.as_deref(), reapply_erasures).await,
+        Command::Retention { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = retention::run(&store, command).await;
+            store.close().await;
+            code
+        }
         Command::Keys { command } => match command {
             KeysCommand::Init => keys::init(&cfg),
             KeysCommand::Public => erase::print_public_key(&cfg),
@@ -515,6 +526,15 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
         Ok(())
     });
     slack::register(&mut h, &slack);
+    // The daily expiry run: every community's retention schedule (see `retention`).
+    h.register(
+        classcred_service::retention::RETENTION_JOB,
+        |store, _job| async move {
+            let actions = classcred_service::retention::StoreActions;
+            classcred_service::retention::run_all(&store, &actions).await?;
+            Ok(())
+        },
+    );
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
         let slack = slack.clone();
         async move { notices::deliver(&store, &slack, &job).await }

@@ -13,4 +13,5 @@ mod identity;
 mod privacy_requests;
 mod processing;
 mod replay_prop;
+mod retention;
 mod service;

@@ -695,6 +695,30 @@ pub static TABLES: &[Table] = &[
             np(
                 "result_ref",
                 "id of the export job or erasure request an approval started",
+        name: "retention_policy",
+        purpose: "how long a community keeps inbox payloads, texts, inactive members and itself once disabled",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            np("inbox_days", "days processed inbox payloads are kept"),
+            np(
+                "text_days_after_course_end",
+                "days message and feedback text is kept after the course end date",
+            ),
+            np(
+                "inactive_member_days",
+                "days without activity after which a member is erased",
+            ),
+            np(
+                "disabled_community_days",
+                "days after being disabled after which a community is erased",
+            ),
+            np("updated_at", "when the schedule was last changed"),
+            personal(
+                "updated_by",
+                Metadata,
+                Pseudonymous,
+                Membership,
+                "who last changed the schedule (member id, or operator)",
             ),
         ],
     },

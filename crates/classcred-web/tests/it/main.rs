@@ -16,5 +16,6 @@ mod matrix;
 mod oidc;
 mod pages;
 mod privacy_requests;
+mod retention;
 mod settings;
 mod support;

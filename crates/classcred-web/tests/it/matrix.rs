@@ -152,6 +152,18 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
     ),
     (
         Method::Get,
+        "/dashboard/settings/retention",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/retention",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ),
+    (
+        Method::Get,
         "/me",
         Access::Member,
         [SEE_OTHER, OK, OK, OK, OK],

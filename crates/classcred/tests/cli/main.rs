@@ -17,5 +17,6 @@ mod export;
 mod keys;
 mod ledger;
 mod matrix;
+mod retention;
 mod serve;
 mod support;

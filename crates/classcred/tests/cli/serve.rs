@@ -833,10 +833,14 @@ fn serve_prunes_old_done_jobs() {
     );
     let until = std::time::Instant::now() + Duration::from_secs(120);
     let ids = || {
-        query_pairs(d, "SELECT id, attempts FROM job ORDER BY id")
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect::<Vec<_>>()
+        // The scheduler's daily retention run is a job too; it is not one of these.
+        query_pairs(
+            d,
+            "SELECT id, attempts FROM job WHERE kind <> 'retention.run' ORDER BY id",
+        )
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect::<Vec<_>>()
     };
     while ids().contains(&"old-done".to_string()) {
         assert!(std::time::Instant::now() < until, "old done job not pruned");
@@ -848,4 +852,10 @@ fn serve_prunes_old_done_jobs() {
         ids(),
         vec!["new-done".to_string(), "old-failed".to_string()]
     );
+    // The same tick enqueued today's retention run, once.
+    let retention = query_pairs(
+        d,
+        "SELECT kind, attempts FROM job WHERE kind = 'retention.run'",
+    );
+    assert_eq!(retention.len(), 1, "{retention:?}");
 }
