@@ -146,7 +146,9 @@ pub async fn run(
                 let us = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
                 h.saturating_record(us.max(1));
             }
-            let mut t = total.lock().map_err(|_| anyhow::anyhow!("histogram lock"))?;
+            let mut t = total
+                .lock()
+                .map_err(|_| anyhow::anyhow!("histogram lock"))?;
             t.add(&h).map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
             anyhow::Ok(())
         });

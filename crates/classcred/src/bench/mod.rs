@@ -25,7 +25,8 @@ use tokio::sync::oneshot;
 use crate::app::{App, Role};
 use crate::config::{Config, FlagOverrides};
 pub use load::Mode;
-use stream::{uid, Stream, TEAM};
+pub use stream::Stream;
+use stream::{uid, TEAM};
 
 const SECRET: &str = "bench-signing-secret-0123456789abcdef";
 const BOT_TOKEN: &str = "xoxb-bench-single-workspace";
@@ -107,8 +108,19 @@ pub async fn run(
     args: &BenchArgs,
     out: &mut dyn FnMut(String),
 ) -> anyhow::Result<BenchReport> {
+    run_with(database_url, args, out, &|_| {}).await
+}
+
+/// [`run`], with `alter` applied to the generated stream before anything is sent (tests use it
+/// to lose a delivery and see the check fail).
+pub async fn run_with(
+    database_url: Option<String>,
+    args: &BenchArgs,
+    out: &mut dyn FnMut(String),
+    alter: &dyn Fn(&mut Stream),
+) -> anyhow::Result<BenchReport> {
     let now = chrono::Utc::now();
-    let stream = stream::generate(
+    let mut stream = stream::generate(
         &stream::Params {
             students: args.students,
             messages: args.messages,
@@ -117,6 +129,7 @@ pub async fn run(
         },
         now,
     );
+    alter(&mut stream);
     let s = &stream.stats;
     out(format!(
         "stream: {} students, {} messages ({} with fire), {} fire reactions, {} units ({} taxed), \
@@ -349,7 +362,9 @@ fn rss_kib(field: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn serve_on_loopback(router: axum::Router) -> anyhow::Result<(SocketAddr, oneshot::Sender<()>)> {
+async fn serve_on_loopback(
+    router: axum::Router,
+) -> anyhow::Result<(SocketAddr, oneshot::Sender<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -405,7 +420,8 @@ async fn fake_slack(students: usize) -> anyhow::Result<(SocketAddr, oneshot::Sen
             let body = match uri.path() {
                 "/api/users.list" => (*list).clone(),
                 "/api/chat.postMessage" => {
-                    json!({"ok": true, "channel": "D0BENCH01", "ts": "1700000000.000001"}).to_string()
+                    json!({"ok": true, "channel": "D0BENCH01", "ts": "1700000000.000001"})
+                        .to_string()
                 }
                 "/api/chat.postEphemeral" => {
                     json!({"ok": true, "message_ts": "1700000000.000001"}).to_string()
@@ -455,10 +471,7 @@ impl BenchDb {
                 parsed.set_path(&format!("/{name}"));
                 Ok(BenchDb {
                     url: parsed.to_string(),
-                    cleanup: Cleanup::Postgres {
-                        admin_url: u,
-                        name,
-                    },
+                    cleanup: Cleanup::Postgres { admin_url: u, name },
                 })
             }
             Some(u) if u.starts_with("sqlite:") => Ok(BenchDb {

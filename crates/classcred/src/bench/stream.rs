@@ -196,7 +196,11 @@ fn compose(rng: &mut StdRng, mentions: &[usize], fire: u32, decoy: bool) -> Stri
     }
     t.push_str(words[rng.gen_range(0..words.len())]);
     for _ in 0..fire {
-        t.push_str(if rng.gen_bool(0.5) { " :fire:" } else { " 🔥" });
+        t.push_str(if rng.gen_bool(0.5) {
+            " :fire:"
+        } else {
+            " 🔥"
+        });
     }
     if decoy {
         // Fire and a mention in a code span and a quote: the server must not count them.
