@@ -20,6 +20,7 @@
 
 pub mod changes;
 pub mod dashboard;
+pub mod group_commit;
 pub mod identity;
 pub mod login;
 mod process;
