@@ -22,6 +22,7 @@ pub mod changes;
 pub mod dashboard;
 pub mod erasure;
 pub mod export;
+pub mod group_commit;
 pub mod identity;
 pub mod login;
 pub mod privacy_requests;

@@ -4,6 +4,7 @@
 pub mod admin;
 mod admin_token;
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod demo;
 mod erase;
@@ -138,6 +139,9 @@ pub enum Command {
         #[command(subcommand)]
         command: retention::RetentionCommand,
     },
+    /// Load the Slack events endpoint with a signed class stream, compare with a bare
+    /// signature-checking server, drain, and check every balance (exit 1 on a wrong result).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +276,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(cli.config.as_deref(), &flags)?;
     init_logging(&cfg);
     match cli.command {
+        Command::Bench(args) => {
+            let correct = bench::command(cli.database_url.clone(), &args).await?;
+            Ok(if correct {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Registry { format } => {
             let text = match format {
                 RegistryFormat::Markdown => classcred_store::registry::render_markdown(),

@@ -8,11 +8,14 @@ use crate::events::{
 use crate::ids::SlackUserId;
 use crate::sync::PLATFORM;
 use axum::extract::State;
+use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use classcred_engine::{Event, MemberId, ProfileChanged};
+use classcred_service::group_commit::IngestError;
 use classcred_service::ingest;
 use classcred_store::{CommunityId, CommunityState, MemberKind, Role};
 
@@ -161,6 +164,17 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
             tracing::debug!(community_id = %c, event_id = %cb.event_id, retry, outcome, "Slack event acknowledged");
             ok_empty()
         }
+        Err(e) if matches!(e.downcast_ref::<IngestError>(), Some(IngestError::Busy)) => {
+            // The ingest queue is full: Slack delivers again after a moment.
+            st.metrics.observe_rejection("slack", "busy");
+            tracing::warn!(community_id = %c, event_id = %cb.event_id, "ingest queue full: 503");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(RETRY_AFTER, "1")],
+                "busy, retry shortly",
+            )
+                .into_response()
+        }
         Err(e) => internal(EP, &e),
     }
 }
@@ -175,6 +189,17 @@ async fn store_event(
     let Some(event) = event else {
         return Ok("ignored");
     };
+    if let Some(queue) = &st.ingest {
+        // Shares a transaction and its commit with the deliveries arriving meanwhile; returns
+        // after that commit.
+        let r = queue
+            .submit(community_id, PLATFORM, event_id, &event)
+            .await?;
+        return Ok(match r {
+            classcred_store::InboxInsert::Stored(_) => "stored",
+            classcred_store::InboxInsert::Duplicate => "duplicate",
+        });
+    }
     let mut tx = st.store.begin().await?;
     let r = ingest(&mut tx, community_id, PLATFORM, event_id, &event).await?;
     tx.commit().await?;

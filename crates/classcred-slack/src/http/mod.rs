@@ -54,6 +54,9 @@ pub struct SlackState {
     /// Dashboard sign-in links (`/cred dashboard`, the App Home button); `None` until the
     /// composition root gives them ([`SlackState::with_login_links`]).
     pub login: Option<LoginLinks>,
+    /// Group commit of Events API deliveries (started by [`SlackState::new`] on a tokio
+    /// runtime; `None`: one transaction per request).
+    pub ingest: Option<classcred_service::group_commit::IngestQueue>,
 }
 
 /// What Slack needs to hand out dashboard sign-in links (`classcred_service::login`).
@@ -91,6 +94,12 @@ impl SlackState {
         config: SlackConfig,
         client: SlackClient,
     ) -> Self {
+        let ingest = tokio::runtime::Handle::try_current().is_ok().then(|| {
+            classcred_service::group_commit::IngestQueue::start(
+                store.clone(),
+                classcred_service::group_commit::GroupCommitConfig::default(),
+            )
+        });
         Self {
             store,
             metrics,
@@ -98,6 +107,7 @@ impl SlackState {
             client,
             interactions: Arc::new(interactivity::default_router()),
             login: None,
+            ingest,
         }
     }
 
@@ -109,6 +119,18 @@ impl SlackState {
     ) -> Result<Self, crate::client::SlackApiError> {
         let client = SlackClient::new(config.client_config())?;
         Ok(Self::new(store, metrics, config, client))
+    }
+
+    /// Group commit with these limits (replaces the default one).
+    pub fn with_group_commit(
+        mut self,
+        config: classcred_service::group_commit::GroupCommitConfig,
+    ) -> Self {
+        self.ingest = Some(classcred_service::group_commit::IngestQueue::start(
+            self.store.clone(),
+            config,
+        ));
+        self
     }
 
     /// Hand out dashboard sign-in links signed with `key`, pointing at `public_url`.

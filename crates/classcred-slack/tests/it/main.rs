@@ -11,6 +11,7 @@ mod client;
 mod e2e;
 mod events;
 mod forms;
+mod group_commit;
 mod http_bad_input;
 mod http_events;
 mod http_members;

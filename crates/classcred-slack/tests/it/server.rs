@@ -209,6 +209,16 @@ pub const DASHBOARD_BASE: &str = "https://cc.example.org";
 impl Server {
     /// A server over `db` with the clock at `now`, in single-workspace mode or OAuth-only.
     pub async fn start(db: TestDb, now: DateTime<Utc>, single: bool) -> Server {
+        Self::start_with(db, now, single, None).await
+    }
+
+    /// [`Server::start`] with these group-commit limits for `/slack/events`.
+    pub async fn start_with(
+        db: TestDb,
+        now: DateTime<Utc>,
+        single: bool,
+        group_commit: Option<classcred_service::group_commit::GroupCommitConfig>,
+    ) -> Server {
         let clock = Arc::new(ManualClock::new(now));
         let store = db.store_with(MasterKey::generate(), clock.clone()).await;
         let (fake, fake_base) = fake_slack().await;
@@ -220,6 +230,10 @@ impl Server {
         let state = SlackState::from_config(store.clone(), metrics.clone(), config.clone())
             .unwrap()
             .with_login_links(store.login_key(), DASHBOARD_BASE);
+        let state = match group_commit {
+            Some(gc) => state.with_group_commit(gc),
+            None => state,
+        };
         let client = state.client.clone();
         let routes = classcred_server::router(AppState {
             store: store.clone(),

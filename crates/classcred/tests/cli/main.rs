@@ -9,6 +9,7 @@
 mod admin;
 mod admin_token;
 mod basics;
+mod bench;
 mod browser;
 mod demo;
 mod demo_sign_in;
