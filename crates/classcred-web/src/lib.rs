@@ -64,14 +64,14 @@ impl WebState {
             session_ttl: SESSION_TTL,
             oidc_provider: None,
             export_dir: std::path::PathBuf::from("classcred-exports"),
+            privacy_actions: None,
         }
     }
 
     /// The same state with full-export archives in `dir`.
     pub fn with_export_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.export_dir = dir.into();
-            privacy_actions: None,
-        }
+        self
     }
 
     /// The same state with what approving a privacy request runs.

@@ -171,6 +171,7 @@ pub fn route_table() -> Vec<Route> {
             "/dashboard/privacy/erasures/{request_id}/cancel",
             Admin,
             post(pages::erasures::cancel),
+        ),
         Route::post(
             "/me/privacy-requests",
             Member,

@@ -309,6 +309,7 @@ impl Scheduler {
             Ok(true) => tracing::info!("erasure run scheduled"),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "erasure run not scheduled"),
+        }
         // Once a day (deduplicated per day): apply every community's retention schedule.
         match classcred_service::retention::schedule_retention(store).await {
             Ok(true) => tracing::info!("retention run scheduled"),

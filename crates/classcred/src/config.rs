@@ -80,6 +80,8 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "key_store_path",
         "SQLite: a path to the key store file (default: beside the database, classcred-keys.db)",
+    ),
+    (
         "export_dir",
         "a directory for full-export archives (created 0700)",
     ),

@@ -134,6 +134,7 @@ pub enum Command {
         from: Option<PathBuf>,
         #[arg(long)]
         reapply_erasures: bool,
+    },
     /// Retention schedules: show, set, and preview what the daily expiry run removes.
     Retention {
         #[command(subcommand)]

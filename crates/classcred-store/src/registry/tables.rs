@@ -597,17 +597,6 @@ pub static TABLES: &[Table] = &[
             np("id", ID),
             np("community_id", COMMUNITY_ID),
             np("target_kind", "member or community"),
-        name: "export_job",
-        purpose: "full exports of a community's or a member's data, and who may download them",
-        columns: &[
-            np("id", ID),
-            np("community_id", COMMUNITY_ID),
-            np("kind", "community or member export"),
-        name: "privacy_request",
-        purpose: "students' privacy requests (see/export, correct, delete their data) and the Admin's answer",
-        columns: &[
-            np("id", ID),
-            np("community_id", COMMUNITY_ID),
             personal(
                 "member_id",
                 Metadata,
@@ -618,14 +607,6 @@ pub static TABLES: &[Table] = &[
             np(
                 "origin",
                 "who started it: admin, student_request, retention or operator",
-                "whose data a member export holds",
-            ),
-            personal(
-                "recipient_member_id",
-                Metadata,
-                Pseudonymous,
-                Membership,
-                "who may download the archive",
             ),
             personal(
                 "requested_by",
@@ -652,6 +633,34 @@ pub static TABLES: &[Table] = &[
                 "receipt",
                 "signed receipt: ids, table names, row counts and times, no personal data",
             ),
+        ],
+    },
+    Table {
+        name: "export_job",
+        purpose: "full exports of a community's or a member's data, and who may download them",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("kind", "community or member export"),
+            personal(
+                "member_id",
+                Metadata,
+                Pseudonymous,
+                Membership,
+                "whose data a member export holds",
+            ),
+            personal(
+                "recipient_member_id",
+                Metadata,
+                Pseudonymous,
+                Membership,
+                "who may download the archive",
+            ),
+            personal(
+                "requested_by",
+                Metadata,
+                Pseudonymous,
+                Membership,
                 "who asked for the export (member id or operator)",
             ),
             np("state", "queued, running, done, failed or expired"),
@@ -664,6 +673,19 @@ pub static TABLES: &[Table] = &[
             np("finished_at", "when the archive was ready"),
             np("expires_at", "when the download link and the file expire"),
             np("purged_at", "when the file was deleted"),
+        ],
+    },
+    Table {
+        name: "privacy_request",
+        purpose: "students' privacy requests (see/export, correct, delete their data) and the Admin's answer",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            personal(
+                "member_id",
+                Metadata,
+                Pseudonymous,
+                Membership,
                 "who asked (the request is about their own data)",
             ),
             np("kind", "access, correction or deletion"),
@@ -695,6 +717,10 @@ pub static TABLES: &[Table] = &[
             np(
                 "result_ref",
                 "id of the export job or erasure request an approval started",
+            ),
+        ],
+    },
+    Table {
         name: "retention_policy",
         purpose: "how long a community keeps inbox payloads, texts, inactive members and itself once disabled",
         columns: &[
