@@ -122,6 +122,52 @@ pub trait RequestActions: Send + Sync {
     ) -> ActionFuture<'a>;
 }
 
+/// The real actions: the member's own export (downloadable by them) and an erasure request
+/// on their behalf, with the usual grace period in which the Admin can still cancel it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServiceActions;
+
+impl RequestActions for ServiceActions {
+    fn start_member_export<'a>(
+        &'a self,
+        store: &'a Store,
+        community: &'a CommunityId,
+        member: &'a MemberRowId,
+    ) -> ActionFuture<'a> {
+        Box::pin(async move {
+            let job = crate::export::start_export(
+                store,
+                community,
+                crate::export::ExportSubject::Member(member.clone()),
+                member,
+            )
+            .await?;
+            Ok(job.id)
+        })
+    }
+
+    fn request_member_erasure<'a>(
+        &'a self,
+        store: &'a Store,
+        community: &'a CommunityId,
+        member: &'a MemberRowId,
+        admin: &'a MemberRowId,
+    ) -> ActionFuture<'a> {
+        Box::pin(async move {
+            let request = crate::erasure::request_erasure(
+                store,
+                community,
+                crate::erasure::ErasureTarget::Member(member.clone()),
+                crate::erasure::ErasureOrigin::StudentRequest,
+                Some(admin),
+                None,
+            )
+            .await?;
+            Ok(request.id)
+        })
+    }
+}
+
 /// Trim a free text; empty is `None`; refuse control characters other than line breaks and
 /// tabs, and more than `max` characters.
 fn clean_text(

@@ -21,6 +21,7 @@
 //! inbox payloads and erasing members and communities belong to the key store and the erasure
 //! requests; they are reached through [`RetentionActions`] so the rules are testable alone.
 
+use crate::erasure::{ErasureError, ErasureOrigin, ErasureTarget};
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -292,37 +293,57 @@ pub struct StoreActions;
 impl RetentionActions for StoreActions {
     async fn scrub_processed_inbox(
         &self,
-        _store: &Store,
+        store: &Store,
         community: &CommunityId,
-        _before_ms: i64,
+        before_ms: i64,
     ) -> Result<u64, RetentionError> {
-        Err(RetentionError::Unavailable(format!(
-            "community {community}: scrubbing processed inbox payloads needs the key store's \
-             Store::scrub_processed_inbox, which this build does not have"
-        )))
+        Ok(store.scrub_processed_inbox(community, before_ms).await?)
     }
 
     async fn erase_member(
         &self,
-        _store: &Store,
+        store: &Store,
         community: &CommunityId,
         member: &MemberRowId,
     ) -> Result<(), RetentionError> {
-        Err(RetentionError::Unavailable(format!(
-            "community {community}: erasing inactive member {member} needs erasure requests \
-             (erasure::request_erasure), which this build does not have"
-        )))
+        request_retention_erasure(store, community, ErasureTarget::Member(member.clone())).await
     }
 
     async fn erase_community(
         &self,
-        _store: &Store,
+        store: &Store,
         community: &CommunityId,
     ) -> Result<(), RetentionError> {
-        Err(RetentionError::Unavailable(format!(
-            "community {community}: erasing a disabled community needs erasure requests \
-             (erasure::request_erasure), which this build does not have"
-        )))
+        request_retention_erasure(store, community, ErasureTarget::Community).await
+    }
+}
+
+/// Ask for an erasure with no grace period (the schedule is the notice); the erasure job runs
+/// it and signs its receipt. A target already queued or already erased is not an error: the
+/// daily run would otherwise fail every day for a member whose erasure is pending.
+async fn request_retention_erasure(
+    store: &Store,
+    community: &CommunityId,
+    target: ErasureTarget,
+) -> Result<(), RetentionError> {
+    match crate::erasure::request_erasure(
+        store,
+        community,
+        target,
+        ErasureOrigin::Retention,
+        None,
+        Some(std::time::Duration::ZERO),
+    )
+    .await
+    {
+        Ok(_)
+        | Err(ErasureError::AlreadyRequested { .. })
+        | Err(ErasureError::AlreadyErased { .. })
+        | Err(ErasureError::CommunityErased { .. }) => Ok(()),
+        Err(ErasureError::Store(e)) => Err(RetentionError::Store(e)),
+        Err(e) => Err(RetentionError::Unavailable(format!(
+            "community {community}: erasure request refused: {e}"
+        ))),
     }
 }
 

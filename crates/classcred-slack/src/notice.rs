@@ -86,7 +86,7 @@ pub async fn deliver_notice_with(
         tx.commit().await?;
         return Ok(());
     }
-    if community.state == CommunityState::Disabled {
+    if community.state != CommunityState::Active {
         tx.commit().await?;
         tracing::debug!(community_id = %community_id, job_id = %job.id, "notice not sent: community disabled");
         return Ok(());

@@ -114,7 +114,7 @@ pub async fn record_install(store: &Store, access: &OAuthAccess) -> anyhow::Resu
     let mut tx = store.begin().await?;
     let (community_id, created) = match tx.community_by_team(PLATFORM, team_id).await? {
         Some(c) => {
-            if c.state == CommunityState::Disabled {
+            if c.state != CommunityState::Active {
                 reactivate(&mut tx, &c.id).await?;
             }
             (c.id, false)
@@ -260,7 +260,7 @@ pub async fn community_token(
     let community = tx.community(community_id).await?;
     let stored = tx.for_community(community_id).bot_token().await?;
     tx.commit().await?;
-    if community.platform != PLATFORM || community.state == CommunityState::Disabled {
+    if community.platform != PLATFORM || community.state != CommunityState::Active {
         return Ok(None);
     }
     let team = community.platform_team_id;

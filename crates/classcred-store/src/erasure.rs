@@ -279,6 +279,17 @@ impl Tx<'_> {
             )
             .await?;
         counts.add("feed_item", n);
+        // Exports about the member or for them to download (the export job's purge sweep then
+        // deletes their files: a file whose job row is gone is removed).
+        let n = self
+            .exec_count(
+                "DELETE FROM export_job WHERE community_id = $1 \
+                 AND (member_id = $2 OR recipient_member_id = $2)",
+                c,
+                m,
+            )
+            .await?;
+        counts.add("export_job", n);
         let n = self
             .exec_count(
                 "DELETE FROM platform_non_member WHERE community_id = $1 AND platform_user_id = $2",
@@ -314,6 +325,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     "installation",
     "platform_non_member",
     "api_token",
+    "export_job",
+    "privacy_request",
+    "retention_policy",
     "member",
 ];
 
@@ -369,6 +383,7 @@ impl Store {
                     | "engine_message"
                     | "platform_non_member"
                     | "web_session"
+                    | "retention_policy"
             );
             loop {
                 let sql = if has_id {

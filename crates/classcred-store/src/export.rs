@@ -474,4 +474,15 @@ impl Tx<'_> {
             .await?;
         rows.iter().map(export_job_from_row).collect()
     }
+
+    /// Whether an export job row with this id still exists (in any community). A file in the
+    /// export directory whose row is gone (its member or community was erased) is swept.
+    pub async fn export_job_exists(&mut self, id: &str) -> Result<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM export_job WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        Ok(n > 0)
+    }
 }

@@ -124,7 +124,10 @@ impl App {
             // `__Host-` prefix, and HSTS is sent.
             let https = tls.is_some() || crate::admin::public_base(cfg).starts_with("https://");
             let web_state = classcred_web::WebState::new(store.clone(), store.login_key(), https)
-                .with_export_dir(cfg.export_dir());
+                .with_export_dir(cfg.export_dir())
+                .with_privacy_actions(Arc::new(
+                    classcred_service::privacy_requests::ServiceActions,
+                ));
             let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, https)
                 .await
                 .context("OpenID Connect ([oidc])")?;

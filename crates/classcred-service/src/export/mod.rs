@@ -392,5 +392,39 @@ pub async fn run_purge(store: &Store, dir: &Path) -> Result<u64, ExportError> {
         tracing::info!(community_id = %job.community_id, export_id = %job.id, "export purged");
         n += 1;
     }
+    n += sweep_orphans(store, dir).await?;
+    Ok(n)
+}
+
+/// Delete archives whose export job row no longer exists: the member or community they hold
+/// was erased (erasure deletes the rows; only this job knows the directory).
+async fn sweep_orphans(store: &Store, dir: &Path) -> Result<u64, ExportError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut n = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(id) = name.strip_prefix("classcred-export-").and_then(|r| {
+            r.strip_suffix(".zip")
+                .or_else(|| r.strip_suffix(".zip.part"))
+        }) else {
+            continue;
+        };
+        let mut tx = store.begin().await?;
+        let exists = tx.export_job_exists(id).await?;
+        tx.commit().await?;
+        if !exists {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => n += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+            tracing::info!(export_id = %id, "archive of an erased export removed");
+        }
+    }
     Ok(n)
 }

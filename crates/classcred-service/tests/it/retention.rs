@@ -351,29 +351,58 @@ async fn without_a_course_end_no_text_is_removed_and_the_preview_says_so() {
 }
 
 #[tokio::test]
-async fn the_product_actions_fail_clearly_where_a_primitive_is_missing_and_text_still_goes() {
-    let db = TestDb::sqlite().await;
-    let w = world(
-        &db,
-        json!({ "timezone": "UTC", "course_end": "2026-03-05" }),
-    )
-    .await;
-    join(&w, "UA", Role::Student).await;
-    join(&w, "UB", Role::Student).await;
-    deliver(
-        &w,
-        "E1",
-        &post("1", "UA", &["UB"], 1, at(2026, 3, 2, 10, 0, 0)),
-    )
-    .await;
-    settle(&w).await;
-    w.clock.set(at(2026, 12, 1, 0, 0, 0));
-    let err = run_community(&w.store, &StoreActions, &w.community)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("scrub_processed_inbox"), "{err}");
-    assert!(!has_text(&w, "C1:1").await, "the text rule ran anyway");
+async fn the_product_actions_scrub_the_inbox_and_queue_erasures_the_job_then_runs() {
+    for db in TestDb::all().await {
+        let w = world(
+            &db,
+            json!({ "timezone": "UTC", "course_end": "2026-03-05" }),
+        )
+        .await;
+        join(&w, "UA", Role::Student).await;
+        join(&w, "UB", Role::Student).await;
+        deliver(
+            &w,
+            "E1",
+            &post("1", "UA", &["UB"], 1, at(2026, 3, 2, 10, 0, 0)),
+        )
+        .await;
+        settle(&w).await;
+        // More than 365 days after the last activity: both members are inactive.
+        w.clock.set(at(2027, 6, 1, 0, 0, 0));
+        run_community(&w.store, &StoreActions, &w.community)
+            .await
+            .unwrap();
+        assert!(
+            !has_text(&w, "C1:1").await,
+            "text past course end + 180 days"
+        );
+        let requests = classcred_service::erasure::list_erasures(&w.store, &w.community)
+            .await
+            .unwrap();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert!(requests.iter().all(|r| {
+            r.origin == classcred_service::erasure::ErasureOrigin::Retention
+                && r.state == classcred_service::erasure::ErasureState::Pending
+        }));
+        // The next day's run finds them already queued: not an error.
+        run_community(&w.store, &StoreActions, &w.community)
+            .await
+            .unwrap();
+        let signer = classcred_service::receipt::ReceiptSigner::generate();
+        let receipts = classcred_service::erasure::run_due_erasures(&w.store, &signer)
+            .await
+            .unwrap();
+        assert_eq!(receipts.len(), 2);
+        let mut tx = w.store.begin().await.unwrap();
+        let members = tx.for_community(&w.community).list_members().await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            members
+                .iter()
+                .all(|m| m.platform_user_id.starts_with("erased:")),
+            "every inactive member is erased"
+        );
+    }
 }
 
 #[tokio::test]

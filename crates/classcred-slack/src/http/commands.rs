@@ -67,7 +67,7 @@ pub(super) async fn handle(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if community.state == CommunityState::Disabled {
+    if community.state != CommunityState::Active {
         return reply("ClassCred is switched off for this workspace.");
     }
     match tokio::time::timeout(BUDGET, run(&st, &community, &cmd)).await {

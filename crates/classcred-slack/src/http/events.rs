@@ -72,7 +72,7 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
         Err(r) => return r,
     };
     let c = &community.id;
-    if community.state == CommunityState::Disabled {
+    if community.state != CommunityState::Active {
         tracing::debug!(community_id = %c, event_id = %cb.event_id, "event for a disabled community ignored");
         return ok_empty();
     }

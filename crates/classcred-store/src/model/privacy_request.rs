@@ -128,14 +128,18 @@ pub struct PrivacyDecision<'a> {
 }
 
 impl CommunityTx<'_, '_> {
-    /// The key that seals a privacy request's fields. The one place that chooses it: today the
-    /// community's data key; with per-member keys, the requesting member's key (see
-    /// [`crate::sealed_by`]: `privacy_request.details_enc` and `decision_note_enc` are
-    /// sealed by `member_id`).
+    /// The key that seals a privacy request's fields, the one place that chooses it: the
+    /// requesting member's key (see [`crate::sealed_by`]: `privacy_request.details_enc` and
+    /// `decision_note_enc` are sealed by `member_id`). `Erased` once that key is destroyed.
     pub async fn privacy_request_key(&mut self, member_id: &MemberRowId) -> Result<Arc<DataKey>> {
-        let _ = member_id;
+        // The member's own key (see `keys::sealed_by`): erasing the member makes the texts of
+        // their requests unreadable, in this database and in every data backup.
         let community_id = self.community_id.clone();
-        self.data_key(&community_id).await
+        self.member_key_for_write(&community_id, member_id.as_str())
+            .await?
+            .ok_or(StoreError::Erased {
+                community_id: community_id.to_string(),
+            })
     }
 
     async fn open_privacy_request(&mut self, r: &AnyRow) -> Result<PrivacyRequest> {

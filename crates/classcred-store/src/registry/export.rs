@@ -301,6 +301,24 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &[own("member_id"), own("recipient_member_id")],
         ColumnRules::ByClass,
     ),
+    community(
+        "erasure_request",
+        &["id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    community(
+        "privacy_request",
+        &["id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    community(
+        "retention_policy",
+        &["community_id"],
+        &[],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.

@@ -241,7 +241,6 @@ fn backup_leaves_out_the_keys_and_restore_replaces_the_data_then_reapplies_erasu
 /// `Store::reapply_erasures`), and an erasure that keeps `ledger replay` matching; the
 /// stand-in has neither.
 #[test]
-#[ignore = "needs the key store's reapply_erasures (helper KEYS); un-ignore at merge"]
 fn a_backup_restored_after_an_erasure_does_not_bring_the_member_back() {
     let (dir, c) = demo();
     let d = dir.path();
