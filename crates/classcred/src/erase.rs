@@ -305,9 +305,13 @@ pub fn verify_receipt(cfg: &Config, command: ReceiptCommand) -> anyhow::Result<E
     let bytes = std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
     match verify(&bytes, &key) {
         Ok(r) => {
+            let target = match &r.target.member_id {
+                Some(m) => format!("member {m} of community {}", r.community_id),
+                None => format!("community {}", r.community_id),
+            };
             println!(
-                "valid: erasure receipt of request {} ({} {}), signed by {}",
-                r.request_id, r.target.kind, r.community_id, r.signing_key_id
+                "valid: erasure receipt of request {} ({target}), signed by {}",
+                r.request_id, r.signing_key_id
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -833,10 +833,12 @@ fn serve_prunes_old_done_jobs() {
     );
     let until = std::time::Instant::now() + Duration::from_secs(120);
     let ids = || {
-        // The scheduler's daily retention run is a job too; it is not one of these.
+        // The scheduler's own jobs (the daily retention run, the export purge, erasure runs)
+        // are not among these.
         query_pairs(
             d,
-            "SELECT id, attempts FROM job WHERE kind <> 'retention.run' ORDER BY id",
+            "SELECT id, attempts FROM job \
+             WHERE kind NOT IN ('retention.run', 'export.purge', 'erasure.run') ORDER BY id",
         )
         .into_iter()
         .map(|(id, _)| id)
