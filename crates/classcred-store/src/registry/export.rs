@@ -155,6 +155,7 @@ pub static EXPORT_RULES: &[TableExport] = &[
             ("joined_at", S),
             ("updated_at", S),
             ("profile_version", S),
+            ("erased_at", S),
         ]),
     ),
     community(

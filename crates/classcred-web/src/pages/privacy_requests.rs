@@ -296,6 +296,9 @@ pub struct RequestSection {
     pub done: Option<&'static str>,
     pub error: Option<String>,
     pub details_max: usize,
+    /// The member's own exports ready to download: (link, expiry) — the link works only in
+    /// their own signed-in session and until the expiry.
+    pub downloads: Vec<(String, String)>,
 }
 
 pub(crate) async fn section(
@@ -307,12 +310,28 @@ pub(crate) async fn section(
     let mine = requests::my_requests(&state.store, &viewer.community_id, &viewer.member_id)
         .await
         .map_err(web_error)?;
+    let downloads = classcred_service::export::my_ready_exports(
+        &state.store,
+        &viewer.community_id,
+        &viewer.member_id,
+    )
+    .await
+    .map_err(|e| WebError::Internal(Box::new(e)))?
+    .into_iter()
+    .map(|(job, url)| {
+        let expires = chrono::DateTime::from_timestamp_millis(job.expires_at)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        (url, expires)
+    })
+    .collect();
     Ok(RequestSection {
         csrf: viewer.csrf.clone(),
         requests: mine.into_iter().map(my_request).collect(),
         done,
         error,
         details_max: DETAILS_MAX_CHARS,
+        downloads,
     })
 }
 

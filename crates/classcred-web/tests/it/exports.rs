@@ -126,3 +126,49 @@ async fn admin_builds_sees_progress_downloads_and_others_are_refused() {
         assert!(page.body.contains("expired"));
     }
 }
+
+/// A student's own export (what an approved access request starts) is offered on "my data",
+/// downloads for them, and for no one else; before it is built there is no link.
+#[tokio::test]
+async fn a_students_own_export_is_offered_on_my_data() {
+    for db in TestDb::all().await {
+        let mut w = World::new(&db, false).await;
+        let dir = tempfile::tempdir().unwrap();
+        let exports = dir.path().join("exports");
+        w.state = w.state.clone().with_export_dir(&exports);
+        let student = w.sign_in(&w.a, &w.student_a).await;
+
+        let job = classcred_service::export::start_export(
+            &w.store,
+            &w.a,
+            classcred_service::export::ExportSubject::Member(w.student_a.clone()),
+            &w.student_a,
+        )
+        .await
+        .unwrap();
+        let page = w.get("/me", Some(&student)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("/download?sig="), "not built yet");
+
+        classcred_service::export::run_build(&w.store, &exports, &w.a, &job.id)
+            .await
+            .unwrap();
+        let page = w.get("/me", Some(&student)).await;
+        assert!(page.body.contains("Your exports"), "{}", page.body);
+        let link = link_of(&page.body);
+        let r = w.get(&link, Some(&student)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", db.backend());
+        assert!(r.body.starts_with("PK"), "a zip");
+
+        let admin = w.sign_in(&w.a, &w.admin_a).await;
+        assert_eq!(
+            w.get(&link, Some(&admin)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let page = w.get("/me", Some(&admin)).await;
+        assert!(
+            !page.body.contains("/download?sig="),
+            "not the Admin's export"
+        );
+    }
+}
