@@ -552,6 +552,9 @@ async fn execute(
     })
     .await?;
     tx.commit().await?;
+    // Archives built before the erasure hold what was erased: their rows are gone, and the
+    // purge job deletes the files now rather than at their expiry.
+    crate::export::enqueue_purge(store).await?;
     tracing::info!(request_id = %req.id, community_id = %community, target = req.target.kind(), "erasure done");
     Ok(receipt)
 }

@@ -279,12 +279,13 @@ impl Tx<'_> {
             )
             .await?;
         counts.add("feed_item", n);
-        // Exports about the member or for them to download (the export job's purge sweep then
-        // deletes their files: a file whose job row is gone is removed).
+        // Exports about the member or for them to download, and every whole-community export
+        // (it holds the member's data too). The export purge then deletes their files: a file
+        // whose job row is gone is removed.
         let n = self
             .exec_count(
                 "DELETE FROM export_job WHERE community_id = $1 \
-                 AND (member_id = $2 OR recipient_member_id = $2)",
+                 AND (member_id = $2 OR recipient_member_id = $2 OR kind = 'community')",
                 c,
                 m,
             )

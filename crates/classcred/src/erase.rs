@@ -242,6 +242,12 @@ async fn erase(
         )
         .await?;
         bar.finish_and_clear();
+        // Archives built before the erasure hold what was erased: delete them now (the
+        // server's purge job would too, but an operator erasing at once expects it at once).
+        let dir = cfg.export_dir();
+        if dir.is_dir() {
+            classcred_service::export::run_purge(store, &dir).await?;
+        }
         let text = receipt.to_file_text();
         match &run.receipt {
             Some(path) => {

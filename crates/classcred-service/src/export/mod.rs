@@ -349,7 +349,7 @@ pub(crate) async fn set_state(
 }
 
 /// Enqueue the purge job (the scheduler does, every tick; queued at most once).
-pub async fn enqueue_purge(store: &Store) -> Result<(), ExportError> {
+pub async fn enqueue_purge(store: &Store) -> Result<(), StoreError> {
     let mut job = NewJob::new(PURGE_JOB, serde_json::json!({}));
     job.coalesce_key = Some(PURGE_JOB.into());
     store.enqueue(&job).await?;

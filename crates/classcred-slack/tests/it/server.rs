@@ -192,7 +192,7 @@ pub struct Server {
     pub community: Option<classcred_store::CommunityId>,
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _db: TestDb,
+    pub db: TestDb,
 }
 
 impl Drop for Server {
@@ -271,7 +271,7 @@ impl Server {
                 .build()
                 .unwrap(),
             stop: Some(tx),
-            _db: db,
+            db,
         }
     }
 
