@@ -39,6 +39,7 @@ const PAGES = [
   ['error-forbidden', () => student, '/dashboard/members', 403],
   ['error-not-found', () => admin, '/dashboard/students/no-such-member', 404],
   ['error-unknown-url', () => admin, '/no-such-page', 404],
+  ['privacy', () => anonymous, '/privacy', 200],
 ];
 
 for (const [name, who, path, status] of PAGES) {

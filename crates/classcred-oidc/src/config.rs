@@ -110,6 +110,11 @@ impl IssuerOrigin {
         Ok(Self { issuer: url })
     }
 
+    /// The issuer URL (its origin is what the outbound client may call).
+    pub(crate) fn url(&self) -> &Url {
+        &self.issuer
+    }
+
     /// `<issuer>/.well-known/openid-configuration` (OpenID Connect Discovery 1.0, section 4).
     pub(crate) fn discovery_url(&self) -> Result<Url, OidcError> {
         let base = self.issuer.as_str().trim_end_matches('/');

@@ -1,8 +1,12 @@
-//! Outbound HTTP to the provider: only to the issuer's origin, no redirects followed, bounded
-//! in time and in body size. Errors name what failed, never the body the provider sent.
+//! Outbound HTTP to the provider, through the one outbound client (`classcred-outbound`): only
+//! to the issuer's origin (declared as the registry's configured `oidc-provider` subprocessor),
+//! no redirects followed, bounded in time and in body size. Errors name what failed, never the
+//! body the provider sent.
 
 use std::time::Duration;
 
+use classcred_outbound::{header, Limits, OutboundClient, OutboundError, OutboundPolicy};
+use classcred_store::registry::subprocessors::OIDC_PROVIDER;
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -17,7 +21,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The only HTTP client of this crate.
 #[derive(Debug, Clone)]
 pub(crate) struct ProviderHttp {
-    client: reqwest::Client,
+    client: OutboundClient,
     origin: IssuerOrigin,
 }
 
@@ -30,13 +34,20 @@ pub(crate) enum FormReply<T> {
 
 impl ProviderHttp {
     pub(crate) fn new(origin: IssuerOrigin) -> Result<Self, OidcError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("classcred-oidc/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| OidcError::Http("cannot build the HTTP client"))?;
+        let policy = OutboundPolicy::none()
+            .configure(OIDC_PROVIDER, origin.url())
+            .map_err(|_| {
+                OidcError::Config("oidc.issuer is not an origin the server may call".into())
+            })?;
+        let client = OutboundClient::new(
+            policy,
+            Limits {
+                connect_timeout: CONNECT_TIMEOUT,
+                timeout: REQUEST_TIMEOUT,
+                max_response_bytes: MAX_BODY_BYTES,
+            },
+        )
+        .map_err(|_| OidcError::Http("cannot build the HTTP client"))?;
         Ok(Self { client, origin })
     }
 
@@ -51,13 +62,16 @@ impl ProviderHttp {
         url: &Url,
     ) -> Result<T, OidcError> {
         let url = self.origin.same_origin(what, url.as_str())?;
+        let request = self
+            .client
+            .get(&url)
+            .map_err(|_| OidcError::ForeignOrigin { what })?
+            .header(header::ACCEPT, "application/json");
         let response = self
             .client
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+            .send(request)
             .await
-            .map_err(|_| OidcError::Http(what))?;
+            .map_err(|e| failed(what, e))?;
         let status = response.status();
         let body = read_limited(response, what).await?;
         if !status.is_success() {
@@ -81,13 +95,18 @@ impl ProviderHttp {
         let url = self.origin.same_origin(what, url.as_str())?;
         let mut request = self
             .client
-            .post(url)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .post(&url)
+            .map_err(|_| OidcError::ForeignOrigin { what })?
+            .header(header::ACCEPT, "application/json")
             .form(form);
         if let Some((user, password)) = basic_auth {
             request = request.basic_auth(user, Some(password));
         }
-        let response = request.send().await.map_err(|_| OidcError::Http(what))?;
+        let response = self
+            .client
+            .send(request)
+            .await
+            .map_err(|e| failed(what, e))?;
         let status = response.status();
         let body = read_limited(response, what).await?;
         if status.is_success() {
@@ -126,23 +145,18 @@ fn error_code(raw: &str) -> String {
 }
 
 async fn read_limited(
-    mut response: reqwest::Response,
+    response: classcred_outbound::OutboundResponse,
     what: &'static str,
 ) -> Result<Vec<u8>, OidcError> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
-        return Err(OidcError::TooLarge { what });
+    response.bytes().await.map_err(|e| failed(what, e))
+}
+
+fn failed(what: &'static str, e: OutboundError) -> OidcError {
+    match e {
+        OutboundError::Policy(_) => OidcError::ForeignOrigin { what },
+        OutboundError::TooLarge { .. } => OidcError::TooLarge { what },
+        OutboundError::Transport(_) | OutboundError::Build => OidcError::Http(what),
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|_| OidcError::Http(what))? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(OidcError::TooLarge { what });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Form-urlencode a client credential for HTTP Basic (RFC 6749, 2.3.1).

@@ -44,9 +44,10 @@
 //!
 //! ## Outbound
 //! [`SlackClient`] (chat.postMessage, chat.postEphemeral, users.info, users.list, views.publish,
-//! views.open, oauth.v2.access, `response_url` replies) goes through one [`OutboundPolicy`]: only
-//! declared hosts over HTTPS on port 443 and their known paths (plus exactly the configured base
-//! URL's origin when it is on loopback, for tests).
+//! views.open, oauth.v2.access, `response_url` replies) goes through the one outbound client
+//! (`classcred-outbound`) with an [`OutboundPolicy`] built from the privacy registry's Slack
+//! subprocessors: `https://slack.com/api/…` and `https://hooks.slack.com/commands|actions/…`
+//! only (plus exactly the configured base URL's origin when it is on loopback, for tests).
 //! [`blocks`] builds the Block Kit JSON; [`oauth`] builds the install URL and signs `state`.
 //!
 //! ## Privacy

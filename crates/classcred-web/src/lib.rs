@@ -52,6 +52,9 @@ pub struct WebState {
     /// What approving a privacy request runs (the member's export, an erasure request). `None`:
     /// access and deletion requests cannot be approved on this server (the page says so).
     pub privacy_actions: Option<Arc<dyn classcred_service::privacy_requests::RequestActions>>,
+    /// The registry's subprocessors this server's configuration turns on, with the origin each
+    /// is reached at (listed on `/privacy`). Empty: none.
+    pub subprocessors_in_use: Arc<Vec<classcred_store::registry::InUse>>,
 }
 
 impl WebState {
@@ -65,6 +68,7 @@ impl WebState {
             oidc_provider: None,
             export_dir: std::path::PathBuf::from("classcred-exports"),
             privacy_actions: None,
+            subprocessors_in_use: Arc::new(Vec::new()),
         }
     }
 
@@ -80,6 +84,12 @@ impl WebState {
         actions: Arc<dyn classcred_service::privacy_requests::RequestActions>,
     ) -> Self {
         self.privacy_actions = Some(actions);
+        self
+    }
+
+    /// The same state listing these subprocessors as in use on `/privacy`.
+    pub fn with_subprocessors_in_use(mut self, in_use: Vec<classcred_store::registry::InUse>) -> Self {
+        self.subprocessors_in_use = Arc::new(in_use);
         self
     }
 

@@ -197,6 +197,7 @@ pub fn route_table() -> Vec<Route> {
             Admin,
             post(pages::privacy_requests::decline),
         ),
+        Route::get("/privacy", Public, get(pages::privacy::page)),
     ]
 }
 

@@ -127,7 +127,8 @@ impl App {
                 .with_export_dir(cfg.export_dir())
                 .with_privacy_actions(Arc::new(
                     classcred_service::privacy_requests::ServiceActions,
-                ));
+                ))
+                .with_subprocessors_in_use(crate::subprocessors::in_use(cfg));
             let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, https)
                 .await
                 .context("OpenID Connect ([oidc])")?;

@@ -15,6 +15,7 @@ mod notices;
 pub mod output;
 mod retention;
 mod slack;
+pub mod subprocessors;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

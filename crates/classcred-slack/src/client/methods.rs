@@ -239,7 +239,7 @@ impl SlackClient {
     /// `{"response_type":"ephemeral","text":…}`). The URL must pass the outbound policy.
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), SlackApiError> {
         const M: &str = "response_url";
-        let url = self.policy.check_str(response_url)?;
+        let url = self.policy().check_str(response_url)?;
         self.send(M, url, Auth::None, Body::Json(body.clone()), false)
             .await?;
         Ok(())

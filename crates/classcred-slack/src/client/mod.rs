@@ -1,5 +1,6 @@
-//! `SlackClient`: the Web API methods ClassCred calls, over one HTTPS client that only reaches
-//! declared hosts ([`OutboundPolicy`]).
+//! `SlackClient`: the Web API methods ClassCred calls, over the one outbound client
+//! (`classcred-outbound`), which only reaches the Slack subprocessors the privacy registry
+//! declares ([`OutboundPolicy`]).
 //!
 //! Write methods send JSON (`application/json; charset=utf-8`) like the official SDK; reads and
 //! `oauth.v2.access` send forms. HTTP 429 is retried after `Retry-After` (bounded attempts; Slack
@@ -9,13 +10,13 @@
 //! body: only method names, attempts and statuses.
 
 mod methods;
-pub mod policy;
 
 use crate::body::PayloadError;
 use crate::ids::{SlackChannelId, SlackTs};
-pub use policy::{OutboundPolicy, PolicyError};
-use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::StatusCode;
+use classcred_outbound::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use classcred_outbound::{Limits, OutboundClient, OutboundError, OutboundResponse, StatusCode};
+pub use classcred_outbound::{is_loopback, OutboundPolicy, PolicyError};
+use classcred_store::registry::subprocessors::{SLACK_RESPONSE_URL, SLACK_WEB_API};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
@@ -118,7 +119,7 @@ pub enum SlackApiError {
         /// Web API method.
         method: String,
         /// The cause (its URL removed).
-        source: reqwest::Error,
+        source: classcred_outbound::TransportError,
     },
     /// The response is not the JSON we expect.
     #[error("{method}: unexpected response: {source}")]
@@ -135,8 +136,8 @@ pub enum SlackApiError {
         method: String,
     },
     /// The HTTP client could not be built.
-    #[error("could not build HTTP client: {0}")]
-    Build(reqwest::Error),
+    #[error("could not build HTTP client")]
+    Build,
 }
 
 enum Auth<'a> {
@@ -178,20 +179,26 @@ pub struct PostedMessageRef {
 /// The Slack Web API client.
 #[derive(Debug, Clone)]
 pub struct SlackClient {
-    http: reqwest::Client,
+    http: OutboundClient,
     base: Url,
-    policy: OutboundPolicy,
     config: SlackClientConfig,
 }
 
+/// The registry's Slack subprocessors: the Web API and response URLs.
+pub fn default_policy() -> Result<OutboundPolicy, PolicyError> {
+    OutboundPolicy::for_subprocessors(&[SLACK_WEB_API, SLACK_RESPONSE_URL])
+}
+
 impl SlackClient {
-    /// A client with the default policy (`slack.com`, `hooks.slack.com`; plus loopback when the
-    /// base URL is on loopback). Fails if the base URL itself is not allowed.
+    /// A client with the registry's Slack subprocessors (`https://slack.com/api/…`,
+    /// `https://hooks.slack.com/commands|actions/…`; plus exactly the base URL's origin when it
+    /// is on loopback, a local fake). Fails if the base URL itself is not allowed.
     pub fn new(config: SlackClientConfig) -> Result<Self, SlackApiError> {
-        Self::with_policy(config, OutboundPolicy::default())
+        Self::with_policy(config, default_policy()?)
     }
 
-    /// A client with an explicit policy (a loopback base URL's exact origin is still added).
+    /// A client with an explicit policy (a loopback base URL's exact origin is still added,
+    /// explicitly, as standing in for the Web API).
     pub fn with_policy(
         config: SlackClientConfig,
         mut policy: OutboundPolicy,
@@ -201,27 +208,25 @@ impl SlackClient {
             base_str.push('/');
         }
         let base = Url::parse(&base_str).map_err(|_| PolicyError::InvalidUrl)?;
-        if policy::is_loopback(&base) {
-            policy = policy.allowing_origin(&base);
+        if is_loopback(&base) {
+            policy = policy.allow_loopback(SLACK_WEB_API, &base)?;
         }
         policy.check(&base)?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .user_agent(concat!("classcred/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(SlackApiError::Build)?;
-        Ok(Self {
-            http,
-            base,
+        let http = OutboundClient::new(
             policy,
-            config,
-        })
+            Limits {
+                timeout: config.timeout,
+                max_response_bytes: config.max_response_bytes,
+                ..Limits::default()
+            },
+        )
+        .map_err(|_| SlackApiError::Build)?;
+        Ok(Self { http, base, config })
     }
 
     /// The policy in force.
     pub fn policy(&self) -> &OutboundPolicy {
-        &self.policy
+        self.http.policy()
     }
 
     async fn call(
@@ -246,12 +251,12 @@ impl SlackClient {
         body: Body,
         idempotent_read: bool,
     ) -> Result<Value, SlackApiError> {
-        self.policy.check(&url)?;
+        self.policy().check(&url)?;
         let max = self.config.max_attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut req = self.http.post(url.clone());
+            let mut req = self.http.post(&url)?;
             req = match &auth {
                 Auth::None => req,
                 Auth::Bearer(t) => req.bearer_auth(t.0.expose_secret()),
@@ -266,8 +271,9 @@ impl SlackClient {
                     .body(v.to_string()),
                 Body::Form(f) => req.form(f),
             };
-            let mut resp = match req.send().await {
+            let resp = match self.http.send(req).await {
                 Ok(r) => r,
+                Err(OutboundError::Policy(e)) => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(slack.method = method, attempt, "Slack call failed");
                     if idempotent_read && attempt < max {
@@ -313,35 +319,26 @@ impl SlackClient {
                     status: status.as_u16(),
                 });
             }
-            let bytes = self.read_bounded(method, &mut resp).await?;
+            let bytes = self.read_bounded(method, resp).await?;
             tracing::debug!(slack.method = method, attempt, "Slack call done");
             return check_ok(method, &bytes);
         }
     }
 
     /// The response body, at most `max_response_bytes`: refused from its `Content-Length`
-    /// before reading, or as soon as the chunks read exceed the limit.
+    /// before reading, or as soon as the chunks read exceed the limit (the outbound client).
     async fn read_bounded(
         &self,
         method: &str,
-        resp: &mut reqwest::Response,
+        resp: OutboundResponse,
     ) -> Result<Vec<u8>, SlackApiError> {
-        let limit = self.config.max_response_bytes;
-        let too_large = || SlackApiError::Decode {
-            method: method.to_owned(),
-            source: PayloadError::TooLarge { limit },
-        };
-        if resp.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
-        let mut buf = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(method, e))? {
-            if buf.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(buf)
+        resp.bytes().await.map_err(|e| match e {
+            OutboundError::TooLarge { limit } => SlackApiError::Decode {
+                method: method.to_owned(),
+                source: PayloadError::TooLarge { limit },
+            },
+            other => outbound(method, other),
+        })
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -351,10 +348,23 @@ impl SlackClient {
     }
 }
 
-fn transport(method: &str, e: reqwest::Error) -> SlackApiError {
-    SlackApiError::Transport {
-        method: method.to_owned(),
-        source: e.without_url(),
+fn transport(method: &str, e: OutboundError) -> SlackApiError {
+    outbound(method, e)
+}
+
+/// An outbound client error as a Web API error.
+fn outbound(method: &str, e: OutboundError) -> SlackApiError {
+    match e {
+        OutboundError::Policy(p) => SlackApiError::Policy(p),
+        OutboundError::Transport(source) => SlackApiError::Transport {
+            method: method.to_owned(),
+            source,
+        },
+        OutboundError::TooLarge { limit } => SlackApiError::Decode {
+            method: method.to_owned(),
+            source: PayloadError::TooLarge { limit },
+        },
+        OutboundError::Build => SlackApiError::Build,
     }
 }
 

@@ -470,16 +470,20 @@ async fn undeclared_hosts_are_refused_before_connecting() {
             err.to_string().contains("refused") || err.to_string().contains("not a declared host")
         );
     }
-    // Declaring the host is what makes it reachable.
-    let custom = OutboundPolicy::only(&["slack.example.edu"]);
-    let ok = SlackClient::with_policy(
+    // Only the privacy registry declares hosts: a policy cannot name another one.
+    assert_eq!(
+        OutboundPolicy::for_subprocessors(&["slack.example.edu"]),
+        Err(PolicyError::Undeclared("slack.example.edu".into()))
+    );
+    let err = SlackClient::with_policy(
         SlackClientConfig {
             api_base_url: "https://slack.example.edu/api".into(),
             ..Default::default()
         },
-        custom,
-    );
-    assert!(ok.is_ok());
+        classcred_slack::client::default_policy().unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SlackApiError::Policy(PolicyError::Host(_))), "{err}");
     assert!(SlackClient::new(SlackClientConfig::default()).is_ok());
 }
 

@@ -112,8 +112,10 @@ pub struct Table {
 }
 
 pub mod export;
+pub mod subprocessors;
 mod tables;
 
+pub use subprocessors::{subprocessor, Destination, InUse, Subprocessor, SUBPROCESSORS};
 pub use tables::TABLES;
 
 use Protection::*;
@@ -294,6 +296,7 @@ pub fn render_markdown() -> String {
             p.platform, p.scope, p.purpose
         ));
     }
+    subprocessors::render_markdown(&mut out);
     out.push_str("\n## Tables\n");
     for t in TABLES {
         out.push_str(&format!(

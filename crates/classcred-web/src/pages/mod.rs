@@ -16,6 +16,7 @@ pub mod me;
 pub mod members;
 pub mod network;
 pub mod overview;
+pub mod privacy;
 pub mod privacy_requests;
 pub mod settings;
 pub mod student;

@@ -12,6 +12,8 @@ use hdrhistogram::Histogram;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use classcred_outbound::{Limits, OutboundClient, OutboundPolicy, Url};
+
 use super::stream::Delivery;
 
 /// How the deliveries are sent.
@@ -81,20 +83,24 @@ pub fn slack_signature(secret: &str, ts: &str, body: &[u8]) -> anyhow::Result<St
     Ok(format!("v0={}", hex::encode(mac.finalize().into_bytes())))
 }
 
-pub fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(connections.max(1))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .timeout(Duration::from_secs(30))
-        .tcp_nodelay(true)
-        .build()
-        .context("HTTP client")
+/// The load generator's client: the one outbound client, allowed to reach only this server's
+/// own loopback listener at `base` (keep-alive HTTP/1.1 over plain http, a connection pool).
+pub fn client(base: &str) -> anyhow::Result<OutboundClient> {
+    let base = Url::parse(base).context("server URL")?;
+    let policy = OutboundPolicy::own_server(&base).context("load generator target")?;
+    OutboundClient::new(
+        policy,
+        Limits {
+            timeout: Duration::from_secs(30),
+            ..Limits::default()
+        },
+    )
+    .context("HTTP client")
 }
 
 /// Sends every delivery to `url`; returns when each one got a 200.
 pub async fn run(
-    client: &reqwest::Client,
+    client: &OutboundClient,
     url: &str,
     secret: &str,
     deliveries: Arc<Vec<Delivery>>,
@@ -176,7 +182,7 @@ fn new_histogram() -> anyhow::Result<Histogram<u64>> {
 }
 
 async fn send(
-    client: &reqwest::Client,
+    client: &OutboundClient,
     url: &str,
     secret: &str,
     d: &Delivery,
@@ -184,8 +190,10 @@ async fn send(
 ) -> anyhow::Result<u16> {
     let ts = chrono::Utc::now().timestamp().to_string();
     let sig = slack_signature(secret, &ts, &d.body)?;
+    let url = Url::parse(url).context("delivery URL")?;
     let mut req = client
-        .post(url)
+        .post(&url)
+        .context("load generator target")?
         .header("content-type", "application/json")
         .header("x-slack-request-timestamp", &ts)
         .header("x-slack-signature", sig);
@@ -195,9 +203,8 @@ async fn send(
             .header("x-slack-retry-num", retry.to_string())
             .header("x-slack-retry-reason", "http_timeout");
     }
-    let r = req
-        .body(d.body.clone())
-        .send()
+    let r = client
+        .send(req.body(d.body.clone()))
         .await
         .with_context(|| format!("POST {url}"))?;
     let status = r.status().as_u16();

@@ -147,7 +147,6 @@ pub async fn run_with(
             connections: args.connections,
         },
     };
-    let client = load::client(args.connections.max(64))?;
     let gives = Arc::new(stream.gives.clone());
 
     // The ceiling: a bare server that only verifies the signature.
@@ -155,6 +154,7 @@ pub async fn run_with(
     if !args.no_ceiling {
         let (addr, stop) = ceiling_server().await?;
         let url = format!("http://{addr}/slack/events");
+        let client = load::client(&url)?;
         let r = load::run(&client, &url, SECRET, gives.clone(), mode).await?;
         out(format!(
             "ceiling (verify + 200), {}: {}",
@@ -204,6 +204,7 @@ pub async fn run_with(
         rss_idle.unwrap_or(0)
     ));
     let url = format!("http://{addr}/slack/events");
+    let client = load::client(&url)?;
     let setup = Mode::Closed {
         connections: args.connections,
     };
