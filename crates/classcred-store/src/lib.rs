@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod backend;
 pub mod clock;
+pub mod device;
 pub mod erasure;
 pub mod export;
 pub mod jobs;
@@ -38,6 +39,7 @@ pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
 pub use retention::{RetentionValues, StoredRetentionPolicy, TextCounts};
+pub use device::{SignInRecord, UsageCount, DEVICE_DATA_MAX_AGE_MS};
 
 /// Errors of the store. Messages carry ids, never personal data.
 #[derive(Debug, thiserror::Error)]

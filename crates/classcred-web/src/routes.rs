@@ -197,6 +197,7 @@ pub fn route_table() -> Vec<Route> {
             Admin,
             post(pages::privacy_requests::decline),
         ),
+        Route::post("/consent", Public, post(crate::consent::choose)),
     ]
 }
 
@@ -231,6 +232,10 @@ pub fn routes(state: WebState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::consent::layer,
         ))
         .with_state(state)
 }

@@ -66,6 +66,8 @@ pub struct Chrome {
     /// The CSRF token for the sign-out form; `None` when nobody is signed in.
     pub csrf: Option<String>,
     pub stylesheet: &'static str,
+    /// The cookie banner / footer choice of this request (statistics on or off).
+    pub consent: crate::consent::ConsentChrome,
 }
 
 impl Chrome {
@@ -77,6 +79,7 @@ impl Chrome {
             nav: Vec::new(),
             csrf: None,
             stylesheet: STYLESHEET_URL.as_str(),
+            consent: crate::consent::ConsentChrome::current(),
         }
     }
 
@@ -98,6 +101,7 @@ impl Chrome {
             nav,
             csrf: Some(viewer.csrf.clone()),
             stylesheet: STYLESHEET_URL.as_str(),
+            consent: crate::consent::ConsentChrome::current(),
         }
     }
 }
