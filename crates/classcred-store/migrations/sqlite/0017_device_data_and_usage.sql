@@ -5,11 +5,10 @@
 CREATE TABLE sign_in_record (
     id            TEXT PRIMARY KEY,
     community_id  TEXT NOT NULL REFERENCES community(id),
-    member_id     TEXT NOT NULL,
+    member_id     TEXT NOT NULL REFERENCES member(id),
     signed_in_at  INTEGER NOT NULL,
     network_enc   BLOB,
-    agent_enc     BLOB,
-    FOREIGN KEY (community_id, member_id) REFERENCES member (community_id, id)
+    agent_enc     BLOB
 );
 CREATE INDEX sign_in_record_member ON sign_in_record (community_id, member_id, signed_in_at);
 CREATE INDEX sign_in_record_age ON sign_in_record (signed_in_at);
