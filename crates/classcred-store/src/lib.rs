@@ -35,11 +35,11 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::{SignInRecord, UsageCount, DEVICE_DATA_MAX_AGE_MS};
 pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
 pub use retention::{RetentionValues, StoredRetentionPolicy, TextCounts};
-pub use device::{SignInRecord, UsageCount, DEVICE_DATA_MAX_AGE_MS};
 
 /// Errors of the store. Messages carry ids, never personal data.
 #[derive(Debug, thiserror::Error)]

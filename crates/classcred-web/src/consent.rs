@@ -273,9 +273,7 @@ pub async fn layer(State(state): State<WebState>, request: Request, next: Next) 
             v
         }
     };
-    stats
-        .count(&state.store, page_group(&path), &visitor)
-        .await;
+    stats.count(&state.store, page_group(&path), &visitor).await;
     response
 }
 
@@ -328,7 +326,10 @@ pub async fn choose(
         ));
     }
     if let Some(session) = SessionCookie::from_headers(&headers, state.tls) {
-        if !csrf_matches(&session.csrf_token(), form.csrf.as_deref().unwrap_or_default()) {
+        if !csrf_matches(
+            &session.csrf_token(),
+            form.csrf.as_deref().unwrap_or_default(),
+        ) {
             return Err(WebError::Csrf);
         }
     }
@@ -357,7 +358,17 @@ mod tests {
 
     #[test]
     fn page_groups_are_the_fixed_list() {
-        for p in ["/", "/privacy", "/dashboard/login", "/me", "/me/x", "/dashboard", "/dashboard/members", "/static/x.css", "/x"] {
+        for p in [
+            "/",
+            "/privacy",
+            "/dashboard/login",
+            "/me",
+            "/me/x",
+            "/dashboard",
+            "/dashboard/members",
+            "/static/x.css",
+            "/x",
+        ] {
             assert!(PAGE_GROUPS.contains(&page_group(p)), "{p}");
         }
         assert_eq!(page_group("/dashboard/login"), "sign-in");

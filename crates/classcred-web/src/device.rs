@@ -42,7 +42,11 @@ fn truncate_v4(ip: Ipv4Addr) -> String {
 
 /// The client's address: the TCP peer, or (when the operator says a proxy is in front) the
 /// last entry of `X-Forwarded-For`. `None` when neither is known or parses.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> Option<IpAddr> {
     if trust_forwarded_for {
         let forwarded = headers
             .get_all("x-forwarded-for")
@@ -154,8 +158,14 @@ mod tests {
     #[test]
     fn ipv4_is_cut_to_its_24() {
         assert_eq!(truncate_ip("192.0.2.57".parse().unwrap()), "192.0.2.0/24");
-        assert_eq!(truncate_ip("203.0.113.255".parse().unwrap()), "203.0.113.0/24");
-        assert_eq!(truncate_ip("::ffff:198.51.100.9".parse().unwrap()), "198.51.100.0/24");
+        assert_eq!(
+            truncate_ip("203.0.113.255".parse().unwrap()),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            truncate_ip("::ffff:198.51.100.9".parse().unwrap()),
+            "198.51.100.0/24"
+        );
     }
 
     #[test]
@@ -208,7 +218,8 @@ mod tests {
 
     #[test]
     fn nothing_of_the_user_agent_survives_but_the_two_labels() {
-        let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0; device-XYZ-42) Gecko/20100101 Firefox/128.0";
+        let ua =
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0; device-XYZ-42) Gecko/20100101 Firefox/128.0";
         let reduced = reduce_user_agent(ua);
         assert!(!reduced.contains("128"), "{reduced}");
         assert!(!reduced.contains("XYZ"), "{reduced}");

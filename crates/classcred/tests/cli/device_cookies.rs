@@ -25,7 +25,8 @@ use sqlx::Row;
 
 const PEER_IP: &str = "127.45.67.89";
 const FORWARDED_IP: &str = "192.0.2.57";
-const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0; canary-device-7731) Gecko/20100101 Firefox/128.0";
+const UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0; canary-device-7731) Gecko/20100101 Firefox/128.0";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -137,8 +138,9 @@ impl CookieLog {
     /// deletion is fine) in any step before `consent_step`, nor at all when `None`.
     fn check(&self, consent_step: Option<usize>) {
         for (i, (name, deletes, step)) in self.0.iter().enumerate() {
-            let declared = registry::cookie(name)
-                .unwrap_or_else(|| panic!("step {step}: cookie {name} is not declared in the registry"));
+            let declared = registry::cookie(name).unwrap_or_else(|| {
+                panic!("step {step}: cookie {name} is not declared in the registry")
+            });
             if !declared.strictly_necessary && !deletes {
                 assert!(
                     consent_step.is_some_and(|c| i >= c),
@@ -216,7 +218,13 @@ impl Run {
     }
 
     /// Sign in with a fresh login link; the session cookie `name=value`.
-    async fn sign_in(&self, store: &Store, c: &CommunityId, m: &MemberRowId, log: &mut CookieLog) -> String {
+    async fn sign_in(
+        &self,
+        store: &Store,
+        c: &CommunityId,
+        m: &MemberRowId,
+        log: &mut CookieLog,
+    ) -> String {
         let link = issue_login_link(&store.login_key(), "", c, m, store.now_ms() / 1000);
         let page = self.get(&link, "").await;
         log.record("login page", &page);
@@ -224,7 +232,9 @@ impl Run {
         let marker = "name=\"token\" value=\"";
         let at = body.find(marker).expect("a token field") + marker.len();
         let token = body[at..at + body[at..].find('"').unwrap()].to_owned();
-        let r = self.post("/dashboard/login", "", &format!("token={token}")).await;
+        let r = self
+            .post("/dashboard/login", "", &format!("token={token}"))
+            .await;
         assert_eq!(r.status().as_u16(), 303);
         log.record("sign-in", &r);
         let cookie = r
@@ -291,8 +301,14 @@ async fn device_data_off_keeps_no_address_anywhere_and_sets_no_optional_cookie()
             let r = run.get(path, &session).await;
             log.record(path, &r);
             let body = r.text().await.unwrap();
-            assert!(!body.contains("consent-banner"), "{path}: no banner with statistics off");
-            assert!(!body.contains("/consent"), "{path}: no cookie choice with statistics off");
+            assert!(
+                !body.contains("consent-banner"),
+                "{path}: no banner with statistics off"
+            );
+            assert!(
+                !body.contains("/consent"),
+                "{path}: no cookie choice with statistics off"
+            );
         }
         let admin_session = run.sign_in(&store, &c, &admin, &mut log).await;
         let r = run.get("/dashboard", &admin_session).await;
@@ -322,7 +338,10 @@ async fn device_data_off_keeps_no_address_anywhere_and_sets_no_optional_cookie()
         );
     }
     let logs = captured.0.lock().unwrap().clone();
-    assert!(contains(&logs, "signed in with a login link"), "the logs were captured");
+    assert!(
+        contains(&logs, "signed in with a login link"),
+        "the logs were captured"
+    );
     no_address_in("the logs", &logs);
 }
 
@@ -389,7 +408,10 @@ async fn device_data_on_keeps_only_the_truncated_network_and_browser() {
         log.check(None);
     }
     let logs = captured.0.lock().unwrap().clone();
-    assert!(contains(&logs, "signed in with a login link"), "the logs were captured");
+    assert!(
+        contains(&logs, "signed in with a login link"),
+        "the logs were captured"
+    );
     no_address_in("the logs", &logs);
 }
 
@@ -428,12 +450,18 @@ async fn statistics_on_ask_first_and_every_cookie_is_declared() {
         let body = r.text().await.unwrap();
         assert!(body.contains("consent-banner"));
         let csrf = csrf_of(&body);
-        let r = run.post("/consent", &session, "choice=accept&back=/dashboard").await;
+        let r = run
+            .post("/consent", &session, "choice=accept&back=/dashboard")
+            .await;
         assert_eq!(r.status().as_u16(), 403, "no CSRF token");
         log.record("accept without csrf", &r);
         let consent_at = log.len();
         let r = run
-            .post("/consent", &session, &format!("choice=accept&back=/dashboard&csrf={csrf}"))
+            .post(
+                "/consent",
+                &session,
+                &format!("choice=accept&back=/dashboard&csrf={csrf}"),
+            )
             .await;
         assert_eq!(r.status().as_u16(), 303);
         assert_eq!(r.headers().get("location").unwrap(), "/dashboard");
@@ -441,7 +469,10 @@ async fn statistics_on_ask_first_and_every_cookie_is_declared() {
         let with_choice = format!("{session}; classcred_consent=accept");
         let r = run.get("/dashboard", &with_choice).await;
         log.record("/dashboard after accept", &r);
-        assert!(log.sets("classcred_usage"), "accepted: the optional cookie is set");
+        assert!(
+            log.sets("classcred_usage"),
+            "accepted: the optional cookie is set"
+        );
         let usage = r
             .headers()
             .get_all("set-cookie")
@@ -459,10 +490,19 @@ async fn statistics_on_ask_first_and_every_cookie_is_declared() {
         }
         let today = store.clock().now().date_naive().to_string();
         let counts = store.usage_counts_since(&today).await.unwrap();
-        let count = |g: &str| counts.iter().find(|u| u.page_group == g).map(|u| u.visitors);
+        let count = |g: &str| {
+            counts
+                .iter()
+                .find(|u| u.page_group == g)
+                .map(|u| u.visitors)
+        };
         assert_eq!(count("dashboard"), Some(1), "{counts:?}");
         assert_eq!(count("my-data"), Some(1), "{counts:?}");
-        assert_eq!(count("public"), None, "the rejecting visitor is not counted: {counts:?}");
+        assert_eq!(
+            count("public"),
+            None,
+            "the rejecting visitor is not counted: {counts:?}"
+        );
         let metrics = run
             .http
             .get(format!("{}/metrics", run.base))
@@ -478,25 +518,41 @@ async fn statistics_on_ask_first_and_every_cookie_is_declared() {
         );
         // Changing to reject from the footer deletes the optional cookie.
         let r = run
-            .post("/consent", &cookies, &format!("choice=reject&back=/me&csrf={csrf}"))
+            .post(
+                "/consent",
+                &cookies,
+                &format!("choice=reject&back=/me&csrf={csrf}"),
+            )
             .await;
         assert_eq!(r.status().as_u16(), 303);
         let before = log.len();
         log.record("change to reject", &r);
-        assert!(log.0[before..].iter().any(|(n, d, _)| n == "classcred_usage" && *d));
+        assert!(log.0[before..]
+            .iter()
+            .any(|(n, d, _)| n == "classcred_usage" && *d));
         // A stale optional cookie sent after rejecting is deleted, not counted.
         let r = run
-            .get("/me", &format!("{session}; classcred_consent=reject; {usage}"))
+            .get(
+                "/me",
+                &format!("{session}; classcred_consent=reject; {usage}"),
+            )
             .await;
         let before = log.len();
         log.record("/me after reject", &r);
-        assert!(log.0[before..].iter().any(|(n, d, _)| n == "classcred_usage" && *d));
+        assert!(log.0[before..]
+            .iter()
+            .any(|(n, d, _)| n == "classcred_usage" && *d));
         let r = run.post("/logout", &session, &format!("csrf={csrf}")).await;
         log.record("logout", &r);
         log.check(Some(consent_at));
         run.stop().await;
-        assert!(!contains(&raw_bytes(&db, &store).await, &usage["classcred_usage=".len()..]),
-            "the visitor id is never stored");
+        assert!(
+            !contains(
+                &raw_bytes(&db, &store).await,
+                &usage["classcred_usage=".len()..]
+            ),
+            "the visitor id is never stored"
+        );
     }
 }
 
