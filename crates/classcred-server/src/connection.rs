@@ -47,6 +47,9 @@ pub(crate) struct Connection {
     pub(crate) mode: Mode,
     pub(crate) limits: HttpLimits,
     pub(crate) closing: watch::Receiver<bool>,
+    /// The TCP peer, handed to handlers as `ConnectInfo<SocketAddr>` (the dashboard truncates
+    /// it when device data is on; nothing logs it).
+    pub(crate) peer: std::net::SocketAddr,
 }
 
 impl Connection {
@@ -94,7 +97,10 @@ impl Connection {
         // Regular connections can be asked to make room while no request is in progress.
         let registration = (!health_only).then(|| self.tracker.register());
         let slot = registration.as_ref().map(|r| r.slot.clone());
-        let service = service_fn(move |req: hyper::Request<Incoming>| {
+        let peer = self.peer;
+        let service = service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let mut app = app.clone();
             let in_flight = slot.as_ref().map(|s| s.request());
             async move {

@@ -131,6 +131,20 @@ async fn metrics_handler(State(state): State<AppState>) -> Result<Response, WebE
         .job_counts(&state.store)
         .await
         .map_err(|e| WebError::Internal(e.into()))?;
+    // Today's usage statistics (only written when the operator enabled them and visitors
+    // accepted): counts per page group, a fixed short list of labels.
+    let today = state.store.clock().now().date_naive().to_string();
+    let usage = state
+        .store
+        .usage_counts_since(&today)
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?;
+    state.metrics.set_usage_visitors(
+        usage
+            .iter()
+            .filter(|u| u.day == today)
+            .map(|u| (u.page_group.as_str(), u.visitors)),
+    );
     let body = state.metrics.render(&counts);
     Ok((
         [(
@@ -268,7 +282,7 @@ impl Application {
         let shutdown = shutdown;
         tokio::pin!(shutdown);
         loop {
-            let (stream, _peer) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 () = &mut shutdown => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
                 accepted = listener.accept() => match accepted {
@@ -300,6 +314,7 @@ impl Application {
                 mode,
                 limits: limits.clone(),
                 closing: closing_rx.clone(),
+                peer,
             };
             connections.spawn(conn.serve(stream, acceptor.clone(), permit));
         }

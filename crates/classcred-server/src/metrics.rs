@@ -66,6 +66,11 @@ pub fn method_label(method: &str) -> &'static str {
 pub const DEFAULT_COUNTS_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PageGroupLabels {
+    page_group: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: String,
 }
@@ -86,6 +91,7 @@ pub struct Metrics {
     panics: Family<KindLabels, Counter>,
     erasure_overdue: Gauge,
     privacy_overdue: Gauge,
+    usage_visitors: Family<PageGroupLabels, Gauge>,
     counts_ttl: Duration,
     /// The last counts and when they were read. The lock is held during the query, so
     /// concurrent scrapes wait for one query instead of each running their own.
@@ -153,7 +159,14 @@ impl Metrics {
             "Erasure requests past their 30-day due date and not done",
             erasure_overdue.clone(),
         );
+        let usage_visitors = Family::<PageGroupLabels, Gauge>::default();
+        registry.register(
+            "usage_visitors",
+            "Distinct consenting visitors today (UTC) by page group; only with usage_statistics on",
+            usage_visitors.clone(),
+        );
         Self {
+            usage_visitors,
             registry,
             requests,
             latency,
@@ -186,6 +199,18 @@ impl Metrics {
         let fresh = store.job_counts().await?;
         *cached = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
+    }
+
+    /// Today's distinct consenting visitors per page group (replaces yesterday's values).
+    pub fn set_usage_visitors<'a>(&self, counts: impl IntoIterator<Item = (&'a str, i64)>) {
+        self.usage_visitors.clear();
+        for (group, n) in counts {
+            self.usage_visitors
+                .get_or_create(&PageGroupLabels {
+                    page_group: group.to_string(),
+                })
+                .set(n);
+        }
     }
 
     /// A job handler panicked.

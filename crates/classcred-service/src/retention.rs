@@ -14,6 +14,9 @@
 //! 4. **disabled community** — a community disabled (uninstalled, tokens revoked) for
 //!    `disabled_community_days` is erased, unless it was re-enabled meanwhile.
 //!
+//! Besides, [`run_all`] deletes device and network data (sign-in records) older than 30 days,
+//! for every community (the operator's `device_data` setting, not a community's schedule).
+//!
 //! Everything reads the store's clock. [`preview`] and [`run_community`] share one planning
 //! function, so a run at the time a preview was made for does what the preview listed.
 //!
@@ -536,11 +539,19 @@ pub async fn run_all(
     store: &Store,
     actions: &impl RetentionActions,
 ) -> Result<Vec<RunReport>, RetentionError> {
+    let mut problems = Vec::new();
+    // Device and network data (sign-in records) is kept at most 30 days, whatever the
+    // community's schedule, and also when collection was turned off since.
+    let cut = store.now_ms() - classcred_store::DEVICE_DATA_MAX_AGE_MS;
+    match store.purge_device_data_before(cut).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "device data older than 30 days purged"),
+        Err(e) => problems.push(format!("device data: {e}")),
+    }
     let mut tx = store.begin().await?;
     let communities = tx.list_communities().await?;
     tx.commit().await?;
     let mut reports = Vec::new();
-    let mut problems = Vec::new();
     for c in communities.iter().filter(|c| is_live(c.state)) {
         match run_community(store, actions, &c.id).await {
             Ok(r) => reports.push(r),

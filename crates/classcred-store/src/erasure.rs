@@ -273,6 +273,14 @@ impl Tx<'_> {
         counts.add("web_session", n);
         let n = self
             .exec_count(
+                "DELETE FROM sign_in_record WHERE community_id = $1 AND member_id = $2",
+                c,
+                m,
+            )
+            .await?;
+        counts.add("sign_in_record", n);
+        let n = self
+            .exec_count(
                 "DELETE FROM feed_item WHERE community_id = $1 AND member_id = $2",
                 c,
                 m,
@@ -329,6 +337,7 @@ const COMMUNITY_TABLES: &[&str] = &[
     "export_job",
     "privacy_request",
     "retention_policy",
+    "sign_in_record",
     "member",
 ];
 

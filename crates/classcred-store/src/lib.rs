@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod backend;
 pub mod clock;
+pub mod device;
 pub mod erasure;
 pub mod export;
 pub mod jobs;
@@ -34,6 +35,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::{SignInRecord, UsageCount, DEVICE_DATA_MAX_AGE_MS};
 pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;

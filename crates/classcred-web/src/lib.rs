@@ -11,6 +11,8 @@
 //!   [`WebError`], answered with an HTML page (5xx never carry detail).
 //! * Every response of these routes carries the security headers ([`headers`]).
 
+pub mod consent;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -55,6 +57,11 @@ pub struct WebState {
     /// The registry's subprocessors this server's configuration turns on, with the origin each
     /// is reached at (listed on `/privacy`). Empty: none.
     pub subprocessors_in_use: Arc<Vec<classcred_store::registry::InUse>>,
+    /// Optional first-party usage statistics (`usage_statistics`); `None`: off, no banner and
+    /// no optional cookie (see [`consent`]).
+    pub usage_stats: Option<Arc<consent::UsageStats>>,
+    /// Device and network data of sign-ins (`device_data`), off by default (see [`device`]).
+    pub device: device::DeviceData,
 }
 
 impl WebState {
@@ -69,7 +76,21 @@ impl WebState {
             export_dir: std::path::PathBuf::from("classcred-exports"),
             privacy_actions: None,
             subprocessors_in_use: Arc::new(Vec::new()),
+            usage_stats: None,
+            device: device::DeviceData::default(),
         }
+    }
+
+    /// The same state with optional usage statistics on (a banner asks every visitor).
+    pub fn with_usage_statistics(mut self, enabled: bool) -> Self {
+        self.usage_stats = consent::stats(enabled);
+        self
+    }
+
+    /// The same state with the operator's device-data setting.
+    pub fn with_device_data(mut self, device: device::DeviceData) -> Self {
+        self.device = device;
+        self
     }
 
     /// The same state with full-export archives in `dir`.

@@ -198,6 +198,7 @@ pub fn route_table() -> Vec<Route> {
             post(pages::privacy_requests::decline),
         ),
         Route::get("/privacy", Public, get(pages::privacy::page)),
+        Route::post("/consent", Public, post(crate::consent::choose)),
     ]
 }
 
@@ -232,6 +233,10 @@ pub fn routes(state: WebState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::consent::layer,
         ))
         .with_state(state)
 }

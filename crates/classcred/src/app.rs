@@ -128,7 +128,12 @@ impl App {
                 .with_privacy_actions(Arc::new(
                     classcred_service::privacy_requests::ServiceActions,
                 ))
-                .with_subprocessors_in_use(crate::subprocessors::in_use(cfg));
+                .with_subprocessors_in_use(crate::subprocessors::in_use(cfg))
+                .with_usage_statistics(cfg.usage_statistics)
+                .with_device_data(classcred_web::device::DeviceData {
+                    enabled: cfg.device_data,
+                    trust_forwarded_for: cfg.trust_forwarded_for,
+                });
             let (web_state, oidc_routes) = oidc_routes(cfg, &store, web_state, https)
                 .await
                 .context("OpenID Connect ([oidc])")?;

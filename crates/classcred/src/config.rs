@@ -85,6 +85,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "export_dir",
         "a directory for full-export archives (created 0700)",
     ),
+    (
+        "usage_statistics",
+        "true or false (default false): optional first-party usage statistics, asked with a cookie banner",
+    ),
+    (
+        "device_data",
+        "true or false (default false): keep sign-ins' truncated network and browser for 30 days",
+    ),
+    (
+        "trust_forwarded_for",
+        "true or false (default false): a reverse proxy in front sets X-Forwarded-For",
+    ),
 ];
 
 /// Keys of the `[slack]` table that may also come from `CLASSCRED_SLACK__<KEY>` variables.
@@ -375,6 +387,15 @@ pub struct Config {
     /// Where full-export archives are built (created 0700); default `classcred-exports`
     /// beside the SQLite file, or in the working directory for PostgreSQL.
     pub export_dir: Option<PathBuf>,
+    /// Optional first-party usage statistics: a banner asks every visitor; only those who
+    /// accept get the `classcred_usage` cookie. Off by default.
+    pub usage_statistics: bool,
+    /// Record each dashboard sign-in's network (IPv4 /24, IPv6 /48) and browser family and
+    /// OS, shown to the member on /me and purged after 30 days. Off by default.
+    pub device_data: bool,
+    /// A reverse proxy in front appends the client address to `X-Forwarded-For`: device data
+    /// reads its last entry instead of the TCP peer. Off by default.
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -421,6 +442,9 @@ impl Default for Config {
             metrics_cache_ms: 5_000,
             key_store_path: None,
             export_dir: None,
+            usage_statistics: false,
+            device_data: false,
+            trust_forwarded_for: false,
         }
     }
 }

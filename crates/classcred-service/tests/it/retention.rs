@@ -481,3 +481,62 @@ async fn the_daily_job_is_enqueued_once_a_day() {
     assert!(retention::schedule_retention(&w.store).await.unwrap());
     assert!(!retention::schedule_retention(&w.store).await.unwrap());
 }
+
+/// Device and network data (sign-in records) is purged by the daily run once it is 30 days
+/// old, in every community, whatever their schedules; younger records stay.
+#[tokio::test]
+async fn the_daily_run_purges_device_data_after_30_days() {
+    for db in TestDb::all().await {
+        let w = world(&db, json!({ "timezone": "UTC" })).await;
+        let m = join(&w, "UDEVICE", Role::Student).await;
+        let record = |at_time| {
+            let w = &w;
+            let m = m.clone();
+            async move {
+                w.clock.set(at_time);
+                let mut tx = w.store.begin().await.unwrap();
+                tx.for_community(&w.community)
+                    .record_sign_in(&m, Some("192.0.2.0/24"), Some("Firefox on Linux"))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        record(at(2026, 3, 2, 12, 0, 0)).await;
+        record(at(2026, 3, 20, 12, 0, 0)).await;
+        let stored = || {
+            let w = &w;
+            let m = m.clone();
+            async move {
+                let mut tx = w.store.begin().await.unwrap();
+                let v = tx
+                    .for_community(&w.community)
+                    .sign_ins_of_member(&m, 10)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                v.into_iter().map(|r| r.signed_in_at).collect::<Vec<_>>()
+            }
+        };
+        // 29 days after the first: both stay.
+        w.clock.set(at(2026, 3, 31, 12, 0, 0));
+        run_all(&w.store, &Recorder::default()).await.unwrap();
+        assert_eq!(stored().await.len(), 2);
+        // 30 days and a minute after the first: it goes, the second stays.
+        w.clock.set(at(2026, 4, 1, 12, 1, 0));
+        run_all(&w.store, &Recorder::default()).await.unwrap();
+        assert_eq!(
+            stored().await,
+            vec![at(2026, 3, 20, 12, 0, 0).timestamp_millis()]
+        );
+        // And that one 30 days after it.
+        w.clock.set(at(2026, 4, 19, 12, 1, 0));
+        run_all(&w.store, &Recorder::default()).await.unwrap();
+        assert!(stored().await.is_empty());
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_record")
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}

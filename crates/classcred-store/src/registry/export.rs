@@ -320,6 +320,16 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &[],
         ColumnRules::ByClass,
     ),
+    community(
+        "sign_in_record",
+        &["id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    not_exported(
+        "usage_daily",
+        "installation-wide visitor counts, not about any community or person",
+    ),
 ];
 
 /// The export rule of `table`.

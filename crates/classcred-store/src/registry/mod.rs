@@ -68,6 +68,8 @@ pub enum Retention {
     /// Until the web session expires or is revoked (sign-out); expired rows are deleted at the
     /// next sign-in.
     Session,
+    /// At most 30 days, then purged by the daily retention job (device and network data).
+    ThirtyDays,
 }
 
 impl Retention {
@@ -78,6 +80,7 @@ impl Retention {
             Retention::Processing => "until processed + inbox window",
             Retention::Installation => "until uninstall / token revocation",
             Retention::Session => "until the session expires or is signed out",
+            Retention::ThirtyDays => "30 days, then purged by the daily retention job",
         }
     }
 }
@@ -131,14 +134,45 @@ pub struct Cookie {
     pub holds: &'static str,
 }
 
-/// Every cookie the server sets.
-pub static COOKIES: &[Cookie] = &[Cookie {
-    name: "classcred_slack_oauth",
-    purpose: "binds a Slack install (OAuth state) to the browser that started it",
-    strictly_necessary: true,
-    lifetime: "10 minutes, path /slack/oauth",
-    holds: "a random nonce; no personal data",
-}];
+/// Every cookie the server sets. A test collects every `Set-Cookie` the server answers and
+/// fails on a name not declared here (`__Host-` is the TLS prefix of a declared name).
+pub static COOKIES: &[Cookie] = &[
+    Cookie {
+        name: "classcred_slack_oauth",
+        purpose: "binds a Slack install (OAuth state) to the browser that started it",
+        strictly_necessary: true,
+        lifetime: "10 minutes, path /slack/oauth",
+        holds: "a random nonce; no personal data",
+    },
+    Cookie {
+        name: "classcred_session",
+        purpose: "keeps a member signed in to the dashboard (server-side session)",
+        strictly_necessary: true,
+        lifetime: "12 hours, or until sign-out",
+        holds: "a random session value; the server keeps only its SHA-256",
+    },
+    Cookie {
+        name: "classcred_oidc",
+        purpose: "binds an OpenID Connect sign-in (state, nonce, PKCE verifier) to the browser that started it",
+        strictly_necessary: true,
+        lifetime: "10 minutes, path of the OpenID Connect callback",
+        holds: "random sign-in state; no personal data",
+    },
+    Cookie {
+        name: "classcred_consent",
+        purpose: "remembers the visitor's answer to the usage-statistics banner (accept or reject)",
+        strictly_necessary: true,
+        lifetime: "180 days, or until changed in the footer",
+        holds: "the word accept or reject",
+    },
+    Cookie {
+        name: "classcred_usage",
+        purpose: "optional usage statistics: counts distinct visitors per day and page group (only when the operator enabled statistics and the visitor accepted)",
+        strictly_necessary: false,
+        lifetime: "180 days, deleted when the visitor rejects",
+        holds: "a random visitor id; the server stores only daily counts, never the id",
+    },
+];
 
 /// A permission we ask a chat platform for, and why (each widens what personal data we can
 /// read, so each is declared here).
@@ -210,8 +244,9 @@ pub fn permissions(platform: &str) -> impl Iterator<Item = &'static PlatformPerm
         .filter(move |p| p.platform == platform)
 }
 
-/// Find a declared cookie.
+/// Find a declared cookie. The `__Host-` prefix (the TLS form of a name) is ignored.
 pub fn cookie(name: &str) -> Option<&'static Cookie> {
+    let name = name.strip_prefix("__Host-").unwrap_or(name);
     COOKIES.iter().find(|c| c.name == name)
 }
 

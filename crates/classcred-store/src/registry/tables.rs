@@ -748,4 +748,43 @@ pub static TABLES: &[Table] = &[
             ),
         ],
     },
+    Table {
+        name: "sign_in_record",
+        purpose: "dashboard sign-ins with their network and browser, shown to the member on /me (only when the operator turned device data on)",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            personal(
+                "member_id",
+                Metadata,
+                Pseudonymous,
+                ThirtyDays,
+                "who signed in",
+            ),
+            np("signed_in_at", "when the member signed in"),
+            personal(
+                "network_enc",
+                DeviceNetwork,
+                Encrypted,
+                ThirtyDays,
+                "the network the member signed in from, truncated before storage (IPv4 /24, IPv6 /48), so the member can spot a sign-in that was not theirs",
+            ),
+            personal(
+                "agent_enc",
+                DeviceNetwork,
+                Encrypted,
+                ThirtyDays,
+                "the browser family and operating system of the sign-in (the user agent reduced, e.g. Firefox on Linux), for the same purpose",
+            ),
+        ],
+    },
+    Table {
+        name: "usage_daily",
+        purpose: "optional usage statistics: distinct consenting visitors per day and page group (counts only)",
+        columns: &[
+            np("day", "UTC day of the count"),
+            np("page_group", "one of a fixed list of page groups (dashboard, my data, sign-in, public)"),
+            np("visitors", "how many distinct consenting visitors; the visitor ids are never stored"),
+        ],
+    },
 ];

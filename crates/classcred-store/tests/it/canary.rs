@@ -49,6 +49,8 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let note = c("ledger_entry.note_enc");
     let request_details = c("privacy_request.details_enc");
     let request_note = c("privacy_request.decision_note_enc");
+    let sign_in_network = c("sign_in_record.network_enc");
+    let sign_in_agent = c("sign_in_record.agent_enc");
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
@@ -144,6 +146,10 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         )
         .await
         .unwrap());
+    tx.for_community(cid)
+        .record_sign_in(&m1, Some(&sign_in_network), Some(&sign_in_agent))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         canaries,
@@ -220,6 +226,16 @@ async fn read_back(
         "privacy_request.decision_note_enc".into(),
         request.decision_note.unwrap(),
     );
+    let sign_in = tx
+        .for_community(cid)
+        .sign_ins_of_member(&s.members[0], 1)
+        .await?
+        .remove(0);
+    out.insert(
+        "sign_in_record.network_enc".into(),
+        sign_in.network.unwrap(),
+    );
+    out.insert("sign_in_record.agent_enc".into(), sign_in.agent.unwrap());
     tx.commit().await?;
     Ok(out)
 }

@@ -72,7 +72,7 @@ pub struct LoginForm {
 /// current browsers, decides when present: only `same-origin`. Without it, `Origin`, when
 /// sent, must name the request's own host. (`Origin: null` is what browsers send under our
 /// `Referrer-Policy: no-referrer`; it passes only through `Sec-Fetch-Site: same-origin`.)
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes() == b"same-origin";
     }
@@ -95,6 +95,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 /// sign-in). Staff land on `/dashboard`, students on `/me`. Cross-site posts are refused.
 pub async fn consume(
     State(state): State<WebState>,
+    device: crate::device::ClientDevice,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -129,6 +130,16 @@ pub async fn consume(
         classcred_store::StoreError::NotFound { .. } => WebError::Login(LoginError::UnknownMember),
         other => other.into(),
     })?;
+    if state.device.enabled {
+        // Only the truncated network and the reduced browser reach the store (never the log).
+        tx.for_community(&signed_in.community_id)
+            .record_sign_in(
+                &signed_in.member_id,
+                device.network.as_deref(),
+                device.agent.as_deref(),
+            )
+            .await?;
+    }
     tx.commit().await?;
     tracing::info!(
         community_id = %signed_in.community_id,

@@ -57,7 +57,21 @@ struct Me {
     stored: Vec<Stored>,
     /// Privacy requests: the form and the member's own requests.
     privacy: super::privacy_requests::RequestSection,
+    /// Recorded sign-ins (device data on): "signed in from 192.0.2.0/24, Firefox on Linux".
+    sign_ins: Vec<SignInLine>,
+    /// Device data is on (the sign-in section is shown).
+    device_data: bool,
 }
+
+/// One recorded sign-in.
+pub struct SignInLine {
+    pub when: String,
+    pub network: String,
+    pub agent: String,
+}
+
+/// How many recorded sign-ins the page lists.
+const SIGN_INS_SHOWN: i64 = 20;
 
 /// How many fires received the page lists (newest first).
 const RECEIVED_SHOWN: usize = 50;
@@ -133,7 +147,22 @@ pub(crate) async fn show(
             .into_iter()
             .map(|m| (m.platform_user_id, m.name))
             .collect();
+    let mut tx = state.store.begin().await?;
+    let sign_ins = tx
+        .for_community(&viewer.community_id)
+        .sign_ins_of_member(&viewer.member_id, SIGN_INS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|r| SignInLine {
+            when: when(DateTime::from_timestamp_millis(r.signed_in_at)),
+            network: r.network.unwrap_or_else(|| "an unknown network".into()),
+            agent: r.agent.unwrap_or_else(|| "an unknown browser".into()),
+        })
+        .collect();
+    tx.commit().await?;
     render(&Me {
+        device_data: state.device.enabled,
+        sign_ins,
         chrome: Chrome::for_viewer(viewer, "My data", "/me"),
         name: data.member.name.clone(),
         role: role_label(data.member.role),

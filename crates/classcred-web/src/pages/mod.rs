@@ -67,6 +67,8 @@ pub struct Chrome {
     /// The CSRF token for the sign-out form; `None` when nobody is signed in.
     pub csrf: Option<String>,
     pub stylesheet: &'static str,
+    /// The cookie banner / footer choice of this request (statistics on or off).
+    pub consent: crate::consent::ConsentChrome,
 }
 
 impl Chrome {
@@ -78,6 +80,7 @@ impl Chrome {
             nav: Vec::new(),
             csrf: None,
             stylesheet: STYLESHEET_URL.as_str(),
+            consent: crate::consent::ConsentChrome::current(),
         }
     }
 
@@ -99,6 +102,7 @@ impl Chrome {
             nav,
             csrf: Some(viewer.csrf.clone()),
             stylesheet: STYLESHEET_URL.as_str(),
+            consent: crate::consent::ConsentChrome::current(),
         }
     }
 }

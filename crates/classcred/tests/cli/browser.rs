@@ -154,3 +154,48 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
     site.shut_down();
     failed
 }
+
+/// The cookie choice with optional usage statistics on (`tests/browser/cookies.mjs`), on each
+/// backend: no optional cookie before a choice; Reject → none; Accept → present; changing to
+/// Reject from the footer → deleted; the consenting visitor is counted once.
+#[test]
+fn cookie_choice_in_chromium_on_every_backend() {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    for db in rt.block_on(TestDb::all()) {
+        let store = rt.block_on(db.store());
+        let class = rt.block_on(Class::demo(&store));
+        let site = Site::start_with(rt.clone(), store.clone(), |cfg| {
+            cfg.usage_statistics = true;
+        });
+        let facts = class.facts(&site.base_url(), &["STUDENT"]);
+        let result = tools.try_run("cookies.mjs", &facts);
+        let today = store.clock().now().date_naive().to_string();
+        let counts = rt.block_on(store.usage_counts_since(&today)).unwrap();
+        site.shut_down();
+        if let Err(why) = result {
+            panic!("{}: {why}", db.backend());
+        }
+        // The accepting student was counted once on "my data"; the anonymous visitor who
+        // rejected was not counted at all.
+        let my_data: i64 = counts
+            .iter()
+            .filter(|u| u.page_group == "my-data")
+            .map(|u| u.visitors)
+            .sum();
+        assert_eq!(my_data, 1, "{}: {counts:?}", db.backend());
+        assert!(
+            counts.iter().all(|u| u.page_group != "public"),
+            "{}: {counts:?}",
+            db.backend()
+        );
+    }
+}

@@ -13,6 +13,7 @@ mod bench;
 mod browser;
 mod demo;
 mod demo_sign_in;
+mod device_cookies;
 mod erase;
 mod export;
 mod keys;

@@ -171,11 +171,21 @@ pub struct Site {
 
 impl Site {
     pub fn start(rt: Arc<tokio::runtime::Runtime>, store: Store) -> Site {
-        let cfg = Config {
+        Self::start_with(rt, store, |_| {})
+    }
+
+    /// The same, with the configuration changed by `change` first.
+    pub fn start_with(
+        rt: Arc<tokio::runtime::Runtime>,
+        store: Store,
+        change: impl FnOnce(&mut Config),
+    ) -> Site {
+        let mut cfg = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 1,
             ..Config::default()
         };
+        change(&mut cfg);
         let app = rt
             .block_on(App::build(&cfg, store, Role::All))
             .expect("build the application");
