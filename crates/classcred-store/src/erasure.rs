@@ -328,6 +328,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     "export_job",
     "privacy_request",
     "retention_policy",
+    // Privacy governance (issue 12): per-community rows naming Admins.
+    "policy_ack",
+    "breach_notice",
     "member",
 ];
 

@@ -16,6 +16,7 @@ pub mod backend;
 pub mod clock;
 pub mod erasure;
 pub mod export;
+pub mod governance;
 pub mod jobs;
 mod keys;
 pub mod model;
