@@ -197,6 +197,13 @@ pub fn route_table() -> Vec<Route> {
             Admin,
             post(pages::privacy_requests::decline),
         ),
+        // Privacy policy versions (issue 12).
+        Route::get("/privacy/policy", Public, get(pages::policy::public_page)),
+        Route::post(
+            "/dashboard/policy/acknowledge",
+            Admin,
+            post(pages::policy::acknowledge),
+        ),
     ]
 }
 

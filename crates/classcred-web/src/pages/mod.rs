@@ -16,6 +16,7 @@ pub mod me;
 pub mod members;
 pub mod network;
 pub mod overview;
+pub mod policy;
 pub mod privacy_requests;
 pub mod settings;
 pub mod student;
@@ -66,6 +67,8 @@ pub struct Chrome {
     /// The CSRF token for the sign-out form; `None` when nobody is signed in.
     pub csrf: Option<String>,
     pub stylesheet: &'static str,
+    /// A privacy-policy version the signed-in Admin has not acknowledged (the banner).
+    pub policy_banner: Option<policy::PolicyBanner>,
 }
 
 impl Chrome {
@@ -77,6 +80,7 @@ impl Chrome {
             nav: Vec::new(),
             csrf: None,
             stylesheet: STYLESHEET_URL.as_str(),
+            policy_banner: None,
         }
     }
 
@@ -98,6 +102,7 @@ impl Chrome {
             nav,
             csrf: Some(viewer.csrf.clone()),
             stylesheet: STYLESHEET_URL.as_str(),
+            policy_banner: viewer.policy_pending.clone(),
         }
     }
 }

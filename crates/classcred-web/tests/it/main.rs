@@ -15,6 +15,7 @@ mod login;
 mod matrix;
 mod oidc;
 mod pages;
+mod policy;
 mod privacy_requests;
 mod retention;
 mod settings;

@@ -15,6 +15,7 @@ mod demo;
 mod demo_sign_in;
 mod erase;
 mod export;
+mod governance;
 mod keys;
 mod ledger;
 mod matrix;
