@@ -354,7 +354,13 @@ pub async fn close_breach(store: &Store, id: &str) -> Result<bool, StoreError> {
     }
     let closed = tx.close_breach(id, OPERATOR).await?;
     if closed {
-        audit_install(&mut tx, AUDIT_BREACH_CLOSED, format!("breach:{id}"), json!({})).await?;
+        audit_install(
+            &mut tx,
+            AUDIT_BREACH_CLOSED,
+            format!("breach:{id}"),
+            json!({}),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(closed)

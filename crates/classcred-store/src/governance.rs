@@ -351,9 +351,8 @@ impl BreachScope {
         }
         match t.strip_prefix("community:") {
             Some(id) => Ok(BreachScope::Community(
-                CommunityId::parse(id).map_err(|e| {
-                    StoreError::Invalid(format!("scope {t:?}: {e}"))
-                })?,
+                CommunityId::parse(id)
+                    .map_err(|e| StoreError::Invalid(format!("scope {t:?}: {e}")))?,
             )),
             None => Err(StoreError::Invalid(format!(
                 "scope must be `all` or `community:ID`, got {t:?}"
@@ -394,7 +393,9 @@ impl BreachState {
             "open" => Ok(BreachState::Open),
             "notified" => Ok(BreachState::Notified),
             "closed" => Ok(BreachState::Closed),
-            other => Err(StoreError::Invalid(format!("unknown breach state {other:?}"))),
+            other => Err(StoreError::Invalid(format!(
+                "unknown breach state {other:?}"
+            ))),
         }
     }
 }
@@ -514,7 +515,8 @@ pub struct BreachAudience {
     pub skipped: Vec<(CommunityId, &'static str)>,
 }
 
-const BREACH_COLUMNS: &str = "id, reported_at, deadline_at, scope, scope_community_id, description, \
+const BREACH_COLUMNS: &str =
+    "id, reported_at, deadline_at, scope, scope_community_id, description, \
      state, recorded_at, recorded_by, notified_at, closed_at, closed_by";
 
 fn breach_row(r: &AnyRow) -> Result<Breach> {
@@ -589,10 +591,12 @@ impl Tx<'_> {
 
     /// One breach.
     pub async fn breach(&mut self, id: &str) -> Result<Option<Breach>> {
-        let row = sqlx::query(&format!("SELECT {BREACH_COLUMNS} FROM breach WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {BREACH_COLUMNS} FROM breach WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
         row.as_ref().map(breach_row).transpose()
     }
 
@@ -848,14 +852,19 @@ fn required(field: &str, value: &str) -> Result<String> {
         return Err(StoreError::Invalid(format!("{field} is empty")));
     }
     if t.chars().count() > 4000 {
-        return Err(StoreError::Invalid(format!("{field} is longer than 4000 characters")));
+        return Err(StoreError::Invalid(format!(
+            "{field} is longer than 4000 characters"
+        )));
     }
     Ok(t.to_owned())
 }
 
 impl Tx<'_> {
     /// Record a legal request (decision `pending`).
-    pub async fn insert_legal_request(&mut self, new: &NewLegalRequest<'_>) -> Result<LegalRequest> {
+    pub async fn insert_legal_request(
+        &mut self,
+        new: &NewLegalRequest<'_>,
+    ) -> Result<LegalRequest> {
         if let Some(c) = new.community_id {
             self.community(c).await?;
         }
@@ -898,10 +907,12 @@ impl Tx<'_> {
 
     /// One legal request.
     pub async fn legal_request(&mut self, id: &str) -> Result<Option<LegalRequest>> {
-        let row = sqlx::query(&format!("SELECT {LEGAL_COLUMNS} FROM legal_request WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {LEGAL_COLUMNS} FROM legal_request WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
         row.as_ref().map(legal_row).transpose()
     }
 
@@ -946,7 +957,9 @@ impl Tx<'_> {
             ));
         }
         let now = self.now_ms();
-        let disclosed_at = disclosed.as_ref().map(|_| outcome.disclosed_at.unwrap_or(now));
+        let disclosed_at = disclosed
+            .as_ref()
+            .map(|_| outcome.disclosed_at.unwrap_or(now));
         let done = sqlx::query(
             "UPDATE legal_request SET state = 'closed', decision = $2, decision_note = $3, \
              decided_at = $4, disclosed = $5, disclosed_at = $6, closed_at = $4, closed_by = $7 \

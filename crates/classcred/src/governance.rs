@@ -366,8 +366,12 @@ pub async fn run_breach(store: &Store, command: BreachCommand) -> anyhow::Result
                 );
                 match &out {
                     Some(dir) => {
-                        let path =
-                            write_draft(dir, &sent.breach.id, d, &format!("{header}{}", d.markdown))?;
+                        let path = write_draft(
+                            dir,
+                            &sent.breach.id,
+                            d,
+                            &format!("{header}{}", d.markdown),
+                        )?;
                         text.push_str(&format!(
                             "email text for Admin {} of community {} written to {}\n",
                             d.member_id,
@@ -511,10 +515,7 @@ pub async fn run_legal(store: &Store, command: LegalRequestCommand) -> anyhow::R
                             out.push_str(&format!("  note: {n}\n"));
                         }
                         if let (Some(d), Some(at)) = (&r.disclosed, r.disclosed_at) {
-                            out.push_str(&format!(
-                                "  disclosed {}: {d}\n",
-                                fmt_in_zone(at, &tz)
-                            ));
+                            out.push_str(&format!("  disclosed {}: {d}\n", fmt_in_zone(at, &tz)));
                         }
                     }
                     output::print(&out)?;
@@ -531,9 +532,7 @@ pub async fn run_legal(store: &Store, command: LegalRequestCommand) -> anyhow::R
             tz,
         } => {
             let tz = zone(&tz)?;
-            let disclosed_at = disclosed_at
-                .map(|t| parse_time(&t, &tz))
-                .transpose()?;
+            let disclosed_at = disclosed_at.map(|t| parse_time(&t, &tz)).transpose()?;
             let outcome = LegalOutcome {
                 decision: decision.into(),
                 note: note.as_deref(),
@@ -574,18 +573,30 @@ mod tests {
         let london: Tz = "Europe/London".parse().unwrap_or(Tz::UTC);
         assert_eq!(
             parse_time("2026-03-28 09:00", &london).ok(),
-            Some(Utc.with_ymd_and_hms(2026, 3, 28, 9, 0, 0).unwrap().timestamp_millis())
+            Some(
+                Utc.with_ymd_and_hms(2026, 3, 28, 9, 0, 0)
+                    .unwrap()
+                    .timestamp_millis()
+            )
         );
         assert_eq!(
             parse_time("2026-07-01T09:00", &london).ok(),
-            Some(Utc.with_ymd_and_hms(2026, 7, 1, 8, 0, 0).unwrap().timestamp_millis())
+            Some(
+                Utc.with_ymd_and_hms(2026, 7, 1, 8, 0, 0)
+                    .unwrap()
+                    .timestamp_millis()
+            )
         );
         // 01:30 on 2026-03-29 does not exist in London.
         assert!(parse_time("2026-03-29 01:30", &london).is_err());
         assert!(parse_time("yesterday", &london).is_err());
         assert_eq!(
             parse_time("2026-03-28T09:00:00+01:00", &Tz::UTC).ok(),
-            Some(Utc.with_ymd_and_hms(2026, 3, 28, 8, 0, 0).unwrap().timestamp_millis())
+            Some(
+                Utc.with_ymd_and_hms(2026, 3, 28, 8, 0, 0)
+                    .unwrap()
+                    .timestamp_millis()
+            )
         );
     }
 }

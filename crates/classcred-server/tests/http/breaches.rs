@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::TimeZone;
 use classcred_crypto::MasterKey;
-use classcred_server::Metrics;
 use classcred_server::HttpLimits;
+use classcred_server::Metrics;
 use classcred_store::governance::{BreachScope, NewBreach};
 use classcred_store::testing::TestDb;
 use classcred_store::ManualClock;
@@ -34,8 +34,14 @@ async fn metrics_show_open_breaches_and_hours_left() {
         .await;
         let http = reqwest::Client::new();
         let text = metrics_text(&http, &srv.base).await;
-        assert!(text.contains("\nclasscred_breaches_open 0\n"), "{b}: {text}");
-        assert!(!text.contains("classcred_breach_hours_left{"), "{b}: {text}");
+        assert!(
+            text.contains("\nclasscred_breaches_open 0\n"),
+            "{b}: {text}"
+        );
+        assert!(
+            !text.contains("classcred_breach_hours_left{"),
+            "{b}: {text}"
+        );
 
         let now = store.now_ms();
         let mut tx = store.begin().await.unwrap();
@@ -69,8 +75,14 @@ async fn metrics_show_open_breaches_and_hours_left() {
         tx.commit().await.unwrap();
 
         let text = metrics_text(&http, &srv.base).await;
-        assert!(text.contains("\nclasscred_breaches_open 2\n"), "{b}: {text}");
-        assert!(text.contains("\nclasscred_breaches_overdue 1\n"), "{b}: {text}");
+        assert!(
+            text.contains("\nclasscred_breaches_open 2\n"),
+            "{b}: {text}"
+        );
+        assert!(
+            text.contains("\nclasscred_breaches_overdue 1\n"),
+            "{b}: {text}"
+        );
         assert!(
             text.contains("\nclasscred_breach_hours_left{breach=\"earliest_deadline\"} -8\n"),
             "{b}: {text}"
@@ -83,8 +95,14 @@ async fn metrics_show_open_breaches_and_hours_left() {
         tx.commit().await.unwrap();
         clock.advance(chrono::Duration::hours(3));
         let text = metrics_text(&http, &srv.base).await;
-        assert!(text.contains("\nclasscred_breaches_open 1\n"), "{b}: {text}");
-        assert!(text.contains("\nclasscred_breaches_overdue 0\n"), "{b}: {text}");
+        assert!(
+            text.contains("\nclasscred_breaches_open 1\n"),
+            "{b}: {text}"
+        );
+        assert!(
+            text.contains("\nclasscred_breaches_overdue 0\n"),
+            "{b}: {text}"
+        );
         assert!(
             text.contains("\nclasscred_breach_hours_left{breach=\"earliest_deadline\"} 59\n"),
             "{b}: {text}"
@@ -92,7 +110,10 @@ async fn metrics_show_open_breaches_and_hours_left() {
         // 60 more hours: it is overdue too.
         clock.advance(chrono::Duration::hours(60));
         let text = metrics_text(&http, &srv.base).await;
-        assert!(text.contains("\nclasscred_breaches_overdue 1\n"), "{b}: {text}");
+        assert!(
+            text.contains("\nclasscred_breaches_overdue 1\n"),
+            "{b}: {text}"
+        );
         assert!(
             text.contains("\nclasscred_breach_hours_left{breach=\"earliest_deadline\"} -1\n"),
             "{b}: {text}"

@@ -7,9 +7,9 @@ use crate::common::*;
 use chrono::{Duration, TimeZone};
 use classcred_service::governance::{
     acknowledge_policy, close_breach, close_legal_request, notify_breach, pending_policy,
-    publish_policy, record_breach, record_legal_request, AUDIT_BREACH_NOTICE,
-    AUDIT_LEGAL_CLOSED, AUDIT_LEGAL_DECIDED, AUDIT_LEGAL_DISCLOSED, AUDIT_LEGAL_RECORDED,
-    AUDIT_POLICY_ACKNOWLEDGED, AUDIT_POLICY_PUBLISHED,
+    publish_policy, record_breach, record_legal_request, AUDIT_BREACH_NOTICE, AUDIT_LEGAL_CLOSED,
+    AUDIT_LEGAL_DECIDED, AUDIT_LEGAL_DISCLOSED, AUDIT_LEGAL_RECORDED, AUDIT_POLICY_ACKNOWLEDGED,
+    AUDIT_POLICY_PUBLISHED,
 };
 use classcred_store::governance::{
     fmt_in_zone, BreachScope, BreachState, LegalDecision, LegalOutcome, NewLegalRequest,
@@ -57,8 +57,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn publishing_a_policy_asks_every_admin_once_and_acknowledgements_are_recorded_and_audited()
-{
+async fn publishing_a_policy_asks_every_admin_once_and_acknowledgements_are_recorded_and_audited() {
     for db in TestDb::all().await {
         let b = db.backend();
         let w = world(&db, json!({})).await;
@@ -105,7 +104,11 @@ async fn publishing_a_policy_asks_every_admin_once_and_acknowledgements_are_reco
             (&w.community, &student),
             (&wc.community, &admin_c),
         ] {
-            assert_eq!(pending_policy(&w.store, c, m).await.unwrap(), None, "{b}: {m}");
+            assert_eq!(
+                pending_policy(&w.store, c, m).await.unwrap(),
+                None,
+                "{b}: {m}"
+            );
         }
         // A chat notice to exactly those Admins, through the notice path.
         let told: Vec<String> = notices_of(&w.store, "policy_published")
@@ -186,7 +189,10 @@ async fn publishing_a_policy_asks_every_admin_once_and_acknowledgements_are_reco
             .collect();
         assert_eq!(acks.len(), 1, "{b}");
         assert_eq!(acks[0].actor, format!("member:{admin_a1}"));
-        assert_eq!(acks[0].subject.as_deref(), Some(&*format!("policy_version:{}", v1.id)));
+        assert_eq!(
+            acks[0].subject.as_deref(),
+            Some(&*format!("policy_version:{}", v1.id))
+        );
         assert!(w
             .store
             .audit_entries(None)
@@ -219,7 +225,10 @@ async fn publishing_a_policy_asks_every_admin_once_and_acknowledgements_are_reco
         let mut tx = w.store.begin().await.unwrap();
         let versions = tx.policy_versions().await.unwrap();
         assert_eq!(
-            versions.iter().map(|v| v.version.as_str()).collect::<Vec<_>>(),
+            versions
+                .iter()
+                .map(|v| v.version.as_str())
+                .collect::<Vec<_>>(),
             ["1.1", "1.0"]
         );
         assert_eq!(tx.policy_ack_counts(&v1.id).await.unwrap(), (0, 1), "{b}");
@@ -251,19 +260,36 @@ async fn the_breach_deadline_is_72_elapsed_hours_across_daylight_saving_changes(
         let spring = record_breach(&w.store, reported, BreachScope::All, "lost laptop")
             .await
             .unwrap();
-        let fall = record_breach(&w.store, reported_ny, BreachScope::All, "misdirected export")
-            .await
-            .unwrap();
+        let fall = record_breach(
+            &w.store,
+            reported_ny,
+            BreachScope::All,
+            "misdirected export",
+        )
+        .await
+        .unwrap();
         let mut tx = w.store.begin().await.unwrap();
         let spring = tx.breach(&spring.id).await.unwrap().unwrap();
         let fall = tx.breach(&fall.id).await.unwrap().unwrap();
         tx.commit().await.unwrap();
         assert_eq!(spring.deadline_at - spring.reported_at, h72, "{b}");
         assert_eq!(fall.deadline_at - fall.reported_at, h72, "{b}");
-        assert_eq!(fmt_in_zone(spring.reported_at, &london), "2026-03-28 09:00 GMT");
-        assert_eq!(fmt_in_zone(spring.deadline_at, &london), "2026-03-31 10:00 BST");
-        assert_eq!(fmt_in_zone(fall.reported_at, &new_york), "2026-10-31 09:00 EDT");
-        assert_eq!(fmt_in_zone(fall.deadline_at, &new_york), "2026-11-03 08:00 EST");
+        assert_eq!(
+            fmt_in_zone(spring.reported_at, &london),
+            "2026-03-28 09:00 GMT"
+        );
+        assert_eq!(
+            fmt_in_zone(spring.deadline_at, &london),
+            "2026-03-31 10:00 BST"
+        );
+        assert_eq!(
+            fmt_in_zone(fall.reported_at, &new_york),
+            "2026-10-31 09:00 EDT"
+        );
+        assert_eq!(
+            fmt_in_zone(fall.deadline_at, &new_york),
+            "2026-11-03 08:00 EST"
+        );
     }
 }
 
@@ -302,9 +328,15 @@ async fn breach_notices_go_to_exactly_the_affected_admins_and_each_sending_is_re
         .await
         .unwrap();
         let sent = notify_breach(&w.store, &one.id).await.unwrap();
-        assert_eq!(sent.chat_sent, vec![(wb.community.clone(), b1.clone())], "{b}");
+        assert_eq!(
+            sent.chat_sent,
+            vec![(wb.community.clone(), b1.clone())],
+            "{b}"
+        );
         assert_eq!(sent.emails.len(), 1, "{b}");
-        assert!(sent.emails[0].markdown.contains("backup copied to the wrong bucket"));
+        assert!(sent.emails[0]
+            .markdown
+            .contains("backup copied to the wrong bucket"));
         assert!(sent.emails[0].markdown.contains(&one.id));
         assert_eq!(sent.emails[0].to_name.as_deref(), Some("Name of UB1"));
         assert_eq!(sent.breach.state, BreachState::Notified, "{b}");
@@ -343,7 +375,9 @@ async fn breach_notices_go_to_exactly_the_affected_admins_and_each_sending_is_re
         // The chat notices went through the notice job.
         let chats = notices_of(&w.store, "breach_notice").await;
         assert_eq!(chats.len(), 4, "{b}: 1 + 3");
-        assert!(chats.iter().all(|(_, k)| k["breach_id"] == one.id || k["breach_id"] == all.id));
+        assert!(chats
+            .iter()
+            .all(|(_, k)| k["breach_id"] == one.id || k["breach_id"] == all.id));
         // Each Admin's notice is audited in their community.
         let audited = w
             .store
@@ -410,7 +444,11 @@ async fn an_unnotified_breach_becomes_overdue_when_the_clock_passes_72_hours() {
             .into_iter()
             .find(|e| e.action == "breach.notified")
             .unwrap();
-        assert!(late.details.contains("\"late\":true"), "{b}: {}", late.details);
+        assert!(
+            late.details.contains("\"late\":true"),
+            "{b}: {}",
+            late.details
+        );
     }
 }
 
@@ -555,7 +593,12 @@ async fn legal_requests_are_recorded_listed_closed_and_every_decision_and_disclo
             entries
                 .iter()
                 .filter(|e| e.subject.as_deref() == Some(&*format!("legal_request:{id}")))
-                .map(|e| (e.action.clone(), e.community_id.as_ref().map(|c| c.to_string())))
+                .map(|e| {
+                    (
+                        e.action.clone(),
+                        e.community_id.as_ref().map(|c| c.to_string()),
+                    )
+                })
                 .collect()
         };
         let c = Some(w.community.to_string());
@@ -580,5 +623,84 @@ async fn legal_requests_are_recorded_listed_closed_and_every_decision_and_disclo
         );
         // The chain still verifies.
         assert!(w.store.verify_audit().await.unwrap().is_ok(), "{b}");
+    }
+}
+
+/// Acknowledgements and breach notices are a community's rows: its export carries them (the
+/// Admin's own export too), and a community erasure purges them; the install-wide registers
+/// (policy versions, the breach itself) stay.
+#[tokio::test]
+async fn acknowledgements_and_notices_are_exported_and_purged_with_their_community() {
+    use classcred_service::export::{self, ExportSubject};
+    use std::io::Read;
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let w = world(&db, json!({})).await;
+        let admin = join(&w, "UA1", Role::Admin).await;
+        let v = publish_policy(&w.store, "3", "text").await.unwrap().version;
+        acknowledge_policy(&w.store, &w.community, &admin, &v.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let breach = record_breach(&w.store, w.store.now_ms(), BreachScope::All, "leak")
+            .await
+            .unwrap();
+        notify_breach(&w.store, &breach.id).await.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        for (name, subject) in [
+            ("all.zip", ExportSubject::Community),
+            ("admin.zip", ExportSubject::Member(admin.clone())),
+        ] {
+            let out = dir.path().join(name);
+            export::write_archive(&w.store, &w.community, &subject, &out, &mut |_, _| {})
+                .await
+                .unwrap();
+            let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+            let mut read = |file: &str| {
+                let mut s = String::new();
+                z.by_name(file).unwrap().read_to_string(&mut s).unwrap();
+                s
+            };
+            let acks = read("tables/policy_ack.ndjson");
+            assert!(
+                acks.contains(&v.id) && acks.contains(admin.as_str()),
+                "{b}: {name}"
+            );
+            let notices = read("tables/breach_notice.ndjson");
+            assert_eq!(notices.lines().count(), 2, "{b}: {name}: chat + email");
+            assert!(notices.contains(&breach.id));
+        }
+
+        w.store
+            .erase_community(&w.community, &mut |_, _| {})
+            .await
+            .unwrap();
+        let count = |sql: &'static str| {
+            let store = w.store.clone();
+            let c = w.community.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(c)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM policy_ack WHERE community_id = $1").await,
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM breach_notice WHERE community_id = $1")
+                .await,
+            0,
+            "{b}"
+        );
+        let mut tx = w.store.begin().await.unwrap();
+        assert!(tx.breach(&breach.id).await.unwrap().is_some(), "{b}");
+        assert_eq!(tx.policy_versions().await.unwrap().len(), 1);
+        tx.commit().await.unwrap();
     }
 }

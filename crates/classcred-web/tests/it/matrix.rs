@@ -219,7 +219,7 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         "/dashboard/privacy/requests/{request_id}/decline",
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
-    ),    // Privacy policy versions (issue 12): the public text; the acknowledgement form without a
+    ), // Privacy policy versions (issue 12): the public text; the acknowledgement form without a
     // version id is unreadable (the real cases are in `policy`).
     (
         Method::Get,

@@ -32,11 +32,20 @@ async fn the_banner_shows_on_every_dashboard_page_until_the_admin_acknowledges()
         .await
         .unwrap();
         let v = published.version;
-        for path in ["/dashboard", "/dashboard/members", "/dashboard/settings/course", "/me"] {
+        for path in [
+            "/dashboard",
+            "/dashboard/members",
+            "/dashboard/settings/course",
+            "/me",
+        ] {
             let page = w.get(path, Some(&admin)).await;
             assert_eq!(page.status, StatusCode::OK, "{b}: {path}");
             assert!(page.body.contains("policy-banner"), "{b}: {path}");
-            assert!(page.body.contains("version 2.0 was published on 2026-03-02"), "{b}");
+            assert!(
+                page.body
+                    .contains("version 2.0 was published on 2026-03-02"),
+                "{b}"
+            );
             assert!(page.body.contains(&format!("value=\"{}\"", v.id)), "{b}");
         }
         for who in [&teacher, &student] {
@@ -112,13 +121,22 @@ async fn the_banner_shows_on_every_dashboard_page_until_the_admin_acknowledges()
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}");
         // The other community's Admin still has theirs.
         let other = w.sign_in(&w.b, &w.admin_b).await;
-        assert!(w.get("/dashboard", Some(&other)).await.body.contains("policy-banner"));
+        assert!(w
+            .get("/dashboard", Some(&other))
+            .await
+            .body
+            .contains("policy-banner"));
 
         // The public page: no sign-in, text escaped, history with dates.
-        publish_policy(&w.store, "2.1", "Second text").await.unwrap();
+        publish_policy(&w.store, "2.1", "Second text")
+            .await
+            .unwrap();
         let page = w.get("/privacy/policy", None).await;
         assert_eq!(page.status, StatusCode::OK, "{b}");
-        assert!(page.body.contains("Current version: <strong>2.1</strong>"), "{b}");
+        assert!(
+            page.body.contains("Current version: <strong>2.1</strong>"),
+            "{b}"
+        );
         assert!(page.body.contains("Second text"));
         assert!(page.body.contains("2.0</td>"), "{b}: history");
         assert!(page.body.contains("2.1 (current)"), "{b}");
@@ -133,7 +151,10 @@ async fn the_public_policy_page_escapes_the_text() {
         let b = db.backend();
         let w = World::new(&db, false).await;
         let page = w.get("/privacy/policy", None).await;
-        assert!(page.body.contains("No version of the privacy policy"), "{b}");
+        assert!(
+            page.body.contains("No version of the privacy policy"),
+            "{b}"
+        );
         publish_policy(&w.store, "1", "<img src=x onerror=alert(1)> Terms & more")
             .await
             .unwrap();
@@ -141,7 +162,8 @@ async fn the_public_policy_page_escapes_the_text() {
         assert_eq!(page.status, StatusCode::OK, "{b}");
         assert!(!page.body.contains("<img src=x"), "{b}");
         assert!(
-            page.body.contains("&lt;img src=x onerror=alert(1)&gt; Terms &amp; more")
+            page.body
+                .contains("&lt;img src=x onerror=alert(1)&gt; Terms &amp; more")
                 || page.body.contains("&#60;img"),
             "{b}: {}",
             page.body

@@ -15,10 +15,12 @@ fn scalar(dir: &Path, sql: &str) -> i64 {
     rt.block_on(async {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
-        let mut c =
-            sqlx::AnyConnection::connect(&format!("sqlite://{}", dir.join("classcred.db").display()))
-                .await
-                .unwrap();
+        let mut c = sqlx::AnyConnection::connect(&format!(
+            "sqlite://{}",
+            dir.join("classcred.db").display()
+        ))
+        .await
+        .unwrap();
         sqlx::query_scalar::<_, i64>(sql)
             .fetch_one(&mut c)
             .await
@@ -54,20 +56,44 @@ fn policy_publish_asks_each_admin_and_refuses_old_versions() {
     assert!(out.contains("no policy version published yet"), "{out}");
     let out = ok(
         d,
-        &["policy", "publish", "--version", "1.0", "--file", "POLICY.md"],
+        &[
+            "policy",
+            "publish",
+            "--version",
+            "1.0",
+            "--file",
+            "POLICY.md",
+        ],
     );
     assert!(out.contains("policy version 1.0 published"), "{out}");
     assert!(out.contains(&format!("{admins} Admin(s) asked")), "{out}");
     let err = refused(
         d,
-        &["policy", "publish", "--version", "1.0", "--file", "POLICY.md"],
+        &[
+            "policy",
+            "publish",
+            "--version",
+            "1.0",
+            "--file",
+            "POLICY.md",
+        ],
     );
     assert!(err.contains("already published"), "{err}");
     let err = refused(
         d,
-        &["policy", "publish", "--version", "0.9", "--file", "POLICY.md"],
+        &[
+            "policy",
+            "publish",
+            "--version",
+            "0.9",
+            "--file",
+            "POLICY.md",
+        ],
     );
-    assert!(err.contains("not greater than the published version 1.0"), "{err}");
+    assert!(
+        err.contains("not greater than the published version 1.0"),
+        "{err}"
+    );
 
     let o = run(d, &["policy", "list", "--format", "json"]);
     assert!(o.status.success());
@@ -85,11 +111,24 @@ fn policy_publish_asks_each_admin_and_refuses_old_versions() {
         admins
     );
     assert_eq!(
-        scalar(d, "SELECT COUNT(*) FROM audit_entry WHERE action = 'policy.publish'"),
+        scalar(
+            d,
+            "SELECT COUNT(*) FROM audit_entry WHERE action = 'policy.publish'"
+        ),
         1
     );
     std::fs::write(d.join("POLICY.md"), "# Privacy policy\n\nVersion two.\n").unwrap();
-    ok(d, &["policy", "publish", "--version", "1.1", "--file", "POLICY.md"]);
+    ok(
+        d,
+        &[
+            "policy",
+            "publish",
+            "--version",
+            "1.1",
+            "--file",
+            "POLICY.md",
+        ],
+    );
     let out = ok(d, &["policy", "list"]);
     assert!(out.contains("1.1 (current)"), "{out}");
     ok(d, &["audit", "verify"]);
@@ -109,19 +148,35 @@ fn breach_record_list_notify_close() {
     let err = refused(
         d,
         &[
-            "breach", "record", "--reported-at", "2026-01-01T00:00:00Z", "--scope", "everything",
-            "--description", "x",
+            "breach",
+            "record",
+            "--reported-at",
+            "2026-01-01T00:00:00Z",
+            "--scope",
+            "everything",
+            "--description",
+            "x",
         ],
     );
-    assert!(err.contains("scope must be `all` or `community:ID`"), "{err}");
+    assert!(
+        err.contains("scope must be `all` or `community:ID`"),
+        "{err}"
+    );
 
     // Reported the day before London's clocks went forward: 72 elapsed hours end at 10:00
     // BST on the wall clock.
     let out = ok(
         d,
         &[
-            "breach", "record", "--reported-at", "2026-03-28 09:00", "--tz", "Europe/London",
-            "--scope", &format!("community:{c}"), "--description",
+            "breach",
+            "record",
+            "--reported-at",
+            "2026-03-28 09:00",
+            "--tz",
+            "Europe/London",
+            "--scope",
+            &format!("community:{c}"),
+            "--description",
             "analytics export copied to a public bucket",
         ],
     );
@@ -131,7 +186,13 @@ fn breach_record_list_notify_close() {
     let out = ok(
         d,
         &[
-            "breach", "record", "--reported-at", &an_hour_ago, "--scope", "all", "--description",
+            "breach",
+            "record",
+            "--reported-at",
+            &an_hour_ago,
+            "--scope",
+            "all",
+            "--description",
             "stolen operator laptop",
         ],
     );
@@ -171,16 +232,25 @@ fn breach_record_list_notify_close() {
     assert!(draft.contains("stolen operator laptop"), "{draft}");
     assert!(draft.contains(&recent), "{draft}");
     assert!(out.contains("chat notice queued for Admin"), "{out}");
-    assert!(out.contains(&format!("breach {recent} is notified")), "{out}");
+    assert!(
+        out.contains(&format!("breach {recent} is notified")),
+        "{out}"
+    );
     assert_eq!(
-        scalar(d, &format!("SELECT COUNT(*) FROM breach_notice WHERE breach_id = '{recent}'")),
+        scalar(
+            d,
+            &format!("SELECT COUNT(*) FROM breach_notice WHERE breach_id = '{recent}'")
+        ),
         2 * admins
     );
     // Again: nobody is notified twice.
     let out = ok(d, &["breach", "notify", &recent]);
     assert!(out.contains("was already notified"), "{out}");
     assert_eq!(
-        scalar(d, &format!("SELECT COUNT(*) FROM breach_notice WHERE breach_id = '{recent}'")),
+        scalar(
+            d,
+            &format!("SELECT COUNT(*) FROM breach_notice WHERE breach_id = '{recent}'")
+        ),
         2 * admins
     );
     // Notified: the clock stopped; listed until closed.
@@ -194,7 +264,10 @@ fn breach_record_list_notify_close() {
     assert!(out.contains(&format!("{recent}  closed")), "{out}");
     let err = refused(d, &["breach", "close", &recent]);
     assert!(err.contains("already closed"), "{err}");
-    let err = refused(d, &["breach", "notify", "0190c1f2-0000-7000-8000-000000000000"]);
+    let err = refused(
+        d,
+        &["breach", "notify", "0190c1f2-0000-7000-8000-000000000000"],
+    );
     assert!(err.contains("not found"), "{err}");
     assert_eq!(
         scalar(
@@ -216,9 +289,20 @@ fn legal_request_record_list_close() {
     let out = ok(
         d,
         &[
-            "legal-request", "record", "--received-at", "2026-11-30 14:00", "--tz",
-            "America/New_York", "--requester", "District court clerk", "--authority",
-            "subpoena 26-CV-0042", "--scope", "ledger of one member row", "--community", &c,
+            "legal-request",
+            "record",
+            "--received-at",
+            "2026-11-30 14:00",
+            "--tz",
+            "America/New_York",
+            "--requester",
+            "District court clerk",
+            "--authority",
+            "subpoena 26-CV-0042",
+            "--scope",
+            "ledger of one member row",
+            "--community",
+            &c,
         ],
     );
     let id = out.split_whitespace().nth(2).unwrap().to_string();
@@ -231,24 +315,43 @@ fn legal_request_record_list_close() {
     let err = refused(
         d,
         &[
-            "legal-request", "close", &id, "--decision", "refused", "--disclosed", "ledger rows",
+            "legal-request",
+            "close",
+            &id,
+            "--decision",
+            "refused",
+            "--disclosed",
+            "ledger rows",
         ],
     );
     assert!(err.contains("refused request discloses nothing"), "{err}");
     let out = ok(
         d,
         &[
-            "legal-request", "close", &id, "--decision", "complied", "--disclosed",
-            "ledger rows of one member row, March", "--disclosed-at", "2026-12-01T09:00:00Z",
+            "legal-request",
+            "close",
+            &id,
+            "--decision",
+            "complied",
+            "--disclosed",
+            "ledger rows of one member row, March",
+            "--disclosed-at",
+            "2026-12-01T09:00:00Z",
         ],
     );
-    assert!(out.contains("closed: complied, disclosure at 2026-12-01 09:00 UTC"), "{out}");
+    assert!(
+        out.contains("closed: complied, disclosure at 2026-12-01 09:00 UTC"),
+        "{out}"
+    );
     let err = refused(d, &["legal-request", "close", &id, "--decision", "refused"]);
     assert!(err.contains("no open legal request"), "{err}");
     let out = ok(d, &["legal-request", "list"]);
     assert!(out.contains("no open legal request"), "{out}");
     let out = ok(d, &["legal-request", "list", "--all"]);
-    assert!(out.contains("disclosed 2026-12-01 09:00 UTC: ledger rows of one member row"), "{out}");
+    assert!(
+        out.contains("disclosed 2026-12-01 09:00 UTC: ledger rows of one member row"),
+        "{out}"
+    );
     assert_eq!(
         scalar(
             d,
