@@ -165,6 +165,24 @@ pub enum NoticeKind {
         /// When the answer is due.
         due: NaiveDate,
     },
+    /// A new privacy-policy version was published (sent to every Admin by
+    /// `classcred policy publish`); the dashboard shows a banner until they acknowledge.
+    PolicyPublished {
+        /// The version number.
+        version: String,
+        /// The publication day (UTC).
+        published: NaiveDate,
+    },
+    /// A personal-data breach affecting the Admin's community (sent by
+    /// `classcred breach notify`). Times are UTC, formatted by the sender.
+    BreachNotice {
+        /// The breach's id in the register.
+        breach_id: String,
+        /// When the breach was reported to the operator.
+        reported: String,
+        /// Whether every community or only this one is affected.
+        scope: String,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -247,6 +265,29 @@ impl fmt::Display for NoticeKind {
                     ),
                     _ => write!(f, "Your privacy request {request_id} changed."),
                 }
+            }
+            NoticeKind::PolicyPublished { version, published } => write!(
+                f,
+                "The privacy policy changed: version {version} was published on {published}. \
+                 Please read it at /privacy/policy and acknowledge it on the ClassCred dashboard."
+            ),
+            NoticeKind::BreachNotice {
+                breach_id,
+                reported,
+                scope,
+            } => {
+                let which = if scope == "all" {
+                    "every community on this ClassCred server, including yours"
+                } else {
+                    "your community"
+                };
+                write!(
+                    f,
+                    "Security notice: a personal-data breach affecting {which} was reported to \
+                     the operator on {reported} (breach {breach_id}). The operator is sending \
+                     you the details by email; please read them and tell your students as your \
+                     institution requires."
+                )
             }
         }
     }

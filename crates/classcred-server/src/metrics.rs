@@ -65,6 +65,12 @@ pub fn method_label(method: &str) -> &'static str {
 /// How long job and inbox counts are reused by default.
 pub const DEFAULT_COUNTS_TTL: Duration = Duration::from_secs(5);
 
+/// Which breach a breach gauge is about: only `earliest_deadline` (no breach ids).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BreachLabels {
+    breach: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PageGroupLabels {
     page_group: String,
@@ -92,6 +98,9 @@ pub struct Metrics {
     erasure_overdue: Gauge,
     privacy_overdue: Gauge,
     usage_visitors: Family<PageGroupLabels, Gauge>,
+    breaches_open: Gauge,
+    breaches_overdue: Gauge,
+    breach_hours_left: Family<BreachLabels, Gauge>,
     counts_ttl: Duration,
     /// The last counts and when they were read. The lock is held during the query, so
     /// concurrent scrapes wait for one query instead of each running their own.
@@ -165,6 +174,24 @@ impl Metrics {
             "Distinct consenting visitors today (UTC) by page group; only with usage_statistics on",
             usage_visitors.clone(),
         );
+        let breaches_open = Gauge::default();
+        registry.register(
+            "breaches_open",
+            "Recorded breaches whose 72-hour notification clock runs (not yet notified or closed)",
+            breaches_open.clone(),
+        );
+        let breaches_overdue = Gauge::default();
+        registry.register(
+            "breaches_overdue",
+            "Open breaches past their 72-hour notification deadline",
+            breaches_overdue.clone(),
+        );
+        let breach_hours_left = Family::<BreachLabels, Gauge>::default();
+        registry.register(
+            "breach_hours_left",
+            "Whole hours left before the earliest open breach's notification deadline (negative: overdue); absent without an open breach",
+            breach_hours_left.clone(),
+        );
         Self {
             usage_visitors,
             registry,
@@ -177,6 +204,9 @@ impl Metrics {
             panics,
             erasure_overdue,
             privacy_overdue,
+            breaches_open,
+            breaches_overdue,
+            breach_hours_left,
             counts_ttl: DEFAULT_COUNTS_TTL,
             counts: tokio::sync::Mutex::new(None),
         }
@@ -286,6 +316,16 @@ impl Metrics {
         }
         self.erasure_overdue.set(counts.erasure_overdue);
         self.privacy_overdue.set(counts.privacy_requests_overdue);
+        self.breaches_open.set(counts.breaches_open);
+        self.breaches_overdue.set(counts.breaches_overdue);
+        self.breach_hours_left.clear();
+        if let Some(hours) = counts.breach_hours_left {
+            self.breach_hours_left
+                .get_or_create(&BreachLabels {
+                    breach: "earliest_deadline".into(),
+                })
+                .set(hours);
+        }
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             // Writing to a String does not fail; should it, the scrape is short, not wrong.

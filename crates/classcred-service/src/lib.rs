@@ -22,6 +22,7 @@ pub mod changes;
 pub mod dashboard;
 pub mod erasure;
 pub mod export;
+pub mod governance;
 pub mod group_commit;
 pub mod identity;
 pub mod login;

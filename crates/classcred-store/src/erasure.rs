@@ -338,6 +338,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     "privacy_request",
     "retention_policy",
     "sign_in_record",
+    // Privacy governance (issue 12): per-community rows naming Admins.
+    "policy_ack",
+    "breach_notice",
     "member",
 ];
 

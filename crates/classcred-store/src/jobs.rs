@@ -95,6 +95,13 @@ pub struct JobCounts {
     pub erasure_overdue: i64,
     /// Students' privacy requests still open after their due date (all communities).
     pub privacy_requests_overdue: i64,
+    /// Breaches whose 72-hour notification clock runs (recorded, not yet notified or closed).
+    pub breaches_open: i64,
+    /// Of those, the ones past their deadline.
+    pub breaches_overdue: i64,
+    /// Whole hours left before the earliest open breach's deadline (negative when overdue);
+    /// `None` without an open breach.
+    pub breach_hours_left: Option<i64>,
 }
 
 /// Backoff before attempt `attempts + 1`: 1 s, 2 s, 4 s … capped at 10 minutes.
@@ -322,6 +329,18 @@ impl Store {
         .bind(self.now_ms())
         .fetch_one(self.pool())
         .await?;
+        let now = self.now_ms();
+        let (open, overdue, earliest): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN deadline_at < $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(MIN(deadline_at) AS BIGINT) FROM breach WHERE state = 'open'",
+        )
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        c.breaches_open = open;
+        c.breaches_overdue = overdue;
+        c.breach_hours_left = earliest.map(|d| (d - now).div_euclid(3_600_000));
         Ok(c)
     }
 

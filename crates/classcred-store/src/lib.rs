@@ -17,6 +17,7 @@ pub mod clock;
 pub mod device;
 pub mod erasure;
 pub mod export;
+pub mod governance;
 pub mod jobs;
 mod keys;
 pub mod model;

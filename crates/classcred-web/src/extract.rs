@@ -28,6 +28,9 @@ pub struct Viewer {
     pub csrf: String,
     /// Store key of the session (hash of the cookie value), for sign-out.
     pub(crate) session_hash: String,
+    /// A published privacy-policy version this member (an Admin) has not acknowledged yet:
+    /// the banner on every dashboard page.
+    pub policy_pending: Option<crate::pages::policy::PolicyBanner>,
 }
 
 impl Viewer {
@@ -48,6 +51,12 @@ impl Viewer {
             return Ok(None);
         };
         let community = tx.community(&session.community_id).await?;
+        let policy_pending = tx
+            .pending_policy_acks(&session.community_id, &session.member_id)
+            .await?
+            .into_iter()
+            .next()
+            .map(crate::pages::policy::PolicyBanner::from);
         tx.commit().await?;
         if community.state != classcred_store::CommunityState::Active {
             return Ok(None);
@@ -59,6 +68,7 @@ impl Viewer {
             role: session.role,
             csrf: cookie.csrf_token(),
             session_hash,
+            policy_pending,
         }))
     }
 }

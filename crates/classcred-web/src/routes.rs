@@ -199,6 +199,13 @@ pub fn route_table() -> Vec<Route> {
         ),
         Route::get("/privacy", Public, get(pages::privacy::page)),
         Route::post("/consent", Public, post(crate::consent::choose)),
+        // Privacy policy versions (issue 12).
+        Route::get("/privacy/policy", Public, get(pages::policy::public_page)),
+        Route::post(
+            "/dashboard/policy/acknowledge",
+            Admin,
+            post(pages::policy::acknowledge),
+        ),
     ]
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 mod erase;
 mod export;
+mod governance;
 mod keys;
 mod ledger;
 mod notices;
@@ -144,6 +145,23 @@ pub enum Command {
     /// Load the Slack events endpoint with a signed class stream, compare with a bare
     /// signature-checking server, drain, and check every balance (exit 1 on a wrong result).
     Bench(bench::BenchArgs),
+    /// Privacy policy versions: publish a new version (every Admin is asked to acknowledge it),
+    /// list the versions.
+    Policy {
+        #[command(subcommand)]
+        command: governance::PolicyCommand,
+    },
+    /// The breach register: record, list (hours left to notify), notify the affected Admins,
+    /// close.
+    Breach {
+        #[command(subcommand)]
+        command: governance::BreachCommand,
+    },
+    /// The legal-request register: record, list, close (decision and disclosure, audited).
+    LegalRequest {
+        #[command(subcommand)]
+        command: governance::LegalRequestCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -408,6 +426,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retention { command } => {
             let store = open_existing_store(&cfg).await?;
             let code = retention::run(&store, command).await;
+            store.close().await;
+            code
+        }
+        Command::Policy { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = governance::run_policy(&store, command).await;
+            store.close().await;
+            code
+        }
+        Command::Breach { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = governance::run_breach(&store, command).await;
+            store.close().await;
+            code
+        }
+        Command::LegalRequest { command } => {
+            let store = open_existing_store(&cfg).await?;
+            let code = governance::run_legal(&store, command).await;
             store.close().await;
             code
         }

@@ -7,6 +7,7 @@
     reason = "test helpers outside #[test] fns fail loudly"
 )]
 
+mod breaches;
 mod limits;
 mod workers;
 

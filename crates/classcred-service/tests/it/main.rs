@@ -9,6 +9,7 @@ mod common;
 mod dashboard;
 mod erasure;
 mod export;
+mod governance;
 mod identity;
 mod privacy_requests;
 mod processing;

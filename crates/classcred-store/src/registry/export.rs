@@ -319,6 +319,30 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &["community_id"],
         &[],
         ColumnRules::ByClass,
+    ),    // Privacy governance registers (issue 12).
+    not_exported(
+        "policy_version",
+        "install-wide and public: the policy texts are on /privacy/policy for everyone",
+    ),
+    community(
+        "policy_ack",
+        &["id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    not_exported(
+        "breach",
+        "the operator's install-wide breach register; each community's Admins receive the notice about it (breach_notice is exported)",
+    ),
+    community(
+        "breach_notice",
+        &["id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    not_exported(
+        "legal_request",
+        "the operator's install-wide legal-request register; a request may be under a non-disclosure order, so no community export carries it",
     ),
     community(
         "sign_in_record",

@@ -17,6 +17,7 @@ pub mod members;
 pub mod network;
 pub mod overview;
 pub mod privacy;
+pub mod policy;
 pub mod privacy_requests;
 pub mod settings;
 pub mod student;
@@ -69,6 +70,8 @@ pub struct Chrome {
     pub stylesheet: &'static str,
     /// The cookie banner / footer choice of this request (statistics on or off).
     pub consent: crate::consent::ConsentChrome,
+    /// A privacy-policy version the signed-in Admin has not acknowledged (the banner).
+    pub policy_banner: Option<policy::PolicyBanner>,
 }
 
 impl Chrome {
@@ -81,6 +84,7 @@ impl Chrome {
             csrf: None,
             stylesheet: STYLESHEET_URL.as_str(),
             consent: crate::consent::ConsentChrome::current(),
+            policy_banner: None,
         }
     }
 
@@ -103,6 +107,7 @@ impl Chrome {
             csrf: Some(viewer.csrf.clone()),
             stylesheet: STYLESHEET_URL.as_str(),
             consent: crate::consent::ConsentChrome::current(),
+            policy_banner: viewer.policy_pending.clone(),
         }
     }
 }

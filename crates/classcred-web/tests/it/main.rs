@@ -16,6 +16,7 @@ mod matrix;
 mod oidc;
 mod pages;
 mod privacy_page;
+mod policy;
 mod privacy_requests;
 mod retention;
 mod settings;

@@ -219,6 +219,19 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         "/dashboard/privacy/requests/{request_id}/decline",
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ), // Privacy policy versions (issue 12): the public text; the acknowledgement form without a
+    // version id is unreadable (the real cases are in `policy`).
+    (
+        Method::Get,
+        "/privacy/policy",
+        Access::Public,
+        [OK, OK, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/policy/acknowledge",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, BAD, BAD],
     ),
     (Method::Get, "/privacy", Access::Public, [OK, OK, OK, OK, OK]),
     // Usage statistics are off in this world: the cookie choice is not a route.

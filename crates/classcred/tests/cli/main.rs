@@ -16,6 +16,7 @@ mod demo_sign_in;
 mod device_cookies;
 mod erase;
 mod export;
+mod governance;
 mod keys;
 mod ledger;
 mod matrix;
