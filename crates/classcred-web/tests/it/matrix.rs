@@ -220,7 +220,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
     ),
-    (Method::Get, "/privacy", Access::Public, [OK, OK, OK, OK, OK]),
+    (
+        Method::Get,
+        "/privacy",
+        Access::Public,
+        [OK, OK, OK, OK, OK],
+    ),
 ];
 
 #[tokio::test]
