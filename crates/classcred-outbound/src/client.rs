@@ -94,12 +94,7 @@ impl OutboundResponse {
             return Err(OutboundError::TooLarge { limit });
         }
         let mut buf = Vec::new();
-        while let Some(chunk) = self
-            .inner
-            .chunk()
-            .await
-            .map_err(OutboundError::transport)?
-        {
+        while let Some(chunk) = self.inner.chunk().await.map_err(OutboundError::transport)? {
             if buf.len() + chunk.len() > limit {
                 return Err(OutboundError::TooLarge { limit });
             }

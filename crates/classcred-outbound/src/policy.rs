@@ -288,11 +288,7 @@ impl OutboundPolicy {
         }
         let origin = Origin::of(url).ok_or(PolicyError::InvalidUrl)?;
         // An exactly allowed origin (configured or loopback, whatever the scheme).
-        let exact: Vec<&Allowed> = self
-            .allowed
-            .iter()
-            .filter(|a| a.origin == origin)
-            .collect();
+        let exact: Vec<&Allowed> = self.allowed.iter().filter(|a| a.origin == origin).collect();
         if let Some(a) = exact.iter().find(|a| a.path_ok(url)) {
             return Ok(a.target);
         }
@@ -362,7 +358,10 @@ mod tests {
             Err(PolicyError::Credentials)
         );
         assert_eq!(p.check_str("not a url"), Err(PolicyError::InvalidUrl));
-        assert_eq!(p.check_str("ftp://slack.com/api/"), Err(PolicyError::Scheme("ftp".into())));
+        assert_eq!(
+            p.check_str("ftp://slack.com/api/"),
+            Err(PolicyError::Scheme("ftp".into()))
+        );
     }
 
     #[test]
@@ -407,7 +406,9 @@ mod tests {
             OutboundPolicy::none().configure(SLACK_WEB_API, &elsewhere),
             Err(PolicyError::NotConfigurable(SLACK_WEB_API.into()))
         );
-        assert!(OutboundPolicy::none().check_str("https://slack.com/api/x").is_err());
+        assert!(OutboundPolicy::none()
+            .check_str("https://slack.com/api/x")
+            .is_err());
     }
 
     #[test]
@@ -432,17 +433,29 @@ mod tests {
                 .iter()
                 .map(|o| (o.target.id(), o.origin.as_str(), o.grant))
                 .collect::<Vec<_>>(),
-            vec![(OIDC_PROVIDER, "https://login.example.com", Grant::Configured)]
+            vec![(
+                OIDC_PROVIDER,
+                "https://login.example.com",
+                Grant::Configured
+            )]
         );
-        for bad in ["http://idp.example/", "ftp://127.0.0.1/", "https://u:p@idp.example/"] {
+        for bad in [
+            "http://idp.example/",
+            "ftp://127.0.0.1/",
+            "https://u:p@idp.example/",
+        ] {
             let url = Url::parse(bad).unwrap();
             assert!(
-                OutboundPolicy::none().configure(OIDC_PROVIDER, &url).is_err(),
+                OutboundPolicy::none()
+                    .configure(OIDC_PROVIDER, &url)
+                    .is_err(),
                 "{bad}"
             );
         }
         let local = Url::parse("http://127.0.0.1:4000").unwrap();
-        let p = OutboundPolicy::none().configure(OIDC_PROVIDER, &local).unwrap();
+        let p = OutboundPolicy::none()
+            .configure(OIDC_PROVIDER, &local)
+            .unwrap();
         assert!(p.check_str("http://127.0.0.1:4000/jwks").is_ok());
         assert!(p.check_str("http://127.0.0.1:4001/jwks").is_err());
         assert!(p.check_str("https://127.0.0.1:4000/jwks").is_err());
@@ -468,7 +481,11 @@ mod tests {
         ] {
             assert!(p.check_str(u).is_err(), "{u}");
         }
-        for not_loopback in ["http://10.0.0.1:9/", "https://slack.com/", "http://example.com/"] {
+        for not_loopback in [
+            "http://10.0.0.1:9/",
+            "https://slack.com/",
+            "http://example.com/",
+        ] {
             let url = Url::parse(not_loopback).unwrap();
             assert_eq!(
                 slack().allow_loopback(SLACK_WEB_API, &url),

@@ -1,12 +1,7 @@
 //! The outbound client against loopback servers: what is not declared is refused before any
 //! connection, plain http only on the explicitly allowed loopback origin, redirects are handed
 //! back (never followed), bodies are bounded, a silent server times out.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,7 +70,10 @@ async fn undeclared_hosts_are_refused_before_connecting() {
             "https://slack.com.evil.example/api/x",
             PolicyError::Host("slack.com.evil.example".into()),
         ),
-        ("https://10.0.0.1/api/", PolicyError::Host("10.0.0.1".into())),
+        (
+            "https://10.0.0.1/api/",
+            PolicyError::Host("10.0.0.1".into()),
+        ),
     ] {
         let url = Url::parse(url).unwrap();
         assert_eq!(c.post(&url).unwrap_err(), expected, "{url}");
@@ -126,9 +124,17 @@ async fn a_configured_origin_is_reached_and_nothing_else() {
             .unwrap(),
     );
     let jwks = issuer.join("jwks").unwrap();
-    let body = c.send(c.get(&jwks).unwrap()).await.unwrap().bytes().await.unwrap();
+    let body = c
+        .send(c.get(&jwks).unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(body, br#"{"keys":[]}"#);
-    assert!(c.get(&Url::parse("https://slack.com/api/x").unwrap()).is_err());
+    assert!(c
+        .get(&Url::parse("https://slack.com/api/x").unwrap())
+        .is_err());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
@@ -157,10 +163,8 @@ async fn bodies_are_bounded() {
     let big = "x".repeat(4096);
     let (declared, _) = server(ok_answer(&big)).await;
     // No Content-Length: the limit is found while reading.
-    let (undeclared_length, _) = server(format!(
-        "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{big}"
-    ))
-    .await;
+    let (undeclared_length, _) =
+        server(format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{big}")).await;
     for base in [declared, undeclared_length] {
         let c = OutboundClient::new(
             OutboundPolicy::none()
@@ -205,7 +209,10 @@ async fn a_silent_server_times_out() {
     match c.send(c.get(&base).unwrap()).await {
         Err(OutboundError::Transport(e)) => {
             assert!(e.is_timeout(), "{e}");
-            assert!(!e.to_string().contains("127.0.0.1"), "no URL in errors: {e}");
+            assert!(
+                !e.to_string().contains("127.0.0.1"),
+                "no URL in errors: {e}"
+            );
         }
         other => panic!("{other:?}"),
     }

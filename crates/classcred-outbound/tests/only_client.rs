@@ -2,7 +2,7 @@
 //! HTTP client crate outside its dev-dependencies, and no source file outside
 //! `crates/classcred-outbound/src/client.rs` builds a client. A new client added anywhere fails
 //! here, naming the file.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::path::{Path, PathBuf};
 
@@ -119,8 +119,10 @@ fn only_the_outbound_crate_depends_on_an_http_client() {
             "{manifest}"
         );
     }
-    assert!(!runtime_dependencies("[dev-dependencies]\nreqwest.workspace = true\n")
-        .contains(&"reqwest".to_owned()));
+    assert!(
+        !runtime_dependencies("[dev-dependencies]\nreqwest.workspace = true\n")
+            .contains(&"reqwest".to_owned())
+    );
 }
 
 #[test]

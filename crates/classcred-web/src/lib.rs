@@ -109,7 +109,10 @@ impl WebState {
     }
 
     /// The same state listing these subprocessors as in use on `/privacy`.
-    pub fn with_subprocessors_in_use(mut self, in_use: Vec<classcred_store::registry::InUse>) -> Self {
+    pub fn with_subprocessors_in_use(
+        mut self,
+        in_use: Vec<classcred_store::registry::InUse>,
+    ) -> Self {
         self.subprocessors_in_use = Arc::new(in_use);
         self
     }

@@ -483,7 +483,10 @@ async fn undeclared_hosts_are_refused_before_connecting() {
         classcred_slack::client::default_policy().unwrap(),
     )
     .unwrap_err();
-    assert!(matches!(err, SlackApiError::Policy(PolicyError::Host(_))), "{err}");
+    assert!(
+        matches!(err, SlackApiError::Policy(PolicyError::Host(_))),
+        "{err}"
+    );
     assert!(SlackClient::new(SlackClientConfig::default()).is_ok());
 }
 

@@ -92,7 +92,10 @@ struct PrivacyPage {
 }
 
 const CATEGORIES: [(Category, &str); 6] = [
-    (Category::Profile, "Who a person is, as the chat platform tells us."),
+    (
+        Category::Profile,
+        "Who a person is, as the chat platform tells us.",
+    ),
     (Category::Activity, "What people do and write in class."),
     (
         Category::Metadata,
@@ -214,7 +217,10 @@ pub async fn page(
         .map(|&p| ProtectionClass {
             label: protection_label(p),
             how: protection_how(p),
-            columns: personal.iter().filter(|(_, _, x)| x.protection == p).count(),
+            columns: personal
+                .iter()
+                .filter(|(_, _, x)| x.protection == p)
+                .count(),
         })
         .collect();
     let retention_classes = RETENTIONS

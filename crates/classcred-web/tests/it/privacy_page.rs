@@ -33,7 +33,10 @@ async fn the_privacy_page_lists_every_registry_entry_without_sign_in() {
         let w = World::new(&db, true).await;
         let page = w.get("/privacy", None).await;
         assert_eq!(page.status, StatusCode::OK, "{}", db.backend());
-        assert!(page.header(header::SET_COOKIE).is_none(), "no cookie to read it");
+        assert!(
+            page.header(header::SET_COOKIE).is_none(),
+            "no cookie to read it"
+        );
         let body = &page.body;
         for t in TABLES {
             assert_shows(body, "a table", t.name);
@@ -80,13 +83,10 @@ async fn the_subprocessors_in_use_and_transport_follow_the_configuration() {
     for db in TestDb::all().await {
         let mut w = World::new(&db, false).await;
         let oidc = registry::subprocessor(OIDC_PROVIDER).unwrap();
-        w.state = w
-            .state
-            .clone()
-            .with_subprocessors_in_use(vec![InUse {
-                subprocessor: oidc,
-                origin: "https://login.example.edu".into(),
-            }]);
+        w.state = w.state.clone().with_subprocessors_in_use(vec![InUse {
+            subprocessor: oidc,
+            origin: "https://login.example.edu".into(),
+        }]);
         let body = w.get("/privacy", None).await.body;
         assert!(body.contains("1 subprocessors in use"), "{}", db.backend());
         assert!(body.contains("<code>https://login.example.edu</code>"));

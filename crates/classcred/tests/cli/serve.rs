@@ -369,6 +369,19 @@ fn serve_with_slack_processes_a_signed_event() {
     });
     assert_eq!(unsigned, 401);
     assert_eq!(signed, 200);
+    // `/privacy` lists what this configuration turned on: the Web API at the configured origin
+    // and response URLs (the signing secret is set); not the OpenID Provider.
+    let privacy = rt.block_on(async {
+        reqwest::get(format!("http://{addr}/privacy"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(privacy.contains("2 subprocessors in use"), "{privacy}");
+    assert!(privacy.contains(&format!("<code>http://{fake}</code>")));
+    assert!(privacy.contains("<code>https://hooks.slack.com</code>"));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let community = loop {
         let o = run(d, &["community", "list", "--format", "json"]);
