@@ -347,7 +347,7 @@ pub async fn choose(
     Ok(response)
 }
 
-/// Shared with the store-less test helpers: the statistics switch as the state carries it.
+/// The statistics switch as [`WebState`] carries it (`None`: off).
 pub fn stats(enabled: bool) -> Option<Arc<UsageStats>> {
     enabled.then(|| Arc::new(UsageStats::new()))
 }
