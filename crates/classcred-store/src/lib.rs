@@ -22,6 +22,7 @@ pub mod model;
 pub mod recognition;
 pub mod registry;
 pub mod retention;
+pub mod research;
 #[cfg(feature = "testing")]
 pub mod testing;
 
