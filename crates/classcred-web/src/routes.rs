@@ -197,6 +197,8 @@ pub fn route_table() -> Vec<Route> {
             Admin,
             post(pages::privacy_requests::decline),
         ),
+        Route::get("/dashboard/research", Admin, get(pages::research::page)),
+        Route::post("/dashboard/research", Admin, post(pages::research::build)),
     ]
 }
 

@@ -13,6 +13,7 @@ mod keys;
 mod ledger;
 mod notices;
 pub mod output;
+mod research;
 mod retention;
 mod slack;
 
@@ -143,6 +144,9 @@ pub enum Command {
     /// Load the Slack events endpoint with a signed class stream, compare with a bare
     /// signature-checking server, drain, and check every balance (exit 1 on a wrong result).
     Bench(bench::BenchArgs),
+    /// A de-identified research release of one community: keyed pseudonyms with a discarded
+    /// key, ISO weeks, small cells suppressed, k-anonymous records, checked by the validator.
+    ResearchExport(research::ResearchExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -445,6 +449,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::ResearchExport(args) => {
+            let store = open_existing_store(&cfg).await?;
+            let code = research::run(&store, args).await;
+            store.close().await;
+            code
         }
     }
 }

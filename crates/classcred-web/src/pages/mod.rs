@@ -17,6 +17,7 @@ pub mod members;
 pub mod network;
 pub mod overview;
 pub mod privacy_requests;
+pub mod research;
 pub mod settings;
 pub mod student;
 

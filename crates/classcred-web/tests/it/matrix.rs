@@ -220,6 +220,19 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
     ),
+    // A research release: a zip for Admins of the class (the real cases are in `research`).
+    (
+        Method::Get,
+        "/dashboard/research",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/research",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
+    ),
 ];
 
 #[tokio::test]

@@ -21,3 +21,4 @@ mod matrix;
 mod retention;
 mod serve;
 mod support;
+mod research;
