@@ -21,8 +21,8 @@ mod keys;
 pub mod model;
 pub mod recognition;
 pub mod registry;
-pub mod retention;
 pub mod research;
+pub mod retention;
 #[cfg(feature = "testing")]
 pub mod testing;
 

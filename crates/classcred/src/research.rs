@@ -29,7 +29,10 @@ pub async fn run(store: &Store, args: ResearchExportArgs) -> anyhow::Result<Exit
             .next()
             .is_some()
     {
-        anyhow::bail!("{} exists and is not empty: choose another --out", out.display());
+        anyhow::bail!(
+            "{} exists and is not empty: choose another --out",
+            out.display()
+        );
     }
     let mut progress = |s: Stage| match s {
         Stage::Reading => eprintln!("[1/4] reading members and fire of community {community}"),

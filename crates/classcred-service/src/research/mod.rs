@@ -141,9 +141,12 @@ impl Release {
         let _ = writeln!(s, "-------------");
         let _ = writeln!(s, "- Pseudonymisation: each member appears under HMAC-SHA256 of an internal row id with a random 32-byte key made for this release alone. The key was never stored, logged or written and was discarded after the build: nobody, ClassCred included, can recompute a pseudonym, and two releases of the same class share no pseudonym, so they cannot be joined.");
         let _ = writeln!(s, "- Nothing identifying was read or released: no names, display names, emails, avatars, time zones, messages, feedback or any other free text, no platform ids (user, channel, message, workspace) and no internal ids. The only stored columns read are: {}.", schema::read_sources().map(|(t, c)| format!("{t}.{c}")).collect::<Vec<_>>().join(", "));
-        let _ = writeln!(s, "- Times were coarsened to the ISO week (YYYY-Www); nothing finer is released.");
+        let _ = writeln!(
+            s,
+            "- Times were coarsened to the ISO week (YYYY-Www); nothing finer is released."
+        );
         let _ = writeln!(s, "- Aggregate tables: every cell counting fewer than {} distinct people was suppressed (its whole row left out).", self.limits.min_cell);
-        let _ = writeln!(s, "- Record table (members): k-anonymous with k = {} on all its columns but the pseudonym (role, level band and activity bands are quasi-identifiers): values were generalised into bands (and roles into staff/student) along a fixed ladder, then every row still in a group smaller than k was suppressed.", self.limits.k);
+        let _ = writeln!(s, "- Record table (members): k-anonymous with k = {} on all its columns but the pseudonym (role, level band and activity bands are quasi-identifiers): values were generalised into bands (and roles into staff/student) along a fixed ladder, to the first step that leaves at most {}% of the rows in groups smaller than k; those rows were then suppressed.", self.limits.k, release::SUPPRESSION_BUDGET_PERCENT);
         let _ = writeln!(s, "- Every release is checked by a validator before it is written: declared tables and columns only, sources allowed by the privacy registry, cell sizes, k-anonymity, pseudonym shape, no free text, no identifier-shaped value, no time finer than a week.");
         let _ = writeln!(s, "- Limits: suppression is per table; no complementary suppression across tables is done, and counts of different tables are not guaranteed to be consistent with each other once cells are suppressed.");
         let _ = writeln!(s);
@@ -173,7 +176,7 @@ impl Release {
             }
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "Bands: fine 0, 1-2, 3-5, 6-10, 11-20, 21-50, 51+; coarse 0, 1-5, 6+; * means generalised away. Roles: admin, instructor, student; staff = admin or instructor; * = any.");
+        let _ = writeln!(s, "Bands: fine 0, 1-2, 3-5, 6-10, 11-20, 21-50, 51+; medium 0, 1-10, 11-50, 51+; coarse 0, 1-5, 6+; * means generalised away. Roles: admin, instructor, student; staff = admin or instructor; * = any.");
         s
     }
 }
@@ -184,7 +187,7 @@ pub async fn build_release(
     store: &Store,
     community: &CommunityId,
     k: usize,
-    progress: &mut dyn FnMut(Stage),
+    progress: &mut (dyn FnMut(Stage) + Send),
 ) -> Result<Release, ResearchError> {
     if k < MIN_K {
         return Err(ResearchError::Invalid(format!(

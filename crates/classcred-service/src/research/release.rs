@@ -63,11 +63,12 @@ pub struct Built {
     pub notes: BTreeMap<&'static str, TableNote>,
 }
 
-/// A band label: fine (`0`, `1-2`, `3-5`, `6-10`, `11-20`, `21-50`, `51+`), coarse (`0`,
-/// `1-5`, `6+`) or `*`.
+/// A band label: fine (`0`, `1-2`, `3-5`, `6-10`, `11-20`, `21-50`, `51+`), medium (`0`,
+/// `1-10`, `11-50`, `51+`), coarse (`0`, `1-5`, `6+`) or `*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Band {
     Fine,
+    Medium,
     Coarse,
     Any,
 }
@@ -75,6 +76,12 @@ pub enum Band {
 pub fn band(n: i64, b: Band) -> &'static str {
     match b {
         Band::Any => "*",
+        Band::Medium => match n {
+            i64::MIN..=0 => "0",
+            1..=10 => "1-10",
+            11..=50 => "11-50",
+            _ => "51+",
+        },
         Band::Coarse => match n {
             i64::MIN..=0 => "0",
             1..=5 => "1-5",
@@ -115,14 +122,89 @@ pub fn week_of(f: &ResearchFire) -> Option<String> {
     Some(format!("{}-W{:02}", w.year(), w.week()))
 }
 
-/// The generalisation ladder of the record table: (role, level band, activity bands).
-const LADDER: &[(&str, u8, Band, Band)] = &[
-    ("roles, fine bands", 0, Band::Fine, Band::Fine),
-    ("roles, fine level bands, coarse activity bands", 0, Band::Fine, Band::Coarse),
-    ("staff/student, coarse bands", 1, Band::Coarse, Band::Coarse),
-    ("staff/student, activity only as coarse bands", 1, Band::Any, Band::Coarse),
-    ("staff/student only", 1, Band::Any, Band::Any),
-    ("everything generalised", 2, Band::Any, Band::Any),
+/// The share of the record table's rows that may be suppressed before the ladder generalises
+/// one step further.
+pub const SUPPRESSION_BUDGET_PERCENT: usize = 15;
+
+/// One step of the record table's generalisation ladder: its name, the role generalisation
+/// (0 exact, 1 staff/student, 2 `*`) and the bands of level, weeks active, fire given and
+/// fire received.
+type Step = (&'static str, u8, Band, Band, Band, Band);
+
+/// The generalisation ladder of the record table, finest first.
+const LADDER: &[Step] = &[
+    (
+        "0: roles, fine bands",
+        0,
+        Band::Fine,
+        Band::Fine,
+        Band::Fine,
+        Band::Fine,
+    ),
+    (
+        "1: roles, fine level bands, medium activity bands",
+        0,
+        Band::Fine,
+        Band::Medium,
+        Band::Medium,
+        Band::Medium,
+    ),
+    (
+        "2: staff/student, fine level bands, medium activity bands",
+        1,
+        Band::Fine,
+        Band::Medium,
+        Band::Medium,
+        Band::Medium,
+    ),
+    (
+        "3: staff/student, coarse level and weeks, medium fire bands",
+        1,
+        Band::Coarse,
+        Band::Coarse,
+        Band::Medium,
+        Band::Medium,
+    ),
+    (
+        "4: staff/student, coarse level and weeks, fire received in medium bands only",
+        1,
+        Band::Coarse,
+        Band::Coarse,
+        Band::Any,
+        Band::Medium,
+    ),
+    (
+        "5: staff/student, coarse weeks, fire received in medium bands only",
+        1,
+        Band::Any,
+        Band::Coarse,
+        Band::Any,
+        Band::Medium,
+    ),
+    (
+        "6: staff/student, fire received in coarse bands only",
+        1,
+        Band::Any,
+        Band::Any,
+        Band::Any,
+        Band::Coarse,
+    ),
+    (
+        "7: staff/student only",
+        1,
+        Band::Any,
+        Band::Any,
+        Band::Any,
+        Band::Any,
+    ),
+    (
+        "8: everything generalised",
+        2,
+        Band::Any,
+        Band::Any,
+        Band::Any,
+        Band::Any,
+    ),
 ];
 
 fn table_of(spec: &TableSpec, rows: Vec<Vec<String>>) -> ReleaseTable {
@@ -254,20 +336,20 @@ pub fn build(
         weeks.entry(&f.giver).or_default().insert(w);
         weeks.entry(&f.recipient).or_default().insert(w);
     }
-    let record = |m: &ResearchMember, step: &(&str, u8, Band, Band)| -> Vec<String> {
-        let (_, r, lb, ab) = *step;
+    let record = |m: &ResearchMember, step: &Step| -> Vec<String> {
+        let (_, r, lb, wb, gb, rb) = *step;
         let weeks = weeks.get(&m.id).map_or(0, BTreeSet::len);
         vec![
             role_label(&m.role, r).to_owned(),
             band(m.level, lb).to_owned(),
-            band(i64::try_from(weeks).unwrap_or(i64::MAX), ab).to_owned(),
-            band(given.get(&m.id).copied().unwrap_or(0), ab).to_owned(),
-            band(received.get(&m.id).copied().unwrap_or(0), ab).to_owned(),
+            band(i64::try_from(weeks).unwrap_or(i64::MAX), wb).to_owned(),
+            band(given.get(&m.id).copied().unwrap_or(0), gb).to_owned(),
+            band(received.get(&m.id).copied().unwrap_or(0), rb).to_owned(),
         ]
     };
-    // The first step of the ladder that suppresses at most a tenth of the members (the last
-    // step otherwise), then every row still in a group smaller than k is suppressed.
-    let budget = members.len() / 10;
+    // The first step of the ladder that suppresses at most 15% of the members (the last step
+    // otherwise), then every row still in a group smaller than k is suppressed.
+    let budget = (members.len() * SUPPRESSION_BUDGET_PERCENT).div_ceil(100);
     let mut chosen = (LADDER.len() - 1, Vec::new());
     for (i, step) in LADDER.iter().enumerate() {
         let qis: Vec<Vec<String>> = members.iter().map(|m| record(m, step)).collect();

@@ -8,9 +8,9 @@ use classcred_store::research::{FIRE_SOURCES, MEMBER_SOURCES};
 /// Role values: the stored roles, `staff` (admin or instructor, generalised) and `*` (any).
 pub const ROLE_VALUES: &[&str] = &["admin", "instructor", "student", "staff", "*"];
 
-/// Band labels of levels and counts: fine, coarse and `*` (any).
+/// Band labels of levels and counts: fine, medium, coarse and `*` (any).
 pub const BAND_VALUES: &[&str] = &[
-    "0", "1-2", "3-5", "6-10", "11-20", "21-50", "51+", "1-5", "6+", "*",
+    "0", "1-2", "3-5", "6-10", "11-20", "21-50", "51+", "1-10", "11-50", "1-5", "6+", "*",
 ];
 
 /// The kind of value a column holds.
@@ -113,7 +113,13 @@ pub const FIRES_PER_WEEK_BY_ROLE: TableSpec = TableSpec {
     kind: TableKind::Aggregate,
     about: "net fire given per ISO week, by the giver's and the recipient's current role",
     columns: &[
-        col("iso_week", IsoWeek, Key, LEDGER_WEEK, "ISO week of the fire"),
+        col(
+            "iso_week",
+            IsoWeek,
+            Key,
+            LEDGER_WEEK,
+            "ISO week of the fire",
+        ),
         col(
             "giver_role",
             Category(ROLE_VALUES),
@@ -130,7 +136,13 @@ pub const FIRES_PER_WEEK_BY_ROLE: TableSpec = TableSpec {
         ),
         col("fires", Count, Measure, FIRE_UNITS, "net fire units given"),
         col("givers", Count, People, GIVERS, "distinct givers"),
-        col("recipients", Count, People, RECIPIENTS, "distinct recipients"),
+        col(
+            "recipients",
+            Count,
+            People,
+            RECIPIENTS,
+            "distinct recipients",
+        ),
     ],
 };
 
@@ -166,7 +178,13 @@ pub const LEVEL_DISTRIBUTION: TableSpec = TableSpec {
     kind: TableKind::Aggregate,
     about: "members per role and level band",
     columns: &[
-        col("role", Category(ROLE_VALUES), Key, MEMBER_ROLE, "current role"),
+        col(
+            "role",
+            Category(ROLE_VALUES),
+            Key,
+            MEMBER_ROLE,
+            "current role",
+        ),
         col(
             "level_band",
             Category(BAND_VALUES),

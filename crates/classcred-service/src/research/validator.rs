@@ -196,8 +196,23 @@ fn risky_name(column: &str) -> bool {
         || column.ends_with("_bidx")
         || column.ends_with("_hash")
         || [
-            "name", "platform", "text", "note", "payload", "error", "details", "token", "channel",
-            "thread", "email", "url", "bot_user", "subject", "actor", "receipt", "source_ref",
+            "name",
+            "platform",
+            "text",
+            "note",
+            "payload",
+            "error",
+            "details",
+            "token",
+            "channel",
+            "thread",
+            "email",
+            "url",
+            "bot_user",
+            "subject",
+            "actor",
+            "receipt",
+            "source_ref",
             "key",
         ]
         .iter()
@@ -284,7 +299,11 @@ fn check_table(spec: &TableSpec, t: &ReleaseTable, limits: &Limits) -> Vec<Viola
     if !out.is_empty() {
         return out;
     }
-    if t.columns.iter().map(String::as_str).ne(spec.columns.iter().map(|s| s.name)) {
+    if t.columns
+        .iter()
+        .map(String::as_str)
+        .ne(spec.columns.iter().map(|s| s.name))
+    {
         out.push(v(
             Rule::UnknownColumn,
             spec.name,
@@ -414,8 +433,7 @@ fn check_value(kind: ValueKind, value: &str) -> Result<(), (Rule, String)> {
     match kind {
         ValueKind::Pseudonym => Ok(()),
         ValueKind::Count => {
-            if !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit())
-            {
+            if !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit()) {
                 Ok(())
             } else {
                 Err((
@@ -515,7 +533,11 @@ pub fn time_shape(s: &str) -> Option<&'static str> {
             return Some("contains a clock time: finer than an ISO week");
         }
         // YYYY-Www-D (a week day).
-        if b.get(i) == Some(&b'W') && d(i + 1) && d(i + 2) && b.get(i + 3) == Some(&b'-') && d(i + 4)
+        if b.get(i) == Some(&b'W')
+            && d(i + 1)
+            && d(i + 2)
+            && b.get(i + 3) == Some(&b'-')
+            && d(i + 4)
         {
             return Some("an ISO week date (with a day): finer than an ISO week");
         }
@@ -618,17 +640,19 @@ mod tests {
         // Level distribution: the only instructor is a cell of one.
         let t = table(
             &schema::LEVEL_DISTRIBUTION,
-            vec![
-                vec!["student", "1-2", "14"],
-                vec!["instructor", "3-5", "1"],
-            ],
+            vec![vec!["student", "1-2", "14"], vec!["instructor", "3-5", "1"]],
         );
         let r = validate(&[t], &LIMITS).unwrap_err();
         assert_eq!(r.len(), 1, "{r:?}");
         assert_eq!(r[0].rule, Rule::MinCellCount);
         assert_eq!(r[0].column.as_deref(), Some("members"));
         assert_eq!(r[0].row, Some(2));
-        assert!(r[0].to_string().contains("rule min-cell-count: table level_distribution, column members, row 2"), "{}", r[0]);
+        assert!(
+            r[0].to_string()
+                .contains("rule min-cell-count: table level_distribution, column members, row 2"),
+            "{}",
+            r[0]
+        );
 
         // Record level: six students and one admin alone in their role.
         let mut rows = members(6, "student");
@@ -706,7 +730,10 @@ mod tests {
             assert_eq!(r.len(), 1, "{text:?}: {r:?}");
             assert_eq!(r[0].rule, Rule::FreeText, "{text:?}");
             assert_eq!(r[0].column.as_deref(), Some("giver_role"));
-            assert!(!r[0].to_string().contains(text.trim()), "the value is never echoed");
+            assert!(
+                !r[0].to_string().contains(text.trim()),
+                "the value is never echoed"
+            );
         }
         let mut rows = members(6, "student");
         rows[0][2] = "ok so here's my feedback".into();

@@ -92,18 +92,19 @@ pub async fn build(
             }
         }
     };
-    let release =
-        match research::build_release(&state.store, &viewer.community_id, k, &mut |_| {}).await {
-            Ok(r) => r,
-            Err(ResearchError::Refused(violations)) => {
-                tracing::warn!(community_id = %viewer.community_id, violations = violations.len(), "research release refused by the validator");
-                let mut p = page_of(&viewer, k);
-                p.error = Some("The validator refused this release; nothing was made.".into());
-                p.violations = violations.iter().map(ToString::to_string).collect();
-                return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, render(&p)?));
-            }
-            Err(e) => return Err(WebError::Internal(Box::new(e))),
-        };
+    let release = match research::build_release(&state.store, &viewer.community_id, k, &mut |_| {})
+        .await
+    {
+        Ok(r) => r,
+        Err(ResearchError::Refused(violations)) => {
+            tracing::warn!(community_id = %viewer.community_id, violations = violations.len(), "research release refused by the validator");
+            let mut p = page_of(&viewer, k);
+            p.error = Some("The validator refused this release; nothing was made.".into());
+            p.violations = violations.iter().map(ToString::to_string).collect();
+            return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, render(&p)?));
+        }
+        Err(e) => return Err(WebError::Internal(Box::new(e))),
+    };
     let zip = research::write_zip(&release, std::io::Cursor::new(Vec::new()))
         .map_err(|e| WebError::Internal(Box::new(e)))?
         .into_inner();

@@ -18,7 +18,7 @@ mod export;
 mod keys;
 mod ledger;
 mod matrix;
+mod research;
 mod retention;
 mod serve;
 mod support;
-mod research;

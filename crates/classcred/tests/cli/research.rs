@@ -76,8 +76,9 @@ fn research_export_of_the_demo_class() {
     assert!(fires.starts_with("iso_week,giver_role,recipient_role,fires,givers,recipients\n"));
     assert!(fires.lines().count() > 1, "{fires}");
     let members = std::fs::read_to_string(out.join("members.csv")).unwrap();
-    assert!(members
-        .starts_with("pseudonym,role,level_band,weeks_active,fires_given,fires_received\n"));
+    assert!(
+        members.starts_with("pseudonym,role,level_band,weeks_active,fires_given,fires_received\n")
+    );
     assert!(pseudonyms(&out).len() >= 30, "{members}");
 
     // Nothing of the class's names or platform ids: every name and id the grade export shows.
@@ -161,7 +162,10 @@ fn research_export_of_the_demo_class() {
     for det in &details {
         let v: serde_json::Value = serde_json::from_str(det).unwrap();
         assert_eq!(v["k"], 5);
-        assert!(v["tables"]["members"]["rows"].as_u64().unwrap() >= 30, "{det}");
+        assert!(
+            v["tables"]["members"]["rows"].as_u64().unwrap() >= 30,
+            "{det}"
+        );
         for p in &personal {
             assert!(!det.contains(p.as_str()), "{p:?} in the audit entry");
         }
@@ -177,12 +181,14 @@ fn audit_details(db: &Path) -> Vec<String> {
         let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
-        sqlx::query("SELECT details FROM audit_entry WHERE action = 'research.release' ORDER BY seq")
-            .fetch_all(&mut c)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>("details"))
-            .collect()
+        sqlx::query(
+            "SELECT details FROM audit_entry WHERE action = 'research.release' ORDER BY seq",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("details"))
+        .collect()
     })
 }
