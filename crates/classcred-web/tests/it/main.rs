@@ -19,3 +19,4 @@ mod privacy_requests;
 mod retention;
 mod settings;
 mod support;
+mod research;
