@@ -16,7 +16,7 @@ mod matrix;
 mod oidc;
 mod pages;
 mod privacy_requests;
+mod research;
 mod retention;
 mod settings;
 mod support;
-mod research;

@@ -42,7 +42,11 @@ async fn only_admins_get_a_research_release() {
         // A k below 5.
         let csrf = w.csrf(&admin).await;
         let r = w
-            .post("/dashboard/research", Some(&admin), &format!("csrf={csrf}&k=2"))
+            .post(
+                "/dashboard/research",
+                Some(&admin),
+                &format!("csrf={csrf}&k=2"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.body.contains("k must be"));
@@ -55,7 +59,11 @@ async fn only_admins_get_a_research_release() {
             .all(|e| e.action != "research.release"));
 
         let r = w
-            .post("/dashboard/research", Some(&admin), &format!("csrf={csrf}&k=6"))
+            .post(
+                "/dashboard/research",
+                Some(&admin),
+                &format!("csrf={csrf}&k=6"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.header(header::CONTENT_TYPE), Some("application/zip"));
