@@ -300,6 +300,57 @@ async fn a_busy_class_releases_rows_in_every_table() {
         }
         // Writing into a non-empty directory is refused.
         assert!(research::write_dir(&release, tmp.path()).is_err());
+
+        // An erased member is never read again: not in any table, not counted.
+        let mut tx = w.store.begin().await.unwrap();
+        let before = tx
+            .for_community(&w.community)
+            .research_members()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(before.len(), 32);
+        let erased = before
+            .iter()
+            .find(|m| m.role == "student")
+            .unwrap()
+            .id
+            .clone();
+        classcred_service::erasure::erase_now(
+            &w.store,
+            &classcred_service::receipt::ReceiptSigner::generate(),
+            &w.community,
+            classcred_service::erasure::ErasureTarget::Member(erased.clone()),
+            &mut |_, _| {},
+        )
+        .await
+        .unwrap();
+        let mut read = 0;
+        let after = research::build_release(&w.store, &w.community, 5, &mut |s| {
+            if let Stage::Read { members, .. } = s {
+                read = members;
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(read, 31, "{}", db.backend());
+        let (_, rows, suppressed) = after
+            .counts()
+            .into_iter()
+            .find(|(t, _, _)| *t == "members")
+            .unwrap();
+        assert_eq!(rows + suppressed, 31);
+        let mut tx = w.store.begin().await.unwrap();
+        let fires = tx
+            .for_community(&w.community)
+            .research_fires()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!fires.is_empty());
+        assert!(fires
+            .iter()
+            .all(|f| f.giver != erased && f.recipient != erased));
         w.store.close().await;
     }
 }
