@@ -31,6 +31,7 @@ mod process;
 mod queries;
 pub mod receipt;
 mod replay;
+pub mod research;
 pub mod retention;
 mod state;
 

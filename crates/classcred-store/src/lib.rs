@@ -23,6 +23,7 @@ mod keys;
 pub mod model;
 pub mod recognition;
 pub mod registry;
+pub mod research;
 pub mod retention;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -206,6 +206,8 @@ pub fn route_table() -> Vec<Route> {
             Admin,
             post(pages::policy::acknowledge),
         ),
+        Route::get("/dashboard/research", Admin, get(pages::research::page)),
+        Route::post("/dashboard/research", Admin, post(pages::research::build)),
     ]
 }
 

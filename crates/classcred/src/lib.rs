@@ -14,6 +14,7 @@ mod keys;
 mod ledger;
 mod notices;
 pub mod output;
+mod research;
 mod retention;
 mod slack;
 pub mod subprocessors;
@@ -162,6 +163,9 @@ pub enum Command {
         #[command(subcommand)]
         command: governance::LegalRequestCommand,
     },
+    /// A de-identified research release of one community: keyed pseudonyms with a discarded
+    /// key, ISO weeks, small cells suppressed, k-anonymous records, checked by the validator.
+    ResearchExport(research::ResearchExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -482,6 +486,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::ResearchExport(args) => {
+            let store = open_existing_store(&cfg).await?;
+            let code = research::run(&store, args).await;
+            store.close().await;
+            code
         }
     }
 }

@@ -14,5 +14,6 @@ mod identity;
 mod privacy_requests;
 mod processing;
 mod replay_prop;
+mod research_prop;
 mod retention;
 mod service;

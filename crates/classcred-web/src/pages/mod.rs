@@ -19,6 +19,7 @@ pub mod overview;
 pub mod privacy;
 pub mod policy;
 pub mod privacy_requests;
+pub mod research;
 pub mod settings;
 pub mod student;
 

@@ -18,6 +18,7 @@ mod pages;
 mod privacy_page;
 mod policy;
 mod privacy_requests;
+mod research;
 mod retention;
 mod settings;
 mod support;

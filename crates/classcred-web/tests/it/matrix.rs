@@ -241,6 +241,19 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Public,
         [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     ),
+    // A research release: a zip for Admins of the class (the real cases are in `research`).
+    (
+        Method::Get,
+        "/dashboard/research",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/research",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
+    ),
 ];
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod governance;
 mod keys;
 mod ledger;
 mod matrix;
+mod research;
 mod retention;
 mod serve;
 mod support;
