@@ -233,7 +233,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, BAD, BAD],
     ),
-    (Method::Get, "/privacy", Access::Public, [OK, OK, OK, OK, OK]),
+    (
+        Method::Get,
+        "/privacy",
+        Access::Public,
+        [OK, OK, OK, OK, OK],
+    ),
     // Usage statistics are off in this world: the cookie choice is not a route.
     (
         Method::Post,
