@@ -580,10 +580,14 @@ async fn process_in(
 /// Most inbox rows processed in one transaction by [`drain`].
 pub const BATCH_ROWS: usize = 500;
 
+/// A batch stops taking rows after this long, so that it does not hold SQLite's single writer
+/// (which the ingest committer needs to acknowledge deliveries) for seconds on a slow machine.
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// How a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BatchEnd {
-    /// The batch is full; more may be pending.
+    /// The batch is full (rows or time); more may be pending.
     Full,
     /// Nothing is pending any more.
     Idle,
@@ -592,7 +596,8 @@ enum BatchEnd {
     Deferred,
 }
 
-/// Process up to `max` pending rows of a community, oldest first, in ONE transaction (one
+/// Process up to `max` pending rows of a community (fewer once [`BATCH_TIME`] has passed; at
+/// least one), oldest first, in ONE transaction (one
 /// commit, one fsync): each row runs exactly as in [`process_step`] — its own sequence number,
 /// plan, engine run against the transaction's current state (which includes the rows processed
 /// before it in the batch), outcome and mark — so the order, the outcomes and replay are those
@@ -604,12 +609,13 @@ async fn process_batch(
     max: usize,
 ) -> Result<(usize, BatchEnd)> {
     let mut tx = store.begin().await?;
+    let started = std::time::Instant::now();
     let mut n = 0;
     let mut end = BatchEnd::Full;
     // The first sequence number also takes the community's processing lock (see
     // `next_event_seq`), held until the commit.
     let mut seq = Some(tx.for_community(community_id).next_event_seq().await?);
-    while n < max {
+    while n < max && started.elapsed() < BATCH_TIME {
         let Some(head) = tx
             .for_community(community_id)
             .oldest_unprocessed_inbox()
