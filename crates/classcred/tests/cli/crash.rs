@@ -182,7 +182,7 @@ fn crash_run(rt: &tokio::runtime::Runtime, db: &TestDb) {
             "ledger",
             "replay",
             "--community",
-            &community.to_string(),
+            community.as_ref(),
         ],
     );
     assert!(o.status.success(), "{backend}: {}", text(&o));
@@ -212,6 +212,7 @@ fn start(d: &std::path::Path, url: &str) -> (Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("serve did not start");
 }
 
