@@ -41,7 +41,7 @@ use classcred_store::jobs::NewJob;
 use classcred_store::{CommunityId, InboxInsert, MemberRowId, NewMember, Store, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
-pub use process::{drain, process_next, process_step, Processed, Step};
+pub use process::{drain, process_next, process_step, Processed, Step, BATCH_ROWS};
 pub(crate) use process::{join_event_id, map_members, without_non_members};
 pub use queries::{leaderboard, member_summary, MemberSummary, Period};
 pub use replay::{replay, ReplayReport};

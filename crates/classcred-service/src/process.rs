@@ -577,12 +577,121 @@ async fn process_in(
     })
 }
 
-/// Process every pending inbox row of a community, oldest first, until none is pending or
-/// the oldest waits for member resolution. Returns how many were processed.
-pub async fn drain(store: &Store, community_id: &CommunityId) -> Result<usize> {
+/// Most inbox rows processed in one transaction by [`drain`].
+pub const BATCH_ROWS: usize = 500;
+
+/// A batch stops taking rows after this long, so that it does not hold SQLite's single writer
+/// (which the ingest committer needs to acknowledge deliveries) for seconds on a slow machine.
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BatchEnd {
+    /// The batch is full (rows or time); more may be pending.
+    Full,
+    /// Nothing is pending any more.
+    Idle,
+    /// The oldest pending row waits for member resolution (left to [`process_step`], which
+    /// schedules the resolution).
+    Deferred,
+}
+
+/// Process up to `max` pending rows of a community (fewer once [`BATCH_TIME`] has passed; at
+/// least one), oldest first, in ONE transaction (one
+/// commit, one fsync): each row runs exactly as in [`process_step`] — its own sequence number,
+/// plan, engine run against the transaction's current state (which includes the rows processed
+/// before it in the batch), outcome and mark — so the order, the outcomes and replay are those
+/// of row-by-row processing. Any error rolls the whole batch back (nothing of it stays) and is
+/// returned; the caller then processes the same rows one by one, which isolates a poison row.
+async fn process_batch(
+    store: &Store,
+    community_id: &CommunityId,
+    max: usize,
+) -> Result<(usize, BatchEnd)> {
+    let mut tx = store.begin().await?;
+    let started = std::time::Instant::now();
     let mut n = 0;
-    while let Step::Processed(_) = process_step(store, community_id, Fault::None).await? {
+    let mut end = BatchEnd::Full;
+    // The first sequence number also takes the community's processing lock (see
+    // `next_event_seq`), held until the commit.
+    let mut seq = Some(tx.for_community(community_id).next_event_seq().await?);
+    while n < max && started.elapsed() < BATCH_TIME {
+        let Some(head) = tx
+            .for_community(community_id)
+            .oldest_unprocessed_inbox()
+            .await?
+        else {
+            end = BatchEnd::Idle;
+            break;
+        };
+        let this_seq = match seq.take() {
+            Some(s) => s,
+            None => tx.for_community(community_id).next_event_seq().await?,
+        };
+        let (inbox_id, payload, members) =
+            match plan(&mut tx.for_community(community_id), head).await? {
+                Next::Process {
+                    inbox_id,
+                    payload,
+                    members,
+                } => (inbox_id, payload, members),
+                Next::Defer { .. } => {
+                    end = BatchEnd::Deferred;
+                    break;
+                }
+            };
+        process_in(
+            &mut tx.for_community(community_id),
+            &inbox_id,
+            this_seq,
+            payload,
+            &members,
+            Fault::None,
+        )
+        .await?;
         n += 1;
     }
-    Ok(n)
+    if n == 0 {
+        // Nothing processed: leave no sequence number taken.
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+        tracing::debug!(community_id = %community_id, rows = n, "inbox batch processed");
+    }
+    Ok((n, end))
+}
+
+/// Process every pending inbox row of a community, oldest first, until none is pending or
+/// the oldest waits for member resolution. Returns how many were processed.
+///
+/// Rows go in batches of up to [`BATCH_ROWS`] per transaction ([`process_batch`]). When a
+/// batch fails, its rows are processed one transaction each ([`process_step`]): the rows
+/// before a poison row are processed, the poison row's attempt is recorded (and it is parked
+/// after repeated failures) and its error returned, exactly as without batches.
+pub async fn drain(store: &Store, community_id: &CommunityId) -> Result<usize> {
+    let mut n = 0;
+    loop {
+        match process_batch(store, community_id, BATCH_ROWS).await {
+            Ok((done, BatchEnd::Full)) => n += done,
+            Ok((done, BatchEnd::Idle)) => return Ok(n + done),
+            Ok((done, BatchEnd::Deferred)) => {
+                n += done;
+                // Row by row from here: schedules the resolution of the waiting row (or
+                // processes a row that became ready meanwhile).
+                match process_step(store, community_id, Fault::None).await? {
+                    Step::Processed(_) => n += 1,
+                    Step::Deferred { .. } | Step::Idle => return Ok(n),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(community_id = %community_id, error = %e, "inbox batch failed; processing its rows one by one");
+                for _ in 0..BATCH_ROWS {
+                    match process_step(store, community_id, Fault::None).await? {
+                        Step::Processed(_) => n += 1,
+                        Step::Deferred { .. } | Step::Idle => return Ok(n),
+                    }
+                }
+            }
+        }
+    }
 }

@@ -105,8 +105,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 static INSTALL_DRIVERS: Once = Once::new();
 
+/// Most read-only connections of a SQLite store (see [`Store::begin_read`]).
+const READ_CONNECTIONS: u32 = 4;
+
 struct Inner {
     pool: AnyPool,
+    /// Read-only connections for lookups that must not queue for the write lock (SQLite on a
+    /// file: WAL lets readers run beside the single writer). `None`: reads use `pool`
+    /// (PostgreSQL, whose pool already has many connections; SQLite in memory).
+    read_pool: Option<AnyPool>,
     backend: Arc<dyn Backend>,
     master: MasterKey,
     clock: Arc<dyn Clock>,
@@ -201,9 +208,32 @@ impl Store {
             .after_connect(move |conn, _meta| hook_backend.on_connect(conn))
             .connect(&url)
             .await?;
+        let read_pool = if backend.name() == "sqlite" && backend::sqlite_path(&url)?.is_some() {
+            let hook_backend = backend.clone();
+            // Lazy: no reader connection exists until a lookup needs one (idle memory), and
+            // `query_only` makes a write through a reader an error instead of a lock upgrade.
+            Some(
+                AnyPoolOptions::new()
+                    .max_connections(READ_CONNECTIONS)
+                    .min_connections(0)
+                    .acquire_timeout(options.acquire_timeout)
+                    .after_connect(move |conn, _meta| {
+                        let backend = hook_backend.clone();
+                        Box::pin(async move {
+                            backend.on_connect(&mut *conn).await?;
+                            sqlx::Executor::execute(&mut *conn, "PRAGMA query_only = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&url)?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                read_pool,
                 backend,
                 master,
                 clock,
@@ -386,6 +416,32 @@ impl Store {
         })
     }
 
+    /// Start a read-only transaction for lookups on the request path (e.g. a Slack workspace's
+    /// community): it never takes SQLite's write lock, so it neither waits for the writer nor
+    /// makes writers wait. On SQLite it runs on a separate pool of `query_only` connections
+    /// with a deferred `BEGIN` (a WAL snapshot of the last commit: a community disabled or
+    /// erased a moment ago is seen as such); on PostgreSQL it is a `READ ONLY` transaction on
+    /// the main pool. Writing through it fails.
+    pub async fn begin_read(&self) -> Result<Tx<'_>> {
+        let tx = match &self.inner.read_pool {
+            Some(read) => read.begin().await?,
+            None if self.inner.backend.name() == "postgres" => {
+                self.inner
+                    .pool
+                    .begin_with("START TRANSACTION READ ONLY")
+                    .await?
+            }
+            None => return self.begin().await,
+        };
+        Ok(Tx {
+            store: self,
+            tx,
+            deks: std::collections::HashMap::new(),
+            member_keys: std::collections::HashMap::new(),
+            heads_to_publish: Vec::new(),
+        })
+    }
+
     /// `(table, column)` of every column in the live schema.
     pub async fn live_columns(&self) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(self.inner.backend.columns_query())
@@ -398,6 +454,9 @@ impl Store {
 
     /// Close the pool (flushes SQLite's WAL on the last connection).
     pub async fn close(&self) {
+        if let Some(read) = &self.inner.read_pool {
+            read.close().await;
+        }
         self.inner.pool.close().await;
     }
 }

@@ -255,3 +255,131 @@ async fn unknown_ids_wait_for_resolution_and_never_receive_fire_unless_people() 
         assert!(r.matches(), "{b}: {:?}", r.differences);
     }
 }
+
+/// Issue 13: `drain` processes rows in batches (one transaction per batch). A poison row in
+/// the middle of a batch does not lose the rows around it: the failed batch is rolled back
+/// and processed row by row, so the rows before the poison are processed at once, the poison
+/// row is charged one attempt per drain and parked, and the rows after it are processed.
+#[tokio::test]
+async fn a_poison_row_inside_a_batch_is_isolated() {
+    for db in TestDb::all().await {
+        let w = world(&db, settings()).await;
+        join(&w, "UA", Role::Student).await;
+        join(&w, "UB", Role::Student).await;
+        settle(&w).await;
+        for i in 0..5 {
+            deliver(
+                &w,
+                &format!("before-{i}"),
+                &post(&format!("8.{i}"), "UA", &["UB"], 1, at(2026, 3, 2, 9, 0, i)),
+            )
+            .await;
+        }
+        let mut tx = w.store.begin().await.unwrap();
+        let poison = br#"{"type":"message_posted","text":"SECRET-STUDENT-TEXT","author":7}"#;
+        let classcred_store::InboxInsert::Stored(poison_id) = tx
+            .for_community(&w.community)
+            .insert_inbox("slack", "poison", "message_posted", poison, 0)
+            .await
+            .unwrap()
+        else {
+            panic!("stored")
+        };
+        tx.commit().await.unwrap();
+        for i in 0..3 {
+            deliver(
+                &w,
+                &format!("after-{i}"),
+                &post(
+                    &format!("9.{i}"),
+                    "UA",
+                    &["UB"],
+                    1,
+                    at(2026, 3, 2, 10, 0, i),
+                ),
+            )
+            .await;
+        }
+        // First drain: the batch fails on the poison row; row by row, the five rows before it
+        // are processed and the poison row's failure is returned.
+        let e = classcred_service::drain(&w.store, &w.community)
+            .await
+            .unwrap_err();
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        assert_eq!(
+            pending(&w).await,
+            4,
+            "{}: the five rows before it",
+            db.backend()
+        );
+        let mut drains = 1;
+        while classcred_service::drain(&w.store, &w.community)
+            .await
+            .is_err()
+        {
+            drains += 1;
+            assert!(drains <= classcred_service::MAX_INBOX_ATTEMPTS);
+        }
+        assert_eq!(
+            drains,
+            classcred_service::MAX_INBOX_ATTEMPTS,
+            "{}",
+            db.backend()
+        );
+        assert_eq!(
+            pending(&w).await,
+            1,
+            "{}: parked, the rows after it processed",
+            db.backend()
+        );
+        let mut tx = w.store.begin().await.unwrap();
+        let ev = tx
+            .for_community(&w.community)
+            .inbox_event(&poison_id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(ev.processed_at.is_none());
+        assert_eq!(ev.attempts, classcred_service::MAX_INBOX_ATTEMPTS);
+        w.store.close().await;
+    }
+}
+
+/// Issue 13: more pending rows than one batch are all processed, in order, by one drain.
+#[tokio::test]
+async fn a_drain_crosses_batch_boundaries() {
+    for db in TestDb::all().await {
+        let w = world(&db, settings()).await;
+        join(&w, "UA", Role::Student).await;
+        join(&w, "UB", Role::Student).await;
+        settle(&w).await;
+        let n = classcred_service::BATCH_ROWS + 7;
+        for i in 0..n {
+            // One fire per message, two messages per minute: the daily quota is never reached.
+            let t = at(2026, 3, 2, 8, 0, 0) + Duration::seconds(30 * i as i64);
+            deliver(
+                &w,
+                &format!("m-{i}"),
+                &post(&format!("7.{i}"), "UB", &["UA"], 0, t),
+            )
+            .await;
+        }
+        let processed = classcred_service::drain(&w.store, &w.community)
+            .await
+            .unwrap();
+        assert_eq!(processed, n, "{}", db.backend());
+        assert_eq!(pending(&w).await, 0, "{}", db.backend());
+        w.store.close().await;
+    }
+}
+
+async fn pending(w: &World) -> i64 {
+    let mut tx = w.store.begin().await.unwrap();
+    let n = tx
+        .for_community(&w.community)
+        .pending_inbox_count()
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    n
+}

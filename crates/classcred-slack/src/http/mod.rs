@@ -298,7 +298,9 @@ async fn community_for_team(
     team_id: &str,
 ) -> Result<Community, Response> {
     let found = async {
-        let mut tx = st.store.begin().await?;
+        // A read-only transaction: the lookup of every delivery must not take (or wait for)
+        // SQLite's write lock, which the ingest committer holds for its batches.
+        let mut tx = st.store.begin_read().await?;
         let c = tx.community_by_team(crate::sync::PLATFORM, team_id).await?;
         tx.commit().await?;
         Ok::<_, classcred_store::StoreError>(c)

@@ -11,5 +11,6 @@ mod common;
 mod erasure;
 mod hardening;
 mod jobs;
+mod read_path;
 mod registry;
 mod story;

@@ -3,7 +3,7 @@
 //! backlog with the workers, then check every balance against the stream's own model: a fast
 //! wrong result exits 1. See BENCHMARKS.md.
 
-mod load;
+pub mod load;
 pub mod stream;
 
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ pub use load::Mode;
 pub use stream::Stream;
 use stream::{uid, TEAM};
 
-const SECRET: &str = "bench-signing-secret-0123456789abcdef";
+pub const SECRET: &str = "bench-signing-secret-0123456789abcdef";
 const BOT_TOKEN: &str = "xoxb-bench-single-workspace";
 
 #[derive(Debug, Clone, clap::Args)]
@@ -407,7 +407,7 @@ async fn ceiling_server() -> anyhow::Result<(SocketAddr, oneshot::Sender<()>)> {
 
 /// A stand-in for the Slack Web API: `users.list` answers the class roster, every other
 /// method `ok` (notices are accepted and dropped).
-async fn fake_slack(students: usize) -> anyhow::Result<(SocketAddr, oneshot::Sender<()>)> {
+pub async fn fake_slack(students: usize) -> anyhow::Result<(SocketAddr, oneshot::Sender<()>)> {
     let roster: Vec<serde_json::Value> = (0..students.max(3))
         .map(|i| json!({"id": uid(i), "team_id": TEAM, "name": format!("student{i}"), "is_bot": false, "deleted": false, "profile": {"display_name": format!("student{i}")}}))
         .collect();

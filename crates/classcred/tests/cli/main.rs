@@ -11,6 +11,7 @@ mod admin_token;
 mod basics;
 mod bench;
 mod browser;
+mod crash;
 mod demo;
 mod demo_sign_in;
 mod device_cookies;
