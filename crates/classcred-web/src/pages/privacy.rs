@@ -3,8 +3,8 @@
 //! (per category, every personal column), why (every table's purpose), how it is protected (at
 //! rest per protection class, in transit as this server is configured), how long it is kept
 //! (registry retention and the community retention defaults), the cookies, the subprocessors
-//! this server has turned on and the full declared list, the policy (`/privacy/policy`) and how
-//! to make a request. No sign-in needed.
+//! this server has turned on and the full declared list, the current policy version (its text and
+//! history on `/privacy/policy`) and how to make a request. No sign-in needed.
 
 use askama::Template;
 use axum::extract::State;
@@ -89,6 +89,8 @@ struct PrivacyPage {
     in_use: Vec<SubprocessorRow>,
     declared: Vec<SubprocessorRow>,
     permissions: &'static [registry::PlatformPermission],
+    /// The current policy version and its publication day; `None`: none published yet.
+    policy: Option<(String, String)>,
 }
 
 const CATEGORIES: [(Category, &str); 6] = [
@@ -261,8 +263,14 @@ pub async fn page(
             subprocessor_row(s, origin)
         })
         .collect();
+    let policy = state
+        .store
+        .current_policy_version_summary()
+        .await?
+        .map(|(version, at)| (version, super::privacy_requests::day(at)));
     render(&PrivacyPage {
         chrome,
+        policy,
         categories,
         tables,
         protections,

@@ -75,6 +75,17 @@ async fn the_privacy_page_lists_every_registry_entry_without_sign_in() {
         assert!(body.contains("href=\"/privacy/policy\""));
         // No subprocessor turned on in this configuration.
         assert!(body.contains("None: this server sends no requests to other services."));
+        // The policy version: none yet, then the one published.
+        assert!(body.contains("No version of the policy has been published"));
+        classcred_service::governance::publish_policy(&w.store, "3.1", "Policy text")
+            .await
+            .unwrap();
+        let body = w.get("/privacy", None).await.body;
+        assert!(
+            body.contains("The current version is <strong>3.1</strong>"),
+            "{}",
+            db.backend()
+        );
     }
 }
 
