@@ -166,6 +166,10 @@ pub enum Command {
     /// A de-identified research release of one community: keyed pseudonyms with a discarded
     /// key, ISO weeks, small cells suppressed, k-anonymous records, checked by the validator.
     ResearchExport(research::ResearchExportArgs),
+    /// Check a research release directory (its CSV tables) with the validator: shows that a
+    /// release changed after it was written (a text in a category column, an id in a number
+    /// column, a lone person in a cell) is refused, naming the rule and the column.
+    ResearchValidate(research::ResearchValidateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -493,6 +497,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::ResearchValidate(args) => research::validate_dir(args),
     }
 }
 

@@ -1,12 +1,14 @@
 //! `classcred research-export --community ID --out DIR [--k K]`: a de-identified research
 //! release of one community (`classcred_service::research`), written only after the validator
-//! passed it, with progress on stderr; audited as the operator.
+//! passed it, with progress on stderr; audited as the operator. `classcred research-validate
+//! DIR [--k K]`: the same validator over a release directory read back from its CSV files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use classcred_service::research::{self, ResearchError, Stage};
+use classcred_service::research::validator::{self, Limits};
+use classcred_service::research::{self, ReleaseTable, ResearchError, Stage};
 use classcred_store::{CommunityId, Store};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -69,4 +71,89 @@ pub async fn run(store: &Store, args: ResearchExportArgs) -> anyhow::Result<Exit
     }
     eprintln!("wrote {} ({} files)", out.display(), files.len());
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResearchValidateArgs {
+    /// A release directory as `research-export` writes it (its `*.csv` files are checked).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// k of the record-level table's k-anonymity (at least 5), as the release was made with.
+    #[arg(long, default_value_t = research::DEFAULT_K)]
+    pub k: usize,
+}
+
+/// Read every `*.csv` of `dir` as a release table (its name is the file's stem).
+fn read_release(dir: &std::path::Path) -> anyhow::Result<Vec<ReleaseTable>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        anyhow::bail!(
+            "{} holds no .csv table: is it a research release?",
+            dir.display()
+        );
+    }
+    let mut tables = Vec::new();
+    for path in paths {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&path)
+            .with_context(|| format!("read {}", path.display()))?;
+        let columns = r
+            .headers()
+            .with_context(|| format!("{}: no header", path.display()))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let mut rows = Vec::new();
+        for rec in r.records() {
+            let rec = rec.with_context(|| format!("{}: not CSV", path.display()))?;
+            rows.push(rec.iter().map(str::to_owned).collect());
+        }
+        tables.push(ReleaseTable {
+            name,
+            columns,
+            rows,
+        });
+    }
+    Ok(tables)
+}
+
+pub fn validate_dir(args: ResearchValidateArgs) -> anyhow::Result<ExitCode> {
+    if args.k < research::MIN_K {
+        anyhow::bail!("--k must be at least {}", research::MIN_K);
+    }
+    let tables = read_release(&args.dir)?;
+    let limits = Limits {
+        k: args.k,
+        min_cell: research::MIN_CELL,
+    };
+    match validator::validate(&tables, &limits) {
+        Ok(()) => {
+            let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
+            println!(
+                "passed: {} tables, {rows} rows, every rule holds (k = {}, cells of at least {} people)",
+                tables.len(),
+                limits.k,
+                limits.min_cell
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(violations) => {
+            println!("REFUSED: {} rule(s) broken", violations.len());
+            for v in violations {
+                println!("  {v}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
 }

@@ -125,6 +125,38 @@ fn research_export_of_the_demo_class() {
     assert_eq!(a.len(), b.len());
     assert!(a.is_disjoint(&b), "pseudonyms in common");
 
+    // The validator over the written release: it passes; a changed copy is refused, naming the
+    // rule and the column.
+    let o = run(d, &["research-validate", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("passed"), "{}", text(&o));
+    let bad = d.join("tampered");
+    std::fs::create_dir(&bad).unwrap();
+    for t in TABLES {
+        std::fs::copy(out.join(t), bad.join(t)).unwrap();
+    }
+    let mut members = std::fs::read_to_string(bad.join("members.csv")).unwrap();
+    let first = members.lines().nth(1).unwrap().to_owned();
+    let mut cells: Vec<String> = first.split(',').map(str::to_owned).collect();
+    cells[1] = "she never answers my questions".into();
+    cells[4] = "U0123ABCD".into();
+    members.push_str(&cells.join(","));
+    members.push('\n');
+    std::fs::write(bad.join("members.csv"), members).unwrap();
+    let o = run(d, &["research-validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("REFUSED"), "{said}");
+    assert!(
+        said.contains("free-text") && said.contains("role"),
+        "{said}"
+    );
+    assert!(said.contains("fires_given"), "{said}");
+    assert!(
+        !said.contains("she never answers"),
+        "the value is not repeated: {said}"
+    );
+
     // Refusals: a non-empty --out, a k below 5.
     let o = run(
         d,
