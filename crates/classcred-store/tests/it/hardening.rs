@@ -713,3 +713,74 @@ async fn a_nonce_is_consumed_once_and_forgotten_after_it_expires() {
         store.close().await;
     }
 }
+
+/// Tenancy of the privacy-governance and device-data rows (0014, 0015, 0017; SQLite triggers in
+/// 0018): a policy acknowledgement, a breach notice or a sign-in record of one community cannot
+/// name a member of another, on insert or by moving the row.
+#[tokio::test]
+async fn governance_and_device_rows_cannot_name_members_of_another_community() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let store = db.store().await;
+        let (a, b, member_a) = two_communities(&store).await;
+        let exec = |sql: &'static str, community: &classcred_store::CommunityId, id: &str| {
+            sqlx::query(sql)
+                .bind(id.to_owned())
+                .bind(community.to_string())
+                .bind(member_a.to_string())
+                .execute(store.pool())
+        };
+        sqlx::query(
+            "INSERT INTO policy_version (id, version, body, body_sha256, published_at, published_by) \
+             VALUES ('pv1', '1', 'text', 'h', 1, 'operator')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO breach (id, reported_at, deadline_at, scope, description, state, \
+             recorded_at, recorded_by) VALUES ('br1', 1, 2, 'all', 'd', 'open', 1, 'operator')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let inserts: [(&str, &'static str); 3] = [
+            (
+                "policy_ack",
+                "INSERT INTO policy_ack (id, community_id, member_id, policy_version_id, notified_at) \
+                 VALUES ($1, $2, $3, 'pv1', 1)",
+            ),
+            (
+                "breach_notice",
+                "INSERT INTO breach_notice (id, breach_id, community_id, member_id, channel, sent_at, \
+                 sent_by) VALUES ($1, 'br1', $2, $3, 'chat', 1, 'operator')",
+            ),
+            (
+                "sign_in_record",
+                "INSERT INTO sign_in_record (id, community_id, member_id, signed_in_at) \
+                 VALUES ($1, $2, $3, 1)",
+            ),
+        ];
+        for (table, sql) in inserts {
+            // Its own community: accepted (so the refusal below can fail).
+            exec(sql, &a, &format!("{table}-a")).await.unwrap();
+            let err = exec(sql, &b, &format!("{table}-b")).await.unwrap_err();
+            assert!(
+                err.to_string().to_lowercase().contains("foreign key"),
+                "{backend}: {table}: {err}"
+            );
+            let moved = sqlx::query(&format!(
+                "UPDATE {table} SET community_id = $1 WHERE id = $2"
+            ))
+            .bind(b.to_string())
+            .bind(format!("{table}-a"))
+            .execute(store.pool())
+            .await;
+            assert!(
+                moved.is_err(),
+                "{backend}: {table} moved to another community"
+            );
+        }
+        store.close().await;
+    }
+}
