@@ -87,6 +87,10 @@ fn crash_run(rt: &tokio::runtime::Runtime, db: &TestDb) {
     );
     let total = s.joins.len() + s.gives.len() + s.reversals.len();
     assert!(total >= 200, "a few hundred deliveries: {total}");
+    assert!(
+        !s.joins.is_empty() && !s.gives.is_empty() && !s.reversals.is_empty(),
+        "three phases to kill in"
+    );
     let acked = Arc::new(AtomicUsize::new(0));
     let mut kills = 0;
     let mut server = start(d, db.url());
@@ -94,9 +98,11 @@ fn crash_run(rt: &tokio::runtime::Runtime, db: &TestDb) {
     for phase in [&s.joins, &s.gives, &s.reversals] {
         let mut left: Vec<Delivery> = phase.clone();
         while !left.is_empty() {
-            // Kill after a share of this attempt's deliveries were acknowledged.
-            let kill_after = (kills < KILLS && left.len() > 20)
-                .then(|| acked.load(Ordering::SeqCst) + left.len() / 3);
+            // Kill after a share (at least one) of this attempt's deliveries were acknowledged,
+            // in every attempt until KILLS kills were made: each phase's first attempt is killed,
+            // so the count does not depend on how fast the server answers.
+            let kill_after =
+                (kills < KILLS).then(|| acked.load(Ordering::SeqCst) + (left.len() / 3).max(1));
             let url = format!("http://{}/slack/events", server.1);
             let pid = server.0.id();
             let counter = acked.clone();
@@ -128,7 +134,10 @@ fn crash_run(rt: &tokio::runtime::Runtime, db: &TestDb) {
             }
         }
     }
-    assert_eq!(kills, KILLS, "{backend}: the server was killed under load");
+    assert!(
+        kills >= 3,
+        "{backend}: the server was killed under load in every phase ({kills} kills)"
+    );
     // Let the restarted server drain, then stop it.
     let until = Instant::now() + Duration::from_secs(600);
     rt.block_on(async {
