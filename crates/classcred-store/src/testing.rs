@@ -118,6 +118,39 @@ impl TestDb {
         }
     }
 
+    /// Every byte the database holds, as one haystack for "is this string stored anywhere"
+    /// checks: the SQLite file with its WAL and shared memory, or on PostgreSQL every row of
+    /// every registry table cast to text.
+    pub async fn raw_bytes(&self, store: &Store) -> Vec<u8> {
+        use sqlx::Row;
+        if let Some(path) = self.sqlite_path() {
+            let mut all = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                if let Ok(b) = std::fs::read(format!("{}{suffix}", path.display())) {
+                    all.extend(b);
+                }
+            }
+            assert!(all.len() > 4096, "sqlite file read");
+            all
+        } else {
+            let mut all = Vec::new();
+            for t in crate::registry::TABLES {
+                let rows = sqlx::query(&format!(
+                    "SELECT CAST(t.* AS TEXT) AS r FROM (SELECT * FROM {}) t",
+                    t.name
+                ))
+                .fetch_all(store.pool())
+                .await
+                .expect("read a table");
+                for r in rows {
+                    all.extend(r.get::<String, _>("r").into_bytes());
+                    all.push(b'\n');
+                }
+            }
+            all
+        }
+    }
+
     /// Connect and migrate with the given key and clock.
     pub async fn store_with(&self, master: MasterKey, clock: Arc<dyn Clock>) -> Store {
         let store = Store::connect(&self.url, master, clock, ConnectOptions::default())

@@ -15,7 +15,6 @@ use classcred_store::{
     NewMember, NewMessage, PrivacyDecision, PrivacyRequestKind, PrivacyRequestState, Role, Store,
     StoreError, SystemClock,
 };
-use sqlx::Row;
 
 fn canary(label: &str) -> String {
     format!("canary-{label}-{}", uuid::Uuid::new_v4().simple())
@@ -242,33 +241,7 @@ async fn read_back(
 
 /// Every byte the database holds, as one haystack.
 pub(crate) async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
-    if let Some(path) = db.sqlite_path() {
-        let mut all = Vec::new();
-        for suffix in ["", "-wal", "-shm"] {
-            let p = format!("{}{suffix}", path.display());
-            if let Ok(b) = std::fs::read(&p) {
-                all.extend(b);
-            }
-        }
-        assert!(all.len() > 4096, "sqlite file read");
-        all
-    } else {
-        let mut all = Vec::new();
-        for t in registry::TABLES {
-            let rows = sqlx::query(&format!(
-                "SELECT CAST(t.* AS TEXT) AS r FROM (SELECT * FROM {}) t",
-                t.name
-            ))
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-            for r in rows {
-                all.extend(r.get::<String, _>("r").into_bytes());
-                all.push(b'\n');
-            }
-        }
-        all
-    }
+    db.raw_bytes(store).await
 }
 
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {

@@ -21,7 +21,6 @@ use classcred_store::testing::TestDb;
 use classcred_store::{
     CommunityId, MemberKind, MemberProfile, MemberRowId, NewCommunity, NewMember, Role, Store,
 };
-use sqlx::Row;
 
 const PEER_IP: &str = "127.45.67.89";
 const FORWARDED_IP: &str = "192.0.2.57";
@@ -73,37 +72,6 @@ async fn class(store: &Store) -> (CommunityId, MemberRowId, MemberRowId) {
     }
     tx.commit().await.unwrap();
     (c.id, ids[0].clone(), ids[1].clone())
-}
-
-/// Every byte the database holds: the SQLite files, or every row of every declared table as
-/// text on PostgreSQL (as the store's canary test reads them).
-async fn raw_bytes(db: &TestDb, store: &Store) -> Vec<u8> {
-    if let Some(path) = db.sqlite_path() {
-        let mut all = Vec::new();
-        for suffix in ["", "-wal", "-shm"] {
-            if let Ok(b) = std::fs::read(format!("{}{suffix}", path.display())) {
-                all.extend(b);
-            }
-        }
-        assert!(all.len() > 4096, "sqlite file read");
-        all
-    } else {
-        let mut all = Vec::new();
-        for t in registry::TABLES {
-            let rows = sqlx::query(&format!(
-                "SELECT CAST(t.* AS TEXT) AS r FROM (SELECT * FROM {}) t",
-                t.name
-            ))
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-            for r in rows {
-                all.extend(r.get::<String, _>("r").into_bytes());
-                all.push(b'\n');
-            }
-        }
-        all
-    }
 }
 
 /// A handle on the test database with the test's master key (each server run closes its own
@@ -334,7 +302,7 @@ async fn device_data_off_keeps_no_address_anywhere_and_sets_no_optional_cookie()
         tx.commit().await.unwrap();
         no_address_in(
             &format!("{} database", db.backend()),
-            &raw_bytes(&db, &store).await,
+            &db.raw_bytes(&store).await,
         );
     }
     let logs = captured.0.lock().unwrap().clone();
@@ -380,7 +348,7 @@ async fn device_data_on_keeps_only_the_truncated_network_and_browser() {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].network.as_deref(), Some("192.0.2.0/24"));
         assert_eq!(records[0].agent.as_deref(), Some("Firefox on Linux"));
-        let raw = raw_bytes(&db, &store).await;
+        let raw = db.raw_bytes(&store).await;
         no_address_in(&format!("{} database", db.backend()), &raw);
         assert!(!contains(&raw, "192.0.2.0/24"), "the network is sealed");
         assert!(!contains(&raw, "Firefox on Linux"), "the browser is sealed");
@@ -403,7 +371,7 @@ async fn device_data_on_keeps_only_the_truncated_network_and_browser() {
         assert_eq!(records[0].network.as_deref(), Some("127.45.67.0/24"));
         no_address_in(
             &format!("{} database", db.backend()),
-            &raw_bytes(&db, &store).await,
+            &db.raw_bytes(&store).await,
         );
         log.check(None);
     }
@@ -548,7 +516,7 @@ async fn statistics_on_ask_first_and_every_cookie_is_declared() {
         run.stop().await;
         assert!(
             !contains(
-                &raw_bytes(&db, &store).await,
+                &db.raw_bytes(&store).await,
                 &usage["classcred_usage=".len()..]
             ),
             "the visitor id is never stored"
