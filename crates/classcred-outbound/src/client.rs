@@ -143,7 +143,13 @@ impl OutboundClient {
         Ok(self.http.post(url.clone()))
     }
 
-    /// Send a request built by [`Self::get`] or [`Self::post`]. Its final URL is checked again,
+    /// A PUT to `url`, refused unless the policy allows it (Matrix sends messages with PUT).
+    pub fn put(&self, url: &Url) -> Result<RequestBuilder, PolicyError> {
+        self.policy.check(url)?;
+        Ok(self.http.put(url.clone()))
+    }
+
+    /// Send a request built by [`Self::get`], [`Self::post`] or [`Self::put`]. Its final URL is checked again,
     /// and it is sent by this client whatever built it. Logs the subprocessor and the status
     /// only.
     pub async fn send(&self, request: RequestBuilder) -> Result<OutboundResponse, OutboundError> {

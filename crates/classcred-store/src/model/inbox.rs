@@ -88,6 +88,30 @@ impl CommunityTx<'_, '_> {
         })
     }
 
+    /// The inbox row of a community with this delivery id, in any state, decrypted (a
+    /// processed row's payload has its free text scrubbed; ids, counts and times stay). Used by
+    /// adapters whose platform does not repeat what an event refers to (Matrix: the author of a
+    /// reacted message, whether a redacted event was a reaction).
+    pub async fn inbox_event_by_event_id(
+        &mut self,
+        platform: &str,
+        event_id: &str,
+    ) -> Result<Option<InboxEvent>> {
+        let community_id = &self.community_id.clone();
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM inbox WHERE community_id = $1 AND platform = $2 AND event_id = $3",
+        )
+        .bind(community_id)
+        .bind(platform)
+        .bind(event_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match id {
+            Some(id) => Ok(Some(self.inbox_event(&id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Mark an inbox row of a community processed. A row of another community is "not found".
     pub async fn mark_inbox_processed(&mut self, id: &str) -> Result<()> {
         let community_id = &self.community_id.clone();

@@ -50,6 +50,8 @@ pub const SLACK_WEB_API: &str = "slack-web-api";
 pub const SLACK_RESPONSE_URL: &str = "slack-response-url";
 /// The operator's OpenID Provider.
 pub const OIDC_PROVIDER: &str = "oidc-provider";
+/// The operator's Matrix homeserver (client-server API, as the Application Service).
+pub const MATRIX_HOMESERVER: &str = "matrix-homeserver";
 
 /// Every third party the server may send a request to.
 pub static SUBPROCESSORS: &[Subprocessor] = &[
@@ -85,6 +87,17 @@ pub static SUBPROCESSORS: &[Subprocessor] = &[
         purpose: "Sign-in with OpenID Connect: read the provider's discovery document and signing keys, and exchange a sign-in's authorization code for its ID token.",
         data_sent: "The client id and client secret, the authorization code, the PKCE verifier and the redirect URI; no data ClassCred stores about members.",
         enabled_by: "`[oidc]` configured (`issuer`, `client_id`, `client_secret`).",
+    },
+    Subprocessor {
+        id: MATRIX_HOMESERVER,
+        name: "Matrix homeserver (the homeserver the operator configures)",
+        destination: Destination::Configured {
+            setting: "matrix.homeserver_url",
+        },
+        paths: &["/_matrix/client/"],
+        purpose: "As the Application Service: join the rooms the bot is invited to, answer `!cred` commands and send notices (in a direct room the bot creates), read the author of a reacted message, a room's joined members and a member's room membership.",
+        data_sent: "The Application Service token; room, event and user ids; the text of answers and notices ClassCred sends.",
+        enabled_by: "`[matrix]` configured (`homeserver_url`, `server_name`, `as_token`, `hs_token`).",
     },
 ];
 
