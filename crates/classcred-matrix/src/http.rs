@@ -71,11 +71,17 @@ pub struct MatrixState {
 #[derive(Debug, Default)]
 pub struct TxnHook {
     pub refuse: AtomicBool,
+    refusals: std::sync::atomic::AtomicUsize,
     refused: std::sync::Mutex<Vec<String>>,
     redelivered: std::sync::Mutex<Vec<String>>,
 }
 
 impl TxnHook {
+    /// How many times a transaction was refused (retries of one txnId included).
+    pub fn refusals(&self) -> usize {
+        self.refusals.load(Ordering::SeqCst)
+    }
+
     /// Transaction ids refused so far.
     pub fn refused(&self) -> Vec<String> {
         self.refused.lock().map(|v| v.clone()).unwrap_or_default()
@@ -87,6 +93,7 @@ impl TxnHook {
     }
 
     fn on_refused(&self, txn: &str) {
+        self.refusals.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut v) = self.refused.lock() {
             if !v.iter().any(|t| t == txn) {
                 v.push(txn.to_owned());

@@ -41,6 +41,8 @@ pub struct App {
     scheduler: Option<Scheduler>,
     /// While it lives, `keys rotate` refuses (see `Store::register_server`).
     lease: ServerLease,
+    /// The Matrix Application Service, when `[matrix]` is configured.
+    matrix: Option<classcred_matrix::MatrixState>,
 }
 
 impl App {
@@ -67,6 +69,15 @@ impl App {
             // users.list as a job: start-up does not wait for Slack.
             classcred_slack::sync::enqueue_sync(&store, &community).await?;
         }
+        // The homeserver's origin is declared to the outbound client here (like the OIDC
+        // issuer): a wrong `[matrix]` stops the start with a clear error.
+        let matrix = match &cfg.matrix {
+            Some(m) => Some(
+                classcred_matrix::MatrixState::new(store.clone(), metrics.clone(), m.clone())
+                    .context("matrix configuration")?,
+            ),
+            None => None,
+        };
         let shutdown_timeout = Duration::from_millis(cfg.shutdown_timeout_ms);
         let mut workers = Vec::new();
         let mut scheduler = None;
@@ -78,6 +89,9 @@ impl App {
                 let mut handlers = crate::handlers(delivery.clone());
                 crate::erase::register_job(&mut handlers, signing_key.clone());
                 crate::export::register(&mut handlers, cfg.export_dir());
+                if let Some(m) = &matrix {
+                    crate::matrix::register(&mut handlers, m);
+                }
                 workers.push(Worker::new(
                     store.clone(),
                     handlers,
@@ -146,6 +160,12 @@ impl App {
                 core.merge(classcred_slack::routes(slack_state))
                     .merge(classcred_web::routes(web_state))
                     .merge(oidc_routes)
+                    .merge(
+                        matrix
+                            .clone()
+                            .map(classcred_matrix::routes)
+                            .unwrap_or_default(),
+                    )
                     .merge(classcred_api::routes(classcred_api::ApiState::new(
                         store.clone(),
                     ))),
@@ -179,7 +199,14 @@ impl App {
             workers,
             scheduler,
             lease,
+            matrix,
         })
+    }
+
+    /// The Matrix transaction hook (tests refuse transactions for a while with it), when
+    /// `[matrix]` is configured.
+    pub fn matrix_hook(&self) -> Option<Arc<classcred_matrix::http::TxnHook>> {
+        self.matrix.as_ref().map(|m| m.hook.clone())
     }
 
     /// The main HTTP address (none for workers only).

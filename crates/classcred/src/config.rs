@@ -46,6 +46,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "an [oidc] table: issuer, client_id, client_secret (see README: Sign in with OpenID Connect)",
     ),
     (
+        "matrix",
+        "a [matrix] table: homeserver_url, server_name, as_token, hs_token, sender_localpart (see README: Connect Matrix)",
+    ),
+    (
         "metrics_listen",
         "a socket address for /metrics and /healthz alone, such as 127.0.0.1:9090",
     ),
@@ -112,6 +116,15 @@ pub const SLACK_KEYS: &[&str] = &[
     "confirm",
 ];
 
+/// Keys of the `[matrix]` table that may also come from `CLASSCRED_MATRIX__<KEY>` variables.
+pub const MATRIX_KEYS: &[&str] = &[
+    "homeserver_url",
+    "server_name",
+    "as_token",
+    "hs_token",
+    "sender_localpart",
+];
+
 /// Keys whose values are secrets: an error about them never shows the value.
 pub const SECRET_KEYS: &[&str] = &[
     "database_url",
@@ -121,6 +134,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "slack.client_secret",
     "slack.state_secret",
     "oidc.client_secret",
+    "matrix.as_token",
+    "matrix.hs_token",
 ];
 
 /// What went wrong, without the offending value (figment's own messages quote it).
@@ -364,6 +379,8 @@ pub struct Config {
     pub slack: classcred_slack::SlackConfig,
     /// OpenID Connect sign-in for the dashboard (`[oidc]` table); `None`: login links only.
     pub oidc: Option<classcred_oidc::OidcConfig>,
+    /// ClassCred as a Matrix Application Service (`[matrix]` table); `None`: no Matrix.
+    pub matrix: Option<classcred_matrix::MatrixConfig>,
     /// A second address serving `/metrics` and `/healthz` only; when set, `listen` does not
     /// serve `/metrics`.
     pub metrics_listen: Option<SocketAddr>,
@@ -432,6 +449,7 @@ impl Default for Config {
             db_max_connections: 10,
             slack: classcred_slack::SlackConfig::default(),
             oidc: None,
+            matrix: None,
             metrics_listen: None,
             http_header_timeout_ms: 10_000,
             http_request_timeout_ms: 30_000,
@@ -500,9 +518,12 @@ impl Config {
         let top: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
         let slack: Vec<String> = SLACK_KEYS.iter().map(|k| format!("slack__{k}")).collect();
         let slack: Vec<&str> = slack.iter().map(String::as_str).collect();
+        let matrix: Vec<String> = MATRIX_KEYS.iter().map(|k| format!("matrix__{k}")).collect();
+        let matrix: Vec<&str> = matrix.iter().map(String::as_str).collect();
         fig = fig
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&top)))
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&slack).split("__")))
+            .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&matrix).split("__")))
             .merge(Flags(flags));
         let mut cfg: Config = fig.extract_lossy().map_err(|e| {
             // Name every problem with its key and where the value came from.
@@ -534,6 +555,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "body_limit_bytes: expected at least 1024".into(),
             ));
+        }
+        if let Some(m) = &cfg.matrix {
+            m.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(cfg)
     }
@@ -807,6 +831,48 @@ mod tests {
                 err.contains("state_secret") && err.contains("at least 32"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn matrix_section_is_checked() {
+        Jail::expect_with(|jail| {
+            let (a, h) = (
+                classcred_matrix::Token::generate(),
+                classcred_matrix::Token::generate(),
+            );
+            jail.create_file(
+                "m.toml",
+                &format!(
+                    "[matrix]\nhomeserver_url = \"https://matrix.example.org\"\nserver_name = \"example.org\"\nas_token = \"{}\"\nhs_token = \"{}\"\n",
+                    a.expose(),
+                    h.expose()
+                ),
+            )?;
+            let c = Config::load(Some(Path::new("m.toml")), &FlagOverrides::default()).unwrap();
+            let m = c.matrix.as_ref().unwrap();
+            assert_eq!(m.bot_user_id(), "@classcred:example.org");
+            assert!(!format!("{c:?}").contains(a.expose()));
+            jail.set_env("CLASSCRED_MATRIX__SENDER_LOCALPART", "kudos");
+            let c = Config::load(Some(Path::new("m.toml")), &FlagOverrides::default()).unwrap();
+            assert_eq!(c.matrix.unwrap().bot_user_id(), "@kudos:example.org");
+            // A weak token is refused, naming the key, never showing the value.
+            jail.set_env("CLASSCRED_MATRIX__HS_TOKEN", "hunter2hunter2");
+            let err = Config::load(Some(Path::new("m.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("matrix.hs_token") && err.contains("at least 32"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            jail.set_env("CLASSCRED_MATRIX__HS_TOKEN", h.expose());
+            // Plain http only on loopback.
+            jail.set_env("CLASSCRED_MATRIX__HOMESERVER_URL", "http://matrix.example.org");
+            let err = Config::load(Some(Path::new("m.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("matrix.homeserver_url"), "{err}");
+            jail.set_env("CLASSCRED_MATRIX__HOMESERVER_URL", "http://127.0.0.1:8008");
+            assert!(Config::load(Some(Path::new("m.toml")), &FlagOverrides::default()).is_ok());
             Ok(())
         });
     }

@@ -12,6 +12,7 @@ mod export;
 mod governance;
 mod keys;
 mod ledger;
+mod matrix;
 mod notices;
 pub mod output;
 mod research;
@@ -104,6 +105,11 @@ pub enum Command {
     Slack {
         #[command(subcommand)]
         command: slack::SlackCommand,
+    },
+    /// Matrix: the Application Service registration file.
+    Matrix {
+        #[command(subcommand)]
+        command: matrix::MatrixCommand,
     },
     /// Access to a community: dashboard sign-in links and API tokens.
     Admin {
@@ -402,6 +408,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::Matrix { command } => matrix::run(&cfg, command),
         Command::Admin { command } => {
             let store = open_existing_store(&cfg).await?;
             let code = admin::run(&cfg, &store, &store.login_key(), command).await;

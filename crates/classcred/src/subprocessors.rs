@@ -2,7 +2,9 @@
 //! reached at: what `/privacy` lists as in use. The same settings decide what the outbound
 //! clients are built with (`[slack]` → the Slack client, `[oidc]` → the OIDC client).
 
-use classcred_store::registry::subprocessors::{OIDC_PROVIDER, SLACK_RESPONSE_URL, SLACK_WEB_API};
+use classcred_store::registry::subprocessors::{
+    MATRIX_HOMESERVER, OIDC_PROVIDER, SLACK_RESPONSE_URL, SLACK_WEB_API,
+};
 use classcred_store::registry::{self, Destination, InUse};
 
 use crate::config::Config;
@@ -26,7 +28,8 @@ fn fixed_origin(id: &str) -> Option<(&'static registry::Subprocessor, String)> {
 /// - the Slack Web API when a bot token (single workspace) or an OAuth client id is set, at
 ///   the configured `api_base_url`'s origin (default `https://slack.com`);
 /// - Slack response URLs when the signing secret is set (commands and buttons are accepted);
-/// - the OpenID Provider when `[oidc]` is set, at its issuer's origin.
+/// - the OpenID Provider when `[oidc]` is set, at its issuer's origin;
+/// - the Matrix homeserver when `[matrix]` is set, at `homeserver_url`'s origin.
 pub fn in_use(cfg: &Config) -> Vec<InUse> {
     let mut out = Vec::new();
     let slack = &cfg.slack;
@@ -51,6 +54,17 @@ pub fn in_use(cfg: &Config) -> Vec<InUse> {
         if let (Some(s), Some(origin)) = (
             registry::subprocessor(OIDC_PROVIDER),
             origin_of(&oidc.issuer),
+        ) {
+            out.push(InUse {
+                subprocessor: s,
+                origin,
+            });
+        }
+    }
+    if let Some(m) = &cfg.matrix {
+        if let (Some(s), Some(origin)) = (
+            registry::subprocessor(MATRIX_HOMESERVER),
+            origin_of(&m.homeserver_url),
         ) {
             out.push(InUse {
                 subprocessor: s,

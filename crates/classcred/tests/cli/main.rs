@@ -21,6 +21,7 @@ mod governance;
 mod keys;
 mod ledger;
 mod matrix;
+mod matrix_synapse;
 mod research;
 mod retention;
 mod serve;
