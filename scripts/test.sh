@@ -13,11 +13,14 @@
 #    classcred-oidc sign-in tests (they start it on a loopback port).
 #  - schemathesis in a virtualenv (target/venv-schemathesis), which fuzzes the JSON API against
 #    its OpenAPI document.
+#  - Synapse (PyPI matrix-synapse) and matrix-nio in a virtualenv (target/venv-synapse), for the
+#    Matrix end-to-end test (it starts Synapse on 127.0.0.1 with SQLite and kills it at the end).
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
 # that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
 # cross-checks, CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests against the
 # OpenID Provider, CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
-# run, and CLASSCRED_REQUIRE_BROWSER=1 to fail instead of skipping the browser tests. CI (.ci/run)
+# run, CLASSCRED_REQUIRE_BROWSER=1 to fail instead of skipping the browser tests, and
+# CLASSCRED_REQUIRE_SYNAPSE=1 to fail instead of skipping the Matrix end-to-end test. CI (.ci/run)
 # sets them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,6 +126,27 @@ fi
 if [ "${CLASSCRED_REQUIRE_SCHEMATHESIS:-0}" = "1" ] && ! "${CLASSCRED_SCHEMATHESIS:-false}" --version >/dev/null 2>&1; then
   echo "schemathesis is required (CLASSCRED_REQUIRE_SCHEMATHESIS=1) but ${CLASSCRED_SCHEMATHESIS:-no executable} does not run" >&2
   exit 1
+fi
+
+if [ -z "${CLASSCRED_SYNAPSE_VENV:-}" ]; then
+  venv=target/venv-synapse
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import synapse, nio, yaml" 2>/dev/null; then
+    echo "== installing matrix-synapse and matrix-nio into $venv (about a minute)"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "matrix-synapse==1.163.2" "matrix-nio==0.26.0" \
+      || echo "== matrix-synapse could not be installed; the Matrix end-to-end test skips unless required"
+  fi
+  export CLASSCRED_SYNAPSE_VENV="$PWD/$venv"
+fi
+if "$CLASSCRED_SYNAPSE_VENV/bin/python" -c "import synapse, nio, yaml" 2>/dev/null; then
+  echo "== Matrix end-to-end test against Synapse from $CLASSCRED_SYNAPSE_VENV"
+elif [ "${CLASSCRED_REQUIRE_SYNAPSE:-0}" = "1" ]; then
+  echo "Synapse is required (CLASSCRED_REQUIRE_SYNAPSE=1) but $CLASSCRED_SYNAPSE_VENV cannot import synapse and nio" >&2
+  exit 1
+else
+  echo "== SKIPPING the Matrix end-to-end test: matrix-synapse / matrix-nio not installed"
 fi
 
 cargo test --workspace --locked "$@"

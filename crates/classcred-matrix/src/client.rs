@@ -81,9 +81,7 @@ impl Homeserver {
     fn url(&self, segments: &[&str]) -> Result<Url, HsError> {
         let mut url = self.base.clone();
         {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|()| HsError::Malformed)?;
+            let mut path = url.path_segments_mut().map_err(|()| HsError::Malformed)?;
             path.pop_if_empty();
             path.extend(["_matrix", "client", "v3"]);
             path.extend(segments);
@@ -91,12 +89,7 @@ impl Homeserver {
         Ok(url)
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-    ) -> Result<Value, HsError> {
+    async fn call(&self, method: Method, url: Url, body: Option<&Value>) -> Result<Value, HsError> {
         let req = match method {
             Method::GET => self.http.get(&url)?,
             Method::PUT => self.http.put(&url)?,
@@ -119,7 +112,9 @@ impl Homeserver {
             let errcode = json
                 .get("errcode")
                 .and_then(Value::as_str)
-                .filter(|c| c.len() < 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+                .filter(|c| {
+                    c.len() < 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                })
                 .unwrap_or("none")
                 .to_owned();
             return Err(HsError::Status {
@@ -138,15 +133,16 @@ impl Homeserver {
             .map(|_| ())
     }
 
-    /// Send an `m.room.message` as the bot; `txn_id` makes a retry of the same send a no-op
-    /// on the homeserver. Returns the new event id.
-    pub async fn send_message(
+    /// Send a room event as the bot (`m.room.message`, `m.reaction`); `txn_id` makes a retry
+    /// of the same send a no-op on the homeserver. Returns the new event id.
+    pub async fn send_event(
         &self,
         room_id: &str,
+        event_type: &str,
         txn_id: &str,
         content: &Value,
     ) -> Result<String, HsError> {
-        let url = self.url(&["rooms", room_id, "send", "m.room.message", txn_id])?;
+        let url = self.url(&["rooms", room_id, "send", event_type, txn_id])?;
         let v = self.call(Method::PUT, url, Some(content)).await?;
         v.get("event_id")
             .and_then(Value::as_str)

@@ -125,7 +125,9 @@ impl MatrixConfig {
         let lp = &self.sender_localpart;
         if lp.is_empty()
             || !lp.chars().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '=' | '-' | '/')
+                c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || matches!(c, '.' | '_' | '=' | '-' | '/')
             })
         {
             return Err(
@@ -277,13 +279,7 @@ mod tests {
     #[test]
     fn registration_file() {
         let (a, h) = (Token::generate(), Token::generate());
-        let y = registration_yaml(
-            "http://127.0.0.1:8080",
-            "ex.org",
-            "classcred",
-            &a,
-            &h,
-        );
+        let y = registration_yaml("http://127.0.0.1:8080", "ex.org", "classcred", &a, &h);
         assert!(y.contains(&format!("as_token: '{}'", a.expose())));
         assert!(y.contains(&format!("hs_token: '{}'", h.expose())));
         assert!(y.contains("regex: '@classcred_.*:ex\\.org'"));

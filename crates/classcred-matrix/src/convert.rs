@@ -85,7 +85,8 @@ pub fn classify(env: &Envelope, is_ours: impl Fn(&str) -> bool) -> Action {
                     text: new.body.clone(),
                     occurred_at: time_of(env),
                 });
-                return if fire_count == 0 && matches!(&event, Event::MessageEdited(e) if e.mentions.is_empty())
+                return if fire_count == 0
+                    && matches!(&event, Event::MessageEdited(e) if e.mentions.is_empty())
                 {
                     Action::EditIfKnown {
                         original: original.to_owned(),
@@ -112,7 +113,7 @@ pub fn classify(env: &Envelope, is_ours: impl Fn(&str) -> bool) -> Action {
                 fire_count,
                 text: m.content.body.clone(),
                 thread: m.thread_root().map(str::to_owned),
-                // SEAM: channel: Some(env.room_id.clone()),
+                channel: Some(env.room_id.clone()),
                 occurred_at: time_of(env),
             }))
         }
@@ -275,8 +276,10 @@ mod tests {
     use serde_json::{json, Value};
 
     fn env(kind: &str, sender: &str, content: Value) -> Envelope {
-        parse_event(json!({"type": kind, "event_id": "$ev", "room_id": "!room:hs",
-            "sender": sender, "origin_server_ts": 1_700_000_000_123_i64, "content": content}))
+        parse_event(
+            json!({"type": kind, "event_id": "$ev", "room_id": "!room:hs",
+            "sender": sender, "origin_server_ts": 1_700_000_000_123_i64, "content": content}),
+        )
         .unwrap()
     }
 
@@ -305,7 +308,7 @@ mod tests {
         assert_eq!(p.author.as_str(), "@alice:hs");
         assert_eq!(ids(&p.mentions), ["@bob:hs", "@frank:hs", "@carol:hs"]);
         assert_eq!(p.fire_count, 2);
-        // SEAM: assert_eq!(p.channel.as_deref(), Some("!room:hs"));
+        assert_eq!(p.channel.as_deref(), Some("!room:hs"));
         assert_eq!(p.occurred_at.timestamp_millis(), 1_700_000_000_123);
         assert_eq!(p.thread, None);
     }
@@ -487,9 +490,11 @@ mod tests {
 
     #[test]
     fn pruned_events_never_award() {
-        let e = parse_event(json!({"type":"m.reaction","event_id":"$r","room_id":"!room:hs",
+        let e = parse_event(
+            json!({"type":"m.reaction","event_id":"$r","room_id":"!room:hs",
             "sender":"@bob:hs","origin_server_ts":1,"content":{},
-            "unsigned":{"redacted_because":{"type":"m.room.redaction","redacts":"$r"}}}))
+            "unsigned":{"redacted_because":{"type":"m.room.redaction","redacts":"$r"}}}),
+        )
         .unwrap();
         assert_eq!(classify(&e, ours), Action::Ignore("pruned"));
     }

@@ -175,7 +175,10 @@ pub fn is_id(s: &str, sigil: char) -> bool {
 
 /// A user id `@localpart:server` (the server part is what federation names).
 pub fn is_user_id(s: &str) -> bool {
-    is_id(s, '@') && s[1..].split_once(':').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+    is_id(s, '@')
+        && s[1..]
+            .split_once(':')
+            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
 }
 
 /// One event, or `None` when its envelope is missing or malformed.
@@ -335,7 +338,8 @@ mod tests {
             json!({"membership":"invite","displayname":"Bot"}),
         );
         mem["state_key"] = json!("@classcred:hs");
-        mem["unsigned"] = json!({"invite_room_state":[{"type":"m.room.name","content":{"name":"Bio 101"}}]});
+        mem["unsigned"] =
+            json!({"invite_room_state":[{"type":"m.room.name","content":{"name":"Bio 101"}}]});
         assert_eq!(
             one(mem),
             MatrixEvent::Member(Membership {

@@ -62,6 +62,10 @@ pub struct MatrixState {
     pub homeserver: Homeserver,
     /// Test hook: refuse transactions for a while (see [`TxnHook`]).
     pub hook: Arc<TxnHook>,
+    /// Commands, notices and the member directory (the seam's side).
+    pub adapter: crate::adapter::MatrixAdapter,
+    /// Dashboard sign-in links for `!cred dashboard` (`None`: none handed out).
+    pub login: Option<classcred_platform::LoginLinks>,
 }
 
 /// A test hook: while `refuse` is set, every transaction is refused with 503 (after
@@ -89,7 +93,10 @@ impl TxnHook {
 
     /// Refused transaction ids that were accepted later.
     pub fn redelivered(&self) -> Vec<String> {
-        self.redelivered.lock().map(|v| v.clone()).unwrap_or_default()
+        self.redelivered
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
 
     fn on_refused(&self, txn: &str) {
@@ -120,13 +127,27 @@ impl TxnHook {
 impl MatrixState {
     pub fn new(store: Store, metrics: Arc<Metrics>, config: MatrixConfig) -> anyhow::Result<Self> {
         let homeserver = Homeserver::new(&config)?;
+        let config = Arc::new(config);
         Ok(Self {
             store,
             metrics,
-            config: Arc::new(config),
+            adapter: crate::adapter::MatrixAdapter::new(homeserver.clone(), config.clone()),
+            config,
             homeserver,
             hook: Arc::new(TxnHook::default()),
+            login: None,
         })
+    }
+
+    /// Hand out dashboard sign-in links (`!cred dashboard`) signed with `key`, pointing at
+    /// `public_url`.
+    pub fn with_login_links(
+        mut self,
+        key: classcred_crypto::LoginKey,
+        public_url: impl Into<String>,
+    ) -> Self {
+        self.login = Some(classcred_platform::LoginLinks::new(key, public_url));
+        self
     }
 }
 
@@ -142,7 +163,11 @@ pub fn routes(state: MatrixState) -> axum::Router {
 }
 
 fn matrix_error(status: StatusCode, errcode: &'static str, error: &'static str) -> Response {
-    (status, Json(serde_json::json!({ "errcode": errcode, "error": error }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "errcode": errcode, "error": error })),
+    )
+        .into_response()
 }
 
 fn reject(st: &MatrixState, status: StatusCode, reason: &'static str) -> Response {
@@ -194,7 +219,11 @@ async fn not_found(State(st): State<MatrixState>, headers: HeaderMap, uri: Uri) 
     if let Err(r) = authenticate(&st, &headers, &uri) {
         return r;
     }
-    matrix_error(StatusCode::NOT_FOUND, "M_NOT_FOUND", "ClassCred provides no users or rooms")
+    matrix_error(
+        StatusCode::NOT_FOUND,
+        "M_NOT_FOUND",
+        "ClassCred provides no users or rooms",
+    )
 }
 
 async fn ping(State(st): State<MatrixState>, headers: HeaderMap, uri: Uri) -> Response {
@@ -216,15 +245,17 @@ async fn read_body(st: &MatrixState, headers: &HeaderMap, body: Body) -> Result<
         Some(Err(_)) => return Err(reject(st, StatusCode::BAD_REQUEST, "unreadable_body")),
         _ => {}
     }
-    axum::body::to_bytes(body, MAX_TXN_BYTES).await.map_err(|e| {
-        let over = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if over {
-            reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large")
-        } else {
-            reject(st, StatusCode::BAD_REQUEST, "unreadable_body")
-        }
-    })
+    axum::body::to_bytes(body, MAX_TXN_BYTES)
+        .await
+        .map_err(|e| {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            } else {
+                reject(st, StatusCode::BAD_REQUEST, "unreadable_body")
+            }
+        })
 }
 
 async fn transaction(
@@ -448,7 +479,14 @@ async fn member_event(
         MemberKind::Human
     };
     let member = rooms::new_member(&m.user_id, m.displayname.as_deref(), Role::Student, kind);
-    rooms::apply_member(tx, &c.id, &member, env.origin_server_ts, convert::time_of(env)).await?;
+    rooms::apply_member(
+        tx,
+        &c.id,
+        &member,
+        env.origin_server_ts,
+        convert::time_of(env),
+    )
+    .await?;
     Ok(())
 }
 

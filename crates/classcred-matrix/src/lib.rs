@@ -12,9 +12,12 @@
 //!
 //! ## Wiring (what the binary mounts and calls)
 //! - [`routes`]`(`[`MatrixState`]`)` when `[matrix]` is configured ([`MatrixConfig`]).
-//! - Job handlers: [`rooms::JOIN_JOB`] and [`http::COMMAND_JOB`] ([`jobs`]).
+//! - Job handlers: [`rooms::JOIN_JOB`] ([`members::join_job`]) and [`http::COMMAND_JOB`]
+//!   ([`MatrixAdapter::command_job`]); [`MatrixAdapter::adapter`] joins the seam's `Platforms`
+//!   (notices, member sync and look-up).
 //! - `classcred matrix registration` writes the registration file ([`config::registration_yaml`]).
 
+pub mod adapter;
 pub mod client;
 pub mod config;
 pub mod convert;
@@ -23,7 +26,8 @@ pub mod http;
 pub mod members;
 pub mod rooms;
 
-pub use client::{HsError, Homeserver};
+pub use adapter::MatrixAdapter;
+pub use client::{Homeserver, HsError};
 pub use config::{MatrixConfig, Token};
 pub use http::{routes, MatrixState, COMMAND_JOB};
 pub use rooms::{JOIN_JOB, PLATFORM};

@@ -48,8 +48,7 @@ pub async fn sync_members(
         );
         // Joined-members lists carry no time: applied unless a membership event newer than
         // now was (never), and stamped now.
-        if rooms::apply_member(&mut tx, &community.id, &member, now.timestamp_millis(), now)
-            .await?
+        if rooms::apply_member(&mut tx, &community.id, &member, now.timestamp_millis(), now).await?
         {
             n += 1;
         }

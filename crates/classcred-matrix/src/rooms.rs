@@ -8,10 +8,7 @@
 
 use classcred_service::join_member;
 use classcred_store::jobs::NewJob;
-use classcred_store::{
-    CommunityId, CommunityState, MemberKind, MemberProfile, NewCommunity, NewMember, Role, Store,
-    Tx,
-};
+use classcred_store::{CommunityId, MemberKind, MemberProfile, NewMember, Role, Store, Tx};
 
 /// The `platform` of Matrix communities and inbox rows.
 pub const PLATFORM: &str = "matrix";
@@ -20,7 +17,12 @@ pub const PLATFORM: &str = "matrix";
 pub const JOIN_JOB: &str = "matrix.join";
 
 /// A member record for a Matrix user (display name as the encrypted profile).
-pub fn new_member(user_id: &str, displayname: Option<&str>, role: Role, kind: MemberKind) -> NewMember {
+pub fn new_member(
+    user_id: &str,
+    displayname: Option<&str>,
+    role: Role,
+    kind: MemberKind,
+) -> NewMember {
     NewMember {
         platform_user_id: user_id.to_owned(),
         role,
@@ -43,9 +45,11 @@ pub struct Installed {
     pub created: bool,
 }
 
-/// The bot was invited to `room_id` by `inviter`, in one transaction: the room's community is
-/// created (the inviter its Admin, the bot its app member) or re-enabled (nobody's role
-/// changes), and a [`JOIN_JOB`] is enqueued (once per invite event).
+/// The bot was invited to `room_id` by `inviter`: the room's community is created (the
+/// inviter its Admin, the bot its app member) or re-enabled (nobody's role changes) through the
+/// seam's install (one transaction), then a [`JOIN_JOB`] is enqueued (once per invite event).
+/// Both steps are idempotent: when the second fails, the homeserver's retry of the transaction
+/// repeats both.
 pub async fn install_room(
     store: &Store,
     room_id: &str,
@@ -54,66 +58,45 @@ pub async fn install_room(
     bot_user_id: &str,
     invite_event_id: &str,
 ) -> anyhow::Result<Installed> {
-    let now = store.clock().now();
-    let mut tx = store.begin().await?;
-    let (community_id, created) = match tx.community_by_team(PLATFORM, room_id).await? {
-        Some(c) => {
-            if c.state != CommunityState::Active {
-                tx.enable_community(&c.id).await?;
-            }
-            (c.id, false)
-        }
-        None => {
-            let name = room_name
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(|n| n.chars().take(200).collect::<String>())
-                .unwrap_or_else(|| format!("Matrix room {room_id}"));
-            let inst = tx.create_institution(&name).await?;
-            let c = tx
-                .create_community(NewCommunity {
-                    institution_id: inst.id,
-                    name,
-                    platform: PLATFORM.to_owned(),
-                    platform_team_id: Some(room_id.to_owned()),
-                    settings_json: "{}".to_owned(),
-                })
-                .await?;
-            (c.id, true)
-        }
-    };
-    if created {
-        let admin = new_member(inviter, None, Role::Admin, MemberKind::Human);
-        join_member(&mut tx, &community_id, PLATFORM, &admin, now).await?;
-    }
-    if tx
-        .for_community(&community_id)
-        .member_id_by_platform(bot_user_id)
-        .await?
-        .is_none()
-    {
-        let bot = new_member(bot_user_id, None, Role::Student, MemberKind::App);
-        join_member(&mut tx, &community_id, PLATFORM, &bot, now).await?;
-    }
+    let name = room_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(200).collect::<String>())
+        .unwrap_or_else(|| format!("Matrix room {room_id}"));
+    let done = classcred_platform::install(
+        store,
+        &classcred_platform::Install {
+            platform: classcred_platform::Platform::Matrix,
+            team_id: room_id.to_owned(),
+            name,
+            installer: Some(new_member(inviter, None, Role::Admin, MemberKind::Human)),
+            app_member: Some(new_member(
+                bot_user_id,
+                None,
+                Role::Student,
+                MemberKind::App,
+            )),
+            installation: None,
+        },
+    )
+    .await?;
     let mut job = NewJob::new(
         JOIN_JOB,
-        serde_json::json!({ "community_id": community_id, "room_id": room_id }),
+        serde_json::json!({ "community_id": done.community_id, "room_id": room_id }),
     );
-    job.community_id = Some(community_id.clone());
+    job.community_id = Some(done.community_id.clone());
     job.dedupe_key = Some(format!("{JOIN_JOB}:{invite_event_id}"));
     job.max_attempts = 10;
-    tx.enqueue(&job).await?;
-    tx.commit().await?;
-    tracing::info!(community_id = %community_id, created, "Matrix room installed");
+    store.enqueue(&job).await?;
     Ok(Installed {
-        community_id,
-        created,
+        community_id: done.community_id,
+        created: done.created,
     })
 }
 
 /// The bot left, or was kicked or banned from, a room: its community is disabled (data kept).
 pub async fn disable_room(tx: &mut Tx<'_>, community_id: &CommunityId) -> anyhow::Result<()> {
-    tx.disable_community(community_id).await?;
+    classcred_platform::lifecycle::disable(tx, community_id).await?;
     tracing::info!(community_id = %community_id, "bot removed from the Matrix room: community disabled");
     Ok(())
 }

@@ -18,7 +18,6 @@ use classcred_store::{ServerLease, Store};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::notices;
 
 /// What this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +73,8 @@ impl App {
         let matrix = match &cfg.matrix {
             Some(m) => Some(
                 classcred_matrix::MatrixState::new(store.clone(), metrics.clone(), m.clone())
-                    .context("matrix configuration")?,
+                    .context("matrix configuration")?
+                    .with_login_links(store.login_key(), crate::admin::public_base(cfg)),
             ),
             None => None,
         };
@@ -82,11 +82,17 @@ impl App {
         let mut workers = Vec::new();
         let mut scheduler = None;
         if role != Role::ServerOnly {
-            let delivery =
-                notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
+            // Every chat platform of this build, behind the platform seam: the job handlers
+            // dispatch notices and member look-ups to the community's adapter.
+            let mut platforms = classcred_platform::Platforms::new().with(
+                classcred_slack::adapter(slack_state.client.clone(), cfg.slack.clone()),
+            );
+            if let Some(m) = &matrix {
+                platforms = platforms.with(m.adapter.adapter());
+            }
             let signing_key = crate::erase::signing_key_path(cfg);
             for _ in 0..cfg.workers.max(1) {
-                let mut handlers = crate::handlers(delivery.clone());
+                let mut handlers = crate::handlers(platforms.clone());
                 crate::erase::register_job(&mut handlers, signing_key.clone());
                 crate::export::register(&mut handlers, cfg.export_dir());
                 if let Some(m) = &matrix {

@@ -523,7 +523,9 @@ impl Config {
         fig = fig
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&top)))
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&slack).split("__")))
-            .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&matrix).split("__")))
+            .merge(RawEnv(
+                Env::prefixed("CLASSCRED_").only(&matrix).split("__"),
+            ))
             .merge(Flags(flags));
         let mut cfg: Config = fig.extract_lossy().map_err(|e| {
             // Name every problem with its key and where the value came from.
@@ -862,11 +864,17 @@ mod tests {
             let err = Config::load(Some(Path::new("m.toml")), &FlagOverrides::default())
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("matrix.hs_token") && err.contains("at least 32"), "{err}");
+            assert!(
+                err.contains("matrix.hs_token") && err.contains("at least 32"),
+                "{err}"
+            );
             assert!(!err.contains("hunter2"), "{err}");
             jail.set_env("CLASSCRED_MATRIX__HS_TOKEN", h.expose());
             // Plain http only on loopback.
-            jail.set_env("CLASSCRED_MATRIX__HOMESERVER_URL", "http://matrix.example.org");
+            jail.set_env(
+                "CLASSCRED_MATRIX__HOMESERVER_URL",
+                "http://matrix.example.org",
+            );
             let err = Config::load(Some(Path::new("m.toml")), &FlagOverrides::default())
                 .unwrap_err()
                 .to_string();

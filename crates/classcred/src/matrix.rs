@@ -88,7 +88,13 @@ pub fn run(cfg: &Config, command: MatrixCommand) -> anyhow::Result<ExitCode> {
             eprintln!("\nAdd this to ClassCred's configuration (the tokens are secrets):\n");
             eprint!(
                 "{}",
-                config_toml(&homeserver_url, &server_name, &localpart, &as_token, &hs_token)
+                config_toml(
+                    &homeserver_url,
+                    &server_name,
+                    &localpart,
+                    &as_token,
+                    &hs_token
+                )
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -108,11 +114,19 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-/// The Matrix job handlers: the bot joining a room it was invited to.
+/// The Matrix job handlers: the bot joining a room it was invited to, and the answers to
+/// `!cred` commands. (Notices and member jobs go through the seam's `Platforms`.)
 pub fn register(h: &mut classcred_server::worker::Handlers, m: &classcred_matrix::MatrixState) {
     let hs = m.homeserver.clone();
     h.register(classcred_matrix::JOIN_JOB, move |store, job| {
         let hs = hs.clone();
         async move { classcred_matrix::members::join_job(&store, &hs, &job).await }
+    });
+    let adapter = m.adapter.clone();
+    let login = m.login.clone();
+    h.register(classcred_matrix::COMMAND_JOB, move |store, job| {
+        let adapter = adapter.clone();
+        let login = login.clone();
+        async move { adapter.command_job(&store, login.as_ref(), &job).await }
     });
 }

@@ -13,7 +13,9 @@ Ops (values starting with "$" are replaced by vars):
   edit         as, room, event, text, mentions[]     -> event id
   redact       as, room, event                -> event id
   wait_joined  as, room, user, timeout        (polls joined_members)
-  wait_notice  as, room, sender, contains, timeout   -> the notice's body
+  wait_notice  as, room, sender, contains, after, timeout   -> the notice's body
+  wait_reaction as, room, sender, event, key, timeout      (an annotation on event)
+  mark                                       -> the current time in ms (for "after")
 Exits non-zero with a message on any failure.
 """
 
@@ -93,6 +95,8 @@ class Driver:
     async def step(self, s):
         s = {k: self.sub(v) for k, v in s.items()}
         op, who = s["op"], s.get("as")
+        if op == "mark":
+            return str(int(time.time() * 1000) - 1000)
         c = await self.client(who)
         if op == "create_room":
             r = await c.room_create(
@@ -146,6 +150,22 @@ class Driver:
                     return True
                 await asyncio.sleep(0.5)
             fail(f"{s['user']} did not join {s['room']}")
+        if op == "wait_reaction":
+            deadline = time.time() + float(s.get("timeout", 60))
+            room = urllib.parse.quote(s["room"], safe="")
+            while time.time() < deadline:
+                page = self.get(who, f"/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=100")
+                for ev in page.get("chunk", []):
+                    rel = ev.get("content", {}).get("m.relates_to", {})
+                    if (
+                        ev.get("type") == "m.reaction"
+                        and ev.get("sender") == self.uid(s["sender"])
+                        and rel.get("event_id") == s["event"]
+                        and rel.get("key") == s["key"]
+                    ):
+                        return ev["event_id"]
+                await asyncio.sleep(0.5)
+            fail(f"no {s['key']} reaction from {s['sender']} on {s['event']}")
         if op == "wait_notice":
             deadline = time.time() + float(s.get("timeout", 60))
             room = urllib.parse.quote(s["room"], safe="")
@@ -157,6 +177,7 @@ class Driver:
                     content = ev.get("content", {})
                     if (
                         ev.get("type") == "m.room.message"
+                        and ev.get("origin_server_ts", 0) >= int(s.get("after", 0))
                         and ev.get("sender") == self.uid(s["sender"])
                         and content.get("msgtype") == "m.notice"
                         and s["contains"] in content.get("body", "")

@@ -173,7 +173,8 @@ fn drive(python: &Path, hs: &Synapse, vars: &Value, steps: Value) -> BTreeMap<St
         .iter()
         .map(|u| ((*u).to_owned(), Value::String(password(u))))
         .collect();
-    let program = json!({"hs": hs.url, "server": SERVER, "users": users, "vars": vars, "steps": steps});
+    let program =
+        json!({"hs": hs.url, "server": SERVER, "users": users, "vars": vars, "steps": steps});
     let mut child = Command::new(python)
         .arg(py_dir().join("driver.py"))
         .stdin(Stdio::piped())
@@ -300,7 +301,11 @@ impl Model {
                 let standing = self.units.remove(msg).unwrap_or_default();
                 let mut kept = BTreeMap::new();
                 for (r, n) in standing {
-                    let keep = if mentions.contains(&r) { n.min(*fire) } else { 0 };
+                    let keep = if mentions.contains(&r) {
+                        n.min(*fire)
+                    } else {
+                        0
+                    };
                     if n > keep {
                         self.take_back(author, r, n - keep);
                     }
@@ -372,6 +377,34 @@ async fn balances(store: &Store, room: &str) -> Option<BTreeMap<String, i64>> {
     )
 }
 
+/// The bot's direct room with `user` (its `m.direct` account data, read as the Application
+/// Service), once the bot created it.
+async fn direct_room(hs: &Synapse, as_token: &Token, user: &str) -> String {
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/_matrix/client/v3/user/{}/account_data/m.direct",
+        hs.url,
+        uid("classcred").replace('@', "%40").replace(':', "%3A")
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = client
+            .get(&url)
+            .bearer_auth(as_token.expose())
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            let v: Value = r.json().await.unwrap();
+            if let Some(room) = v[uid(user)][0].as_str() {
+                return room.to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "no direct room with {user}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F)
 where
     F: FnMut() -> Fut,
@@ -430,7 +463,7 @@ async fn a_class_on_a_real_synapse_gets_the_balances_of_the_model() {
         let running = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        scenario(&python, &hs, &store, &hook, db.backend()).await;
+        scenario(&python, &hs, &store, &hook, &as_token, db.backend()).await;
         let _ = stop.send(());
         running.await.unwrap().unwrap();
     }
@@ -442,6 +475,7 @@ async fn scenario(
     hs: &Synapse,
     store: &Store,
     hook: &Arc<classcred_matrix::http::TxnHook>,
+    as_token: &Token,
     backend: &str,
 ) {
     // The teacher creates the room and invites the class and the bot; the bot joins (a job).
@@ -461,23 +495,31 @@ async fn scenario(
     let room = vars["room"].clone();
     let room_ref = &room;
     // The room is a community, its inviter the Admin, the class its members.
-    wait_for("the community and its members", Duration::from_secs(60), || async move {
-        let Ok(mut tx) = store.begin().await else {
-            return false;
-        };
-        let Ok(Some(c)) = tx.community_by_team("matrix", room_ref).await else {
-            return false;
-        };
-        let members = tx.for_community(&c.id).list_members().await.unwrap_or_default();
-        let _ = tx.commit().await;
-        c.state == CommunityState::Active
-            && ["bob", "carol", "dave"]
-                .iter()
-                .all(|u| members.iter().any(|m| m.platform_user_id == uid(u)))
-            && members.iter().any(|m| {
-                m.platform_user_id == uid("alice") && m.role == classcred_store::Role::Admin
-            })
-    })
+    wait_for(
+        "the community and its members",
+        Duration::from_secs(60),
+        || async move {
+            let Ok(mut tx) = store.begin().await else {
+                return false;
+            };
+            let Ok(Some(c)) = tx.community_by_team("matrix", room_ref).await else {
+                return false;
+            };
+            let members = tx
+                .for_community(&c.id)
+                .list_members()
+                .await
+                .unwrap_or_default();
+            let _ = tx.commit().await;
+            c.state == CommunityState::Active
+                && ["bob", "carol", "dave"]
+                    .iter()
+                    .all(|u| members.iter().any(|m| m.platform_user_id == uid(u)))
+                && members.iter().any(|m| {
+                    m.platform_user_id == uid("alice") && m.role == classcred_store::Role::Admin
+                })
+        },
+    )
     .await;
 
     let mut intents: Vec<Intent> = Vec::new();
@@ -502,19 +544,72 @@ async fn scenario(
         ]),
     ));
     intents.extend([
-        Intent::Post { msg: "m1", author: "alice", mentions: vec!["bob"], fire: 1 },
-        Intent::Post { msg: "m2", author: "bob", mentions: vec!["carol"], fire: 2 },
-        Intent::Post { msg: "m3", author: "carol", mentions: vec![], fire: 0 },
-        Intent::React { label: "r1", msg: "m3", reactor: "dave", fire: true },
-        Intent::React { label: "r2", msg: "m2", reactor: "carol", fire: true },
-        Intent::React { label: "r3", msg: "m1", reactor: "bob", fire: false },
-        Intent::Edit { msg: "m2", mentions: vec!["carol"], fire: 1 },
-        Intent::Post { msg: "m4", author: "dave", mentions: vec!["bob"], fire: 1 },
+        Intent::Post {
+            msg: "m1",
+            author: "alice",
+            mentions: vec!["bob"],
+            fire: 1,
+        },
+        Intent::Post {
+            msg: "m2",
+            author: "bob",
+            mentions: vec!["carol"],
+            fire: 2,
+        },
+        Intent::Post {
+            msg: "m3",
+            author: "carol",
+            mentions: vec![],
+            fire: 0,
+        },
+        Intent::React {
+            label: "r1",
+            msg: "m3",
+            reactor: "dave",
+            fire: true,
+        },
+        Intent::React {
+            label: "r2",
+            msg: "m2",
+            reactor: "carol",
+            fire: true,
+        },
+        Intent::React {
+            label: "r3",
+            msg: "m1",
+            reactor: "bob",
+            fire: false,
+        },
+        Intent::Edit {
+            msg: "m2",
+            mentions: vec!["carol"],
+            fire: 1,
+        },
+        Intent::Post {
+            msg: "m4",
+            author: "dave",
+            mentions: vec!["bob"],
+            fire: 1,
+        },
         Intent::Delete { msg: "m4" },
-        Intent::React { label: "r4", msg: "m1", reactor: "bob", fire: true },
+        Intent::React {
+            label: "r4",
+            msg: "m1",
+            reactor: "bob",
+            fire: true,
+        },
         Intent::Unreact { label: "r4" },
-        Intent::Edit { msg: "m3", mentions: vec!["dave"], fire: 1 },
-        Intent::Post { msg: "m5", author: "bob", mentions: vec!["bob"], fire: 1 },
+        Intent::Edit {
+            msg: "m3",
+            mentions: vec!["dave"],
+            fire: 1,
+        },
+        Intent::Post {
+            msg: "m5",
+            author: "bob",
+            mentions: vec!["bob"],
+            fire: 1,
+        },
     ]);
 
     // A redelivered transaction: the Application Service refuses for a while, Synapse keeps
@@ -528,19 +623,35 @@ async fn scenario(
             {"op": "send", "as": "bob", "room": "$room", "text": "for you 🔥", "mentions": ["dave"], "label": "m6"},
         ]),
     ));
-    intents.push(Intent::Post { msg: "m6", author: "bob", mentions: vec!["dave"], fire: 1 });
+    intents.push(Intent::Post {
+        msg: "m6",
+        author: "bob",
+        mentions: vec!["dave"],
+        fire: 1,
+    });
     let before = hook.refusals();
-    wait_for("Synapse to retry a refused transaction", Duration::from_secs(60), || async move {
-        // Refused at least twice: the first attempt and one retry of the same txnId.
-        hook.refusals() >= before + 2
-    })
+    wait_for(
+        "Synapse to retry a refused transaction",
+        Duration::from_secs(60),
+        || async move {
+            // Refused at least twice: the first attempt and one retry of the same txnId.
+            hook.refusals() >= before + 2
+        },
+    )
     .await;
     let refused_before = hook.refused();
-    hook.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+    hook.refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let refused_before = &refused_before;
-    wait_for("the refused transaction to be redelivered", Duration::from_secs(90), || async move {
-        refused_before.iter().all(|t| hook.redelivered().contains(t))
-    })
+    wait_for(
+        "the refused transaction to be redelivered",
+        Duration::from_secs(90),
+        || async move {
+            refused_before
+                .iter()
+                .all(|t| hook.redelivered().contains(t))
+        },
+    )
     .await;
 
     // A 🔥 reaction redacted before its delivery succeeded.
@@ -554,9 +665,11 @@ async fn scenario(
             {"op": "react", "as": "carol", "room": "$room", "event": "$m1", "key": "🔥", "label": "r5"},
         ]),
     ));
-    wait_for("the reaction's transaction to be refused", Duration::from_secs(60), || async move {
-        hook.refused().len() > seen
-    })
+    wait_for(
+        "the reaction's transaction to be refused",
+        Duration::from_secs(60),
+        || async move { hook.refused().len() > seen },
+    )
     .await;
     vars.extend(drive(
         python,
@@ -565,12 +678,15 @@ async fn scenario(
         json!([{"op": "redact", "as": "carol", "room": "$room", "event": "$r5", "label": "d5"}]),
     ));
     let refused_now = hook.refused();
-    hook.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+    hook.refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     intents.push(Intent::ReactRedactedBeforeDelivery);
     let refused_now = &refused_now;
-    wait_for("the reaction's transaction to be redelivered", Duration::from_secs(90), || async move {
-        refused_now.iter().all(|t| hook.redelivered().contains(t))
-    })
+    wait_for(
+        "the reaction's transaction to be redelivered",
+        Duration::from_secs(90),
+        || async move { refused_now.iter().all(|t| hook.redelivered().contains(t)) },
+    )
     .await;
 
     let mut model = Model::default();
@@ -583,7 +699,11 @@ async fn scenario(
         .collect();
     // The scenario exercised what it is about.
     assert!(expected.values().any(|v| *v > 0));
-    assert_eq!(expected[&uid("alice")], 0, "the redacted reactions give nothing");
+    assert_eq!(
+        expected[&uid("alice")],
+        0,
+        "the redacted reactions give nothing"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let got: BTreeMap<String, i64> = balances(store, &room)
@@ -609,7 +729,11 @@ async fn scenario(
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut tx = store.begin().await.unwrap();
-        let c = tx.community_by_team("matrix", &room).await.unwrap().unwrap();
+        let c = tx
+            .community_by_team("matrix", &room)
+            .await
+            .unwrap()
+            .unwrap();
         let mut ctx = tx.for_community(&c.id);
         let pending = ctx.pending_inbox_count().await.unwrap();
         let head = match ctx.oldest_unprocessed_inbox().await.unwrap() {
@@ -638,9 +762,15 @@ async fn scenario(
     assert_eq!(got, expected, "{backend}");
     // How each delivery was understood (the inbox holds one row per event id).
     let mut tx = store.begin().await.unwrap();
-    let c = tx.community_by_team("matrix", &room).await.unwrap().unwrap();
+    let c = tx
+        .community_by_team("matrix", &room)
+        .await
+        .unwrap()
+        .unwrap();
     let mut kinds = BTreeMap::new();
-    for label in ["m1", "m2", "m3", "r1", "r3", "e1", "d1", "d2", "e2", "m6", "r5", "d5"] {
+    for label in [
+        "m1", "m2", "m3", "r1", "r3", "e1", "d1", "d2", "e2", "m6", "r5", "d5",
+    ] {
         let row = tx
             .for_community(&c.id)
             .inbox_event_by_event_id("matrix", &vars[label])
@@ -672,5 +802,56 @@ async fn scenario(
     .map(|(k, v)| (k, v.to_owned()))
     .collect();
     assert_eq!(kinds, want, "{backend}");
-    eprintln!("{backend}: Matrix balances equal the model: {expected:?}; vars {}", vars.len());
+    // Commands: `top` is answered in the room, `me` in the member's direct room (the room is
+    // told so); notices go to the direct room; a give is confirmed with a ✅ reaction.
+    vars.extend(drive(
+        python,
+        hs,
+        &json!(vars),
+        json!([
+            {"op": "mark", "label": "t0"},
+            {"op": "send", "as": "carol", "room": "$room", "text": "!cred top", "label": "c1"},
+            {"op": "send", "as": "carol", "room": "$room", "text": "!cred me", "label": "c2"},
+            {"op": "wait_notice", "as": "carol", "room": "$room", "sender": "classcred",
+             "contains": "Leaderboard", "after": "$t0", "timeout": 60},
+            {"op": "wait_notice", "as": "carol", "room": "$room", "sender": "classcred",
+             "contains": "direct message", "after": "$t0", "timeout": 60},
+            {"op": "wait_reaction", "as": "alice", "room": "$room", "sender": "classcred",
+             "event": "$m6", "key": "✅", "timeout": 60},
+        ]),
+    ));
+    let carol_dm = direct_room(hs, as_token, "carol").await;
+    let bob_dm = direct_room(hs, as_token, "bob").await;
+    vars.insert("carol_dm".into(), carol_dm);
+    vars.insert("bob_dm".into(), bob_dm);
+    drive(
+        python,
+        hs,
+        &json!(vars),
+        json!([
+            {"op": "join", "as": "carol", "room": "$carol_dm"},
+            {"op": "wait_notice", "as": "carol", "room": "$carol_dm", "sender": "classcred",
+             "contains": "Your ClassCred", "after": "$t0", "timeout": 60},
+            {"op": "join", "as": "bob", "room": "$bob_dm"},
+            // The self-fire of m5, refused with a private notice.
+            {"op": "wait_notice", "as": "bob", "room": "$bob_dm", "sender": "classcred",
+             "contains": "give fire to yourself", "timeout": 60},
+        ]),
+    );
+    let mut tx = store.begin().await.unwrap();
+    for label in ["c1", "c2"] {
+        assert!(
+            tx.for_community(&c.id)
+                .inbox_event_by_event_id("matrix", &vars[label])
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: a command is not an engine event"
+        );
+    }
+    tx.commit().await.unwrap();
+    eprintln!(
+        "{backend}: Matrix balances equal the model: {expected:?}; vars {}",
+        vars.len()
+    );
 }
