@@ -414,7 +414,12 @@ async fn handle(st: &MatrixState, events: Vec<Envelope>) -> anyhow::Result<usize
         let event = match action {
             Action::Ignore(_) => None,
             Action::Member(m) => {
-                member_event(&mut tx, &c, env, &m, &bot, ours).await?;
+                if member_event(&mut tx, &c, env, &m, &bot, ours).await? {
+                    // Later events of this transaction see the community switched off.
+                    if let Some(Some(cached)) = rooms.0.get_mut(&env.room_id) {
+                        cached.state = CommunityState::Disabled;
+                    }
+                }
                 None
             }
             _ if !active => None,
@@ -460,18 +465,19 @@ async fn member_event(
     m: &crate::events::Membership,
     bot: &str,
     ours: impl Fn(&str) -> bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let joined = matches!(m.membership.as_str(), "join" | "invite");
     if m.user_id == bot {
         // The bot's own invite was handled before; its leaving disables the community.
         if matches!(m.membership.as_str(), "leave" | "ban") && c.state == CommunityState::Active {
             rooms::disable_room(tx, &c.id).await?;
+            return Ok(true);
         }
-        return Ok(());
+        return Ok(false);
     }
     if !joined || c.state != CommunityState::Active {
         // Leaving keeps the member (see `rooms`).
-        return Ok(());
+        return Ok(false);
     }
     let kind = if ours(&m.user_id) {
         MemberKind::App
@@ -487,7 +493,7 @@ async fn member_event(
         convert::time_of(env),
     )
     .await?;
-    Ok(())
+    Ok(false)
 }
 
 async fn enqueue_command(

@@ -119,4 +119,25 @@ mod tests {
             vec![(SLACK_WEB_API, "http://127.0.0.1:4000".to_owned())]
         );
     }
+
+    #[test]
+    fn matrix_turns_the_homeserver_on_at_its_origin() {
+        let cfg = Config {
+            matrix: Some(classcred_matrix::MatrixConfig {
+                homeserver_url: "https://matrix.example.org:8448/".into(),
+                server_name: "example.org".into(),
+                as_token: classcred_matrix::Token::generate(),
+                hs_token: classcred_matrix::Token::generate(),
+                sender_localpart: "classcred".into(),
+            }),
+            ..Config::default()
+        };
+        assert_eq!(
+            ids(&cfg),
+            vec![(
+                MATRIX_HOMESERVER,
+                "https://matrix.example.org:8448".to_owned()
+            )]
+        );
+    }
 }
