@@ -44,7 +44,7 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MatrixEvent {
     /// `m.room.message` (new message, or an edit when it carries `m.replace` + `m.new_content`).
-    Message(RoomMessage),
+    Message(Box<RoomMessage>),
     /// `m.reaction` with an `m.annotation` relation.
     Reaction(Annotation),
     /// `m.room.redaction`.
@@ -197,7 +197,7 @@ pub fn parse_event(v: Value) -> Option<Envelope> {
         MatrixEvent::Pruned { kind }
     } else {
         match kind.as_str() {
-            "m.room.message" => MatrixEvent::Message(RoomMessage {
+            "m.room.message" => MatrixEvent::Message(Box::new(RoomMessage {
                 content: serde_json::from_value(content.clone()).ok()?,
                 relates_to: content
                     .get("m.relates_to")
@@ -205,7 +205,7 @@ pub fn parse_event(v: Value) -> Option<Envelope> {
                 new_content: content
                     .get("m.new_content")
                     .and_then(|n| serde_json::from_value(n.clone()).ok()),
-            }),
+            })),
             "m.reaction" => {
                 let r: RelatesTo = content
                     .get("m.relates_to")

@@ -203,20 +203,21 @@ fn presented_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     })
 }
 
-fn authenticate(st: &MatrixState, headers: &HeaderMap, uri: &Uri) -> Result<(), Response> {
+/// `None` when the homeserver's token is right, else the refusal.
+fn authenticate(st: &MatrixState, headers: &HeaderMap, uri: &Uri) -> Option<Response> {
     let Some(token) = presented_token(headers, uri) else {
-        return Err(reject(st, StatusCode::UNAUTHORIZED, "missing_token"));
+        return Some(reject(st, StatusCode::UNAUTHORIZED, "missing_token"));
     };
     let expected = st.config.hs_token.expose().as_bytes();
     if bool::from(token.as_bytes().ct_eq(expected)) {
-        Ok(())
+        None
     } else {
-        Err(reject(st, StatusCode::FORBIDDEN, "bad_token"))
+        Some(reject(st, StatusCode::FORBIDDEN, "bad_token"))
     }
 }
 
 async fn not_found(State(st): State<MatrixState>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Err(r) = authenticate(&st, &headers, &uri) {
+    if let Some(r) = authenticate(&st, &headers, &uri) {
         return r;
     }
     matrix_error(
@@ -227,7 +228,7 @@ async fn not_found(State(st): State<MatrixState>, headers: HeaderMap, uri: Uri) 
 }
 
 async fn ping(State(st): State<MatrixState>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Err(r) = authenticate(&st, &headers, &uri) {
+    if let Some(r) = authenticate(&st, &headers, &uri) {
         return r;
     }
     Json(serde_json::json!({})).into_response()
@@ -265,7 +266,7 @@ async fn transaction(
     uri: Uri,
     body: Body,
 ) -> Response {
-    if let Err(r) = authenticate(&st, &headers, &uri) {
+    if let Some(r) = authenticate(&st, &headers, &uri) {
         return r;
     }
     let txn_id: String = txn_id.chars().take(128).collect();

@@ -5,8 +5,6 @@
 //! must be understood from the store alone, and a needed look-up fails the whole transaction.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
     reason = "test helpers unwrap: a failed set-up fails the test"
 )]
 

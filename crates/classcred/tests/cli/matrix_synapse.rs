@@ -855,3 +855,97 @@ async fn scenario(
         vars.len()
     );
 }
+
+/// `classcred matrix registration`: the registration file (0600, strong new tokens, the
+/// exclusive namespace) and the `[matrix]` table that goes with it, which the server accepts.
+#[test]
+fn registration_writes_the_file_and_prints_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::run(
+        dir.path(),
+        &[
+            "matrix",
+            "registration",
+            "--url",
+            "https://classcred.example.org",
+            "--server-name",
+            "example.org",
+            "--out",
+            "reg.yaml",
+        ],
+    );
+    assert!(out.status.success(), "{}", crate::support::text(&out));
+    let yaml = std::fs::read_to_string(dir.path().join("reg.yaml")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("reg.yaml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .map(|v| v.trim_matches('\'').to_owned())
+            .unwrap()
+    };
+    let (as_token, hs_token) = (field(&yaml, "as_token"), field(&yaml, "hs_token"));
+    assert!(as_token.len() >= 32 && hs_token.len() >= 32 && as_token != hs_token);
+    assert_eq!(field(&yaml, "url"), "https://classcred.example.org");
+    assert_eq!(field(&yaml, "sender_localpart"), "classcred");
+    assert_eq!(field(&yaml, "regex"), r"@classcred_.*:example\.org");
+    assert!(yaml.contains("exclusive: true") && yaml.contains("rate_limited: false"));
+    // The printed table has the same tokens, and the server accepts it.
+    let printed = String::from_utf8_lossy(&out.stderr).into_owned();
+    let table = &printed[printed.find("[matrix]").unwrap()..];
+    assert!(
+        table.contains(&format!("as_token = \"{as_token}\"")),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("hs_token = \"{hs_token}\"")),
+        "{table}"
+    );
+    assert!(
+        table.contains("homeserver_url = \"https://example.org\""),
+        "{table}"
+    );
+    std::fs::write(dir.path().join("c.toml"), table).unwrap();
+    let ok = crate::support::run(dir.path(), &["--config", "c.toml", "registry"]);
+    assert!(ok.status.success(), "{}", crate::support::text(&ok));
+    // A second run makes new tokens.
+    let again = crate::support::run(
+        dir.path(),
+        &[
+            "matrix",
+            "registration",
+            "--url",
+            "https://c.example.org",
+            "--server-name",
+            "example.org",
+        ],
+    );
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stdout).contains(&as_token));
+    // Refused: no server name, a URL that is not http(s).
+    let no_name = crate::support::run(
+        dir.path(),
+        &["matrix", "registration", "--url", "https://c.example.org"],
+    );
+    assert!(!no_name.status.success());
+    assert!(crate::support::text(&no_name).contains("--server-name"));
+    let bad = crate::support::run(
+        dir.path(),
+        &[
+            "matrix",
+            "registration",
+            "--url",
+            "ftp://c.example.org",
+            "--server-name",
+            "x.org",
+        ],
+    );
+    assert!(!bad.status.success());
+}
