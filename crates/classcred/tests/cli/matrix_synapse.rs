@@ -28,7 +28,9 @@ use classcred_store::{CommunityState, Store};
 use serde_json::{json, Value};
 
 const SERVER: &str = "localtest";
-const USERS: &[&str] = &["alice", "bob", "carol", "dave"];
+const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
+/// Registered on the homeserver but never in the class's room: mentioning her gives nothing.
+const OUTSIDER: &str = "erin";
 /// Students' daily quota (the engine's default settings).
 const QUOTA: u32 = 5;
 
@@ -285,7 +287,7 @@ impl Model {
                 self.authors.insert(msg, author);
                 let wants: Vec<(&'static str, u32)> = mentions
                     .iter()
-                    .filter(|m| *m != author && *fire > 0)
+                    .filter(|m| *m != author && **m != OUTSIDER && *fire > 0)
                     .map(|m| (*m, *fire))
                     .collect();
                 if self.give(author, &wants) {
@@ -313,7 +315,7 @@ impl Model {
                 }
                 let wants: Vec<(&'static str, u32)> = mentions
                     .iter()
-                    .filter(|m| **m != author)
+                    .filter(|m| **m != author && **m != OUTSIDER)
                     .filter_map(|m| {
                         let have = kept.get(m).copied().unwrap_or(0);
                         (*fire > have).then_some((*m, *fire - have))
@@ -485,10 +487,13 @@ async fn scenario(
         &json!({}),
         json!([
             {"op": "create_room", "as": "alice", "name": format!("Biology ({backend})"),
-             "invite": ["bob", "carol", "dave", "classcred"], "label": "room"},
+             "invite": ["bob", "carol", "dave"], "label": "room"},
             {"op": "join", "as": "bob", "room": "$room"},
             {"op": "join", "as": "carol", "room": "$room"},
             {"op": "join", "as": "dave", "room": "$room"},
+            // The bot comes last: the class's joins happened before it was there, so the
+            // members come from the member sync (`joined_members`) after it joined.
+            {"op": "invite", "as": "alice", "room": "$room", "user": "classcred"},
             {"op": "wait_joined", "as": "alice", "room": "$room", "user": "classcred", "timeout": 60},
         ]),
     );
@@ -541,6 +546,8 @@ async fn scenario(
             {"op": "redact", "as": "bob", "room": "$room", "event": "$r4", "label": "d2"},
             {"op": "edit", "as": "carol", "room": "$room", "event": "$m3", "text": "hello everyone 🔥", "mentions": ["dave"], "label": "e2"},
             {"op": "send", "as": "bob", "room": "$room", "text": "🔥 self fire", "mentions": ["bob"], "label": "m5"},
+            // Someone outside the room: looked up on the homeserver (not a member), no fire.
+            {"op": "send", "as": "dave", "room": "$room", "text": "🔥 for all", "mentions": ["erin", "carol"], "label": "m7"},
         ]),
     ));
     intents.extend([
@@ -608,6 +615,12 @@ async fn scenario(
             msg: "m5",
             author: "bob",
             mentions: vec!["bob"],
+            fire: 1,
+        },
+        Intent::Post {
+            msg: "m7",
+            author: "dave",
+            mentions: vec!["erin", "carol"],
             fire: 1,
         },
     ]);
@@ -839,6 +852,11 @@ async fn scenario(
         ]),
     );
     let mut tx = store.begin().await.unwrap();
+    let members = tx.for_community(&c.id).list_members().await.unwrap();
+    assert!(
+        !members.iter().any(|m| m.platform_user_id == uid(OUTSIDER)),
+        "{backend}: someone outside the room is not a member"
+    );
     for label in ["c1", "c2"] {
         assert!(
             tx.for_community(&c.id)
