@@ -22,6 +22,7 @@ mod keys;
 mod ledger;
 mod matrix;
 mod matrix_synapse;
+mod platforms;
 mod research;
 mod retention;
 mod serve;
