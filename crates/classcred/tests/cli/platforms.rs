@@ -524,6 +524,200 @@ mod slack {
     }
 }
 
+mod matrix {
+    use super::*;
+
+    pub const ROOM: &str = "!class0001:school.test";
+    const BOT: &str = "@classcred:school.test";
+    const TEACHER: &str = "@teacher:school.test";
+
+    /// The Application Service side of the homeserver: transactions with `hs_token`.
+    pub struct Matrix {
+        hs_token: classcred_matrix::Token,
+        /// Event id of each message of the script.
+        event: BTreeMap<usize, String>,
+        author: BTreeMap<usize, usize>,
+        /// Event id of each standing 🔥 reaction, by (message, reactor).
+        reactions: BTreeMap<(usize, usize), String>,
+        n: u64,
+    }
+
+    impl Default for Matrix {
+        fn default() -> Self {
+            Self {
+                hs_token: classcred_matrix::Token::generate(),
+                event: BTreeMap::new(),
+                author: BTreeMap::new(),
+                reactions: BTreeMap::new(),
+                n: 0,
+            }
+        }
+    }
+
+    impl Matrix {
+        fn next_id(&mut self) -> String {
+            self.n += 1;
+            format!("$ev{:08}", self.n)
+        }
+
+        fn event(
+            &mut self,
+            at: DateTime<Utc>,
+            kind: &str,
+            sender: &str,
+            content: serde_json::Value,
+        ) -> (String, serde_json::Value) {
+            let id = self.next_id();
+            let ev = serde_json::json!({"type": kind, "event_id": id, "room_id": ROOM,
+                "sender": sender, "origin_server_ts": at.timestamp_millis(), "content": content});
+            (id, ev)
+        }
+
+        fn content(&self, to: &[usize], fire: u32) -> serde_json::Value {
+            let users: Vec<String> = to.iter().map(|i| self.user(*i)).collect();
+            let pills: Vec<String> = users
+                .iter()
+                .map(|u| format!("<a href=\"https://matrix.to/#/{u}\">{u}</a>"))
+                .collect();
+            let mut body = "thanks for the notes".to_owned();
+            body.extend((0..fire).map(|_| " 🔥"));
+            serde_json::json!({"msgtype": "m.text", "body": body,
+                "format": "org.matrix.custom.html",
+                "formatted_body": format!("{} {body}", pills.join(" ")),
+                "m.mentions": {"user_ids": users}})
+        }
+
+        fn transaction(&mut self, events: Vec<serde_json::Value>) -> Delivery {
+            self.n += 1;
+            Delivery {
+                method: reqwest::Method::PUT,
+                path: format!("/_matrix/app/v1/transactions/{}", self.n),
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    (
+                        "authorization".into(),
+                        format!("Bearer {}", self.hs_token.expose()),
+                    ),
+                ],
+                body: serde_json::json!({ "events": events })
+                    .to_string()
+                    .into_bytes(),
+            }
+        }
+    }
+
+    impl Driver for Matrix {
+        fn platform(&self) -> &'static str {
+            "matrix"
+        }
+        fn team(&self) -> String {
+            ROOM.into()
+        }
+        fn user(&self, i: usize) -> String {
+            format!("@student{i}:school.test")
+        }
+        fn configure(&self, cfg: &mut Config) {
+            cfg.matrix = Some(classcred_matrix::MatrixConfig {
+                // Joins, notices and look-ups go nowhere reachable: the test asserts points only.
+                homeserver_url: "http://127.0.0.1:9".into(),
+                server_name: "school.test".into(),
+                as_token: classcred_matrix::Token::generate(),
+                hs_token: self.hs_token.clone(),
+                sender_localpart: "classcred".into(),
+            });
+        }
+        fn setup(&mut self, at: DateTime<Utc>) -> Vec<Delivery> {
+            // The teacher invites the bot, then the students join the room.
+            let (_, mut invite) = self.event(
+                at,
+                "m.room.member",
+                TEACHER,
+                serde_json::json!({"membership": "invite"}),
+            );
+            invite["state_key"] = BOT.into();
+            let mut events = vec![invite];
+            for i in 0..STUDENTS {
+                let u = self.user(i);
+                let (_, mut join) = self.event(
+                    at,
+                    "m.room.member",
+                    &u,
+                    serde_json::json!({"membership": "join", "displayname": format!("Student {i}")}),
+                );
+                join["state_key"] = u.into();
+                events.push(join);
+            }
+            vec![self.transaction(events)]
+        }
+        fn act(&mut self, at: DateTime<Utc>, action: &Action) -> Vec<Delivery> {
+            let ev = match action {
+                Action::Post {
+                    msg,
+                    author,
+                    to,
+                    fire,
+                } => {
+                    let content = self.content(to, *fire);
+                    let (id, ev) = self.event(at, "m.room.message", &self.user(*author), content);
+                    self.event.insert(*msg, id);
+                    self.author.insert(*msg, *author);
+                    ev
+                }
+                Action::Edit { msg, to, fire } => {
+                    let new = self.content(to, *fire);
+                    let mut content = new.clone();
+                    content["body"] = format!("* {}", new["body"].as_str().unwrap()).into();
+                    content["m.new_content"] = new;
+                    content["m.relates_to"] =
+                        serde_json::json!({"rel_type": "m.replace", "event_id": self.event[msg]});
+                    let sender = self.user(self.author[msg]);
+                    self.event(at, "m.room.message", &sender, content).1
+                }
+                Action::Delete { msg } => {
+                    let target = self.event[msg].clone();
+                    let sender = self.user(self.author[msg]);
+                    let (_, mut ev) = self.event(
+                        at,
+                        "m.room.redaction",
+                        &sender,
+                        serde_json::json!({"redacts": target}),
+                    );
+                    ev["redacts"] = target.into();
+                    ev
+                }
+                Action::React {
+                    msg,
+                    reactor,
+                    added: true,
+                } => {
+                    let content = serde_json::json!({"m.relates_to": {"rel_type": "m.annotation",
+                        "event_id": self.event[msg], "key": "🔥"}});
+                    let (id, ev) = self.event(at, "m.reaction", &self.user(*reactor), content);
+                    self.reactions.insert((*msg, *reactor), id);
+                    ev
+                }
+                Action::React {
+                    msg,
+                    reactor,
+                    added: false,
+                } => {
+                    let target = self.reactions.remove(&(*msg, *reactor)).unwrap();
+                    let (_, mut ev) = self.event(
+                        at,
+                        "m.room.redaction",
+                        &self.user(*reactor),
+                        serde_json::json!({"redacts": target}),
+                    );
+                    ev["redacts"] = target.into();
+                    ev
+                }
+                Action::Redeliver => unreachable!("the harness redelivers"),
+            };
+            vec![self.transaction(vec![ev])]
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_model_of_the_script() {
     // The script exercises what it claims to (a guard against a script edit that would make
@@ -536,9 +730,13 @@ async fn the_model_of_the_script() {
 #[tokio::test]
 async fn one_class_script_gives_the_same_points_on_every_platform() {
     let expected = model(&script());
-    for db in TestDb::all().await {
-        let drivers: Vec<Box<dyn Driver>> = vec![Box::new(slack::Slack::default())];
-        for d in drivers {
+    // A fresh database per platform: each run starts its own application with its own key.
+    let drivers: Vec<fn() -> Box<dyn Driver>> = vec![|| Box::new(slack::Slack::default()), || {
+        Box::new(matrix::Matrix::default())
+    }];
+    for make in drivers {
+        for db in TestDb::all().await {
+            let d = make();
             let platform = d.platform();
             let got = run(&db, d).await;
             assert_eq!(got, expected, "{platform} on {}", db.backend());
