@@ -7,7 +7,7 @@
 //! - `POST {serviceUrl}v3/conversations/{conversationId}/activities/{replyToId}` (reply),
 //!   `POST {serviceUrl}v3/conversations` (a personal conversation with a member),
 //!   `POST {serviceUrl}v3/conversations/{id}/activities` (send),
-//!   `GET {serviceUrl}v3/conversations/{id}/members[/{memberId}]`.
+//!   `GET {serviceUrl}v3/conversations/{id}/members`.
 //!
 //! A `serviceUrl` is used only when its exact origin is on the configured allow-list (the
 //! outbound policy, [`crate::subprocessor_policy`]); a missing trailing slash is added;
@@ -301,31 +301,6 @@ impl Connector {
         )?;
         let v = self.get("members", &url).await?;
         serde_json::from_value(v).map_err(|_| ConnectorError::Parse { what: "members" })
-    }
-
-    /// `GET …/v3/conversations/{conversation}/members/{member}`: `None` when Teams says the id
-    /// is not a member (404).
-    pub async fn member(
-        &self,
-        service_url: &str,
-        conversation_id: &str,
-        member_id: &str,
-    ) -> Result<Option<ConversationMember>, ConnectorError> {
-        let url = Self::url(
-            service_url,
-            &format!(
-                "v3/conversations/{}/members/{}",
-                segment(conversation_id),
-                segment(member_id)
-            ),
-        )?;
-        match self.get("member", &url).await {
-            Ok(v) => serde_json::from_value(v)
-                .map(Some)
-                .map_err(|_| ConnectorError::Parse { what: "member" }),
-            Err(ConnectorError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 }
 

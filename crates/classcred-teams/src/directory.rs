@@ -7,13 +7,13 @@
 //! team's members.
 //!
 //! Members: `GET v3/conversations/{team or chat}/members` (sync), and
-//! `GET v3/conversations/{…}/members/{id}` to resolve an unknown id (404: not a member).
+//! the same list to resolve unknown ids (an id not in it is not a member).
 
 use classcred_platform::{MemberDirectory, NoticeSink, OutgoingNotice};
 use classcred_service::Resolved;
 use classcred_store::{Community, MemberKind, MemberProfile, NewMember, Role, Store};
 
-use crate::connector::{Connector, ConnectorError, ConversationMember};
+use crate::connector::{Connector, ConversationMember};
 use crate::install::{community_ref, TeamsRef};
 use crate::PLATFORM;
 
@@ -123,23 +123,18 @@ impl MemberDirectory for TeamsDirectory {
                 .map(|id| (id.clone(), Resolved::NotMember("not_found")))
                 .collect());
         };
-        let mut out = Vec::with_capacity(platform_user_ids.len());
-        for id in platform_user_ids {
-            let resolved = match self.connector.member(&r.service_url, &r.conversation_id, id).await {
-                Ok(Some(m)) if m.id == *id => Resolved::Member(new_member(&m, &r.bot_id)),
-                Ok(_) => Resolved::NotMember("not_found"),
-                // Not a member of this conversation (another team's user mentioned by id).
-                Err(ConnectorError::Status { status: 400 | 403, .. }) => Resolved::NotMember("not_found"),
-                Err(e) => {
-                    if out.is_empty() {
-                        return Err(e.into());
-                    }
-                    // Keep what was answered; the rest is looked up again later.
-                    break;
-                }
-            };
-            out.push((id.clone(), resolved));
-        }
-        Ok(out)
+        // One read of the roster answers every id (the Connector has no look-up by id that
+        // Teams guarantees for channel conversations).
+        let members = self.connector.members(&r.service_url, &r.conversation_id).await?;
+        Ok(platform_user_ids
+            .iter()
+            .map(|id| {
+                let resolved = match members.iter().find(|m| m.id == *id) {
+                    Some(m) => Resolved::Member(new_member(m, &r.bot_id)),
+                    None => Resolved::NotMember("not_found"),
+                };
+                (id.clone(), resolved)
+            })
+            .collect())
     }
 }
