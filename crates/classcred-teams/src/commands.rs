@@ -168,7 +168,7 @@ async fn community_of(store: &Store, req: &CommandRequest) -> anyhow::Result<Opt
 /// The answer to a command request.
 pub async fn answer(
     store: &Store,
-    login: Option<&classcred_service::login::LoginLinks>,
+    login: Option<&classcred_platform::LoginLinks>,
     req: &CommandRequest,
 ) -> anyhow::Result<Doc> {
     let Some(community) = community_of(store, req).await? else {
@@ -192,7 +192,7 @@ pub async fn answer(
 pub async fn command_job(
     store: &Store,
     connector: &crate::connector::Connector,
-    login: Option<&classcred_service::login::LoginLinks>,
+    login: Option<&classcred_platform::LoginLinks>,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
     let req: CommandRequest = serde_json::from_value(job.payload.clone())?;

@@ -126,6 +126,7 @@ pub fn message_posted(a: &Activity, now: DateTime<Utc>) -> Option<Event> {
         fire_count: fire,
         text,
         thread,
+        channel: Some(conv.base().to_owned()),
         occurred_at: occurred_at(a, now),
     }))
 }
@@ -243,6 +244,7 @@ mod tests {
         assert_eq!(m, ["29:bob", "29:carol"]);
         assert_eq!(p.fire_count, 2);
         assert_eq!(p.thread.as_deref(), Some("19:chan@thread.tacv2:1699999999999"));
+        assert_eq!(p.channel.as_deref(), Some("19:chan@thread.tacv2"));
         assert_eq!(p.occurred_at.timestamp_millis(), 1_700_000_000_500);
         assert_eq!(
             event_id(&a).as_deref(),

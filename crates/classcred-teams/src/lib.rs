@@ -28,9 +28,14 @@
 
 pub mod activity;
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod connector;
 pub mod convert;
+pub mod directory;
+pub mod http;
+pub mod install;
+pub mod render;
 
 use std::sync::Arc;
 
@@ -40,6 +45,7 @@ use classcred_store::registry::subprocessors::{TEAMS_CONNECTOR, TEAMS_LOGIN, TEA
 use classcred_store::Store;
 
 pub use config::TeamsConfig;
+pub use http::routes;
 
 /// The `platform` of Teams communities.
 pub const PLATFORM: &str = "teams";
@@ -93,4 +99,10 @@ impl TeamsState {
         })
     }
 
+    /// The seam's notice sink and member directory for Teams.
+    pub fn directory(&self) -> directory::TeamsDirectory {
+        directory::TeamsDirectory {
+            connector: self.connector.clone(),
+        }
+    }
 }

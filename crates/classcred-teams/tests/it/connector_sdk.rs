@@ -110,6 +110,8 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     assert_eq!(created["bot"], BOT);
     assert_eq!(created["is_group"], false);
     assert_eq!(created["tenant_id"], "72f988bf-0000-4000-8000-000000000001");
+    assert_eq!(created["channel_data_tenant"], "72f988bf-0000-4000-8000-000000000001");
+    assert_eq!(created["auth"], "Bearer fake-access-token");
     let sent = until(&mut helper, "send").await;
     assert_eq!(sent["conversation_id"], "a:personal-29:alice");
     assert_eq!(sent["activity"]["type"], "message");

@@ -10,6 +10,7 @@ mod connector_sdk;
 mod fixtures;
 mod jwt_sdk;
 mod manifest;
+mod notice;
 mod scripted;
 mod server;
 

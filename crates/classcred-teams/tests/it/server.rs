@@ -90,11 +90,10 @@ pub fn token_with(key: &str, kid: &str, service_url: &str, over: Value) -> Strin
 pub struct Server {
     pub base: String,
     pub store: Store,
-    pub metrics: Arc<Metrics>,
     pub state: TeamsState,
     pub key_fetches: Arc<std::sync::atomic::AtomicUsize>,
     pub http: reqwest::Client,
-    pub db: TestDb,
+    _db: TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -163,11 +162,10 @@ impl Server {
         Server {
             base,
             store,
-            metrics,
             state,
             key_fetches,
             http: reqwest::Client::new(),
-            db,
+            _db: db,
             stop: Some(tx),
         }
     }

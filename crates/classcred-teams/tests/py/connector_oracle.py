@@ -86,11 +86,16 @@ async def token(request: web.Request):
 
 
 async def create_conversation(request: web.Request):
-    params = ConversationParameters().deserialize(await request.json())
+    raw = await request.json()
+    params = ConversationParameters().deserialize(raw)
     member = params.members[0].id if params.members else ""
+    # botbuilder-python maps tenant_id to "tenantID"; Teams documents "tenantId" and
+    # channelData.tenant.id: both are recorded as sent.
     emit({"call": "create_conversation", "auth": request.headers.get("Authorization"),
           "bot": params.bot.id if params.bot else None, "member": member,
-          "tenant_id": params.tenant_id, "is_group": params.is_group})
+          "tenant_id": raw.get("tenantId"),
+          "channel_data_tenant": ((params.channel_data or {}).get("tenant") or {}).get("id"),
+          "is_group": params.is_group})
     return web.json_response({"id": "a:personal-" + member, "activityId": None})
 
 

@@ -114,7 +114,7 @@ def activity(n):
         "text": "<at>Bob</at> thanks (fire)",
         "entities": [{"type": "mention", "mentioned": {"id": "29:bob", "name": "Bob"},
                       "text": "<at>Bob</at>"}],
-        "channelData": {"team": {"id": "19:team@thread.tacv2"},
+        "channelData": {"team": {"id": "19:team-a@thread.tacv2"},
                         "channel": {"id": "19:general@thread.tacv2"},
                         "tenant": {"id": "tenant-1"}},
     }
