@@ -75,6 +75,10 @@ pub struct MessagePosted {
     /// The thread the message belongs to, if any.
     #[serde(default)]
     pub thread: Option<String>,
+    /// Where it was posted: the platform's channel, room or conversation id. `None` in events
+    /// stored before the field existed, and for platforms without channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// The platform timestamp of the message.
     pub occurred_at: DateTime<Utc>,
 }

@@ -241,6 +241,7 @@ async fn write_outcome(
     inbox_id: &str,
     outcome: &Outcome,
     source: Option<&str>,
+    channel: Option<&str>,
     fault: Fault,
 ) -> Result<()> {
     let community_id = tx.community_id().clone();
@@ -318,12 +319,15 @@ async fn write_outcome(
         write_feed_item(tx, item).await?;
     }
     for n in &outcome.notices {
-        // `source`: the platform message the notice is about, so the adapter can answer where
-        // the member acted (e.g. an ephemeral message in that channel).
-        let mut job = NewJob::new(
-            NOTICE_JOB,
-            serde_json::json!({ "community_id": community_id, "notice": n, "source": source }),
-        );
+        // `source`: the platform message the notice is about, and `channel` where it was
+        // posted, so the adapter can answer where the member acted (e.g. an ephemeral message
+        // in that channel).
+        let mut payload =
+            serde_json::json!({ "community_id": community_id, "notice": n, "source": source });
+        if let Some(c) = channel {
+            payload["channel"] = serde_json::Value::from(c);
+        }
+        let mut job = NewJob::new(NOTICE_JOB, payload);
         job.community_id = Some(community_id.clone());
         tx.enqueue(&job).await?;
     }
@@ -365,14 +369,10 @@ fn message_ref(e: &Event) -> Option<&str> {
 /// Keep the message text (encrypted) for feeds and dashboards.
 async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event) -> Result<()> {
     if let Event::MessagePosted(m) = e {
-        let channel = m
-            .platform_message_id
-            .split_once(':')
-            .map_or("", |(c, _)| c)
-            .to_string();
         tx.insert_message(&NewMessage {
             platform_message_id: m.platform_message_id.clone(),
-            channel_id: channel,
+            // The adapter names the channel (events stored before it did have none).
+            channel_id: m.channel.clone().unwrap_or_default(),
             author_member_id: Some(m.author.to_string()),
             thread_id: m.thread.clone(),
             text: m.text.clone(),
@@ -545,9 +545,13 @@ async fn process_in(
     let community_id = tx.community_id().clone();
     let settings = settings(tx, &community_id).await?;
     let mut source = None;
+    let mut channel = None;
     let outcome = match payload {
         Payload::Event(platform_event) => {
             source = message_ref(&platform_event).map(str::to_string);
+            if let Event::MessagePosted(m) = &platform_event {
+                channel.clone_from(&m.channel);
+            }
             match without_non_members(&platform_event, |p| members.contains_key(p)) {
                 Some(e) => {
                     let event = map_members(&e, members);
@@ -567,7 +571,15 @@ async fn process_in(
             .await?
         }
     };
-    write_outcome(tx, inbox_id, &outcome, source.as_deref(), fault).await?;
+    write_outcome(
+        tx,
+        inbox_id,
+        &outcome,
+        source.as_deref(),
+        channel.as_deref(),
+        fault,
+    )
+    .await?;
     tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),

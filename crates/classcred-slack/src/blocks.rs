@@ -22,6 +22,33 @@ pub fn escape_text(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Renders the platform seam's neutral text as Slack mrkdwn: text escaped, `*strong*`,
+/// `` `code` ``, `<url|label>` links, `:fire:`, bullet lines as `• `.
+pub fn mrkdwn(doc: &classcred_platform::Doc) -> String {
+    use classcred_platform::Span;
+    doc.render(|span, out| match span {
+        Span::Text(t) => out.push_str(&escape_text(t)),
+        Span::Strong(t) => {
+            out.push('*');
+            out.push_str(&escape_text(t));
+            out.push('*');
+        }
+        Span::Code(t) => {
+            out.push('`');
+            out.push_str(&escape_text(t));
+            out.push('`');
+        }
+        Span::Link { url, label } => {
+            out.push('<');
+            out.push_str(&url.replace('|', "%7C").replace('>', "%3E"));
+            out.push('|');
+            out.push_str(&escape_text(label).replace('|', "¦"));
+            out.push('>');
+        }
+        Span::Fire => out.push_str(":fire:"),
+    })
+}
+
 fn clip(s: &str, max_chars: usize) -> String {
     if s.chars().count() <= max_chars {
         return s.to_owned();
@@ -282,5 +309,30 @@ mod tests {
         assert!(m["title"]["text"].as_str().unwrap().chars().count() <= MAX_MODAL_TITLE);
         assert_eq!(m["submit"]["text"], "Submit");
         assert_eq!(m["blocks"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_seams_text_renders_as_escaped_mrkdwn() {
+        use classcred_platform::{Doc, Line};
+        let mut d = Doc::default();
+        d.push(Line::new().strong("Your <ClassCred>"));
+        d.push(Line::bullet().text("Badges: A&B <@U1>, ").fire());
+        d.push(Line::bullet().code("/cred privacy correct <what>"));
+        d.push(
+            Line::new()
+                .link("https://x.example/login?token=a|b", "Open <it>")
+                .text(" now"),
+        );
+        assert_eq!(
+            mrkdwn(&d),
+            "*Your &lt;ClassCred&gt;*\n\
+             • Badges: A&amp;B &lt;@U1&gt;, :fire:\n\
+             • `/cred privacy correct &lt;what&gt;`\n\
+             <https://x.example/login?token=a%7Cb|Open &lt;it&gt;> now"
+        );
+        // The help text is the one members knew.
+        let help = mrkdwn(&classcred_platform::commands::help("/cred"));
+        assert!(help.starts_with("*ClassCred* — recognise classmates with :fire:\n"));
+        assert!(help.contains("• `/cred top [week|month|all]` — the class leaderboard"));
     }
 }

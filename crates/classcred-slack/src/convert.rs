@@ -75,6 +75,7 @@ pub fn message_event(ev: &MessageEvent, app_user: Option<&SlackUserId>) -> Optio
                 .filter(|_| p.message.is_thread_reply())
                 .map(|t| message_id(&p.channel, t));
             Some(Event::MessagePosted(MessagePosted {
+                channel: Some(p.channel.as_str().to_owned()),
                 platform_message_id: message_id(&p.channel, &p.message.ts),
                 author: member(&author),
                 mentions: mentions.iter().map(member).collect(),

@@ -91,3 +91,16 @@ pub use config::{ConfirmStyle, SlackConfig};
 pub use http::{routes, LoginLinks, SlackState};
 pub use notice::{deliver_notice, deliver_notice_with};
 pub use sync::{ensure_single_workspace, record_install, sync_members};
+
+/// Slack's side of the platform seam: notice delivery ([`notice::SlackNotices`]) and the member
+/// directory ([`sync::SlackMembers`]), for `classcred_platform::Platforms`.
+pub fn adapter(client: SlackClient, config: SlackConfig) -> classcred_platform::Adapter {
+    classcred_platform::Adapter {
+        platform: classcred_platform::Platform::Slack,
+        notices: std::sync::Arc::new(notice::SlackNotices {
+            client: client.clone(),
+            config: config.clone(),
+        }),
+        members: std::sync::Arc::new(sync::SlackMembers { client, config }),
+    }
+}

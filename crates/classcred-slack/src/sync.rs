@@ -9,7 +9,7 @@ use crate::ids::SlackUserId;
 use crate::oauth::OAuthAccess;
 use anyhow::Context;
 use classcred_service::{join_member, Resolved};
-use classcred_store::jobs::{ClaimedJob, NewJob};
+use classcred_store::jobs::ClaimedJob;
 use classcred_store::{
     CommunityId, CommunityState, MemberKind, MemberProfile, MemberRowId, NewCommunity,
     NewInstallation, NewMember, Role, Store, Tx,
@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 /// Platform name of Slack communities.
 pub const PLATFORM: &str = "slack";
 /// Settings of a new community: the engine's defaults (every field has one).
-pub const DEFAULT_SETTINGS_JSON: &str = "{}";
+pub use classcred_platform::lifecycle::DEFAULT_SETTINGS_JSON;
 
 async fn create_community(
     tx: &mut Tx<'_>,
@@ -37,15 +37,6 @@ async fn create_community(
         })
         .await?;
     Ok(c.id)
-}
-
-/// Re-activates a community that was disabled by an uninstall, when it is installed again.
-///
-/// Workaround: the store has no `enable_community` yet, so this runs the one statement itself
-/// on the transaction's connection (see the report of the Slack issue).
-async fn reactivate(tx: &mut Tx<'_>, community_id: &CommunityId) -> anyhow::Result<()> {
-    tx.enable_community(community_id).await?;
-    Ok(())
 }
 
 /// Single-workspace mode (`team_id` + `bot_token` configured): creates the institution and
@@ -100,72 +91,49 @@ pub struct Installed {
     pub admin_member_id: MemberRowId,
 }
 
-/// The database side of an OAuth install, in one transaction: the community of the workspace
-/// (created, or reused and re-activated), the installer (Admin when the community is created
-/// here, else a Student unless already a member), the app's bot user as the app,
-/// and the installation with the bot token encrypted.
+/// The database side of an OAuth install, in one transaction (the platform seam's
+/// `classcred_platform::install`): the community of the workspace (created, or reused and
+/// re-activated), the installer (Admin when the community is created here, else a Student
+/// unless already a member), the app's bot user as the app, and the installation with the bot
+/// token encrypted.
 pub async fn record_install(store: &Store, access: &OAuthAccess) -> anyhow::Result<Installed> {
     let team = access
         .team
         .as_ref()
         .context("org-wide (Enterprise Grid) installs are not supported: install per workspace")?;
     let team_id = team.id.as_str();
-    let now = store.clock().now();
-    let mut tx = store.begin().await?;
-    let (community_id, created) = match tx.community_by_team(PLATFORM, team_id).await? {
-        Some(c) => {
-            if c.state != CommunityState::Active {
-                reactivate(&mut tx, &c.id).await?;
-            }
-            (c.id, false)
-        }
-        None => {
-            let name = team
+    let done = classcred_platform::install(
+        store,
+        &classcred_platform::Install {
+            platform: classcred_platform::Platform::Slack,
+            team_id: team_id.to_owned(),
+            name: team
                 .name
                 .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| format!("Slack workspace {team_id}"));
-            (create_community(&mut tx, &name, team_id).await?, true)
-        }
-    };
-    // A re-install keeps existing members as they are (role and profile). The installer is an
-    // Admin only of a community this install creates: installing the app again into an
-    // existing workspace grants nothing (an unknown installer joins as a Student).
-    let installer_role = if created { Role::Admin } else { Role::Student };
-    let admin = bare(&access.authed_user.id, installer_role, MemberKind::Human);
-    let admin_member_id = match tx
-        .for_community(&community_id)
-        .member_id_by_platform(access.authed_user.id.as_str())
-        .await?
-    {
-        Some(id) => id,
-        None => join_member(&mut tx, &community_id, PLATFORM, &admin, now).await?,
-    };
-    let bot = bare(&access.bot_user_id, Role::Student, MemberKind::App);
-    if tx
-        .for_community(&community_id)
-        .member_id_by_platform(access.bot_user_id.as_str())
-        .await?
-        .is_none()
-    {
-        join_member(&mut tx, &community_id, PLATFORM, &bot, now).await?;
-    }
-    tx.for_community(&community_id)
-        .save_installation(&NewInstallation {
-            platform: PLATFORM.to_owned(),
-            platform_team_id: team_id.to_owned(),
-            bot_user_id: Some(access.bot_user_id.as_str().to_owned()),
-            scopes: access.scope.clone(),
-            bot_token: SecretString::from(access.access_token.expose().to_owned()),
-            installed_by_member_id: Some(admin_member_id.clone()),
-        })
-        .await?;
-    tx.commit().await?;
-    tracing::info!(community_id = %community_id, created, "Slack workspace installed");
+                .unwrap_or_else(|| format!("Slack workspace {team_id}")),
+            installer: Some(bare(
+                &access.authed_user.id,
+                Role::Student,
+                MemberKind::Human,
+            )),
+            app_member: Some(bare(&access.bot_user_id, Role::Student, MemberKind::App)),
+            installation: Some(NewInstallation {
+                platform: PLATFORM.to_owned(),
+                platform_team_id: team_id.to_owned(),
+                bot_user_id: Some(access.bot_user_id.as_str().to_owned()),
+                scopes: access.scope.clone(),
+                bot_token: SecretString::from(access.access_token.expose().to_owned()),
+                installed_by_member_id: None,
+            }),
+        },
+    )
+    .await?;
     Ok(Installed {
-        community_id,
-        created,
-        admin_member_id,
+        community_id: done.community_id,
+        created: done.created,
+        admin_member_id: done
+            .installer_member_id
+            .context("the installer has no member row")?,
     })
 }
 
@@ -273,35 +241,20 @@ pub async fn community_token(
 /// Enqueue a member sync of a community (job [`classcred_service::SYNC_MEMBERS_JOB`]), e.g.
 /// after an install or at start in single-workspace mode, so no request or start-up waits for
 /// `users.list`.
-pub async fn enqueue_sync(store: &Store, community_id: &CommunityId) -> anyhow::Result<()> {
-    let mut job = NewJob::new(
-        classcred_service::SYNC_MEMBERS_JOB,
-        serde_json::json!({ "community_id": community_id }),
-    );
-    job.community_id = Some(community_id.clone());
-    job.max_attempts = 10;
-    store.enqueue(&job).await?;
-    Ok(())
-}
+pub use classcred_platform::members::enqueue_sync;
 
-fn job_community(job: &ClaimedJob) -> anyhow::Result<CommunityId> {
-    Ok(job.payload_community_id()?)
-}
-
-/// Handler of [`classcred_service::SYNC_MEMBERS_JOB`] for Slack communities.
+/// Handler of [`classcred_service::SYNC_MEMBERS_JOB`] for Slack communities (through the
+/// platform seam, as the server runs it).
 pub async fn sync_members_job(
     store: &Store,
     client: &SlackClient,
     config: &SlackConfig,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let community_id = &job_community(job)?;
-    let Some((token, _)) = community_token(store, config, community_id).await? else {
-        tracing::warn!(community_id = %community_id, job_id = %job.id, "members not synced: no bot token");
-        return Ok(());
-    };
-    sync_members(store, client, community_id, &token, None).await?;
-    Ok(())
+    classcred_platform::Platforms::new()
+        .with(crate::adapter(client.clone(), config.clone()))
+        .sync_members_job(store, job)
+        .await
 }
 
 /// What Slack says about one user id, for a community of workspace `team`: a member (person
@@ -334,48 +287,71 @@ pub async fn resolve_user(
     }
 }
 
-/// Handler of [`classcred_service::RESOLVE_MEMBERS_JOB`] for Slack communities: looks up with
-/// `users.info` each platform id the oldest pending event waits for, records the answers
-/// (members join; bots join as bots; deactivated users, users of another workspace and
-/// unknown ids are remembered as non-members), and schedules processing again. What was
-/// answered is kept when a later lookup fails; the job then fails and is retried.
+/// Handler of [`classcred_service::RESOLVE_MEMBERS_JOB`] for Slack communities (through the
+/// platform seam, as the server runs it): looks up with `users.info` each platform id the
+/// oldest pending event waits for, records the answers (members join; bots join as bots;
+/// deactivated users, users of another workspace and unknown ids are remembered as
+/// non-members), and schedules processing again. What was answered is kept when a later
+/// lookup fails; the job then fails and is retried.
 pub async fn resolve_members_job(
     store: &Store,
     client: &SlackClient,
     config: &SlackConfig,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let community_id = &job_community(job)?;
-    let unknown = classcred_service::unresolved_members(store, community_id).await?;
-    if unknown.is_empty() {
-        classcred_service::record_resolutions(store, community_id, PLATFORM, &[]).await?;
-        return Ok(());
+    classcred_platform::Platforms::new()
+        .with(crate::adapter(client.clone(), config.clone()))
+        .resolve_members_job(store, job)
+        .await
+}
+
+/// Slack's member directory for the platform seam (`classcred_platform::MemberDirectory`):
+/// `users.list` for the sync, `users.info` for each unknown id.
+#[derive(Clone)]
+pub struct SlackMembers {
+    pub client: SlackClient,
+    pub config: SlackConfig,
+}
+
+#[async_trait::async_trait]
+impl classcred_platform::MemberDirectory for SlackMembers {
+    async fn sync_members(
+        &self,
+        store: &Store,
+        community: &classcred_store::Community,
+    ) -> anyhow::Result<usize> {
+        let Some((token, _)) = community_token(store, &self.config, &community.id).await? else {
+            tracing::warn!(community_id = %community.id, "members not synced: no bot token");
+            return Ok(0);
+        };
+        sync_members(store, &self.client, &community.id, &token, None).await
     }
-    let Some((token, team)) = community_token(store, config, community_id).await? else {
-        // No way to ask Slack (uninstalled, disabled): nobody unknown receives fire.
-        let all: Vec<(String, Resolved)> = unknown
-            .into_iter()
-            .map(|u| (u, Resolved::NotMember("not_found")))
-            .collect();
-        classcred_service::record_resolutions(store, community_id, PLATFORM, &all).await?;
-        tracing::warn!(community_id = %community_id, job_id = %job.id, "members not resolved: no bot token");
-        return Ok(());
-    };
-    let mut answered = Vec::with_capacity(unknown.len());
-    let mut failed = None;
-    for user in unknown {
-        match resolve_user(client, &token, team.as_deref(), &user).await {
-            Ok(r) => answered.push((user, r)),
-            Err(e) => {
-                failed = Some(e);
-                break;
+
+    async fn resolve(
+        &self,
+        store: &Store,
+        community: &classcred_store::Community,
+        platform_user_ids: &[String],
+    ) -> anyhow::Result<Vec<(String, Resolved)>> {
+        let Some((token, team)) = community_token(store, &self.config, &community.id).await? else {
+            // No way to ask Slack (uninstalled, disabled): nobody unknown receives fire.
+            tracing::warn!(community_id = %community.id, "members not resolved: no bot token");
+            return Ok(platform_user_ids
+                .iter()
+                .map(|u| (u.clone(), Resolved::NotMember("not_found")))
+                .collect());
+        };
+        let mut answered = Vec::with_capacity(platform_user_ids.len());
+        for user in platform_user_ids {
+            match resolve_user(&self.client, &token, team.as_deref(), user).await {
+                Ok(r) => answered.push((user.clone(), r)),
+                // Asked again later; what was answered is kept.
+                Err(e) => {
+                    tracing::warn!(community_id = %community.id, error = %e, "member look-up failed");
+                    break;
+                }
             }
         }
-    }
-    classcred_service::record_resolutions(store, community_id, PLATFORM, &answered).await?;
-    tracing::debug!(community_id = %community_id, job_id = %job.id, resolved = answered.len(), "members resolved");
-    match failed {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
+        Ok(answered)
     }
 }

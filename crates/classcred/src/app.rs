@@ -18,7 +18,6 @@ use classcred_store::{ServerLease, Store};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::notices;
 
 /// What this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +70,15 @@ impl App {
         let mut workers = Vec::new();
         let mut scheduler = None;
         if role != Role::ServerOnly {
-            let delivery =
-                notices::SlackDelivery::new(slack_state.client.clone(), cfg.slack.clone());
+            // Every chat platform of this build, behind the platform seam: the job handlers
+            // dispatch notices and member look-ups to the community's adapter.
+            let platforms = classcred_platform::Platforms::new().with(classcred_slack::adapter(
+                slack_state.client.clone(),
+                cfg.slack.clone(),
+            ));
             let signing_key = crate::erase::signing_key_path(cfg);
             for _ in 0..cfg.workers.max(1) {
-                let mut handlers = crate::handlers(delivery.clone());
+                let mut handlers = crate::handlers(platforms.clone());
                 crate::erase::register_job(&mut handlers, signing_key.clone());
                 crate::export::register(&mut handlers, cfg.export_dir());
                 workers.push(Worker::new(

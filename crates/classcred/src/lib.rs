@@ -12,7 +12,6 @@ mod export;
 mod governance;
 mod keys;
 mod ledger;
-mod notices;
 pub mod output;
 mod research;
 mod retention;
@@ -582,7 +581,7 @@ async fn connect_with(
 }
 
 /// Job handlers of this build.
-pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
+pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
     let mut h = Handlers::new();
     h.register(classcred_service::DRAIN_JOB, |store, job| async move {
         let community = job.payload_community_id()?;
@@ -590,7 +589,18 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
         tracing::debug!(community_id = %community, processed = n, "inbox drained");
         Ok(())
     });
-    slack::register(&mut h, &slack);
+    // Member look-ups and syncs, per platform (communities without a chat platform, like the
+    // demo, know no one beyond their members).
+    let p = platforms.clone();
+    h.register(classcred_service::RESOLVE_MEMBERS_JOB, move |store, job| {
+        let p = p.clone();
+        async move { p.resolve_members_job(&store, &job).await }
+    });
+    let p = platforms.clone();
+    h.register(classcred_service::SYNC_MEMBERS_JOB, move |store, job| {
+        let p = p.clone();
+        async move { p.sync_members_job(&store, &job).await }
+    });
     // The daily expiry run: every community's retention schedule (see `retention`).
     h.register(
         classcred_service::retention::RETENTION_JOB,
@@ -600,9 +610,10 @@ pub fn handlers(slack: notices::SlackDelivery) -> Handlers {
             Ok(())
         },
     );
+    // Notices, on the community's platform (the demo has none: they stay in the feed).
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
-        let slack = slack.clone();
-        async move { notices::deliver(&store, &slack, &job).await }
+        let p = platforms.clone();
+        async move { p.deliver_notice(&store, &job).await }
     });
     h
 }

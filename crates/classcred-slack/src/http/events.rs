@@ -211,10 +211,7 @@ async fn store_event(
 
 async fn disable(st: &SlackState, community_id: &CommunityId) -> anyhow::Result<&'static str> {
     let mut tx = st.store.begin().await?;
-    tx.disable_community(community_id).await?;
-    tx.for_community(community_id)
-        .revoke_installations()
-        .await?;
+    classcred_platform::lifecycle::disable(&mut tx, community_id).await?;
     tx.commit().await?;
     tracing::info!(community_id = %community_id, "Slack app removed: community disabled");
     Ok("disabled")

@@ -80,7 +80,7 @@ pub(super) async fn handle(
                 if let Some(url) = url {
                     let client = st.client.clone();
                     tokio::spawn(async move {
-                        let body = ephemeral_response(super::commands::HELP);
+                        let body = ephemeral_response(&super::commands::help());
                         if let Err(e) = client.respond(&url, &body).await {
                             tracing::warn!(error = %e, "help reply failed");
                         }

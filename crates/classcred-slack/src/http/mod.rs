@@ -59,32 +59,8 @@ pub struct SlackState {
     pub ingest: Option<classcred_service::group_commit::IngestQueue>,
 }
 
-/// What Slack needs to hand out dashboard sign-in links (`classcred_service::login`).
-#[derive(Clone)]
-pub struct LoginLinks {
-    /// `MasterKey::login_key()`.
-    pub key: Arc<classcred_crypto::LoginKey>,
-    /// Where the dashboard is served, without a trailing slash.
-    pub public_url: String,
-}
-
-impl LoginLinks {
-    /// A link for `member_id` of `community_id`, valid 5 minutes from `now_unix`.
-    pub fn link(
-        &self,
-        community_id: &CommunityId,
-        member_id: &classcred_store::MemberRowId,
-        now_unix: i64,
-    ) -> String {
-        classcred_service::login::issue_login_link(
-            &self.key,
-            &self.public_url,
-            community_id,
-            member_id,
-            now_unix,
-        )
-    }
-}
+/// Dashboard sign-in links, shared by every platform (`classcred_platform::LoginLinks`).
+pub use classcred_platform::LoginLinks;
 
 impl SlackState {
     /// State with the default interaction handlers.
@@ -139,10 +115,7 @@ impl SlackState {
         key: classcred_crypto::LoginKey,
         public_url: impl Into<String>,
     ) -> Self {
-        self.login = Some(LoginLinks {
-            key: Arc::new(key),
-            public_url: public_url.into().trim_end_matches('/').to_owned(),
-        });
+        self.login = Some(LoginLinks::new(key, public_url));
         self
     }
 

@@ -114,6 +114,7 @@ impl Builder {
             at,
             format!("demo-msg-{n}"),
             Event::MessagePosted(MessagePosted {
+                channel: None,
                 platform_message_id: id.clone(),
                 author: MemberId::new(author),
                 mentions: mentions.clone(),
@@ -185,6 +186,7 @@ impl Builder {
             at,
             format!("demo-msg-{n}"),
             Event::MessagePosted(MessagePosted {
+                channel: None,
                 platform_message_id: format!("CDEMOGENERAL:{}.{n:06}", at.timestamp()),
                 author: MemberId::new(author),
                 mentions: Vec::new(),
