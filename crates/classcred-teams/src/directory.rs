@@ -83,7 +83,7 @@ impl NoticeSink for TeamsDirectory {
             Err(e) => {
                 // The member left, blocked the bot, or the serviceUrl is not allowed: retrying
                 // changes nothing.
-                tracing::warn!(community_id = %n.community.id, member_id = %n.member_id, error = %e, "Teams refused the notice; not retried");
+                tracing::warn!(community_id = %n.community.id, job_id = %n.job_id, error = %e, "Teams refused the notice; not retried");
                 Ok(())
             }
         }

@@ -45,6 +45,17 @@ use classcred_store::registry::subprocessors::{TEAMS_CONNECTOR, TEAMS_LOGIN, TEA
 use classcred_store::Store;
 
 pub use config::TeamsConfig;
+
+/// Registers the Teams job handlers (commands answered through the Connector API).
+pub fn register_jobs(h: &mut classcred_server::worker::Handlers, state: &TeamsState) {
+    let connector = state.connector.clone();
+    let login = state.login.clone();
+    h.register(commands::COMMAND_JOB, move |store, job| {
+        let connector = connector.clone();
+        let login = login.clone();
+        async move { commands::command_job(&store, &connector, login.as_deref(), &job).await }
+    });
+}
 pub use http::routes;
 
 /// The `platform` of Teams communities.
@@ -73,6 +84,8 @@ pub struct TeamsState {
     pub config: Arc<TeamsConfig>,
     pub keys: auth::KeySet,
     pub connector: connector::Connector,
+    /// Dashboard sign-in links for `dashboard` (none until the composition root gives them).
+    pub login: Option<Arc<classcred_platform::LoginLinks>>,
 }
 
 impl TeamsState {
@@ -96,7 +109,24 @@ impl TeamsState {
             config: Arc::new(config),
             keys,
             connector,
+            login: None,
         })
+    }
+
+    /// Hand out dashboard sign-in links (`dashboard`).
+    pub fn with_login_links(mut self, links: classcred_platform::LoginLinks) -> Self {
+        self.login = Some(Arc::new(links));
+        self
+    }
+
+    /// The seam's adapter: notices and member look-ups for Teams communities.
+    pub fn adapter(&self) -> classcred_platform::Adapter {
+        let d = Arc::new(self.directory());
+        classcred_platform::Adapter {
+            platform: classcred_platform::Platform::Teams,
+            notices: d.clone(),
+            members: d,
+        }
     }
 
     /// The seam's notice sink and member directory for Teams.

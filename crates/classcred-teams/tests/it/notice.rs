@@ -20,5 +20,6 @@ pub fn outgoing(community: &Community, member: &MemberRowId, platform_user_id: &
         },
         notice,
         source: None,
+        job_id: "job-notice-1".into(),
     }
 }
