@@ -3,6 +3,11 @@
 //! ([`COMMAND_JOB`]); the job runs the seam's `run_command` and replies through the Connector
 //! API (`POST {serviceUrl}v3/conversations/{id}/activities/{replyToId}`), so the activity is
 //! acknowledged at once whatever the answer costs.
+//!
+//! Teams has no ephemeral messages: a reply in a channel or group chat is seen by everyone
+//! there. So `dashboard` (a sign-in link for the asker alone) and `privacy` answers typed in a
+//! team or group chat go to the asker's personal chat with the bot (`POST v3/conversations`),
+//! and the conversation only gets a pointer to it. Everything else is a reply in place.
 
 use classcred_platform::{CommandContext, Doc, Line, Span};
 use classcred_store::jobs::{ClaimedJob, NewJob};
@@ -18,6 +23,8 @@ pub const COMMAND_JOB: &str = "teams.command";
 pub const PREFIX: &str = "@ClassCred";
 /// Command words recognised after a mention of the bot.
 pub const COMMANDS: &[&str] = &["me", "top", "help", "dashboard", "privacy"];
+/// Commands whose answer is for the asker alone (never shown in a shared conversation).
+pub const PRIVATE_COMMANDS: &[&str] = &["dashboard", "privacy"];
 /// Longest argument text kept.
 const MAX_ARGS: usize = 200;
 
@@ -98,6 +105,9 @@ pub struct CommandRequest {
     pub bot_id: String,
     /// The team or group chat; `None` in a personal chat.
     pub community_key: Option<String>,
+    /// The tenant (to open a personal chat).
+    #[serde(default)]
+    pub tenant_id: Option<String>,
     pub args: String,
 }
 
@@ -124,6 +134,7 @@ pub async fn enqueue(st: &TeamsState, a: &Activity, args: &str) -> anyhow::Resul
         user_id: from.id.clone(),
         bot_id: bot.to_owned(),
         community_key: a.community_key(),
+        tenant_id: a.tenant_id().map(str::to_owned),
         args: args.to_owned(),
     };
     let mut job = NewJob::new(COMMAND_JOB, serde_json::to_value(&req)?);
@@ -197,6 +208,29 @@ pub async fn command_job(
 ) -> anyhow::Result<()> {
     let req: CommandRequest = serde_json::from_value(job.payload.clone())?;
     let doc = answer(store, login, &req).await?;
+    let first = req.args.split_whitespace().next().unwrap_or_default().to_lowercase();
+    let private = req.community_key.is_some() && PRIVATE_COMMANDS.contains(&first.as_str());
+    let doc = if private {
+        let sent = async {
+            let conv = connector
+                .create_personal(&req.service_url, &req.bot_id, &req.user_id, req.tenant_id.as_deref())
+                .await?;
+            connector
+                .send(&req.service_url, &conv, &crate::render::message_activity(&doc))
+                .await
+        }
+        .await;
+        match sent {
+            Ok(_) => text_doc("I have answered you in our personal chat."),
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, error = %e, "Teams refused the private answer");
+                text_doc("I could not write to you privately: open a chat with ClassCred and ask there.")
+            }
+        }
+    } else {
+        doc
+    };
     let mut activity = crate::render::message_activity(&doc);
     activity["replyToId"] = serde_json::Value::from(req.reply_to_id.as_str());
     activity["conversation"] = serde_json::json!({ "id": req.conversation_id });

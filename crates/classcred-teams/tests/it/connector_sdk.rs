@@ -102,6 +102,39 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     assert!(!expected.is_empty());
     assert_eq!(activity["text"], expected.as_str(), "botbuilder parsed our text as sent");
 
+    // `dashboard` in a channel: the sign-in link goes to the personal chat, the channel only
+    // gets a pointer.
+    let mut dash = crate::fixture("message_command");
+    dash["serviceUrl"] = json!(service_url);
+    dash["id"] = json!("1764493555555");
+    dash["from"] = json!({"id": "29:alice"});
+    dash["text"] = json!("<at>ClassCred</at> dashboard");
+    assert_eq!(s.post(&dash).await, 200);
+    let payload = s.jobs_of(classcred_teams::commands::COMMAND_JOB).await.pop().unwrap();
+    assert_eq!(payload["args"], "dashboard");
+    let job = ClaimedJob {
+        id: "job-2".into(),
+        kind: classcred_teams::commands::COMMAND_JOB.into(),
+        community_id: None,
+        payload,
+        attempts: 1,
+        max_attempts: 5,
+    };
+    let links = classcred_platform::LoginLinks::new(s.store.login_key(), "https://cc.example.org");
+    classcred_teams::commands::command_job(&s.store, &s.state.connector, Some(&links), &job)
+        .await
+        .unwrap();
+    let created = until(&mut helper, "create_conversation").await;
+    assert_eq!(created["member"], "29:alice");
+    let private = until(&mut helper, "send").await;
+    assert_eq!(private["conversation_id"], "a:personal-29:alice");
+    let text = private["activity"]["text"].as_str().unwrap();
+    assert!(text.contains("https://cc.example.org/"), "the link, privately: {text}");
+    let pointer = until(&mut helper, "reply").await;
+    assert_eq!(pointer["activity_id"], "1764493555555");
+    let shown = pointer["activity"]["text"].as_str().unwrap();
+    assert!(!shown.contains("https://"), "no link in the channel: {shown}");
+
     // A notice: a personal conversation with the member, then the notice in it.
     let notice = crate::notice::outgoing(&community, &alice, "29:alice");
     directory.send(&s.store, &notice).await.unwrap();
