@@ -234,9 +234,9 @@ impl Activity {
         let Some(bot) = self.bot_id() else {
             return false;
         };
-        self.entities.iter().any(|e| {
-            e.kind == "mention" && e.mentioned.as_ref().is_some_and(|m| m.id == bot)
-        })
+        self.entities
+            .iter()
+            .any(|e| e.kind == "mention" && e.mentioned.as_ref().is_some_and(|m| m.id == bot))
     }
 }
 

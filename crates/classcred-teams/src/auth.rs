@@ -287,8 +287,8 @@ impl KeySet {
     pub async fn keys_for(&self, kid: &str) -> Result<Arc<Vec<BotKey>>, AuthError> {
         let mut cache = self.cache.lock().await;
         let since = |t: Option<Instant>, d: Duration| t.is_none_or(|t| t.elapsed() >= d);
-        let stale = since(cache.fetched_at, KEYS_MAX_AGE)
-            && since(cache.attempted_at, RETRY_AFTER_FAILURE);
+        let stale =
+            since(cache.fetched_at, KEYS_MAX_AGE) && since(cache.attempted_at, RETRY_AFTER_FAILURE);
         let unknown = !cache.keys.iter().any(|k| k.kid == kid)
             && since(cache.attempted_at, UNKNOWN_KID_REFETCH);
         if stale || unknown {

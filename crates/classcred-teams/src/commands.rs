@@ -82,8 +82,15 @@ pub fn command_args(a: &Activity) -> Option<String> {
     if from.id.is_empty() || from.is_bot() {
         return None;
     }
-    let text = plain(&without_bot_mention(a, a.text.as_deref().unwrap_or_default()));
-    let first = text.split_whitespace().next().unwrap_or_default().to_lowercase();
+    let text = plain(&without_bot_mention(
+        a,
+        a.text.as_deref().unwrap_or_default(),
+    ));
+    let first = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     if COMMANDS.contains(&first.as_str()) {
         Some(text.chars().take(MAX_ARGS).collect())
     } else if personal {
@@ -113,9 +120,12 @@ pub struct CommandRequest {
 
 /// Queues the answer to a command.
 pub async fn enqueue(st: &TeamsState, a: &Activity, args: &str) -> anyhow::Result<&'static str> {
-    let (Some(conv), Some(id), Some(from), Some(bot)) =
-        (a.conversation.as_ref(), a.id.as_deref(), a.from.as_ref(), a.bot_id())
-    else {
+    let (Some(conv), Some(id), Some(from), Some(bot)) = (
+        a.conversation.as_ref(),
+        a.id.as_deref(),
+        a.from.as_ref(),
+        a.bot_id(),
+    ) else {
         return Ok("ignored");
     };
     // A serviceUrl we may not call is refused here, not in a job that cannot succeed.
@@ -123,7 +133,8 @@ pub async fn enqueue(st: &TeamsState, a: &Activity, args: &str) -> anyhow::Resul
         .ok()
         .is_some_and(|u| st.connector.http().policy().check(&u).is_ok());
     if !allowed {
-        st.metrics.observe_rejection("teams", "service_url_not_allowed");
+        st.metrics
+            .observe_rejection("teams", "service_url_not_allowed");
         tracing::warn!("Teams command not answered: serviceUrl origin not allowed");
         return Ok("service_url_not_allowed");
     }
@@ -208,15 +219,29 @@ pub async fn command_job(
 ) -> anyhow::Result<()> {
     let req: CommandRequest = serde_json::from_value(job.payload.clone())?;
     let doc = answer(store, login, &req).await?;
-    let first = req.args.split_whitespace().next().unwrap_or_default().to_lowercase();
+    let first = req
+        .args
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     let private = req.community_key.is_some() && PRIVATE_COMMANDS.contains(&first.as_str());
     let doc = if private {
         let sent = async {
             let conv = connector
-                .create_personal(&req.service_url, &req.bot_id, &req.user_id, req.tenant_id.as_deref())
+                .create_personal(
+                    &req.service_url,
+                    &req.bot_id,
+                    &req.user_id,
+                    req.tenant_id.as_deref(),
+                )
                 .await?;
             connector
-                .send(&req.service_url, &conv, &crate::render::message_activity(&doc))
+                .send(
+                    &req.service_url,
+                    &conv,
+                    &crate::render::message_activity(&doc),
+                )
                 .await
         }
         .await;
@@ -225,7 +250,9 @@ pub async fn command_job(
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(job_id = %job.id, error = %e, "Teams refused the private answer");
-                text_doc("I could not write to you privately: open a chat with ClassCred and ask there.")
+                text_doc(
+                    "I could not write to you privately: open a chat with ClassCred and ask there.",
+                )
             }
         }
     } else {
@@ -237,7 +264,12 @@ pub async fn command_job(
     activity["from"] = serde_json::json!({ "id": req.bot_id });
     activity["recipient"] = serde_json::json!({ "id": req.user_id });
     match connector
-        .reply(&req.service_url, &req.conversation_id, &req.reply_to_id, &activity)
+        .reply(
+            &req.service_url,
+            &req.conversation_id,
+            &req.reply_to_id,
+            &activity,
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -260,22 +292,36 @@ mod tests {
     #[test]
     fn commands_need_the_bot_mentioned_or_a_personal_chat() {
         let mention = serde_json::json!([{"type": "mention", "mentioned": {"id": "28:bot"}, "text": "<at>ClassCred</at>"}]);
-        let a = act(serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
+        let a = act(
+            serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
             "conversation": {"id": "19:c", "conversationType": "channel"},
-            "text": "<p><at>ClassCred</at>&nbsp;top  week</p>", "entities": mention}));
+            "text": "<p><at>ClassCred</at>&nbsp;top  week</p>", "entities": mention}),
+        );
         assert_eq!(command_args(&a).as_deref(), Some("top week"));
-        let a = act(serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
+        let a = act(
+            serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
             "conversation": {"id": "19:c", "conversationType": "channel"},
-            "text": "<at>ClassCred</at> thanks for the help (fire)", "entities": mention}));
-        assert_eq!(command_args(&a), None, "not a command word: a plain message");
-        let a = act(serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
-            "conversation": {"id": "19:c", "conversationType": "channel"}, "text": "me"}));
+            "text": "<at>ClassCred</at> thanks for the help (fire)", "entities": mention}),
+        );
+        assert_eq!(
+            command_args(&a),
+            None,
+            "not a command word: a plain message"
+        );
+        let a = act(
+            serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
+            "conversation": {"id": "19:c", "conversationType": "channel"}, "text": "me"}),
+        );
         assert_eq!(command_args(&a), None, "the bot is not mentioned");
-        let a = act(serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
-            "conversation": {"id": "a:1", "conversationType": "personal"}, "text": "Dashboard"}));
+        let a = act(
+            serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
+            "conversation": {"id": "a:1", "conversationType": "personal"}, "text": "Dashboard"}),
+        );
         assert_eq!(command_args(&a).as_deref(), Some("Dashboard"));
-        let a = act(serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
-            "conversation": {"id": "a:1", "conversationType": "personal"}, "text": "my secret diary"}));
+        let a = act(
+            serde_json::json!({"type": "message", "id": "1", "from": {"id": "29:a"}, "recipient": {"id": "28:bot"},
+            "conversation": {"id": "a:1", "conversationType": "personal"}, "text": "my secret diary"}),
+        );
         assert_eq!(command_args(&a).as_deref(), Some(""));
     }
 }

@@ -135,7 +135,10 @@ impl TeamsConfig {
             .as_deref()
             .unwrap_or(DEFAULT_OPENID_METADATA_URL);
         let url = Url::parse(s).map_err(|_| err("openid_metadata_url", "not a URL"))?;
-        parse_origin("openid_metadata_url", url.origin().ascii_serialization().as_str())?;
+        parse_origin(
+            "openid_metadata_url",
+            url.origin().ascii_serialization().as_str(),
+        )?;
         Ok(url)
     }
 
@@ -196,7 +199,10 @@ mod tests {
     fn defaults_secrets_and_origins() {
         let c: TeamsConfig = serde_json::from_str("{}").unwrap();
         assert!(!c.is_configured());
-        assert_eq!(c.openid_metadata().unwrap().as_str(), DEFAULT_OPENID_METADATA_URL);
+        assert_eq!(
+            c.openid_metadata().unwrap().as_str(),
+            DEFAULT_OPENID_METADATA_URL
+        );
         assert_eq!(
             c.token_url().unwrap().as_str(),
             "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
@@ -215,10 +221,14 @@ mod tests {
             "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
         );
         assert_eq!(c.service_origins().unwrap().len(), 2);
-        let short = serde_json::from_value::<TeamsConfig>(serde_json::json!({"app_password": "short"}))
-            .unwrap_err()
-            .to_string();
-        assert!(short.contains("at least 32") && !short.contains("short\""), "{short}");
+        let short =
+            serde_json::from_value::<TeamsConfig>(serde_json::json!({"app_password": "short"}))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            short.contains("at least 32") && !short.contains("short\""),
+            "{short}"
+        );
         for bad in [
             "http://smba.trafficmanager.net",
             "https://smba.trafficmanager.net/amer/",

@@ -116,9 +116,15 @@ pub fn segment(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-fn json_body(req: classcred_outbound::RequestBuilder, body: &Value) -> classcred_outbound::RequestBuilder {
-    req.header(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))
-        .body(body.to_string())
+fn json_body(
+    req: classcred_outbound::RequestBuilder,
+    body: &Value,
+) -> classcred_outbound::RequestBuilder {
+    req.header(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    )
+    .body(body.to_string())
 }
 
 impl Connector {
@@ -137,7 +143,11 @@ impl Connector {
         &self.http
     }
 
-    async fn read(&self, what: &'static str, resp: classcred_outbound::OutboundResponse) -> Result<Value, ConnectorError> {
+    async fn read(
+        &self,
+        what: &'static str,
+        resp: classcred_outbound::OutboundResponse,
+    ) -> Result<Value, ConnectorError> {
         let status = resp.status();
         if !status.is_success() {
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
@@ -194,7 +204,12 @@ impl Connector {
         Ok(token)
     }
 
-    async fn post(&self, what: &'static str, url: &Url, body: &Value) -> Result<Value, ConnectorError> {
+    async fn post(
+        &self,
+        what: &'static str,
+        url: &Url,
+        body: &Value,
+    ) -> Result<Value, ConnectorError> {
         // Checked before a token is asked for: a serviceUrl off the allow-list costs nothing.
         self.http.policy().check(url)?;
         let token = self.token().await?;
@@ -311,11 +326,15 @@ mod tests {
     #[test]
     fn service_urls_and_segments() {
         assert_eq!(
-            service_base("http://localhost:56150/_connector").unwrap().as_str(),
+            service_base("http://localhost:56150/_connector")
+                .unwrap()
+                .as_str(),
             "http://localhost:56150/_connector/"
         );
         assert_eq!(
-            service_base("https://smba.trafficmanager.net/amer/").unwrap().as_str(),
+            service_base("https://smba.trafficmanager.net/amer/")
+                .unwrap()
+                .as_str(),
             "https://smba.trafficmanager.net/amer/"
         );
         assert!(service_base("https://x.example/a?b=c").is_err());

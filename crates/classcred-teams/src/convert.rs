@@ -170,10 +170,15 @@ pub fn reaction_target(a: &Activity) -> Option<String> {
 /// reactions; `message_author` is the author of the message reacted to (looked up by the
 /// caller).
 pub fn reaction(a: &Activity, message_author: &str, now: DateTime<Utc>) -> Option<Event> {
-    let reactor = a.from.as_ref().map(|f| f.id.as_str()).filter(|f| !f.is_empty())?;
+    let reactor = a
+        .from
+        .as_ref()
+        .map(|f| f.id.as_str())
+        .filter(|f| !f.is_empty())?;
     let target = reaction_target(a)?;
     let fire = |list: &[crate::activity::MessageReaction]| {
-        list.iter().any(|r| FIRE_REACTIONS.contains(&r.kind.as_str()))
+        list.iter()
+            .any(|r| FIRE_REACTIONS.contains(&r.kind.as_str()))
     };
     let added = fire(&a.reactions_added);
     if !added && !fire(&a.reactions_removed) {
@@ -243,7 +248,10 @@ mod tests {
         let m: Vec<&str> = p.mentions.iter().map(MemberId::as_str).collect();
         assert_eq!(m, ["29:bob", "29:carol"]);
         assert_eq!(p.fire_count, 2);
-        assert_eq!(p.thread.as_deref(), Some("19:chan@thread.tacv2:1699999999999"));
+        assert_eq!(
+            p.thread.as_deref(),
+            Some("19:chan@thread.tacv2:1699999999999")
+        );
         assert_eq!(p.channel.as_deref(), Some("19:chan@thread.tacv2"));
         assert_eq!(p.occurred_at.timestamp_millis(), 1_700_000_000_500);
         assert_eq!(
@@ -286,7 +294,9 @@ mod tests {
             "type": "messageDelete", "id": "5", "from": {"id": "29:alice"},
             "conversation": {"id": "19:c@thread.tacv2"}, "channelData": {"eventType": "softDeleteMessage"}
         }));
-        assert!(matches!(message_changed(&del, now()), Some(Event::MessageDeleted(d)) if d.occurred_at == now()));
+        assert!(
+            matches!(message_changed(&del, now()), Some(Event::MessageDeleted(d)) if d.occurred_at == now())
+        );
         let undelete = act(serde_json::json!({
             "type": "messageUpdate", "id": "5", "from": {"id": "29:alice"},
             "conversation": {"id": "19:c@thread.tacv2"}, "channelData": {"eventType": "undeleteMessage"}
@@ -304,7 +314,10 @@ mod tests {
             panic!()
         };
         assert_eq!(x.platform_message_id, "19:c@thread.tacv2:5");
-        assert_eq!((x.reactor.as_str(), x.message_author.as_str()), ("29:bob", "29:alice"));
+        assert_eq!(
+            (x.reactor.as_str(), x.message_author.as_str()),
+            ("29:bob", "29:alice")
+        );
         assert!(matches!(
             reaction(&r("", "1f525_fire"), "29:alice", now()),
             Some(Event::ReactionRemoved(_))

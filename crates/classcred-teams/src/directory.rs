@@ -71,7 +71,12 @@ impl NoticeSink for TeamsDirectory {
         let sent = async {
             let conv = self
                 .connector
-                .create_personal(&r.service_url, &r.bot_id, &n.platform_user_id, r.tenant_id.as_deref())
+                .create_personal(
+                    &r.service_url,
+                    &r.bot_id,
+                    &n.platform_user_id,
+                    r.tenant_id.as_deref(),
+                )
                 .await?;
             let activity = crate::render::message_activity(&n.doc);
             self.connector.send(&r.service_url, &conv, &activity).await
@@ -96,7 +101,10 @@ impl MemberDirectory for TeamsDirectory {
         let Some(r) = reference(store, community).await? else {
             return Ok(0);
         };
-        let members = self.connector.members(&r.service_url, &r.conversation_id).await?;
+        let members = self
+            .connector
+            .members(&r.service_url, &r.conversation_id)
+            .await?;
         let now = store.clock().now();
         let mut tx = store.begin().await?;
         let mut n = 0;
@@ -105,7 +113,8 @@ impl MemberDirectory for TeamsDirectory {
             classcred_service::join_member(&mut tx, &community.id, PLATFORM, &member, now).await?;
             n += 1;
         }
-        tx.enqueue(&classcred_service::drain_job(&community.id)).await?;
+        tx.enqueue(&classcred_service::drain_job(&community.id))
+            .await?;
         tx.commit().await?;
         tracing::info!(community_id = %community.id, members = n, "Teams members synced");
         Ok(n)
@@ -125,7 +134,10 @@ impl MemberDirectory for TeamsDirectory {
         };
         // One read of the roster answers every id (the Connector has no look-up by id that
         // Teams guarantees for channel conversations).
-        let members = self.connector.members(&r.service_url, &r.conversation_id).await?;
+        let members = self
+            .connector
+            .members(&r.service_url, &r.conversation_id)
+            .await?;
         Ok(platform_user_ids
             .iter()
             .map(|id| {

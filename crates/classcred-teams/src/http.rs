@@ -30,11 +30,7 @@ pub fn routes(state: TeamsState) -> axum::Router {
 
 fn reject(st: &TeamsState, status: StatusCode, reason: &'static str) -> Response {
     st.metrics.observe_rejection("teams", reason);
-    tracing::warn!(
-        reason,
-        status = status.as_u16(),
-        "Teams request refused"
-    );
+    tracing::warn!(reason, status = status.as_u16(), "Teams request refused");
     (status, reason).into_response()
 }
 
@@ -49,15 +45,17 @@ async fn read_body(st: &TeamsState, headers: &HeaderMap, body: Body) -> Result<B
         Some(Err(_)) => return Err(reject(st, StatusCode::BAD_REQUEST, "unreadable_body")),
         _ => {}
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
-        let over = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if over {
-            too_large()
-        } else {
-            reject(st, StatusCode::BAD_REQUEST, "unreadable_body")
-        }
-    })
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                too_large()
+            } else {
+                reject(st, StatusCode::BAD_REQUEST, "unreadable_body")
+            }
+        })
 }
 
 async fn handle(State(st): State<TeamsState>, headers: HeaderMap, body: Body) -> Response {
@@ -123,7 +121,9 @@ async fn dispatch(
             }
             store_event(st, a, convert::message_posted(a, now)).await
         }
-        "messageUpdate" | "messageDelete" => store_event(st, a, convert::message_changed(a, now)).await,
+        "messageUpdate" | "messageDelete" => {
+            store_event(st, a, convert::message_changed(a, now)).await
+        }
         "messageReaction" => on_reaction(st, a, now).await,
         "conversationUpdate" => on_conversation_update(st, a).await,
         "installationUpdate" => on_installation_update(st, a).await,
@@ -146,7 +146,11 @@ async fn active_community(
     })
 }
 
-async fn store_event(st: &TeamsState, a: &Activity, event: Option<Event>) -> anyhow::Result<&'static str> {
+async fn store_event(
+    st: &TeamsState,
+    a: &Activity,
+    event: Option<Event>,
+) -> anyhow::Result<&'static str> {
     let Some(event) = event else {
         return Ok("ignored");
     };
@@ -175,7 +179,10 @@ async fn message_author(
     bot_id: &str,
 ) -> anyhow::Result<String> {
     let mut tx = st.store.begin_read().await?;
-    let record = tx.for_community(community).engine_message(message_id).await?;
+    let record = tx
+        .for_community(community)
+        .engine_message(message_id)
+        .await?;
     let author = match record
         .as_deref()
         .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())

@@ -32,7 +32,10 @@ pub struct TeamsRef {
 }
 
 /// The reference of an active community, from its newest installation.
-pub async fn community_ref(store: &Store, community_id: &CommunityId) -> anyhow::Result<Option<TeamsRef>> {
+pub async fn community_ref(
+    store: &Store,
+    community_id: &CommunityId,
+) -> anyhow::Result<Option<TeamsRef>> {
     let mut tx = store.begin_read().await?;
     let token = tx.for_community(community_id).bot_token().await?;
     tx.commit().await?;
@@ -70,7 +73,12 @@ fn name(a: &Activity, key: &str) -> String {
 }
 
 /// Installs the community of `a` (team or group chat) for the bot `bot_id`.
-pub async fn install(store: &Store, a: &Activity, key: &str, bot_id: &str) -> anyhow::Result<CommunityId> {
+pub async fn install(
+    store: &Store,
+    a: &Activity,
+    key: &str,
+    bot_id: &str,
+) -> anyhow::Result<CommunityId> {
     let reference = TeamsRef {
         service_url: a.service_url.clone(),
         conversation_id: key.to_owned(),

@@ -90,7 +90,11 @@ pub struct TeamsState {
 
 impl TeamsState {
     /// State built from `[teams]`: one outbound client for keys, tokens and the Connector.
-    pub fn from_config(store: Store, metrics: Arc<Metrics>, config: TeamsConfig) -> anyhow::Result<Self> {
+    pub fn from_config(
+        store: Store,
+        metrics: Arc<Metrics>,
+        config: TeamsConfig,
+    ) -> anyhow::Result<Self> {
         config.check()?;
         let http = OutboundClient::new(outbound_policy(&config)?, Limits::default())?;
         let keys = auth::KeySet::new(http.clone(), config.openid_metadata()?);

@@ -57,7 +57,11 @@ pub fn markdown(doc: &Doc) -> String {
     for (i, line) in doc.lines.iter().enumerate() {
         if i > 0 {
             // Consecutive bullets form one list; anything else is a new paragraph.
-            out.push_str(if prev_bullet && line.bullet { "\n" } else { "\n\n" });
+            out.push_str(if prev_bullet && line.bullet {
+                "\n"
+            } else {
+                "\n\n"
+            });
         }
         if line.bullet {
             out.push_str("- ");

@@ -820,7 +820,10 @@ mod tests {
             let err = Config::load(Some(Path::new("t.toml")), &FlagOverrides::default())
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("teams.app_password") && !err.contains("short-pw"), "{err}");
+            assert!(
+                err.contains("teams.app_password") && !err.contains("short-pw"),
+                "{err}"
+            );
             // A serviceUrl origin over plain HTTP is refused at start.
             jail.set_env(
                 "CLASSCRED_TEAMS__APP_PASSWORD",

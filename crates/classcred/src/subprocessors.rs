@@ -146,7 +146,10 @@ mod tests {
             vec![
                 (TEAMS_OPENID, "https://login.botframework.com".to_owned()),
                 (TEAMS_LOGIN, "https://login.microsoftonline.com".to_owned()),
-                (TEAMS_CONNECTOR, "https://smba.trafficmanager.net".to_owned()),
+                (
+                    TEAMS_CONNECTOR,
+                    "https://smba.trafficmanager.net".to_owned()
+                ),
             ]
         );
     }

@@ -17,7 +17,10 @@ async fn until(helper: &mut crate::Helper, call: &str) -> Value {
         if line["call"] == call {
             return line;
         }
-        assert_ne!(line["call"], "token", "the token is asked for once, then cached");
+        assert_ne!(
+            line["call"], "token",
+            "the token is asked for once, then cached"
+        );
     }
 }
 
@@ -31,7 +34,8 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         {"id": "29:bob", "name": "Bob Example", "aadObjectId": "aad-bob"},
         {"id": BOT, "name": "ClassCred"}
     ]);
-    let mut helper = crate::Helper::start(&python, "connector_oracle.py", &[&members.to_string()]).await;
+    let mut helper =
+        crate::Helper::start(&python, "connector_oracle.py", &[&members.to_string()]).await;
     let base = helper.next().await["base"].as_str().unwrap().to_owned();
     // Like the Playground's: no trailing slash.
     let service_url = format!("{base}/_connector");
@@ -51,31 +55,49 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     assert_eq!(token["tenant"], "botframework.com");
     assert_eq!(token["form"]["grant_type"], "client_credentials");
     assert_eq!(token["form"]["client_id"], APP_ID);
-    assert_eq!(token["form"]["scope"], "https://api.botframework.com/.default");
+    assert_eq!(
+        token["form"]["scope"],
+        "https://api.botframework.com/.default"
+    );
     assert_eq!(token["has_secret"], true);
     let got = until(&mut helper, "members").await;
     assert_eq!(got["conversation_id"], TEAM);
     assert_eq!(got["auth"], "Bearer fake-access-token");
     let mut tx = s.store.begin().await.unwrap();
-    let alice = tx.for_community(&community.id).member_id_by_platform("29:alice").await.unwrap();
+    let alice = tx
+        .for_community(&community.id)
+        .member_id_by_platform("29:alice")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let alice = alice.expect("alice synced");
 
     // Resolution: a member, and an id that is not one.
     let r = directory
-        .resolve(&s.store, &community, &["29:bob".to_owned(), "29:stranger".to_owned()])
+        .resolve(
+            &s.store,
+            &community,
+            &["29:bob".to_owned(), "29:stranger".to_owned()],
+        )
         .await
         .unwrap();
     until(&mut helper, "members").await;
-    assert!(matches!(&r[0], (id, Resolved::Member(m)) if id == "29:bob" && m.platform_user_id == "29:bob"));
+    assert!(
+        matches!(&r[0], (id, Resolved::Member(m)) if id == "29:bob" && m.platform_user_id == "29:bob")
+    );
     assert!(matches!(&r[1], (id, Resolved::NotMember(_)) if id == "29:stranger"));
 
     // A command, answered from its job as a reply to the command's activity.
     let mut cmd = crate::fixture("message_command");
     cmd["serviceUrl"] = json!(service_url);
     assert_eq!(s.post(&cmd).await, 200);
-    let payload = s.jobs_of(classcred_teams::commands::COMMAND_JOB).await.pop().unwrap();
-    let req: classcred_teams::commands::CommandRequest = serde_json::from_value(payload.clone()).unwrap();
+    let payload = s
+        .jobs_of(classcred_teams::commands::COMMAND_JOB)
+        .await
+        .pop()
+        .unwrap();
+    let req: classcred_teams::commands::CommandRequest =
+        serde_json::from_value(payload.clone()).unwrap();
     let job = ClaimedJob {
         id: "job-1".into(),
         kind: classcred_teams::commands::COMMAND_JOB.into(),
@@ -89,7 +111,10 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         .unwrap();
     let reply = until(&mut helper, "reply").await;
     let conv = "19:maths@thread.tacv2;messageid=1764493500000";
-    assert_eq!(reply["conversation_id"], conv, "the encoded id arrives whole");
+    assert_eq!(
+        reply["conversation_id"], conv,
+        "the encoded id arrives whole"
+    );
     assert_eq!(reply["activity_id"], "1764493500000");
     let activity = &reply["activity"];
     assert_eq!(activity["type"], "message");
@@ -97,10 +122,16 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     assert_eq!(activity["conversation_id"], conv);
     assert_eq!(activity["reply_to_id"], "1764493500000");
     let expected = classcred_teams::render::markdown(
-        &classcred_teams::commands::answer(&s.store, None, &req).await.unwrap(),
+        &classcred_teams::commands::answer(&s.store, None, &req)
+            .await
+            .unwrap(),
     );
     assert!(!expected.is_empty());
-    assert_eq!(activity["text"], expected.as_str(), "botbuilder parsed our text as sent");
+    assert_eq!(
+        activity["text"],
+        expected.as_str(),
+        "botbuilder parsed our text as sent"
+    );
 
     // `dashboard` in a channel: the sign-in link goes to the personal chat, the channel only
     // gets a pointer.
@@ -110,7 +141,11 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     dash["from"] = json!({"id": "29:alice"});
     dash["text"] = json!("<at>ClassCred</at> dashboard");
     assert_eq!(s.post(&dash).await, 200);
-    let payload = s.jobs_of(classcred_teams::commands::COMMAND_JOB).await.pop().unwrap();
+    let payload = s
+        .jobs_of(classcred_teams::commands::COMMAND_JOB)
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(payload["args"], "dashboard");
     let job = ClaimedJob {
         id: "job-2".into(),
@@ -129,11 +164,17 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     let private = until(&mut helper, "send").await;
     assert_eq!(private["conversation_id"], "a:personal-29:alice");
     let text = private["activity"]["text"].as_str().unwrap();
-    assert!(text.contains("https://cc.example.org/"), "the link, privately: {text}");
+    assert!(
+        text.contains("https://cc.example.org/"),
+        "the link, privately: {text}"
+    );
     let pointer = until(&mut helper, "reply").await;
     assert_eq!(pointer["activity_id"], "1764493555555");
     let shown = pointer["activity"]["text"].as_str().unwrap();
-    assert!(!shown.contains("https://"), "no link in the channel: {shown}");
+    assert!(
+        !shown.contains("https://"),
+        "no link in the channel: {shown}"
+    );
 
     // A notice: a personal conversation with the member, then the notice in it.
     let notice = crate::notice::outgoing(&community, &alice, "29:alice");
@@ -143,7 +184,10 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     assert_eq!(created["bot"], BOT);
     assert_eq!(created["is_group"], false);
     assert_eq!(created["tenant_id"], "72f988bf-0000-4000-8000-000000000001");
-    assert_eq!(created["channel_data_tenant"], "72f988bf-0000-4000-8000-000000000001");
+    assert_eq!(
+        created["channel_data_tenant"],
+        "72f988bf-0000-4000-8000-000000000001"
+    );
     assert_eq!(created["auth"], "Bearer fake-access-token");
     let sent = until(&mut helper, "send").await;
     assert_eq!(sent["conversation_id"], "a:personal-29:alice");

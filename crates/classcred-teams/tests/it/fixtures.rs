@@ -8,11 +8,12 @@ use crate::fixture;
 use crate::server::{backends, Server, SERVICE_URL, TEAM};
 
 async fn inbox(s: &Server) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> =
-        sqlx::query_as("SELECT event_type, event_id FROM inbox WHERE event_type <> 'member_joined'")
-            .fetch_all(s.store.pool())
-            .await
-            .unwrap();
+    let mut v: Vec<(String, String)> = sqlx::query_as(
+        "SELECT event_type, event_id FROM inbox WHERE event_type <> 'member_joined'",
+    )
+    .fetch_all(s.store.pool())
+    .await
+    .unwrap();
     v.sort();
     v
 }
@@ -23,7 +24,11 @@ async fn post(s: &Server, name: &str, f: impl FnOnce(&mut Value)) -> Vec<(String
     f(&mut a);
     let before = inbox(s).await;
     assert_eq!(s.post(&a).await, 200, "{name}");
-    inbox(s).await.into_iter().filter(|e| !before.contains(e)).collect()
+    inbox(s)
+        .await
+        .into_iter()
+        .filter(|e| !before.contains(e))
+        .collect()
 }
 
 fn ev(kind: &str, id: &str) -> Vec<(String, String)> {
@@ -38,13 +43,25 @@ async fn every_activity_type_from_fixtures() {
         let backend = db.backend();
         let s = Server::start(db, None).await;
         // Before the install, a team's messages go nowhere.
-        assert!(post(&s, "message_channel", |_| {}).await.is_empty(), "{backend}");
+        assert!(
+            post(&s, "message_channel", |_| {}).await.is_empty(),
+            "{backend}"
+        );
 
         // The bot added to a team installs its community, named after the team.
-        assert!(post(&s, "conversation_update_bot_added_team", |_| {}).await.is_empty());
+        assert!(post(&s, "conversation_update_bot_added_team", |_| {})
+            .await
+            .is_empty());
         let c = s.community(TEAM).await.expect("installed");
-        assert_eq!((c.platform.as_str(), c.name.as_str()), ("teams", "Physics 101"), "{backend}");
-        let r = classcred_teams::install::community_ref(&s.store, &c.id).await.unwrap().unwrap();
+        assert_eq!(
+            (c.platform.as_str(), c.name.as_str()),
+            ("teams", "Physics 101"),
+            "{backend}"
+        );
+        let r = classcred_teams::install::community_ref(&s.store, &c.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(r.service_url, SERVICE_URL);
         assert_eq!(r.conversation_id, TEAM);
         assert_eq!(r.bot_id, crate::server::BOT);
@@ -54,7 +71,9 @@ async fn every_activity_type_from_fixtures() {
             "{backend}: a member sync is queued"
         );
         // Redelivered: still one community.
-        assert!(post(&s, "conversation_update_bot_added_team", |_| {}).await.is_empty());
+        assert!(post(&s, "conversation_update_bot_added_team", |_| {})
+            .await
+            .is_empty());
         assert_eq!(s.count("community").await, 1, "{backend}");
 
         // People added become members; nothing else.
@@ -65,13 +84,21 @@ async fn every_activity_type_from_fixtures() {
         let mut tx = s.store.begin().await.unwrap();
         for m in ["29:alice", "29:bob", "29:carol", "29:erin"] {
             assert!(
-                tx.for_community(&c.id).member_id_by_platform(m).await.unwrap().is_some(),
+                tx.for_community(&c.id)
+                    .member_id_by_platform(m)
+                    .await
+                    .unwrap()
+                    .is_some(),
                 "{backend}: {m} joined"
             );
         }
         tx.commit().await.unwrap();
-        assert!(post(&s, "conversation_update_member_removed", |_| {}).await.is_empty());
-        assert!(post(&s, "conversation_update_channel_created", |_| {}).await.is_empty());
+        assert!(post(&s, "conversation_update_member_removed", |_| {})
+            .await
+            .is_empty());
+        assert!(post(&s, "conversation_update_channel_created", |_| {})
+            .await
+            .is_empty());
 
         // Messages: fire and entity mentions only.
         assert_eq!(
@@ -94,7 +121,10 @@ async fn every_activity_type_from_fixtures() {
             post(&s, "message_name_only", |_| {}).await,
             ev("message_posted", &format!("{CHAN}:1764493450000"))
         );
-        assert!(post(&s, "message_from_bot", |_| {}).await.is_empty(), "{backend}: bots give nothing");
+        assert!(
+            post(&s, "message_from_bot", |_| {}).await.is_empty(),
+            "{backend}: bots give nothing"
+        );
 
         // Edits, deletes, reactions.
         assert_eq!(
@@ -112,12 +142,18 @@ async fn every_activity_type_from_fixtures() {
         assert!(post(&s, "message_update_undelete", |_| {}).await.is_empty());
         assert_eq!(
             post(&s, "message_reaction_added", |_| {}).await,
-            ev("reaction_added", &format!("{CHAN}:f:9f78d1f3:messageReaction"))
+            ev(
+                "reaction_added",
+                &format!("{CHAN}:f:9f78d1f3:messageReaction")
+            )
         );
         assert!(post(&s, "message_reaction_like", |_| {}).await.is_empty());
         assert_eq!(
             post(&s, "message_reaction_removed", |_| {}).await,
-            ev("reaction_removed", &format!("{CHAN}:f:9f78d1f4:messageReaction"))
+            ev(
+                "reaction_removed",
+                &format!("{CHAN}:f:9f78d1f4:messageReaction")
+            )
         );
         assert_eq!(
             post(&s, "message_delete", |_| {}).await,
@@ -126,13 +162,18 @@ async fn every_activity_type_from_fixtures() {
 
         // Commands are queued as jobs, not stored as events.
         assert!(post(&s, "message_command", |_| {}).await.is_empty());
-        assert!(post(&s, "message_personal_command", |_| {}).await.is_empty());
+        assert!(post(&s, "message_personal_command", |_| {})
+            .await
+            .is_empty());
         let jobs = s.jobs_of(COMMAND_JOB).await;
         assert_eq!(jobs.len(), 2, "{backend}");
         assert_eq!(jobs[0]["args"], "top week");
         assert_eq!(jobs[0]["community_key"], TEAM);
         assert_eq!(jobs[0]["reply_to_id"], "1764493500000");
-        assert_eq!(jobs[0]["conversation_id"], format!("{CHAN};messageid=1764493500000"));
+        assert_eq!(
+            jobs[0]["conversation_id"],
+            format!("{CHAN};messageid=1764493500000")
+        );
         assert_eq!(jobs[1]["args"], "me");
         assert_eq!(jobs[1]["community_key"], Value::Null);
         // The same command delivered again is answered once.
@@ -153,10 +194,14 @@ async fn every_activity_type_from_fixtures() {
 
         // A group chat is a community of its own.
         post(&s, "conversation_update_bot_added_group_chat", |_| {}).await;
-        let g = s.community("19:chat-g1@thread.v2").await.expect("group chat installed");
+        let g = s
+            .community("19:chat-g1@thread.v2")
+            .await
+            .expect("group chat installed");
         assert_ne!(g.id, c.id);
         post(&s, "conversation_update_members_added", |a| {
-            a["conversation"] = json!({"id": "19:chat-g1@thread.v2", "conversationType": "groupChat"});
+            a["conversation"] =
+                json!({"id": "19:chat-g1@thread.v2", "conversationType": "groupChat"});
             a["channelData"] = json!({"tenant": {"id": "t"}});
             a["membersAdded"] = json!([{"id": "29:alice"}, {"id": "29:bob"}]);
         })
@@ -169,15 +214,27 @@ async fn every_activity_type_from_fixtures() {
         // Uninstall and reinstall (installationUpdate), then the bot removed.
         post(&s, "installation_update_remove", |_| {}).await;
         let state = s.community(TEAM).await.unwrap().state;
-        assert_eq!(state, classcred_store::CommunityState::Disabled, "{backend}");
+        assert_eq!(
+            state,
+            classcred_store::CommunityState::Disabled,
+            "{backend}"
+        );
         assert!(
-            post(&s, "message_channel", |a| a["id"] = json!("1764500000000")).await.is_empty(),
+            post(&s, "message_channel", |a| a["id"] = json!("1764500000000"))
+                .await
+                .is_empty(),
             "{backend}: nothing stored for a disabled community"
         );
         post(&s, "installation_update_add", |_| {}).await;
-        assert_eq!(s.community(TEAM).await.unwrap().state, classcred_store::CommunityState::Active);
+        assert_eq!(
+            s.community(TEAM).await.unwrap().state,
+            classcred_store::CommunityState::Active
+        );
         post(&s, "conversation_update_bot_removed", |_| {}).await;
-        assert_eq!(s.community(TEAM).await.unwrap().state, classcred_store::CommunityState::Disabled);
+        assert_eq!(
+            s.community(TEAM).await.unwrap().state,
+            classcred_store::CommunityState::Disabled
+        );
     }
 }
 
@@ -196,11 +253,17 @@ async fn hostile_requests() {
         .http
         .post(format!("{}/teams/messages", s.base))
         .header("authorization", format!("Bearer {t}"))
-        .body(format!("{{\"channelId\":\"msteams\",\"serviceUrl\":\"{SERVICE_URL}\",\"type\":"))
+        .body(format!(
+            "{{\"channelId\":\"msteams\",\"serviceUrl\":\"{SERVICE_URL}\",\"type\":"
+        ))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 401, "an unparsable body has no serviceUrl/channelId the token can match");
+    assert_eq!(
+        resp.status(),
+        401,
+        "an unparsable body has no serviceUrl/channelId the token can match"
+    );
     let odd = json!({"channelId": "msteams", "serviceUrl": SERVICE_URL, "type": 5});
     assert_eq!(s.post(&odd).await, 400, "authenticated but malformed");
     assert_eq!(s.post_raw(&fixture("message_channel"), None).await, 401);

@@ -47,10 +47,11 @@ async fn install(s: &Server) -> classcred_store::CommunityId {
 }
 
 async fn inbox_ids(s: &Server) -> Vec<String> {
-    let mut v: Vec<String> = sqlx::query_scalar("SELECT event_id FROM inbox WHERE event_type = 'message_posted'")
-        .fetch_all(s.store.pool())
-        .await
-        .unwrap();
+    let mut v: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM inbox WHERE event_type = 'message_posted'")
+            .fetch_all(s.store.pool())
+            .await
+            .unwrap();
     v.sort();
     v
 }
@@ -78,10 +79,18 @@ async fn jwt_validation_agrees_with_botframework_connector() {
             .to_owned();
         let mut added = crate::fixture("conversation_update_bot_added_team");
         added["serviceUrl"] = Value::from("https://smba.trafficmanager.net/amer/");
-        assert_eq!(s.post_raw(&added, Some(&valid_auth)).await, 200, "{backend}: install");
+        assert_eq!(
+            s.post_raw(&added, Some(&valid_auth)).await,
+            200,
+            "{backend}: install"
+        );
         let mut members = crate::fixture("conversation_update_members_added");
         members["membersAdded"] = serde_json::json!([{"id": "29:alice"}, {"id": "29:bob"}]);
-        assert_eq!(s.post_raw(&members, Some(&valid_auth)).await, 200, "{backend}");
+        assert_eq!(
+            s.post_raw(&members, Some(&valid_auth)).await,
+            200,
+            "{backend}"
+        );
         for case in &cases {
             let name = case["name"].as_str().unwrap();
             let python_accepts = case["python_accepts"].as_bool().unwrap();
@@ -97,17 +106,27 @@ async fn jwt_validation_agrees_with_botframework_connector() {
                     "{name}: the reference's verdict ({:?})",
                     case["python_error"]
                 );
-                assert_eq!(ours, python_accepts, "{backend}: {name}: ours ({status}) vs the reference");
+                assert_eq!(
+                    ours, python_accepts,
+                    "{backend}: {name}: ours ({status}) vs the reference"
+                );
             } else {
                 let (_, python, mine) = DIFFERENT.iter().find(|(n, _, _)| *n == name).unwrap();
-                assert_eq!(python_accepts, *python, "{name}: the reference ({:?})", case["python_error"]);
+                assert_eq!(
+                    python_accepts, *python,
+                    "{name}: the reference ({:?})",
+                    case["python_error"]
+                );
                 assert_eq!(ours, *mine, "{backend}: {name}: ours ({status})");
             }
             if ours {
                 assert_eq!(after.len(), before.len() + 1, "{backend}: {name}: stored");
             } else {
                 assert_eq!(status, 401, "{backend}: {name}");
-                assert_eq!(after, before, "{backend}: {name}: a refused delivery stores nothing");
+                assert_eq!(
+                    after, before,
+                    "{backend}: {name}: a refused delivery stores nothing"
+                );
             }
         }
         assert!(s.rejections("wrong_audience").await >= 1, "{backend}");
@@ -128,7 +147,12 @@ async fn keys_are_cached_and_unknown_kids_refetch_at_most_hourly() {
     let mut m = crate::fixture("message_channel");
     m["id"] = Value::from("1");
     assert_eq!(s.post(&m).await, 200);
-    let rogue = crate::server::token_with("other_key", "nobody-knows", crate::server::SERVICE_URL, serde_json::json!({}));
+    let rogue = crate::server::token_with(
+        "other_key",
+        "nobody-knows",
+        crate::server::SERVICE_URL,
+        serde_json::json!({}),
+    );
     for i in 0..3 {
         m["id"] = Value::from(format!("r{i}"));
         assert_eq!(s.post_raw(&m, Some(&format!("Bearer {rogue}"))).await, 401);

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 
 /// Path of a file under `tests/`.
 pub fn test_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(rel)
 }
 
 /// A fixture activity under `tests/fixtures/`.
@@ -36,7 +38,8 @@ pub fn python() -> Option<String> {
         .ok()
         .filter(|p| !p.is_empty())
         .or_else(|| {
-            let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-teams/bin/python");
+            let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/venv-teams/bin/python");
             p.is_file().then(|| p.to_string_lossy().into_owned())
         });
     let usable = configured.filter(|p| {

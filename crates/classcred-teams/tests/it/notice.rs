@@ -3,7 +3,11 @@
 use classcred_platform::{Doc, Line, OutgoingNotice, Span};
 use classcred_store::{Community, MemberRowId};
 
-pub fn outgoing(community: &Community, member: &MemberRowId, platform_user_id: &str) -> OutgoingNotice {
+pub fn outgoing(
+    community: &Community,
+    member: &MemberRowId,
+    platform_user_id: &str,
+) -> OutgoingNotice {
     let notice = classcred_engine::Notice {
         to: classcred_engine::MemberId::new(member.to_string()),
         kind: classcred_engine::NoticeKind::SelfFireRefused,

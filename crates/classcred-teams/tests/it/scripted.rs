@@ -14,36 +14,110 @@ const QUOTA: u32 = 5;
 
 /// One step of the script, as intents (who means to give whom how much), never text.
 enum Step {
-    Post { id: &'static str, author: &'static str, mentions: &'static [&'static str], fire: u32, thread: Option<&'static str> },
-    Redeliver { id: &'static str },
-    Edit { id: &'static str, mentions: &'static [&'static str], fire: u32 },
-    Delete { id: &'static str },
-    React { on: &'static str, reactor: &'static str },
+    Post {
+        id: &'static str,
+        author: &'static str,
+        mentions: &'static [&'static str],
+        fire: u32,
+        thread: Option<&'static str>,
+    },
+    Redeliver {
+        id: &'static str,
+    },
+    Edit {
+        id: &'static str,
+        mentions: &'static [&'static str],
+        fire: u32,
+    },
+    Delete {
+        id: &'static str,
+    },
+    React {
+        on: &'static str,
+        reactor: &'static str,
+    },
     /// A message whose "mention" is a typed name, with fire.
-    NameOnly { id: &'static str, author: &'static str },
-    FromBot { id: &'static str },
-    Command { id: &'static str, author: &'static str },
+    NameOnly {
+        id: &'static str,
+        author: &'static str,
+    },
+    FromBot {
+        id: &'static str,
+    },
+    Command {
+        id: &'static str,
+        author: &'static str,
+    },
     /// Process what is stored so far (a reaction needs its message processed to know its author).
     Drain,
 }
 
 const SCRIPT: &[Step] = &[
-    Step::Post { id: "m1", author: "29:alice", mentions: &["29:bob"], fire: 2, thread: None },
-    Step::Post { id: "m2", author: "29:bob", mentions: &["29:carol", "29:dave"], fire: 1, thread: None },
-    Step::Post { id: "m3", author: "29:alice", mentions: &["29:carol"], fire: 3, thread: None },
+    Step::Post {
+        id: "m1",
+        author: "29:alice",
+        mentions: &["29:bob"],
+        fire: 2,
+        thread: None,
+    },
+    Step::Post {
+        id: "m2",
+        author: "29:bob",
+        mentions: &["29:carol", "29:dave"],
+        fire: 1,
+        thread: None,
+    },
+    Step::Post {
+        id: "m3",
+        author: "29:alice",
+        mentions: &["29:carol"],
+        fire: 3,
+        thread: None,
+    },
     // Alice has used her 5 for the day: refused as a whole.
-    Step::Post { id: "m4", author: "29:alice", mentions: &["29:dave"], fire: 1, thread: None },
+    Step::Post {
+        id: "m4",
+        author: "29:alice",
+        mentions: &["29:dave"],
+        fire: 1,
+        thread: None,
+    },
     Step::Redeliver { id: "m2" },
-    Step::Edit { id: "m1", mentions: &["29:bob"], fire: 1 },
-    Step::Post { id: "m5", author: "29:carol", mentions: &["29:alice"], fire: 1, thread: Some("m3") },
+    Step::Edit {
+        id: "m1",
+        mentions: &["29:bob"],
+        fire: 1,
+    },
+    Step::Post {
+        id: "m5",
+        author: "29:carol",
+        mentions: &["29:alice"],
+        fire: 1,
+        thread: Some("m3"),
+    },
     Step::Delete { id: "m2" },
-    Step::NameOnly { id: "m6", author: "29:dave" },
+    Step::NameOnly {
+        id: "m6",
+        author: "29:dave",
+    },
     Step::FromBot { id: "m7" },
-    Step::Command { id: "m8", author: "29:erin" },
+    Step::Command {
+        id: "m8",
+        author: "29:erin",
+    },
     Step::Drain,
-    Step::React { on: "m5", reactor: "29:erin" },
+    Step::React {
+        on: "m5",
+        reactor: "29:erin",
+    },
     // Self-praise gives nothing.
-    Step::Post { id: "m9", author: "29:dave", mentions: &["29:dave"], fire: 2, thread: None },
+    Step::Post {
+        id: "m9",
+        author: "29:dave",
+        mentions: &["29:dave"],
+        fire: 2,
+        thread: None,
+    },
 ];
 
 /// The independent model: per message, the units each recipient holds; a daily quota per
@@ -58,11 +132,18 @@ struct Model {
 impl Model {
     fn apply(&mut self, step: &Step) {
         match step {
-            Step::Post { id, author, mentions, fire, .. } => {
+            Step::Post {
+                id,
+                author,
+                mentions,
+                fire,
+                ..
+            } => {
                 if self.messages.contains_key(id) {
                     return;
                 }
-                let recipients: Vec<&'static str> = mentions.iter().copied().filter(|m| m != author).collect();
+                let recipients: Vec<&'static str> =
+                    mentions.iter().copied().filter(|m| m != author).collect();
                 let total = fire * recipients.len() as u32;
                 let used = self.used.entry(author).or_default();
                 let mut given = Vec::new();
@@ -78,7 +159,11 @@ impl Model {
             Step::Edit { id, mentions, fire } => {
                 let (_, given) = self.messages.get_mut(id).unwrap();
                 for (r, n) in given.iter_mut() {
-                    let keep = if mentions.contains(r) { (*n).min(*fire) } else { 0 };
+                    let keep = if mentions.contains(r) {
+                        (*n).min(*fire)
+                    } else {
+                        0
+                    };
                     *self.balance.entry(r).or_default() -= i64::from(*n - keep) * 1000;
                     *n = keep;
                 }
@@ -107,10 +192,20 @@ fn ts(n: usize) -> String {
 }
 
 fn activity_id(msg: &str) -> String {
-    format!("17645{:08}", msg.trim_start_matches('m').parse::<u32>().unwrap())
+    format!(
+        "17645{:08}",
+        msg.trim_start_matches('m').parse::<u32>().unwrap()
+    )
 }
 
-fn message(id: &str, author: &str, mentions: &[&str], fire: u32, thread: Option<&str>, n: usize) -> Value {
+fn message(
+    id: &str,
+    author: &str,
+    mentions: &[&str],
+    fire: u32,
+    thread: Option<&str>,
+    n: usize,
+) -> Value {
     let root = thread.map(activity_id).unwrap_or_else(|| activity_id(id));
     let mut text = String::new();
     let mut entities = Vec::new();
@@ -156,7 +251,13 @@ async fn a_scripted_class_matches_an_independent_model() {
         let mut sent: HashMap<&str, Value> = HashMap::new();
         for (n, step) in SCRIPT.iter().enumerate() {
             let a = match step {
-                Step::Post { id, author, mentions, fire, thread } => {
+                Step::Post {
+                    id,
+                    author,
+                    mentions,
+                    fire,
+                    thread,
+                } => {
                     let a = message(id, author, mentions, *fire, *thread, n);
                     sent.insert(id, a.clone());
                     a
@@ -164,7 +265,14 @@ async fn a_scripted_class_matches_an_independent_model() {
                 Step::Redeliver { id } => sent[id].clone(),
                 Step::Edit { id, mentions, fire } => {
                     let orig = &sent[id];
-                    let mut a = message(id, orig["from"]["id"].as_str().unwrap(), mentions, *fire, None, n);
+                    let mut a = message(
+                        id,
+                        orig["from"]["id"].as_str().unwrap(),
+                        mentions,
+                        *fire,
+                        None,
+                        n,
+                    );
                     a["type"] = json!("messageUpdate");
                     a["conversation"] = orig["conversation"].clone();
                     a["channelData"]["eventType"] = json!("editMessage");
@@ -205,7 +313,12 @@ async fn a_scripted_class_matches_an_independent_model() {
             assert_eq!(s.post(&a).await, 200, "{backend}: step {n}");
         }
         s.drain(&c).await;
-        let got: BTreeMap<String, i64> = s.balances(&c).await.into_iter().filter(|(_, v)| *v != 0).collect();
+        let got: BTreeMap<String, i64> = s
+            .balances(&c)
+            .await
+            .into_iter()
+            .filter(|(_, v)| *v != 0)
+            .collect();
         let want: BTreeMap<String, i64> = model
             .balance
             .iter()
@@ -218,6 +331,12 @@ async fn a_scripted_class_matches_an_independent_model() {
         assert_eq!(want.get("29:bob"), Some(&1000));
         assert_eq!(want.get("29:alice"), Some(&1000));
         assert_eq!(want.get("29:dave"), None);
-        assert_eq!(s.jobs_of(classcred_teams::commands::COMMAND_JOB).await.len(), 1, "{backend}");
+        assert_eq!(
+            s.jobs_of(classcred_teams::commands::COMMAND_JOB)
+                .await
+                .len(),
+            1,
+            "{backend}"
+        );
     }
 }

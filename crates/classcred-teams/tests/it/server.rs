@@ -23,7 +23,8 @@ fn key_bytes(name: &str) -> Vec<u8> {
 }
 
 fn jwk(name: &str, kid: &str, endorsements: &[&str]) -> Value {
-    let text = std::fs::read_to_string(crate::test_path(&format!("fixtures/{name}.jwk.json"))).unwrap();
+    let text =
+        std::fs::read_to_string(crate::test_path(&format!("fixtures/{name}.jwk.json"))).unwrap();
     let mut v: Value = serde_json::from_str(&text).unwrap();
     v["kty"] = json!("RSA");
     v["use"] = json!("sig");
@@ -64,7 +65,10 @@ pub async fn openid_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
             }),
         );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("{base}/v1/.well-known/openidconfiguration"), fetches)
+    (
+        format!("{base}/v1/.well-known/openidconfiguration"),
+        fetches,
+    )
 }
 
 /// A Bot Framework token for `service_url`, signed with the test key (or `key`/`kid`), with
@@ -84,7 +88,12 @@ pub fn token_with(key: &str, kid: &str, service_url: &str, over: Value) -> Strin
     }
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_der(&key_bytes(key))).unwrap()
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_rsa_der(&key_bytes(key)),
+    )
+    .unwrap()
 }
 
 pub struct Server {
@@ -137,7 +146,9 @@ impl Server {
             None => openid_server().await,
         };
         let metrics = Arc::new(Metrics::new());
-        let state = TeamsState::from_config(store.clone(), metrics.clone(), config(&metadata, connector)).unwrap();
+        let state =
+            TeamsState::from_config(store.clone(), metrics.clone(), config(&metadata, connector))
+                .unwrap();
         let routes = classcred_server::router(AppState {
             store: store.clone(),
             metrics: metrics.clone(),
@@ -171,7 +182,11 @@ impl Server {
     }
 
     /// POSTs an activity with this `Authorization` header value (or none).
-    pub async fn post_raw(&self, activity: &Value, authorization: Option<&str>) -> reqwest::StatusCode {
+    pub async fn post_raw(
+        &self,
+        activity: &Value,
+        authorization: Option<&str>,
+    ) -> reqwest::StatusCode {
         let mut req = self
             .http
             .post(format!("{}/teams/messages", self.base))
@@ -191,7 +206,9 @@ impl Server {
     }
 
     pub async fn community(&self, key: &str) -> Option<classcred_store::Community> {
-        classcred_teams::install::community(&self.store, key).await.unwrap()
+        classcred_teams::install::community(&self.store, key)
+            .await
+            .unwrap()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -202,12 +219,15 @@ impl Server {
     }
 
     pub async fn jobs_of(&self, kind: &str) -> Vec<Value> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT payload FROM job WHERE kind = $1 ORDER BY created_at")
-            .bind(kind)
-            .fetch_all(self.store.pool())
-            .await
-            .unwrap();
-        rows.iter().map(|p| serde_json::from_str(p).unwrap()).collect()
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM job WHERE kind = $1 ORDER BY created_at")
+                .bind(kind)
+                .fetch_all(self.store.pool())
+                .await
+                .unwrap();
+        rows.iter()
+            .map(|p| serde_json::from_str(p).unwrap())
+            .collect()
     }
 
     pub async fn drain(&self, c: &CommunityId) {
@@ -218,7 +238,9 @@ impl Server {
         let mut tx = self.store.begin().await.unwrap();
         let b = tx.for_community(c).balances().await.unwrap();
         tx.commit().await.unwrap();
-        b.into_iter().map(|b| (b.platform_user_id, b.earned_milli)).collect()
+        b.into_iter()
+            .map(|b| (b.platform_user_id, b.earned_milli))
+            .collect()
     }
 
     /// `classcred_rejected_requests_total{source="teams",reason=…}`.
