@@ -120,13 +120,17 @@ const SCRIPT: &[Step] = &[
     },
 ];
 
+/// Units each recipient of a message holds.
+type Given = Vec<(&'static str, u32)>;
+
 /// The independent model: per message, the units each recipient holds; a daily quota per
 /// giver, all or nothing; edits only lower what a message gives; deletes take it all back.
 #[derive(Default)]
 struct Model {
     balance: BTreeMap<&'static str, i64>,
     used: HashMap<&'static str, u32>,
-    messages: HashMap<&'static str, (&'static str, Vec<(&'static str, u32)>)>,
+    /// Message → (author, what each recipient holds).
+    messages: HashMap<&'static str, (&'static str, Given)>,
 }
 
 impl Model {
