@@ -25,3 +25,4 @@ mod research;
 mod retention;
 mod serve;
 mod support;
+mod teams;
