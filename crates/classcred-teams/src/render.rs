@@ -82,3 +82,33 @@ pub fn message_activity(doc: &Doc) -> serde_json::Value {
         "textFormat": "markdown",
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use classcred_platform::Line;
+
+    #[test]
+    fn markdown_escapes_text_and_keeps_lists_together() {
+        let mut doc = Doc::default();
+        doc.push(
+            Line::new()
+                .strong("Top *week*")
+                .text(" [x](javascript:1) <at>y</at>")
+                .fire(),
+        );
+        doc.push(Line::bullet().code("a`b"));
+        doc.push(Line::bullet().link("https://cc.example.org/a b", "sign in"));
+        doc.push(Line::new().link("javascript:alert(1)", "no"));
+        assert_eq!(
+            markdown(&doc),
+            "**Top \\*week\\*** \\[x\\]\\(javascript:1\\) \\<at\\>y\\</at\\>\u{1F525}\n\n\
+             - `a'b`\n- [sign in](https://cc.example.org/a%20b)\n\nno"
+        );
+        let a = message_activity(&doc);
+        assert_eq!(
+            (a["type"].as_str(), a["textFormat"].as_str()),
+            (Some("message"), Some("markdown"))
+        );
+    }
+}
