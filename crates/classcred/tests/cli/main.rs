@@ -21,6 +21,7 @@ mod governance;
 mod keys;
 mod ledger;
 mod matrix;
+mod platforms;
 mod research;
 mod retention;
 mod serve;
