@@ -5,6 +5,8 @@
 #    on SQLite. Each test creates and drops its own database.
 #  - The official Python slack_sdk in a virtualenv (target/venv-slack), for the Slack
 #    signature and Block Kit cross-checks.
+#  - Microsoft's botbuilder-python 4.17.1 in a virtualenv (target/venv-teams), whose JWT
+#    validator and Connector routes cross-check the Teams adapter.
 #  - Browser tests: Debian's chromium (apt-get, only as root and when /usr/bin/chromium is
 #    missing), node, and playwright-core + axe-core in tests/browser/node_modules (npm ci from the
 #    committed package-lock.json). No tool that downloads a browser of its own.
@@ -17,7 +19,7 @@
 #    Matrix end-to-end test (it starts Synapse on 127.0.0.1 with SQLite and kills it at the end).
 # Set CLASSCRED_REQUIRE_POSTGRES=1 to fail instead of skipping PostgreSQL (here, and in every test
 # that wants it), CLASSCRED_REQUIRE_SLACK_SDK=1 to fail instead of skipping the slack_sdk
-# cross-checks, CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests against the
+# cross-checks, CLASSCRED_REQUIRE_TEAMS_SDK=1 to fail instead of skipping the botbuilder ones, CLASSCRED_REQUIRE_OIDC_PROVIDER=1 to fail instead of skipping the tests against the
 # OpenID Provider, CLASSCRED_REQUIRE_SCHEMATHESIS=1 to fail instead of skipping the schemathesis
 # run, CLASSCRED_REQUIRE_BROWSER=1 to fail instead of skipping the browser tests, and
 # CLASSCRED_REQUIRE_SYNAPSE=1 to fail instead of skipping the Matrix end-to-end test. CI (.ci/run)
@@ -59,6 +61,29 @@ fi
 if [ "${CLASSCRED_REQUIRE_SLACK_SDK:-0}" = "1" ] && ! "$CLASSCRED_SLACK_SDK_PYTHON" -c "import slack_sdk"; then
   echo "slack_sdk is required (CLASSCRED_REQUIRE_SLACK_SDK=1) but $CLASSCRED_SLACK_SDK_PYTHON cannot import it" >&2
   exit 1
+fi
+
+if [ -z "${CLASSCRED_TEAMS_SDK_PYTHON:-}" ]; then
+  venv=target/venv-teams
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import botbuilder.core, botframework.connector" 2>/dev/null; then
+    echo "== installing botbuilder (botframework-connector, PyJWT, msal) into $venv"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "botbuilder-core==4.17.1" "botbuilder-integration-aiohttp==4.17.1" \
+      || echo "== botbuilder could not be installed; the Teams cross-checks skip unless required"
+  fi
+  if "$venv/bin/python" -c "import botbuilder.core, botframework.connector" 2>/dev/null; then
+    export CLASSCRED_TEAMS_SDK_PYTHON="$PWD/$venv/bin/python"
+  fi
+fi
+if [ -n "${CLASSCRED_TEAMS_SDK_PYTHON:-}" ]; then
+  echo "== Teams JWT and Connector cross-checks with botbuilder ($CLASSCRED_TEAMS_SDK_PYTHON)"
+elif [ "${CLASSCRED_REQUIRE_TEAMS_SDK:-0}" = "1" ]; then
+  echo "botbuilder is required (CLASSCRED_REQUIRE_TEAMS_SDK=1) but could not be installed into target/venv-teams" >&2
+  exit 1
+else
+  echo "== SKIPPING the Teams botbuilder cross-checks: botbuilder could not be installed"
 fi
 
 apt_install() {

@@ -78,6 +78,23 @@ impl App {
             ),
             None => None,
         };
+        // Microsoft Teams, when `[teams]` names the bot (app id and password).
+        let teams_state = if cfg.teams.is_configured() {
+            Some(
+                classcred_teams::TeamsState::from_config(
+                    store.clone(),
+                    metrics.clone(),
+                    cfg.teams.clone(),
+                )
+                .context("teams configuration")?
+                .with_login_links(classcred_platform::LoginLinks::new(
+                    store.login_key(),
+                    crate::admin::public_base(cfg),
+                )),
+            )
+        } else {
+            None
+        };
         let shutdown_timeout = Duration::from_millis(cfg.shutdown_timeout_ms);
         let mut workers = Vec::new();
         let mut scheduler = None;
@@ -90,9 +107,15 @@ impl App {
             if let Some(m) = &matrix {
                 platforms = platforms.with(m.adapter.adapter());
             }
+            if let Some(teams) = &teams_state {
+                platforms = platforms.with(teams.adapter());
+            }
             let signing_key = crate::erase::signing_key_path(cfg);
             for _ in 0..cfg.workers.max(1) {
                 let mut handlers = crate::handlers(platforms.clone());
+                if let Some(teams) = &teams_state {
+                    classcred_teams::register_jobs(&mut handlers, teams);
+                }
                 crate::erase::register_job(&mut handlers, signing_key.clone());
                 crate::export::register(&mut handlers, cfg.export_dir());
                 if let Some(m) = &matrix {
@@ -164,6 +187,7 @@ impl App {
                     body_limit: cfg.body_limit_bytes,
                 },
                 core.merge(classcred_slack::routes(slack_state))
+                    .merge(teams_state.map(classcred_teams::routes).unwrap_or_default())
                     .merge(classcred_web::routes(web_state))
                     .merge(oidc_routes)
                     .merge(

@@ -42,6 +42,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("slack", "a [slack] table (see README: Connect Slack)"),
     (
+        "teams",
+        "a [teams] table: app_id, app_password (see README: Connect Microsoft Teams)",
+    ),
+    (
         "oidc",
         "an [oidc] table: issuer, client_id, client_secret (see README: Sign in with OpenID Connect)",
     ),
@@ -125,6 +129,16 @@ pub const MATRIX_KEYS: &[&str] = &[
     "sender_localpart",
 ];
 
+/// Keys of the `[teams]` table that may also come from `CLASSCRED_TEAMS__<KEY>` variables
+/// (`service_url_origins`, a list, only from the file).
+pub const TEAMS_KEYS: &[&str] = &[
+    "app_id",
+    "app_password",
+    "tenant",
+    "openid_metadata_url",
+    "login_url",
+];
+
 /// Keys whose values are secrets: an error about them never shows the value.
 pub const SECRET_KEYS: &[&str] = &[
     "database_url",
@@ -133,6 +147,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "slack.bot_token",
     "slack.client_secret",
     "slack.state_secret",
+    "teams.app_password",
     "oidc.client_secret",
     "matrix.as_token",
     "matrix.hs_token",
@@ -377,6 +392,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// The Slack app (`[slack]` table; `CLASSCRED_SLACK__SIGNING_SECRET` etc.).
     pub slack: classcred_slack::SlackConfig,
+    /// The Microsoft Teams bot (`[teams]` table; `CLASSCRED_TEAMS__APP_PASSWORD` etc.); mounted
+    /// when `app_id` and `app_password` are set.
+    pub teams: classcred_teams::TeamsConfig,
     /// OpenID Connect sign-in for the dashboard (`[oidc]` table); `None`: login links only.
     pub oidc: Option<classcred_oidc::OidcConfig>,
     /// ClassCred as a Matrix Application Service (`[matrix]` table); `None`: no Matrix.
@@ -448,6 +466,7 @@ impl Default for Config {
             workers: 2,
             db_max_connections: 10,
             slack: classcred_slack::SlackConfig::default(),
+            teams: classcred_teams::TeamsConfig::default(),
             oidc: None,
             matrix: None,
             metrics_listen: None,
@@ -520,12 +539,15 @@ impl Config {
         let slack: Vec<&str> = slack.iter().map(String::as_str).collect();
         let matrix: Vec<String> = MATRIX_KEYS.iter().map(|k| format!("matrix__{k}")).collect();
         let matrix: Vec<&str> = matrix.iter().map(String::as_str).collect();
+        let teams: Vec<String> = TEAMS_KEYS.iter().map(|k| format!("teams__{k}")).collect();
+        let teams: Vec<&str> = teams.iter().map(String::as_str).collect();
         fig = fig
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&top)))
             .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&slack).split("__")))
             .merge(RawEnv(
                 Env::prefixed("CLASSCRED_").only(&matrix).split("__"),
             ))
+            .merge(RawEnv(Env::prefixed("CLASSCRED_").only(&teams).split("__")))
             .merge(Flags(flags));
         let mut cfg: Config = fig.extract_lossy().map_err(|e| {
             // Name every problem with its key and where the value came from.
@@ -553,6 +575,9 @@ impl Config {
                 "http_max_connections: expected at least 1".into(),
             ));
         }
+        cfg.teams
+            .check()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if cfg.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "body_limit_bytes: expected at least 1024".into(),
@@ -793,6 +818,51 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("tls_key_file"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn teams_section_from_file_and_env() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "t.toml",
+                r#"
+                [teams]
+                app_id = "00000000-0000-4000-8000-00000000c1a5"
+                service_url_origins = ["https://smba.trafficmanager.net", "https://smba.infra.gcc.teams.microsoft.com"]
+                "#,
+            )?;
+            jail.set_env(
+                "CLASSCRED_TEAMS__APP_PASSWORD",
+                "entra-client-secret-0123456789abcdefghij",
+            );
+            let c = Config::load(Some(Path::new("t.toml")), &FlagOverrides::default()).unwrap();
+            assert!(c.teams.is_configured());
+            assert_eq!(c.teams.service_origins().unwrap().len(), 2);
+            assert!(!format!("{c:?}").contains("entra-client-secret"));
+            // A short password is refused, naming the key and not the value.
+            jail.set_env("CLASSCRED_TEAMS__APP_PASSWORD", "short-pw");
+            let err = Config::load(Some(Path::new("t.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("teams.app_password") && !err.contains("short-pw"),
+                "{err}"
+            );
+            // A serviceUrl origin over plain HTTP is refused at start.
+            jail.set_env(
+                "CLASSCRED_TEAMS__APP_PASSWORD",
+                "entra-client-secret-0123456789abcdefghij",
+            );
+            jail.create_file(
+                "h.toml",
+                "[teams]\napp_id = \"a\"\nservice_url_origins = [\"http://smba.trafficmanager.net\"]\n",
+            )?;
+            let err = Config::load(Some(Path::new("h.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("teams.service_url_origins"), "{err}");
             Ok(())
         });
     }

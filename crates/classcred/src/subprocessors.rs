@@ -3,7 +3,8 @@
 //! clients are built with (`[slack]` → the Slack client, `[oidc]` → the OIDC client).
 
 use classcred_store::registry::subprocessors::{
-    MATRIX_HOMESERVER, OIDC_PROVIDER, SLACK_RESPONSE_URL, SLACK_WEB_API,
+    MATRIX_HOMESERVER, OIDC_PROVIDER, SLACK_RESPONSE_URL, SLACK_WEB_API, TEAMS_CONNECTOR,
+    TEAMS_LOGIN, TEAMS_OPENID,
 };
 use classcred_store::registry::{self, Destination, InUse};
 
@@ -29,7 +30,9 @@ fn fixed_origin(id: &str) -> Option<(&'static registry::Subprocessor, String)> {
 ///   the configured `api_base_url`'s origin (default `https://slack.com`);
 /// - Slack response URLs when the signing secret is set (commands and buttons are accepted);
 /// - the OpenID Provider when `[oidc]` is set, at its issuer's origin;
-/// - the Matrix homeserver when `[matrix]` is set, at `homeserver_url`'s origin.
+/// - the Matrix homeserver when `[matrix]` is set, at `homeserver_url`'s origin;
+/// - Teams (`[teams]` app id and password): the Bot Framework OpenID origin, Entra's token
+///   endpoint and every allowed `serviceUrl` origin.
 pub fn in_use(cfg: &Config) -> Vec<InUse> {
     let mut out = Vec::new();
     let slack = &cfg.slack;
@@ -70,6 +73,31 @@ pub fn in_use(cfg: &Config) -> Vec<InUse> {
                 subprocessor: s,
                 origin,
             });
+        }
+    }
+    let teams = &cfg.teams;
+    if teams.is_configured() {
+        let mut push = |id: &str, origin: Option<String>| {
+            if let (Some(s), Some(origin)) = (registry::subprocessor(id), origin) {
+                out.push(InUse {
+                    subprocessor: s,
+                    origin,
+                });
+            }
+        };
+        push(
+            TEAMS_OPENID,
+            teams
+                .openid_metadata()
+                .ok()
+                .and_then(|u| origin_of(u.as_str())),
+        );
+        push(
+            TEAMS_LOGIN,
+            teams.token_url().ok().and_then(|u| origin_of(u.as_str())),
+        );
+        for o in teams.service_origins().unwrap_or_default() {
+            push(TEAMS_CONNECTOR, origin_of(o.as_str()));
         }
     }
     out
@@ -138,6 +166,25 @@ mod tests {
                 MATRIX_HOMESERVER,
                 "https://matrix.example.org:8448".to_owned()
             )]
+        );
+    }
+
+    #[test]
+    fn teams_settings_turn_its_three_subprocessors_on() {
+        let mut cfg = Config::default();
+        cfg.teams.app_id = Some("app".into());
+        assert!(in_use(&cfg).is_empty(), "an app id alone mounts nothing");
+        cfg.teams.app_password = Some(SecretString::from("p".repeat(40)));
+        assert_eq!(
+            ids(&cfg),
+            vec![
+                (TEAMS_OPENID, "https://login.botframework.com".to_owned()),
+                (TEAMS_LOGIN, "https://login.microsoftonline.com".to_owned()),
+                (
+                    TEAMS_CONNECTOR,
+                    "https://smba.trafficmanager.net".to_owned()
+                ),
+            ]
         );
     }
 }

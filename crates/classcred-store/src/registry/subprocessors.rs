@@ -52,6 +52,12 @@ pub const SLACK_RESPONSE_URL: &str = "slack-response-url";
 pub const OIDC_PROVIDER: &str = "oidc-provider";
 /// The operator's Matrix homeserver (client-server API, as the Application Service).
 pub const MATRIX_HOMESERVER: &str = "matrix-homeserver";
+/// The Bot Framework's OpenID metadata and signing keys (Microsoft Teams).
+pub const TEAMS_OPENID: &str = "teams-openid";
+/// Microsoft Entra ID's token endpoint (the Teams bot's client-credentials token).
+pub const TEAMS_LOGIN: &str = "teams-login";
+/// Teams' Connector API at the allow-listed `serviceUrl` origins.
+pub const TEAMS_CONNECTOR: &str = "teams-connector";
 
 /// Every third party the server may send a request to.
 pub static SUBPROCESSORS: &[Subprocessor] = &[
@@ -98,6 +104,39 @@ pub static SUBPROCESSORS: &[Subprocessor] = &[
         purpose: "As the Application Service: join the rooms the bot is invited to, answer `!cred` commands and send notices (in a direct room the bot creates), read the author of a reacted message, a room's joined members and a member's room membership.",
         data_sent: "The Application Service token; room, event and user ids; the text of answers and notices ClassCred sends.",
         enabled_by: "`[matrix]` configured (`homeserver_url`, `server_name`, `as_token`, `hs_token`).",
+    },
+    Subprocessor {
+        id: TEAMS_OPENID,
+        name: "Bot Framework OpenID metadata and signing keys (Microsoft)",
+        destination: Destination::Configured {
+            setting: "teams.openid_metadata_url (default https://login.botframework.com/v1/.well-known/openidconfiguration)",
+        },
+        paths: &[],
+        purpose: "Verify that a Teams activity was sent by the Bot Framework: read the OpenID metadata document and the signing keys it names (`jwks_uri`, same origin), at most once a day plus at most hourly on an unknown key.",
+        data_sent: "Nothing but the request for the public documents.",
+        enabled_by: "`[teams]` configured (`app_id`, `app_password`).",
+    },
+    Subprocessor {
+        id: TEAMS_LOGIN,
+        name: "Microsoft Entra ID token endpoint (Microsoft)",
+        destination: Destination::Fixed {
+            origin: "https://login.microsoftonline.com",
+        },
+        paths: &[],
+        purpose: "Get the Teams bot's access token (client credentials, scope `https://api.botframework.com/.default`) for replies, notices and member look-ups; cached until it expires.",
+        data_sent: "The bot's app id and client secret, and the tenant the token is for.",
+        enabled_by: "`[teams]` configured (`app_id`, `app_password`, optional `tenant`).",
+    },
+    Subprocessor {
+        id: TEAMS_CONNECTOR,
+        name: "Microsoft Teams Connector API (Microsoft)",
+        destination: Destination::Configured {
+            setting: "teams.service_url_origins (default https://smba.trafficmanager.net)",
+        },
+        paths: &[],
+        purpose: "Answer commands in the conversation they came from, send private notices in a personal conversation with the member, and read a conversation's member list to resolve unknown ids.",
+        data_sent: "The bot's access token; conversation, activity and user ids; the tenant id; the text of answers and notices.",
+        enabled_by: "`[teams]` configured; a `serviceUrl` is called only when its origin is on `teams.service_url_origins`.",
     },
 ];
 

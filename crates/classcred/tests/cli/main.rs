@@ -27,3 +27,4 @@ mod research;
 mod retention;
 mod serve;
 mod support;
+mod teams;

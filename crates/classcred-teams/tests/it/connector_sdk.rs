@@ -1,0 +1,200 @@
+//! Our Connector calls against Microsoft's own Connector route implementation
+//! (botbuilder-python `aiohttp_channel_service_routes` with a recording `ChannelServiceHandler`)
+//! run locally as the serviceUrl: the command answer parses as `botbuilder.schema.Activity`
+//! with the expected text and conversation; notices go to a personal conversation; member
+//! sync and resolution read the conversation's members; the token is asked for once.
+
+use classcred_platform::{MemberDirectory, NoticeSink};
+use classcred_service::Resolved;
+use classcred_store::jobs::ClaimedJob;
+use serde_json::{json, Value};
+
+use crate::server::{Server, APP_ID, BOT, TEAM};
+
+async fn until(helper: &mut crate::Helper, call: &str) -> Value {
+    loop {
+        let line = helper.next().await;
+        if line["call"] == call {
+            return line;
+        }
+        assert_ne!(
+            line["call"], "token",
+            "the token is asked for once, then cached"
+        );
+    }
+}
+
+#[tokio::test]
+async fn replies_notices_and_members_through_botbuilders_connector_routes() {
+    let Some(python) = crate::python() else {
+        return;
+    };
+    let members = json!([
+        {"id": "29:alice", "name": "Alice Example", "aadObjectId": "aad-alice", "email": "alice@school.example"},
+        {"id": "29:bob", "name": "Bob Example", "aadObjectId": "aad-bob"},
+        {"id": BOT, "name": "ClassCred"}
+    ]);
+    let mut helper =
+        crate::Helper::start(&python, "connector_oracle.py", &[&members.to_string()]).await;
+    let base = helper.next().await["base"].as_str().unwrap().to_owned();
+    // Like the Playground's: no trailing slash.
+    let service_url = format!("{base}/_connector");
+    let db = classcred_store::testing::TestDb::sqlite().await;
+    let s = Server::start(db, Some(&base)).await;
+    let mut added = crate::fixture("conversation_update_bot_added_team");
+    added["serviceUrl"] = json!(service_url);
+    added["from"] = json!({"id": "29:teacher"});
+    assert_eq!(s.post(&added).await, 200);
+    let community = s.community(TEAM).await.unwrap();
+
+    // Member sync: GET …/members of the team.
+    let directory = s.state.directory();
+    let n = directory.sync_members(&s.store, &community).await.unwrap();
+    assert_eq!(n, 3);
+    let token = until(&mut helper, "token").await;
+    assert_eq!(token["tenant"], "botframework.com");
+    assert_eq!(token["form"]["grant_type"], "client_credentials");
+    assert_eq!(token["form"]["client_id"], APP_ID);
+    assert_eq!(
+        token["form"]["scope"],
+        "https://api.botframework.com/.default"
+    );
+    assert_eq!(token["has_secret"], true);
+    let got = until(&mut helper, "members").await;
+    assert_eq!(got["conversation_id"], TEAM);
+    assert_eq!(got["auth"], "Bearer fake-access-token");
+    let mut tx = s.store.begin().await.unwrap();
+    let alice = tx
+        .for_community(&community.id)
+        .member_id_by_platform("29:alice")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let alice = alice.expect("alice synced");
+
+    // Resolution: a member, and an id that is not one.
+    let r = directory
+        .resolve(
+            &s.store,
+            &community,
+            &["29:bob".to_owned(), "29:stranger".to_owned()],
+        )
+        .await
+        .unwrap();
+    until(&mut helper, "members").await;
+    assert!(
+        matches!(&r[0], (id, Resolved::Member(m)) if id == "29:bob" && m.platform_user_id == "29:bob")
+    );
+    assert!(matches!(&r[1], (id, Resolved::NotMember(_)) if id == "29:stranger"));
+
+    // A command, answered from its job as a reply to the command's activity.
+    let mut cmd = crate::fixture("message_command");
+    cmd["serviceUrl"] = json!(service_url);
+    assert_eq!(s.post(&cmd).await, 200);
+    let payload = s
+        .jobs_of(classcred_teams::commands::COMMAND_JOB)
+        .await
+        .pop()
+        .unwrap();
+    let req: classcred_teams::commands::CommandRequest =
+        serde_json::from_value(payload.clone()).unwrap();
+    let job = ClaimedJob {
+        id: "job-1".into(),
+        kind: classcred_teams::commands::COMMAND_JOB.into(),
+        community_id: None,
+        payload,
+        attempts: 1,
+        max_attempts: 5,
+    };
+    classcred_teams::commands::command_job(&s.store, &s.state.connector, None, &job)
+        .await
+        .unwrap();
+    let reply = until(&mut helper, "reply").await;
+    let conv = "19:maths@thread.tacv2;messageid=1764493500000";
+    assert_eq!(
+        reply["conversation_id"], conv,
+        "the encoded id arrives whole"
+    );
+    assert_eq!(reply["activity_id"], "1764493500000");
+    let activity = &reply["activity"];
+    assert_eq!(activity["type"], "message");
+    assert_eq!(activity["text_format"], "markdown");
+    assert_eq!(activity["conversation_id"], conv);
+    assert_eq!(activity["reply_to_id"], "1764493500000");
+    let expected = classcred_teams::render::markdown(
+        &classcred_teams::commands::answer(&s.store, None, &req)
+            .await
+            .unwrap(),
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(
+        activity["text"],
+        expected.as_str(),
+        "botbuilder parsed our text as sent"
+    );
+
+    // `dashboard` in a channel: the sign-in link goes to the personal chat, the channel only
+    // gets a pointer.
+    let mut dash = crate::fixture("message_command");
+    dash["serviceUrl"] = json!(service_url);
+    dash["id"] = json!("1764493555555");
+    dash["from"] = json!({"id": "29:alice"});
+    dash["text"] = json!("<at>ClassCred</at> dashboard");
+    assert_eq!(s.post(&dash).await, 200);
+    let payload = s
+        .jobs_of(classcred_teams::commands::COMMAND_JOB)
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(payload["args"], "dashboard");
+    let job = ClaimedJob {
+        id: "job-2".into(),
+        kind: classcred_teams::commands::COMMAND_JOB.into(),
+        community_id: None,
+        payload,
+        attempts: 1,
+        max_attempts: 5,
+    };
+    let links = classcred_platform::LoginLinks::new(s.store.login_key(), "https://cc.example.org");
+    classcred_teams::commands::command_job(&s.store, &s.state.connector, Some(&links), &job)
+        .await
+        .unwrap();
+    let created = until(&mut helper, "create_conversation").await;
+    assert_eq!(created["member"], "29:alice");
+    let private = until(&mut helper, "send").await;
+    assert_eq!(private["conversation_id"], "a:personal-29:alice");
+    let text = private["activity"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("https://cc.example.org/"),
+        "the link, privately: {text}"
+    );
+    let pointer = until(&mut helper, "reply").await;
+    assert_eq!(pointer["activity_id"], "1764493555555");
+    let shown = pointer["activity"]["text"].as_str().unwrap();
+    assert!(
+        !shown.contains("https://"),
+        "no link in the channel: {shown}"
+    );
+
+    // A notice: a personal conversation with the member, then the notice in it.
+    let notice = crate::notice::outgoing(&community, &alice, "29:alice");
+    directory.send(&s.store, &notice).await.unwrap();
+    let created = until(&mut helper, "create_conversation").await;
+    assert_eq!(created["member"], "29:alice");
+    assert_eq!(created["bot"], BOT);
+    assert_eq!(created["is_group"], false);
+    assert_eq!(created["tenant_id"], "72f988bf-0000-4000-8000-000000000001");
+    assert_eq!(
+        created["channel_data_tenant"],
+        "72f988bf-0000-4000-8000-000000000001"
+    );
+    assert_eq!(created["auth"], "Bearer fake-access-token");
+    let sent = until(&mut helper, "send").await;
+    assert_eq!(sent["conversation_id"], "a:personal-29:alice");
+    assert_eq!(sent["activity"]["type"], "message");
+    assert_eq!(
+        sent["activity"]["text"],
+        classcred_teams::render::markdown(&notice.doc).as_str()
+    );
+    drop(helper);
+}
