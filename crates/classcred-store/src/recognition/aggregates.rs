@@ -69,14 +69,10 @@ pub struct PointTotals {
 /// What the aggregate rows of a community should hold, computed from ledger rows
 /// `(member, kind, amount_milli, occurred_at)`: totals per member, and earned points per
 /// `(period, member)` in `tz`. Zero sums are left out.
-#[allow(clippy::type_complexity)]
 pub fn expected_points<'a>(
     entries: impl IntoIterator<Item = (&'a str, &'a str, i64, i64)>,
     tz: Tz,
-) -> (
-    BTreeMap<String, PointTotals>,
-    BTreeMap<(String, String), i64>,
-) {
+) -> ExpectedPoints {
     let mut totals: BTreeMap<String, PointTotals> = BTreeMap::new();
     let mut periods: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (member, kind, amount, at) in entries {
@@ -97,6 +93,15 @@ pub fn expected_points<'a>(
     periods.retain(|_, v| *v != 0);
     (totals, periods)
 }
+
+/// Totals per member, and earned points per `(period, member)`.
+pub type ExpectedPoints = (
+    BTreeMap<String, PointTotals>,
+    BTreeMap<(String, String), i64>,
+);
+
+/// The timezone the period rows are keyed in, and the rows as `(period, member, earned)`.
+pub type PeriodRows = (Option<String>, Vec<(String, MemberRowId, i64)>);
 
 /// Which leaderboard period to total.
 #[derive(Debug, Clone, Copy)]
@@ -322,10 +327,7 @@ impl CommunityTx<'_, '_> {
 
     /// Every `member_period_points` row of the community as `(period, member, earned)`, and
     /// the timezone they are keyed in (`None`: not built yet) — for the replay check.
-    #[allow(clippy::type_complexity)]
-    pub async fn period_points_rows(
-        &mut self,
-    ) -> Result<(Option<String>, Vec<(String, MemberRowId, i64)>)> {
+    pub async fn period_points_rows(&mut self) -> Result<PeriodRows> {
         let community_id = &self.community_id.clone();
         let zone: Option<String> =
             sqlx::query_scalar("SELECT timezone FROM points_period_zone WHERE community_id = $1")

@@ -132,7 +132,12 @@ async fn community(store: &Store, n: usize, students: usize) -> anyhow::Result<C
 /// A class stream of `events` engine events for community `n`: messages with 1–2 mentions
 /// and 1–2 fire (some over the quota), 15 % fire reactions on earlier messages, 5 % chatter,
 /// spread so that a student gives about their daily quota.
-fn events(n: usize, students: usize, count: usize, seed: u64) -> Vec<(String, Event)> {
+fn events(
+    n: usize,
+    students: usize,
+    count: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<(String, Event)>> {
     let mut rng = StdRng::seed_from_u64(seed ^ (n as u64) << 32);
     let students = students.max(3);
     let start: DateTime<Utc> = Utc::now() - chrono::Duration::days(365);
@@ -170,13 +175,10 @@ fn events(n: usize, students: usize, count: usize, seed: u64) -> Vec<(String, Ev
                    "author": platform_user(n, author), "mentions": mentions, "fire_count": fire,
                    "text": "thanks for the help with the lab :fire:", "occurred_at": at})
         };
-        let event: Event = match serde_json::from_value(ev) {
-            Ok(e) => e,
-            Err(e) => panic!("bench event does not parse: {e}"),
-        };
+        let event: Event = serde_json::from_value(ev).context("a bench event does not parse")?;
         out.push((format!("Ev{n:02}-{k:07}"), event));
     }
-    out
+    Ok(out)
 }
 
 /// Queue events in the inbox (1,000 per transaction), as the Slack endpoint's ingest does.
@@ -313,7 +315,7 @@ pub async fn drain_mode(
         let store = open(&db.url, MasterKey::generate()).await?;
         let c = community(&store, i, args.students).await?;
         let t = Instant::now();
-        queue(&store, &c, &events(i, args.students, size, args.seed)).await?;
+        queue(&store, &c, &events(i, args.students, size, args.seed)?).await?;
         out(format!(
             "{backend}: {size} events queued in {:.1} s ({} students)",
             t.elapsed().as_secs_f64(),
@@ -347,7 +349,7 @@ pub async fn parallel_mode(
         let mut cs = Vec::new();
         for n in 0..k {
             let c = community(&store, n, args.students).await?;
-            queue(&store, &c, &events(n, args.students, size, args.seed)).await?;
+            queue(&store, &c, &events(n, args.students, size, args.seed)?).await?;
             cs.push(c);
         }
         let d = drain_all(&store, &cs, backend == "postgres", out).await;
@@ -367,11 +369,8 @@ pub async fn parallel_mode(
     Ok(())
 }
 
-fn hist() -> Histogram<u64> {
-    match Histogram::new_with_bounds(1, 60_000_000, 3) {
-        Ok(h) => h,
-        Err(e) => panic!("histogram bounds: {e}"),
-    }
+fn hist() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 60_000_000, 3)?)
 }
 
 fn quantiles(h: &Histogram<u64>) -> String {
@@ -491,7 +490,7 @@ async fn reads(
     for u in users.iter().take(20) {
         member_summary(store, &c, u).await?;
     }
-    let mut me = hist();
+    let mut me = hist()?;
     for i in 0..samples {
         let u = &users[rng.gen_range(0..users.len())];
         let t = Instant::now();
@@ -510,7 +509,7 @@ async fn reads(
         ("month", Period::Month),
         ("course", Period::Course),
     ] {
-        let mut h = hist();
+        let mut h = hist()?;
         let mut rows = 0;
         for _ in 0..samples {
             let t = Instant::now();
@@ -538,7 +537,7 @@ pub async fn idle_mode(
     let dir = tempfile::tempdir().context("temporary directory")?;
     let (fake, fake_stop) = super::fake_slack(args.students).await?;
     let key_file = dir.path().join("master.key");
-    std::fs::write(&key_file, MasterKey::generate().encode().to_string())?;
+    std::fs::write(&key_file, MasterKey::generate().encode().as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
