@@ -245,30 +245,33 @@ async fn write_outcome(
     fault: Fault,
 ) -> Result<()> {
     let community_id = tx.community_id().clone();
-    for e in &outcome.entries {
-        let inserted = tx
-            .insert_ledger_entry(&NewLedgerEntry {
-                member_id: e.member.to_string(),
-                kind: e.kind.as_str().to_string(),
-                amount_milli: e.amount.thousandths(),
-                idempotency_key: e.key.as_str().to_string(),
-                giver_member_id: e.giver.as_ref().map(ToString::to_string),
-                giver_role: e.giver_role.map(|r| role_str(r).to_string()),
-                source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
-                quota_day: e.quota_day.map(|d| d.to_string()),
-                iso_week: e.iso_week.map(|w| w.to_string()),
-                quota_units: i64::from(e.quota_units),
-                fire_units: i64::from(e.fire_units),
-                note: e.reason.clone(),
-                occurred_at: e.occurred_at.timestamp_millis(),
-            })
-            .await?;
-        if !inserted {
-            return Err(ServiceError::Conflict {
-                key: e.key.to_string(),
-                inbox_id: inbox_id.to_string(),
-            });
-        }
+    // One multi-row insert for the outcome's entries; the store updates the maintained
+    // aggregates (balances, period points) in this transaction.
+    let entries = outcome
+        .entries
+        .iter()
+        .map(|e| NewLedgerEntry {
+            member_id: e.member.to_string(),
+            kind: e.kind.as_str().to_string(),
+            amount_milli: e.amount.thousandths(),
+            idempotency_key: e.key.as_str().to_string(),
+            giver_member_id: e.giver.as_ref().map(ToString::to_string),
+            giver_role: e.giver_role.map(|r| role_str(r).to_string()),
+            source_ref: e.platform_message_id.as_ref().map(ToString::to_string),
+            quota_day: e.quota_day.map(|d| d.to_string()),
+            iso_week: e.iso_week.map(|w| w.to_string()),
+            quota_units: i64::from(e.quota_units),
+            fire_units: i64::from(e.fire_units),
+            note: e.reason.clone(),
+            occurred_at: e.occurred_at.timestamp_millis(),
+        })
+        .collect::<Vec<_>>();
+    let written = tx.insert_ledger_entries(&entries).await?;
+    if let Some(i) = written.iter().position(|w| !w) {
+        return Err(ServiceError::Conflict {
+            key: entries[i].idempotency_key.clone(),
+            inbox_id: inbox_id.to_string(),
+        });
     }
     if fault == Fault::AfterLedgerWrite {
         return Err(ServiceError::Injected);

@@ -3,7 +3,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use classcred_engine::badges::badge_name;
 use classcred_engine::{IsoWeek, Leaderboard, MemberId, Points, QuotaDay, Role};
-use classcred_store::recognition::FeedRow;
+use classcred_store::recognition::{month_period, week_period, FeedRow, PointsPeriod};
 use classcred_store::{CommunityId, Store};
 use serde::Serialize;
 
@@ -55,12 +55,9 @@ pub async fn member_summary(
         classcred_store::MemberKind::Human,
     ));
     let role = engine_role(role);
-    let balance = scoped
-        .balances()
-        .await?
-        .into_iter()
-        .find(|b| b.member_id == member_id);
-    let (earned, spendable) = balance.map_or((0, 0), |b| (b.earned_milli, b.spendable_milli));
+    // The maintained aggregate: one row, not a sum over the ledger.
+    let totals = scoped.member_points(&member_id).await?;
+    let (earned, spendable) = (totals.earned_milli, totals.spendable_milli);
     let earned = Points::from_thousandths(earned);
     let level_idx = s.level_index(earned);
     let level_name = s
@@ -69,10 +66,9 @@ pub async fn member_summary(
         .map(|l| l.name.clone())
         .unwrap_or_default();
     let badges = scoped
-        .badges()
+        .member_badges(&member_id)
         .await?
         .into_iter()
-        .filter(|b| b.member_id == member_id)
         .map(|b| {
             let name = badge_name(&s, &classcred_engine::BadgeId::new(b.badge_id.clone()));
             (b.badge_id, name)
@@ -112,15 +108,18 @@ pub async fn leaderboard(
     let s = settings(&mut scoped, community_id).await?;
     let now = store.clock().now();
     let tz = &s.timezone;
-    let (from, to) = match period {
-        Period::Course => (None, None),
+    // The period's key in the maintained aggregates (`member_period_points`), and the same
+    // period as instants (read from the ledger when the aggregates are keyed in another zone).
+    let period = match period {
+        Period::Course => None,
         Period::Week => {
             let week = IsoWeek::of(now, tz);
             let monday = week.monday().unwrap_or_else(|| tz.local_date(now));
-            (
-                Some(tz.start_of(monday)),
-                Some(tz.start_of(monday + Duration::days(7))),
-            )
+            Some((
+                week_period(monday),
+                tz.start_of(monday),
+                tz.start_of(monday + Duration::days(7)),
+            ))
         }
         Period::Month => {
             let today = tz.local_date(now);
@@ -131,14 +130,19 @@ pub async fn leaderboard(
                 NaiveDate::from_ymd_opt(today.year(), today.month() + 1, 1)
             }
             .unwrap_or(today);
-            (Some(tz.start_of(first)), Some(tz.start_of(next)))
+            Some((month_period(first), tz.start_of(first), tz.start_of(next)))
         }
     };
     let totals = scoped
-        .student_earned_totals(
-            from.map(|t| t.timestamp_millis()),
-            to.map(|t| t.timestamp_millis()),
-        )
+        .student_points(match &period {
+            None => PointsPeriod::Course,
+            Some((key, from, to)) => PointsPeriod::Period {
+                key,
+                timezone: tz.name(),
+                from_ms: from.timestamp_millis(),
+                to_ms: to.timestamp_millis(),
+            },
+        })
         .await?;
     tx.commit().await?;
     Ok(Leaderboard::from_totals(totals.into_iter().map(

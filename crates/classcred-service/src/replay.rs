@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use classcred_engine::{close_week, CommunitySettings, Event, InMemoryState, MemberId};
-use classcred_store::{CommunityId, Store};
+use classcred_store::recognition::{expected_points, settings_timezone, PointTotals};
+use classcred_store::{CommunityId, LedgerEntry, MemberRowId, Store};
 use serde::Serialize;
 
 use crate::{map_members, without_non_members, Payload, Result, ServiceError};
@@ -54,6 +55,8 @@ pub async fn replay(
     let stored_ledger = scoped.ledger().await?;
     let stored_balances = scoped.balances().await?;
     let stored_badges = scoped.badges().await?;
+    let stored_points = scoped.member_points_rows().await?;
+    let (points_zone, stored_periods) = scoped.period_points_rows().await?;
     tx.commit().await?;
 
     let payloads = events
@@ -178,6 +181,15 @@ pub async fn replay(
         }
     }
 
+    check_aggregates(
+        diffs,
+        &community.settings_json,
+        &stored_ledger,
+        &stored_points,
+        points_zone.as_deref(),
+        &stored_periods,
+    );
+
     let stored_b: BTreeSet<(String, String, String)> = stored_badges
         .into_iter()
         .map(|b| (b.member_id.into(), b.badge_id, b.instance))
@@ -195,4 +207,79 @@ pub async fn replay(
         diffs.push(format!("badge {} of member {} ({}): {side}", b.1, b.0, b.2));
     }
     Ok(report)
+}
+
+/// The maintained aggregates (`member_points`, `member_period_points`) against sums over the
+/// stored ledger: a row that disagrees is reported like a ledger difference.
+fn check_aggregates(
+    diffs: &mut Vec<String>,
+    settings_json: &str,
+    ledger: &[LedgerEntry],
+    points: &[(MemberRowId, PointTotals)],
+    zone: Option<&str>,
+    periods: &[(String, MemberRowId, i64)],
+) {
+    let tz = settings_timezone(settings_json);
+    let (want_totals, want_periods) = expected_points(
+        ledger.iter().map(|e| {
+            (
+                e.entry.member_id.as_str(),
+                e.entry.kind.as_str(),
+                e.entry.amount_milli,
+                e.entry.occurred_at,
+            )
+        }),
+        tz,
+    );
+    let stored: BTreeMap<String, PointTotals> = points
+        .iter()
+        .filter(|(_, p)| *p != PointTotals::default())
+        .map(|(m, p)| (m.to_string(), *p))
+        .collect();
+    let members: BTreeSet<&String> = stored.keys().chain(want_totals.keys()).collect();
+    for m in members {
+        let s = stored.get(m).copied().unwrap_or_default();
+        let w = want_totals.get(m).copied().unwrap_or_default();
+        if s != w {
+            diffs.push(format!(
+                "aggregate of member {m}: stored earned/spendable {}/{} thousandths, the ledger sums to {}/{}",
+                s.earned_milli, s.spendable_milli, w.earned_milli, w.spendable_milli
+            ));
+        }
+    }
+    match zone {
+        // Not built yet (a database from before the aggregates): leaderboards read the ledger.
+        None if periods.is_empty() => return,
+        None => {
+            diffs.push(
+                "aggregate period points are stored without the timezone they are keyed in"
+                    .to_string(),
+            );
+            return;
+        }
+        Some(z) if z != tz.name() => {
+            diffs.push(format!(
+                "aggregate period points are keyed in timezone {z}, the settings say {}",
+                tz.name()
+            ));
+            return;
+        }
+        Some(_) => {}
+    }
+    let stored: BTreeMap<(String, String), i64> = periods
+        .iter()
+        .filter(|(_, _, v)| *v != 0)
+        .map(|(p, m, v)| ((p.clone(), m.to_string()), *v))
+        .collect();
+    let keys: BTreeSet<&(String, String)> = stored.keys().chain(want_periods.keys()).collect();
+    for k in keys {
+        let s = stored.get(k).copied().unwrap_or(0);
+        let w = want_periods.get(k).copied().unwrap_or(0);
+        if s != w {
+            diffs.push(format!(
+                "aggregate {} of member {}: stored {s} thousandths earned, the ledger sums to {w}",
+                k.0, k.1
+            ));
+        }
+    }
 }

@@ -328,6 +328,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     "member_badge",
     "engine_reaction",
     "engine_message",
+    "member_period_points",
+    "member_points",
+    "points_period_zone",
     "ledger_entry",
     "message",
     "inbox",
@@ -397,6 +400,9 @@ impl Store {
                     | "platform_non_member"
                     | "web_session"
                     | "retention_policy"
+                    | "member_points"
+                    | "member_period_points"
+                    | "points_period_zone"
             );
             loop {
                 let sql = if has_id {

@@ -4,6 +4,7 @@
     reason = "test helpers outside #[test] functions unwrap: a failed set-up fails the test"
 )]
 
+mod aggregates;
 mod changes;
 mod common;
 mod dashboard;

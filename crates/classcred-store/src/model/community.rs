@@ -109,6 +109,8 @@ impl CommunityTx<'_, '_> {
             .bind(settings_json)
             .execute(&mut *self.tx)
             .await?;
+        // A new timezone re-keys the leaderboard periods (rebuilt from the ledger here).
+        self.ensure_points_zone().await?;
         Ok(())
     }
 
@@ -140,6 +142,7 @@ impl CommunityTx<'_, '_> {
                 id: community_id.to_string(),
             });
         }
+        self.ensure_points_zone().await?;
         Ok(())
     }
 

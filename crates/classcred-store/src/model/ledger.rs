@@ -2,46 +2,108 @@
 
 use super::*;
 
+/// Rows per multi-row ledger insert (16 values each: well under both backends' parameter limits).
+const LEDGER_INSERT_ROWS: usize = 500;
+
 impl CommunityTx<'_, '_> {
     /// Append a ledger entry. Returns `false` (and writes nothing) when an entry with the same
-    /// idempotency key already exists in the community.
+    /// idempotency key already exists in the community. The maintained aggregates
+    /// (`member_points`, `member_period_points`) are updated in the same transaction.
     pub async fn insert_ledger_entry(&mut self, new: &NewLedgerEntry) -> Result<bool> {
+        Ok(self
+            .insert_ledger_entries(std::slice::from_ref(new))
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
+
+    /// Append ledger entries with multi-row inserts; for each entry, whether it was written
+    /// (`false`: an entry with its idempotency key already existed, nothing written for it).
+    /// The maintained aggregates (`member_points`, `member_period_points`) are updated with
+    /// the written entries in the same transaction, so they never disagree with the ledger.
+    pub async fn insert_ledger_entries(&mut self, entries: &[NewLedgerEntry]) -> Result<Vec<bool>> {
         let community_id = &self.community_id.clone();
-        let id = new_id();
-        // The note is sealed with the key of the member the entry is about.
-        let note = match new.note.as_deref() {
-            Some(n) => self
-                .member_key_for_write(community_id, new.member_id.as_str())
-                .await?
-                .and_then(|k| seal_opt(&k, community_id, "ledger_entry", "note_enc", &id, Some(n))),
-            None => None,
-        };
-        let stored: Option<String> = sqlx::query_scalar(
-            "INSERT INTO ledger_entry (id, community_id, member_id, kind, amount_milli, idempotency_key, \
-             giver_member_id, giver_role, source_ref, quota_day, iso_week, quota_units, fire_units, note_enc, \
-             occurred_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (community_id, idempotency_key) DO NOTHING RETURNING id",
-        )
-        .bind(&id)
-        .bind(community_id)
-        .bind(&new.member_id)
-        .bind(&new.kind)
-        .bind(new.amount_milli)
-        .bind(&new.idempotency_key)
-        .bind(&new.giver_member_id)
-        .bind(&new.giver_role)
-        .bind(&new.source_ref)
-        .bind(&new.quota_day)
-        .bind(&new.iso_week)
-        .bind(new.quota_units)
-        .bind(new.fire_units)
-        .bind(note)
-        .bind(new.occurred_at)
-        .bind(self.now_ms())
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        Ok(stored.is_some())
+        let mut written = vec![false; entries.len()];
+        if entries.is_empty() {
+            return Ok(written);
+        }
+        // The period rows in the settings' timezone first: a rebuild reads the ledger, which
+        // must not hold these entries yet (they are added below).
+        let tz = self.ensure_points_zone().await?;
+        let now = self.now_ms();
+        // Ids in UUIDv7 order and notes sealed with the key of the member each entry is about.
+        let mut rows: Vec<(String, Option<Vec<u8>>)> = Vec::with_capacity(entries.len());
+        for new in entries {
+            let id = new_id();
+            let note = match new.note.as_deref() {
+                Some(n) => self
+                    .member_key_for_write(community_id, new.member_id.as_str())
+                    .await?
+                    .and_then(|k| {
+                        seal_opt(&k, community_id, "ledger_entry", "note_enc", &id, Some(n))
+                    }),
+                None => None,
+            };
+            rows.push((id, note));
+        }
+        const COLS: usize = 16;
+        for (chunk_no, chunk) in entries.chunks(LEDGER_INSERT_ROWS).enumerate() {
+            let base = chunk_no * LEDGER_INSERT_ROWS;
+            let mut sql = String::from(
+                "INSERT INTO ledger_entry (id, community_id, member_id, kind, amount_milli, idempotency_key, \
+                 giver_member_id, giver_role, source_ref, quota_day, iso_week, quota_units, fire_units, note_enc, \
+                 occurred_at, created_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for c in 0..COLS {
+                    if c > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", i * COLS + c + 1));
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (community_id, idempotency_key) DO NOTHING RETURNING id");
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for (i, new) in chunk.iter().enumerate() {
+                let (id, note) = &rows[base + i];
+                q = q
+                    .bind(id)
+                    .bind(community_id)
+                    .bind(&new.member_id)
+                    .bind(&new.kind)
+                    .bind(new.amount_milli)
+                    .bind(&new.idempotency_key)
+                    .bind(&new.giver_member_id)
+                    .bind(&new.giver_role)
+                    .bind(&new.source_ref)
+                    .bind(&new.quota_day)
+                    .bind(&new.iso_week)
+                    .bind(new.quota_units)
+                    .bind(new.fire_units)
+                    .bind(note)
+                    .bind(new.occurred_at)
+                    .bind(now);
+            }
+            let stored: std::collections::HashSet<String> =
+                q.fetch_all(&mut *self.tx).await?.into_iter().collect();
+            for (i, _) in chunk.iter().enumerate() {
+                written[base + i] = stored.contains(&rows[base + i].0);
+            }
+        }
+        let added: Vec<&NewLedgerEntry> = entries
+            .iter()
+            .zip(&written)
+            .filter(|(_, w)| **w)
+            .map(|(e, _)| e)
+            .collect();
+        self.add_to_points(&added, tz).await?;
+        Ok(written)
     }
 
     pub async fn ledger(&mut self) -> Result<Vec<LedgerEntry>> {

@@ -58,8 +58,12 @@ pub const INBOX_MAX_ATTEMPTS: i64 = 10;
 
 pub use dashboard::{FireEdge, FireExchange, MemberActivity, PendingCounts};
 
-const EARNED: &str = "CAST(COALESCE(SUM(CASE WHEN kind IN ('purchase', 'refund') THEN 0 ELSE amount_milli END), 0) AS BIGINT)";
+pub use aggregates::{
+    counts_as_earned, expected_points, local_date, month_period, settings_timezone, week_period,
+    PointTotals, PointsPeriod,
+};
 
+mod aggregates;
 mod dashboard;
 mod members;
 mod processing;

@@ -40,22 +40,44 @@ impl CommunityTx<'_, '_> {
         self.scrub_inbox_row(community_id, inbox_id).await
     }
 
-    /// Processed inbox events of a community in processing order, decrypted.
+    /// Processed inbox events of a community in processing order, decrypted: one query for
+    /// the whole list (the payloads are opened with the community key, fetched once).
     pub async fn processed_events(&mut self) -> Result<Vec<ProcessedEvent>> {
         let community_id = &self.community_id.clone();
-        let ids: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT id, seq FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
+        let rows = sqlx::query(
+            "SELECT id, seq, payload_enc FROM inbox WHERE community_id = $1 AND seq IS NOT NULL ORDER BY seq",
         )
         .bind(community_id)
         .fetch_all(&mut *self.tx)
         .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for (id, seq) in ids {
-            let ev = self.inbox_event(&id).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dek = self.data_key(community_id).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let sealed: Vec<u8> = r.try_get("payload_enc")?;
+            let payload = dek
+                .open(
+                    classcred_crypto::FieldRef {
+                        community_id: community_id.as_str(),
+                        table: "inbox",
+                        column: "payload_enc",
+                        row_id: &id,
+                    },
+                    &sealed,
+                )
+                .map_err(|source| StoreError::Crypto {
+                    table: "inbox",
+                    column: "payload_enc",
+                    row_id: id.clone(),
+                    source,
+                })?;
             out.push(ProcessedEvent {
+                seq: r.try_get("seq")?,
                 inbox_id: id,
-                seq,
-                payload: ev.payload,
+                payload,
             });
         }
         Ok(out)

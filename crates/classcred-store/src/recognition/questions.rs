@@ -53,16 +53,9 @@ impl CommunityTx<'_, '_> {
         .map(|n| n > 0)
     }
 
-    /// Lifetime earned points (thousandths).
+    /// Lifetime earned points (thousandths), from the maintained aggregate.
     pub async fn earned(&mut self, member_id: &MemberRowId) -> Result<i64> {
-        let community_id = &self.community_id.clone();
-        self.sum_i64(
-            &format!(
-                "SELECT {EARNED} FROM ledger_entry WHERE community_id = $1 AND member_id = $2"
-            ),
-            &[community_id.as_str(), member_id.as_str()],
-        )
-        .await
+        Ok(self.member_points(member_id).await?.earned_milli)
     }
 
     /// Whether a student giver was ever awarded fire to a recipient.

@@ -63,6 +63,28 @@ impl CommunityTx<'_, '_> {
             .collect()
     }
 
+    /// One member's badges, ordered by badge and instance.
+    pub async fn member_badges(&mut self, member_id: &MemberRowId) -> Result<Vec<BadgeRow>> {
+        let community_id = &self.community_id.clone();
+        let rows = sqlx::query(
+            "SELECT member_id, badge_id, instance FROM member_badge WHERE community_id = $1 \
+             AND member_id = $2 ORDER BY badge_id, instance",
+        )
+        .bind(community_id)
+        .bind(member_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BadgeRow {
+                    member_id: r.try_get("member_id")?,
+                    badge_id: r.try_get("badge_id")?,
+                    instance: r.try_get("instance")?,
+                })
+            })
+            .collect()
+    }
+
     /// The engine's JSON record of a message.
     pub async fn engine_message(&mut self, platform_message_id: &str) -> Result<Option<String>> {
         let community_id = &self.community_id.clone();
@@ -177,16 +199,27 @@ impl CommunityTx<'_, '_> {
         limit: i64,
     ) -> Result<Vec<FeedRow>> {
         let community_id = &self.community_id.clone();
-        let rows = sqlx::query(
-            "SELECT member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \
-             AND (($2 IS NULL AND member_id IS NULL) OR member_id = $2) \
-             ORDER BY occurred_at DESC, id DESC LIMIT $3",
-        )
-        .bind(community_id)
-        .bind(member_id)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        // Two statements rather than one with `OR`, so that each reads the `feed_member`
+        // index range directly.
+        let rows = match member_id {
+            Some(m) => sqlx::query(
+                "SELECT member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \
+                 AND member_id = $2 ORDER BY occurred_at DESC, id DESC LIMIT $3",
+            )
+            .bind(community_id)
+            .bind(m)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?,
+            None => sqlx::query(
+                "SELECT member_id, kind, payload, occurred_at FROM feed_item WHERE community_id = $1 \
+                 AND member_id IS NULL ORDER BY occurred_at DESC, id DESC LIMIT $2",
+            )
+            .bind(community_id)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?,
+        };
         rows.iter()
             .map(|r| {
                 Ok(FeedRow {

@@ -3,7 +3,8 @@
 use super::*;
 
 impl CommunityTx<'_, '_> {
-    /// Earned points per human student between two instants (ms, `None` = unbounded).
+    /// Earned points per human student between two instants (ms, `None` = unbounded), summed
+    /// over the ledger (the leaderboard reads [`Self::student_points`]).
     pub async fn student_earned_totals(
         &mut self,
         from_ms: Option<i64>,
@@ -28,16 +29,15 @@ impl CommunityTx<'_, '_> {
             .collect()
     }
 
-    /// Earned and spendable per member, from the ledger.
+    /// Earned and spendable per member, from the maintained aggregates (`member_points`).
     pub async fn balances(&mut self) -> Result<Vec<MemberBalance>> {
         let community_id = &self.community_id.clone();
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(
             "SELECT m.id, m.platform_user_id, m.role, m.kind, m.level, \
-             (SELECT {EARNED} FROM ledger_entry l WHERE l.community_id = m.community_id AND l.member_id = m.id) AS earned, \
-             (SELECT CAST(COALESCE(SUM(amount_milli), 0) AS BIGINT) FROM ledger_entry l \
-                WHERE l.community_id = m.community_id AND l.member_id = m.id) AS spendable \
-             FROM member m WHERE m.community_id = $1 ORDER BY m.platform_user_id"
-        ))
+             COALESCE(p.earned_milli, 0) AS earned, COALESCE(p.spendable_milli, 0) AS spendable \
+             FROM member m LEFT JOIN member_points p ON p.community_id = m.community_id AND p.member_id = m.id \
+             WHERE m.community_id = $1 ORDER BY m.platform_user_id",
+        )
         .bind(community_id)
         .fetch_all(&mut *self.tx)
         .await?;

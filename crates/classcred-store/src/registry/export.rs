@@ -240,6 +240,24 @@ pub static EXPORT_RULES: &[TableExport] = &[
         ColumnRules::ByClass,
     ),
     community(
+        "member_points",
+        &["member_id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    community(
+        "member_period_points",
+        &["period", "member_id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
+    community(
+        "points_period_zone",
+        &["community_id"],
+        &[],
+        ColumnRules::ByClass,
+    ),
+    community(
         "feed_item",
         &["id"],
         &[own("member_id")],

@@ -462,6 +462,52 @@ pub static TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "member_points",
+        purpose: "each member's lifetime earned and spendable points, kept in step with the ledger",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            personal("member_id", Activity, Pseudonymous, CourseEnd, "whose totals"),
+            personal(
+                "earned_milli",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "lifetime earned points in thousandths (sum of the ledger)",
+            ),
+            personal(
+                "spendable_milli",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "earned minus spent, thousandths (sum of the ledger)",
+            ),
+        ],
+    },
+    Table {
+        name: "member_period_points",
+        purpose: "each member's earned points per ISO week and calendar month, for leaderboards",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            np("period", "the week or month (course timezone)"),
+            personal("member_id", Activity, Pseudonymous, CourseEnd, "whose points"),
+            personal(
+                "earned_milli",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "points earned in the period, thousandths (sum of the ledger)",
+            ),
+        ],
+    },
+    Table {
+        name: "points_period_zone",
+        purpose: "the timezone the period points of a community are keyed in",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            np("timezone", "the course timezone, from the settings"),
+        ],
+    },
+    Table {
         name: "feed_item",
         purpose: "activity feeds: per student and per community",
         columns: &[

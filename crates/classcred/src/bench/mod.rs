@@ -4,6 +4,7 @@
 //! wrong result exits 1. See BENCHMARKS.md.
 
 pub mod load;
+pub mod scale;
 pub mod stream;
 
 use std::net::SocketAddr;
@@ -57,6 +58,34 @@ pub struct BenchArgs {
     /// Give up draining after this many seconds (then the check fails).
     #[arg(long, default_value_t = 600)]
     pub drain_timeout: u64,
+    /// What to measure: `ingest` (signed HTTP deliveries, then the drain, then the check),
+    /// `drain` (backlogs of `--events` queued events), `parallel` (`--communities` busy
+    /// communities at once), `reads` (`/cred me` and leaderboards at `--ledger-entries`),
+    /// `idle` (the server as a child process: start to ready, idle RSS).
+    #[arg(long, value_enum, default_value_t = BenchMode::Ingest)]
+    pub mode: BenchMode,
+    /// `drain`/`parallel`: queued events per community (comma-separated sizes for `drain`).
+    #[arg(long, value_delimiter = ',', default_values_t = [5000usize, 100000])]
+    pub events: Vec<usize>,
+    /// `parallel`: numbers of busy communities (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 4])]
+    pub communities: Vec<usize>,
+    /// `reads`: ledger entries seeded.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub ledger_entries: usize,
+    /// `reads`: timed calls of each read.
+    #[arg(long, default_value_t = 2000)]
+    pub samples: usize,
+}
+
+/// What `classcred bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchMode {
+    Ingest,
+    Drain,
+    Parallel,
+    Reads,
+    Idle,
 }
 
 /// What one bench run found; `correct` decides the exit code.
@@ -82,6 +111,29 @@ impl BenchReport {
 /// The command: `database_url` is the global `--database-url` (none: a temporary SQLite file;
 /// `postgres://…`: a fresh database is created on that server and dropped afterwards).
 pub async fn command(database_url: Option<String>, args: &BenchArgs) -> anyhow::Result<bool> {
+    let mut print = |line: String| println!("{line}");
+    let scaled = match args.mode {
+        BenchMode::Ingest => None,
+        BenchMode::Drain => Some(scale::drain_mode(database_url.clone(), args, &mut print).await),
+        BenchMode::Parallel => {
+            Some(scale::parallel_mode(database_url.clone(), args, &mut print).await)
+        }
+        BenchMode::Reads => Some(scale::reads_mode(database_url.clone(), args, &mut print).await),
+        BenchMode::Idle => Some(scale::idle_mode(database_url.clone(), args, &mut print).await),
+    };
+    if let Some(r) = scaled {
+        return match r {
+            Ok(()) => {
+                println!("CORRECT: the checks of this mode passed");
+                Ok(true)
+            }
+            Err(e) if e.to_string().starts_with("WRONG RESULT") => {
+                eprintln!("{e}");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        };
+    }
     let report = run(database_url, args, &mut |line| println!("{line}")).await?;
     if report.correct() {
         println!("CORRECT: every balance equals the model's, replay matches");

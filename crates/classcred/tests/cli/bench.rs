@@ -14,6 +14,11 @@ fn small() -> BenchArgs {
         seed: 7,
         no_ceiling: false,
         drain_timeout: 300,
+        mode: bench::BenchMode::Ingest,
+        events: vec![5000],
+        communities: vec![1],
+        ledger_entries: 0,
+        samples: 10,
     }
 }
 
