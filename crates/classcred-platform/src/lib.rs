@@ -164,3 +164,27 @@ impl Platforms {
         self.adapters.keys().copied()
     }
 }
+
+/// Reads an optional secret of at least `min` bytes, for the platforms' configuration sections.
+/// The error names the rule and the length (`too short: N bytes, at least {min} {rule}`), never
+/// the value; the configuration loader adds the key.
+pub fn strong_secret<'de, D>(
+    d: D,
+    min: usize,
+    rule: &str,
+) -> Result<Option<secrecy::SecretString>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    let Some(s) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if s.len() < min {
+        return Err(serde::de::Error::custom(format_args!(
+            "too short: {} bytes, at least {min} {rule}",
+            s.len()
+        )));
+    }
+    Ok(Some(secrecy::SecretString::from(s)))
+}

@@ -35,16 +35,7 @@ fn strong_secret<'de, D>(d: D) -> Result<Option<SecretString>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    let Some(s) = Option::<String>::deserialize(d)? else {
-        return Ok(None);
-    };
-    if s.len() < MIN_SECRET_BYTES {
-        return Err(serde::de::Error::custom(format_args!(
-            "too short: {} bytes, at least {MIN_SECRET_BYTES} random bytes are required",
-            s.len()
-        )));
-    }
-    Ok(Some(SecretString::from(s)))
+    classcred_platform::strong_secret(d, MIN_SECRET_BYTES, "random bytes are required")
 }
 
 /// The `[slack]` section of the configuration.
