@@ -7,7 +7,7 @@
 //! - `POST {serviceUrl}v3/conversations/{conversationId}/activities/{replyToId}` (reply),
 //!   `POST {serviceUrl}v3/conversations` (a personal conversation with a member),
 //!   `POST {serviceUrl}v3/conversations/{id}/activities` (send),
-//!   `GET {serviceUrl}v3/conversations/{id}/members`.
+//!   `GET {serviceUrl}v3/conversations/{id}/pagedmembers?pageSize=500&continuationToken=…`.
 //!
 //! A `serviceUrl` is used only when its exact origin is on the configured allow-list (the
 //! outbound policy, [`crate::subprocessor_policy`]); a missing trailing slash is added;
@@ -62,7 +62,7 @@ impl ConnectorError {
     }
 }
 
-/// A member of a conversation (`GET …/members`): ids, name and email only.
+/// A member of a conversation (`GET …/pagedmembers`): ids, name and email only.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationMember {
@@ -304,19 +304,77 @@ impl Connector {
             })
     }
 
-    /// `GET …/v3/conversations/{conversation}/members`.
-    pub async fn members(
+    /// One page of `GET …/v3/conversations/{conversation}/pagedmembers` (Teams' member list;
+    /// the unpaged `…/members` is deprecated for teams and returns at most a few hundred).
+    /// `continuation` is the token of the previous page; the last page has none.
+    pub async fn members_page(
         &self,
         service_url: &str,
         conversation_id: &str,
-    ) -> Result<Vec<ConversationMember>, ConnectorError> {
-        let url = Self::url(
+        continuation: Option<&str>,
+    ) -> Result<MembersPage, ConnectorError> {
+        let mut url = Self::url(
             service_url,
-            &format!("v3/conversations/{}/members", segment(conversation_id)),
+            &format!("v3/conversations/{}/pagedmembers", segment(conversation_id)),
         )?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("pageSize", &MEMBERS_PAGE_SIZE.to_string());
+            if let Some(token) = continuation {
+                q.append_pair("continuationToken", token);
+            }
+        }
         let v = self.get("members", &url).await?;
         serde_json::from_value(v).map_err(|_| ConnectorError::Parse { what: "members" })
     }
+
+    /// Walks the conversation's member pages, handing each to `page` until it returns `false`
+    /// or the last page. At most [`MAX_MEMBER_PAGES`] pages; a continuation token seen twice is
+    /// an error (a Connector that loops must not keep a job busy forever).
+    pub async fn each_members_page(
+        &self,
+        service_url: &str,
+        conversation_id: &str,
+        mut page: impl FnMut(Vec<ConversationMember>) -> bool,
+    ) -> Result<(), ConnectorError> {
+        let mut token: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_MEMBER_PAGES {
+            let p = self
+                .members_page(service_url, conversation_id, token.as_deref())
+                .await?;
+            if !page(p.members) {
+                return Ok(());
+            }
+            match p.continuation_token.filter(|t| !t.is_empty()) {
+                None => return Ok(()),
+                Some(t) if !seen.insert(t.clone()) => {
+                    return Err(ConnectorError::Parse {
+                        what: "members (a continuation token came back twice)",
+                    })
+                }
+                Some(t) => token = Some(t),
+            }
+        }
+        Err(ConnectorError::Parse {
+            what: "members (more pages than allowed)",
+        })
+    }
+}
+
+/// Members asked for per page (Teams accepts 50 to 500).
+pub const MEMBERS_PAGE_SIZE: u32 = 500;
+/// Pages read at most in one walk: 200 × 500 = 100,000 members.
+pub const MAX_MEMBER_PAGES: usize = 200;
+
+/// One page of a conversation's members (`PagedMembersResult`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersPage {
+    #[serde(default)]
+    pub members: Vec<ConversationMember>,
+    #[serde(default)]
+    pub continuation_token: Option<String>,
 }
 
 #[cfg(test)]

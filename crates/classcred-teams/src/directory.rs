@@ -6,8 +6,9 @@
 //! is for the member alone. Teams lets a bot installed in a team start a 1:1 chat with that
 //! team's members.
 //!
-//! Members: `GET v3/conversations/{team or chat}/members` (sync), and
-//! the same list to resolve unknown ids (an id not in it is not a member).
+//! Members: `GET v3/conversations/{team or chat}/pagedmembers`, every page (sync), and the same
+//! pages to resolve unknown ids, read until every id is found (an id on no page is not a member).
+//! Pages are read before the database transaction opens: no transaction waits on the Connector.
 
 use classcred_platform::{MemberDirectory, NoticeSink, OutgoingNotice};
 use classcred_service::Resolved;
@@ -101,9 +102,12 @@ impl MemberDirectory for TeamsDirectory {
         let Some(r) = reference(store, community).await? else {
             return Ok(0);
         };
-        let members = self
-            .connector
-            .members(&r.service_url, &r.conversation_id)
+        let mut members = Vec::new();
+        self.connector
+            .each_members_page(&r.service_url, &r.conversation_id, |page| {
+                members.extend(page);
+                true
+            })
             .await?;
         let now = store.clock().now();
         let mut tx = store.begin().await?;
@@ -132,16 +136,24 @@ impl MemberDirectory for TeamsDirectory {
                 .map(|id| (id.clone(), Resolved::NotMember("not_found")))
                 .collect());
         };
-        // One read of the roster answers every id (the Connector has no look-up by id that
-        // Teams guarantees for channel conversations).
-        let members = self
-            .connector
-            .members(&r.service_url, &r.conversation_id)
+        // The roster's pages answer every id (the Connector has no look-up by id that Teams
+        // guarantees for channel conversations); reading stops once every id is found.
+        let mut found: Vec<ConversationMember> = Vec::new();
+        self.connector
+            .each_members_page(&r.service_url, &r.conversation_id, |page| {
+                found.extend(
+                    page.into_iter()
+                        .filter(|m| platform_user_ids.contains(&m.id)),
+                );
+                platform_user_ids
+                    .iter()
+                    .any(|id| !found.iter().any(|m| m.id == *id))
+            })
             .await?;
         Ok(platform_user_ids
             .iter()
             .map(|id| {
-                let resolved = match members.iter().find(|m| m.id == *id) {
+                let resolved = match found.iter().find(|m| m.id == *id) {
                     Some(m) => Resolved::Member(new_member(m, &r.bot_id)),
                     None => Resolved::NotMember("not_found"),
                 };

@@ -2,7 +2,8 @@
 //! (botbuilder-python `aiohttp_channel_service_routes` with a recording `ChannelServiceHandler`)
 //! run locally as the serviceUrl: the command answer parses as `botbuilder.schema.Activity`
 //! with the expected text and conversation; notices go to a personal conversation; member
-//! sync and resolution read the conversation's members; the token is asked for once.
+//! sync reads every page of the conversation's members (`pagedmembers`, two per page here) and
+//! resolution stops at the page that answers; the token is asked for once.
 
 use classcred_platform::{MemberDirectory, NoticeSink};
 use classcred_service::Resolved;
@@ -47,10 +48,10 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     assert_eq!(s.post(&added).await, 200);
     let community = s.community(TEAM).await.unwrap();
 
-    // Member sync: GET …/members of the team.
+    // Member sync: GET …/pagedmembers of the team, both pages.
     let directory = s.state.directory();
     let n = directory.sync_members(&s.store, &community).await.unwrap();
-    assert_eq!(n, 3);
+    assert_eq!(n, 3, "members of both pages");
     let token = until(&mut helper, "token").await;
     assert_eq!(token["tenant"], "botframework.com");
     assert_eq!(token["form"]["grant_type"], "client_credentials");
@@ -63,6 +64,11 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     let got = until(&mut helper, "members").await;
     assert_eq!(got["conversation_id"], TEAM);
     assert_eq!(got["auth"], "Bearer fake-access-token");
+    assert_eq!(got["page_size"], "500");
+    assert_eq!(got["continuation_token"], Value::Null);
+    let second = helper.next().await;
+    assert_eq!(second["call"], "members");
+    assert_eq!(second["continuation_token"], "after-2");
     let mut tx = s.store.begin().await.unwrap();
     let alice = tx
         .for_community(&community.id)
@@ -72,7 +78,18 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
     tx.commit().await.unwrap();
     let alice = alice.expect("alice synced");
 
-    // Resolution: a member, and an id that is not one.
+    // Resolution of a member on the first page reads that page only.
+    let r = directory
+        .resolve(&s.store, &community, &["29:alice".to_owned()])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&r[0], (id, Resolved::Member(m)) if id == "29:alice" && m.profile.email.as_deref() == Some("alice@school.example"))
+    );
+    let first = until(&mut helper, "members").await;
+    assert_eq!(first["continuation_token"], Value::Null);
+
+    // Resolution: a member, and an id that is not one (every page is read).
     let r = directory
         .resolve(
             &s.store,
@@ -81,7 +98,12 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         )
         .await
         .unwrap();
-    until(&mut helper, "members").await;
+    assert_eq!(
+        until(&mut helper, "members").await["continuation_token"],
+        Value::Null,
+        "the first page, then the second: the walk starts over"
+    );
+    assert_eq!(helper.next().await["continuation_token"], "after-2");
     assert!(
         matches!(&r[0], (id, Resolved::Member(m)) if id == "29:bob" && m.platform_user_id == "29:bob")
     );

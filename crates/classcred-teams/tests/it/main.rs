@@ -11,6 +11,7 @@ mod fixtures;
 mod jwt_sdk;
 mod manifest;
 mod notice;
+mod paging;
 mod scripted;
 mod server;
 

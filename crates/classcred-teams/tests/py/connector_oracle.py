@@ -5,7 +5,10 @@ records what it got (each activity parsed by botbuilder into `botbuilder.schema.
 `/_connector` on 127.0.0.1, plus two routes the library does not serve as Teams does:
 - `POST /{tenant}/oauth2/v2.0/token` (Entra's client-credentials endpoint; records the form);
 - `POST /_connector/v3/conversations` (create a personal conversation; the library's own create
-  route is mounted at the base path and does not await its body).
+  route is mounted at the base path and does not await its body);
+- `GET /_connector/v3/conversations/{id}/pagedmembers` (the library's route ignores the query:
+  this one reads `pageSize` and `continuationToken` as Teams does and answers botbuilder's own
+  `TeamsPagedMembersResult`, two members per page, so paging is exercised).
 
 Prints {"base": "http://127.0.0.1:PORT"} first, then one JSON line per recorded call. Exits
 when stdin closes.
@@ -25,6 +28,7 @@ from botbuilder.schema import (
     ConversationParameters,
     ResourceResponse,
 )
+from botbuilder.schema.teams import TeamsChannelAccount, TeamsPagedMembersResult
 from botframework.connector.auth import (
     AuthenticationConfiguration,
     ClaimsIdentity,
@@ -32,6 +36,7 @@ from botframework.connector.auth import (
 )
 
 MEMBERS = json.loads(sys.argv[1]) if len(sys.argv) > 1 else []
+PAGE = 2
 
 
 def emit(record):
@@ -99,10 +104,25 @@ async def create_conversation(request: web.Request):
     return web.json_response({"id": "a:personal-" + member, "activityId": None})
 
 
+async def paged_members(request: web.Request):
+    token = request.query.get("continuationToken")
+    start = int(token.split("-")[1]) if token else 0
+    following = start + PAGE
+    result = TeamsPagedMembersResult(
+        members=[TeamsChannelAccount().deserialize(m) for m in MEMBERS[start:following]],
+        continuation_token=("after-%d" % following) if following < len(MEMBERS) else None,
+    )
+    emit({"call": "members", "auth": request.headers.get("Authorization"),
+          "conversation_id": request.match_info["conversation_id"],
+          "page_size": request.query.get("pageSize"), "continuation_token": token})
+    return web.json_response(result.serialize())
+
+
 async def main():
     app = web.Application()
     app.router.add_post("/_connector/v3/conversations", create_conversation)
     app.router.add_post("/{tenant}/oauth2/v2.0/token", token)
+    app.router.add_get("/_connector/v3/conversations/{conversation_id}/pagedmembers", paged_members)
     app.router.add_routes(aiohttp_channel_service_routes(Recorder(), "/_connector"))
     runner = web.AppRunner(app)
     await runner.setup()
