@@ -210,6 +210,14 @@ impl MasterKey {
         }
     }
 
+    /// The key that seals free text a queued job must carry (a chat command's argument text,
+    /// which can hold personal data, e.g. `privacy correct my name is …`): a [`DataKey`] from
+    /// HMAC-SHA256 of the master key under its own label. Jobs are transient; a job sealed
+    /// before a master-key rotation can no longer be opened and answers "try again".
+    pub fn job_key(&self) -> DataKey {
+        DataKey::from_bytes(hmac(self.key.expose_secret(), &[b"classcred/job-text/v1"]))
+    }
+
     /// A public fingerprint of the key: the first 8 bytes of SHA-256 over a domain-separated
     /// HMAC of the key, as hex. Stored next to wrapped keys so a wrong master key is detected
     /// with a clear message instead of a decryption failure.

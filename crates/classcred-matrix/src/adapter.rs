@@ -203,6 +203,14 @@ impl MatrixAdapter {
             field("sender")?,
             field("args")?,
         );
+        // Sealed by `enqueue_command`; a job sealed under another master key (a rotation in
+        // between) is answered with help, never guessed at.
+        let args = store
+            .open_job_text(COMMAND_JOB, &event_id, &args)
+            .unwrap_or_else(|| {
+                tracing::warn!(job_id = %job.id, "command text could not be opened; answering with help");
+                String::new()
+            });
         let mut tx = store.begin().await?;
         let community = tx.community(&community_id).await?;
         tx.commit().await?;

@@ -504,6 +504,8 @@ async fn enqueue_command(
     args: &str,
 ) -> anyhow::Result<()> {
     let args: String = args.chars().take(MAX_ARGS).collect();
+    // The argument text can hold personal data (`privacy correct …`): sealed, never in clear.
+    let args = tx.store().seal_job_text(COMMAND_JOB, &env.event_id, &args);
     let mut job = NewJob::new(
         COMMAND_JOB,
         serde_json::json!({

@@ -386,6 +386,33 @@ impl Store {
         self.inner.master.oidc_cookie_key()
     }
 
+    /// Seals free text that a job payload must carry (chat command arguments) so that the job
+    /// table holds no personal value in clear: hex of an AEAD ciphertext under a key derived
+    /// from the master key, bound to `(kind, key)` (e.g. the job kind and the platform's message
+    /// id), so a sealed text cannot be moved to another job.
+    pub fn seal_job_text(&self, kind: &str, key: &str, text: &str) -> String {
+        let sealed = self
+            .inner
+            .master
+            .job_key()
+            .seal(job_text_ref(kind, key), text.as_bytes());
+        hex::encode(sealed)
+    }
+
+    /// Opens what [`Store::seal_job_text`] sealed for the same `(kind, key)`; `None` when it
+    /// was altered, moved, or sealed under another master key.
+    pub fn open_job_text(&self, kind: &str, key: &str, sealed: &str) -> Option<String> {
+        let bytes = hex::decode(sealed).ok()?;
+        let plain = self
+            .inner
+            .master
+            .job_key()
+            .open(job_text_ref(kind, key), &bytes)
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+
     pub fn master_key_id(&self) -> String {
         self.inner.master.id()
     }
@@ -536,6 +563,15 @@ impl<'s> std::ops::Deref for CommunityTx<'_, 's> {
 impl std::ops::DerefMut for CommunityTx<'_, '_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         self.scoped
+    }
+}
+
+fn job_text_ref<'a>(kind: &'a str, key: &'a str) -> FieldRef<'a> {
+    FieldRef {
+        community_id: "",
+        table: "job",
+        column: kind,
+        row_id: key,
     }
 }
 

@@ -115,7 +115,20 @@ pub struct CommandRequest {
     /// The tenant (to open a personal chat).
     #[serde(default)]
     pub tenant_id: Option<String>,
+    /// The argument text, sealed with [`Store::seal_job_text`] under `(COMMAND_JOB, reply_to_id)`
+    /// (it can hold personal data: `privacy correct …`); opened by [`CommandRequest::open`].
     pub args: String,
+}
+
+impl CommandRequest {
+    /// This request with its argument text opened (an empty text, i.e. help, when it cannot
+    /// be: altered, or sealed under a master key rotated since).
+    pub fn open(mut self, store: &Store) -> Self {
+        self.args = store
+            .open_job_text(COMMAND_JOB, &self.reply_to_id, &self.args)
+            .unwrap_or_default();
+        self
+    }
 }
 
 /// Queues the answer to a command.
@@ -146,7 +159,7 @@ pub async fn enqueue(st: &TeamsState, a: &Activity, args: &str) -> anyhow::Resul
         bot_id: bot.to_owned(),
         community_key: a.community_key(),
         tenant_id: a.tenant_id().map(str::to_owned),
-        args: args.to_owned(),
+        args: st.store.seal_job_text(COMMAND_JOB, id, args),
     };
     let mut job = NewJob::new(COMMAND_JOB, serde_json::to_value(&req)?);
     // One answer per command activity, however often Teams delivers it.
@@ -217,7 +230,7 @@ pub async fn command_job(
     login: Option<&classcred_platform::LoginLinks>,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let req: CommandRequest = serde_json::from_value(job.payload.clone())?;
+    let req: CommandRequest = serde_json::from_value::<CommandRequest>(job.payload.clone())?.open(store);
     let doc = answer(store, login, &req).await?;
     let first = req
         .args

@@ -174,6 +174,17 @@ impl Harness {
     async fn job_kinds(&self) -> Vec<String> {
         let mut kinds = Vec::new();
         while let Some(j) = self.store.claim_job("test", 60_000).await.unwrap() {
+            if j.kind == "matrix.command" {
+                // The command text is sealed in the job, bound to its event id.
+                let args = j.payload["args"].as_str().unwrap();
+                assert!(!j.payload.to_string().contains("!cred") && args != "me");
+                let event = j.payload["event_id"].as_str().unwrap();
+                assert_eq!(
+                    self.store.open_job_text("matrix.command", event, args).as_deref(),
+                    Some("me")
+                );
+                assert_eq!(self.store.open_job_text("matrix.command", "$other", args), None);
+            }
             kinds.push(j.kind);
         }
         kinds.sort();

@@ -597,7 +597,10 @@ pub static TABLES: &[Table] = &[
             np("id", ID),
             np("kind", "which handler runs the job"),
             np("community_id", COMMUNITY_ID),
-            np("payload", "ids only, never personal values"),
+            np(
+                "payload",
+                "ids only; the one free text a job carries (a chat command's arguments) is sealed with a key derived from the master key",
+            ),
             np("dedupe_key", "prevents enqueueing the same work twice"),
             np(
                 "coalesce_key",

@@ -118,8 +118,9 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         .await
         .pop()
         .unwrap();
-    let req: classcred_teams::commands::CommandRequest =
-        serde_json::from_value(payload.clone()).unwrap();
+    let req = serde_json::from_value::<classcred_teams::commands::CommandRequest>(payload.clone())
+        .unwrap()
+        .open(&s.store);
     let job = ClaimedJob {
         id: "job-1".into(),
         kind: classcred_teams::commands::COMMAND_JOB.into(),
@@ -168,7 +169,13 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         .await
         .pop()
         .unwrap();
-    assert_eq!(payload["args"], "dashboard");
+    assert_eq!(
+        serde_json::from_value::<classcred_teams::commands::CommandRequest>(payload.clone())
+            .unwrap()
+            .open(&s.store)
+            .args,
+        "dashboard"
+    );
     let job = ClaimedJob {
         id: "job-2".into(),
         kind: classcred_teams::commands::COMMAND_JOB.into(),
