@@ -22,7 +22,7 @@ use std::sync::Arc;
 use classcred_platform::commands::Command;
 use classcred_platform::{
     run_command, Adapter, CommandContext, Doc, LoginLinks, MemberDirectory, NoticeSink,
-    OutgoingNotice, Platform, Span,
+    OutgoingNotice, Platform, Posted, Span,
 };
 use classcred_service::Resolved;
 use classcred_store::jobs::ClaimedJob;
@@ -312,6 +312,29 @@ impl NoticeSink for MatrixAdapter {
                 tracing::warn!(community_id = %n.community.id, job_id = %n.job_id, error = %e, "Matrix notice refused by the homeserver");
                 Ok(())
             }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// An `m.text` in the room, with `key` as the transaction id (a retried post is the same
+    /// event).
+    async fn post(
+        &self,
+        _store: &Store,
+        _community: &Community,
+        channel: &str,
+        key: &str,
+        doc: &Doc,
+    ) -> anyhow::Result<Posted> {
+        let mut content = notice_content(doc, None);
+        content["msgtype"] = json!("m.text");
+        match self
+            .homeserver
+            .send_event(channel, "m.room.message", key, &content)
+            .await
+        {
+            Ok(id) => Ok(Posted::Sent(Some(id))),
+            Err(e) if e.is_permanent() => Ok(Posted::Refused(format!("Matrix: {e}"))),
             Err(e) => Err(e.into()),
         }
     }

@@ -17,6 +17,7 @@
 //! - [`Platforms`]: the adapters of a build, which the binary's job handlers dispatch to by the
 //!   community's `platform`.
 
+pub mod announce;
 pub mod commands;
 pub mod lifecycle;
 pub mod members;
@@ -33,7 +34,7 @@ use classcred_store::CommunityId;
 pub use commands::{run_command, CommandContext};
 pub use lifecycle::{install, uninstall, Install, Installed};
 pub use members::MemberDirectory;
-pub use notice::{MessageRef, NoticeSink, OutgoingNotice};
+pub use notice::{MessageRef, NoticeSink, OutgoingNotice, Posted};
 pub use text::{Doc, Line, Span};
 
 /// A chat platform ClassCred connects to. Its [`Platform::as_str`] is the `platform` column of

@@ -45,6 +45,33 @@ pub struct OutgoingNotice {
 #[async_trait::async_trait]
 pub trait NoticeSink: Send + Sync {
     async fn send(&self, store: &Store, notice: &OutgoingNotice) -> anyhow::Result<()>;
+
+    /// Posts `doc` for everyone in `channel` of `community` (scheduled announcements). `Err`:
+    /// worth retrying (transport, rate limit); [`Posted::Refused`]: the platform will not take
+    /// it (no such channel, the bot is not in it). An adapter that cannot post refuses. `key`
+    /// names this post stably across retries (announcement id and version): an adapter whose
+    /// platform has transaction ids (Matrix) makes a retried post a no-op with it.
+    async fn post(
+        &self,
+        _store: &Store,
+        _community: &Community,
+        _channel: &str,
+        _key: &str,
+        _doc: &Doc,
+    ) -> anyhow::Result<Posted> {
+        Ok(Posted::Refused(
+            "this chat platform cannot post announcements".into(),
+        ))
+    }
+}
+
+/// What became of a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posted {
+    /// Posted; the platform's id of the message when it gave one.
+    Sent(Option<String>),
+    /// Refused for good, with a reason for the log and the dashboard (no personal data).
+    Refused(String),
 }
 
 /// The notice as text.

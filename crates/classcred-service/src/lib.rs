@@ -18,6 +18,7 @@
 //! Processing is serialised per community (the lock is the community row), which makes every
 //! check-and-debit atomic on both backends and fixes the order that `replay` reproduces.
 
+pub mod announcements;
 pub mod changes;
 pub mod dashboard;
 pub mod erasure;

@@ -18,9 +18,9 @@ use crate::config::{ConfirmStyle, SlackConfig};
 use crate::ids::SlackUserId;
 use crate::sync::PLATFORM;
 use classcred_engine::NoticeKind;
-use classcred_platform::{NoticeSink, OutgoingNotice};
+use classcred_platform::{Doc, NoticeSink, OutgoingNotice, Posted};
 use classcred_store::jobs::ClaimedJob;
-use classcred_store::Store;
+use classcred_store::{Community, Store};
 use secrecy::ExposeSecret;
 
 /// The reaction that confirms a give when `confirm = reaction`.
@@ -157,6 +157,49 @@ impl NoticeSink for SlackNotices {
             Err(SlackApiError::Api { method, error }) if error != "ratelimited" => {
                 tracing::warn!(community_id = %community_id, job_id = %job_id, slack.method = %method, slack.error = %error, "Slack refused the notice; not retried");
                 Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `chat.postMessage` in the channel with the community's bot token. Slack's refusals
+    /// (`channel_not_found`, `not_in_channel`, `is_archived`, …) are final; a rate limit or a
+    /// transport error is retried.
+    async fn post(
+        &self,
+        store: &Store,
+        community: &Community,
+        channel: &str,
+        _key: &str,
+        doc: &Doc,
+    ) -> anyhow::Result<Posted> {
+        let mut tx = store.begin().await?;
+        let stored_token = tx.for_community(&community.id).bot_token().await?;
+        tx.commit().await?;
+        let token = match (
+            stored_token,
+            self.config
+                .single_bot_token_for(community.platform_team_id.as_deref()),
+        ) {
+            (Some(t), _) => BotToken::new(t.expose_secret()),
+            (None, Some(t)) => t,
+            (None, None) => return Ok(Posted::Refused("no bot token".into())),
+        };
+        let text = mrkdwn(doc);
+        let msg = OutgoingMessage {
+            channel: channel.to_owned(),
+            blocks: Some(text_blocks(&text)),
+            text,
+            thread_ts: None,
+        };
+        match self.client.post_message(&token, &msg).await {
+            Ok(posted) => Ok(Posted::Sent(Some(format!(
+                "{}:{}",
+                posted.channel.as_str(),
+                posted.ts.as_str()
+            )))),
+            Err(SlackApiError::Api { error, .. }) if error != "ratelimited" => {
+                Ok(Posted::Refused(format!("Slack: {error}")))
             }
             Err(e) => Err(e.into()),
         }

@@ -344,6 +344,8 @@ const COMMUNITY_TABLES: &[&str] = &[
     // Privacy governance (issue 12): per-community rows naming Admins.
     "policy_ack",
     "breach_notice",
+    // Scheduled announcements (issue 11).
+    "announcement",
     "member",
 ];
 

@@ -412,7 +412,6 @@ impl Store {
         String::from_utf8(plain).ok()
     }
 
-
     pub fn master_key_id(&self) -> String {
         self.inner.master.id()
     }

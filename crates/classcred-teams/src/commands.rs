@@ -230,7 +230,8 @@ pub async fn command_job(
     login: Option<&classcred_platform::LoginLinks>,
     job: &ClaimedJob,
 ) -> anyhow::Result<()> {
-    let req: CommandRequest = serde_json::from_value::<CommandRequest>(job.payload.clone())?.open(store);
+    let req: CommandRequest =
+        serde_json::from_value::<CommandRequest>(job.payload.clone())?.open(store);
     let doc = answer(store, login, &req).await?;
     let first = req
         .args

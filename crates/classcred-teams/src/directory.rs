@@ -10,7 +10,7 @@
 //! pages to resolve unknown ids, read until every id is found (an id on no page is not a member).
 //! Pages are read before the database transaction opens: no transaction waits on the Connector.
 
-use classcred_platform::{MemberDirectory, NoticeSink, OutgoingNotice};
+use classcred_platform::{Doc, MemberDirectory, NoticeSink, OutgoingNotice, Posted};
 use classcred_service::Resolved;
 use classcred_store::{Community, MemberKind, MemberProfile, NewMember, Role, Store};
 
@@ -92,6 +92,31 @@ impl NoticeSink for TeamsDirectory {
                 tracing::warn!(community_id = %n.community.id, job_id = %n.job_id, error = %e, "Teams refused the notice; not retried");
                 Ok(())
             }
+        }
+    }
+
+    /// A new post in the channel conversation (`POST v3/conversations/{channel}/activities`;
+    /// the team id is its General channel).
+    async fn post(
+        &self,
+        store: &Store,
+        community: &Community,
+        channel: &str,
+        _key: &str,
+        doc: &Doc,
+    ) -> anyhow::Result<Posted> {
+        let Some(r) = reference(store, community).await? else {
+            return Ok(Posted::Refused("no Teams installation".into()));
+        };
+        let activity = crate::render::message_activity(doc);
+        match self
+            .connector
+            .send(&r.service_url, channel, &activity)
+            .await
+        {
+            Ok(id) => Ok(Posted::Sent(id)),
+            Err(e) if e.is_transient() => Err(e.into()),
+            Err(e) => Ok(Posted::Refused(format!("Teams: {e}"))),
         }
     }
 }

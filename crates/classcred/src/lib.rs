@@ -618,10 +618,19 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
         },
     );
     // Notices, on the community's platform (the demo has none: they stay in the feed).
+    let posts = platforms.clone();
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
         let p = platforms.clone();
         async move { p.deliver_notice(&store, &job).await }
     });
+    // Scheduled announcements, posted in their channel at their time.
+    h.register(
+        classcred_service::announcements::ANNOUNCE_JOB,
+        move |store, job| {
+            let p = posts.clone();
+            async move { p.post_announcement_job(&store, &job).await }
+        },
+    );
     h
 }
 

@@ -180,10 +180,15 @@ impl Harness {
                 assert!(!j.payload.to_string().contains("!cred") && args != "me");
                 let event = j.payload["event_id"].as_str().unwrap();
                 assert_eq!(
-                    self.store.open_job_text("matrix.command", event, args).as_deref(),
+                    self.store
+                        .open_job_text("matrix.command", event, args)
+                        .as_deref(),
                     Some("me")
                 );
-                assert_eq!(self.store.open_job_text("matrix.command", "$other", args), None);
+                assert_eq!(
+                    self.store.open_job_text("matrix.command", "$other", args),
+                    None
+                );
             }
             kinds.push(j.kind);
         }

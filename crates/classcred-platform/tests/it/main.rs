@@ -16,6 +16,8 @@ use classcred_platform::{
     OutgoingNotice, Platform, Platforms,
 };
 use classcred_service::Resolved;
+
+mod announce;
 use classcred_store::testing::TestDb;
 use classcred_store::{Community, ManualClock, MemberKind, MemberProfile, NewMember, Role, Store};
 

@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use crate::{new_id, open_opt, seal_opt, CommunityTx, Result, StoreError, Tx};
 
+pub use announcement::{Announcement, AnnouncementState};
 pub use api_token::{ApiTokenRecord, API_TOKEN_USE_RESOLUTION_MS};
 pub use erasure_request::{ErasureRequestRecord, NewErasureRequest};
 pub use identity::IdentityMember;
@@ -298,6 +299,7 @@ fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+mod announcement;
 mod api_token;
 mod community;
 mod erasure_request;

@@ -333,6 +333,12 @@ pub static EXPORT_RULES: &[TableExport] = &[
         ColumnRules::ByClass,
     ),
     community(
+        "announcement",
+        &["id"],
+        &[own("created_by")],
+        ColumnRules::ByClass,
+    ),
+    community(
         "retention_policy",
         &["community_id"],
         &[],

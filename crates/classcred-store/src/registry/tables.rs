@@ -725,6 +725,36 @@ pub static TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "announcement",
+        purpose: "posts an Admin or Instructor scheduled for a channel and a time, until and after they are sent",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("channel", "the platform's id of the channel, room or conversation to post in"),
+            personal(
+                "text_enc",
+                Activity,
+                Encrypted,
+                Membership,
+                "what the post says, as its author wrote it (it may name students)",
+            ),
+            np("post_at", "when to post it"),
+            np("state", "scheduled, sending, sent, cancelled or failed"),
+            np("version", "bumped by each edit; the posting job posts only the version it was queued for"),
+            personal(
+                "created_by",
+                Metadata,
+                Pseudonymous,
+                Membership,
+                "which Admin or Instructor wrote it",
+            ),
+            np("created_at", CREATED),
+            np("updated_at", "last change"),
+            np("sent_at", "when it was posted"),
+            np("platform_message_id", "the platform's id of the posted message"),
+        ],
+    },
+    Table {
         name: "privacy_request",
         purpose: "students' privacy requests (see/export, correct, delete their data) and the Admin's answer",
         columns: &[
