@@ -92,6 +92,32 @@ pub fn route_table() -> Vec<Route> {
         .nav("Leaderboard"),
         Route::get("/dashboard/network", Staff, get(pages::network::page)).nav("Network"),
         Route::get(
+            "/dashboard/announcements",
+            Staff,
+            get(pages::announcements::page),
+        )
+        .nav("Announcements"),
+        Route::post(
+            "/dashboard/announcements",
+            Staff,
+            post(pages::announcements::create),
+        ),
+        Route::get(
+            "/dashboard/announcements/{id}",
+            Staff,
+            get(pages::announcements::edit_page),
+        ),
+        Route::post(
+            "/dashboard/announcements/{id}",
+            Staff,
+            post(pages::announcements::save),
+        ),
+        Route::post(
+            "/dashboard/announcements/{id}/cancel",
+            Staff,
+            post(pages::announcements::cancel),
+        ),
+        Route::get(
             "/dashboard/students/{member_id}",
             Member,
             get(pages::student::page),

@@ -4,6 +4,7 @@
 //! handler (take `Viewer`, `Staff` or `Admin`), the template, and one row in
 //! `routes::route_table` (with `.nav("Label")` to list it in the navigation).
 
+pub mod announcements;
 pub mod badge_award;
 pub mod charts;
 pub mod chat_text;

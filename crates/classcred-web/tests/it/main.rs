@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod announcements;
 mod class_pages;
 mod erasures;
 mod exports;

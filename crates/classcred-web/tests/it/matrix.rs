@@ -73,6 +73,39 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
     ),
+    // Announcements (issue 11): staff; an empty form names no channel (this class is on
+    // Slack): 422; the literal `{id}` is no announcement (the real cases are in
+    // `announcements`).
+    (
+        Method::Get,
+        "/dashboard/announcements",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/announcements",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, 422, 422, 422],
+    ),
+    (
+        Method::Get,
+        "/dashboard/announcements/{id}",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/dashboard/announcements/{id}",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/dashboard/announcements/{id}/cancel",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
     // The literal `{member_id}` is no member id: 404 for everyone signed in (the real
     // 200/403/404 cases are in `class_pages`).
     (
