@@ -26,6 +26,7 @@ struct Seeded {
     members: Vec<MemberRowId>,
     inbox_id: String,
     privacy_request_id: String,
+    announcement_id: String,
 }
 
 async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
@@ -50,6 +51,7 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let request_note = c("privacy_request.decision_note_enc");
     let sign_in_network = c("sign_in_record.network_enc");
     let sign_in_agent = c("sign_in_record.agent_enc");
+    let announcement = c("announcement.text_enc");
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
@@ -149,12 +151,18 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         .record_sign_in(&m1, Some(&sign_in_network), Some(&sign_in_agent))
         .await
         .unwrap();
+    let posted = tx
+        .for_community(cid)
+        .insert_announcement("C1", &announcement, 3, &m2)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         canaries,
         members: vec![m1, m2],
         inbox_id,
         privacy_request_id: request.id,
+        announcement_id: posted.id,
     }
 }
 
@@ -235,6 +243,14 @@ async fn read_back(
         sign_in.network.unwrap(),
     );
     out.insert("sign_in_record.agent_enc".into(), sign_in.agent.unwrap());
+    out.insert(
+        "announcement.text_enc".into(),
+        tx.for_community(cid)
+            .announcement(&s.announcement_id)
+            .await?
+            .unwrap()
+            .text,
+    );
     tx.commit().await?;
     Ok(out)
 }
