@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings};
+use crate::endpoints::{
+    announcements, balances, feed, leaderboard, ledger, members, network, settings,
+};
 
 /// The name of the security scheme in the document.
 pub const BEARER_SCHEME: &str = "bearer";
@@ -45,6 +47,7 @@ impl Modify for BearerScheme {
         feed::list,
         settings::get,
         network::get,
+        announcements::list,
         crate::routes::openapi_json,
     ),
     modifiers(&BearerScheme),
@@ -55,6 +58,7 @@ impl Modify for BearerScheme {
         (name = "feed", description = "Level-ups, badges and announcements"),
         (name = "settings", description = "The community's rules"),
         (name = "network", description = "Who recognises whom"),
+        (name = "announcements", description = "Posts scheduled for a channel"),
         (name = "meta", description = "This document"),
     )
 )]

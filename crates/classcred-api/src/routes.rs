@@ -6,7 +6,9 @@ use axum::http::Method;
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 
-use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings};
+use crate::endpoints::{
+    announcements, balances, feed, leaderboard, ledger, members, network, settings,
+};
 use crate::openapi::ApiDoc;
 use crate::ApiState;
 
@@ -33,6 +35,7 @@ fn table() -> Vec<(ApiRoute, MethodRouter<ApiState>)> {
         (route("/api/v1/feed"), get(feed::list)),
         (route("/api/v1/settings"), get(settings::get)),
         (route("/api/v1/network"), get(network::get)),
+        (route("/api/v1/announcements"), get(announcements::list)),
         (route(OPENAPI_PATH), get(openapi_json)),
     ]
 }

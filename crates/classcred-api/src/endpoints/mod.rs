@@ -1,6 +1,7 @@
 //! The handlers, one module per resource, and the small types they share. Every response type
 //! is this crate's own (`ToSchema`), independent of the store's and service's structs.
 
+pub mod announcements;
 pub mod balances;
 pub mod feed;
 pub mod leaderboard;

@@ -33,7 +33,7 @@ async fn every_data_route_refuses_missing_bad_and_revoked_tokens() {
             .filter(|r| r.path != OPENAPI_PATH)
             .map(|r| r.path.replace("{member_id}", member.as_str()))
             .collect();
-        assert_eq!(paths.len(), 8);
+        assert_eq!(paths.len(), 9);
         let unknown = ApiToken::generate();
         let unknown = unknown.secret().expose_secret();
         for path in &paths {
@@ -163,5 +163,21 @@ async fn a_token_sees_only_its_community_and_other_ids_are_404() {
         let settings = w.json("/api/v1/settings", &w.a.token).await;
         assert_eq!(settings["timezone"], "UTC");
         assert_eq!(settings["daily_quota"], 5);
+
+        // Announcements: each class sees its own, text opened.
+        let mut tx = w.store.begin().await.unwrap();
+        let posted = tx
+            .for_community(&w.a.id)
+            .insert_announcement("C1", "Quiz on Friday", 1_772_625_600_000, &w.a.members[0])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let list = w.json("/api/v1/announcements", &w.a.token).await;
+        assert_eq!(list["items"][0]["id"], posted.id.as_str());
+        assert_eq!(list["items"][0]["text"], "Quiz on Friday");
+        assert_eq!(list["items"][0]["state"], "scheduled");
+        assert_eq!(list["items"][0]["post_at"], "2026-03-04T12:00:00.000Z");
+        let other = w.json("/api/v1/announcements", &w.b.token).await;
+        assert_eq!(other["items"].as_array().unwrap().len(), 0);
     }
 }
