@@ -169,6 +169,7 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
         }
     }
     settle(store, &cid, batch.take()).await?;
+    announcements(store, &cid, &admin, &tz, now).await?;
     store
         .audit(&AuditRecord {
             community_id: Some(cid.clone()),
@@ -184,6 +185,52 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
         members: members.len(),
         messages: course.messages,
     })
+}
+
+/// Two announcements: one posted last Monday, one scheduled for next Monday 09:00 (the demo
+/// has no chat platform: when its time comes it is marked "not posted").
+async fn announcements(
+    store: &Store,
+    cid: &CommunityId,
+    admin: &classcred_store::MemberRowId,
+    tz: &Timezone,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use classcred_store::AnnouncementState;
+    let today = tz.local_date(now);
+    let monday = today
+        - Duration::days(i64::from(
+            chrono::Datelike::weekday(&today).num_days_from_monday(),
+        ));
+    let nine = |d: chrono::NaiveDate| (tz.start_of(d) + Duration::hours(9)).timestamp_millis();
+    let mut tx = store.begin().await?;
+    let mut scoped = tx.for_community(cid);
+    let past = scoped
+        .insert_announcement(
+            "C-demo-general",
+            "Welcome to week 7! Lab 6 is due Friday; office hours move to Thursday 3 pm.",
+            nine(monday),
+            admin,
+        )
+        .await?;
+    scoped
+        .begin_announcement_post(&past.id, past.version)
+        .await?;
+    scoped
+        .end_announcement_post(&past.id, AnnouncementState::Sent, Some("demo-posted-1"))
+        .await?;
+    let next = scoped
+        .insert_announcement(
+            "C-demo-general",
+            "Quiz 3 is on Wednesday: loops and functions. Bring questions to Tuesday's review.",
+            nine(monday + Duration::days(7)),
+            admin,
+        )
+        .await?;
+    tx.enqueue(&classcred_service::announcements::post_job(&next))
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Commit a batch of deliveries and process them (and everything before them).
