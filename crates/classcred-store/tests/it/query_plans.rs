@@ -5,6 +5,7 @@
 //! table big enough for the planner to prefer an index. Dropping an index these statements need
 //! fails this test.
 
+use classcred_store::jobs::NewJob;
 use classcred_store::recognition::{
     DISTINCT_GIVERS_SQL, DISTINCT_RECIPIENTS_SQL, HAS_RECOGNISED_SQL,
 };
@@ -17,18 +18,17 @@ use crate::common::community;
 /// Members of the PostgreSQL plan check: 150 × 149 pair rows.
 const MEMBERS: usize = 150;
 
-/// The plan of `sql` with `binds` bound, as text (one line per plan node).
-async fn plan(store: &Store, backend: &str, sql: &str, binds: &[&str]) -> String {
-    let explain = if backend == "sqlite" {
+/// `EXPLAIN` of `sql` on the backend.
+fn explain(backend: &str, sql: &str) -> String {
+    if backend == "sqlite" {
         format!("EXPLAIN QUERY PLAN {sql}")
     } else {
         format!("EXPLAIN {sql}")
-    };
-    let mut q = sqlx::query(&explain);
-    for b in binds {
-        q = q.bind(*b);
     }
-    let rows = q.fetch_all(store.pool()).await.unwrap();
+}
+
+/// A plan's rows as text (one line per plan node).
+fn plan_text(backend: &str, rows: &[sqlx::any::AnyRow]) -> String {
     rows.iter()
         .map(|r| {
             if backend == "sqlite" {
@@ -39,6 +39,16 @@ async fn plan(store: &Store, backend: &str, sql: &str, binds: &[&str]) -> String
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The plan of `sql` with text `binds` bound.
+async fn plan(store: &Store, backend: &str, sql: &str, binds: &[&str]) -> String {
+    let explain = explain(backend, sql);
+    let mut q = sqlx::query(&explain);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    plan_text(backend, &q.fetch_all(store.pool()).await.unwrap())
 }
 
 #[tokio::test]
@@ -124,6 +134,57 @@ async fn the_engine_questions_read_the_award_pair_indexes() {
         assert_eq!(s.distinct_givers(&ids[7]).await.unwrap(), n, "{b}");
         assert_eq!(s.distinct_recipients(&ids[3]).await.unwrap(), n, "{b}");
         tx.commit().await.unwrap();
+        store.close().await;
+    }
+}
+
+/// Queued jobs of the PostgreSQL claim check (a backlog's notice jobs).
+const JOBS: usize = 5000;
+
+#[tokio::test]
+async fn a_job_claim_reads_the_head_of_the_claim_index() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let store = db.store().await;
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..JOBS {
+            tx.enqueue(&NewJob::new("plan.test", serde_json::json!({ "n": i })))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        if b == "postgres" {
+            sqlx::query("VACUUM ANALYZE job")
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        let now = i64::MAX / 2;
+        let sql = explain(b, &store.claim_job_sql());
+        let rows = sqlx::query(&sql)
+            .bind("w")
+            .bind(now + 1000)
+            .bind(now)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let p = plan_text(b, &rows);
+        // Both arms (queued, lease ran out) read the index in claim order: no sort of the
+        // due jobs, no scan of the table.
+        assert_eq!(p.matches("job_claim_order").count(), 2, "{b}:\n{p}");
+        assert!(
+            !p.contains("SCAN job") && !p.contains("Seq Scan"),
+            "{b}: scans the job table:\n{p}"
+        );
+        if b == "sqlite" {
+            // The one sort left orders the (at most) two arm heads.
+            assert_eq!(p.matches("TEMP B-TREE").count(), 1, "{b}:\n{p}");
+        } else {
+            assert_eq!(p.matches("Sort Key").count(), 1, "{b}:\n{p}");
+        }
+        // And the claim takes the oldest job first.
+        let first = store.claim_job("w", 60_000).await.unwrap().unwrap();
+        assert_eq!(first.payload["n"], 0, "{b}");
         store.close().await;
     }
 }

@@ -23,3 +23,10 @@ SELECT community_id, giver_member_id, member_id, COUNT(*)
 FROM ledger_entry
 WHERE kind = 'award' AND giver_role = 'student' AND giver_member_id IS NOT NULL
 GROUP BY community_id, giver_member_id, member_id;
+
+-- The job claim (`Store::claim_job`) reads the first queued job in (run_at, id) order: with
+-- `job_ready (state, run_at)` every claim sorted every due job (a backlog of 100,000 events
+-- queues tens of thousands of notice jobs, so delivering them cost O(n²)). This index gives
+-- the order directly; it also serves everything `job_ready` did (its prefix).
+DROP INDEX job_ready;
+CREATE INDEX job_claim_order ON job (state, run_at, id);
