@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use classcred_engine::{close_week, CommunitySettings, Event, InMemoryState, MemberId};
-use classcred_store::recognition::{expected_points, settings_timezone, PointTotals};
+use classcred_store::recognition::{
+    expected_pairs, expected_points, settings_timezone, PointTotals,
+};
 use classcred_store::{CommunityId, LedgerEntry, MemberRowId, Store};
 use serde::Serialize;
 
@@ -57,6 +59,7 @@ pub async fn replay(
     let stored_badges = scoped.badges().await?;
     let stored_points = scoped.member_points_rows().await?;
     let (points_zone, stored_periods) = scoped.period_points_rows().await?;
+    let stored_pairs = scoped.award_pair_rows().await?;
     tx.commit().await?;
 
     let payloads = events
@@ -189,6 +192,7 @@ pub async fn replay(
         points_zone.as_deref(),
         &stored_periods,
     );
+    check_award_pairs(diffs, &stored_ledger, &stored_pairs);
 
     let stored_b: BTreeSet<(String, String, String)> = stored_badges
         .into_iter()
@@ -278,6 +282,38 @@ fn check_aggregates(
         if s != w {
             diffs.push(format!(
                 "aggregate {} of member {}: stored {s} thousandths earned, the ledger sums to {w}",
+                k.0, k.1
+            ));
+        }
+    }
+}
+
+/// The maintained award pairs (`award_pair`) against counts over the stored ledger: a pair
+/// row that disagrees (or is missing, or has no awards behind it) is reported.
+fn check_award_pairs(
+    diffs: &mut Vec<String>,
+    ledger: &[LedgerEntry],
+    pairs: &[(MemberRowId, MemberRowId, i64)],
+) {
+    let want = expected_pairs(ledger.iter().map(|e| {
+        (
+            e.entry.member_id.as_str(),
+            e.entry.kind.as_str(),
+            e.entry.giver_member_id.as_deref(),
+            e.entry.giver_role.as_deref(),
+        )
+    }));
+    let stored: BTreeMap<(String, String), i64> = pairs
+        .iter()
+        .map(|(g, r, n)| ((g.to_string(), r.to_string()), *n))
+        .collect();
+    let keys: BTreeSet<&(String, String)> = stored.keys().chain(want.keys()).collect();
+    for k in keys {
+        let s = stored.get(k).copied().unwrap_or(0);
+        let w = want.get(k).copied().unwrap_or(0);
+        if s != w {
+            diffs.push(format!(
+                "aggregate award pair from member {} to member {}: stored {s} student awards, the ledger counts {w}",
                 k.0, k.1
             ));
         }

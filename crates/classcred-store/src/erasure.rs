@@ -331,6 +331,7 @@ const COMMUNITY_TABLES: &[&str] = &[
     "member_period_points",
     "member_points",
     "points_period_zone",
+    "award_pair",
     "ledger_entry",
     "message",
     "inbox",
@@ -405,6 +406,7 @@ impl Store {
                     | "member_points"
                     | "member_period_points"
                     | "points_period_zone"
+                    | "award_pair"
             );
             loop {
                 let sql = if has_id {

@@ -5,6 +5,7 @@
 )]
 
 mod aggregates;
+mod award_pairs;
 mod changes;
 mod common;
 mod dashboard;

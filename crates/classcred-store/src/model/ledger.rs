@@ -20,8 +20,9 @@ impl CommunityTx<'_, '_> {
 
     /// Append ledger entries with multi-row inserts; for each entry, whether it was written
     /// (`false`: an entry with its idempotency key already existed, nothing written for it).
-    /// The maintained aggregates (`member_points`, `member_period_points`) are updated with
-    /// the written entries in the same transaction, so they never disagree with the ledger.
+    /// The maintained aggregates (`member_points`, `member_period_points`, `award_pair`) are
+    /// updated with the written entries in the same transaction, so they never disagree with
+    /// the ledger.
     pub async fn insert_ledger_entries(&mut self, entries: &[NewLedgerEntry]) -> Result<Vec<bool>> {
         let community_id = &self.community_id.clone();
         let mut written = vec![false; entries.len()];
@@ -103,6 +104,7 @@ impl CommunityTx<'_, '_> {
             .map(|(e, _)| e)
             .collect();
         self.add_to_points(&added, tz).await?;
+        self.add_to_pairs(&added).await?;
         Ok(written)
     }
 

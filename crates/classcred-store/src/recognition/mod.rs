@@ -56,6 +56,11 @@ pub struct FeedPageItem {
 /// its error, so that one bad row cannot block every later event of its community.
 pub const INBOX_MAX_ATTEMPTS: i64 = 10;
 
+pub use pairs::{
+    counts_as_student_award, expected_pairs, DISTINCT_GIVERS_SQL, DISTINCT_RECIPIENTS_SQL,
+    HAS_RECOGNISED_SQL,
+};
+
 pub use dashboard::{FireEdge, FireExchange, MemberActivity, PendingCounts};
 
 pub use aggregates::{
@@ -66,6 +71,7 @@ pub use aggregates::{
 mod aggregates;
 mod dashboard;
 mod members;
+mod pairs;
 mod processing;
 mod questions;
 mod records;

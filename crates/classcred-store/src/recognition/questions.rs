@@ -58,42 +58,6 @@ impl CommunityTx<'_, '_> {
         Ok(self.member_points(member_id).await?.earned_milli)
     }
 
-    /// Whether a student giver was ever awarded fire to a recipient.
-    pub async fn has_recognised(
-        &mut self,
-        giver: &MemberRowId,
-        recipient: &MemberRowId,
-    ) -> Result<bool> {
-        let community_id = &self.community_id.clone();
-        self.sum_i64(
-            "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND giver_member_id = $2 \
-             AND member_id = $3 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id.as_str(), giver.as_str(), recipient.as_str()],
-        )
-        .await
-        .map(|n| n > 0)
-    }
-
-    pub async fn distinct_givers(&mut self, recipient: &MemberRowId) -> Result<i64> {
-        let community_id = &self.community_id.clone();
-        self.sum_i64(
-            "SELECT COUNT(DISTINCT giver_member_id) FROM ledger_entry WHERE community_id = $1 \
-             AND member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id.as_str(), recipient.as_str()],
-        )
-        .await
-    }
-
-    pub async fn distinct_recipients(&mut self, giver: &MemberRowId) -> Result<i64> {
-        let community_id = &self.community_id.clone();
-        self.sum_i64(
-            "SELECT COUNT(DISTINCT member_id) FROM ledger_entry WHERE community_id = $1 \
-             AND giver_member_id = $2 AND kind = 'award' AND giver_role = 'student'",
-            &[community_id.as_str(), giver.as_str()],
-        )
-        .await
-    }
-
     pub async fn gave_on(&mut self, giver: &MemberRowId, day: &str) -> Result<bool> {
         let community_id = &self.community_id.clone();
         self.sum_i64(

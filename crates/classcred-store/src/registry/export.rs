@@ -378,6 +378,12 @@ pub static EXPORT_RULES: &[TableExport] = &[
         "usage_daily",
         "installation-wide visitor counts, not about any community or person",
     ),
+    community(
+        "award_pair",
+        &["giver_member_id", "recipient_member_id"],
+        &[own("giver_member_id"), own("recipient_member_id")],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.

@@ -970,4 +970,26 @@ pub static TABLES: &[Table] = &[
             np("closed_by", "always `operator` (the CLI)"),
         ],
     },
+    Table {
+        name: "award_pair",
+        purpose: "how many student awards each giver made to each recipient, kept in step with the ledger (the engine's first-recognition and distinct-people rules read it)",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            personal("giver_member_id", Activity, Pseudonymous, CourseEnd, "the student who gave"),
+            personal(
+                "recipient_member_id",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "the member who received",
+            ),
+            personal(
+                "awards",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "student award entries from the giver to the recipient (count over the ledger)",
+            ),
+        ],
+    },
 ];

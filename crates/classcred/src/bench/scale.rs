@@ -321,10 +321,17 @@ pub async fn drain_mode(
             t.elapsed().as_secs_f64(),
             args.students
         ));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let watcher = tokio::spawn(watch(store.clone(), c.clone(), size, stopped));
         let d = drain_all(&store, std::slice::from_ref(&c), backend == "postgres", out).await;
+        let _ = stop.send(());
+        let windows = watcher.await.unwrap_or_default();
         store.close().await;
         db.drop_database().await;
         let d = d?;
+        for w in windows {
+            out(w);
+        }
         out(drain_line(
             &format!("{backend} drain of {size} queued events"),
             &d,
@@ -332,6 +339,53 @@ pub async fn drain_mode(
         ));
     }
     Ok(())
+}
+
+/// While a drain runs: the rate and this process's CPU per event in each tenth of the backlog
+/// (the pending count is read every 2 s through a read-only transaction), so a cost that grows
+/// as the drain proceeds shows within one run.
+async fn watch(
+    store: Store,
+    c: CommunityId,
+    size: usize,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let started = Instant::now();
+    let (mut at, mut done, mut cpu) = (0.0, 0usize, cpu_seconds("self").unwrap_or(0.0));
+    let step = (size / 10).max(1);
+    let mut next = step;
+    loop {
+        tokio::select! {
+            _ = &mut stop => return lines,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+        let pending = async {
+            let mut tx = store.begin_read().await?;
+            let n = tx.for_community(&c).pending_inbox_count().await?;
+            tx.commit().await?;
+            Ok::<_, classcred_store::StoreError>(n)
+        }
+        .await;
+        let Ok(pending) = pending else { continue };
+        let now_done = size.saturating_sub(usize::try_from(pending).unwrap_or(0));
+        if now_done < next || now_done == done {
+            continue;
+        }
+        let t = started.elapsed().as_secs_f64();
+        let c_now = cpu_seconds("self").unwrap_or(0.0);
+        let n = (now_done - done) as f64;
+        lines.push(format!(
+            "  {:>3} % of the backlog processed ({now_done} events, {t:.0} s): last window {:.0} events/s, {:.3} ms CPU/event (this process)",
+            100 * now_done / size.max(1),
+            n / (t - at).max(1e-9),
+            1000.0 * (c_now - cpu) / n
+        ));
+        (at, done, cpu) = (t, now_done, c_now);
+        while next <= now_done {
+            next += step;
+        }
+    }
 }
 
 /// `--mode parallel`: for each K in `--communities`, K communities with `--events` (the
