@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings};
+use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings, store};
 
 /// The name of the security scheme in the document.
 pub const BEARER_SCHEME: &str = "bearer";
@@ -33,7 +33,7 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "ClassCred API",
-        description = "Read access to one community's members, points, ledger, feed, settings and recognition network. Every token belongs to one community; ids of another community answer 404.",
+        description = "Read access to one community's members, points, ledger, feed, settings, recognition network and class store. Every token belongs to one community; ids of another community answer 404.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     paths(
@@ -45,6 +45,8 @@ impl Modify for BearerScheme {
         feed::list,
         settings::get,
         network::get,
+        store::items,
+        store::purchases,
         crate::routes::openapi_json,
     ),
     modifiers(&BearerScheme),
@@ -55,6 +57,7 @@ impl Modify for BearerScheme {
         (name = "feed", description = "Level-ups, badges and announcements"),
         (name = "settings", description = "The community's rules"),
         (name = "network", description = "Who recognises whom"),
+        (name = "store", description = "The class store: items and purchases"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -6,7 +6,7 @@ use axum::http::Method;
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 
-use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings};
+use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings, store};
 use crate::openapi::ApiDoc;
 use crate::ApiState;
 
@@ -33,6 +33,8 @@ fn table() -> Vec<(ApiRoute, MethodRouter<ApiState>)> {
         (route("/api/v1/feed"), get(feed::list)),
         (route("/api/v1/settings"), get(settings::get)),
         (route("/api/v1/network"), get(network::get)),
+        (route("/api/v1/store/items"), get(store::items)),
+        (route("/api/v1/store/purchases"), get(store::purchases)),
         (route(OPENAPI_PATH), get(openapi_json)),
     ]
 }

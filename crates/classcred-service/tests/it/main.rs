@@ -18,3 +18,4 @@ mod replay_prop;
 mod research_prop;
 mod retention;
 mod service;
+mod store;

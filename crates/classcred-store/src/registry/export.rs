@@ -372,6 +372,14 @@ pub static EXPORT_RULES: &[TableExport] = &[
         "usage_daily",
         "installation-wide visitor counts, not about any community or person",
     ),
+    // The class store (issue 11).
+    community("store_item", &["id"], &[], ColumnRules::ByClass),
+    community(
+        "store_purchase",
+        &["id"],
+        &[own("member_id"), own("decided_by")],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.
