@@ -50,6 +50,7 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let request_note = c("privacy_request.decision_note_enc");
     let sign_in_network = c("sign_in_record.network_enc");
     let sign_in_agent = c("sign_in_record.agent_enc");
+    let purchase_reason = c("store_purchase.reason_enc");
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
@@ -149,6 +150,20 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         .record_sign_in(&m1, Some(&sign_in_network), Some(&sign_in_agent))
         .await
         .unwrap();
+    tx.for_community(cid)
+        .save_purchase(&classcred_store::class_store::PurchaseRow {
+            purchase_id: format!("purchase-{tag}"),
+            member_id: m1.clone(),
+            item_id: "item".into(),
+            price_milli: 1000,
+            status: "rejected".into(),
+            reason: Some(purchase_reason),
+            decided_by: Some(m2.clone()),
+            requested_at: 3,
+            decided_at: Some(4),
+        })
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         canaries,
@@ -235,6 +250,17 @@ async fn read_back(
         sign_in.network.unwrap(),
     );
     out.insert("sign_in_record.agent_enc".into(), sign_in.agent.unwrap());
+    let purchases = tx
+        .for_community(cid)
+        .purchases(&classcred_store::class_store::PurchaseFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await?;
+    out.insert(
+        "store_purchase.reason_enc".into(),
+        purchases[0].reason.clone().unwrap(),
+    );
     tx.commit().await?;
     Ok(out)
 }
