@@ -21,4 +21,5 @@ mod privacy_requests;
 mod research;
 mod retention;
 mod settings;
+mod store;
 mod support;
