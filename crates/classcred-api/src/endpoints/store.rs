@@ -88,6 +88,7 @@ pub struct PurchaseList {
 #[into_params(parameter_in = Query)]
 pub struct PurchaseQuery {
     /// Only purchases in this state; `pending` lists the approval queue oldest first.
+    #[param(inline)]
     pub status: Option<PurchaseStatusName>,
     /// Only this member's purchases.
     pub member_id: Option<String>,
