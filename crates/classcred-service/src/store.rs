@@ -561,3 +561,98 @@ pub async fn cancel(
     settle(store, community_id).await;
     applied(store, community_id, purchase_id, event_id).await
 }
+
+/// The store's rows as `ledger replay` compares them.
+pub(crate) struct StoredStore {
+    items: Vec<classcred_store::class_store::StoreItemRow>,
+    purchases: Vec<PurchaseRow>,
+}
+
+pub(crate) async fn stored_for_replay(tx: &mut CommunityTx<'_, '_>) -> Result<StoredStore> {
+    Ok(StoredStore {
+        items: tx.store_items().await?,
+        purchases: tx
+            .purchases(&PurchaseFilter {
+                limit: i64::MAX,
+                ..Default::default()
+            })
+            .await?,
+    })
+}
+
+/// Items (definition and units sold) and purchases (buyer, item, price, status) as stored
+/// against the replayed ones; each difference is a line (ids only).
+pub(crate) fn compare_replay(
+    diffs: &mut Vec<String>,
+    stored: &StoredStore,
+    mem: &classcred_engine::InMemoryState,
+) -> Result<()> {
+    use classcred_engine::StateView;
+    use std::collections::BTreeMap;
+    let mut replayed: BTreeMap<&str, &StoreItem> = mem
+        .store_items()
+        .into_iter()
+        .map(|i| (i.item_id.as_str(), i))
+        .collect();
+    for row in &stored.items {
+        let item: StoreItem = serde_json::from_str(&row.record)?;
+        match replayed.remove(row.item_id.as_str()) {
+            None => diffs.push(format!(
+                "store item {} is stored but replay does not produce it",
+                row.item_id
+            )),
+            Some(r) if *r != item => diffs.push(format!(
+                "store item {}: stored definition differs from the replayed one",
+                row.item_id
+            )),
+            Some(_) => {}
+        }
+        let sold = i64::from(mem.item_sold(&row.item_id));
+        if sold != row.sold {
+            diffs.push(format!(
+                "store item {}: stored {} sold, replayed {sold}",
+                row.item_id, row.sold
+            ));
+        }
+    }
+    for id in replayed.keys() {
+        diffs.push(format!(
+            "store item {id} is produced by replay but not stored"
+        ));
+    }
+    let key = |p: &PurchaseRecord| {
+        (
+            p.member.to_string(),
+            p.item_id.clone(),
+            p.price.thousandths(),
+            p.status,
+        )
+    };
+    let mut replayed: BTreeMap<&str, &PurchaseRecord> = mem
+        .purchases()
+        .into_iter()
+        .map(|p| (p.purchase_id.as_str(), p))
+        .collect();
+    for row in &stored.purchases {
+        let p = purchase_record(row)?;
+        match replayed.remove(row.purchase_id.as_str()) {
+            None => diffs.push(format!(
+                "purchase {} is stored but replay does not produce it",
+                row.purchase_id
+            )),
+            Some(r) if key(r) != key(&p) => diffs.push(format!(
+                "purchase {}: stored {} differs from the replayed {}",
+                row.purchase_id,
+                p.status.as_str(),
+                r.status.as_str()
+            )),
+            Some(_) => {}
+        }
+    }
+    for id in replayed.keys() {
+        diffs.push(format!(
+            "purchase {id} is produced by replay but not stored"
+        ));
+    }
+    Ok(())
+}

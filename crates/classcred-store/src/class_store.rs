@@ -235,7 +235,7 @@ impl CommunityTx<'_, '_> {
         } else {
             " ORDER BY requested_at DESC, id DESC"
         });
-        sql.push_str(&format!(" LIMIT {}", filter.limit.clamp(0, 10_000)));
+        sql.push_str(&format!(" LIMIT {}", filter.limit.clamp(0, 10_000_000)));
         let mut q = sqlx::query(&sql).bind(community_id);
         if let Some(m) = filter.member {
             q = q.bind(m);

@@ -227,6 +227,22 @@ async fn buy_pending_approve_reject_cancel_balances() {
 
         let report = replay(&w.store, &w.community, |_, _| {}).await.unwrap();
         assert!(report.matches(), "{b}: {:?}", report.differences);
+
+        // A purchase changed outside the inbox is reported by replay.
+        sqlx::query("UPDATE store_purchase SET status = 'approved' WHERE id = $1")
+            .bind(&p4.purchase_id)
+            .execute(w.store.pool())
+            .await
+            .unwrap();
+        let report = replay(&w.store, &w.community, |_, _| {}).await.unwrap();
+        assert!(
+            report
+                .differences
+                .iter()
+                .any(|d| d.contains(&p4.purchase_id) && d.contains("approved")),
+            "{b}: {:?}",
+            report.differences
+        );
     }
 }
 
