@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, settings,
+    announcements, balances, feed, leaderboard, ledger, members, network, settings, store,
 };
 
 /// The name of the security scheme in the document.
@@ -35,7 +35,7 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "ClassCred API",
-        description = "Read access to one community's members, points, ledger, feed, settings and recognition network. Every token belongs to one community; ids of another community answer 404.",
+        description = "Read access to one community's members, points, ledger, feed, settings, recognition network and class store. Every token belongs to one community; ids of another community answer 404.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     paths(
@@ -48,6 +48,8 @@ impl Modify for BearerScheme {
         settings::get,
         network::get,
         announcements::list,
+        store::items,
+        store::purchases,
         crate::routes::openapi_json,
     ),
     modifiers(&BearerScheme),
@@ -59,6 +61,7 @@ impl Modify for BearerScheme {
         (name = "settings", description = "The community's rules"),
         (name = "network", description = "Who recognises whom"),
         (name = "announcements", description = "Posts scheduled for a channel"),
+        (name = "store", description = "The class store: items and purchases"),
         (name = "meta", description = "This document"),
     )
 )]

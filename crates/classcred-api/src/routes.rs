@@ -7,7 +7,7 @@ use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, settings,
+    announcements, balances, feed, leaderboard, ledger, members, network, settings, store,
 };
 use crate::openapi::ApiDoc;
 use crate::ApiState;
@@ -36,6 +36,8 @@ fn table() -> Vec<(ApiRoute, MethodRouter<ApiState>)> {
         (route("/api/v1/settings"), get(settings::get)),
         (route("/api/v1/network"), get(network::get)),
         (route("/api/v1/announcements"), get(announcements::list)),
+        (route("/api/v1/store/items"), get(store::items)),
+        (route("/api/v1/store/purchases"), get(store::purchases)),
         (route(OPENAPI_PATH), get(openapi_json)),
     ]
 }

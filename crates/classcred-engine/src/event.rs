@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BadgeId, MemberId, MemberKind, Role};
 use crate::points::Points;
 use crate::settings::CommunitySettings;
+pub use crate::store::{PurchaseCancelled, PurchaseDecided, PurchaseRequested, StoreItemSaved};
 
 /// One neutral event. Serde: internally tagged by `type` in snake_case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,14 @@ pub enum Event {
     BadgeGranted(BadgeGranted),
     /// An Admin replaced the community's settings (quota, tax, levels, dates...).
     SettingsChanged(SettingsChanged),
+    /// An Instructor or Admin created or changed a store item.
+    StoreItemSaved(StoreItemSaved),
+    /// A student asked to buy a store item.
+    PurchaseRequested(PurchaseRequested),
+    /// An Instructor or Admin approved or rejected a pending purchase.
+    PurchaseDecided(PurchaseDecided),
+    /// A student withdrew a pending purchase.
+    PurchaseCancelled(PurchaseCancelled),
 }
 
 impl Event {
@@ -54,6 +63,10 @@ impl Event {
             Event::PointsAdjusted(e) => e.occurred_at,
             Event::BadgeGranted(e) => e.occurred_at,
             Event::SettingsChanged(e) => e.occurred_at,
+            Event::StoreItemSaved(e) => e.occurred_at,
+            Event::PurchaseRequested(e) => e.occurred_at,
+            Event::PurchaseDecided(e) => e.occurred_at,
+            Event::PurchaseCancelled(e) => e.occurred_at,
         }
     }
 }

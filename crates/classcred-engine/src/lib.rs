@@ -53,7 +53,7 @@
 //! ## Module map
 //! `points`, `ids`, `time` (domain types) · `settings` · `scanner` (fire tokens in text) ·
 //! `event` · `ledger` · `outcome` · `state` (the trait) · `engine` (the rules) · `badges`
-//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state).
+//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) · `store` (class store items and purchases).
 
 #![warn(missing_docs)]
 
@@ -69,6 +69,7 @@ pub mod points;
 pub mod scanner;
 pub mod settings;
 pub mod state;
+pub mod store;
 pub mod time;
 pub mod weekly;
 
@@ -92,5 +93,9 @@ pub use settings::{
     CommunitySettings, CourseStatus, CustomBadge, GiftTax, Level, SettingsError, TaxBracket,
 };
 pub use state::StateView;
+pub use store::{
+    PurchaseCancelled, PurchaseDecided, PurchaseRecord, PurchaseRequested, PurchaseStatus,
+    StoreItem, StoreItemSaved,
+};
 pub use time::{IsoWeek, ParseTimezoneError, QuotaDay, Timezone};
 pub use weekly::{close_week, WeekError};

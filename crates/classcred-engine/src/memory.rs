@@ -20,6 +20,7 @@ use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
+use crate::store::{PurchaseRecord, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
 
 /// The state's maps and sets are keyed by our own ids (36-byte UUIDv7 member ids, platform
@@ -102,6 +103,11 @@ pub struct InMemoryState {
     giving_days: HashSet<(MemberId, QuotaDay)>,
     feed: Vec<FeedItem>,
     notices: Vec<Notice>,
+    store_items: HashMap<String, StoreItem>,
+    purchases: HashMap<String, PurchaseRecord>,
+    /// Pending or approved purchases per item, and per (member, item).
+    sold: HashMap<String, u32>,
+    held: HashMap<(MemberId, String), u32>,
 }
 
 impl InMemoryState {
@@ -172,6 +178,40 @@ impl InMemoryState {
         }
         self.feed.extend(outcome.feed.iter().cloned());
         self.notices.extend(outcome.notices.iter().cloned());
+        for item in &outcome.store_items {
+            self.store_items.insert(item.item_id.clone(), item.clone());
+        }
+        for p in &outcome.purchases {
+            let before = self
+                .purchases
+                .insert(p.purchase_id.clone(), p.clone())
+                .is_some_and(|old| old.status.counts());
+            let delta = i64::from(p.status.counts()) - i64::from(before);
+            if delta != 0 {
+                for n in [
+                    self.sold.entry(p.item_id.clone()).or_default(),
+                    self.held
+                        .entry((p.member.clone(), p.item_id.clone()))
+                        .or_default(),
+                ] {
+                    *n = clamp(i64::from(*n) + delta);
+                }
+            }
+        }
+    }
+
+    /// Every store item, by number.
+    pub fn store_items(&self) -> Vec<&StoreItem> {
+        let mut v: Vec<&StoreItem> = self.store_items.values().collect();
+        v.sort_by_key(|i| i.number);
+        v
+    }
+
+    /// Every purchase, by id.
+    pub fn purchases(&self) -> Vec<&PurchaseRecord> {
+        let mut v: Vec<&PurchaseRecord> = self.purchases.values().collect();
+        v.sort_by(|a, b| a.purchase_id.cmp(&b.purchase_id));
+        v
     }
 
     fn index_entry(&mut self, e: &LedgerEntry) {
@@ -358,5 +398,28 @@ impl StateView for InMemoryState {
             .collect();
         v.sort();
         v
+    }
+
+    fn store_item(&self, item_id: &str) -> Option<StoreItem> {
+        self.store_items.get(item_id).cloned()
+    }
+
+    fn spendable(&self, member: &MemberId) -> Points {
+        self.balance(member).spendable
+    }
+
+    fn item_sold(&self, item_id: &str) -> u32 {
+        self.sold.get(item_id).copied().unwrap_or(0)
+    }
+
+    fn member_item_count(&self, member: &MemberId, item_id: &str) -> u32 {
+        self.held
+            .get(&(member.clone(), item_id.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn purchase(&self, purchase_id: &str) -> Option<PurchaseRecord> {
+        self.purchases.get(purchase_id).cloned()
     }
 }

@@ -15,6 +15,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
 use crate::settings::CommunitySettings;
+use crate::store::{PurchaseRecord, PurchaseStatus, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
 
 /// Everything one event changes or says.
@@ -40,6 +41,12 @@ pub struct Outcome {
     /// them (the store keeps them with the community).
     #[serde(default)]
     pub settings: Option<CommunitySettings>,
+    /// Store item definitions to upsert (by item id).
+    #[serde(default)]
+    pub store_items: Vec<StoreItem>,
+    /// Purchase records to upsert (by purchase id).
+    #[serde(default)]
+    pub purchases: Vec<PurchaseRecord>,
 }
 
 impl Outcome {
@@ -54,6 +61,8 @@ impl Outcome {
             && self.reactions.is_empty()
             && self.members.is_empty()
             && self.settings.is_none()
+            && self.store_items.is_empty()
+            && self.purchases.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -183,6 +192,54 @@ pub enum NoticeKind {
         /// Whether every community or only this one is affected.
         scope: String,
     },
+    /// A store purchase went through (`pending`: it waits for an Instructor's approval).
+    PurchaseMade {
+        /// Item name.
+        item: String,
+        /// Price reserved.
+        price: Points,
+        /// Whether it waits for approval.
+        pending: bool,
+        /// Spendable points left.
+        spendable: Points,
+    },
+    /// A store purchase was refused by the rules; nothing was reserved.
+    PurchaseRefused {
+        /// Item name (empty when there is no such item).
+        item: String,
+        /// Why.
+        reason: String,
+    },
+    /// A pending purchase was approved.
+    PurchaseApproved {
+        /// Item name.
+        item: String,
+    },
+    /// A pending purchase was rejected and refunded.
+    PurchaseRejected {
+        /// Item name.
+        item: String,
+        /// Refunded.
+        price: Points,
+        /// The Instructor's reason, if any.
+        reason: Option<String>,
+    },
+    /// The student cancelled a pending purchase; refunded.
+    PurchaseCancelled {
+        /// Item name.
+        item: String,
+        /// Refunded.
+        price: Points,
+    },
+    /// To each Instructor and Admin (sent by the service, not the rules): a purchase waits.
+    PurchaseAwaitsApproval {
+        /// The purchase.
+        purchase_id: String,
+        /// Item name.
+        item: String,
+        /// Price reserved.
+        price: Points,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -289,6 +346,62 @@ impl fmt::Display for NoticeKind {
                      institution requires."
                 )
             }
+            NoticeKind::PurchaseMade {
+                item,
+                price,
+                pending,
+                spendable,
+            } => {
+                if *pending {
+                    write!(
+                        f,
+                        "Your purchase of \u{201c}{item}\u{201d} waits for an instructor's \
+                         approval; {price} points are reserved. You have {spendable} points \
+                         left to spend."
+                    )
+                } else {
+                    write!(
+                        f,
+                        "You bought \u{201c}{item}\u{201d} for {price} points. You have \
+                         {spendable} points left to spend."
+                    )
+                }
+            }
+            NoticeKind::PurchaseRefused { item, reason } => {
+                if item.is_empty() {
+                    write!(f, "Not bought: {reason}.")
+                } else {
+                    write!(f, "\u{201c}{item}\u{201d} was not bought: {reason}.")
+                }
+            }
+            NoticeKind::PurchaseApproved { item } => {
+                write!(f, "Your purchase of \u{201c}{item}\u{201d} was approved.")
+            }
+            NoticeKind::PurchaseRejected {
+                item,
+                price,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "Your purchase of \u{201c}{item}\u{201d} was rejected; {price} points \
+                     were refunded."
+                )?;
+                match reason {
+                    Some(r) => write!(f, " Reason: {r}"),
+                    None => Ok(()),
+                }
+            }
+            NoticeKind::PurchaseCancelled { item, price } => write!(
+                f,
+                "You cancelled your purchase of \u{201c}{item}\u{201d}; {price} points were \
+                 refunded."
+            ),
+            NoticeKind::PurchaseAwaitsApproval { item, price, .. } => write!(
+                f,
+                "A student bought \u{201c}{item}\u{201d} ({price} points) and it waits for \
+                 your approval: open Store on the ClassCred dashboard."
+            ),
         }
     }
 }
@@ -382,6 +495,41 @@ pub enum FeedKind {
         amount: Points,
         /// The Admin's reason.
         reason: String,
+    },
+    /// Member and community feed: a store purchase (points reserved or spent).
+    Purchase {
+        /// The buyer.
+        member: MemberId,
+        /// The purchase.
+        purchase_id: String,
+        /// Item name.
+        item: String,
+        /// Price.
+        price: Points,
+        /// `pending` or `approved`.
+        status: PurchaseStatus,
+    },
+    /// Member and community feed: a pending purchase was approved.
+    PurchaseApproved {
+        /// The buyer.
+        member: MemberId,
+        /// The purchase.
+        purchase_id: String,
+        /// Item name.
+        item: String,
+    },
+    /// Member and community feed: a purchase was refunded (rejected or cancelled).
+    PurchaseRefunded {
+        /// The buyer.
+        member: MemberId,
+        /// The purchase.
+        purchase_id: String,
+        /// Item name.
+        item: String,
+        /// Refunded (positive).
+        amount: Points,
+        /// `rejected` or `cancelled`.
+        status: PurchaseStatus,
     },
 }
 

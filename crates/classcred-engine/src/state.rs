@@ -8,6 +8,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo};
 use crate::ledger::IdempotencyKey;
 use crate::outcome::{MessageRecord, ReactionRecord};
 use crate::points::Points;
+use crate::store::{PurchaseRecord, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
 
 /// Read access to one community's state.
@@ -57,4 +58,19 @@ pub trait StateView {
 
     /// Per student giver, fire units standing that were given in `week` (for the weekly badge).
     fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)>;
+
+    /// A store item's current definition.
+    fn store_item(&self, item_id: &str) -> Option<StoreItem>;
+
+    /// A member's spendable points (sum of all their ledger entries).
+    fn spendable(&self, member: &MemberId) -> Points;
+
+    /// Purchases of an item that are pending or approved.
+    fn item_sold(&self, item_id: &str) -> u32;
+
+    /// One member's purchases of an item that are pending or approved.
+    fn member_item_count(&self, member: &MemberId, item_id: &str) -> u32;
+
+    /// A purchase's record.
+    fn purchase(&self, purchase_id: &str) -> Option<PurchaseRecord>;
 }

@@ -40,6 +40,10 @@ pub enum Command {
     Dashboard,
     /// `privacy` and the rest of the text after it, as typed.
     Privacy(String),
+    /// `store`: what is on sale.
+    Store,
+    /// `buy ITEM`: the item's number or name, as typed.
+    Buy(String),
 }
 
 impl Command {
@@ -61,6 +65,11 @@ impl Command {
             Some("privacy") => {
                 let rest = args.trim_start();
                 Command::Privacy(rest.get("privacy".len()..).unwrap_or("").trim().to_owned())
+            }
+            Some("store" | "shop") => Command::Store,
+            Some("buy") => {
+                let rest = args.trim_start();
+                Command::Buy(rest.get("buy".len()..).unwrap_or("").trim().to_owned())
             }
             _ => Command::Help,
         }
@@ -110,6 +119,8 @@ pub fn help(prefix: &str) -> Doc {
         ("top [week|month|all]", "the class leaderboard"),
         ("dashboard", "a private sign-in link to the web dashboard"),
         ("privacy", "ask to see/export, correct or delete your data"),
+        ("store", "what you can buy with your points"),
+        ("buy <number>", "buy an item from the class store"),
         ("help", "this help"),
     ] {
         d.push(
@@ -138,6 +149,8 @@ pub async fn answer(ctx: &CommandContext<'_>, cmd: Command) -> anyhow::Result<Do
         }
         Command::Dashboard => dashboard(ctx).await,
         Command::Privacy(rest) => privacy(ctx, &rest).await,
+        Command::Store => crate::store_commands::store(ctx).await,
+        Command::Buy(what) => crate::store_commands::buy(ctx, &what).await,
     }
 }
 
@@ -375,6 +388,8 @@ mod tests {
             Command::Privacy("correct my name is Ana".into())
         );
         assert_eq!(Command::parse("nonsense"), Command::Help);
+        assert_eq!(Command::parse("Store"), Command::Store);
+        assert_eq!(Command::parse("buy  #3 "), Command::Buy("#3".into()));
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod replay;
 pub mod research;
 pub mod retention;
 mod state;
+pub mod store;
 
 use chrono::{DateTime, Utc};
 use classcred_engine::{CommunitySettings, Event, IsoWeek, MemberId};
@@ -298,6 +299,10 @@ fn event_type(e: &Event) -> &'static str {
         Event::PointsAdjusted(_) => "points_adjusted",
         Event::BadgeGranted(_) => "badge_granted",
         Event::SettingsChanged(_) => "settings_changed",
+        Event::StoreItemSaved(_) => "store_item_saved",
+        Event::PurchaseRequested(_) => "purchase_requested",
+        Event::PurchaseDecided(_) => "purchase_decided",
+        Event::PurchaseCancelled(_) => "purchase_cancelled",
     }
 }
 

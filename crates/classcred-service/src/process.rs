@@ -25,6 +25,10 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PointsAdjusted(a) => vec![&a.by, &a.member],
         Event::BadgeGranted(b) => vec![&b.by, &b.member],
         Event::SettingsChanged(c) => vec![&c.by],
+        Event::StoreItemSaved(e) => vec![&e.by],
+        Event::PurchaseRequested(e) => vec![&e.member],
+        Event::PurchaseDecided(e) => vec![&e.by],
+        Event::PurchaseCancelled(e) => vec![&e.by],
     }
 }
 
@@ -61,6 +65,10 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
             x.member = m(&x.member);
         }
         Event::SettingsChanged(x) => x.by = m(&x.by),
+        Event::StoreItemSaved(x) => x.by = m(&x.by),
+        Event::PurchaseRequested(x) => x.member = m(&x.member),
+        Event::PurchaseDecided(x) => x.by = m(&x.by),
+        Event::PurchaseCancelled(x) => x.by = m(&x.by),
     }
     out
 }
@@ -92,6 +100,10 @@ pub(crate) fn without_non_members(
         Event::PointsAdjusted(a) => is_member(&a.by) && is_member(&a.member),
         Event::BadgeGranted(b) => is_member(&b.by) && is_member(&b.member),
         Event::SettingsChanged(c) => is_member(&c.by),
+        Event::StoreItemSaved(e) => is_member(&e.by),
+        Event::PurchaseRequested(e) => is_member(&e.member),
+        Event::PurchaseDecided(e) => is_member(&e.by),
+        Event::PurchaseCancelled(e) => is_member(&e.by),
     };
     keep.then_some(out)
 }
@@ -318,6 +330,7 @@ async fn write_outcome(
         tx.set_settings_from_engine(&serde_json::to_string(settings)?)
             .await?;
     }
+    crate::store::write_store_outcome(tx, outcome).await?;
     for item in &outcome.feed {
         write_feed_item(tx, item).await?;
     }

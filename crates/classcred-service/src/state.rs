@@ -13,7 +13,8 @@ use std::collections::{HashMap, HashSet};
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
 use classcred_engine::{
-    BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, Role, StateView,
+    BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
+    StateView, StoreItem,
 };
 use classcred_store::{CommunityTx, MemberKind as StoreKind, MemberRowId, Role as StoreRole};
 
@@ -37,6 +38,11 @@ pub(crate) enum Question {
     DistinctRecipients(MemberId),
     GaveOn(MemberId, QuotaDay),
     WeeklyFireByGiver(IsoWeek),
+    StoreItem(String),
+    Spendable(MemberId),
+    ItemSold(String),
+    MemberItemCount(MemberId, String),
+    Purchase(String),
 }
 
 #[derive(Clone, Debug)]
@@ -49,6 +55,8 @@ pub(crate) enum Answer {
     Reactions(Vec<ReactionRecord>),
     Points(Points),
     ByGiver(Vec<(MemberId, u32)>),
+    Item(Option<StoreItem>),
+    Purchase(Option<PurchaseRecord>),
 }
 
 /// Answers known so far, and the questions that were asked without one.
@@ -159,6 +167,33 @@ impl StateView for Recorded {
         match self.get(Question::WeeklyFireByGiver(week)) {
             Some(Answer::ByGiver(v)) => v.clone(),
             _ => Vec::new(),
+        }
+    }
+    fn store_item(&self, item_id: &str) -> Option<StoreItem> {
+        match self.get(Question::StoreItem(item_id.to_string())) {
+            Some(Answer::Item(i)) => i.clone(),
+            _ => None,
+        }
+    }
+    fn spendable(&self, member: &MemberId) -> Points {
+        match self.get(Question::Spendable(member.clone())) {
+            Some(Answer::Points(p)) => *p,
+            _ => Points::ZERO,
+        }
+    }
+    fn item_sold(&self, item_id: &str) -> u32 {
+        self.count(Question::ItemSold(item_id.to_string()))
+    }
+    fn member_item_count(&self, member: &MemberId, item_id: &str) -> u32 {
+        self.count(Question::MemberItemCount(
+            member.clone(),
+            item_id.to_string(),
+        ))
+    }
+    fn purchase(&self, purchase_id: &str) -> Option<PurchaseRecord> {
+        match self.get(Question::Purchase(purchase_id.to_string())) {
+            Some(Answer::Purchase(p)) => p.clone(),
+            _ => None,
         }
     }
 }
@@ -289,5 +324,22 @@ pub(crate) async fn answer(
                 })
                 .collect(),
         ),
+        Question::StoreItem(id) => Answer::Item(match tx.store_item_record(id).await? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        }),
+        Question::Spendable(m) => Answer::Points(Points::from_thousandths(match row_id(m) {
+            Some(m) => tx.member_points(&m).await?.spendable_milli,
+            None => 0,
+        })),
+        Question::ItemSold(id) => count(tx.store_item_sold(id).await?),
+        Question::MemberItemCount(m, id) => count(match row_id(m) {
+            Some(m) => tx.member_item_count(&m, id).await?,
+            None => 0,
+        }),
+        Question::Purchase(id) => Answer::Purchase(match tx.purchase(id).await? {
+            Some(row) => Some(crate::store::purchase_record(&row)?),
+            None => None,
+        }),
     })
 }

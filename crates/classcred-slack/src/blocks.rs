@@ -81,6 +81,37 @@ pub fn ephemeral_response(text: &str) -> Value {
     })
 }
 
+/// `action_id` prefix of the store's Buy buttons; the item number follows (`store:buy:3`).
+pub const STORE_BUY_ACTION: &str = "store:buy:";
+/// Most Buy buttons in one reply (an `actions` block holds at most 25 elements).
+pub const MAX_STORE_BUTTONS: usize = 25;
+
+/// The private reply to `/cred store`: the list as text and a Buy button per item on sale,
+/// `(number, label)` (labels are plain text, clipped to 75 characters).
+pub fn store_response(text: &str, buttons: &[(u32, String)]) -> Value {
+    let mut blocks = vec![mrkdwn_section(text)];
+    if !buttons.is_empty() {
+        let elements: Vec<Value> = buttons
+            .iter()
+            .take(MAX_STORE_BUTTONS)
+            .map(|(number, label)| {
+                json!({
+                    "type": "button",
+                    "text": plain(label, 75),
+                    "action_id": format!("{STORE_BUY_ACTION}{number}"),
+                    "value": number.to_string(),
+                })
+            })
+            .collect();
+        blocks.push(json!({ "type": "actions", "block_id": "store_buy", "elements": elements }));
+    }
+    json!({
+        "response_type": "ephemeral",
+        "text": clip(text, MAX_SECTION_TEXT),
+        "blocks": blocks,
+    })
+}
+
 /// What the App Home shows a member. Values are already formatted (points as text, e.g. `17.7`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HomeViewData {

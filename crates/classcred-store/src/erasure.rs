@@ -263,6 +263,17 @@ impl Tx<'_> {
             )
             .await?;
         counts.add("ledger_entry", n);
+        // Store purchases stay (like the ledger entries they explain); their reason is
+        // shredded with the member key and cleared here too.
+        let n = self
+            .exec_count(
+                "UPDATE store_purchase SET reason_enc = NULL WHERE community_id = $1 \
+                 AND member_id = $2 AND reason_enc IS NOT NULL",
+                c,
+                m,
+            )
+            .await?;
+        counts.add("store_purchase", n);
         let n = self
             .exec_count(
                 "DELETE FROM web_session WHERE community_id = $1 AND member_id = $2",
@@ -347,6 +358,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     "breach_notice",
     // Scheduled announcements (issue 11).
     "announcement",
+    // The class store (issue 11): purchases name members, so they go before them.
+    "store_purchase",
+    "store_item",
     "member",
 ];
 

@@ -639,6 +639,9 @@ pub fn sealed_by(table: &str, column: &str) -> Option<SealedBy> {
         ("privacy_request", "details_enc" | "decision_note_enc") => SealedBy::Member {
             owner_column: "member_id",
         },
+        ("store_purchase", "reason_enc") => SealedBy::Member {
+            owner_column: "member_id",
+        },
         _ => SealedBy::Community,
     })
 }

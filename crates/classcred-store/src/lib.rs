@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod class_store;
 pub mod clock;
 pub mod device;
 pub mod erasure;

@@ -234,6 +234,29 @@ pub fn route_table() -> Vec<Route> {
         ),
         Route::get("/dashboard/research", Admin, get(pages::research::page)),
         Route::post("/dashboard/research", Admin, post(pages::research::build)),
+        // The class store (issue 11).
+        Route::get("/dashboard/store", Staff, get(pages::store::page)).nav("Store"),
+        Route::post("/dashboard/store/items", Staff, post(pages::store::create)),
+        Route::post(
+            "/dashboard/store/items/{item_id}",
+            Staff,
+            post(pages::store::edit),
+        ),
+        Route::post(
+            "/dashboard/store/purchases/{purchase_id}/approve",
+            Staff,
+            post(pages::store::approve),
+        ),
+        Route::post(
+            "/dashboard/store/purchases/{purchase_id}/reject",
+            Staff,
+            post(pages::store::reject),
+        ),
+        Route::post(
+            "/me/store/purchases/{purchase_id}/cancel",
+            Member,
+            post(pages::store::cancel),
+        ),
     ]
 }
 

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod members;
 pub mod network;
 pub mod settings;
+pub mod store;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;

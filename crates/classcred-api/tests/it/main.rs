@@ -7,5 +7,6 @@ mod auth;
 mod document;
 mod pagination;
 mod schemathesis;
+mod store;
 mod support;
 mod tokens;

@@ -11,6 +11,7 @@ mod give;
 mod message;
 mod reaction;
 mod rewards;
+mod store;
 
 use std::cell::RefCell;
 
@@ -48,6 +49,10 @@ pub fn apply<S: StateView + ?Sized>(
         Event::PointsAdjusted(e) => admin::points_adjusted(&mut cx, e),
         Event::BadgeGranted(e) => admin::badge_granted(&mut cx, e),
         Event::SettingsChanged(e) => admin::settings_changed(&mut cx, e),
+        Event::StoreItemSaved(e) => store::item_saved(&mut cx, e),
+        Event::PurchaseRequested(e) => store::requested(&mut cx, e),
+        Event::PurchaseDecided(e) => store::decided(&mut cx, e),
+        Event::PurchaseCancelled(e) => store::cancelled(&mut cx, e),
     }
     rewards::finish(&mut cx, event.occurred_at());
     cx.out

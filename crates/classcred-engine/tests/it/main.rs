@@ -14,5 +14,6 @@ mod props;
 mod quota;
 mod reactions;
 mod rewards;
+mod store;
 mod support;
 mod tax;

@@ -19,3 +19,4 @@ mod replay_prop;
 mod research_prop;
 mod retention;
 mod service;
+mod store;

@@ -65,7 +65,34 @@ pub(super) async fn handle(
         platform_user_id: cmd.user_id.as_str(),
         prefix: PREFIX,
     };
-    reply(&mrkdwn(&run_command(&ctx, &cmd.text).await))
+    let answer = mrkdwn(&run_command(&ctx, &cmd.text).await);
+    if classcred_platform::commands::Command::parse(&cmd.text)
+        == classcred_platform::commands::Command::Store
+    {
+        // A Buy button per item that can be bought now (the text lists them all).
+        let buttons: Vec<(u32, String)> = match classcred_platform::store_commands::items_on_sale(
+            &ctx,
+        )
+        .await
+        {
+            Ok(items) => items
+                .iter()
+                .filter(|i| i.left != Some(0))
+                .map(|i| {
+                    (
+                        i.item.number,
+                        format!("Buy #{} ({} points)", i.item.number, i.item.price),
+                    )
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(community_id = %community.id, error = %e, "store buttons not built");
+                Vec::new()
+            }
+        };
+        return Json(crate::blocks::store_response(&answer, &buttons)).into_response();
+    }
+    reply(&answer)
 }
 
 fn reply(text: &str) -> Response {

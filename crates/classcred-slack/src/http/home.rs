@@ -45,6 +45,26 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::PointsAdjusted { amount, .. } => format!("Points adjusted by {amount}"),
         // Every kind is named: a new one fails to compile here until it has its line.
         FeedKind::Recognition { units, .. } => format!("You gave {units} fire"),
+        FeedKind::Purchase {
+            item,
+            price,
+            status,
+            ..
+        } => format!(
+            ":shopping_trolley: Bought {} for {price} points{}",
+            escape_text(&item),
+            if status == classcred_engine::PurchaseStatus::Pending {
+                " (waiting for approval)"
+            } else {
+                ""
+            }
+        ),
+        FeedKind::PurchaseApproved { item, .. } => {
+            format!("Purchase of {} approved", escape_text(&item))
+        }
+        FeedKind::PurchaseRefunded { item, amount, .. } => {
+            format!("{amount} points refunded for {}", escape_text(&item))
+        }
     })
 }
 

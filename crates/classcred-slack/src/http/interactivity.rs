@@ -20,10 +20,18 @@ pub const HELP_ACTION: &str = "classcred_help";
 pub enum InteractionHandler {
     /// Reply with the `/cred` help through the `response_url`.
     Help,
+    /// A store Buy button (`store:buy:<number>`): buy the item for the member who clicked,
+    /// then answer through the `response_url`.
+    StoreBuy,
 }
 
 pub(super) fn default_router() -> Router<InteractionHandler> {
-    Router::new().on_action(HELP_ACTION, InteractionHandler::Help)
+    Router::new()
+        .on_action(HELP_ACTION, InteractionHandler::Help)
+        .on_action(
+            crate::blocks::STORE_BUY_ACTION,
+            InteractionHandler::StoreBuy,
+        )
 }
 
 fn team_of(i: &Interaction) -> Option<String> {
@@ -55,12 +63,12 @@ pub(super) async fn handle(
         Ok(i) => i,
         Err(e) => return bad_payload(&st, EP, &e),
     };
+    let mut community = None;
     match (team_of(&interaction), &interaction) {
-        (Some(team), _) => {
-            if let Err(r) = super::community_for_team(&st, EP, &team).await {
-                return r;
-            }
-        }
+        (Some(team), _) => match super::community_for_team(&st, EP, &team).await {
+            Ok(c) => community = Some(c),
+            Err(r) => return r,
+        },
         // Nothing is routed for an unknown interaction type: nothing to scope.
         (None, Interaction::Unknown(_)) => {}
         // Every known interaction names its workspace: one that does not is refused.
@@ -83,6 +91,44 @@ pub(super) async fn handle(
                         let body = ephemeral_response(&super::commands::help());
                         if let Err(e) = client.respond(&url, &body).await {
                             tracing::warn!(error = %e, "help reply failed");
+                        }
+                    });
+                }
+            }
+            InteractionHandler::StoreBuy => {
+                let (Interaction::BlockActions(b), Some(community)) = (&interaction, &community)
+                else {
+                    continue;
+                };
+                if community.state != classcred_store::CommunityState::Active {
+                    continue;
+                }
+                // The number is the button's own (`store:buy:3`), not a free value.
+                let number = r.rest;
+                if number.is_empty() || !number.bytes().all(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+                let ctx = classcred_platform::CommandContext {
+                    store: &st.store,
+                    login: st.login.as_ref(),
+                    community,
+                    platform_user_id: b.user.id.as_str(),
+                    prefix: super::commands::PREFIX,
+                };
+                // Bought (and processed) before the acknowledgement; the answer goes to the
+                // response_url.
+                let answer = match classcred_platform::store_commands::buy(&ctx, number).await {
+                    Ok(doc) => crate::blocks::mrkdwn(&doc),
+                    Err(e) => {
+                        tracing::error!(community_id = %community.id, error = %e, "store purchase failed");
+                        "Sorry, something went wrong. Please try again in a moment.".to_owned()
+                    }
+                };
+                if let Some(url) = b.response_url.clone() {
+                    let client = st.client.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = client.respond(&url, &ephemeral_response(&answer)).await {
+                            tracing::warn!(error = %e, "store reply failed");
                         }
                     });
                 }

@@ -21,6 +21,7 @@ mod notices;
 mod privacy_canaries;
 mod server;
 mod signature_sdk;
+mod store;
 
 use std::path::PathBuf;
 

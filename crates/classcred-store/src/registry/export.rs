@@ -384,6 +384,14 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &[own("giver_member_id"), own("recipient_member_id")],
         ColumnRules::ByClass,
     ),
+    // The class store (issue 11).
+    community("store_item", &["id"], &[], ColumnRules::ByClass),
+    community(
+        "store_purchase",
+        &["id"],
+        &[own("member_id"), own("decided_by")],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.

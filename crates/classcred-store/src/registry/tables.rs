@@ -992,4 +992,66 @@ pub static TABLES: &[Table] = &[
             ),
         ],
     },
+    // The class store (issue 11): item definitions and students' purchases.
+    Table {
+        name: "store_item",
+        purpose: "the class store's items, as an Instructor or Admin defined them",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("number", "the short number students buy the item by"),
+            np(
+                "record",
+                "the item's definition written by staff (name, description, price, stock, limits, \
+                 availability window, approval and status flags); no student data",
+            ),
+            np("stock", "most units ever sold (empty: unlimited)"),
+            np("sold", "pending and approved purchases (the oversell guard)"),
+            np("created_at", CREATED),
+            np("updated_at", "when the definition last changed"),
+        ],
+    },
+    Table {
+        name: "store_purchase",
+        purpose: "students' store purchases: what they bought, the price reserved and the decision",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            personal("member_id", Activity, Pseudonymous, CourseEnd, "who bought"),
+            np("store_item_id", "the item bought"),
+            personal(
+                "price_milli",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "the price reserved, thousandths (its ledger entries hold the points)",
+            ),
+            personal(
+                "status",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "pending, approved, rejected, cancelled or refused",
+            ),
+            personal(
+                "reason_enc",
+                Activity,
+                Encrypted,
+                CourseEnd,
+                "why it was refused (the rules' words) or rejected (the Instructor's words), sealed \
+                 with the buyer's key",
+            ),
+            personal(
+                "decided_by",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "the Instructor or Admin who decided, or the student who cancelled",
+            ),
+            personal("requested_at", Metadata, Pseudonymous, CourseEnd, "when it was asked for"),
+            personal("decided_at", Metadata, Pseudonymous, CourseEnd, "when it was decided"),
+            np("created_at", CREATED),
+            np("updated_at", "when the row last changed"),
+        ],
+    },
 ];

@@ -52,6 +52,7 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let sign_in_network = c("sign_in_record.network_enc");
     let sign_in_agent = c("sign_in_record.agent_enc");
     let announcement = c("announcement.text_enc");
+    let purchase_reason = c("store_purchase.reason_enc");
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
@@ -156,6 +157,20 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         .insert_announcement("C1", &announcement, 3, &m2)
         .await
         .unwrap();
+    tx.for_community(cid)
+        .save_purchase(&classcred_store::class_store::PurchaseRow {
+            purchase_id: format!("purchase-{tag}"),
+            member_id: m1.clone(),
+            item_id: "item".into(),
+            price_milli: 1000,
+            status: "rejected".into(),
+            reason: Some(purchase_reason),
+            decided_by: Some(m2.clone()),
+            requested_at: 3,
+            decided_at: Some(4),
+        })
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         canaries,
@@ -250,6 +265,17 @@ async fn read_back(
             .await?
             .unwrap()
             .text,
+    );
+    let purchases = tx
+        .for_community(cid)
+        .purchases(&classcred_store::class_store::PurchaseFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await?;
+    out.insert(
+        "store_purchase.reason_enc".into(),
+        purchases[0].reason.clone().unwrap(),
     );
     tx.commit().await?;
     Ok(out)

@@ -61,6 +61,9 @@ struct Me {
     sign_ins: Vec<SignInLine>,
     /// Device data is on (the sign-in section is shown).
     device_data: bool,
+    /// The member's store purchases, newest first, and whether each can still be cancelled.
+    purchases: Vec<(super::store::PurchaseRow, bool)>,
+    csrf: String,
 }
 
 /// One recorded sign-in.
@@ -160,7 +163,16 @@ pub(crate) async fn show(
         })
         .collect();
     tx.commit().await?;
+    let tz = {
+        let mut tx = state.store.begin().await?;
+        let s = classcred_service::settings(&mut tx, &viewer.community_id).await?;
+        tx.rollback().await?;
+        s.timezone
+    };
+    let purchases = super::store::my_purchases(state, viewer, &tz).await?;
     render(&Me {
+        purchases,
+        csrf: viewer.csrf.clone(),
         device_data: state.device.enabled,
         sign_ins,
         chrome: Chrome::for_viewer(viewer, "My data", "/me"),

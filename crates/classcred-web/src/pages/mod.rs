@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod privacy_requests;
 pub mod research;
 pub mod settings;
+pub mod store;
 pub mod student;
 
 use std::sync::LazyLock;

@@ -248,6 +248,35 @@ fn feed_line(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Ok(FeedKind::Purchase {
+            member,
+            item,
+            price,
+            status,
+            ..
+        }) => format!(
+            "{} bought “{item}” for {price} points{}",
+            name(member.as_str()),
+            if status == classcred_engine::PurchaseStatus::Pending {
+                " (waiting for approval)"
+            } else {
+                ""
+            }
+        ),
+        Ok(FeedKind::PurchaseApproved { member, item, .. }) => {
+            format!("Purchase of “{item}” by {} approved", name(member.as_str()))
+        }
+        Ok(FeedKind::PurchaseRefunded {
+            member,
+            item,
+            amount,
+            status,
+            ..
+        }) => format!(
+            "{amount} points refunded to {} for “{item}” ({})",
+            name(member.as_str()),
+            status.as_str()
+        ),
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {

@@ -22,4 +22,5 @@ mod privacy_requests;
 mod research;
 mod retention;
 mod settings;
+mod store;
 mod support;

@@ -292,6 +292,44 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, OK, OK],
     ),
+    // The class store (issue 11): an empty item form is shown again with its messages; the
+    // literal `{…_id}` names no item or purchase (the real cases are in `store`).
+    (
+        Method::Get,
+        "/dashboard/store",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/store/items",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, 422, 422, 422],
+    ),
+    (
+        Method::Post,
+        "/dashboard/store/items/{item_id}",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/dashboard/store/purchases/{purchase_id}/approve",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/dashboard/store/purchases/{purchase_id}/reject",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/me/store/purchases/{purchase_id}/cancel",
+        Access::Member,
+        [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
 ];
 
 #[tokio::test]

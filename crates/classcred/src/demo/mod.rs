@@ -15,6 +15,7 @@
 //! demo community and changes nothing.
 
 mod roster;
+mod store;
 mod timeline;
 
 use std::fmt;
@@ -170,6 +171,9 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     }
     settle(store, &cid, batch.take()).await?;
     announcements(store, &cid, &admin, &tz, now).await?;
+    store::fill(store, &cid, &admin, now)
+        .await
+        .context("filling the demo's store")?;
     store
         .audit(&AuditRecord {
             community_id: Some(cid.clone()),

@@ -151,6 +151,51 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
     }
 
     run("pages.mjs", &facts(&["ADMIN", "ADMIN_SPARE", "STUDENT"]));
+
+    // The store: the Instructor adds an item in the browser, the student buys it (as from
+    // chat, through the same service call), the Instructor approves it in the browser, and the
+    // balance shows the debit (spendable down by the price, earned unchanged).
+    let item = "Browser test pass";
+    let store_vars = |step: &str| {
+        let mut v = facts(&["INSTRUCTOR"]);
+        v.push(("STEP", step.to_string()));
+        v.push(("ITEM_NAME", item.to_string()));
+        v
+    };
+    if run("store.mjs", &store_vars("create")) {
+        let points = |store: &classcred_store::Store| {
+            let (store, c, m) = (
+                store.clone(),
+                class.community.clone(),
+                class.student.id.clone(),
+            );
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let p = tx.for_community(&c).member_points(&m).await.unwrap();
+                tx.rollback().await.unwrap();
+                (p.earned_milli, p.spendable_milli)
+            }
+        };
+        let before = rt.block_on(points(&store));
+        let bought = rt
+            .block_on(classcred_service::store::buy(
+                &store,
+                &class.community,
+                &class.student.id,
+                item,
+                chrono::Utc::now(),
+            ))
+            .unwrap();
+        assert_eq!(
+            bought.status,
+            Some(classcred_engine::PurchaseStatus::Pending),
+            "{bought:?}"
+        );
+        if run("store.mjs", &store_vars("approve")) {
+            let after = rt.block_on(points(&store));
+            assert_eq!(after, (before.0, before.1 - 1000), "the debit shows");
+        }
+    }
     site.shut_down();
     failed
 }
