@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings};
+use crate::endpoints::{
+    balances, feed, leaderboard, ledger, members, network, questions, settings,
+};
 
 /// The name of the security scheme in the document.
 pub const BEARER_SCHEME: &str = "bearer";
@@ -46,6 +48,7 @@ impl Modify for BearerScheme {
         settings::get,
         network::get,
         crate::routes::openapi_json,
+        questions::list,
     ),
     modifiers(&BearerScheme),
     tags(
@@ -56,6 +59,7 @@ impl Modify for BearerScheme {
         (name = "settings", description = "The community's rules"),
         (name = "network", description = "Who recognises whom"),
         (name = "meta", description = "This document"),
+        (name = "questions", description = "Questions asked in the class and their answers"),
     )
 )]
 pub struct ApiDoc;

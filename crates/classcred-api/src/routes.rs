@@ -6,7 +6,9 @@ use axum::http::Method;
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 
-use crate::endpoints::{balances, feed, leaderboard, ledger, members, network, settings};
+use crate::endpoints::{
+    balances, feed, leaderboard, ledger, members, network, questions, settings,
+};
 use crate::openapi::ApiDoc;
 use crate::ApiState;
 
@@ -34,6 +36,7 @@ fn table() -> Vec<(ApiRoute, MethodRouter<ApiState>)> {
         (route("/api/v1/settings"), get(settings::get)),
         (route("/api/v1/network"), get(network::get)),
         (route(OPENAPI_PATH), get(openapi_json)),
+        (route("/api/v1/questions"), get(questions::list)),
     ]
 }
 

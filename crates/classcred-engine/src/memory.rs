@@ -18,6 +18,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
+use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
 use crate::time::{IsoWeek, QuotaDay};
@@ -102,6 +103,8 @@ pub struct InMemoryState {
     giving_days: HashSet<(MemberId, QuotaDay)>,
     feed: Vec<FeedItem>,
     notices: Vec<Notice>,
+    questions: HashMap<String, QuestionRecord>,
+    answer_of: HashMap<String, String>,
 }
 
 impl InMemoryState {
@@ -172,6 +175,23 @@ impl InMemoryState {
         }
         self.feed.extend(outcome.feed.iter().cloned());
         self.notices.extend(outcome.notices.iter().cloned());
+        for q in &outcome.questions {
+            for a in &q.answers {
+                self.answer_of
+                    .insert(a.platform_message_id.clone(), q.platform_message_id.clone());
+            }
+            self.questions
+                .insert(q.platform_message_id.clone(), q.clone());
+        }
+    }
+
+    /// Every question record, oldest first (by time asked, then id).
+    pub fn questions(&self) -> Vec<&QuestionRecord> {
+        let mut v: Vec<&QuestionRecord> = self.questions.values().collect();
+        v.sort_by(|a, b| {
+            (a.asked_at, &a.platform_message_id).cmp(&(b.asked_at, &b.platform_message_id))
+        });
+        v
     }
 
     fn index_entry(&mut self, e: &LedgerEntry) {
@@ -358,5 +378,13 @@ impl StateView for InMemoryState {
             .collect();
         v.sort();
         v
+    }
+
+    fn question(&self, platform_message_id: &str) -> Option<QuestionRecord> {
+        self.questions.get(platform_message_id).cloned()
+    }
+
+    fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
+        self.answer_of.get(answer_message_id).cloned()
     }
 }

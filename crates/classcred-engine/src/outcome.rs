@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
+use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::time::{IsoWeek, QuotaDay};
 
@@ -40,6 +41,9 @@ pub struct Outcome {
     /// them (the store keeps them with the community).
     #[serde(default)]
     pub settings: Option<CommunitySettings>,
+    /// Question records to upsert (by platform message id).
+    #[serde(default)]
+    pub questions: Vec<QuestionRecord>,
 }
 
 impl Outcome {
@@ -54,6 +58,7 @@ impl Outcome {
             && self.reactions.is_empty()
             && self.members.is_empty()
             && self.settings.is_none()
+            && self.questions.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -183,6 +188,21 @@ pub enum NoticeKind {
         /// Whether every community or only this one is affected.
         scope: String,
     },
+    /// To the asker: someone replied to their question (adapters that can, show an Accept
+    /// button for `answer`).
+    AnswerReceived {
+        /// The question's platform message id.
+        question: String,
+        /// The reply's platform message id.
+        answer: String,
+    },
+    /// To the answerer: their answer was accepted (`reward` is zero when none is earned).
+    AnswerAccepted {
+        /// The question's platform message id.
+        question: String,
+        /// Points earned.
+        reward: Points,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -289,6 +309,18 @@ impl fmt::Display for NoticeKind {
                      institution requires."
                 )
             }
+            NoticeKind::AnswerReceived { answer, .. } => write!(
+                f,
+                "Someone answered your question. If it helped, accept the answer (the Accept \
+                 button, or the `accept {answer}` command) so your class sees it is answered."
+            ),
+            NoticeKind::AnswerAccepted { reward, .. } => {
+                if *reward > Points::ZERO {
+                    write!(f, "Your answer was accepted: +{reward} points.")
+                } else {
+                    write!(f, "Your answer was accepted.")
+                }
+            }
         }
     }
 }
@@ -382,6 +414,41 @@ pub enum FeedKind {
         amount: Points,
         /// The Admin's reason.
         reason: String,
+    },
+    /// Community feed: a question was asked.
+    QuestionAsked {
+        /// The asker.
+        asker: MemberId,
+        /// The question.
+        platform_message_id: Arc<str>,
+    },
+    /// Community feed: someone other than the asker replied to a question.
+    QuestionAnswered {
+        /// Who replied.
+        author: MemberId,
+        /// The question.
+        question: Arc<str>,
+        /// The reply.
+        answer: Arc<str>,
+    },
+    /// Community and member feed: an answer was accepted (`reward` zero when none).
+    AnswerAccepted {
+        /// The answer's author.
+        author: MemberId,
+        /// The question.
+        question: Arc<str>,
+        /// The reply.
+        answer: Arc<str>,
+        /// Points earned.
+        reward: Points,
+    },
+    /// Member feed: an answer's reward was taken back (answer or question deleted, or another
+    /// answer accepted).
+    AnswerRewardReversed {
+        /// The question.
+        question: Arc<str>,
+        /// Points removed (positive).
+        amount: Points,
     },
 }
 

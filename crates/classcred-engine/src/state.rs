@@ -8,6 +8,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo};
 use crate::ledger::IdempotencyKey;
 use crate::outcome::{MessageRecord, ReactionRecord};
 use crate::points::Points;
+use crate::questions::QuestionRecord;
 use crate::time::{IsoWeek, QuotaDay};
 
 /// Read access to one community's state.
@@ -57,4 +58,10 @@ pub trait StateView {
 
     /// Per student giver, fire units standing that were given in `week` (for the weekly badge).
     fn weekly_fire_by_giver(&self, week: IsoWeek) -> Vec<(MemberId, u32)>;
+
+    /// The record of a question (by its platform message id), if it was asked.
+    fn question(&self, platform_message_id: &str) -> Option<QuestionRecord>;
+
+    /// The question a reply answers, by the reply's platform message id.
+    fn question_of_answer(&self, answer_message_id: &str) -> Option<String>;
 }

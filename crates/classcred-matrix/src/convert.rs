@@ -14,7 +14,8 @@
 
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    count_fire_tokens, Event, MemberId, MessageDeleted, MessageEdited, MessagePosted, Reaction,
+    count_fire_tokens, looks_like_question, Event, MemberId, MessageDeleted, MessageEdited,
+    MessagePosted, Reaction,
 };
 
 use crate::events::{is_user_id, Envelope, MatrixEvent, Membership, MessageContent};
@@ -103,7 +104,10 @@ pub fn classify(env: &Envelope, is_ours: impl Fn(&str) -> bool) -> Action {
                 return Action::Command { args };
             }
             let (mentions, fire_count) = scan(&m.content);
-            if fire_count == 0 && mentions.is_empty() {
+            let thread = m.thread_root().map(str::to_owned);
+            // Kept when it may give fire, ask a question, or answer one (a thread reply).
+            let is_question = looks_like_question(&m.content.body);
+            if fire_count == 0 && mentions.is_empty() && !is_question && thread.is_none() {
                 return Action::Ignore("no_fire");
             }
             Action::Store(Event::MessagePosted(MessagePosted {
@@ -112,9 +116,10 @@ pub fn classify(env: &Envelope, is_ours: impl Fn(&str) -> bool) -> Action {
                 mentions,
                 fire_count,
                 text: m.content.body.clone(),
-                thread: m.thread_root().map(str::to_owned),
+                thread,
                 channel: Some(env.room_id.clone()),
                 occurred_at: time_of(env),
+                is_question,
             }))
         }
     }

@@ -1,5 +1,6 @@
 //! The member commands, the same on every platform: `me`, `top [week|month|all]`,
-//! `dashboard`, `privacy [export|correct|delete] [details]` and `help` (also anything else).
+//! `dashboard`, `privacy [export|correct|delete] [details]`, `questions`, `accept ANSWER_ID`
+//! (in `questions.rs`) and `help` (also anything else).
 //! [`run_command`] answers with a [`Doc`]; the adapter parses who asked, where, and the
 //! argument text (after its own prefix: Slack `/cred`, Matrix `!cred`, Teams `@ClassCred`), and
 //! renders the answer.
@@ -40,6 +41,10 @@ pub enum Command {
     Dashboard,
     /// `privacy` and the rest of the text after it, as typed.
     Privacy(String),
+    /// `questions`: the unanswered questions, oldest first.
+    Questions,
+    /// `accept ANSWER_ID`.
+    Accept(String),
 }
 
 impl Command {
@@ -62,6 +67,8 @@ impl Command {
                 let rest = args.trim_start();
                 Command::Privacy(rest.get("privacy".len()..).unwrap_or("").trim().to_owned())
             }
+            Some("questions") => Command::Questions,
+            Some("accept") => Command::Accept(words.collect::<Vec<_>>().join(" ")),
             _ => Command::Help,
         }
     }
@@ -110,6 +117,8 @@ pub fn help(prefix: &str) -> Doc {
         ("top [week|month|all]", "the class leaderboard"),
         ("dashboard", "a private sign-in link to the web dashboard"),
         ("privacy", "ask to see/export, correct or delete your data"),
+        ("questions", "the unanswered questions, oldest first"),
+        ("accept ANSWER_ID", "accept an answer to your question"),
         ("help", "this help"),
     ] {
         d.push(
@@ -138,6 +147,8 @@ pub async fn answer(ctx: &CommandContext<'_>, cmd: Command) -> anyhow::Result<Do
         }
         Command::Dashboard => dashboard(ctx).await,
         Command::Privacy(rest) => privacy(ctx, &rest).await,
+        Command::Questions => crate::questions::questions(ctx).await,
+        Command::Accept(id) => crate::questions::accept(ctx, &id).await,
     }
 }
 
@@ -375,6 +386,11 @@ mod tests {
             Command::Privacy("correct my name is Ana".into())
         );
         assert_eq!(Command::parse("nonsense"), Command::Help);
+        assert_eq!(Command::parse("Questions"), Command::Questions);
+        assert_eq!(
+            Command::parse("accept C1:1.2"),
+            Command::Accept("C1:1.2".into())
+        );
     }
 
     #[test]

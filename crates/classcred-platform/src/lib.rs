@@ -21,6 +21,7 @@ pub mod commands;
 pub mod lifecycle;
 pub mod members;
 pub mod notice;
+pub mod questions;
 mod text;
 
 use std::collections::BTreeMap;

@@ -29,6 +29,7 @@ pub mod login;
 pub mod privacy_requests;
 mod process;
 mod queries;
+pub mod questions;
 pub mod receipt;
 mod replay;
 pub mod research;
@@ -297,6 +298,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::PointsAdjusted(_) => "points_adjusted",
         Event::BadgeGranted(_) => "badge_granted",
         Event::SettingsChanged(_) => "settings_changed",
+        Event::AnswerAccepted(_) => "answer_accepted",
     }
 }
 

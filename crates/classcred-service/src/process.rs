@@ -25,6 +25,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PointsAdjusted(a) => vec![&a.by, &a.member],
         Event::BadgeGranted(b) => vec![&b.by, &b.member],
         Event::SettingsChanged(c) => vec![&c.by],
+        Event::AnswerAccepted(a) => vec![&a.by],
     }
 }
 
@@ -61,6 +62,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
             x.member = m(&x.member);
         }
         Event::SettingsChanged(x) => x.by = m(&x.by),
+        Event::AnswerAccepted(x) => x.by = m(&x.by),
     }
     out
 }
@@ -92,6 +94,7 @@ pub(crate) fn without_non_members(
         Event::PointsAdjusted(a) => is_member(&a.by) && is_member(&a.member),
         Event::BadgeGranted(b) => is_member(&b.by) && is_member(&b.member),
         Event::SettingsChanged(c) => is_member(&c.by),
+        Event::AnswerAccepted(a) => is_member(&a.by),
     };
     keep.then_some(out)
 }
@@ -321,6 +324,9 @@ async fn write_outcome(
     for item in &outcome.feed {
         write_feed_item(tx, item).await?;
     }
+    for q in &outcome.questions {
+        tx.upsert_question(&crate::questions::upsert(q)?).await?;
+    }
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, and `channel` where it was
         // posted, so the adapter can answer where the member acted (e.g. an ephemeral message
@@ -365,13 +371,24 @@ fn message_ref(e: &Event) -> Option<&str> {
         Event::MessageEdited(m) => Some(&m.platform_message_id),
         Event::MessageDeleted(m) => Some(&m.platform_message_id),
         Event::ReactionAdded(r) | Event::ReactionRemoved(r) => Some(&r.platform_message_id),
+        Event::AnswerAccepted(a) => Some(&a.answer),
         _ => None,
     }
 }
 
-/// Keep the message text (encrypted) for feeds and dashboards.
-async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event) -> Result<()> {
+/// Keep the message text (encrypted) for feeds and dashboards. Thread replies without fire or
+/// mentions are kept only when they answer a question.
+async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event, outcome: &Outcome) -> Result<()> {
     if let Event::MessagePosted(m) = e {
+        let about_questions = outcome.questions.iter().any(|q| {
+            q.platform_message_id == m.platform_message_id
+                || q.answers
+                    .iter()
+                    .any(|a| a.platform_message_id == m.platform_message_id)
+        });
+        if m.thread.is_some() && m.fire_count == 0 && m.mentions.is_empty() && !about_questions {
+            return Ok(());
+        }
         tx.insert_message(&NewMessage {
             platform_message_id: m.platform_message_id.clone(),
             // The adapter names the channel (events stored before it did have none).
@@ -560,7 +577,7 @@ async fn process_in(
                     let event = map_members(&e, members);
                     let outcome =
                         run_engine(tx, inbox_id, |s| Ok(apply(&settings, s, &event))).await?;
-                    record_message(tx, &event).await?;
+                    record_message(tx, &event, &outcome).await?;
                     outcome
                 }
                 // An actor is not a member (another workspace, unknown, deactivated).

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
+use classcred_engine::QuestionRecord;
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, Role, StateView,
 };
@@ -37,6 +38,8 @@ pub(crate) enum Question {
     DistinctRecipients(MemberId),
     GaveOn(MemberId, QuotaDay),
     WeeklyFireByGiver(IsoWeek),
+    Question(String),
+    QuestionOfAnswer(String),
 }
 
 #[derive(Clone, Debug)]
@@ -49,6 +52,8 @@ pub(crate) enum Answer {
     Reactions(Vec<ReactionRecord>),
     Points(Points),
     ByGiver(Vec<(MemberId, u32)>),
+    Question(Option<QuestionRecord>),
+    Text(Option<String>),
 }
 
 /// Answers known so far, and the questions that were asked without one.
@@ -159,6 +164,18 @@ impl StateView for Recorded {
         match self.get(Question::WeeklyFireByGiver(week)) {
             Some(Answer::ByGiver(v)) => v.clone(),
             _ => Vec::new(),
+        }
+    }
+    fn question(&self, platform_message_id: &str) -> Option<QuestionRecord> {
+        match self.get(Question::Question(platform_message_id.to_string())) {
+            Some(Answer::Question(q)) => q.clone(),
+            _ => None,
+        }
+    }
+    fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
+        match self.get(Question::QuestionOfAnswer(answer_message_id.to_string())) {
+            Some(Answer::Text(t)) => t.clone(),
+            _ => None,
         }
     }
 }
@@ -289,5 +306,10 @@ pub(crate) async fn answer(
                 })
                 .collect(),
         ),
+        Question::Question(id) => Answer::Question(match tx.engine_question(id).await? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        }),
+        Question::QuestionOfAnswer(id) => Answer::Text(tx.question_of_answer(id).await?),
     })
 }

@@ -10,7 +10,8 @@ use crate::ids::{SlackChannelId, SlackTs, SlackUserId};
 use crate::mentions::{scan_mentions, strip_code_and_quotes};
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    count_fire_tokens, Event, MemberId, MessageDeleted, MessageEdited, MessagePosted, Reaction,
+    count_fire_tokens, looks_like_question, Event, MemberId, MessageDeleted, MessageEdited,
+    MessagePosted, Reaction,
 };
 use classcred_store::{MemberKind, MemberProfile, NewMember, Role};
 
@@ -65,15 +66,17 @@ pub fn message_event(ev: &MessageEvent, app_user: Option<&SlackUserId>) -> Optio
         MessageEvent::Posted(p) => {
             let author = from_person(&p.message, app_user)?;
             let (mentions, fire_count) = scan_text(&p.message.text);
-            if fire_count == 0 && mentions.is_empty() {
-                return None;
-            }
             let thread = p
                 .message
                 .thread_ts
                 .as_ref()
                 .filter(|_| p.message.is_thread_reply())
                 .map(|t| message_id(&p.channel, t));
+            // Kept when it may give fire, ask a question, or answer one (a thread reply).
+            let is_question = looks_like_question(&p.message.text);
+            if fire_count == 0 && mentions.is_empty() && !is_question && thread.is_none() {
+                return None;
+            }
             Some(Event::MessagePosted(MessagePosted {
                 channel: Some(p.channel.as_str().to_owned()),
                 platform_message_id: message_id(&p.channel, &p.message.ts),
@@ -83,6 +86,7 @@ pub fn message_event(ev: &MessageEvent, app_user: Option<&SlackUserId>) -> Optio
                 text: p.message.text.clone(),
                 thread,
                 occurred_at: ts_time(&p.message.ts),
+                is_question,
             }))
         }
         MessageEvent::Changed(c) => {

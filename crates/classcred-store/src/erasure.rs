@@ -344,6 +344,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     // Privacy governance (issue 12): per-community rows naming Admins.
     "policy_ack",
     "breach_notice",
+    // Questions and answers (migration 0021).
+    "answer",
+    "question",
     "member",
 ];
 
@@ -403,6 +406,8 @@ impl Store {
                     | "member_points"
                     | "member_period_points"
                     | "points_period_zone"
+                    | "question"
+                    | "answer"
             );
             loop {
                 let sql = if has_id {

@@ -9,7 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    count_fire_tokens, Event, MemberId, MessageDeleted, MessageEdited, MessagePosted, Reaction,
+    count_fire_tokens, looks_like_question, Event, MemberId, MessageDeleted, MessageEdited,
+    MessagePosted, Reaction,
 };
 
 use crate::activity::Activity;
@@ -112,13 +113,15 @@ pub fn message_posted(a: &Activity, now: DateTime<Utc>) -> Option<Event> {
     let text = a.text.clone().unwrap_or_default();
     let mentions = a.mentioned_ids();
     let fire = fire_count(&text);
-    if fire == 0 && mentions.is_empty() {
-        return None;
-    }
     let thread = conv
         .thread_root()
         .filter(|root| *root != id)
         .map(|root| message_id(conv.base(), root));
+    // Kept when it may give fire, ask a question, or answer one (a thread reply).
+    let is_question = looks_like_question(&text);
+    if fire == 0 && mentions.is_empty() && !is_question && thread.is_none() {
+        return None;
+    }
     Some(Event::MessagePosted(MessagePosted {
         platform_message_id: message_id(conv.base(), id),
         author: MemberId::new(author),
@@ -128,6 +131,7 @@ pub fn message_posted(a: &Activity, now: DateTime<Utc>) -> Option<Event> {
         thread,
         channel: Some(conv.base().to_owned()),
         occurred_at: occurred_at(a, now),
+        is_question,
     }))
 }
 

@@ -7,6 +7,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod members;
 pub mod network;
+pub mod questions;
 pub mod settings;
 
 use chrono::{DateTime, SecondsFormat, Utc};

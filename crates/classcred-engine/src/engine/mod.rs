@@ -4,11 +4,13 @@
 //!
 //! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
 //! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
-//! `rewards` (levels and automatic badges, run after every event).
+//! `rewards` (levels and automatic badges, run after every event), `questions` (questions,
+//! answers, accepts and the answer reward).
 
 mod admin;
 mod give;
 mod message;
+mod questions;
 mod reaction;
 mod rewards;
 
@@ -48,6 +50,7 @@ pub fn apply<S: StateView + ?Sized>(
         Event::PointsAdjusted(e) => admin::points_adjusted(&mut cx, e),
         Event::BadgeGranted(e) => admin::badge_granted(&mut cx, e),
         Event::SettingsChanged(e) => admin::settings_changed(&mut cx, e),
+        Event::AnswerAccepted(e) => questions::accepted(&mut cx, e),
     }
     rewards::finish(&mut cx, event.occurred_at());
     cx.out

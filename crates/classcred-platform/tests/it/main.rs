@@ -304,6 +304,7 @@ async fn unknown_members_are_looked_up_and_notices_reach_the_adapter() {
         let c = community(&store, Platform::Matrix, "!r:localtest").await;
         let give = |id: &str, to: &[&str]| {
             Event::MessagePosted(MessagePosted {
+                is_question: false,
                 platform_message_id: id.into(),
                 author: MemberId::new("@t:localtest"),
                 mentions: to.iter().map(|m| MemberId::new(*m)).collect(),
@@ -381,6 +382,7 @@ async fn notices_go_to_the_adapter_with_where_the_member_acted() {
         .unwrap();
         // The teacher gives to themself: the engine answers with a private notice.
         let ev = Event::MessagePosted(MessagePosted {
+            is_question: false,
             platform_message_id: "$self".into(),
             author: MemberId::new("@t:localtest"),
             mentions: vec![MemberId::new("@t:localtest")],

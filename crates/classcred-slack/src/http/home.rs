@@ -45,6 +45,14 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::PointsAdjusted { amount, .. } => format!("Points adjusted by {amount}"),
         // Every kind is named: a new one fails to compile here until it has its line.
         FeedKind::Recognition { units, .. } => format!("You gave {units} fire"),
+        FeedKind::QuestionAsked { .. } => "You asked a question".to_owned(),
+        FeedKind::QuestionAnswered { .. } => "You answered a question".to_owned(),
+        FeedKind::AnswerAccepted { reward, .. } => {
+            format!(":white_check_mark: Your answer was accepted ({reward} points)")
+        }
+        FeedKind::AnswerRewardReversed { amount, .. } => {
+            format!("Answer reward taken back ({amount} points)")
+        }
     })
 }
 

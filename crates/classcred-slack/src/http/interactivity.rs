@@ -20,10 +20,17 @@ pub const HELP_ACTION: &str = "classcred_help";
 pub enum InteractionHandler {
     /// Reply with the `/cred` help through the `response_url`.
     Help,
+    /// The asker's "Accept answer" button: an `answer_accepted` event (see `accept.rs`).
+    AcceptAnswer,
 }
 
 pub(super) fn default_router() -> Router<InteractionHandler> {
-    Router::new().on_action(HELP_ACTION, InteractionHandler::Help)
+    Router::new()
+        .on_action(HELP_ACTION, InteractionHandler::Help)
+        .on_action(
+            crate::blocks::ACCEPT_ANSWER_ACTION,
+            InteractionHandler::AcceptAnswer,
+        )
 }
 
 fn team_of(i: &Interaction) -> Option<String> {
@@ -55,12 +62,12 @@ pub(super) async fn handle(
         Ok(i) => i,
         Err(e) => return bad_payload(&st, EP, &e),
     };
+    let mut community = None;
     match (team_of(&interaction), &interaction) {
-        (Some(team), _) => {
-            if let Err(r) = super::community_for_team(&st, EP, &team).await {
-                return r;
-            }
-        }
+        (Some(team), _) => match super::community_for_team(&st, EP, &team).await {
+            Ok(c) => community = Some(c),
+            Err(r) => return r,
+        },
         // Nothing is routed for an unknown interaction type: nothing to scope.
         (None, Interaction::Unknown(_)) => {}
         // Every known interaction names its workspace: one that does not is refused.
@@ -85,6 +92,13 @@ pub(super) async fn handle(
                             tracing::warn!(error = %e, "help reply failed");
                         }
                     });
+                }
+            }
+            InteractionHandler::AcceptAnswer => {
+                if let (Some(c), Interaction::BlockActions(b)) = (&community, &interaction) {
+                    if let Err(r) = super::accept::accept_answer(&st, c, b, r.action).await {
+                        return r;
+                    }
                 }
             }
         }

@@ -114,6 +114,7 @@ impl Builder {
             at,
             format!("demo-msg-{n}"),
             Event::MessagePosted(MessagePosted {
+                is_question: false,
                 channel: None,
                 platform_message_id: id.clone(),
                 author: MemberId::new(author),
@@ -186,6 +187,7 @@ impl Builder {
             at,
             format!("demo-msg-{n}"),
             Event::MessagePosted(MessagePosted {
+                is_question: false,
                 channel: None,
                 platform_message_id: format!("CDEMOGENERAL:{}.{n:06}", at.timestamp()),
                 author: MemberId::new(author),
