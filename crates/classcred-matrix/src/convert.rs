@@ -354,6 +354,31 @@ mod tests {
     }
 
     #[test]
+    fn questions_and_thread_replies_are_kept_with_their_flag() {
+        let e = env(
+            "m.room.message",
+            "@alice:hs",
+            json!({"msgtype":"m.text","body":"Is the quiz open book? @bob:hs"}),
+        );
+        let Action::Store(Event::MessagePosted(q)) = classify(&e, ours) else {
+            panic!("{:?}", classify(&e, ours))
+        };
+        assert!(q.is_question);
+        assert_eq!((q.thread, q.channel.as_deref()), (None, Some("!room:hs")));
+        let e = env(
+            "m.room.message",
+            "@bob:hs",
+            json!({"msgtype":"m.text","body":"Yes it is.",
+                "m.relates_to":{"rel_type":"m.thread","event_id":"$q"}}),
+        );
+        let Action::Store(Event::MessagePosted(r)) = classify(&e, ours) else {
+            panic!("{:?}", classify(&e, ours))
+        };
+        assert!(!r.is_question);
+        assert_eq!(r.thread.as_deref(), Some("$q"));
+    }
+
+    #[test]
     fn threads() {
         let e = env(
             "m.room.message",

@@ -209,6 +209,38 @@ mod tests {
     }
 
     #[test]
+    fn questions_and_thread_replies_are_kept_with_their_flag() {
+        // A question without fire or mention: kept, flagged, top-level.
+        let Some(Event::MessagePosted(q)) = msg(serde_json::json!({"type":"message",
+            "channel":"C1","user":"U1","ts":"10.0","text":"How do I submit part 2? :thinking_face:"}))
+        else {
+            panic!()
+        };
+        assert!(q.is_question);
+        assert_eq!((q.thread, q.channel.as_deref()), (None, Some("C1")));
+        // A plain reply in its thread (Slack: `thread_ts` differs from `ts`): kept, an answer
+        // candidate, not a question.
+        let Some(Event::MessagePosted(r)) = msg(serde_json::json!({"type":"message",
+            "channel":"C1","user":"U2","ts":"11.0","thread_ts":"10.0","text":"Use the form."}))
+        else {
+            panic!()
+        };
+        assert!(!r.is_question);
+        assert_eq!(r.thread.as_deref(), Some("C1:10.0"));
+        // The thread's parent as Slack re-sends it (`thread_ts` = `ts`) is top-level.
+        let Some(Event::MessagePosted(p)) = msg(serde_json::json!({"type":"message",
+            "channel":"C1","user":"U1","ts":"10.0","thread_ts":"10.0","text":"Why? <@U9>"}))
+        else {
+            panic!()
+        };
+        assert!(p.is_question && p.thread.is_none());
+        // Serialised without the flag when false (events stored before it parse the same).
+        assert!(!serde_json::to_string(&Event::MessagePosted(r))
+            .unwrap()
+            .contains("is_question"));
+    }
+
+    #[test]
     fn ts_keeps_the_fraction() {
         let t = ts_time(&SlackTs::parse("1700000000.000100").unwrap());
         assert_eq!(t.timestamp(), 1_700_000_000);

@@ -227,6 +227,36 @@ mod tests {
     }
 
     #[test]
+    fn questions_and_thread_replies_are_kept_with_their_flag() {
+        let a = act(serde_json::json!({
+            "type": "message", "id": "1700000000001", "from": {"id": "29:alice"},
+            "recipient": {"id": "28:bot"},
+            "conversation": {"id": "19:chan@thread.tacv2", "conversationType": "channel"},
+            "text": "When is the deadline? <at>Bob</at>", "entities": []
+        }));
+        let Some(Event::MessagePosted(q)) = message_posted(&a, now()) else {
+            panic!()
+        };
+        assert!(q.is_question);
+        assert_eq!(q.thread, None);
+        let a = act(serde_json::json!({
+            "type": "message", "id": "1700000000002", "from": {"id": "29:bob"},
+            "recipient": {"id": "28:bot"},
+            "conversation": {"id": "19:chan@thread.tacv2;messageid=1700000000001", "conversationType": "channel"},
+            "replyToId": "1700000000001",
+            "text": "Friday.", "entities": []
+        }));
+        let Some(Event::MessagePosted(r)) = message_posted(&a, now()) else {
+            panic!()
+        };
+        assert!(!r.is_question);
+        assert_eq!(
+            r.thread.as_deref(),
+            Some("19:chan@thread.tacv2:1700000000001")
+        );
+    }
+
+    #[test]
     fn a_post_with_mentions_from_entities_only() {
         let a = act(serde_json::json!({
             "type": "message", "id": "1700000000001", "timestamp": "2023-11-14T22:13:20.5Z",
