@@ -35,6 +35,7 @@ pub enum QuestionStatus {
 #[into_params(parameter_in = Query)]
 pub struct QuestionsQuery {
     /// Default `unanswered`.
+    #[param(inline)]
     pub status: Option<QuestionStatus>,
 }
 
