@@ -18,6 +18,7 @@ mod pages;
 mod policy;
 mod privacy_page;
 mod privacy_requests;
+mod questions;
 mod research;
 mod retention;
 mod settings;
