@@ -39,8 +39,9 @@ pub struct CommunitySettings {
     pub badges: BTreeMap<BadgeId, bool>,
     /// Badges made by the community's Admin, awarded by hand.
     pub custom_badges: Vec<CustomBadge>,
-    /// Questions: reward, auto-accept, tracked channels.
-    pub questions: QuestionSettings,
+    /// Questions: reward, auto-accept, tracked channels. Boxed to keep events that carry
+    /// settings small.
+    pub questions: Box<QuestionSettings>,
 }
 
 impl Default for CommunitySettings {
@@ -56,7 +57,7 @@ impl Default for CommunitySettings {
             levels: Level::defaults(),
             badges: BTreeMap::new(),
             custom_badges: Vec::new(),
-            questions: QuestionSettings::default(),
+            questions: Box::default(),
         }
     }
 }

@@ -38,8 +38,8 @@ pub(crate) enum Question {
     DistinctRecipients(MemberId),
     GaveOn(MemberId, QuotaDay),
     WeeklyFireByGiver(IsoWeek),
-    Question(String),
-    QuestionOfAnswer(String),
+    Asked(String),
+    AnswerRoot(String),
 }
 
 #[derive(Clone, Debug)]
@@ -167,13 +167,13 @@ impl StateView for Recorded {
         }
     }
     fn question(&self, platform_message_id: &str) -> Option<QuestionRecord> {
-        match self.get(Question::Question(platform_message_id.to_string())) {
+        match self.get(Question::Asked(platform_message_id.to_string())) {
             Some(Answer::Question(q)) => q.clone(),
             _ => None,
         }
     }
     fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
-        match self.get(Question::QuestionOfAnswer(answer_message_id.to_string())) {
+        match self.get(Question::AnswerRoot(answer_message_id.to_string())) {
             Some(Answer::Text(t)) => t.clone(),
             _ => None,
         }
@@ -306,10 +306,10 @@ pub(crate) async fn answer(
                 })
                 .collect(),
         ),
-        Question::Question(id) => Answer::Question(match tx.engine_question(id).await? {
+        Question::Asked(id) => Answer::Question(match tx.engine_question(id).await? {
             Some(json) => Some(serde_json::from_str(&json)?),
             None => None,
         }),
-        Question::QuestionOfAnswer(id) => Answer::Text(tx.question_of_answer(id).await?),
+        Question::AnswerRoot(id) => Answer::Text(tx.question_of_answer(id).await?),
     })
 }

@@ -219,7 +219,7 @@ fn settings_refuse_bad_question_settings() {
         Err(SettingsError::Invalid { field, .. }) if field == "questions.reward"
     ));
     let old: CommunitySettings = serde_json::from_str("{\"daily_quota\":3}").unwrap();
-    assert_eq!(old.questions, QuestionSettings::default());
+    assert_eq!(*old.questions, QuestionSettings::default());
 }
 
 // ---- Property: any order and duplication against a simple model ----
@@ -309,7 +309,8 @@ fn model(events: &[Event], auto: bool) -> (BTreeMap<String, String>, BTreeMap<St
     for e in events {
         match e {
             Event::MessagePosted(p) if p.thread.is_none() => {
-                if !gone.contains(&p.platform_message_id) && human(p.author.as_str()) {
+                let asks = !gone.contains(&p.platform_message_id) && human(p.author.as_str());
+                if asks {
                     qs.entry(p.platform_message_id.clone())
                         .or_insert_with(|| ModelQuestion {
                             asker: p.author.to_string(),
