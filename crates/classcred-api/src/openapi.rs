@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, settings, store,
+    announcements, balances, feed, leaderboard, ledger, members, network, questions, settings,
+    store,
 };
 
 /// The name of the security scheme in the document.
@@ -51,6 +52,7 @@ impl Modify for BearerScheme {
         store::items,
         store::purchases,
         crate::routes::openapi_json,
+        questions::list,
     ),
     modifiers(&BearerScheme),
     tags(
@@ -63,6 +65,7 @@ impl Modify for BearerScheme {
         (name = "announcements", description = "Posts scheduled for a channel"),
         (name = "store", description = "The class store: items and purchases"),
         (name = "meta", description = "This document"),
+        (name = "questions", description = "Questions asked in the class and their answers"),
     )
 )]
 pub struct ApiDoc;

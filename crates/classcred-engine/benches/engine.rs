@@ -84,6 +84,7 @@ fn roster(settings: &CommunitySettings, ids: &[MemberId]) -> InMemoryState {
 fn message(ids: &[MemberId], giver: usize, at: DateTime<Utc>) -> Event {
     let id = |i: usize| MemberId::new(ids[i % STUDENTS].as_str());
     Event::MessagePosted(MessagePosted {
+        is_question: false,
         channel: None,
         platform_message_id: format!(
             "C07BENCH01:{}.{:06}",

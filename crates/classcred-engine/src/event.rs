@@ -47,6 +47,8 @@ pub enum Event {
     PurchaseDecided(PurchaseDecided),
     /// A student withdrew a pending purchase.
     PurchaseCancelled(PurchaseCancelled),
+    /// The asker or an Instructor/Admin accepted an answer to a question.
+    AnswerAccepted(AnswerAccepted),
 }
 
 impl Event {
@@ -67,6 +69,7 @@ impl Event {
             Event::PurchaseRequested(e) => e.occurred_at,
             Event::PurchaseDecided(e) => e.occurred_at,
             Event::PurchaseCancelled(e) => e.occurred_at,
+            Event::AnswerAccepted(e) => e.occurred_at,
         }
     }
 }
@@ -94,6 +97,10 @@ pub struct MessagePosted {
     pub channel: Option<String>,
     /// The platform timestamp of the message.
     pub occurred_at: DateTime<Utc>,
+    /// Whether the text asks a question ([`crate::looks_like_question`], or the `ask`
+    /// command); set by the adapter, since the engine never reads text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_question: bool,
 }
 
 /// A message was edited; the fields are its whole new content.
@@ -219,6 +226,20 @@ pub struct SettingsChanged {
     /// The whole new settings (the engine refuses them unless they validate).
     pub settings: CommunitySettings,
     /// The Admin making the change.
+    pub by: MemberId,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// An answer to a question was accepted (from the asker's chat button, the `accept` command
+/// or the dashboard). Accepting another answer later moves the acceptance (and the reward).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerAccepted {
+    /// The question's platform message id (the thread root).
+    pub question: String,
+    /// The reply accepted, a platform message id in the question's thread.
+    pub answer: String,
+    /// The asker, or an Instructor/Admin.
     pub by: MemberId,
     /// When.
     pub occurred_at: DateTime<Utc>,

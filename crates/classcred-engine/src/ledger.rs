@@ -38,6 +38,8 @@ pub enum EntryKind {
     Purchase,
     /// A store purchase refunded (positive).
     Refund,
+    /// The reward for an accepted answer (its reversal is a `Reversal` entry).
+    AnswerReward,
 }
 
 impl EntryKind {
@@ -56,6 +58,7 @@ impl EntryKind {
             EntryKind::Adjustment => "adjustment",
             EntryKind::Purchase => "purchase",
             EntryKind::Refund => "refund",
+            EntryKind::AnswerReward => "answer_reward",
         }
     }
 }
@@ -74,6 +77,8 @@ pub enum Source<'a> {
     },
     /// A manual adjustment.
     Adjustment(&'a str),
+    /// The reward of an accepted answer (its platform message id).
+    Answer(&'a str),
 }
 
 /// The unique key of a ledger entry (the store puts a unique index on it, per community).
@@ -153,7 +158,7 @@ impl Source<'_> {
     pub fn key_prefix(&self) -> String {
         // Room for the tag and a few escapes without growing.
         let text_len = match self {
-            Source::Message(id) | Source::Adjustment(id) => id.len(),
+            Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.as_str().len(),
         };
         let mut s = String::with_capacity(text_len + 16);
@@ -170,6 +175,10 @@ impl Source<'_> {
             }
             Source::Adjustment(id) => {
                 s.push_str("adj:");
+                push_escaped(&mut s, id);
+            }
+            Source::Answer(id) => {
+                s.push_str("ans:");
                 push_escaped(&mut s, id);
             }
         }
@@ -200,7 +209,7 @@ impl KeyText {
     /// Room for about `keys` keys from `source` to recipients of about `recipient_len` bytes.
     pub(crate) fn new(source: &Source<'_>, keys: usize, recipient_len: usize) -> Self {
         let source_len = match source {
-            Source::Message(id) | Source::Adjustment(id) => id.len(),
+            Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.bytes().len(),
         };
         // Tag and a few escapes; then per key "/" + recipient + "/" + unit + "/" + kind.
@@ -219,6 +228,10 @@ impl KeyText {
             }
             Source::Adjustment(id) => {
                 text.extend_from_slice(b"adj:");
+                push_escaped_bytes(&mut text, id.as_bytes());
+            }
+            Source::Answer(id) => {
+                text.extend_from_slice(b"ans:");
                 push_escaped_bytes(&mut text, id.as_bytes());
             }
         }

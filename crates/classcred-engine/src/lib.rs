@@ -66,6 +66,7 @@ pub mod ledger;
 pub mod memory;
 pub mod outcome;
 pub mod points;
+pub mod questions;
 pub mod scanner;
 pub mod settings;
 pub mod state;
@@ -75,6 +76,7 @@ pub mod weekly;
 
 pub use badges::{catalog, BadgeInfo, BuiltinBadge};
 pub use engine::apply;
+pub use event::AnswerAccepted;
 pub use event::{
     BadgeGranted, Event, MemberJoined, MessageDeleted, MessageEdited, MessagePosted,
     PointsAdjusted, ProfileChanged, Reaction, RoleChanged, SettingsChanged,
@@ -88,6 +90,7 @@ pub use outcome::{
     NoticeKind, Outcome, QuotaDebit, ReactionRecord, RecipientUnits, StandingUnit,
 };
 pub use points::{ParsePointsError, Points};
+pub use questions::{looks_like_question, QuestionRecord, QuestionSettings};
 pub use scanner::count_fire_tokens;
 pub use settings::{
     CommunitySettings, CourseStatus, CustomBadge, GiftTax, Level, SettingsError, TaxBracket,

@@ -18,6 +18,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
+use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
 use crate::store::{PurchaseRecord, StoreItem};
@@ -108,6 +109,8 @@ pub struct InMemoryState {
     /// Pending or approved purchases per item, and per (member, item).
     sold: HashMap<String, u32>,
     held: HashMap<(MemberId, String), u32>,
+    questions: HashMap<String, QuestionRecord>,
+    answer_of: HashMap<String, String>,
 }
 
 impl InMemoryState {
@@ -198,6 +201,14 @@ impl InMemoryState {
                 }
             }
         }
+        for q in &outcome.questions {
+            for a in &q.answers {
+                self.answer_of
+                    .insert(a.platform_message_id.clone(), q.platform_message_id.clone());
+            }
+            self.questions
+                .insert(q.platform_message_id.clone(), q.clone());
+        }
     }
 
     /// Every store item, by number.
@@ -211,6 +222,15 @@ impl InMemoryState {
     pub fn purchases(&self) -> Vec<&PurchaseRecord> {
         let mut v: Vec<&PurchaseRecord> = self.purchases.values().collect();
         v.sort_by(|a, b| a.purchase_id.cmp(&b.purchase_id));
+        v
+    }
+
+    /// Every question record, oldest first (by time asked, then id).
+    pub fn questions(&self) -> Vec<&QuestionRecord> {
+        let mut v: Vec<&QuestionRecord> = self.questions.values().collect();
+        v.sort_by(|a, b| {
+            (a.asked_at, &a.platform_message_id).cmp(&(b.asked_at, &b.platform_message_id))
+        });
         v
     }
 
@@ -421,5 +441,13 @@ impl StateView for InMemoryState {
 
     fn purchase(&self, purchase_id: &str) -> Option<PurchaseRecord> {
         self.purchases.get(purchase_id).cloned()
+    }
+
+    fn question(&self, platform_message_id: &str) -> Option<QuestionRecord> {
+        self.questions.get(platform_message_id).cloned()
+    }
+
+    fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
+        self.answer_of.get(answer_message_id).cloned()
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
+use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::store::{PurchaseRecord, PurchaseStatus, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
@@ -47,6 +48,9 @@ pub struct Outcome {
     /// Purchase records to upsert (by purchase id).
     #[serde(default)]
     pub purchases: Vec<PurchaseRecord>,
+    /// Question records to upsert (by platform message id).
+    #[serde(default)]
+    pub questions: Vec<QuestionRecord>,
 }
 
 impl Outcome {
@@ -63,6 +67,7 @@ impl Outcome {
             && self.settings.is_none()
             && self.store_items.is_empty()
             && self.purchases.is_empty()
+            && self.questions.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -240,6 +245,21 @@ pub enum NoticeKind {
         /// Price reserved.
         price: Points,
     },
+    /// To the asker: someone replied to their question (adapters that can, show an Accept
+    /// button for `answer`).
+    AnswerReceived {
+        /// The question's platform message id.
+        question: String,
+        /// The reply's platform message id.
+        answer: String,
+    },
+    /// To the answerer: their answer was accepted (`reward` is zero when none is earned).
+    AnswerAccepted {
+        /// The question's platform message id.
+        question: String,
+        /// Points earned.
+        reward: Points,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -402,6 +422,18 @@ impl fmt::Display for NoticeKind {
                 "A student bought \u{201c}{item}\u{201d} ({price} points) and it waits for \
                  your approval: open Store on the ClassCred dashboard."
             ),
+            NoticeKind::AnswerReceived { answer, .. } => write!(
+                f,
+                "Someone answered your question. If it helped, accept the answer (the Accept \
+                 button, or the `accept {answer}` command) so your class sees it is answered."
+            ),
+            NoticeKind::AnswerAccepted { reward, .. } => {
+                if *reward > Points::ZERO {
+                    write!(f, "Your answer was accepted: +{reward} points.")
+                } else {
+                    write!(f, "Your answer was accepted.")
+                }
+            }
         }
     }
 }
@@ -530,6 +562,41 @@ pub enum FeedKind {
         amount: Points,
         /// `rejected` or `cancelled`.
         status: PurchaseStatus,
+    },
+    /// Community feed: a question was asked.
+    QuestionAsked {
+        /// The asker.
+        asker: MemberId,
+        /// The question.
+        platform_message_id: Arc<str>,
+    },
+    /// Community feed: someone other than the asker replied to a question.
+    QuestionAnswered {
+        /// Who replied.
+        author: MemberId,
+        /// The question.
+        question: Arc<str>,
+        /// The reply.
+        answer: Arc<str>,
+    },
+    /// Community and member feed: an answer was accepted (`reward` zero when none).
+    AnswerAccepted {
+        /// The answer's author.
+        author: MemberId,
+        /// The question.
+        question: Arc<str>,
+        /// The reply.
+        answer: Arc<str>,
+        /// Points earned.
+        reward: Points,
+    },
+    /// Member feed: an answer's reward was taken back (answer or question deleted, or another
+    /// answer accepted).
+    AnswerRewardReversed {
+        /// The question.
+        question: Arc<str>,
+        /// Points removed (positive).
+        amount: Points,
     },
 }
 

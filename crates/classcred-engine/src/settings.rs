@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::badges::BuiltinBadge;
 use crate::ids::BadgeId;
 use crate::points::Points;
+use crate::questions::QuestionSettings;
 use crate::time::{QuotaDay, Timezone};
 
 /// The recognition rules of one community.
@@ -38,6 +39,9 @@ pub struct CommunitySettings {
     pub badges: BTreeMap<BadgeId, bool>,
     /// Badges made by the community's Admin, awarded by hand.
     pub custom_badges: Vec<CustomBadge>,
+    /// Questions: reward, auto-accept, tracked channels. Boxed to keep events that carry
+    /// settings small.
+    pub questions: Box<QuestionSettings>,
 }
 
 impl Default for CommunitySettings {
@@ -53,6 +57,7 @@ impl Default for CommunitySettings {
             levels: Level::defaults(),
             badges: BTreeMap::new(),
             custom_badges: Vec::new(),
+            questions: Box::default(),
         }
     }
 }
@@ -207,6 +212,9 @@ impl CommunitySettings {
         }
         self.validate_tax()?;
         self.validate_levels()?;
+        if let Some((field, problem)) = self.questions.problem() {
+            return Err(invalid(format!("questions.{field}"), problem));
+        }
         self.validate_badges()
     }
 

@@ -8,6 +8,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo};
 use crate::ledger::IdempotencyKey;
 use crate::outcome::{MessageRecord, ReactionRecord};
 use crate::points::Points;
+use crate::questions::QuestionRecord;
 use crate::store::{PurchaseRecord, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
 
@@ -73,4 +74,9 @@ pub trait StateView {
 
     /// A purchase's record.
     fn purchase(&self, purchase_id: &str) -> Option<PurchaseRecord>;
+    /// The record of a question (by its platform message id), if it was asked.
+    fn question(&self, platform_message_id: &str) -> Option<QuestionRecord>;
+
+    /// The question a reply answers, by the reply's platform message id.
+    fn question_of_answer(&self, answer_message_id: &str) -> Option<String>;
 }

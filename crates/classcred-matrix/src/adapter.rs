@@ -130,7 +130,14 @@ pub fn notice_content(doc: &Doc, reply_to: Option<&str>) -> Value {
 
 /// Whether a command's answer is private (sent to the member's direct room).
 pub fn is_private(cmd: &Command) -> bool {
-    matches!(cmd, Command::Me | Command::Dashboard | Command::Privacy(_))
+    matches!(
+        cmd,
+        Command::Me
+            | Command::Dashboard
+            | Command::Privacy(_)
+            | Command::Questions
+            | Command::Accept(_)
+    )
 }
 
 /// The Matrix side of the seam. Cheap to clone.

@@ -14,7 +14,8 @@
 
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    count_fire_tokens, Event, MemberId, MessageDeleted, MessageEdited, MessagePosted, Reaction,
+    count_fire_tokens, looks_like_question, Event, MemberId, MessageDeleted, MessageEdited,
+    MessagePosted, Reaction,
 };
 
 use crate::events::{is_user_id, Envelope, MatrixEvent, Membership, MessageContent};
@@ -103,7 +104,10 @@ pub fn classify(env: &Envelope, is_ours: impl Fn(&str) -> bool) -> Action {
                 return Action::Command { args };
             }
             let (mentions, fire_count) = scan(&m.content);
-            if fire_count == 0 && mentions.is_empty() {
+            let thread = m.thread_root().map(str::to_owned);
+            // Kept when it may give fire, ask a question, or answer one (a thread reply).
+            let is_question = looks_like_question(&m.content.body);
+            if fire_count == 0 && mentions.is_empty() && !is_question && thread.is_none() {
                 return Action::Ignore("no_fire");
             }
             Action::Store(Event::MessagePosted(MessagePosted {
@@ -112,9 +116,10 @@ pub fn classify(env: &Envelope, is_ours: impl Fn(&str) -> bool) -> Action {
                 mentions,
                 fire_count,
                 text: m.content.body.clone(),
-                thread: m.thread_root().map(str::to_owned),
+                thread,
                 channel: Some(env.room_id.clone()),
                 occurred_at: time_of(env),
+                is_question,
             }))
         }
     }
@@ -346,6 +351,31 @@ mod tests {
             json!({"msgtype":"m.text","body":"🔥","m.mentions":{"user_ids":["@bob:hs"]}}),
         );
         assert_eq!(classify(&e, ours), Action::Ignore("own_event"));
+    }
+
+    #[test]
+    fn questions_and_thread_replies_are_kept_with_their_flag() {
+        let e = env(
+            "m.room.message",
+            "@alice:hs",
+            json!({"msgtype":"m.text","body":"Is the quiz open book? @bob:hs"}),
+        );
+        let Action::Store(Event::MessagePosted(q)) = classify(&e, ours) else {
+            panic!("{:?}", classify(&e, ours))
+        };
+        assert!(q.is_question);
+        assert_eq!((q.thread, q.channel.as_deref()), (None, Some("!room:hs")));
+        let e = env(
+            "m.room.message",
+            "@bob:hs",
+            json!({"msgtype":"m.text","body":"Yes it is.",
+                "m.relates_to":{"rel_type":"m.thread","event_id":"$q"}}),
+        );
+        let Action::Store(Event::MessagePosted(r)) = classify(&e, ours) else {
+            panic!("{:?}", classify(&e, ours))
+        };
+        assert!(!r.is_question);
+        assert_eq!(r.thread.as_deref(), Some("$q"));
     }
 
     #[test]

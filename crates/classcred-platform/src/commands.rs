@@ -1,5 +1,6 @@
 //! The member commands, the same on every platform: `me`, `top [week|month|all]`,
-//! `dashboard`, `privacy [export|correct|delete] [details]` and `help` (also anything else).
+//! `dashboard`, `privacy [export|correct|delete] [details]`, `questions`, `accept ANSWER_ID`
+//! (in `questions.rs`) and `help` (also anything else).
 //! [`run_command`] answers with a [`Doc`]; the adapter parses who asked, where, and the
 //! argument text (after its own prefix: Slack `/cred`, Matrix `!cred`, Teams `@ClassCred`), and
 //! renders the answer.
@@ -44,6 +45,10 @@ pub enum Command {
     Store,
     /// `buy ITEM`: the item's number or name, as typed.
     Buy(String),
+    /// `questions`: the unanswered questions, oldest first.
+    Questions,
+    /// `accept ANSWER_ID`.
+    Accept(String),
 }
 
 impl Command {
@@ -71,6 +76,8 @@ impl Command {
                 let rest = args.trim_start();
                 Command::Buy(rest.get("buy".len()..).unwrap_or("").trim().to_owned())
             }
+            Some("questions") => Command::Questions,
+            Some("accept") => Command::Accept(words.collect::<Vec<_>>().join(" ")),
             _ => Command::Help,
         }
     }
@@ -121,6 +128,8 @@ pub fn help(prefix: &str) -> Doc {
         ("privacy", "ask to see/export, correct or delete your data"),
         ("store", "what you can buy with your points"),
         ("buy <number>", "buy an item from the class store"),
+        ("questions", "the unanswered questions, oldest first"),
+        ("accept ANSWER_ID", "accept an answer to your question"),
         ("help", "this help"),
     ] {
         d.push(
@@ -151,6 +160,8 @@ pub async fn answer(ctx: &CommandContext<'_>, cmd: Command) -> anyhow::Result<Do
         Command::Privacy(rest) => privacy(ctx, &rest).await,
         Command::Store => crate::store_commands::store(ctx).await,
         Command::Buy(what) => crate::store_commands::buy(ctx, &what).await,
+        Command::Questions => crate::questions::questions(ctx).await,
+        Command::Accept(id) => crate::questions::accept(ctx, &id).await,
     }
 }
 
@@ -390,6 +401,11 @@ mod tests {
         assert_eq!(Command::parse("nonsense"), Command::Help);
         assert_eq!(Command::parse("Store"), Command::Store);
         assert_eq!(Command::parse("buy  #3 "), Command::Buy("#3".into()));
+        assert_eq!(Command::parse("Questions"), Command::Questions);
+        assert_eq!(
+            Command::parse("accept C1:1.2"),
+            Command::Accept("C1:1.2".into())
+        );
     }
 
     #[test]

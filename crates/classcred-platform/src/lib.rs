@@ -23,6 +23,7 @@ pub mod commands;
 pub mod lifecycle;
 pub mod members;
 pub mod notice;
+pub mod questions;
 pub mod store_commands;
 mod text;
 

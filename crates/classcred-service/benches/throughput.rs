@@ -57,6 +57,7 @@ async fn run(db: TestDb) {
         let fires = 1 + (n % 2) as u32;
         units += (fires as u64) * 2;
         let e = Event::MessagePosted(MessagePosted {
+            is_question: false,
             channel: None,
             platform_message_id: format!("C:{n}"),
             author: MemberId::new(format!("U{author:05}")),

@@ -30,6 +30,7 @@ pub mod login;
 pub mod privacy_requests;
 mod process;
 mod queries;
+pub mod questions;
 pub mod receipt;
 mod replay;
 pub mod research;
@@ -303,6 +304,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::PurchaseRequested(_) => "purchase_requested",
         Event::PurchaseDecided(_) => "purchase_decided",
         Event::PurchaseCancelled(_) => "purchase_cancelled",
+        Event::AnswerAccepted(_) => "answer_accepted",
     }
 }
 

@@ -29,6 +29,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PurchaseRequested(e) => vec![&e.member],
         Event::PurchaseDecided(e) => vec![&e.by],
         Event::PurchaseCancelled(e) => vec![&e.by],
+        Event::AnswerAccepted(a) => vec![&a.by],
     }
 }
 
@@ -69,6 +70,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
         Event::PurchaseRequested(x) => x.member = m(&x.member),
         Event::PurchaseDecided(x) => x.by = m(&x.by),
         Event::PurchaseCancelled(x) => x.by = m(&x.by),
+        Event::AnswerAccepted(x) => x.by = m(&x.by),
     }
     out
 }
@@ -104,6 +106,7 @@ pub(crate) fn without_non_members(
         Event::PurchaseRequested(e) => is_member(&e.member),
         Event::PurchaseDecided(e) => is_member(&e.by),
         Event::PurchaseCancelled(e) => is_member(&e.by),
+        Event::AnswerAccepted(a) => is_member(&a.by),
     };
     keep.then_some(out)
 }
@@ -334,6 +337,9 @@ async fn write_outcome(
     for item in &outcome.feed {
         write_feed_item(tx, item).await?;
     }
+    for q in &outcome.questions {
+        tx.upsert_question(&crate::questions::upsert(q)?).await?;
+    }
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, and `channel` where it was
         // posted, so the adapter can answer where the member acted (e.g. an ephemeral message
@@ -378,13 +384,24 @@ fn message_ref(e: &Event) -> Option<&str> {
         Event::MessageEdited(m) => Some(&m.platform_message_id),
         Event::MessageDeleted(m) => Some(&m.platform_message_id),
         Event::ReactionAdded(r) | Event::ReactionRemoved(r) => Some(&r.platform_message_id),
+        Event::AnswerAccepted(a) => Some(&a.answer),
         _ => None,
     }
 }
 
-/// Keep the message text (encrypted) for feeds and dashboards.
-async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event) -> Result<()> {
+/// Keep the message text (encrypted) for feeds and dashboards. Thread replies without fire or
+/// mentions are kept only when they answer a question.
+async fn record_message(tx: &mut CommunityTx<'_, '_>, e: &Event, outcome: &Outcome) -> Result<()> {
     if let Event::MessagePosted(m) = e {
+        let about_questions = outcome.questions.iter().any(|q| {
+            q.platform_message_id == m.platform_message_id
+                || q.answers
+                    .iter()
+                    .any(|a| a.platform_message_id == m.platform_message_id)
+        });
+        if m.thread.is_some() && m.fire_count == 0 && m.mentions.is_empty() && !about_questions {
+            return Ok(());
+        }
         tx.insert_message(&NewMessage {
             platform_message_id: m.platform_message_id.clone(),
             // The adapter names the channel (events stored before it did have none).
@@ -573,7 +590,7 @@ async fn process_in(
                     let event = map_members(&e, members);
                     let outcome =
                         run_engine(tx, inbox_id, |s| Ok(apply(&settings, s, &event))).await?;
-                    record_message(tx, &event).await?;
+                    record_message(tx, &event, &outcome).await?;
                     outcome
                 }
                 // An actor is not a member (another workspace, unknown, deactivated).

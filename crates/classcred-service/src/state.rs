@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
+use classcred_engine::QuestionRecord;
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
     StateView, StoreItem,
@@ -43,6 +44,8 @@ pub(crate) enum Question {
     ItemSold(String),
     MemberItemCount(MemberId, String),
     Purchase(String),
+    Asked(String),
+    AnswerRoot(String),
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +60,8 @@ pub(crate) enum Answer {
     ByGiver(Vec<(MemberId, u32)>),
     Item(Option<StoreItem>),
     Purchase(Option<PurchaseRecord>),
+    Question(Option<QuestionRecord>),
+    Text(Option<String>),
 }
 
 /// Answers known so far, and the questions that were asked without one.
@@ -193,6 +198,18 @@ impl StateView for Recorded {
     fn purchase(&self, purchase_id: &str) -> Option<PurchaseRecord> {
         match self.get(Question::Purchase(purchase_id.to_string())) {
             Some(Answer::Purchase(p)) => p.clone(),
+            _ => None,
+        }
+    }
+    fn question(&self, platform_message_id: &str) -> Option<QuestionRecord> {
+        match self.get(Question::Asked(platform_message_id.to_string())) {
+            Some(Answer::Question(q)) => q.clone(),
+            _ => None,
+        }
+    }
+    fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
+        match self.get(Question::AnswerRoot(answer_message_id.to_string())) {
+            Some(Answer::Text(t)) => t.clone(),
             _ => None,
         }
     }
@@ -341,5 +358,10 @@ pub(crate) async fn answer(
             Some(row) => Some(crate::store::purchase_record(&row)?),
             None => None,
         }),
+        Question::Asked(id) => Answer::Question(match tx.engine_question(id).await? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        }),
+        Question::AnswerRoot(id) => Answer::Text(tx.question_of_answer(id).await?),
     })
 }

@@ -72,6 +72,33 @@ pub fn text_blocks(text: &str) -> Value {
     json!([mrkdwn_section(text)])
 }
 
+/// `action_id` of the "Accept answer" button in the asker's notice.
+pub const ACCEPT_ANSWER_ACTION: &str = "classcred_accept_answer";
+
+/// The blocks of the notice "someone answered your question": the text and an "Accept answer"
+/// button whose value names the question and the answer (`{"q":…,"a":…}`, at most 2000
+/// characters as Slack allows; longer ids get no button).
+pub fn accept_answer_blocks(text: &str, question: &str, answer: &str) -> Value {
+    let value = json!({ "q": question, "a": answer }).to_string();
+    if value.chars().count() > 2000 {
+        return text_blocks(text);
+    }
+    json!([
+        mrkdwn_section(text),
+        {
+            "type": "actions",
+            "block_id": "accept_answer",
+            "elements": [{
+                "type": "button",
+                "action_id": ACCEPT_ANSWER_ACTION,
+                "style": "primary",
+                "text": plain("Accept answer", 75),
+                "value": value,
+            }],
+        },
+    ])
+}
+
 /// A private reply to a slash command or `response_url`: `{"response_type":"ephemeral",…}`.
 pub fn ephemeral_response(text: &str) -> Value {
     json!({

@@ -10,7 +10,8 @@ use crate::ids::{SlackChannelId, SlackTs, SlackUserId};
 use crate::mentions::{scan_mentions, strip_code_and_quotes};
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    count_fire_tokens, Event, MemberId, MessageDeleted, MessageEdited, MessagePosted, Reaction,
+    count_fire_tokens, looks_like_question, Event, MemberId, MessageDeleted, MessageEdited,
+    MessagePosted, Reaction,
 };
 use classcred_store::{MemberKind, MemberProfile, NewMember, Role};
 
@@ -65,15 +66,17 @@ pub fn message_event(ev: &MessageEvent, app_user: Option<&SlackUserId>) -> Optio
         MessageEvent::Posted(p) => {
             let author = from_person(&p.message, app_user)?;
             let (mentions, fire_count) = scan_text(&p.message.text);
-            if fire_count == 0 && mentions.is_empty() {
-                return None;
-            }
             let thread = p
                 .message
                 .thread_ts
                 .as_ref()
                 .filter(|_| p.message.is_thread_reply())
                 .map(|t| message_id(&p.channel, t));
+            // Kept when it may give fire, ask a question, or answer one (a thread reply).
+            let is_question = looks_like_question(&p.message.text);
+            if fire_count == 0 && mentions.is_empty() && !is_question && thread.is_none() {
+                return None;
+            }
             Some(Event::MessagePosted(MessagePosted {
                 channel: Some(p.channel.as_str().to_owned()),
                 platform_message_id: message_id(&p.channel, &p.message.ts),
@@ -83,6 +86,7 @@ pub fn message_event(ev: &MessageEvent, app_user: Option<&SlackUserId>) -> Optio
                 text: p.message.text.clone(),
                 thread,
                 occurred_at: ts_time(&p.message.ts),
+                is_question,
             }))
         }
         MessageEvent::Changed(c) => {
@@ -202,6 +206,38 @@ mod tests {
             SlackEvent::Message(m) => message_event(&m, SlackUserId::parse("UAPP").ok().as_ref()),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn questions_and_thread_replies_are_kept_with_their_flag() {
+        // A question without fire or mention: kept, flagged, top-level.
+        let Some(Event::MessagePosted(q)) = msg(serde_json::json!({"type":"message",
+            "channel":"C1","user":"U1","ts":"10.0","text":"How do I submit part 2? :thinking_face:"}))
+        else {
+            panic!()
+        };
+        assert!(q.is_question);
+        assert_eq!((q.thread, q.channel.as_deref()), (None, Some("C1")));
+        // A plain reply in its thread (Slack: `thread_ts` differs from `ts`): kept, an answer
+        // candidate, not a question.
+        let Some(Event::MessagePosted(r)) = msg(serde_json::json!({"type":"message",
+            "channel":"C1","user":"U2","ts":"11.0","thread_ts":"10.0","text":"Use the form."}))
+        else {
+            panic!()
+        };
+        assert!(!r.is_question);
+        assert_eq!(r.thread.as_deref(), Some("C1:10.0"));
+        // The thread's parent as Slack re-sends it (`thread_ts` = `ts`) is top-level.
+        let Some(Event::MessagePosted(p)) = msg(serde_json::json!({"type":"message",
+            "channel":"C1","user":"U1","ts":"10.0","thread_ts":"10.0","text":"Why? <@U9>"}))
+        else {
+            panic!()
+        };
+        assert!(p.is_question && p.thread.is_none());
+        // Serialised without the flag when false (events stored before it parse the same).
+        assert!(!serde_json::to_string(&Event::MessagePosted(r))
+            .unwrap()
+            .contains("is_question"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! succeeds). Slack's permanent refusals (`ok:false`, e.g. `user_not_found`, `invalid_auth`) are
 //! logged and the job succeeds; transport errors, 5xx and rate limits fail it so it is retried.
 
-use crate::blocks::{mrkdwn, text_blocks};
+use crate::blocks::{accept_answer_blocks, mrkdwn, text_blocks};
 use crate::client::{BotToken, OutgoingMessage, SlackApiError, SlackClient};
 use crate::config::{ConfirmStyle, SlackConfig};
 use crate::ids::SlackUserId;
@@ -31,10 +31,11 @@ async fn post_dm(
     token: &BotToken,
     user: &str,
     text: &str,
+    blocks: &serde_json::Value,
 ) -> Result<(), SlackApiError> {
     let msg = OutgoingMessage {
         channel: user.to_string(),
-        blocks: Some(text_blocks(text)),
+        blocks: Some(blocks.clone()),
         text: text.to_owned(),
         thread_ts: None,
     };
@@ -110,6 +111,13 @@ impl NoticeSink for SlackNotices {
         tx.commit().await?;
         let user = n.platform_user_id.clone();
         let text = mrkdwn(&n.doc);
+        // The asker's notice of an answer carries the "Accept answer" button.
+        let blocks = match &notice.kind {
+            NoticeKind::AnswerReceived { question, answer } => {
+                accept_answer_blocks(&text, question, answer)
+            }
+            _ => text_blocks(&text),
+        };
         let token = match (
             stored_token,
             config.single_bot_token_for(n.community.platform_team_id.as_deref()),
@@ -130,7 +138,7 @@ impl NoticeSink for SlackNotices {
             (Some((channel, _)), false) => {
                 match SlackUserId::parse(&user) {
                     Ok(uid) => match client
-                        .post_ephemeral(&token, channel, &uid, &text, Some(&text_blocks(&text)))
+                        .post_ephemeral(&token, channel, &uid, &text, Some(&blocks))
                         .await
                     {
                         // The member left the channel, or it is gone: fall back to the DM.
@@ -143,14 +151,14 @@ impl NoticeSink for SlackNotices {
                                     | "is_archived"
                             ) =>
                         {
-                            post_dm(client, &token, &user, &text).await
+                            post_dm(client, &token, &user, &text, &blocks).await
                         }
                         other => other.map(|_| ()),
                     },
-                    Err(_) => post_dm(client, &token, &user, &text).await,
+                    Err(_) => post_dm(client, &token, &user, &text, &blocks).await,
                 }
             }
-            (None, _) => post_dm(client, &token, &user, &text).await,
+            (None, _) => post_dm(client, &token, &user, &text, &blocks).await,
         };
         match sent {
             Ok(()) => Ok(()),

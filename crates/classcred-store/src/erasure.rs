@@ -361,6 +361,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     // The class store (issue 11): purchases name members, so they go before them.
     "store_purchase",
     "store_item",
+    // Questions and answers (migration 0021).
+    "answer",
+    "question",
     "member",
 ];
 
@@ -421,6 +424,8 @@ impl Store {
                     | "member_period_points"
                     | "points_period_zone"
                     | "award_pair"
+                    | "question"
+                    | "answer"
             );
             loop {
                 let sql = if has_id {

@@ -9,7 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    count_fire_tokens, Event, MemberId, MessageDeleted, MessageEdited, MessagePosted, Reaction,
+    count_fire_tokens, looks_like_question, Event, MemberId, MessageDeleted, MessageEdited,
+    MessagePosted, Reaction,
 };
 
 use crate::activity::Activity;
@@ -112,13 +113,15 @@ pub fn message_posted(a: &Activity, now: DateTime<Utc>) -> Option<Event> {
     let text = a.text.clone().unwrap_or_default();
     let mentions = a.mentioned_ids();
     let fire = fire_count(&text);
-    if fire == 0 && mentions.is_empty() {
-        return None;
-    }
     let thread = conv
         .thread_root()
         .filter(|root| *root != id)
         .map(|root| message_id(conv.base(), root));
+    // Kept when it may give fire, ask a question, or answer one (a thread reply).
+    let is_question = looks_like_question(&text);
+    if fire == 0 && mentions.is_empty() && !is_question && thread.is_none() {
+        return None;
+    }
     Some(Event::MessagePosted(MessagePosted {
         platform_message_id: message_id(conv.base(), id),
         author: MemberId::new(author),
@@ -128,6 +131,7 @@ pub fn message_posted(a: &Activity, now: DateTime<Utc>) -> Option<Event> {
         thread,
         channel: Some(conv.base().to_owned()),
         occurred_at: occurred_at(a, now),
+        is_question,
     }))
 }
 
@@ -220,6 +224,36 @@ mod tests {
         assert_eq!(fire_count("<attachment>(fire)"), 1);
         assert_eq!(fire_count("<at>open (fire)"), 0);
         assert_eq!(fire_count("`(fire)` > no"), 0);
+    }
+
+    #[test]
+    fn questions_and_thread_replies_are_kept_with_their_flag() {
+        let a = act(serde_json::json!({
+            "type": "message", "id": "1700000000001", "from": {"id": "29:alice"},
+            "recipient": {"id": "28:bot"},
+            "conversation": {"id": "19:chan@thread.tacv2", "conversationType": "channel"},
+            "text": "When is the deadline? <at>Bob</at>", "entities": []
+        }));
+        let Some(Event::MessagePosted(q)) = message_posted(&a, now()) else {
+            panic!()
+        };
+        assert!(q.is_question);
+        assert_eq!(q.thread, None);
+        let a = act(serde_json::json!({
+            "type": "message", "id": "1700000000002", "from": {"id": "29:bob"},
+            "recipient": {"id": "28:bot"},
+            "conversation": {"id": "19:chan@thread.tacv2;messageid=1700000000001", "conversationType": "channel"},
+            "replyToId": "1700000000001",
+            "text": "Friday.", "entities": []
+        }));
+        let Some(Event::MessagePosted(r)) = message_posted(&a, now()) else {
+            panic!()
+        };
+        assert!(!r.is_question);
+        assert_eq!(
+            r.thread.as_deref(),
+            Some("19:chan@thread.tacv2:1700000000001")
+        );
     }
 
     #[test]

@@ -91,6 +91,22 @@ pub fn route_table() -> Vec<Route> {
         )
         .nav("Leaderboard"),
         Route::get("/dashboard/network", Staff, get(pages::network::page)).nav("Network"),
+        Route::get("/dashboard/questions", Staff, get(pages::questions::page)).nav("Questions"),
+        Route::post(
+            "/dashboard/questions/accept",
+            Staff,
+            post(pages::questions::accept),
+        ),
+        Route::get(
+            "/dashboard/settings/questions",
+            Staff,
+            get(pages::settings::questions::page),
+        ),
+        Route::post(
+            "/dashboard/settings/questions",
+            Admin,
+            post(pages::settings::questions::save),
+        ),
         Route::get(
             "/dashboard/announcements",
             Staff,

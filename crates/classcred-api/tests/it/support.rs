@@ -124,6 +124,7 @@ pub async fn class(store: &Store, team: &str, students: usize) -> Class {
             let recipient = students[(i + 1) % students.len()];
             let at = now() - Duration::days(2 - day) - Duration::hours(2);
             let event = Event::MessagePosted(MessagePosted {
+                is_question: false,
                 channel: None,
                 platform_message_id: format!("C1:{team}:{day}:{i}"),
                 author: MemberId::new(giver.as_str()),

@@ -19,7 +19,9 @@ use crate::outcome::{MessageRecord, NoticeKind};
 use crate::state::StateView;
 
 pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePosted) {
-    if cx.state.message(&e.platform_message_id).is_some() {
+    let known = cx.state.message(&e.platform_message_id);
+    super::questions::posted(cx, e, known.as_ref().is_some_and(|m| m.deleted));
+    if known.is_some() {
         return;
     }
     let record = create(
@@ -226,6 +228,7 @@ pub(super) fn deleted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessageDel
             recipients: Vec::new(),
         }),
     }
+    super::questions::deleted(cx, id, at);
     for mut rr in cx.state.reactions_on(id) {
         if let Some(unit) = rr.standing.take() {
             let giver = Giver {

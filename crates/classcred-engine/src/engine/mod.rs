@@ -4,11 +4,13 @@
 //!
 //! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
 //! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
-//! `rewards` (levels and automatic badges, run after every event).
+//! `rewards` (levels and automatic badges, run after every event), `questions` (questions,
+//! answers, accepts and the answer reward).
 
 mod admin;
 mod give;
 mod message;
+mod questions;
 mod reaction;
 mod rewards;
 mod store;
@@ -53,6 +55,7 @@ pub fn apply<S: StateView + ?Sized>(
         Event::PurchaseRequested(e) => store::requested(&mut cx, e),
         Event::PurchaseDecided(e) => store::decided(&mut cx, e),
         Event::PurchaseCancelled(e) => store::cancelled(&mut cx, e),
+        Event::AnswerAccepted(e) => questions::accepted(&mut cx, e),
     }
     rewards::finish(&mut cx, event.occurred_at());
     cx.out

@@ -11,6 +11,7 @@ mod edits;
 mod fire;
 mod leaderboard;
 mod props;
+mod questions;
 mod quota;
 mod reactions;
 mod rewards;

@@ -85,6 +85,7 @@ fn build(ops: &[Op], gaps: &[u32]) -> Vec<Event> {
                 let id = format!("C1:{i}");
                 messages.push((id.clone(), m(MEMBERS[*author]), false));
                 Event::MessagePosted(MessagePosted {
+                    is_question: false,
                     channel: None,
                     platform_message_id: id,
                     author: m(MEMBERS[*author]),

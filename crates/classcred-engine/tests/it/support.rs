@@ -145,6 +145,7 @@ impl World {
 
 pub fn posted(id: &str, author: &str, mentions: &[&str], fires: u32, at: &str) -> Event {
     Event::MessagePosted(MessagePosted {
+        is_question: false,
         channel: None,
         platform_message_id: id.into(),
         author: m(author),

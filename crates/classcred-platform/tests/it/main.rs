@@ -306,6 +306,7 @@ async fn unknown_members_are_looked_up_and_notices_reach_the_adapter() {
         let c = community(&store, Platform::Matrix, "!r:localtest").await;
         let give = |id: &str, to: &[&str]| {
             Event::MessagePosted(MessagePosted {
+                is_question: false,
                 platform_message_id: id.into(),
                 author: MemberId::new("@t:localtest"),
                 mentions: to.iter().map(|m| MemberId::new(*m)).collect(),
@@ -383,6 +384,7 @@ async fn notices_go_to_the_adapter_with_where_the_member_acted() {
         .unwrap();
         // The teacher gives to themself: the engine answers with a private notice.
         let ev = Event::MessagePosted(MessagePosted {
+            is_question: false,
             platform_message_id: "$self".into(),
             author: MemberId::new("@t:localtest"),
             mentions: vec![MemberId::new("@t:localtest")],
@@ -418,5 +420,97 @@ async fn notices_go_to_the_adapter_with_where_the_member_acted() {
             .find(|m| m.platform_message_id == "$self")
             .unwrap();
         assert_eq!(m.channel_id, "!r:localtest", "{b}");
+    }
+}
+
+#[tokio::test]
+async fn questions_and_accept_through_the_seam() {
+    for (db, store) in stores().await {
+        let b = db.backend();
+        install(
+            &store,
+            &room(Platform::Matrix, "!q:localtest", "@t:localtest"),
+        )
+        .await
+        .unwrap();
+        let c = community(&store, Platform::Matrix, "!q:localtest").await;
+        let mut tx = store.begin().await.unwrap();
+        for (id, name) in [
+            ("@s1:localtest", "Ana"),
+            ("@s2:localtest", "Ben"),
+            ("@s3:localtest", "Cy"),
+        ] {
+            classcred_service::join_member(&mut tx, &c.id, "matrix", &person(id, name), Utc::now())
+                .await
+                .unwrap();
+        }
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let post = |id: &str, who: &str, text: &str, thread: Option<&str>| {
+            Event::MessagePosted(MessagePosted {
+                platform_message_id: id.into(),
+                author: MemberId::new(who),
+                mentions: Vec::new(),
+                fire_count: 0,
+                text: text.into(),
+                thread: thread.map(str::to_owned),
+                channel: Some("!q:localtest".into()),
+                occurred_at: at,
+                is_question: classcred_engine::looks_like_question(text),
+            })
+        };
+        for (n, e) in [
+            post("$q", "@s1:localtest", "What is osmosis?", None),
+            post(
+                "$a",
+                "@s2:localtest",
+                "Water moving through a membrane.",
+                Some("$q"),
+            ),
+        ]
+        .iter()
+        .enumerate()
+        {
+            classcred_service::ingest(&mut tx, &c.id, "matrix", &format!("ev{n}"), e)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        classcred_service::drain(&store, &c.id).await.unwrap();
+        let ctx = |who: &'static str| CommandContext {
+            store: &store,
+            login: None,
+            community: &c,
+            platform_user_id: who,
+            prefix: "!cred",
+        };
+        let staff = run_command(&ctx("@t:localtest"), "questions").await.plain();
+        assert!(staff.contains("Unanswered questions (1)"), "{b}: {staff}");
+        assert!(
+            staff.contains("asked by Ana") && staff.contains("What is osmosis?"),
+            "{b}: {staff}"
+        );
+        let own = run_command(&ctx("@s1:localtest"), "questions")
+            .await
+            .plain();
+        assert!(own.contains("Your unanswered questions (1)"), "{b}: {own}");
+        let none = run_command(&ctx("@s3:localtest"), "questions")
+            .await
+            .plain();
+        assert!(
+            none.contains("Your unanswered questions (0)"),
+            "{b}: {none}"
+        );
+        let refused = run_command(&ctx("@s3:localtest"), "accept $a")
+            .await
+            .plain();
+        assert!(refused.contains("only the asker"), "{b}: {refused}");
+        let usage = run_command(&ctx("@s1:localtest"), "accept").await.plain();
+        assert!(usage.contains("!cred accept ANSWER_ID"), "{b}: {usage}");
+        let done = run_command(&ctx("@s1:localtest"), "accept $a")
+            .await
+            .plain();
+        assert!(done.contains("Answer accepted"), "{b}: {done}");
+        let staff = run_command(&ctx("@t:localtest"), "questions").await.plain();
+        assert!(staff.contains("Unanswered questions (0)"), "{b}: {staff}");
     }
 }

@@ -15,6 +15,7 @@ mod governance;
 mod identity;
 mod privacy_requests;
 mod processing;
+mod questions;
 mod replay_prop;
 mod research_prop;
 mod retention;

@@ -138,6 +138,7 @@ async fn seed(w: &World, c: &Class) -> Vec<String> {
         let msg = format!("C1:{}", canary("msg"));
         personal.push(msg.clone());
         let e = Event::MessagePosted(MessagePosted {
+            is_question: false,
             channel: None,
             platform_message_id: msg,
             author: MemberId::new(uids[g.author].as_str()),

@@ -180,7 +180,7 @@ async fn on_callback(st: &SlackState, cb: EventCallback, retry: Option<u8>) -> R
 }
 
 /// Stores one converted event in the inbox and commits before the 200.
-async fn store_event(
+pub(super) async fn store_event(
     st: &SlackState,
     community_id: &CommunityId,
     event_id: &str,

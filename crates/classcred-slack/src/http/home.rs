@@ -65,6 +65,14 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::PurchaseRefunded { item, amount, .. } => {
             format!("{amount} points refunded for {}", escape_text(&item))
         }
+        FeedKind::QuestionAsked { .. } => "You asked a question".to_owned(),
+        FeedKind::QuestionAnswered { .. } => "You answered a question".to_owned(),
+        FeedKind::AnswerAccepted { reward, .. } => {
+            format!(":white_check_mark: Your answer was accepted ({reward} points)")
+        }
+        FeedKind::AnswerRewardReversed { amount, .. } => {
+            format!("Answer reward taken back ({amount} points)")
+        }
     })
 }
 

@@ -23,6 +23,8 @@ pub enum InteractionHandler {
     /// A store Buy button (`store:buy:<number>`): buy the item for the member who clicked,
     /// then answer through the `response_url`.
     StoreBuy,
+    /// The asker's "Accept answer" button: an `answer_accepted` event (see `accept.rs`).
+    AcceptAnswer,
 }
 
 pub(super) fn default_router() -> Router<InteractionHandler> {
@@ -31,6 +33,10 @@ pub(super) fn default_router() -> Router<InteractionHandler> {
         .on_action(
             crate::blocks::STORE_BUY_ACTION,
             InteractionHandler::StoreBuy,
+        )
+        .on_action(
+            crate::blocks::ACCEPT_ANSWER_ACTION,
+            InteractionHandler::AcceptAnswer,
         )
 }
 
@@ -131,6 +137,13 @@ pub(super) async fn handle(
                             tracing::warn!(error = %e, "store reply failed");
                         }
                     });
+                }
+            }
+            InteractionHandler::AcceptAnswer => {
+                if let (Some(c), Interaction::BlockActions(b)) = (&community, &interaction) {
+                    if let Err(r) = super::accept::accept_answer(&st, c, b, r.action).await {
+                        return r;
+                    }
                 }
             }
         }

@@ -13,6 +13,7 @@
 //! in `classcred_rejected_requests{source="slack",reason}` and writes one log line with the
 //! endpoint and reason only, never the payload.
 
+mod accept;
 mod commands;
 mod events;
 mod home;

@@ -3,7 +3,8 @@
 
 use crate::{python, run_python};
 use classcred_slack::blocks::{
-    ephemeral_response, home_view, modal, mrkdwn_section, text_blocks, HomeViewData,
+    accept_answer_blocks, ephemeral_response, home_view, modal, mrkdwn_section, text_blocks,
+    HomeViewData,
 };
 use serde_json::{json, Value};
 
@@ -42,6 +43,7 @@ fn views_and_blocks_validate_with_slack_sdk() {
         text_blocks("You have *2* :fire: left today."),
         text_blocks(&"long ".repeat(1000)),
         ephemeral_response("help")["blocks"].clone(),
+        accept_answer_blocks("Someone answered your question.", "C1:1.0", "C1:2.0"),
     ];
     let out = run_python(
         &py,
@@ -49,7 +51,7 @@ fn views_and_blocks_validate_with_slack_sdk() {
         &json!({"views": views, "blocks": blocks}),
     );
     assert_eq!(out["views"], json!([null, null, null]), "{out}");
-    assert_eq!(out["blocks"], json!([null, null, null]), "{out}");
+    assert_eq!(out["blocks"], json!([null, null, null, null]), "{out}");
 
     // The oracle does reject invalid views (so the nulls above mean something).
     let bad: Value = json!({"views": [{"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}]});

@@ -19,6 +19,7 @@ mod http_oauth;
 mod manifest;
 mod notices;
 mod privacy_canaries;
+mod questions;
 mod server;
 mod signature_sdk;
 mod store;

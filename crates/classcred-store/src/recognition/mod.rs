@@ -76,3 +76,6 @@ mod processing;
 mod questions;
 mod records;
 mod reports;
+
+mod question_rows;
+pub use question_rows::{AnswerRow, QuestionFilter, QuestionRow, QuestionUpsert};

@@ -392,6 +392,31 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &[own("member_id"), own("decided_by")],
         ColumnRules::ByClass,
     ),
+    // Questions and answers (migration 0021): ids and times; the texts are exported with
+    // `message`.
+    community(
+        "question",
+        &["platform_message_id"],
+        &[own("asker_member_id")],
+        ColumnRules::Explicit(&[
+            ("community_id", S),
+            ("platform_message_id", S),
+            ("asker_member_id", S),
+            ("channel_id", S),
+            ("asked_at", S),
+            ("deleted", S),
+            ("accepted_answer_id", S),
+            ("answer_count", S),
+            ("record", J),
+            ("updated_at", S),
+        ]),
+    ),
+    community(
+        "answer",
+        &["platform_message_id"],
+        &[own("author_member_id")],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.

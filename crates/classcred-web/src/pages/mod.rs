@@ -20,6 +20,7 @@ pub mod overview;
 pub mod policy;
 pub mod privacy;
 pub mod privacy_requests;
+pub mod questions;
 pub mod research;
 pub mod settings;
 pub mod store;

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use classcred_engine::{FeedKind, Timezone};
+use classcred_engine::{FeedKind, Points, Timezone};
 use classcred_service::dashboard::{self, FeedEntry, FireWithFeedback, Profile};
 
 use super::badge_award::{self, AwardForm, Flash};
@@ -277,6 +277,22 @@ fn feed_line(
             name(member.as_str()),
             status.as_str()
         ),
+        Ok(FeedKind::QuestionAsked { asker, .. }) => {
+            format!("{} asked a question", name(asker.as_str()))
+        }
+        Ok(FeedKind::QuestionAnswered { author, .. }) => {
+            format!("{} answered a question", name(author.as_str()))
+        }
+        Ok(FeedKind::AnswerAccepted { author, reward, .. }) => {
+            if reward > Points::ZERO {
+                format!("Answer by {} accepted (+{reward})", name(author.as_str()))
+            } else {
+                format!("Answer by {} accepted", name(author.as_str()))
+            }
+        }
+        Ok(FeedKind::AnswerRewardReversed { amount, .. }) => {
+            format!("Reward for an accepted answer taken back: −{amount}")
+        }
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {

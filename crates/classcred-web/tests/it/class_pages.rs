@@ -62,6 +62,7 @@ async fn give(
     when: DateTime<Utc>,
 ) {
     let event = Event::MessagePosted(MessagePosted {
+        is_question: false,
         channel: None,
         platform_message_id: format!("C1:{n}"),
         author: MemberId::new(from),

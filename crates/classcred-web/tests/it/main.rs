@@ -19,6 +19,7 @@ mod pages;
 mod policy;
 mod privacy_page;
 mod privacy_requests;
+mod questions;
 mod research;
 mod retention;
 mod settings;

@@ -83,6 +83,25 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         [SEE_OTHER, FORBIDDEN, OK, OK, OK],
     ),
     (
+        Method::Get,
+        "/dashboard/questions",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    // No question and answer in the form: 400 for staff.
+    (
+        Method::Post,
+        "/dashboard/questions/accept",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, BAD, BAD, BAD],
+    ),
+    (
+        Method::Get,
+        "/dashboard/settings/questions",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
         Method::Post,
         "/dashboard/announcements",
         Access::Staff,
@@ -105,6 +124,12 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         "/dashboard/announcements/{id}/cancel",
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/questions",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
     ),
     // The literal `{member_id}` is no member id: 404 for everyone signed in (the real
     // 200/403/404 cases are in `class_pages`).

@@ -181,6 +181,7 @@ async fn bad_rewards_input_is_shown_next_to_its_field_kept_and_saves_nothing() {
 async fn give(w: &World, id: &str, from: &str, to: &str, fires: u32, minutes: i64) {
     let when = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap() + Duration::minutes(minutes);
     let event = Event::MessagePosted(MessagePosted {
+        is_question: false,
         channel: None,
         platform_message_id: format!("C1:{id}"),
         author: MemberId::new(from),

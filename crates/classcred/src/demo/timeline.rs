@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use classcred_engine::{
-    count_fire_tokens, Event, IsoWeek, MemberId, MessageDeleted, MessageEdited, MessagePosted,
-    QuotaDay, Reaction, Timezone,
+    count_fire_tokens, looks_like_question, AnswerAccepted, Event, IsoWeek, MemberId,
+    MessageDeleted, MessageEdited, MessagePosted, QuotaDay, Reaction, Timezone,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,6 +23,15 @@ pub const QUOTA_BEFORE: u32 = 3;
 pub const QUOTA_AFTER: u32 = 5;
 /// The day of the course (0-based) on which the Admin raises the quota.
 pub const RAISE_DAY: i64 = 14;
+/// The channel of the demo's messages.
+pub const DEMO_CHANNEL: &str = "CDEMOGENERAL";
+/// Classmates' answers to the questions in the chatter.
+const ANSWERS: &[&str] = &[
+    "Friday, it says so on the course page.",
+    "Chapter 7, the part after stacks.",
+    "Yes, the standard library is allowed, just not external crates.",
+    "I have them, check the shared drive folder for week 3.",
+];
 
 /// One thing that happens.
 pub enum Step {
@@ -114,6 +123,7 @@ impl Builder {
             at,
             format!("demo-msg-{n}"),
             Event::MessagePosted(MessagePosted {
+                is_question: false,
                 channel: None,
                 platform_message_id: id.clone(),
                 author: MemberId::new(author),
@@ -182,12 +192,15 @@ impl Builder {
 
     fn chatter(&mut self, n: usize, at: DateTime<Utc>, author: &str) {
         let text = CHATTER[self.rng.gen_range(0..CHATTER.len())].to_string();
+        let id = format!("CDEMOGENERAL:{}.{n:06}", at.timestamp());
+        let is_question = looks_like_question(&text);
         self.deliver(
             at,
             format!("demo-msg-{n}"),
             Event::MessagePosted(MessagePosted {
-                channel: None,
-                platform_message_id: format!("CDEMOGENERAL:{}.{n:06}", at.timestamp()),
+                is_question,
+                channel: Some(DEMO_CHANNEL.into()),
+                platform_message_id: id.clone(),
                 author: MemberId::new(author),
                 mentions: Vec::new(),
                 fire_count: 0,
@@ -197,6 +210,53 @@ impl Builder {
             }),
         );
         self.messages += 1;
+        if is_question {
+            self.answers(n, at, author, &id);
+        }
+    }
+
+    /// Questions: most get a classmate's answer in the thread, and the asker accepts about
+    /// half of those; the rest stay unanswered (the Questions page has some of each).
+    fn answers(&mut self, n: usize, at: DateTime<Utc>, asker: &str, question: &str) {
+        if !self.rng.gen_bool(0.7) {
+            return;
+        }
+        let who = student_uid(self.open_student(None));
+        if who == asker {
+            return;
+        }
+        let when = at + Duration::minutes(self.rng.gen_range(5..90));
+        let answer = format!("CDEMOGENERAL:{}.{n:06}r", when.timestamp());
+        let text = ANSWERS[self.rng.gen_range(0..ANSWERS.len())].to_string();
+        self.deliver(
+            when,
+            format!("demo-answer-{n}"),
+            Event::MessagePosted(MessagePosted {
+                is_question: false,
+                channel: Some(DEMO_CHANNEL.into()),
+                platform_message_id: answer.clone(),
+                author: MemberId::new(&who),
+                mentions: Vec::new(),
+                fire_count: 0,
+                text,
+                thread: Some(question.to_owned()),
+                occurred_at: when,
+            }),
+        );
+        self.messages += 1;
+        if self.rng.gen_bool(0.5) {
+            let later = when + Duration::minutes(self.rng.gen_range(2..120));
+            self.deliver(
+                later,
+                format!("demo-accept-{n}"),
+                Event::AnswerAccepted(AnswerAccepted {
+                    question: question.to_owned(),
+                    answer,
+                    by: MemberId::new(asker),
+                    occurred_at: later,
+                }),
+            );
+        }
     }
 
     fn day(&mut self, n: &mut usize, day: i64, start: DateTime<Utc>, weekend: bool) {

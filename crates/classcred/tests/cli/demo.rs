@@ -122,6 +122,17 @@ fn the_demo_class_has_isolated_students_and_one_closed_pair_and_replays() {
             "SELECT COUNT(*) FROM inbox WHERE event_type = 'reaction_added'"
         ) > 0
     );
+    // Questions: some answered (the answerer rewarded), some still open.
+    let answered = "SELECT COUNT(*) FROM question WHERE accepted_answer_id IS NOT NULL";
+    assert!(count(&db, answered) > 0);
+    let open = "SELECT COUNT(*) FROM question WHERE deleted = 0 AND accepted_answer_id IS NULL";
+    assert!(count(&db, open) > 0);
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'answer_reward'"
+        ) > 0
+    );
 }
 
 fn count(db: &std::path::Path, sql: &str) -> i64 {

@@ -103,6 +103,7 @@ fn two_serve_processes_share_one_postgres_queue() {
         let mut post = |author: &str, to: &str, i: i64| {
             n += 1;
             Event::MessagePosted(MessagePosted {
+                is_question: false,
                 channel: None,
                 platform_message_id: format!("C:{author}.{i}"),
                 author: MemberId::new(author),
@@ -565,6 +566,7 @@ fn backlog(dir: &Path, events: usize) -> String {
         let t = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
         for i in 0..events {
             let e = Event::MessagePosted(MessagePosted {
+                is_question: false,
                 channel: None,
                 platform_message_id: format!("C:{i}"),
                 author: MemberId::new("U1"),

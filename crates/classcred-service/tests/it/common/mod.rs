@@ -80,6 +80,7 @@ pub async fn join(w: &World, uid: &str, role: Role) -> MemberRowId {
 
 pub fn post(id: &str, author: &str, mentions: &[&str], fires: u32, when: DateTime<Utc>) -> Event {
     Event::MessagePosted(MessagePosted {
+        is_question: false,
         channel: None,
         platform_message_id: format!("C1:{id}"),
         author: MemberId::new(author),

@@ -6,6 +6,7 @@
 
 pub mod course;
 pub mod form;
+pub mod questions;
 pub mod retention;
 pub mod rewards;
 

@@ -279,6 +279,7 @@ impl Class {
         let message_id = format!("CBROWSER:quota-{name}");
         let to = &self.student.platform_user_id;
         let event = Event::MessagePosted(MessagePosted {
+            is_question: false,
             channel: None,
             platform_message_id: message_id.clone(),
             author: MemberId::new(giver),
