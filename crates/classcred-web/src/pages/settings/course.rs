@@ -115,17 +115,11 @@ pub async fn save(
 ) -> Result<Response, WebError> {
     let form = Submitted::new(form);
     let current = super::current(&state, &viewer).await?;
-    let errors = match parse(&form, current.clone()) {
-        Ok(new) => match super::save(&state, &viewer, new, PATH).await? {
+    let errors =
+        match super::save_parsed(&state, &viewer, parse(&form, current.clone()), PATH).await? {
             Ok(done) => return Ok(done),
-            Err((field, message)) => {
-                let mut e = Errors::default();
-                e.add(field, message);
-                e
-            }
-        },
-        Err(errors) => errors,
-    };
+            Err(errors) => errors,
+        };
     let mut page = page_of(&viewer, &current);
     page.start.value = form.text("course_start");
     page.end.value = form.text("course_end");

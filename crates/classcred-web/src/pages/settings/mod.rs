@@ -33,6 +33,27 @@ pub(crate) fn now(state: &WebState) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(state.store.now_ms()).unwrap_or_default()
 }
 
+/// Saves what a form parsed: the redirect back when saved; else the refusals to show next to
+/// the fields (the form's own, or the engine's for one field).
+pub(crate) async fn save_parsed(
+    state: &WebState,
+    viewer: &Viewer,
+    parsed: Result<CommunitySettings, form::Errors>,
+    back: &str,
+) -> Result<Result<Response, form::Errors>, WebError> {
+    let new = match parsed {
+        Ok(new) => new,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    Ok(save(state, viewer, new, back)
+        .await?
+        .map_err(|(field, message)| {
+            let mut e = form::Errors::default();
+            e.add(field, message);
+            e
+        }))
+}
+
 /// Save `new` as the Admin's change. `Ok(Err((field, message)))`: the engine's rules refused a
 /// field (nothing saved); `Ok(Ok(response))`: saved, redirect to `back` with `?saved=1`.
 pub(crate) async fn save(
