@@ -200,6 +200,23 @@ async fn settle(store: &Store, community_id: &CommunityId) {
     }
 }
 
+/// How long a purchase waits for its own processing before it answers "recorded, processed in
+/// a moment": chat gives a command 2.5 s, and a backlog ahead of the purchase (after an outage,
+/// a burst) can take longer to process than that.
+pub const BUY_SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// [`settle`] for at most `limit`. A drain cut short rolls back its open transaction; the
+/// purchase is already in the inbox with its drain job queued, so a worker processes it (and
+/// the buyer gets the engine's notice then).
+async fn settle_within(store: &Store, community_id: &CommunityId, limit: std::time::Duration) {
+    if tokio::time::timeout(limit, settle(store, community_id))
+        .await
+        .is_err()
+    {
+        tracing::info!(community_id = %community_id, "purchase recorded; a worker finishes processing it");
+    }
+}
+
 /// Every item of the community (archived ones too), by number.
 pub async fn items(store: &Store, community_id: &CommunityId) -> Result<Vec<ItemView>> {
     let mut tx = store.begin().await?;
@@ -394,6 +411,19 @@ pub async fn buy(
     what: &str,
     now: DateTime<Utc>,
 ) -> std::result::Result<Bought, ChangeError> {
+    buy_within(store, community_id, member, what, now, BUY_SETTLE).await
+}
+
+/// [`buy`], waiting at most `limit` for the purchase to be processed: `Bought::status` is
+/// `None` when it was not processed by then (recorded; a worker processes it).
+pub async fn buy_within(
+    store: &Store,
+    community_id: &CommunityId,
+    member: &MemberRowId,
+    what: &str,
+    now: DateTime<Utc>,
+    limit: std::time::Duration,
+) -> std::result::Result<Bought, ChangeError> {
     let all = items(store, community_id).await?;
     let Some(view) = find_item(&all, what) else {
         return Err(invalid(
@@ -434,7 +464,7 @@ pub async fn buy(
     )
     .await?;
     tx.commit().await?;
-    settle(store, community_id).await;
+    settle_within(store, community_id, limit).await;
     let mut tx = store.begin().await?;
     let mut scoped = tx.for_community(community_id);
     let row = scoped.purchase(&purchase_id).await?;

@@ -10,7 +10,7 @@ use classcred_engine::{Event, MemberId, Points, PointsAdjusted, PurchaseStatus};
 use classcred_service::changes::ChangeError;
 use classcred_service::replay;
 use classcred_service::store::{
-    buy, cancel, decide, items, purchases, save_item, Bought, ItemInput,
+    buy, buy_within, cancel, decide, items, purchases, save_item, Bought, ItemInput,
 };
 use classcred_store::class_store::PurchaseFilter;
 use classcred_store::testing::TestDb;
@@ -435,5 +435,56 @@ async fn the_sold_check_refuses_an_oversell_in_sql() {
             .await;
         assert!(r.is_err(), "{b}: the CHECK refuses sold > stock");
         tx.rollback().await.unwrap();
+    }
+}
+
+/// A purchase whose processing does not finish in time (a backlog ahead of it) answers
+/// "recorded" instead of failing, so the student does not buy again; nothing is lost: the
+/// drain job already queued processes it, and the points are reserved then.
+#[tokio::test]
+async fn a_purchase_not_processed_in_time_is_recorded_and_processed_later() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let Class { w, ta, ana, .. } = class(&db).await;
+        let now = at(2026, 3, 2, 12, 0, 0);
+        save_item(
+            &w.store,
+            &w.community,
+            &ta,
+            None,
+            input("Office hour", 3),
+            now,
+        )
+        .await
+        .unwrap();
+        let p = buy_within(
+            &w.store,
+            &w.community,
+            &ana,
+            "1",
+            now,
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+        assert_eq!(p.status, None, "{b}: not processed yet");
+        assert_eq!(balance(&w, "UANA").await, (10_000, 10_000), "{b}");
+        settle(&w).await;
+        assert_eq!(
+            balance(&w, "UANA").await,
+            (10_000, 7_000),
+            "{b}: processed later"
+        );
+        let all = purchases(
+            &w.store,
+            &w.community,
+            &PurchaseFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(all.len(), 1, "{b}: one purchase, not two");
     }
 }
