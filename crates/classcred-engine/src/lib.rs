@@ -57,6 +57,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod badges;
 mod engine;
 pub mod event;
@@ -74,8 +75,9 @@ pub mod store;
 pub mod time;
 pub mod weekly;
 
+pub use activity::{Activity, ActivityKind};
 pub use badges::{catalog, BadgeInfo, BuiltinBadge};
-pub use engine::apply;
+pub use engine::{apply, apply_with_activities};
 pub use event::AnswerAccepted;
 pub use event::{
     BadgeGranted, Event, MemberJoined, MessageDeleted, MessageEdited, MessagePosted,

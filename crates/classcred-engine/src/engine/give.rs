@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
+use crate::activity::ActivityKind;
 use crate::ids::{MemberId, MemberInfo, Role};
 use crate::ledger::{escaped_len, EntryKind, KeyText, LedgerEntry, Source};
 use crate::outcome::{
@@ -210,6 +211,14 @@ impl<S: StateView + ?Sized> Ctx<'_, S> {
                         },
                     );
                 }
+                self.did(
+                    &w.recipient,
+                    g.at,
+                    ActivityKind::ReceivedFire {
+                        giver: g.id.clone(),
+                        message: mid.clone(),
+                    },
+                );
                 recipients.push(w.recipient.clone());
             }
         }

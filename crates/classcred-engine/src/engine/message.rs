@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::give::{Giver, Want};
 use super::Ctx;
+use crate::activity::ActivityKind;
 use crate::event::{MessageDeleted, MessageEdited, MessagePosted};
 use crate::ids::MemberId;
 use crate::ledger::Source;
@@ -24,6 +25,16 @@ pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePost
     if known.is_some() {
         return;
     }
+    let id = e.platform_message_id.as_str();
+    cx.did(
+        &e.author,
+        e.occurred_at,
+        ActivityKind::Posted {
+            message: id.into(),
+            channel: e.channel.as_deref().map(Into::into),
+            thread: e.thread.as_deref().filter(|t| *t != id).map(Into::into),
+        },
+    );
     let record = create(
         cx,
         &e.platform_message_id,

@@ -19,6 +19,7 @@ use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 
+use crate::activity::{Activity, ActivityKind};
 use crate::event::Event;
 use crate::ids::{MemberId, MemberInfo};
 use crate::outcome::Outcome;
@@ -38,6 +39,16 @@ pub fn apply<S: StateView + ?Sized>(
     state: &S,
     event: &Event,
 ) -> Outcome {
+    apply_with_activities(settings, state, event).0
+}
+
+/// [`apply`], also returning the [`Activity`]s the event recorded (in the order the handlers
+/// recorded them).
+pub fn apply_with_activities<S: StateView + ?Sized>(
+    settings: &CommunitySettings,
+    state: &S,
+    event: &Event,
+) -> (Outcome, Vec<Activity>) {
     let mut cx = Ctx::new(settings, state);
     match event {
         Event::MessagePosted(e) => message::posted(&mut cx, e),
@@ -58,7 +69,7 @@ pub fn apply<S: StateView + ?Sized>(
         Event::AnswerAccepted(e) => questions::accepted(&mut cx, e),
     }
     rewards::finish(&mut cx, event.occurred_at());
-    cx.out
+    (cx.out, cx.activities)
 }
 
 /// Working context of one `apply`: the inputs, the outcome being built, and the counters this
@@ -67,6 +78,9 @@ pub(crate) struct Ctx<'a, S: StateView + ?Sized> {
     pub(crate) settings: &'a CommunitySettings,
     pub(crate) state: &'a S,
     pub(crate) out: Outcome,
+    /// What members did in this event ([`crate::activity`]), read by the steps after the
+    /// handler (custom reward rules, firsts).
+    pub(crate) activities: Vec<Activity>,
     quota_delta: Vec<(MemberId, QuotaDay, i64)>,
     weekly_delta: Vec<(MemberId, MemberId, IsoWeek, i64)>,
     /// Members already looked up in this event (the state does not change during `apply`).
@@ -89,10 +103,20 @@ impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
             settings,
             state,
             out: Outcome::default(),
+            activities: Vec::new(),
             quota_delta: Vec::new(),
             weekly_delta: Vec::new(),
             members: RefCell::new(MemberCache::default()),
         }
+    }
+
+    /// Records that `member` did `kind` at `at` in this event.
+    pub(crate) fn did(&mut self, member: &MemberId, at: DateTime<Utc>, kind: ActivityKind) {
+        self.activities.push(Activity {
+            member: member.clone(),
+            at,
+            kind,
+        });
     }
 
     /// Role and kind of a member (a member never seen is a human Student).

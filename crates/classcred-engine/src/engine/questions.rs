@@ -19,6 +19,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
+use crate::activity::ActivityKind;
 use crate::event::{AnswerAccepted, MessagePosted};
 use crate::ids::{MemberId, Role};
 use crate::ledger::{EntryKind, IdempotencyKey, LedgerEntry, Source};
@@ -94,6 +95,14 @@ fn replied<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePosted, root: 
         reward: None,
         next_unit: 0,
     });
+    cx.did(
+        &e.author,
+        e.occurred_at,
+        ActivityKind::Answered {
+            question: root.into(),
+            answer: id.into(),
+        },
+    );
     let asker = q.asker.clone();
     cx.notify(
         &asker,
@@ -256,6 +265,14 @@ fn settle<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, q: &mut QuestionRecord, at
     if newly {
         let author = a.author.clone();
         let answer: std::sync::Arc<str> = a.platform_message_id.as_str().into();
+        cx.did(
+            &author,
+            at,
+            ActivityKind::AnswerAccepted {
+                question: question.clone(),
+                answer: answer.clone(),
+            },
+        );
         let kind = FeedKind::AnswerAccepted {
             author: author.clone(),
             question: question.clone(),

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
+use crate::activity::ActivityKind;
 use crate::ids::{MemberId, Role};
 use crate::ledger::{EntryKind, LedgerEntry};
 use crate::outcome::{Audience, FeedItem, FeedKind, NoticeKind};
@@ -176,6 +177,14 @@ pub(super) fn requested<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &Purchase
         None,
         e.occurred_at,
     ));
+    cx.did(
+        &e.member,
+        e.occurred_at,
+        ActivityKind::Bought {
+            purchase: e.purchase_id.as_str().into(),
+            item: e.item_id.as_str().into(),
+        },
+    );
     let spendable = cx.state.spendable(&e.member) - item.price;
     cx.notify(
         &e.member,

@@ -6,6 +6,7 @@
     reason = "test helpers fail loudly on bad fixtures"
 )]
 
+mod activities;
 mod dates;
 mod edits;
 mod fire;
