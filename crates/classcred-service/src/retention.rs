@@ -4,7 +4,7 @@
 //!
 //! Four rules, per community (defaults when the Admin set nothing, see [`RetentionValues`]):
 //! 1. **inbox** — processed inbox payloads are scrubbed `inbox_days` after processing;
-//! 2. **text** — message text and feedback notes are removed `text_days_after_course_end` days
+//! 2. **text** — message text, feedback notes and purchase reasons (`classcred_store::TEXT_COLUMNS`) are removed `text_days_after_course_end` days
 //!    after the course end date (the end of that local day in the community's timezone); from
 //!    then on, text older than that many days goes every day. No course end date: nothing goes
 //!    by this rule, and the preview says so;

@@ -42,7 +42,7 @@ pub use device::{SignInRecord, UsageCount, DEVICE_DATA_MAX_AGE_MS};
 pub use erasure::ErasureCounts;
 pub use keys::{sealed_by, RotationReport, SealedBy, ServerLease};
 pub use model::*;
-pub use retention::{RetentionValues, StoredRetentionPolicy, TextCounts};
+pub use retention::{RetentionValues, StoredRetentionPolicy, TextColumn, TextCounts, TEXT_COLUMNS};
 
 /// Errors of the store. Messages carry ids, never personal data.
 #[derive(Debug, thiserror::Error)]

@@ -44,11 +44,51 @@ pub struct StoredRetentionPolicy {
     pub updated_by: String,
 }
 
-/// Rows holding text older than a cut: messages with text, ledger entries with a note.
+/// A sealed free-text column the text rule of the retention schedule removes: every column
+/// the registry declares encrypted with retention "course end + retention schedule"
+/// (test `every_course_end_text_column_is_purged`). `time` is the row's own time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextColumn {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub time: &'static str,
+}
+
+/// What the text rule removes, in this order.
+pub const TEXT_COLUMNS: [TextColumn; 3] = [
+    TextColumn {
+        table: "message",
+        column: "text_enc",
+        time: "posted_at",
+    },
+    TextColumn {
+        table: "ledger_entry",
+        column: "note_enc",
+        time: "occurred_at",
+    },
+    TextColumn {
+        table: "store_purchase",
+        column: "reason_enc",
+        time: "requested_at",
+    },
+];
+
+/// Rows holding text older than a cut: messages with text; ledger entries with a note and
+/// purchases with a refusal or rejection reason (both counted as `notes`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TextCounts {
     pub messages: u64,
     pub notes: u64,
+}
+
+impl TextCounts {
+    fn add(&mut self, table: &str, n: u64) {
+        if table == "message" {
+            self.messages += n;
+        } else {
+            self.notes += n;
+        }
+    }
 }
 
 fn count(n: i64) -> u64 {
@@ -135,29 +175,22 @@ impl CommunityTx<'_, '_> {
         Ok(t)
     }
 
-    /// Messages posted, and ledger notes written, before `before_ms` that still hold text.
+    /// Rows written before `before_ms` that still hold text, per [`TEXT_COLUMNS`].
     pub async fn count_text_before(&mut self, before_ms: i64) -> Result<TextCounts> {
         let community_id = self.community_id.clone();
-        let messages: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM message WHERE community_id = $1 AND text_enc IS NOT NULL \
-             AND posted_at < $2",
-        )
-        .bind(&community_id)
-        .bind(before_ms)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        let notes: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND note_enc IS NOT NULL \
-             AND occurred_at < $2",
-        )
-        .bind(&community_id)
-        .bind(before_ms)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(TextCounts {
-            messages: count(messages),
-            notes: count(notes),
-        })
+        let mut counts = TextCounts::default();
+        for c in TEXT_COLUMNS {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {} WHERE community_id = $1 AND {} IS NOT NULL AND {} < $2",
+                c.table, c.column, c.time
+            ))
+            .bind(&community_id)
+            .bind(before_ms)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            counts.add(c.table, count(n));
+        }
+        Ok(counts)
     }
 
     /// Human members (not already erased) with no activity at or after `since_ms`: they joined
@@ -196,13 +229,13 @@ impl Store {
     ) -> Result<TextCounts> {
         let batch = i64::from(batch.max(1));
         let mut done = TextCounts::default();
-        for (table, column, time) in [
-            ("message", "text_enc", "posted_at"),
-            ("ledger_entry", "note_enc", "occurred_at"),
-        ] {
+        for c in TEXT_COLUMNS {
             let sql = format!(
                 "UPDATE {table} SET {column} = NULL WHERE id IN (SELECT id FROM {table} \
-                 WHERE community_id = $1 AND {column} IS NOT NULL AND {time} < $2 LIMIT $3)"
+                 WHERE community_id = $1 AND {column} IS NOT NULL AND {time} < $2 LIMIT $3)",
+                table = c.table,
+                column = c.column,
+                time = c.time,
             );
             loop {
                 let mut tx = self.begin().await?;
@@ -214,10 +247,7 @@ impl Store {
                     .await?
                     .rows_affected();
                 tx.commit().await?;
-                match table {
-                    "message" => done.messages += n,
-                    _ => done.notes += n,
-                }
+                done.add(c.table, n);
                 if n == 0 {
                     break;
                 }

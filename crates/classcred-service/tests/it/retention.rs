@@ -5,10 +5,12 @@ use std::sync::Mutex;
 
 use crate::common::*;
 
+use classcred_engine::{Points, PurchaseStatus};
 use classcred_service::retention::{
     self, preview, run_all, run_community, set_policy, Changer, RetentionActions, RetentionError,
     StoreActions,
 };
+use classcred_service::store::{buy, save_item, ItemInput};
 use classcred_store::testing::TestDb;
 use classcred_store::{Clock, CommunityId, MemberRowId, RetentionValues, Role, Store};
 use serde_json::json;
@@ -91,6 +93,26 @@ async fn has_text(w: &World, platform_message_id: &str) -> bool {
     n == 1
 }
 
+async fn reasons_left(w: &World) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM store_purchase WHERE community_id = $1 AND reason_enc IS NOT NULL",
+    )
+    .bind(w.community.as_str())
+    .fetch_one(w.store.pool())
+    .await
+    .unwrap()
+}
+
+/// B asks to buy the 1,000-point item at `now`: refused, with the rules' reason sealed.
+async fn refused_purchase(w: &World, b: &MemberRowId, now: chrono::DateTime<chrono::Utc>) {
+    let bought = buy(&w.store, &w.community, b, "1", now).await.unwrap();
+    settle(w).await;
+    assert!(
+        matches!(bought.status, None | Some(PurchaseStatus::Refused)),
+        "{bought:?}"
+    );
+}
+
 async fn notes_left(w: &World) -> i64 {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM ledger_entry WHERE community_id = $1 AND note_enc IS NOT NULL",
@@ -121,7 +143,7 @@ async fn the_run_removes_exactly_what_the_preview_listed() {
         w.clock.set(at(2026, 1, 5, 12, 0, 0));
         let teacher = join(&w, "UT", Role::Instructor).await;
         let _a = join(&w, "UA", Role::Student).await;
-        let _b = join(&w, "UB", Role::Student).await;
+        let b = join(&w, "UB", Role::Student).await;
         let c = join(&w, "UC", Role::Student).await; // never does anything
         let _d = join(&w, "UD", Role::Student).await; // posts the day before the run
         let e = join(&w, "UE", Role::Student).await; // signs in the day before the run
@@ -150,6 +172,24 @@ async fn the_run_removes_exactly_what_the_preview_listed() {
             .await
             .unwrap();
         assert!(notes_left(&w).await > 0);
+        // B cannot afford the store's 1,000-point item: a refused purchase, its reason sealed.
+        let item = ItemInput {
+            name: "Extra office hour".into(),
+            description: String::new(),
+            price: Points::from_whole(1000),
+            stock: None,
+            per_student_limit: None,
+            available_from: None,
+            available_until: None,
+            needs_approval: false,
+            enabled: true,
+            archived: false,
+        };
+        save_item(&w.store, &w.community, &teacher, None, item, w.clock.now())
+            .await
+            .unwrap();
+        refused_purchase(&w, &b, w.clock.now()).await;
+        assert_eq!(reasons_left(&w).await, 1, "{}", db.backend());
         // 20 March (processed 25 March): the teacher thanks A.
         w.clock.set(at(2026, 3, 25, 12, 0, 0));
         deliver(
@@ -169,6 +209,8 @@ async fn the_run_removes_exactly_what_the_preview_listed() {
         .await;
         deliver(&w, "E4", &post("4", "UD", &[], 0, at(2026, 4, 19, 9, 0, 0))).await;
         settle(&w).await;
+        refused_purchase(&w, &b, w.clock.now()).await;
+        assert_eq!(reasons_left(&w).await, 2, "{}", db.backend());
         let mut tx = w.store.begin().await.unwrap();
         tx.for_community(&w.community)
             .create_web_session(
@@ -212,9 +254,10 @@ async fn the_run_removes_exactly_what_the_preview_listed() {
             Some(at(2026, 4, 10, 12, 0, 0).timestamp_millis())
         );
         assert_eq!(plan.text.counts.messages, 2);
+        // Notes count the ledger notes and the purchase reason of 2 March (not 19 April's).
         assert_eq!(
             plan.text.counts.notes,
-            u64::try_from(notes_left(&w).await).unwrap()
+            u64::try_from(notes_left(&w).await + 1).unwrap()
         );
         // Inactive since 19 February: only C (D posted, E signed in, the day before).
         assert_eq!(plan.inactive.members, vec![c.clone()]);
@@ -242,6 +285,7 @@ async fn the_run_removes_exactly_what_the_preview_listed() {
         assert!(has_text(&w, "C1:3").await);
         assert!(has_text(&w, "C1:4").await);
         assert_eq!(notes_left(&w).await, 0);
+        assert_eq!(reasons_left(&w).await, 1, "{}", db.backend());
         // The ledger is untouched: balances still match a replay.
         let replay = classcred_service::replay(&w.store, &w.community, |_, _| {})
             .await

@@ -49,3 +49,33 @@ fn data_inventory_doc_is_current() {
         "docs/DATA-INVENTORY.md is stale: run `cargo run -- registry --format markdown > docs/DATA-INVENTORY.md`"
     );
 }
+
+/// The retention schedule's text rule removes every sealed text the registry says goes at the
+/// course end (and nothing else): a new table of free text declared "course end" without being
+/// added to `TEXT_COLUMNS` would otherwise be kept for ever (the store's purchase reasons were).
+#[test]
+fn every_course_end_text_column_is_purged() {
+    use classcred_store::registry::{Protection, Retention};
+    let mut declared: Vec<(&str, &str)> = registry::personal_columns()
+        .filter(|(_, _, p)| {
+            p.protection == Protection::Encrypted && p.retention == Retention::CourseEnd
+        })
+        .map(|(t, c, _)| (t, c))
+        .collect();
+    declared.sort_unstable();
+    let mut purged: Vec<(&str, &str)> = classcred_store::TEXT_COLUMNS
+        .iter()
+        .map(|c| (c.table, c.column))
+        .collect();
+    purged.sort_unstable();
+    assert_eq!(declared, purged);
+    for c in classcred_store::TEXT_COLUMNS {
+        let table = registry::table(c.table).unwrap();
+        assert!(
+            table.columns.iter().any(|col| col.name == c.time),
+            "{}.{} is not a column",
+            c.table,
+            c.time
+        );
+    }
+}
