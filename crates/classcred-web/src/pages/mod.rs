@@ -139,3 +139,14 @@ pub(crate) fn role_label(role: classcred_store::Role) -> &'static str {
         classcred_store::Role::Student => "Student",
     }
 }
+
+/// The class's timezone (from its settings), in which pages show the class's times.
+pub(crate) async fn class_timezone(
+    state: &crate::WebState,
+    viewer: &crate::extract::Viewer,
+) -> Result<classcred_engine::Timezone, crate::WebError> {
+    let mut tx = state.store.begin().await?;
+    let s = classcred_service::settings(&mut tx, &viewer.community_id).await?;
+    tx.rollback().await?;
+    Ok(s.timezone)
+}

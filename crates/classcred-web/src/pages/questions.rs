@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use classcred_engine::Timezone;
 use classcred_service::changes::ChangeError;
 use classcred_service::questions::{accept_answer, list_questions, QuestionView};
 use classcred_store::recognition::QuestionFilter;
@@ -50,6 +51,7 @@ struct Questions {
     chrome: Chrome,
     show: &'static str,
     questions: Vec<QuestionLine>,
+    timezone: String,
     csrf: String,
     confirmation: Option<String>,
     error: Option<String>,
@@ -63,14 +65,21 @@ fn age(minutes: i64) -> String {
     }
 }
 
-fn line(q: QuestionView) -> QuestionLine {
+/// A time as the class reads it: in its timezone, with the zone's abbreviation.
+fn local(t: chrono::DateTime<chrono::Utc>, tz: &Timezone) -> String {
+    t.with_timezone(&tz.tz())
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+fn line(q: QuestionView, tz: &Timezone) -> QuestionLine {
     let hidden = "(text not available)".to_owned();
     QuestionLine {
         answered: q.accepted_answer_id.is_some(),
         asker: q.asker.name,
         asker_id: q.asker.member_id.to_string(),
         channel: q.channel_id.unwrap_or_else(|| "—".to_owned()),
-        asked: q.asked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        asked: local(q.asked_at, tz),
         age: age(q.age_minutes),
         text: q.text.unwrap_or_else(|| hidden.clone()),
         answer_count: q.answer_count,
@@ -80,7 +89,7 @@ fn line(q: QuestionView) -> QuestionLine {
             .map(|a| AnswerLine {
                 id: a.answer_id,
                 author: a.author.name,
-                posted: a.posted_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                posted: local(a.posted_at, tz),
                 text: a.text.unwrap_or_else(|| hidden.clone()),
                 accepted: a.accepted,
             })
@@ -116,6 +125,7 @@ async fn page_of(
     error: Option<String>,
 ) -> Result<Questions, WebError> {
     let (filter, show) = filter_of(show)?;
+    let tz = super::class_timezone(state, viewer).await?;
     let now = chrono::DateTime::from_timestamp_millis(state.store.now_ms()).unwrap_or_default();
     let questions = list_questions(
         &state.store,
@@ -128,7 +138,8 @@ async fn page_of(
     Ok(Questions {
         chrome: Chrome::for_viewer(viewer, "Questions", "/dashboard/questions"),
         show,
-        questions: questions.into_iter().map(line).collect(),
+        questions: questions.into_iter().map(|q| line(q, &tz)).collect(),
+        timezone: tz.to_string(),
         csrf: viewer.csrf.clone(),
         confirmation,
         error,

@@ -213,13 +213,6 @@ fn item_row(i: &ItemView, tz: &Timezone) -> ItemRow {
     }
 }
 
-async fn timezone(state: &WebState, viewer: &Viewer) -> Result<Timezone, WebError> {
-    let mut tx = state.store.begin().await?;
-    let s = classcred_service::settings(&mut tx, &viewer.community_id).await?;
-    tx.rollback().await?;
-    Ok(s.timezone)
-}
-
 /// Shows the page; `form` replaces the new-item form or one item's form (by key).
 async fn show(
     state: &WebState,
@@ -228,7 +221,7 @@ async fn show(
     form: Option<ItemForm>,
     decision_error: Option<(String, String)>,
 ) -> Result<Response, WebError> {
-    let tz = timezone(state, viewer).await?;
+    let tz = super::class_timezone(state, viewer).await?;
     let c = &viewer.community_id;
     let views = shop::items(&state.store, c).await?;
     let queue = shop::purchases(
@@ -390,7 +383,7 @@ async fn save(
     item_id: Option<String>,
     form: Vec<(String, String)>,
 ) -> Result<Response, WebError> {
-    let tz = timezone(state, viewer).await?;
+    let tz = super::class_timezone(state, viewer).await?;
     let form = Submitted::new(form);
     let mut f = match &item_id {
         None => empty_form(),

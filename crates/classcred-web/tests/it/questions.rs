@@ -60,9 +60,20 @@ async fn staff_see_and_accept_answers_students_are_refused() {
         let r = w.get("/dashboard/questions", Some(&student)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
 
+        // Times are shown in the class's timezone, as on the other class pages.
+        sqlx::query("UPDATE community SET settings = $1 WHERE id = $2")
+            .bind(r#"{"timezone": "Europe/Berlin"}"#)
+            .bind(w.a.as_str())
+            .execute(w.store.pool())
+            .await
+            .unwrap();
         let teacher = w.sign_in(&w.a, &w.instructor_a).await;
         let r = w.get("/dashboard/questions", Some(&teacher)).await;
         assert_eq!(r.status, StatusCode::OK, "{b}");
+        assert!(
+            r.body.contains("2026-03-02 10:00 CET") && r.body.contains("times in Europe/Berlin"),
+            "{b}: asked 09:00 UTC, shown in the class's time"
+        );
         let first = r.body.find("How do I balance").expect("question 1");
         let second = r.body.find("open book").expect("question 2");
         assert!(first < second, "{b}: oldest first");
