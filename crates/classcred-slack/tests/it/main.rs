@@ -7,6 +7,7 @@
 )]
 
 mod blocks_sdk;
+mod class_week;
 mod client;
 mod e2e;
 mod events;
