@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, questions, settings,
-    store,
+    announcements, balances, feed, leaderboard, ledger, members, network, polls, questions,
+    settings, store,
 };
 
 /// The name of the security scheme in the document.
@@ -36,7 +36,7 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "ClassCred API",
-        description = "Read access to one community's members, points, ledger, feed, settings, recognition network and class store. Every token belongs to one community; ids of another community answer 404.",
+        description = "Read access to one community's members, points, ledger, feed, settings, recognition network, class store, questions and polls. Every token belongs to one community; ids of another community answer 404.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     paths(
@@ -53,6 +53,7 @@ impl Modify for BearerScheme {
         store::purchases,
         crate::routes::openapi_json,
         questions::list,
+        polls::list,
     ),
     modifiers(&BearerScheme),
     tags(
@@ -66,6 +67,7 @@ impl Modify for BearerScheme {
         (name = "store", description = "The class store: items and purchases"),
         (name = "meta", description = "This document"),
         (name = "questions", description = "Questions asked in the class and their answers"),
+        (name = "polls", description = "Polls and debates with their results"),
     )
 )]
 pub struct ApiDoc;

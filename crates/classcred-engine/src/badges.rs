@@ -16,6 +16,8 @@ pub const ONCE: &str = "once";
 
 /// How many distinct classmates make "recognised by 10" and "gave fire to 10".
 pub const DISTINCT_PEOPLE: u32 = 10;
+/// How many polls make "voted in 5 polls".
+pub const POLLS_VOTED: u32 = 5;
 /// How many consecutive quota days make the streak badge.
 pub const STREAK_DAYS: i64 = 5;
 
@@ -32,16 +34,19 @@ pub enum BuiltinBadge {
     GaveToTen,
     /// Top recogniser of a week (repeatable, one instance per ISO week).
     TopRecogniser,
+    /// Voted in 5 polls or debates (anonymous polls do not count).
+    VotedInFive,
 }
 
 impl BuiltinBadge {
     /// Every built-in badge, in catalog order.
-    pub const ALL: [BuiltinBadge; 5] = [
+    pub const ALL: [BuiltinBadge; 6] = [
         BuiltinBadge::FirstFire,
         BuiltinBadge::RecognisedByTen,
         BuiltinBadge::FiveDayStreak,
         BuiltinBadge::GaveToTen,
         BuiltinBadge::TopRecogniser,
+        BuiltinBadge::VotedInFive,
     ];
 
     /// The stable id.
@@ -52,6 +57,7 @@ impl BuiltinBadge {
             BuiltinBadge::FiveDayStreak => "five_day_streak",
             BuiltinBadge::GaveToTen => "gave_to_10",
             BuiltinBadge::TopRecogniser => "top_recogniser",
+            BuiltinBadge::VotedInFive => "voted_in_5_polls",
         }
     }
 
@@ -73,6 +79,7 @@ impl BuiltinBadge {
             BuiltinBadge::FiveDayStreak => "Five-Day Streak",
             BuiltinBadge::GaveToTen => "Generous Ten",
             BuiltinBadge::TopRecogniser => "Top Recogniser of the Week",
+            BuiltinBadge::VotedInFive => "Voice of the Class",
         }
     }
 
@@ -91,6 +98,10 @@ impl BuiltinBadge {
                 "Give the most fire in a week (Monday to Sunday, course timezone), counting fire \
                  still standing when the week closes; ties all win; at least one fire. \
                  Decided after the week ends."
+            }
+            BuiltinBadge::VotedInFive => {
+                "Vote in 5 different polls or debates (anonymous polls do not count: their \
+                 votes are never tied to you)."
             }
         }
     }

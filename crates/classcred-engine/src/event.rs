@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BadgeId, MemberId, MemberKind, Role};
 use crate::points::Points;
 use crate::settings::CommunitySettings;
+pub use crate::polls::{PollClosed, PollCreated, PollPosted, VoteCast};
 pub use crate::store::{PurchaseCancelled, PurchaseDecided, PurchaseRequested, StoreItemSaved};
 
 /// One neutral event. Serde: internally tagged by `type` in snake_case.
@@ -49,6 +50,14 @@ pub enum Event {
     PurchaseCancelled(PurchaseCancelled),
     /// The asker or an Instructor/Admin accepted an answer to a question.
     AnswerAccepted(AnswerAccepted),
+    /// An Instructor or Admin created a poll or debate.
+    PollCreated(PollCreated),
+    /// The bot posted a poll; its message id (a debate's thread root).
+    PollPosted(PollPosted),
+    /// A member voted (or changed their vote, or chose a debate side).
+    VoteCast(VoteCast),
+    /// A poll was closed (by hand or at its closing time).
+    PollClosed(PollClosed),
 }
 
 impl Event {
@@ -70,6 +79,10 @@ impl Event {
             Event::PurchaseDecided(e) => e.occurred_at,
             Event::PurchaseCancelled(e) => e.occurred_at,
             Event::AnswerAccepted(e) => e.occurred_at,
+            Event::PollCreated(e) => e.occurred_at,
+            Event::PollPosted(e) => e.occurred_at,
+            Event::VoteCast(e) => e.occurred_at,
+            Event::PollClosed(e) => e.occurred_at,
         }
     }
 }

@@ -53,7 +53,7 @@
 //! ## Module map
 //! `points`, `ids`, `time` (domain types) · `settings` · `scanner` (fire tokens in text) ·
 //! `event` · `ledger` · `outcome` · `state` (the trait) · `engine` (the rules) · `badges`
-//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) · `store` (class store items and purchases).
+//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) · `store` (class store items and purchases) · `polls` (polls, debates, votes).
 
 #![warn(missing_docs)]
 
@@ -67,6 +67,7 @@ pub mod ledger;
 pub mod memory;
 pub mod outcome;
 pub mod points;
+pub mod polls;
 pub mod questions;
 pub mod scanner;
 pub mod settings;
@@ -92,6 +93,10 @@ pub use outcome::{
     NoticeKind, Outcome, QuotaDebit, ReactionRecord, RecipientUnits, StandingUnit,
 };
 pub use points::{ParsePointsError, Points};
+pub use polls::{
+    DebateParticipant, PollClosed, PollCreated, PollDefinition, PollKind, PollPosted, PollRecord,
+    VoteCast, VoteRecord,
+};
 pub use questions::{looks_like_question, QuestionRecord, QuestionSettings};
 pub use scanner::count_fire_tokens;
 pub use settings::{

@@ -18,6 +18,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
+use crate::polls::{DebateParticipant, PollRecord};
 use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
@@ -111,6 +112,14 @@ pub struct InMemoryState {
     held: HashMap<(MemberId, String), u32>,
     questions: HashMap<String, QuestionRecord>,
     answer_of: HashMap<String, String>,
+    polls: HashMap<String, PollRecord>,
+    /// Current vote (option index) per (poll, member).
+    votes: HashMap<(String, MemberId), u32>,
+    /// Polls that are not anonymous with a vote, per member.
+    polls_voted: HashMap<MemberId, u32>,
+    /// Debate per posted message (thread root).
+    debate_threads: HashMap<String, String>,
+    debaters: HashSet<(String, MemberId)>,
 }
 
 impl InMemoryState {
@@ -209,6 +218,62 @@ impl InMemoryState {
             self.questions
                 .insert(q.platform_message_id.clone(), q.clone());
         }
+        self.apply_polls(outcome);
+    }
+
+    fn apply_polls(&mut self, outcome: &Outcome) {
+        for p in &outcome.polls {
+            if p.definition.kind == crate::polls::PollKind::Debate {
+                if let Some(m) = &p.posted_message {
+                    self.debate_threads.insert(m.clone(), p.poll_id.clone());
+                }
+            }
+            self.polls.insert(p.poll_id.clone(), p.clone());
+        }
+        for v in &outcome.votes {
+            let first = self
+                .votes
+                .insert((v.poll_id.clone(), v.member.clone()), v.option)
+                .is_none();
+            if first && !v.anonymous {
+                *self.polls_voted.entry(v.member.clone()).or_default() += 1;
+            }
+        }
+        for DebateParticipant { poll_id, member, .. } in &outcome.debaters {
+            self.debaters.insert((poll_id.clone(), member.clone()));
+        }
+    }
+
+    /// Every poll record, by id.
+    pub fn polls(&self) -> Vec<&PollRecord> {
+        let mut v: Vec<&PollRecord> = self.polls.values().collect();
+        v.sort_by(|a, b| a.poll_id.cmp(&b.poll_id));
+        v
+    }
+
+    /// Votes per option of a poll (one per member), in option order.
+    pub fn poll_counts(&self, poll_id: &str) -> Vec<u32> {
+        let n = self
+            .polls
+            .get(poll_id)
+            .map_or(0, |p| p.definition.options.len());
+        let mut counts = vec![0u32; n];
+        for ((p, _), o) in &self.votes {
+            if p == poll_id {
+                if let Some(c) = usize::try_from(*o).ok().and_then(|i| counts.get_mut(i)) {
+                    *c += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    /// Participants counted in a debate.
+    pub fn debater_count(&self, poll_id: &str) -> u32 {
+        clamp(
+            i64::try_from(self.debaters.iter().filter(|(p, _)| p == poll_id).count())
+                .unwrap_or(i64::MAX),
+        )
     }
 
     /// Every store item, by number.
@@ -449,5 +514,28 @@ impl StateView for InMemoryState {
 
     fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
         self.answer_of.get(answer_message_id).cloned()
+    }
+
+    fn poll(&self, poll_id: &str) -> Option<PollRecord> {
+        self.polls.get(poll_id).cloned()
+    }
+
+    fn vote(&self, poll_id: &str, member: &MemberId) -> Option<u32> {
+        self.votes
+            .get(&(poll_id.to_owned(), member.clone()))
+            .copied()
+    }
+
+    fn debate_of_thread(&self, platform_message_id: &str) -> Option<String> {
+        self.debate_threads.get(platform_message_id).cloned()
+    }
+
+    fn is_debater(&self, poll_id: &str, member: &MemberId) -> bool {
+        self.debaters
+            .contains(&(poll_id.to_owned(), member.clone()))
+    }
+
+    fn polls_voted(&self, member: &MemberId) -> u32 {
+        self.polls_voted.get(member).copied().unwrap_or(0)
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
+use crate::polls::{DebateParticipant, PollKind, PollRecord, VoteRecord};
 use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::store::{PurchaseRecord, PurchaseStatus, StoreItem};
@@ -51,6 +52,15 @@ pub struct Outcome {
     /// Question records to upsert (by platform message id).
     #[serde(default)]
     pub questions: Vec<QuestionRecord>,
+    /// Poll records to upsert (by poll id).
+    #[serde(default)]
+    pub polls: Vec<PollRecord>,
+    /// Votes to upsert (by poll and member; a new vote replaces the old one).
+    #[serde(default)]
+    pub votes: Vec<VoteRecord>,
+    /// Members counted for the first time as a debate's participants.
+    #[serde(default)]
+    pub debaters: Vec<DebateParticipant>,
 }
 
 impl Outcome {
@@ -68,6 +78,9 @@ impl Outcome {
             && self.store_items.is_empty()
             && self.purchases.is_empty()
             && self.questions.is_empty()
+            && self.polls.is_empty()
+            && self.votes.is_empty()
+            && self.debaters.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -597,6 +610,33 @@ pub enum FeedKind {
         question: Arc<str>,
         /// Points removed (positive).
         amount: Points,
+    },
+    /// Community feed: an Instructor or Admin created a poll or debate.
+    PollCreated {
+        /// The poll.
+        poll_id: String,
+        /// Poll or debate.
+        kind: PollKind,
+        /// Who created it.
+        by: MemberId,
+    },
+    /// Community feed: a poll or debate closed.
+    PollClosed {
+        /// The poll.
+        poll_id: String,
+        /// Poll or debate.
+        kind: PollKind,
+    },
+    /// Member feed: the member voted in a poll (or chose a side) that is not anonymous.
+    Voted {
+        /// The voter.
+        member: MemberId,
+        /// The poll.
+        poll_id: String,
+        /// Poll or debate.
+        kind: PollKind,
+        /// The option first chosen, from 0 (its text stays sealed in the poll's rows).
+        option: u32,
     },
 }
 

@@ -8,6 +8,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo};
 use crate::ledger::IdempotencyKey;
 use crate::outcome::{MessageRecord, ReactionRecord};
 use crate::points::Points;
+use crate::polls::PollRecord;
 use crate::questions::QuestionRecord;
 use crate::store::{PurchaseRecord, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
@@ -79,4 +80,19 @@ pub trait StateView {
 
     /// The question a reply answers, by the reply's platform message id.
     fn question_of_answer(&self, answer_message_id: &str) -> Option<String>;
+
+    /// A poll's record.
+    fn poll(&self, poll_id: &str) -> Option<PollRecord>;
+
+    /// A member's current vote in a poll (the option index), if any.
+    fn vote(&self, poll_id: &str, member: &MemberId) -> Option<u32>;
+
+    /// The debate whose posted message is this thread root, if any.
+    fn debate_of_thread(&self, platform_message_id: &str) -> Option<String>;
+
+    /// Whether a member is already counted as a participant of a debate.
+    fn is_debater(&self, poll_id: &str, member: &MemberId) -> bool;
+
+    /// Polls (and debates) that are not anonymous in which a member has a vote.
+    fn polls_voted(&self, member: &MemberId) -> u32;
 }

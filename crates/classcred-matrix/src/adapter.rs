@@ -137,6 +137,7 @@ pub fn is_private(cmd: &Command) -> bool {
             | Command::Privacy(_)
             | Command::Questions
             | Command::Accept(_)
+            | Command::Vote(_)
     )
 }
 
@@ -227,6 +228,7 @@ impl MatrixAdapter {
             community: &community,
             platform_user_id: &sender,
             prefix: COMMAND_PREFIX,
+            channel: Some(&room),
         };
         let doc = run_command(&ctx, &args).await;
         let private = is_private(&Command::parse(&args));

@@ -29,6 +29,9 @@ pub struct CommandContext<'a> {
     pub platform_user_id: &'a str,
     /// How members type the command on this platform, shown in help texts: `/cred`, `!cred`.
     pub prefix: &'a str,
+    /// Where the command was typed (Slack channel, Matrix room, Teams conversation), when the
+    /// adapter knows: `poll` and `debate` post there.
+    pub channel: Option<&'a str>,
 }
 
 /// The first word of a command, and what the rest means.
@@ -49,6 +52,16 @@ pub enum Command {
     Questions,
     /// `accept ANSWER_ID`.
     Accept(String),
+    /// `polls`: the open polls.
+    Polls,
+    /// `vote N OPTION`, the rest as typed.
+    Vote(String),
+    /// `poll QUESTION | OPTION | …` (staff), the rest as typed.
+    Poll(String),
+    /// `debate MOTION | SIDE | …` (staff), the rest as typed.
+    Debate(String),
+    /// `close N` (staff).
+    Close(String),
 }
 
 impl Command {
@@ -78,6 +91,17 @@ impl Command {
             }
             Some("questions") => Command::Questions,
             Some("accept") => Command::Accept(words.collect::<Vec<_>>().join(" ")),
+            Some("polls") => Command::Polls,
+            Some(w @ ("vote" | "poll" | "debate" | "close")) => {
+                let rest = args.trim_start();
+                let rest = rest.get(w.len()..).unwrap_or("").trim().to_owned();
+                match w {
+                    "vote" => Command::Vote(rest),
+                    "poll" => Command::Poll(rest),
+                    "debate" => Command::Debate(rest),
+                    _ => Command::Close(rest),
+                }
+            }
             _ => Command::Help,
         }
     }
@@ -130,6 +154,17 @@ pub fn help(prefix: &str) -> Doc {
         ("buy <number>", "buy an item from the class store"),
         ("questions", "the unanswered questions, oldest first"),
         ("accept ANSWER_ID", "accept an answer to your question"),
+        ("polls", "the open polls and debates"),
+        ("vote <poll> <option>", "vote in a poll (again to change your vote)"),
+        (
+            "poll <question> | <option> | <option>",
+            "post a poll here (Instructors and Admins)",
+        ),
+        (
+            "debate <motion> | <side> | <side>",
+            "post a debate here (Instructors and Admins)",
+        ),
+        ("close <poll>", "close a poll and show its results (Instructors and Admins)"),
         ("help", "this help"),
     ] {
         d.push(
@@ -162,6 +197,15 @@ pub async fn answer(ctx: &CommandContext<'_>, cmd: Command) -> anyhow::Result<Do
         Command::Buy(what) => crate::store_commands::buy(ctx, &what).await,
         Command::Questions => crate::questions::questions(ctx).await,
         Command::Accept(id) => crate::questions::accept(ctx, &id).await,
+        Command::Polls => crate::polls::polls(ctx).await,
+        Command::Vote(rest) => crate::polls::vote(ctx, &rest).await,
+        Command::Poll(rest) => {
+            crate::polls::create(ctx, classcred_engine::PollKind::Poll, &rest).await
+        }
+        Command::Debate(rest) => {
+            crate::polls::create(ctx, classcred_engine::PollKind::Debate, &rest).await
+        }
+        Command::Close(rest) => crate::polls::close(ctx, &rest).await,
     }
 }
 

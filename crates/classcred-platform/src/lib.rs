@@ -7,6 +7,8 @@
 //! - [`commands`]: the semantics of `me`, `top`, `dashboard`, `privacy`, `help` and their
 //!   answers, as a [`Doc`] the adapter renders (Block Kit mrkdwn, Matrix HTML, Teams markdown);
 //! - [`store_commands`]: `store` and `buy ITEM` (the class store);
+//! - [`polls`]: `polls`, `vote`, `poll`, `debate`, `close`, and posting a poll (job
+//!   `poll.post`) through [`NoticeSink::post_poll`];
 //! - [`notice`]: the neutral half of delivering the engine's private notices (job
 //!   [`classcred_service::NOTICE_JOB`]); the adapter implements [`NoticeSink`] to send one;
 //! - [`members`]: member sync and look-up of unknown platform ids through one
@@ -23,6 +25,7 @@ pub mod commands;
 pub mod lifecycle;
 pub mod members;
 pub mod notice;
+pub mod polls;
 pub mod questions;
 pub mod store_commands;
 mod text;

@@ -63,6 +63,29 @@ pub trait NoticeSink: Send + Sync {
             "this chat platform cannot post announcements".into(),
         ))
     }
+
+    /// Posts a poll or debate in `channel` (job `poll.post`). The default posts
+    /// [`crate::polls::poll_doc`] as text through [`NoticeSink::post`] (members vote with the
+    /// vote command); an adapter with buttons (Slack, Teams) overrides it. `key` names the post
+    /// stably across retries.
+    async fn post_poll(
+        &self,
+        store: &Store,
+        community: &Community,
+        channel: &str,
+        key: &str,
+        poll: &classcred_service::polls::PollView,
+    ) -> anyhow::Result<Posted> {
+        let prefix = crate::polls::command_prefix(&community.platform);
+        self.post(
+            store,
+            community,
+            channel,
+            key,
+            &crate::polls::poll_doc(poll, prefix),
+        )
+        .await
+    }
 }
 
 /// What became of a post.

@@ -27,6 +27,7 @@ pub mod governance;
 pub mod group_commit;
 pub mod identity;
 pub mod login;
+pub mod polls;
 pub mod privacy_requests;
 mod process;
 mod queries;
@@ -305,6 +306,10 @@ fn event_type(e: &Event) -> &'static str {
         Event::PurchaseDecided(_) => "purchase_decided",
         Event::PurchaseCancelled(_) => "purchase_cancelled",
         Event::AnswerAccepted(_) => "answer_accepted",
+        Event::PollCreated(_) => "poll_created",
+        Event::PollPosted(_) => "poll_posted",
+        Event::VoteCast(_) => "vote_cast",
+        Event::PollClosed(_) => "poll_closed",
     }
 }
 

@@ -30,6 +30,10 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PurchaseDecided(e) => vec![&e.by],
         Event::PurchaseCancelled(e) => vec![&e.by],
         Event::AnswerAccepted(a) => vec![&a.by],
+        Event::PollCreated(e) => vec![&e.by],
+        Event::PollPosted(_) => Vec::new(),
+        Event::VoteCast(e) => vec![&e.member],
+        Event::PollClosed(e) => e.by.iter().collect(),
     }
 }
 
@@ -71,6 +75,10 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
         Event::PurchaseDecided(x) => x.by = m(&x.by),
         Event::PurchaseCancelled(x) => x.by = m(&x.by),
         Event::AnswerAccepted(x) => x.by = m(&x.by),
+        Event::PollCreated(x) => x.by = m(&x.by),
+        Event::PollPosted(_) => {}
+        Event::VoteCast(x) => x.member = m(&x.member),
+        Event::PollClosed(x) => x.by = x.by.as_ref().map(m),
     }
     out
 }
@@ -107,6 +115,10 @@ pub(crate) fn without_non_members(
         Event::PurchaseDecided(e) => is_member(&e.by),
         Event::PurchaseCancelled(e) => is_member(&e.by),
         Event::AnswerAccepted(a) => is_member(&a.by),
+        Event::PollCreated(e) => is_member(&e.by),
+        Event::PollPosted(_) => true,
+        Event::VoteCast(e) => is_member(&e.member),
+        Event::PollClosed(e) => e.by.as_ref().is_none_or(&is_member),
     };
     keep.then_some(out)
 }
@@ -334,6 +346,7 @@ async fn write_outcome(
             .await?;
     }
     crate::store::write_store_outcome(tx, outcome).await?;
+    crate::polls::write_poll_outcome(tx, outcome).await?;
     for item in &outcome.feed {
         write_feed_item(tx, item).await?;
     }

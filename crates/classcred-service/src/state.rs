@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
-use classcred_engine::QuestionRecord;
+use classcred_engine::{PollRecord, QuestionRecord};
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
     StateView, StoreItem,
@@ -46,6 +46,11 @@ pub(crate) enum Question {
     Purchase(String),
     Asked(String),
     AnswerRoot(String),
+    Poll(String),
+    Vote(String, MemberId),
+    DebateOfThread(String),
+    IsDebater(String, MemberId),
+    PollsVoted(MemberId),
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +67,8 @@ pub(crate) enum Answer {
     Purchase(Option<PurchaseRecord>),
     Question(Option<QuestionRecord>),
     Text(Option<String>),
+    Poll(Option<PollRecord>),
+    Vote(Option<u32>),
 }
 
 /// Answers known so far, and the questions that were asked without one.
@@ -213,6 +220,30 @@ impl StateView for Recorded {
             _ => None,
         }
     }
+    fn poll(&self, poll_id: &str) -> Option<PollRecord> {
+        match self.get(Question::Poll(poll_id.to_string())) {
+            Some(Answer::Poll(p)) => p.clone(),
+            _ => None,
+        }
+    }
+    fn vote(&self, poll_id: &str, member: &MemberId) -> Option<u32> {
+        match self.get(Question::Vote(poll_id.to_string(), member.clone())) {
+            Some(Answer::Vote(v)) => *v,
+            _ => None,
+        }
+    }
+    fn debate_of_thread(&self, platform_message_id: &str) -> Option<String> {
+        match self.get(Question::DebateOfThread(platform_message_id.to_string())) {
+            Some(Answer::Text(t)) => t.clone(),
+            _ => None,
+        }
+    }
+    fn is_debater(&self, poll_id: &str, member: &MemberId) -> bool {
+        self.flag(Question::IsDebater(poll_id.to_string(), member.clone()))
+    }
+    fn polls_voted(&self, member: &MemberId) -> u32 {
+        self.count(Question::PollsVoted(member.clone()))
+    }
 }
 
 pub(crate) fn engine_role(r: StoreRole) -> Role {
@@ -363,5 +394,19 @@ pub(crate) async fn answer(
             None => None,
         }),
         Question::AnswerRoot(id) => Answer::Text(tx.question_of_answer(id).await?),
+        Question::Poll(id) => Answer::Poll(match tx.poll(id).await? {
+            Some(row) => Some(crate::polls::poll_record(&row)?),
+            None => None,
+        }),
+        Question::Vote(poll, m) => Answer::Vote(crate::polls::vote_of(tx, poll, m).await?),
+        Question::DebateOfThread(id) => Answer::Text(tx.debate_of_thread(id).await?),
+        Question::IsDebater(poll, m) => Answer::Flag(match row_id(m) {
+            Some(m) => tx.is_debater(poll, &m).await?,
+            None => false,
+        }),
+        Question::PollsVoted(m) => count(match row_id(m) {
+            Some(m) => tx.polls_voted(&m).await?,
+            None => 0,
+        }),
     })
 }

@@ -139,6 +139,31 @@ pub fn store_response(text: &str, buttons: &[(u32, String)]) -> Value {
     })
 }
 
+/// `action_id` prefix of a poll's vote buttons: `poll:vote:<poll id>:<option from 0>`.
+pub const POLL_VOTE_ACTION: &str = "poll:vote:";
+
+/// A posted poll: its text and one vote button per option (labels are plain text, `1. …`,
+/// clipped to 75 characters; at most 10 options, well within an `actions` block's 25).
+pub fn poll_blocks(text: &str, poll_id: &str, options: &[String], open: bool) -> Value {
+    let mut blocks = vec![mrkdwn_section(text)];
+    if open {
+        let elements: Vec<Value> = options
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                json!({
+                    "type": "button",
+                    "text": plain(&format!("{}. {label}", i + 1), 75),
+                    "action_id": format!("{POLL_VOTE_ACTION}{poll_id}:{i}"),
+                    "value": i.to_string(),
+                })
+            })
+            .collect();
+        blocks.push(json!({ "type": "actions", "block_id": "poll_vote", "elements": elements }));
+    }
+    Value::Array(blocks)
+}
+
 /// What the App Home shows a member. Values are already formatted (points as text, e.g. `17.7`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HomeViewData {

@@ -212,4 +212,54 @@ impl NoticeSink for SlackNotices {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// A poll: its text and a vote button per option (`poll:vote:<poll>:<option>`); the
+    /// message's `channel:ts` is the poll's message (a debate's thread root).
+    async fn post_poll(
+        &self,
+        store: &Store,
+        community: &Community,
+        channel: &str,
+        _key: &str,
+        poll: &classcred_service::polls::PollView,
+    ) -> anyhow::Result<Posted> {
+        let mut tx = store.begin().await?;
+        let stored_token = tx.for_community(&community.id).bot_token().await?;
+        tx.commit().await?;
+        let token = match (
+            stored_token,
+            self.config
+                .single_bot_token_for(community.platform_team_id.as_deref()),
+        ) {
+            (Some(t), _) => BotToken::new(t.expose_secret()),
+            (None, Some(t)) => t,
+            (None, None) => return Ok(Posted::Refused("no bot token".into())),
+        };
+        let text = mrkdwn(&classcred_platform::polls::poll_doc(
+            poll,
+            classcred_platform::polls::command_prefix(PLATFORM),
+        ));
+        let msg = OutgoingMessage {
+            channel: channel.to_owned(),
+            blocks: Some(crate::blocks::poll_blocks(
+                &text,
+                &poll.poll_id,
+                &poll.options,
+                poll.closed_at.is_none(),
+            )),
+            text,
+            thread_ts: None,
+        };
+        match self.client.post_message(&token, &msg).await {
+            Ok(posted) => Ok(Posted::Sent(Some(format!(
+                "{}:{}",
+                posted.channel.as_str(),
+                posted.ts.as_str()
+            )))),
+            Err(SlackApiError::Api { error, .. }) if error != "ratelimited" => {
+                Ok(Posted::Refused(format!("Slack: {error}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }

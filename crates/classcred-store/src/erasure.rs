@@ -274,6 +274,18 @@ impl Tx<'_> {
             )
             .await?;
         counts.add("store_purchase", n);
+        // Poll votes in polls that are not anonymous, and debate participation (anonymous
+        // votes name nobody: they stay as counts).
+        for table in ["poll_vote", "poll_debater"] {
+            let n = self
+                .exec_count(
+                    &format!("DELETE FROM {table} WHERE community_id = $1 AND member_id = $2"),
+                    c,
+                    m,
+                )
+                .await?;
+            counts.add(table, n);
+        }
         let n = self
             .exec_count(
                 "DELETE FROM web_session WHERE community_id = $1 AND member_id = $2",
@@ -364,6 +376,11 @@ const COMMUNITY_TABLES: &[&str] = &[
     // Questions and answers (migration 0021).
     "answer",
     "question",
+    // Polls and debates (migration 0024): children first.
+    "poll_debater",
+    "poll_vote",
+    "poll_option",
+    "poll",
     "member",
 ];
 

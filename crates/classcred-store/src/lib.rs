@@ -22,6 +22,7 @@ pub mod governance;
 pub mod jobs;
 mod keys;
 pub mod model;
+pub mod polls;
 pub mod recognition;
 pub mod registry;
 pub mod research;

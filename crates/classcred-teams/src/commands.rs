@@ -217,6 +217,7 @@ pub async fn answer(
         community: &community,
         platform_user_id: &req.user_id,
         prefix: PREFIX,
+        channel: Some(&req.conversation_id),
     };
     Ok(classcred_platform::run_command(&ctx, &req.args).await)
 }

@@ -273,6 +273,14 @@ pub fn route_table() -> Vec<Route> {
             Member,
             post(pages::store::cancel),
         ),
+        // Polls and debates (issue 11).
+        Route::get("/dashboard/polls", Staff, get(pages::polls::page)).nav("Polls"),
+        Route::post("/dashboard/polls", Staff, post(pages::polls::create)),
+        Route::post(
+            "/dashboard/polls/{poll_id}/close",
+            Staff,
+            post(pages::polls::close),
+        ),
     ]
 }
 

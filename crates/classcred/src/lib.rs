@@ -624,11 +624,24 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
         async move { p.deliver_notice(&store, &job).await }
     });
     // Scheduled announcements, posted in their channel at their time.
+    let poll_posts = posts.clone();
     h.register(
         classcred_service::announcements::ANNOUNCE_JOB,
         move |store, job| {
             let p = posts.clone();
             async move { p.post_announcement_job(&store, &job).await }
+        },
+    );
+    // Polls and debates: posted in their channel, closed at their closing time.
+    h.register(classcred_service::polls::POLL_POST_JOB, move |store, job| {
+        let p = poll_posts.clone();
+        async move { p.post_poll_job(&store, &job).await }
+    });
+    h.register(
+        classcred_service::polls::POLL_CLOSE_JOB,
+        |store, job| async move {
+            classcred_service::polls::close_job(&store, &job).await?;
+            Ok(())
         },
     );
     h

@@ -8,6 +8,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod members;
 pub mod network;
+pub mod polls;
 pub mod questions;
 pub mod settings;
 pub mod store;

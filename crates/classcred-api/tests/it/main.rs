@@ -6,6 +6,7 @@
 mod auth;
 mod document;
 mod pagination;
+mod polls;
 mod schemathesis;
 mod store;
 mod support;

@@ -5,11 +5,12 @@
 //! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
 //! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
 //! `rewards` (levels and automatic badges, run after every event), `questions` (questions,
-//! answers, accepts and the answer reward).
+//! answers, accepts and the answer reward), `polls` (polls, votes, debates).
 
 mod admin;
 mod give;
 mod message;
+mod polls;
 mod questions;
 mod reaction;
 mod rewards;
@@ -67,6 +68,10 @@ pub fn apply_with_activities<S: StateView + ?Sized>(
         Event::PurchaseDecided(e) => store::decided(&mut cx, e),
         Event::PurchaseCancelled(e) => store::cancelled(&mut cx, e),
         Event::AnswerAccepted(e) => questions::accepted(&mut cx, e),
+        Event::PollCreated(e) => polls::created(&mut cx, e),
+        Event::PollPosted(e) => polls::posted(&mut cx, e),
+        Event::VoteCast(e) => polls::vote(&mut cx, e),
+        Event::PollClosed(e) => polls::closed(&mut cx, e),
     }
     rewards::finish(&mut cx, event.occurred_at());
     (cx.out, cx.activities)

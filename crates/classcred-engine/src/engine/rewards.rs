@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use crate::badges::{BuiltinBadge, DISTINCT_PEOPLE, ONCE, STREAK_DAYS};
+use crate::activity::ActivityKind;
+use crate::badges::{BuiltinBadge, DISTINCT_PEOPLE, ONCE, POLLS_VOTED, STREAK_DAYS};
 use crate::ids::{BadgeId, MemberId, Role};
 use crate::ledger::EntryKind;
 use crate::outcome::{Audience, BadgeAward, FeedItem, FeedKind, LevelChange, NoticeKind};
@@ -16,6 +17,7 @@ use crate::state::StateView;
 use crate::time::QuotaDay;
 
 pub(super) fn finish<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
+    check_activity_badges(cx, at);
     if cx.out.entries.is_empty() {
         return;
     }
@@ -119,6 +121,25 @@ fn check_badges<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
                     .count() as i64
             };
             1 + run(-1) + run(1) >= STREAK_DAYS
+        });
+    }
+}
+
+/// Badges won by what members did (activities) rather than by points: "voted in 5 polls"
+/// counts first votes in polls that are not anonymous (only those record the activity).
+fn check_activity_badges<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
+    let voters: Vec<MemberId> = cx
+        .activities
+        .iter()
+        .filter(|a| matches!(a.kind, ActivityKind::VotedInPoll { .. }))
+        .map(|a| a.member.clone())
+        .collect();
+    for m in voters {
+        if !cx.member(&m).is_student() {
+            continue;
+        }
+        try_badge(cx, &m, BuiltinBadge::VotedInFive, at, |s| {
+            s.polls_voted(&m) + 1 >= POLLS_VOTED
         });
     }
 }

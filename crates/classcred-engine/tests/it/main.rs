@@ -11,6 +11,7 @@ mod dates;
 mod edits;
 mod fire;
 mod leaderboard;
+mod polls;
 mod props;
 mod questions;
 mod quota;

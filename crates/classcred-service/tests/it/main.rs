@@ -13,6 +13,7 @@ mod erasure;
 mod export;
 mod governance;
 mod identity;
+mod polls;
 mod privacy_requests;
 mod processing;
 mod questions;

@@ -25,6 +25,9 @@ pub enum InteractionHandler {
     StoreBuy,
     /// The asker's "Accept answer" button: an `answer_accepted` event (see `accept.rs`).
     AcceptAnswer,
+    /// A poll's vote button (`poll:vote:<poll id>:<option>`): the member's vote, answered
+    /// through the `response_url`.
+    PollVote,
 }
 
 pub(super) fn default_router() -> Router<InteractionHandler> {
@@ -38,6 +41,7 @@ pub(super) fn default_router() -> Router<InteractionHandler> {
             crate::blocks::ACCEPT_ANSWER_ACTION,
             InteractionHandler::AcceptAnswer,
         )
+        .on_action(crate::blocks::POLL_VOTE_ACTION, InteractionHandler::PollVote)
 }
 
 fn team_of(i: &Interaction) -> Option<String> {
@@ -120,6 +124,7 @@ pub(super) async fn handle(
                     community,
                     platform_user_id: b.user.id.as_str(),
                     prefix: super::commands::PREFIX,
+                    channel: None,
                 };
                 // Bought (and processed) before the acknowledgement; the answer goes to the
                 // response_url.
@@ -144,6 +149,11 @@ pub(super) async fn handle(
                     if let Err(r) = super::accept::accept_answer(&st, c, b, r.action).await {
                         return r;
                     }
+                }
+            }
+            InteractionHandler::PollVote => {
+                if let (Some(c), Interaction::BlockActions(b)) = (&community, &interaction) {
+                    super::poll_vote::vote(&st, c, b, r.rest, r.action).await;
                 }
             }
         }

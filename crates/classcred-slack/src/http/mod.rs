@@ -19,6 +19,7 @@ mod events;
 mod home;
 mod interactivity;
 mod oauth;
+mod poll_vote;
 
 pub use oauth::STATE_COOKIE;
 

@@ -19,6 +19,7 @@ mod http_members;
 mod http_oauth;
 mod manifest;
 mod notices;
+mod polls;
 mod privacy_canaries;
 mod questions;
 mod server;

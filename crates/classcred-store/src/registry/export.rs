@@ -417,6 +417,17 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &[own("author_member_id")],
         ColumnRules::ByClass,
     ),
+    // Polls and debates (migration 0024): texts decrypted; a member's own export has their
+    // votes in polls that are not anonymous (anonymous votes name nobody).
+    community(
+        "poll",
+        &["id"],
+        &[own("created_by"), own("closed_by")],
+        ColumnRules::ByClass,
+    ),
+    community("poll_option", &["id"], &[], ColumnRules::ByClass),
+    community("poll_vote", &["id"], &[own("member_id")], ColumnRules::ByClass),
+    community("poll_debater", &["id"], &[own("member_id")], ColumnRules::ByClass),
 ];
 
 /// The export rule of `table`.

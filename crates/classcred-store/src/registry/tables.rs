@@ -1145,4 +1145,114 @@ pub static TABLES: &[Table] = &[
             ),
         ],
     },
+    // Polls and debates (issue 11, item 3; migration 0024). Question and options are sealed
+    // with the community key (Instructor-written text can name people). Votes in anonymous
+    // polls hold no member id and no time: only a keyed blind index of (poll, member).
+    Table {
+        name: "poll",
+        purpose: "polls and debates an Instructor or Admin posted: the question, settings and close",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("number", "the short number members vote by in chat"),
+            np("kind", "poll or debate"),
+            personal(
+                "question_enc",
+                Activity,
+                Encrypted,
+                CourseEnd,
+                "the question or motion, as its author wrote it (it may name people)",
+            ),
+            np("anonymous", "whether votes are anonymous (no voter stored)"),
+            np("live_results", "whether results show while it is open"),
+            np("channel_id", "the platform's id of the channel it is posted in"),
+            np("closes_at", "when it closes by itself"),
+            personal(
+                "created_by",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "which Instructor or Admin created it",
+            ),
+            np("created_at", "when it was created (platform time)"),
+            np("posted_message_id", "the platform's id of the posted poll (a debate's thread root)"),
+            np("closed_at", "when it closed"),
+            personal(
+                "closed_by",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "which Instructor or Admin closed it (empty: closed at its time)",
+            ),
+            np("updated_at", "last change"),
+        ],
+    },
+    Table {
+        name: "poll_option",
+        purpose: "the options of a poll (a debate's sides)",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("poll_id", "the poll"),
+            np("position", "the option's number, from 0"),
+            personal(
+                "text_enc",
+                Activity,
+                Encrypted,
+                CourseEnd,
+                "the option's text, as the poll's author wrote it (it may name people)",
+            ),
+            np("created_at", CREATED),
+        ],
+    },
+    Table {
+        name: "poll_vote",
+        purpose: "one vote per member and poll (changeable until the poll closes)",
+        columns: &[
+            np("id", "random identifier (not time-ordered, so it does not date an anonymous vote)"),
+            np("community_id", COMMUNITY_ID),
+            np("poll_id", "the poll"),
+            personal(
+                "member_id",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "who voted, in polls that are not anonymous (empty in anonymous polls)",
+            ),
+            personal(
+                "voter_bidx",
+                Activity,
+                BlindIndex,
+                CourseEnd,
+                "anonymous polls only: a keyed hash (community key) of the poll and the voter, \
+                 so each member keeps one vote; it cannot say who voted without the key and \
+                 differs in every poll; never exported",
+            ),
+            personal(
+                "position",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "the option chosen (in an anonymous poll tied to nobody)",
+            ),
+            personal(
+                "voted_at",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "when the vote was cast or last changed (empty in anonymous polls)",
+            ),
+        ],
+    },
+    Table {
+        name: "poll_debater",
+        purpose: "members who took part in a debate (chose a side or posted in its thread), once each",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("poll_id", "the debate"),
+            personal("member_id", Activity, Pseudonymous, CourseEnd, "who took part"),
+            personal("joined_at", Metadata, Pseudonymous, CourseEnd, "when they first took part"),
+        ],
+    },
 ];

@@ -53,6 +53,8 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
     let sign_in_agent = c("sign_in_record.agent_enc");
     let announcement = c("announcement.text_enc");
     let purchase_reason = c("store_purchase.reason_enc");
+    let poll_question = c("poll.question_enc");
+    let poll_option = c("poll_option.text_enc");
 
     let mut tx = store.begin().await.unwrap();
     let m1 = tx
@@ -171,6 +173,25 @@ async fn seed(store: &Store, cid: &CommunityId, tag: &str) -> Seeded {
         })
         .await
         .unwrap();
+    tx.for_community(cid)
+        .upsert_poll(&classcred_store::polls::PollRow {
+            poll_id: format!("poll-{tag}"),
+            number: 0,
+            kind: "poll".into(),
+            question: poll_question,
+            options: vec![poll_option, "Plain".into()],
+            anonymous: false,
+            live_results: false,
+            channel_id: None,
+            closes_at: None,
+            created_by: m2.clone(),
+            created_at: 5,
+            posted_message_id: None,
+            closed_at: None,
+            closed_by: None,
+        })
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         canaries,
@@ -277,6 +298,9 @@ async fn read_back(
         "store_purchase.reason_enc".into(),
         purchases[0].reason.clone().unwrap(),
     );
+    let poll = tx.for_community(cid).polls(10).await?.remove(0);
+    out.insert("poll.question_enc".into(), poll.question);
+    out.insert("poll_option.text_enc".into(), poll.options[0].clone());
     tx.commit().await?;
     Ok(out)
 }

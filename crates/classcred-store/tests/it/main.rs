@@ -11,6 +11,7 @@ mod common;
 mod erasure;
 mod hardening;
 mod jobs;
+mod polls;
 mod query_plans;
 mod read_path;
 mod registry;

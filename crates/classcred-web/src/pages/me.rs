@@ -64,6 +64,8 @@ struct Me {
     /// The member's store purchases, newest first, and whether each can still be cancelled.
     purchases: Vec<(super::store::PurchaseRow, bool)>,
     csrf: String,
+    /// The member's votes in polls that are not anonymous, newest first.
+    votes: Vec<super::polls::MyVote>,
 }
 
 /// One recorded sign-in.
@@ -170,7 +172,9 @@ pub(crate) async fn show(
         s.timezone
     };
     let purchases = super::store::my_purchases(state, viewer, &tz).await?;
+    let votes = super::polls::my_votes(state, viewer).await?;
     render(&Me {
+        votes,
         purchases,
         csrf: viewer.csrf.clone(),
         device_data: state.device.enabled,

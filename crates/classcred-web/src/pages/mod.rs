@@ -18,6 +18,7 @@ pub mod members;
 pub mod network;
 pub mod overview;
 pub mod policy;
+pub mod polls;
 pub mod privacy;
 pub mod privacy_requests;
 pub mod questions;

@@ -293,6 +293,23 @@ fn feed_line(
         Ok(FeedKind::AnswerRewardReversed { amount, .. }) => {
             format!("Reward for an accepted answer taken back: −{amount}")
         }
+        Ok(FeedKind::PollCreated { kind, by, .. }) => {
+            format!("{} posted a {}", name(by.as_str()), kind.as_str())
+        }
+        Ok(FeedKind::PollClosed { kind, .. }) => format!("A {} closed", kind.as_str()),
+        Ok(FeedKind::Voted {
+            member,
+            kind,
+            option,
+            ..
+        }) => match kind {
+            classcred_engine::PollKind::Poll => {
+                format!("{} voted in a poll (option {})", name(member.as_str()), option + 1)
+            }
+            classcred_engine::PollKind::Debate => {
+                format!("{} chose side {} in a debate", name(member.as_str()), option + 1)
+            }
+        },
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {

@@ -355,6 +355,26 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Member,
         [SEE_OTHER, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     ),
+    // Polls and debates (issue 11): an empty form is shown again with its messages; the
+    // literal `{poll_id}` names no poll (the real cases are in `polls`).
+    (
+        Method::Get,
+        "/dashboard/polls",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/polls",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, 422, 422, 422],
+    ),
+    (
+        Method::Post,
+        "/dashboard/polls/{poll_id}/close",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
 ];
 
 #[tokio::test]

@@ -200,6 +200,69 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
     failed
 }
 
+/// Polls (`tests/browser/polls.mjs`), on each backend: the demo class is a Slack workspace
+/// here (a signing secret configured, the community's platform set to Slack); an Instructor
+/// creates a poll in the browser, the student's signed `block_actions` click votes, the
+/// Instructor closes it and sees the result; this side checks the stored vote.
+#[test]
+fn polls_in_chromium_with_a_slack_vote_on_every_backend() {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let secret = "polls-browser-signing-secret-0123456789";
+    let team = "T0POLLS01";
+    for db in rt.block_on(TestDb::all()) {
+        let store = rt.block_on(db.store());
+        let class = rt.block_on(Class::demo(&store));
+        rt.block_on(
+            sqlx::query("UPDATE community SET platform = 'slack', platform_team_id = $1 WHERE id = $2")
+                .bind(team)
+                .bind(&class.community)
+                .execute(store.pool()),
+        )
+        .unwrap();
+        let site = Site::start_with(rt.clone(), store.clone(), |cfg| {
+            cfg.slack.signing_secret = Some(secret.to_string().into());
+        });
+        let mut facts = class.facts(&site.base_url(), &["INSTRUCTOR"]);
+        let question = "Which topic for the browser review?";
+        facts.push(("POLL_QUESTION", question.to_string()));
+        facts.push(("SLACK_SECRET", secret.to_string()));
+        facts.push(("SLACK_TEAM", team.to_string()));
+        facts.push(("STUDENT_UID", class.student.platform_user_id.clone()));
+        if let Err(why) = tools.try_run("polls.mjs", &facts) {
+            site.shut_down();
+            panic!("{}: {why}", db.backend());
+        }
+        let polls = rt
+            .block_on(classcred_service::polls::list(&store, &class.community))
+            .unwrap();
+        let p = polls.iter().find(|p| p.question == question).unwrap();
+        assert_eq!(p.counts, vec![0, 1], "{}", db.backend());
+        assert!(p.closed_at.is_some(), "{}", db.backend());
+        let votes = rt
+            .block_on(classcred_service::polls::member_votes(
+                &store,
+                &class.community,
+                &class.student.id,
+            ))
+            .unwrap();
+        assert!(
+            votes.iter().any(|(v, o)| v.poll_id == p.poll_id && *o == 1),
+            "{}: the student's vote",
+            db.backend()
+        );
+        site.shut_down();
+    }
+}
+
 /// The cookie choice with optional usage statistics on (`tests/browser/cookies.mjs`), on each
 /// backend: no optional cookie before a choice; Reject → none; Accept → present; changing to
 /// Reject from the footer → deleted; the consenting visitor is counted once.
