@@ -49,6 +49,8 @@ pub enum Event {
     PurchaseCancelled(PurchaseCancelled),
     /// The asker or an Instructor/Admin accepted an answer to a question.
     AnswerAccepted(AnswerAccepted),
+    /// An Instructor or Admin created or changed a custom reward rule.
+    RuleSaved(crate::rules::RuleSaved),
 }
 
 impl Event {
@@ -70,6 +72,7 @@ impl Event {
             Event::PurchaseDecided(e) => e.occurred_at,
             Event::PurchaseCancelled(e) => e.occurred_at,
             Event::AnswerAccepted(e) => e.occurred_at,
+            Event::RuleSaved(e) => e.occurred_at,
         }
     }
 }

@@ -53,7 +53,8 @@
 //! ## Module map
 //! `points`, `ids`, `time` (domain types) · `settings` · `scanner` (fire tokens in text) ·
 //! `event` · `ledger` · `outcome` · `state` (the trait) · `engine` (the rules) · `badges`
-//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) · `store` (class store items and purchases).
+//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) · `store` (class store items and purchases) · `rules` (custom
+//! reward rules and their preview).
 
 #![warn(missing_docs)]
 
@@ -68,6 +69,7 @@ pub mod memory;
 pub mod outcome;
 pub mod points;
 pub mod questions;
+pub mod rules;
 pub mod scanner;
 pub mod settings;
 pub mod state;
@@ -93,6 +95,10 @@ pub use outcome::{
 };
 pub use points::{ParsePointsError, Points};
 pub use questions::{looks_like_question, QuestionRecord, QuestionSettings};
+pub use rules::{
+    Cap, CapPeriod, CapWindow, Condition, PreviewRow, RewardRule, RuleAward, RuleError,
+    RulePreview, RulePreviewer, RuleSaved, Trigger,
+};
 pub use scanner::count_fire_tokens;
 pub use settings::{
     CommunitySettings, CourseStatus, CustomBadge, GiftTax, Level, SettingsError, TaxBracket,

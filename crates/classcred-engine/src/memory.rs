@@ -19,6 +19,7 @@ use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
 use crate::questions::QuestionRecord;
+use crate::rules::{CapWindow, RewardRule};
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
 use crate::store::{PurchaseRecord, StoreItem};
@@ -111,6 +112,11 @@ pub struct InMemoryState {
     held: HashMap<(MemberId, String), u32>,
     questions: HashMap<String, QuestionRecord>,
     answer_of: HashMap<String, String>,
+    /// Custom reward rules by id (ordered, so `enabled_rules` is deterministic).
+    rules: std::collections::BTreeMap<String, RewardRule>,
+    /// Rule points awards per (rule id, member, window): each award counts in its day, its
+    /// week and the course.
+    rule_awards: HashMap<(String, MemberId, CapWindow), u32>,
 }
 
 impl InMemoryState {
@@ -209,6 +215,14 @@ impl InMemoryState {
             self.questions
                 .insert(q.platform_message_id.clone(), q.clone());
         }
+        for r in &outcome.rules {
+            self.rules.insert(r.rule_id.clone(), r.clone());
+        }
+    }
+
+    /// Every custom reward rule, by id.
+    pub fn rules(&self) -> Vec<&RewardRule> {
+        self.rules.values().collect()
     }
 
     /// Every store item, by number.
@@ -235,6 +249,20 @@ impl InMemoryState {
     }
 
     fn index_entry(&mut self, e: &LedgerEntry) {
+        if e.kind == EntryKind::RuleAward {
+            if let (Some(rule), Some(day)) = (&e.platform_message_id, e.quota_day) {
+                for w in [
+                    CapWindow::Day(day),
+                    CapWindow::Week(day.iso_week()),
+                    CapWindow::Course,
+                ] {
+                    *self
+                        .rule_awards
+                        .entry((rule.to_string(), e.member.clone(), w))
+                        .or_default() += 1;
+                }
+            }
+        }
         match self.balances.get_mut(&e.member) {
             Some(b) => b.add(e),
             None => self.balances.entry(e.member.clone()).or_default().add(e),
@@ -449,5 +477,24 @@ impl StateView for InMemoryState {
 
     fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
         self.answer_of.get(answer_message_id).cloned()
+    }
+
+    fn reward_rule(&self, rule_id: &str) -> Option<RewardRule> {
+        self.rules.get(rule_id).cloned()
+    }
+
+    fn enabled_rules(&self) -> Vec<RewardRule> {
+        self.rules.values().filter(|r| r.enabled).cloned().collect()
+    }
+
+    fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn rule_awards(&self, rule_id: &str, member: &MemberId, window: CapWindow) -> u32 {
+        self.rule_awards
+            .get(&(rule_id.to_owned(), member.clone(), window))
+            .copied()
+            .unwrap_or(0)
     }
 }

@@ -51,6 +51,9 @@ pub struct Outcome {
     /// Question records to upsert (by platform message id).
     #[serde(default)]
     pub questions: Vec<QuestionRecord>,
+    /// Custom reward rules to upsert (by rule id; each a new version).
+    #[serde(default)]
+    pub rules: Vec<crate::rules::RewardRule>,
 }
 
 impl Outcome {
@@ -68,6 +71,7 @@ impl Outcome {
             && self.store_items.is_empty()
             && self.purchases.is_empty()
             && self.questions.is_empty()
+            && self.rules.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -596,6 +600,24 @@ pub enum FeedKind {
         /// The question.
         question: Arc<str>,
         /// Points removed (positive).
+        amount: Points,
+    },
+    /// Community feed: an Instructor or Admin saved a custom reward rule.
+    RuleSaved {
+        /// Who saved it.
+        by: MemberId,
+        /// The rule.
+        rule_id: Arc<str>,
+        /// Its new version.
+        version: u32,
+        /// Whether it is enabled now.
+        enabled: bool,
+    },
+    /// Member feed: a custom reward rule awarded points.
+    RuleAwarded {
+        /// The rule.
+        rule_id: Arc<str>,
+        /// Points earned.
         amount: Points,
     },
 }
