@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, questions, settings,
-    store,
+    announcements, balances, feed, leaderboard, ledger, members, network, questions, rules,
+    settings, store,
 };
 
 /// The name of the security scheme in the document.
@@ -53,6 +53,7 @@ impl Modify for BearerScheme {
         store::purchases,
         crate::routes::openapi_json,
         questions::list,
+        rules::list,
     ),
     modifiers(&BearerScheme),
     tags(
@@ -66,6 +67,7 @@ impl Modify for BearerScheme {
         (name = "store", description = "The class store: items and purchases"),
         (name = "meta", description = "This document"),
         (name = "questions", description = "Questions asked in the class and their answers"),
+        (name = "rules", description = "The class's custom reward rules"),
     )
 )]
 pub struct ApiDoc;

@@ -7,8 +7,8 @@ use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, questions, settings,
-    store,
+    announcements, balances, feed, leaderboard, ledger, members, network, questions, rules,
+    settings, store,
 };
 use crate::openapi::ApiDoc;
 use crate::ApiState;
@@ -41,6 +41,7 @@ fn table() -> Vec<(ApiRoute, MethodRouter<ApiState>)> {
         (route("/api/v1/store/purchases"), get(store::purchases)),
         (route(OPENAPI_PATH), get(openapi_json)),
         (route("/api/v1/questions"), get(questions::list)),
+        (route("/api/v1/rules"), get(rules::list)),
     ]
 }
 

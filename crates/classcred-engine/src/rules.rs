@@ -243,6 +243,12 @@ pub struct RewardRule {
     pub cap: Option<Cap>,
     /// Whether it awards now.
     pub enabled: bool,
+    /// Set by the engine: the time of the save that enabled the rule (kept while it stays
+    /// enabled). Only activities at or after it are rewarded, so a late redelivery of
+    /// something done before the rule was on earns nothing. `None`: not enabled, or (in a
+    /// preview) enabled from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_since: Option<DateTime<Utc>>,
 }
 
 /// A problem with a rule, next to the form field it concerns.
@@ -411,6 +417,14 @@ impl RewardRule {
         s
     }
 
+    /// Whether two versions define the same rule (everything but `enabled_since`, which the
+    /// engine derives).
+    pub fn same_as(&self, other: &RewardRule) -> bool {
+        let mut a = self.clone();
+        a.enabled_since = other.enabled_since;
+        a == *other
+    }
+
     /// Whether an activity matches the trigger and the condition (for the "N classmates"
     /// condition the engine also checks the count).
     pub fn matches(&self, kind: &ActivityKind) -> bool {
@@ -511,6 +525,7 @@ impl RulePreviewer {
     pub fn new(rule: &RewardRule) -> Self {
         let mut rule = rule.clone();
         rule.enabled = true;
+        rule.enabled_since = None;
         let mut state = InMemoryState::new();
         state.apply_outcome(&Outcome {
             rules: vec![rule.clone()],

@@ -35,6 +35,7 @@ pub mod receipt;
 mod replay;
 pub mod research;
 pub mod retention;
+pub mod rules;
 mod state;
 pub mod store;
 
@@ -305,6 +306,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::PurchaseDecided(_) => "purchase_decided",
         Event::PurchaseCancelled(_) => "purchase_cancelled",
         Event::AnswerAccepted(_) => "answer_accepted",
+        Event::RuleSaved(_) => "rule_saved",
     }
 }
 

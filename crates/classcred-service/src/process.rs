@@ -30,6 +30,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PurchaseDecided(e) => vec![&e.by],
         Event::PurchaseCancelled(e) => vec![&e.by],
         Event::AnswerAccepted(a) => vec![&a.by],
+        Event::RuleSaved(r) => vec![&r.by],
     }
 }
 
@@ -71,6 +72,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
         Event::PurchaseDecided(x) => x.by = m(&x.by),
         Event::PurchaseCancelled(x) => x.by = m(&x.by),
         Event::AnswerAccepted(x) => x.by = m(&x.by),
+        Event::RuleSaved(x) => x.by = m(&x.by),
     }
     out
 }
@@ -107,6 +109,7 @@ pub(crate) fn without_non_members(
         Event::PurchaseDecided(e) => is_member(&e.by),
         Event::PurchaseCancelled(e) => is_member(&e.by),
         Event::AnswerAccepted(a) => is_member(&a.by),
+        Event::RuleSaved(r) => is_member(&r.by),
     };
     keep.then_some(out)
 }
@@ -339,6 +342,15 @@ async fn write_outcome(
     }
     for q in &outcome.questions {
         tx.upsert_question(&crate::questions::upsert(q)?).await?;
+    }
+    for r in &outcome.rules {
+        tx.save_reward_rule(
+            &r.rule_id,
+            i64::from(r.version),
+            r.enabled,
+            &serde_json::to_string(r)?,
+        )
+        .await?;
     }
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, and `channel` where it was

@@ -364,6 +364,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     // Questions and answers (migration 0021).
     "answer",
     "question",
+    // Custom reward rules (migration 0025): no member data.
+    "reward_rule_version",
+    "reward_rule",
     "member",
 ];
 
@@ -426,6 +429,7 @@ impl Store {
                     | "award_pair"
                     | "question"
                     | "answer"
+                    | "reward_rule_version"
             );
             loop {
                 let sql = if has_id {

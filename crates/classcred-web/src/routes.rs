@@ -273,6 +273,19 @@ pub fn route_table() -> Vec<Route> {
             Member,
             post(pages::store::cancel),
         ),
+        // Custom reward rules (issue 11).
+        Route::get("/dashboard/rules", Staff, get(pages::rules::page)).nav("Rules"),
+        Route::post("/dashboard/rules", Staff, post(pages::rules::submit)),
+        Route::post(
+            "/dashboard/rules/{rule_id}/enable",
+            Staff,
+            post(pages::rules::enable),
+        ),
+        Route::post(
+            "/dashboard/rules/{rule_id}/disable",
+            Staff,
+            post(pages::rules::disable),
+        ),
     ]
 }
 

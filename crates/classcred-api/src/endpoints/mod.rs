@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod members;
 pub mod network;
 pub mod questions;
+pub mod rules;
 pub mod settings;
 pub mod store;
 

@@ -29,7 +29,7 @@ fn refuse<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, to: &MemberId, reason: &st
 /// A rule created or changed (enable/disable included).
 pub(super) fn saved<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &RuleSaved) {
     let before = cx.state.reward_rule(&e.rule.rule_id);
-    if before.as_ref() == Some(&e.rule) {
+    if before.as_ref().is_some_and(|b| b.same_as(&e.rule)) {
         // A redelivery: already saved exactly so.
         return;
     }
@@ -59,7 +59,13 @@ pub(super) fn saved<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &RuleSaved) {
     if let Err(problem) = e.rule.validate(cx.settings) {
         return refuse(cx, &e.by, &format!("reward rule {problem}"));
     }
-    cx.out.rules.push(e.rule.clone());
+    let mut rule = e.rule.clone();
+    rule.enabled_since = match before.as_ref() {
+        _ if !rule.enabled => None,
+        Some(b) if b.enabled => b.enabled_since,
+        _ => Some(e.occurred_at),
+    };
+    cx.out.rules.push(rule);
     cx.out.feed.push(FeedItem {
         audience: Audience::Community,
         occurred_at: e.occurred_at,
@@ -92,7 +98,10 @@ pub(super) fn finish<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>) {
             continue;
         }
         for (i, rule) in rules.iter().enumerate() {
-            if !rule.enabled || !rule.matches(&a.kind) {
+            if !rule.enabled
+                || rule.enabled_since.is_some_and(|since| a.at < since)
+                || !rule.matches(&a.kind)
+            {
                 continue;
             }
             let source = match (&rule.condition, &a.kind) {
@@ -299,6 +308,7 @@ mod tests {
                     per: CapPeriod::Day,
                 }),
                 enabled: true,
+                enabled_since: None,
             };
             let mut state = InMemoryState::new();
             state.apply_outcome(&Outcome {

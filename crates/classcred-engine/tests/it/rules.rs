@@ -22,6 +22,7 @@ fn rule(trigger: Trigger, condition: Option<Condition>, points: &str, cap: Optio
         award: RuleAward::Points { points: p(points) },
         cap,
         enabled: true,
+        enabled_since: None,
     }
 }
 
@@ -66,7 +67,12 @@ fn a_posting_rule_awards_students_in_its_channel_up_to_its_weekly_cap() {
         }),
     );
     let o = save(&mut w, "ta", &r, "2026-11-01T08:00:00Z");
-    assert_eq!(o.rules, vec![r.clone()]);
+    assert_eq!(o.rules.len(), 1);
+    assert!(o.rules[0].same_as(&r));
+    assert_eq!(o.rules[0].enabled_since, Some(t("2026-11-01T08:00:00Z")));
+    // Something done before the rule was on (a late delivery) earns nothing.
+    let o = w.send(in_channel("C-lab:0", "s1", "C-lab", "2026-11-01T07:59:00Z"));
+    assert_eq!(count_kind(&o, EntryKind::RuleAward), 0);
     // Monday and Tuesday of one ISO week in the lab channel: two awards; a third is capped.
     let o = w.send(in_channel("C-lab:1", "s1", "C-lab", "2026-11-02T09:00:00Z"));
     assert_eq!(count_kind(&o, EntryKind::RuleAward), 1);
@@ -143,7 +149,8 @@ fn saving_needs_staff_and_the_current_version_and_a_redelivery_changes_nothing()
     let mut v2 = r.clone();
     v2.version = 2;
     v2.enabled = false;
-    assert_eq!(save(&mut w, "admin", &v2, "2026-11-01T09:00:00Z").rules, vec![v2.clone()]);
+    let saved = save(&mut w, "admin", &v2, "2026-11-01T09:00:00Z").rules;
+    assert!(saved.len() == 1 && saved[0].same_as(&v2) && saved[0].enabled_since.is_none());
     let mut stale = r.clone();
     stale.version = 2;
     stale.award = RuleAward::Points { points: p("5") };
@@ -154,12 +161,27 @@ fn saving_needs_staff_and_the_current_version_and_a_redelivery_changes_nothing()
         n => panic!("{n:?}"),
     }
     assert_eq!(w.state.reward_rule(RULE), Some(v2.clone()));
+    // Enabled again later: it rewards from then on only.
+    let mut v3 = v2.clone();
+    v3.version = 3;
+    v3.enabled = true;
+    let saved = save(&mut w, "ta", &v3, "2026-11-03T09:00:00Z").rules;
+    assert_eq!(saved[0].enabled_since, Some(t("2026-11-03T09:00:00Z")));
+    let mut v4 = v3.clone();
+    v4.version = 4;
+    v4.award = RuleAward::Points { points: p("2") };
+    let saved = save(&mut w, "ta", &v4, "2026-11-04T09:00:00Z").rules;
+    assert_eq!(saved[0].enabled_since, Some(t("2026-11-03T09:00:00Z")));
+    let mut v2 = v4.clone();
+    v2.version = 5;
+    v2.enabled = false;
+    save(&mut w, "ta", &v2, "2026-11-04T10:00:00Z");
     // A disabled rule awards nothing.
     let o = w.send(posted("C1:x", "s1", &[], 0, "2026-11-02T09:00:00Z"));
     assert_eq!(count_kind(&o, EntryKind::RuleAward), 0);
     // Invalid rules are refused with the field.
     let mut bad = v2.clone();
-    bad.version = 3;
+    bad.version = 6;
     bad.award = RuleAward::Points { points: p("1000") };
     let o = save(&mut w, "ta", &bad, "2026-11-01T09:02:00Z");
     match &notices_to(&o, "ta")[0] {
@@ -438,6 +460,7 @@ fn any_rule() -> impl Strategy<Value = RewardRule> {
             award: RuleAward::Points { points: Points::from_thousandths(milli) },
             cap,
             enabled: true,
+            enabled_since: None,
         }),
         (1i64..5_000, cap).prop_map(|(milli, cap)| RewardRule {
             rule_id: RULE.into(),
@@ -447,6 +470,7 @@ fn any_rule() -> impl Strategy<Value = RewardRule> {
             award: RuleAward::Points { points: Points::from_thousandths(milli) },
             cap,
             enabled: true,
+            enabled_since: None,
         }),
         (1u32..4, 1i64..5_000).prop_map(|(n, milli)| RewardRule {
             rule_id: RULE.into(),
@@ -456,6 +480,7 @@ fn any_rule() -> impl Strategy<Value = RewardRule> {
             award: RuleAward::Points { points: Points::from_thousandths(milli) },
             cap: None,
             enabled: true,
+            enabled_since: None,
         }),
     ]
 }

@@ -73,6 +73,10 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::AnswerRewardReversed { amount, .. } => {
             format!("Answer reward taken back ({amount} points)")
         }
+        FeedKind::RuleSaved { .. } => "A class reward rule was saved".to_owned(),
+        FeedKind::RuleAwarded { amount, .. } => {
+            format!(":sparkles: {amount} points from a class reward rule")
+        }
     })
 }
 

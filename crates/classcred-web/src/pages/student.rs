@@ -293,6 +293,19 @@ fn feed_line(
         Ok(FeedKind::AnswerRewardReversed { amount, .. }) => {
             format!("Reward for an accepted answer taken back: −{amount}")
         }
+        Ok(FeedKind::RuleSaved {
+            by,
+            version,
+            enabled,
+            ..
+        }) => format!(
+            "{} saved a reward rule (version {version}, {})",
+            name(by.as_str()),
+            if enabled { "enabled" } else { "disabled" }
+        ),
+        Ok(FeedKind::RuleAwarded { amount, .. }) => {
+            format!("+{amount} from a class reward rule")
+        }
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {
