@@ -283,15 +283,16 @@ pub async fn preview(
         .into_iter()
         .map(|(p, m)| (MemberId::new(p), MemberId::new(m)))
         .collect();
-    let names: HashMap<String, String> = match scoped.list_members().await {
-        Ok(members) => members
-            .iter()
-            .filter(|m| !m.platform_user_id.starts_with("erased:"))
-            .map(|m| (m.id.to_string(), crate::dashboard::display_name(m)))
-            .collect(),
-        Err(classcred_store::StoreError::Erased { .. }) => HashMap::new(),
+    let members = match scoped.list_members().await {
+        Ok(members) => members,
+        Err(classcred_store::StoreError::Erased { .. }) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
+    let names: HashMap<String, String> = members
+        .iter()
+        .filter(|m| !m.platform_user_id.starts_with("erased:"))
+        .map(|m| (m.id.to_string(), crate::dashboard::display_name(m)))
+        .collect();
     tx.rollback().await?;
 
     // As in `ledger replay`: who is a member at each point of the processing order.
@@ -306,6 +307,22 @@ pub async fn preview(
         payloads.push(p);
     }
     drop(events);
+    // Members without a joining event in the history (created before joins were recorded)
+    // start with their role as stored; the others get theirs from the events.
+    previewer.apply_outcome(&classcred_engine::Outcome {
+        members: members
+            .iter()
+            .filter(|m| !joined.contains(&MemberId::new(m.platform_user_id.clone())))
+            .map(|m| classcred_engine::MemberChange {
+                member: MemberId::new(m.id.to_string()),
+                info: classcred_engine::MemberInfo {
+                    role: crate::state::engine_role(m.role),
+                    kind: crate::state::engine_kind(m.kind),
+                },
+            })
+            .collect(),
+        ..classcred_engine::Outcome::default()
+    });
     let mut present: HashSet<MemberId> = ids
         .keys()
         .filter(|p| !joined.contains(*p))

@@ -22,6 +22,7 @@ mod privacy_requests;
 mod questions;
 mod research;
 mod retention;
+mod rules;
 mod settings;
 mod store;
 mod support;
