@@ -15,6 +15,7 @@
 //! demo community and changes nothing.
 
 mod roster;
+mod rules;
 mod store;
 mod timeline;
 
@@ -174,6 +175,9 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     store::fill(store, &cid, &admin, now)
         .await
         .context("filling the demo's store")?;
+    rules::fill(store, &cid, &admin, now)
+        .await
+        .context("the demo's reward rule")?;
     store
         .audit(&AuditRecord {
             community_id: Some(cid.clone()),

@@ -7,6 +7,7 @@
 
 mod class;
 mod harness;
+mod rules;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -195,6 +196,19 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
             let after = rt.block_on(points(&store));
             assert_eq!(after, (before.0, before.1 - 1000), "the debit shows");
         }
+    }
+    // Custom reward rules: the student posted 3 times this week in a lab channel; the
+    // Instructor writes "1.5 points per post there, at most 2 per week", previews it (3
+    // points), saves and enables it in the browser; a new post then earns 1.5 points.
+    rt.block_on(rules::seed_posts(&store, &class, "history", 3, false));
+    let mut vars = facts(&["INSTRUCTOR"]);
+    vars.push(("CHANNEL", rules::CHANNEL.to_string()));
+    vars.push(("EXPECT_POINTS", "3".to_string()));
+    if run("rules.mjs", &vars) {
+        let before = rt.block_on(rules::earned(&store, &class));
+        rt.block_on(rules::seed_posts(&store, &class, "after", 1, true));
+        let after = rt.block_on(rules::earned(&store, &class));
+        assert_eq!(after - before, 1500, "the enabled rule awards a new post");
     }
     site.shut_down();
     failed
