@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, polls, questions,
+    announcements, balances, feed, leaderboard, ledger, members, network, polls, questions, rules,
     settings, store,
 };
 
@@ -54,6 +54,7 @@ impl Modify for BearerScheme {
         crate::routes::openapi_json,
         questions::list,
         polls::list,
+        rules::list,
     ),
     modifiers(&BearerScheme),
     tags(
@@ -68,6 +69,7 @@ impl Modify for BearerScheme {
         (name = "meta", description = "This document"),
         (name = "questions", description = "Questions asked in the class and their answers"),
         (name = "polls", description = "Polls and debates with their results"),
+        (name = "rules", description = "The class's custom reward rules"),
     )
 )]
 pub struct ApiDoc;

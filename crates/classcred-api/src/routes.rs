@@ -7,7 +7,7 @@ use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 
 use crate::endpoints::{
-    announcements, balances, feed, leaderboard, ledger, members, network, polls, questions,
+    announcements, balances, feed, leaderboard, ledger, members, network, polls, questions, rules,
     settings, store,
 };
 use crate::openapi::ApiDoc;
@@ -42,6 +42,7 @@ fn table() -> Vec<(ApiRoute, MethodRouter<ApiState>)> {
         (route(OPENAPI_PATH), get(openapi_json)),
         (route("/api/v1/questions"), get(questions::list)),
         (route("/api/v1/polls"), get(polls::list)),
+        (route("/api/v1/rules"), get(rules::list)),
     ]
 }
 

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{BadgeId, MemberId, MemberKind, Role};
 use crate::points::Points;
-use crate::settings::CommunitySettings;
 pub use crate::polls::{PollClosed, PollCreated, PollPosted, VoteCast};
+use crate::settings::CommunitySettings;
 pub use crate::store::{PurchaseCancelled, PurchaseDecided, PurchaseRequested, StoreItemSaved};
 
 /// One neutral event. Serde: internally tagged by `type` in snake_case.
@@ -58,6 +58,8 @@ pub enum Event {
     VoteCast(VoteCast),
     /// A poll was closed (by hand or at its closing time).
     PollClosed(PollClosed),
+    /// An Instructor or Admin created or changed a custom reward rule.
+    RuleSaved(crate::rules::RuleSaved),
 }
 
 impl Event {
@@ -83,6 +85,7 @@ impl Event {
             Event::PollPosted(e) => e.occurred_at,
             Event::VoteCast(e) => e.occurred_at,
             Event::PollClosed(e) => e.occurred_at,
+            Event::RuleSaved(e) => e.occurred_at,
         }
     }
 }

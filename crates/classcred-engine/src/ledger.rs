@@ -40,6 +40,8 @@ pub enum EntryKind {
     Refund,
     /// The reward for an accepted answer (its reversal is a `Reversal` entry).
     AnswerReward,
+    /// Points from a custom reward rule (`platform_message_id` holds the rule id).
+    RuleAward,
 }
 
 impl EntryKind {
@@ -59,6 +61,7 @@ impl EntryKind {
             EntryKind::Purchase => "purchase",
             EntryKind::Refund => "refund",
             EntryKind::AnswerReward => "answer_reward",
+            EntryKind::RuleAward => "rule_award",
         }
     }
 }
@@ -79,6 +82,13 @@ pub enum Source<'a> {
     Adjustment(&'a str),
     /// The reward of an accepted answer (its platform message id).
     Answer(&'a str),
+    /// A custom rule's award for one activity.
+    Rule {
+        /// The rule's id.
+        rule: &'a str,
+        /// What made the activity distinct (e.g. `post:<message id>`).
+        activity: &'a str,
+    },
 }
 
 /// The unique key of a ledger entry (the store puts a unique index on it, per community).
@@ -159,6 +169,7 @@ impl Source<'_> {
         // Room for the tag and a few escapes without growing.
         let text_len = match self {
             Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
+            Source::Rule { rule, activity } => rule.len() + activity.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.as_str().len(),
         };
         let mut s = String::with_capacity(text_len + 16);
@@ -180,6 +191,12 @@ impl Source<'_> {
             Source::Answer(id) => {
                 s.push_str("ans:");
                 push_escaped(&mut s, id);
+            }
+            Source::Rule { rule, activity } => {
+                s.push_str("rule:");
+                push_escaped(&mut s, rule);
+                s.push(':');
+                push_escaped(&mut s, activity);
             }
         }
         s
@@ -210,6 +227,7 @@ impl KeyText {
     pub(crate) fn new(source: &Source<'_>, keys: usize, recipient_len: usize) -> Self {
         let source_len = match source {
             Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
+            Source::Rule { rule, activity } => rule.len() + activity.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.bytes().len(),
         };
         // Tag and a few escapes; then per key "/" + recipient + "/" + unit + "/" + kind.
@@ -233,6 +251,12 @@ impl KeyText {
             Source::Answer(id) => {
                 text.extend_from_slice(b"ans:");
                 push_escaped_bytes(&mut text, id.as_bytes());
+            }
+            Source::Rule { rule, activity } => {
+                text.extend_from_slice(b"rule:");
+                push_escaped_bytes(&mut text, rule.as_bytes());
+                text.push(b':');
+                push_escaped_bytes(&mut text, activity.as_bytes());
             }
         }
         let prefix_len = text.len();

@@ -53,7 +53,9 @@
 //! ## Module map
 //! `points`, `ids`, `time` (domain types) · `settings` · `scanner` (fire tokens in text) ·
 //! `event` · `ledger` · `outcome` · `state` (the trait) · `engine` (the rules) · `badges`
-//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) · `store` (class store items and purchases) · `polls` (polls, debates, votes).
+//! (catalog) · `weekly` (top recogniser) · `leaderboard` · `memory` (in-memory state) ·
+//! `store` (class store items and purchases) · `polls` (polls, debates, votes) · `rules` (custom
+//! reward rules and their preview) · `activity` (what members did, for rules and firsts).
 
 #![warn(missing_docs)]
 
@@ -69,6 +71,7 @@ pub mod outcome;
 pub mod points;
 pub mod polls;
 pub mod questions;
+pub mod rules;
 pub mod scanner;
 pub mod settings;
 pub mod state;
@@ -98,6 +101,10 @@ pub use polls::{
     VoteCast, VoteRecord,
 };
 pub use questions::{looks_like_question, QuestionRecord, QuestionSettings};
+pub use rules::{
+    Cap, CapPeriod, CapWindow, Condition, PreviewRow, RewardRule, RuleAward, RuleError,
+    RulePreview, RulePreviewer, RuleSaved, Trigger,
+};
 pub use scanner::count_fire_tokens;
 pub use settings::{
     CommunitySettings, CourseStatus, CustomBadge, GiftTax, Level, SettingsError, TaxBracket,

@@ -20,6 +20,7 @@ use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
 use crate::polls::{DebateParticipant, PollRecord};
 use crate::questions::QuestionRecord;
+use crate::rules::{CapWindow, RewardRule};
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
 use crate::store::{PurchaseRecord, StoreItem};
@@ -120,6 +121,11 @@ pub struct InMemoryState {
     /// Debate per posted message (thread root).
     debate_threads: HashMap<String, String>,
     debaters: HashSet<(String, MemberId)>,
+    /// Custom reward rules by id (ordered, so `enabled_rules` is deterministic).
+    rules: std::collections::BTreeMap<String, RewardRule>,
+    /// Rule points awards per (rule id, member, window): each award counts in its day, its
+    /// week and the course.
+    rule_awards: HashMap<(String, MemberId, CapWindow), u32>,
 }
 
 impl InMemoryState {
@@ -219,6 +225,9 @@ impl InMemoryState {
                 .insert(q.platform_message_id.clone(), q.clone());
         }
         self.apply_polls(outcome);
+        for r in &outcome.rules {
+            self.rules.insert(r.rule_id.clone(), r.clone());
+        }
     }
 
     fn apply_polls(&mut self, outcome: &Outcome) {
@@ -239,7 +248,10 @@ impl InMemoryState {
                 *self.polls_voted.entry(v.member.clone()).or_default() += 1;
             }
         }
-        for DebateParticipant { poll_id, member, .. } in &outcome.debaters {
+        for DebateParticipant {
+            poll_id, member, ..
+        } in &outcome.debaters
+        {
             self.debaters.insert((poll_id.clone(), member.clone()));
         }
     }
@@ -276,6 +288,11 @@ impl InMemoryState {
         )
     }
 
+    /// Every custom reward rule, by id.
+    pub fn rules(&self) -> Vec<&RewardRule> {
+        self.rules.values().collect()
+    }
+
     /// Every store item, by number.
     pub fn store_items(&self) -> Vec<&StoreItem> {
         let mut v: Vec<&StoreItem> = self.store_items.values().collect();
@@ -300,6 +317,20 @@ impl InMemoryState {
     }
 
     fn index_entry(&mut self, e: &LedgerEntry) {
+        if e.kind == EntryKind::RuleAward {
+            if let (Some(rule), Some(day)) = (&e.platform_message_id, e.quota_day) {
+                for w in [
+                    CapWindow::Day(day),
+                    CapWindow::Week(day.iso_week()),
+                    CapWindow::Course,
+                ] {
+                    *self
+                        .rule_awards
+                        .entry((rule.to_string(), e.member.clone(), w))
+                        .or_default() += 1;
+                }
+            }
+        }
         match self.balances.get_mut(&e.member) {
             Some(b) => b.add(e),
             None => self.balances.entry(e.member.clone()).or_default().add(e),
@@ -537,5 +568,24 @@ impl StateView for InMemoryState {
 
     fn polls_voted(&self, member: &MemberId) -> u32 {
         self.polls_voted.get(member).copied().unwrap_or(0)
+    }
+
+    fn reward_rule(&self, rule_id: &str) -> Option<RewardRule> {
+        self.rules.get(rule_id).cloned()
+    }
+
+    fn enabled_rules(&self) -> Vec<RewardRule> {
+        self.rules.values().filter(|r| r.enabled).cloned().collect()
+    }
+
+    fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn rule_awards(&self, rule_id: &str, member: &MemberId, window: CapWindow) -> u32 {
+        self.rule_awards
+            .get(&(rule_id.to_owned(), member.clone(), window))
+            .copied()
+            .unwrap_or(0)
     }
 }

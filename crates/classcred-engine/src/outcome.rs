@@ -61,6 +61,9 @@ pub struct Outcome {
     /// Members counted for the first time as a debate's participants.
     #[serde(default)]
     pub debaters: Vec<DebateParticipant>,
+    /// Custom reward rules to upsert (by rule id; each a new version).
+    #[serde(default)]
+    pub rules: Vec<crate::rules::RewardRule>,
 }
 
 impl Outcome {
@@ -81,6 +84,7 @@ impl Outcome {
             && self.polls.is_empty()
             && self.votes.is_empty()
             && self.debaters.is_empty()
+            && self.rules.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -637,6 +641,24 @@ pub enum FeedKind {
         kind: PollKind,
         /// The option first chosen, from 0 (its text stays sealed in the poll's rows).
         option: u32,
+    },
+    /// Community feed: an Instructor or Admin saved a custom reward rule.
+    RuleSaved {
+        /// Who saved it.
+        by: MemberId,
+        /// The rule.
+        rule_id: Arc<str>,
+        /// Its new version.
+        version: u32,
+        /// Whether it is enabled now.
+        enabled: bool,
+    },
+    /// Member feed: a custom reward rule awarded points.
+    RuleAwarded {
+        /// The rule.
+        rule_id: Arc<str>,
+        /// Points earned.
+        amount: Points,
     },
 }
 

@@ -10,6 +10,7 @@ use crate::outcome::{MessageRecord, ReactionRecord};
 use crate::points::Points;
 use crate::polls::PollRecord;
 use crate::questions::QuestionRecord;
+use crate::rules::{CapWindow, RewardRule};
 use crate::store::{PurchaseRecord, StoreItem};
 use crate::time::{IsoWeek, QuotaDay};
 
@@ -95,4 +96,16 @@ pub trait StateView {
 
     /// Polls (and debates) that are not anonymous in which a member has a vote.
     fn polls_voted(&self, member: &MemberId) -> u32;
+    /// A custom reward rule's current version.
+    fn reward_rule(&self, rule_id: &str) -> Option<RewardRule>;
+
+    /// Every enabled custom reward rule (by rule id).
+    fn enabled_rules(&self) -> Vec<RewardRule>;
+
+    /// How many custom reward rules the community has (enabled or not).
+    fn rule_count(&self) -> usize;
+
+    /// Points awards a rule made to a member in a cap window: `COUNT(*) WHERE kind =
+    /// 'rule_award' AND source_ref = rule AND member = ? [AND quota_day | iso_week = ?]`.
+    fn rule_awards(&self, rule_id: &str, member: &MemberId, window: CapWindow) -> u32;
 }

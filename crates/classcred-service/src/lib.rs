@@ -36,6 +36,7 @@ pub mod receipt;
 mod replay;
 pub mod research;
 pub mod retention;
+pub mod rules;
 mod state;
 pub mod store;
 
@@ -310,6 +311,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::PollPosted(_) => "poll_posted",
         Event::VoteCast(_) => "vote_cast",
         Event::PollClosed(_) => "poll_closed",
+        Event::RuleSaved(_) => "rule_saved",
     }
 }
 

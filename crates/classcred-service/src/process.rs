@@ -34,6 +34,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PollPosted(_) => Vec::new(),
         Event::VoteCast(e) => vec![&e.member],
         Event::PollClosed(e) => e.by.iter().collect(),
+        Event::RuleSaved(r) => vec![&r.by],
     }
 }
 
@@ -79,6 +80,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
         Event::PollPosted(_) => {}
         Event::VoteCast(x) => x.member = m(&x.member),
         Event::PollClosed(x) => x.by = x.by.as_ref().map(m),
+        Event::RuleSaved(x) => x.by = m(&x.by),
     }
     out
 }
@@ -119,6 +121,7 @@ pub(crate) fn without_non_members(
         Event::PollPosted(_) => true,
         Event::VoteCast(e) => is_member(&e.member),
         Event::PollClosed(e) => e.by.as_ref().is_none_or(&is_member),
+        Event::RuleSaved(r) => is_member(&r.by),
     };
     keep.then_some(out)
 }
@@ -352,6 +355,15 @@ async fn write_outcome(
     }
     for q in &outcome.questions {
         tx.upsert_question(&crate::questions::upsert(q)?).await?;
+    }
+    for r in &outcome.rules {
+        tx.save_reward_rule(
+            &r.rule_id,
+            i64::from(r.version),
+            r.enabled,
+            &serde_json::to_string(r)?,
+        )
+        .await?;
     }
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, and `channel` where it was

@@ -62,6 +62,7 @@ pub async fn replay(
     let stored_pairs = scoped.award_pair_rows().await?;
     let stored_store = crate::store::stored_for_replay(&mut scoped).await?;
     let stored_polls = crate::polls::stored_for_replay(&mut scoped).await?;
+    let stored_rules = crate::rules::stored_for_replay(&mut scoped).await?;
     tx.commit().await?;
 
     let payloads = events
@@ -214,6 +215,7 @@ pub async fn replay(
     }
     crate::store::compare_replay(diffs, &stored_store, &mem)?;
     crate::polls::compare_replay(diffs, &stored_polls, &mem)?;
+    crate::rules::compare_replay(diffs, &stored_rules, &mem);
     Ok(report)
 }
 

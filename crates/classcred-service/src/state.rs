@@ -12,11 +12,13 @@ use std::collections::{HashMap, HashSet};
 
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
-use classcred_engine::{PollRecord, QuestionRecord};
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
     StateView, StoreItem,
 };
+use classcred_engine::{CapWindow, RewardRule};
+use classcred_engine::{PollRecord, QuestionRecord};
+use classcred_store::reward_rules::RuleAwardWindow;
 use classcred_store::{CommunityTx, MemberKind as StoreKind, MemberRowId, Role as StoreRole};
 
 use crate::ServiceError;
@@ -51,6 +53,10 @@ pub(crate) enum Question {
     DebateOfThread(String),
     IsDebater(String, MemberId),
     PollsVoted(MemberId),
+    Rule(String),
+    EnabledRules,
+    RuleCount,
+    RuleAwards(String, MemberId, CapWindow),
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +75,8 @@ pub(crate) enum Answer {
     Text(Option<String>),
     Poll(Option<PollRecord>),
     Vote(Option<u32>),
+    Rule(Option<RewardRule>),
+    Rules(Vec<RewardRule>),
 }
 
 /// Answers known so far, and the questions that were asked without one.
@@ -244,6 +252,28 @@ impl StateView for Recorded {
     fn polls_voted(&self, member: &MemberId) -> u32 {
         self.count(Question::PollsVoted(member.clone()))
     }
+    fn reward_rule(&self, rule_id: &str) -> Option<RewardRule> {
+        match self.get(Question::Rule(rule_id.to_string())) {
+            Some(Answer::Rule(r)) => r.clone(),
+            _ => None,
+        }
+    }
+    fn enabled_rules(&self) -> Vec<RewardRule> {
+        match self.get(Question::EnabledRules) {
+            Some(Answer::Rules(r)) => r.clone(),
+            _ => Vec::new(),
+        }
+    }
+    fn rule_count(&self) -> usize {
+        self.count(Question::RuleCount) as usize
+    }
+    fn rule_awards(&self, rule_id: &str, member: &MemberId, window: CapWindow) -> u32 {
+        self.count(Question::RuleAwards(
+            rule_id.to_string(),
+            member.clone(),
+            window,
+        ))
+    }
 }
 
 pub(crate) fn engine_role(r: StoreRole) -> Role {
@@ -406,6 +436,36 @@ pub(crate) async fn answer(
         }),
         Question::PollsVoted(m) => count(match row_id(m) {
             Some(m) => tx.polls_voted(&m).await?,
+            None => 0,
+        }),
+        Question::Rule(id) => Answer::Rule(match tx.reward_rule_record(id).await? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        }),
+        Question::EnabledRules => Answer::Rules(
+            tx.enabled_reward_rules()
+                .await?
+                .iter()
+                .map(|j| serde_json::from_str(j))
+                .collect::<Result<_, _>>()?,
+        ),
+        Question::RuleCount => count(tx.reward_rule_count().await?),
+        Question::RuleAwards(rule, m, w) => count(match row_id(m) {
+            Some(m) => {
+                let (day, week);
+                let window = match w {
+                    CapWindow::Day(d) => {
+                        day = d.to_string();
+                        RuleAwardWindow::Day(&day)
+                    }
+                    CapWindow::Week(x) => {
+                        week = x.to_string();
+                        RuleAwardWindow::Week(&week)
+                    }
+                    CapWindow::Course => RuleAwardWindow::Course,
+                };
+                tx.rule_award_count(rule, &m, window).await?
+            }
             None => 0,
         }),
     })

@@ -381,6 +381,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     "poll_vote",
     "poll_option",
     "poll",
+    // Custom reward rules (migration 0025): no member data.
+    "reward_rule_version",
+    "reward_rule",
     "member",
 ];
 
@@ -443,6 +446,7 @@ impl Store {
                     | "award_pair"
                     | "question"
                     | "answer"
+                    | "reward_rule_version"
             );
             loop {
                 let sql = if has_id {

@@ -27,6 +27,7 @@ pub mod recognition;
 pub mod registry;
 pub mod research;
 pub mod retention;
+pub mod reward_rules;
 #[cfg(feature = "testing")]
 pub mod testing;
 

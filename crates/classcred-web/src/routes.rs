@@ -281,6 +281,19 @@ pub fn route_table() -> Vec<Route> {
             Staff,
             post(pages::polls::close),
         ),
+        // Custom reward rules (issue 11).
+        Route::get("/dashboard/rules", Staff, get(pages::rules::page)).nav("Rules"),
+        Route::post("/dashboard/rules", Staff, post(pages::rules::submit)),
+        Route::post(
+            "/dashboard/rules/{rule_id}/enable",
+            Staff,
+            post(pages::rules::enable),
+        ),
+        Route::post(
+            "/dashboard/rules/{rule_id}/disable",
+            Staff,
+            post(pages::rules::disable),
+        ),
     ]
 }
 

@@ -10,6 +10,7 @@ pub mod members;
 pub mod network;
 pub mod polls;
 pub mod questions;
+pub mod rules;
 pub mod settings;
 pub mod store;
 

@@ -5,7 +5,8 @@
 //! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
 //! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
 //! `rewards` (levels and automatic badges, run after every event), `questions` (questions,
-//! answers, accepts and the answer reward), `polls` (polls, votes, debates).
+//! answers, accepts and the answer reward), `polls` (polls, votes, debates), `rules` (custom
+//! reward rules, run after the handler and before `rewards`).
 
 mod admin;
 mod give;
@@ -14,6 +15,7 @@ mod polls;
 mod questions;
 mod reaction;
 mod rewards;
+mod rules;
 mod store;
 
 use std::cell::RefCell;
@@ -50,6 +52,24 @@ pub fn apply_with_activities<S: StateView + ?Sized>(
     state: &S,
     event: &Event,
 ) -> (Outcome, Vec<Activity>) {
+    let run = apply_full(settings, state, event);
+    (run.outcome, run.activities)
+}
+
+/// Everything one `apply` produced, including what only a rule preview reads.
+pub(crate) struct Run {
+    pub(crate) outcome: Outcome,
+    pub(crate) activities: Vec<Activity>,
+    /// (rule id, member) for each award a rule's cap stopped.
+    pub(crate) capped: Vec<(std::sync::Arc<str>, MemberId)>,
+}
+
+/// [`apply_with_activities`], also returning the awards caps stopped.
+pub(crate) fn apply_full<S: StateView + ?Sized>(
+    settings: &CommunitySettings,
+    state: &S,
+    event: &Event,
+) -> Run {
     let mut cx = Ctx::new(settings, state);
     match event {
         Event::MessagePosted(e) => message::posted(&mut cx, e),
@@ -72,9 +92,15 @@ pub fn apply_with_activities<S: StateView + ?Sized>(
         Event::PollPosted(e) => polls::posted(&mut cx, e),
         Event::VoteCast(e) => polls::vote(&mut cx, e),
         Event::PollClosed(e) => polls::closed(&mut cx, e),
+        Event::RuleSaved(e) => rules::saved(&mut cx, e),
     }
+    rules::finish(&mut cx);
     rewards::finish(&mut cx, event.occurred_at());
-    (cx.out, cx.activities)
+    Run {
+        outcome: cx.out,
+        activities: cx.activities,
+        capped: cx.capped,
+    }
 }
 
 /// Working context of one `apply`: the inputs, the outcome being built, and the counters this
@@ -86,6 +112,8 @@ pub(crate) struct Ctx<'a, S: StateView + ?Sized> {
     /// What members did in this event ([`crate::activity`]), read by the steps after the
     /// handler (custom reward rules, firsts).
     pub(crate) activities: Vec<Activity>,
+    /// (rule id, member) for each award a custom rule's cap stopped (read by previews).
+    pub(crate) capped: Vec<(std::sync::Arc<str>, MemberId)>,
     quota_delta: Vec<(MemberId, QuotaDay, i64)>,
     weekly_delta: Vec<(MemberId, MemberId, IsoWeek, i64)>,
     /// Members already looked up in this event (the state does not change during `apply`).
@@ -109,6 +137,7 @@ impl<'a, S: StateView + ?Sized> Ctx<'a, S> {
             state,
             out: Outcome::default(),
             activities: Vec::new(),
+            capped: Vec::new(),
             quota_delta: Vec::new(),
             weekly_delta: Vec::new(),
             members: RefCell::new(MemberCache::default()),

@@ -17,6 +17,7 @@ mod questions;
 mod quota;
 mod reactions;
 mod rewards;
+mod rules;
 mod store;
 mod support;
 mod tax;

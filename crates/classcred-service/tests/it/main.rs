@@ -20,5 +20,6 @@ mod questions;
 mod replay_prop;
 mod research_prop;
 mod retention;
+mod rules;
 mod service;
 mod store;

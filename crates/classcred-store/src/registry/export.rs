@@ -428,6 +428,14 @@ pub static EXPORT_RULES: &[TableExport] = &[
     community("poll_option", &["id"], &[], ColumnRules::ByClass),
     community("poll_vote", &["id"], &[own("member_id")], ColumnRules::ByClass),
     community("poll_debater", &["id"], &[own("member_id")], ColumnRules::ByClass),
+    // Custom reward rules (migration 0025): staff definitions, no member data.
+    community("reward_rule", &["id"], &[], ColumnRules::ByClass),
+    community(
+        "reward_rule_version",
+        &["rule_id", "version"],
+        &[],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.

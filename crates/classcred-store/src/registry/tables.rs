@@ -1255,4 +1255,37 @@ pub static TABLES: &[Table] = &[
             personal("joined_at", Metadata, Pseudonymous, CourseEnd, "when they first took part"),
         ],
     },
+    // Custom reward rules (issue 11, item 6; migration 0025): staff-made definitions, ids and
+    // numbers only. What a rule awarded is in `ledger_entry` (`kind` rule_award).
+    Table {
+        name: "reward_rule",
+        purpose: "the community's custom reward rules (current version), as an Instructor or Admin defined them",
+        columns: &[
+            np("id", ID),
+            np("community_id", COMMUNITY_ID),
+            np("version", "the rule's version (each change is the next one)"),
+            np("enabled", "whether the rule awards now"),
+            np(
+                "record",
+                "the rule's definition (trigger, condition as a channel or item id or a number, \
+                 award as points or a badge id, cap); no free text, no student data",
+            ),
+            np("created_at", CREATED),
+            np("updated_at", "when the rule last changed"),
+        ],
+    },
+    Table {
+        name: "reward_rule_version",
+        purpose: "every version of each custom reward rule, for the rule's history",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            np("rule_id", "the rule"),
+            np("version", "the version number"),
+            np(
+                "record",
+                "the rule's definition at that version; no free text, no student data",
+            ),
+            np("saved_at", "when that version was saved"),
+        ],
+    },
 ];

@@ -23,6 +23,7 @@ pub mod privacy;
 pub mod privacy_requests;
 pub mod questions;
 pub mod research;
+pub mod rules;
 pub mod settings;
 pub mod store;
 pub mod student;

@@ -304,12 +304,33 @@ fn feed_line(
             ..
         }) => match kind {
             classcred_engine::PollKind::Poll => {
-                format!("{} voted in a poll (option {})", name(member.as_str()), option + 1)
+                format!(
+                    "{} voted in a poll (option {})",
+                    name(member.as_str()),
+                    option + 1
+                )
             }
             classcred_engine::PollKind::Debate => {
-                format!("{} chose side {} in a debate", name(member.as_str()), option + 1)
+                format!(
+                    "{} chose side {} in a debate",
+                    name(member.as_str()),
+                    option + 1
+                )
             }
         },
+        Ok(FeedKind::RuleSaved {
+            by,
+            version,
+            enabled,
+            ..
+        }) => format!(
+            "{} saved a reward rule (version {version}, {})",
+            name(by.as_str()),
+            if enabled { "enabled" } else { "disabled" }
+        ),
+        Ok(FeedKind::RuleAwarded { amount, .. }) => {
+            format!("+{amount} from a class reward rule")
+        }
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {

@@ -375,6 +375,32 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Staff,
         [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     ),
+    // Custom reward rules (issue 11): an empty form chooses no trigger (422); the literal
+    // `{rule_id}` names no rule (the real cases are in `rules`).
+    (
+        Method::Get,
+        "/dashboard/rules",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/rules",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, 422, 422, 422],
+    ),
+    (
+        Method::Post,
+        "/dashboard/rules/{rule_id}/enable",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
+    (
+        Method::Post,
+        "/dashboard/rules/{rule_id}/disable",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    ),
 ];
 
 #[tokio::test]

@@ -14,8 +14,9 @@
 //! week adds the days before today. Idempotent: a second run finds the
 //! demo community and changes nothing.
 
-mod roster;
 mod polls;
+mod roster;
+mod rules;
 mod store;
 mod timeline;
 
@@ -178,6 +179,9 @@ pub async fn create(store: &Store) -> anyhow::Result<DemoSummary> {
     polls::fill(store, &cid, &admin, now)
         .await
         .context("filling the demo's polls")?;
+    rules::fill(store, &cid, &admin, now)
+        .await
+        .context("the demo's reward rule")?;
     store
         .audit(&AuditRecord {
             community_id: Some(cid.clone()),

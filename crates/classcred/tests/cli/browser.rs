@@ -7,6 +7,7 @@
 
 mod class;
 mod harness;
+mod rules;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,6 +197,19 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
             assert_eq!(after, (before.0, before.1 - 1000), "the debit shows");
         }
     }
+    // Custom reward rules: the student posted 3 times this week in a lab channel; the
+    // Instructor writes "1.5 points per post there, at most 2 per week", previews it (3
+    // points), saves and enables it in the browser; a new post then earns 1.5 points.
+    rt.block_on(rules::seed_posts(&store, &class, "history", 3, false));
+    let mut vars = facts(&["INSTRUCTOR"]);
+    vars.push(("CHANNEL", rules::CHANNEL.to_string()));
+    vars.push(("EXPECT_POINTS", "3".to_string()));
+    if run("rules.mjs", &vars) {
+        let before = rt.block_on(rules::earned(&store, &class));
+        rt.block_on(rules::seed_posts(&store, &class, "after", 1, true));
+        let after = rt.block_on(rules::earned(&store, &class));
+        assert_eq!(after - before, 1500, "the enabled rule awards a new post");
+    }
     site.shut_down();
     failed
 }
@@ -222,10 +236,12 @@ fn polls_in_chromium_with_a_slack_vote_on_every_backend() {
         let store = rt.block_on(db.store());
         let class = rt.block_on(Class::demo(&store));
         rt.block_on(
-            sqlx::query("UPDATE community SET platform = 'slack', platform_team_id = $1 WHERE id = $2")
-                .bind(team)
-                .bind(&class.community)
-                .execute(store.pool()),
+            sqlx::query(
+                "UPDATE community SET platform = 'slack', platform_team_id = $1 WHERE id = $2",
+            )
+            .bind(team)
+            .bind(&class.community)
+            .execute(store.pool()),
         )
         .unwrap();
         let site = Site::start_with(rt.clone(), store.clone(), |cfg| {
