@@ -18,6 +18,8 @@ pub const ONCE: &str = "once";
 pub const DISTINCT_PEOPLE: u32 = 10;
 /// How many consecutive quota days make the streak badge.
 pub const STREAK_DAYS: i64 = 5;
+/// How many different classmates' questions make "answered 5 questions".
+pub const ANSWERED_QUESTIONS: u32 = 5;
 
 /// The built-in badges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,16 +34,19 @@ pub enum BuiltinBadge {
     GaveToTen,
     /// Top recogniser of a week (repeatable, one instance per ISO week).
     TopRecogniser,
+    /// Answered 5 different classmates' questions (accepted or not).
+    AnsweredFive,
 }
 
 impl BuiltinBadge {
     /// Every built-in badge, in catalog order.
-    pub const ALL: [BuiltinBadge; 5] = [
+    pub const ALL: [BuiltinBadge; 6] = [
         BuiltinBadge::FirstFire,
         BuiltinBadge::RecognisedByTen,
         BuiltinBadge::FiveDayStreak,
         BuiltinBadge::GaveToTen,
         BuiltinBadge::TopRecogniser,
+        BuiltinBadge::AnsweredFive,
     ];
 
     /// The stable id.
@@ -52,6 +57,7 @@ impl BuiltinBadge {
             BuiltinBadge::FiveDayStreak => "five_day_streak",
             BuiltinBadge::GaveToTen => "gave_to_10",
             BuiltinBadge::TopRecogniser => "top_recogniser",
+            BuiltinBadge::AnsweredFive => "answered_5_questions",
         }
     }
 
@@ -73,6 +79,7 @@ impl BuiltinBadge {
             BuiltinBadge::FiveDayStreak => "Five-Day Streak",
             BuiltinBadge::GaveToTen => "Generous Ten",
             BuiltinBadge::TopRecogniser => "Top Recogniser of the Week",
+            BuiltinBadge::AnsweredFive => "Helpful Five",
         }
     }
 
@@ -91,6 +98,10 @@ impl BuiltinBadge {
                 "Give the most fire in a week (Monday to Sunday, course timezone), counting fire \
                  still standing when the week closes; ties all win; at least one fire. \
                  Decided after the week ends."
+            }
+            BuiltinBadge::AnsweredFive => {
+                "Answer 5 different classmates' questions (a reply in the question's thread; \
+                 it counts whether or not the answer is accepted)."
             }
         }
     }

@@ -49,6 +49,8 @@ pub enum Event {
     PurchaseCancelled(PurchaseCancelled),
     /// The asker or an Instructor/Admin accepted an answer to a question.
     AnswerAccepted(AnswerAccepted),
+    /// A scheduled announcement was posted to the chat platform (enqueued by the posting job).
+    AnnouncementPosted(AnnouncementPosted),
 }
 
 impl Event {
@@ -70,6 +72,7 @@ impl Event {
             Event::PurchaseDecided(e) => e.occurred_at,
             Event::PurchaseCancelled(e) => e.occurred_at,
             Event::AnswerAccepted(e) => e.occurred_at,
+            Event::AnnouncementPosted(e) => e.occurred_at,
         }
     }
 }
@@ -242,5 +245,19 @@ pub struct AnswerAccepted {
     /// The asker, or an Instructor/Admin.
     pub by: MemberId,
     /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A scheduled announcement was posted: from now on, replies in the thread of
+/// `platform_message_id` respond to it (firsts, custom rules).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncementPosted {
+    /// The announcement's id.
+    pub announcement_id: String,
+    /// The posted message, in the adapter's message id form (Slack: `channel:ts`).
+    pub platform_message_id: String,
+    /// The channel it was posted to.
+    pub channel: String,
+    /// When the post was confirmed.
     pub occurred_at: DateTime<Utc>,
 }

@@ -40,6 +40,9 @@ pub enum EntryKind {
     Refund,
     /// The reward for an accepted answer (its reversal is a `Reversal` entry).
     AnswerReward,
+    /// The bonus of one of the first students to respond to an announcement, poll, debate
+    /// or question (see [`crate::firsts`]).
+    FirstBonus,
 }
 
 impl EntryKind {
@@ -59,6 +62,7 @@ impl EntryKind {
             EntryKind::Purchase => "purchase",
             EntryKind::Refund => "refund",
             EntryKind::AnswerReward => "answer_reward",
+            EntryKind::FirstBonus => "first_bonus",
         }
     }
 }
@@ -79,6 +83,14 @@ pub enum Source<'a> {
     Adjustment(&'a str),
     /// The reward of an accepted answer (its platform message id).
     Answer(&'a str),
+    /// A first-responder bonus: the target's kind (`announcement`, `question`, `poll`,
+    /// `debate`) and id.
+    First {
+        /// The target's kind.
+        kind: &'a str,
+        /// The target's id.
+        target: &'a str,
+    },
 }
 
 /// The unique key of a ledger entry (the store puts a unique index on it, per community).
@@ -160,6 +172,7 @@ impl Source<'_> {
         let text_len = match self {
             Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.as_str().len(),
+            Source::First { kind, target } => kind.len() + target.len(),
         };
         let mut s = String::with_capacity(text_len + 16);
         match self {
@@ -180,6 +193,12 @@ impl Source<'_> {
             Source::Answer(id) => {
                 s.push_str("ans:");
                 push_escaped(&mut s, id);
+            }
+            Source::First { kind, target } => {
+                s.push_str("first:");
+                push_escaped(&mut s, kind);
+                s.push(':');
+                push_escaped(&mut s, target);
             }
         }
         s
@@ -211,6 +230,7 @@ impl KeyText {
         let source_len = match source {
             Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.bytes().len(),
+            Source::First { kind, target } => kind.len() + target.len(),
         };
         // Tag and a few escapes; then per key "/" + recipient + "/" + unit + "/" + kind.
         let prefix_room = source_len + 16;
@@ -233,6 +253,12 @@ impl KeyText {
             Source::Answer(id) => {
                 text.extend_from_slice(b"ans:");
                 push_escaped_bytes(&mut text, id.as_bytes());
+            }
+            Source::First { kind, target } => {
+                text.extend_from_slice(b"first:");
+                push_escaped_bytes(&mut text, kind.as_bytes());
+                text.push(b':');
+                push_escaped_bytes(&mut text, target.as_bytes());
             }
         }
         let prefix_len = text.len();

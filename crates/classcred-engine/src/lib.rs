@@ -61,6 +61,7 @@ pub mod activity;
 pub mod badges;
 mod engine;
 pub mod event;
+pub mod firsts;
 pub mod ids;
 pub mod leaderboard;
 pub mod ledger;
@@ -104,3 +105,5 @@ pub use store::{
 };
 pub use time::{IsoWeek, ParseTimezoneError, QuotaDay, Timezone};
 pub use weekly::{close_week, WeekError};
+pub use event::AnnouncementPosted;
+pub use firsts::{AnnouncementPost, FirstResponse, FirstsSettings, TargetKind};

@@ -18,6 +18,7 @@ use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
+use crate::firsts::{AnnouncementPost, FirstResponse, TargetKind};
 use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;
@@ -111,6 +112,13 @@ pub struct InMemoryState {
     held: HashMap<(MemberId, String), u32>,
     questions: HashMap<String, QuestionRecord>,
     answer_of: HashMap<String, String>,
+    /// Announcements posted, by platform message id.
+    announcement_posts: HashMap<String, AnnouncementPost>,
+    /// First responses in the order they were recorded; indexed by (kind, target, member).
+    first_responses: Vec<FirstResponse>,
+    responded: HashSet<(TargetKind, String, MemberId)>,
+    places: HashMap<(TargetKind, String), u32>,
+    responses_by: HashMap<(MemberId, TargetKind), u32>,
 }
 
 impl InMemoryState {
@@ -209,6 +217,38 @@ impl InMemoryState {
             self.questions
                 .insert(q.platform_message_id.clone(), q.clone());
         }
+        for a in &outcome.announcement_posts {
+            self.announcement_posts
+                .entry(a.platform_message_id.clone())
+                .or_insert_with(|| a.clone());
+        }
+        for r in &outcome.first_responses {
+            if self
+                .responded
+                .insert((r.kind, r.target.clone(), r.member.clone()))
+            {
+                if r.place.is_some() {
+                    *self.places.entry((r.kind, r.target.clone())).or_default() += 1;
+                    *self
+                        .responses_by
+                        .entry((r.member.clone(), r.kind))
+                        .or_default() += 1;
+                }
+                self.first_responses.push(r.clone());
+            }
+        }
+    }
+
+    /// Every first response, in the order recorded.
+    pub fn first_responses(&self) -> &[FirstResponse] {
+        &self.first_responses
+    }
+
+    /// Every announcement post, by platform message id.
+    pub fn announcement_posts(&self) -> Vec<&AnnouncementPost> {
+        let mut v: Vec<&AnnouncementPost> = self.announcement_posts.values().collect();
+        v.sort_by(|a, b| a.platform_message_id.cmp(&b.platform_message_id));
+        v
     }
 
     /// Every store item, by number.
@@ -449,5 +489,30 @@ impl StateView for InMemoryState {
 
     fn question_of_answer(&self, answer_message_id: &str) -> Option<String> {
         self.answer_of.get(answer_message_id).cloned()
+    }
+
+    fn announcement_of_message(&self, platform_message_id: &str) -> Option<String> {
+        self.announcement_posts
+            .get(platform_message_id)
+            .map(|a| a.announcement_id.clone())
+    }
+
+    fn first_response(&self, kind: TargetKind, target: &str, member: &MemberId) -> bool {
+        self.responded
+            .contains(&(kind, target.to_owned(), member.clone()))
+    }
+
+    fn first_places(&self, kind: TargetKind, target: &str) -> u32 {
+        self.places
+            .get(&(kind, target.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn responses_by(&self, member: &MemberId, kind: TargetKind) -> u32 {
+        self.responses_by
+            .get(&(member.clone(), kind))
+            .copied()
+            .unwrap_or(0)
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::firsts::{AnnouncementPost, FirstResponse, TargetKind};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
@@ -51,6 +52,12 @@ pub struct Outcome {
     /// Question records to upsert (by platform message id).
     #[serde(default)]
     pub questions: Vec<QuestionRecord>,
+    /// First responses to insert (one per target and member; see [`crate::firsts`]).
+    #[serde(default)]
+    pub first_responses: Vec<FirstResponse>,
+    /// Announcements posted (by platform message id).
+    #[serde(default)]
+    pub announcement_posts: Vec<AnnouncementPost>,
 }
 
 impl Outcome {
@@ -68,6 +75,8 @@ impl Outcome {
             && self.store_items.is_empty()
             && self.purchases.is_empty()
             && self.questions.is_empty()
+            && self.first_responses.is_empty()
+            && self.announcement_posts.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -260,6 +269,17 @@ pub enum NoticeKind {
         /// Points earned.
         reward: Points,
     },
+    /// To a student: they were among the first to respond and earned the firsts bonus.
+    FirstBonus {
+        /// What they responded to.
+        kind: TargetKind,
+        /// Its id.
+        target: String,
+        /// Their place (1-based).
+        place: u32,
+        /// Points earned.
+        points: Points,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -434,6 +454,13 @@ impl fmt::Display for NoticeKind {
                     write!(f, "Your answer was accepted.")
                 }
             }
+            NoticeKind::FirstBonus {
+                kind, place, points, ..
+            } => write!(
+                f,
+                "You were number {place} to respond to {}: +{points} points.",
+                kind.with_article()
+            ),
         }
     }
 }
@@ -597,6 +624,26 @@ pub enum FeedKind {
         question: Arc<str>,
         /// Points removed (positive).
         amount: Points,
+    },
+    /// Community feed: a scheduled announcement was posted.
+    AnnouncementPosted {
+        /// The announcement.
+        announcement_id: String,
+        /// The channel.
+        channel: String,
+    },
+    /// Member and community feed: a student earned the firsts bonus.
+    FirstBonus {
+        /// The student.
+        member: MemberId,
+        /// What they responded to.
+        kind: TargetKind,
+        /// Its id.
+        target: String,
+        /// Their place (1-based).
+        place: u32,
+        /// Points earned.
+        points: Points,
     },
 }
 

@@ -4,6 +4,7 @@
 //! implement it by loading only the rows one event needs (inside the same transaction that
 //! then writes the outcome). All counters are sums over ledger columns (see [`crate::ledger`]).
 
+use crate::firsts::TargetKind;
 use crate::ids::{BadgeId, MemberId, MemberInfo};
 use crate::ledger::IdempotencyKey;
 use crate::outcome::{MessageRecord, ReactionRecord};
@@ -79,4 +80,17 @@ pub trait StateView {
 
     /// The question a reply answers, by the reply's platform message id.
     fn question_of_answer(&self, answer_message_id: &str) -> Option<String>;
+
+    /// The announcement posted as this platform message, if any.
+    fn announcement_of_message(&self, platform_message_id: &str) -> Option<String>;
+
+    /// Whether `member` already responded to this target ([`crate::firsts`]).
+    fn first_response(&self, kind: TargetKind, target: &str, member: &MemberId) -> bool;
+
+    /// How many students responded to this target (the places taken).
+    fn first_places(&self, kind: TargetKind, target: &str) -> u32;
+
+    /// How many targets of this kind `member` responded to as a Student (for "answered 5
+    /// questions": the questions they answered).
+    fn responses_by(&self, member: &MemberId, kind: TargetKind) -> u32;
 }

@@ -22,6 +22,9 @@ use crate::state::StateView;
 pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePosted) {
     let known = cx.state.message(&e.platform_message_id);
     super::questions::posted(cx, e, known.as_ref().is_some_and(|m| m.deleted));
+    if !known.as_ref().is_some_and(|m| m.deleted) {
+        super::firsts::posted(cx, e);
+    }
     if known.is_some() {
         return;
     }

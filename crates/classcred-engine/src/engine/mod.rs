@@ -5,9 +5,11 @@
 //! Submodules: `give` (quota, course dates, gift tax, awards and reversals), `message`
 //! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
 //! `rewards` (levels and automatic badges, run after every event), `questions` (questions,
-//! answers, accepts and the answer reward).
+//! answers, accepts and the answer reward), `firsts` (announcements as posted, and the firsts
+//! bonus, run after the handler and before `rewards`).
 
 mod admin;
+mod firsts;
 mod give;
 mod message;
 mod questions;
@@ -67,7 +69,9 @@ pub fn apply_with_activities<S: StateView + ?Sized>(
         Event::PurchaseDecided(e) => store::decided(&mut cx, e),
         Event::PurchaseCancelled(e) => store::cancelled(&mut cx, e),
         Event::AnswerAccepted(e) => questions::accepted(&mut cx, e),
+        Event::AnnouncementPosted(e) => firsts::announcement_posted(&mut cx, e),
     }
+    firsts::finish(&mut cx);
     rewards::finish(&mut cx, event.occurred_at());
     (cx.out, cx.activities)
 }

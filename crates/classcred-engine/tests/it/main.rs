@@ -9,6 +9,7 @@
 mod activities;
 mod dates;
 mod edits;
+mod firsts;
 mod fire;
 mod leaderboard;
 mod props;
