@@ -227,6 +227,7 @@ impl MatrixAdapter {
             community: &community,
             platform_user_id: &sender,
             prefix: COMMAND_PREFIX,
+            channel: Some(&room),
         };
         let doc = run_command(&ctx, &args).await;
         let private = is_private(&Command::parse(&args));

@@ -1,6 +1,6 @@
 //! The member commands, the same on every platform: `me`, `top [week|month|all]`,
 //! `dashboard`, `privacy [export|correct|delete] [details]`, `questions`, `accept ANSWER_ID`
-//! (in `questions.rs`) and `help` (also anything else).
+//! (in `questions.rs`), `ask QUESTION` (in `ask.rs`) and `help` (also anything else).
 //! [`run_command`] answers with a [`Doc`]; the adapter parses who asked, where, and the
 //! argument text (after its own prefix: Slack `/cred`, Matrix `!cred`, Teams `@ClassCred`), and
 //! renders the answer.
@@ -29,6 +29,9 @@ pub struct CommandContext<'a> {
     pub platform_user_id: &'a str,
     /// How members type the command on this platform, shown in help texts: `/cred`, `!cred`.
     pub prefix: &'a str,
+    /// Where the command was typed (Slack channel, Teams conversation, Matrix room), when the
+    /// platform says; `ask` posts the question there.
+    pub channel: Option<&'a str>,
 }
 
 /// The first word of a command, and what the rest means.
@@ -49,6 +52,8 @@ pub enum Command {
     Questions,
     /// `accept ANSWER_ID`.
     Accept(String),
+    /// `ask TEXT`: the rest of the text after `ask`, as typed.
+    Ask(String),
 }
 
 impl Command {
@@ -78,6 +83,10 @@ impl Command {
             }
             Some("questions") => Command::Questions,
             Some("accept") => Command::Accept(words.collect::<Vec<_>>().join(" ")),
+            Some("ask") => {
+                let rest = args.trim_start();
+                Command::Ask(rest.get("ask".len()..).unwrap_or("").trim().to_owned())
+            }
             _ => Command::Help,
         }
     }
@@ -130,6 +139,7 @@ pub fn help(prefix: &str) -> Doc {
         ("buy <number>", "buy an item from the class store"),
         ("questions", "the unanswered questions, oldest first"),
         ("accept ANSWER_ID", "accept an answer to your question"),
+        ("ask QUESTION", "post a question in this channel; replies in its thread are answers"),
         ("help", "this help"),
     ] {
         d.push(
@@ -162,6 +172,7 @@ pub async fn answer(ctx: &CommandContext<'_>, cmd: Command) -> anyhow::Result<Do
         Command::Buy(what) => crate::store_commands::buy(ctx, &what).await,
         Command::Questions => crate::questions::questions(ctx).await,
         Command::Accept(id) => crate::questions::accept(ctx, &id).await,
+        Command::Ask(text) => crate::ask::ask(ctx, &text).await,
     }
 }
 
@@ -406,6 +417,11 @@ mod tests {
             Command::parse("accept C1:1.2"),
             Command::Accept("C1:1.2".into())
         );
+        assert_eq!(
+            Command::parse("  Ask  Why is the sky blue?  "),
+            Command::Ask("Why is the sky blue?".into())
+        );
+        assert_eq!(Command::parse("ask"), Command::Ask(String::new()));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //!   community's `platform`.
 
 pub mod announce;
+pub mod ask;
 pub mod commands;
 pub mod lifecycle;
 pub mod members;

@@ -31,6 +31,7 @@ pub mod privacy_requests;
 mod process;
 mod queries;
 pub mod questions;
+pub mod firsts;
 pub mod receipt;
 mod replay;
 pub mod research;
@@ -305,6 +306,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::PurchaseDecided(_) => "purchase_decided",
         Event::PurchaseCancelled(_) => "purchase_cancelled",
         Event::AnswerAccepted(_) => "answer_accepted",
+        Event::AnnouncementPosted(_) => "announcement_posted",
     }
 }
 

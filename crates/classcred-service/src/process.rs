@@ -30,6 +30,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::PurchaseDecided(e) => vec![&e.by],
         Event::PurchaseCancelled(e) => vec![&e.by],
         Event::AnswerAccepted(a) => vec![&a.by],
+        Event::AnnouncementPosted(_) => Vec::new(),
     }
 }
 
@@ -71,6 +72,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
         Event::PurchaseDecided(x) => x.by = m(&x.by),
         Event::PurchaseCancelled(x) => x.by = m(&x.by),
         Event::AnswerAccepted(x) => x.by = m(&x.by),
+        Event::AnnouncementPosted(_) => {}
     }
     out
 }
@@ -107,6 +109,7 @@ pub(crate) fn without_non_members(
         Event::PurchaseDecided(e) => is_member(&e.by),
         Event::PurchaseCancelled(e) => is_member(&e.by),
         Event::AnswerAccepted(a) => is_member(&a.by),
+        Event::AnnouncementPosted(_) => true,
     };
     keep.then_some(out)
 }
@@ -340,6 +343,7 @@ async fn write_outcome(
     for q in &outcome.questions {
         tx.upsert_question(&crate::questions::upsert(q)?).await?;
     }
+    crate::firsts::write_firsts_outcome(tx, outcome).await?;
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, and `channel` where it was
         // posted, so the adapter can answer where the member acted (e.g. an ephemeral message

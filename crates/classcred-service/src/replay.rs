@@ -61,6 +61,7 @@ pub async fn replay(
     let (points_zone, stored_periods) = scoped.period_points_rows().await?;
     let stored_pairs = scoped.award_pair_rows().await?;
     let stored_store = crate::store::stored_for_replay(&mut scoped).await?;
+    let stored_firsts = crate::firsts::stored(&mut scoped).await?;
     tx.commit().await?;
 
     let payloads = events
@@ -212,6 +213,7 @@ pub async fn replay(
         diffs.push(format!("badge {} of member {} ({}): {side}", b.1, b.0, b.2));
     }
     crate::store::compare_replay(diffs, &stored_store, &mem)?;
+    crate::firsts::compare_replay(diffs, &stored_firsts, &mem);
     Ok(report)
 }
 

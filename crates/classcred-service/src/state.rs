@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
 use classcred_engine::QuestionRecord;
+use classcred_engine::TargetKind;
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
     StateView, StoreItem,
@@ -46,6 +47,10 @@ pub(crate) enum Question {
     Purchase(String),
     Asked(String),
     AnswerRoot(String),
+    AnnouncementOf(String),
+    FirstResponse(TargetKind, String, MemberId),
+    FirstPlaces(TargetKind, String),
+    ResponsesBy(MemberId, TargetKind),
 }
 
 #[derive(Clone, Debug)]
@@ -213,6 +218,25 @@ impl StateView for Recorded {
             _ => None,
         }
     }
+    fn announcement_of_message(&self, platform_message_id: &str) -> Option<String> {
+        match self.get(Question::AnnouncementOf(platform_message_id.to_string())) {
+            Some(Answer::Text(t)) => t.clone(),
+            _ => None,
+        }
+    }
+    fn first_response(&self, kind: TargetKind, target: &str, member: &MemberId) -> bool {
+        self.flag(Question::FirstResponse(
+            kind,
+            target.to_string(),
+            member.clone(),
+        ))
+    }
+    fn first_places(&self, kind: TargetKind, target: &str) -> u32 {
+        self.count(Question::FirstPlaces(kind, target.to_string()))
+    }
+    fn responses_by(&self, member: &MemberId, kind: TargetKind) -> u32 {
+        self.count(Question::ResponsesBy(member.clone(), kind))
+    }
 }
 
 pub(crate) fn engine_role(r: StoreRole) -> Role {
@@ -363,5 +387,17 @@ pub(crate) async fn answer(
             None => None,
         }),
         Question::AnswerRoot(id) => Answer::Text(tx.question_of_answer(id).await?),
+        Question::AnnouncementOf(id) => Answer::Text(tx.announcement_of_message(id).await?),
+        Question::FirstResponse(kind, target, m) => Answer::Flag(match row_id(m) {
+            Some(m) => tx.has_first_response(kind.as_str(), target, &m).await?,
+            None => false,
+        }),
+        Question::FirstPlaces(kind, target) => {
+            count(tx.first_places(kind.as_str(), target).await?)
+        }
+        Question::ResponsesBy(m, kind) => count(match row_id(m) {
+            Some(m) => tx.responses_by(&m, kind.as_str()).await?,
+            None => 0,
+        }),
     })
 }

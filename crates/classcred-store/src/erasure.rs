@@ -364,6 +364,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     // Questions and answers (migration 0021).
     "answer",
     "question",
+    // Firsts and announcement posts (migration 0026): first responses name members.
+    "first_response",
+    "announcement_post",
     "member",
 ];
 
@@ -426,6 +429,8 @@ impl Store {
                     | "award_pair"
                     | "question"
                     | "answer"
+                    | "first_response"
+                    | "announcement_post"
             );
             loop {
                 let sql = if has_id {

@@ -159,6 +159,7 @@ async fn commands_answer_with_the_platforms_prefix() {
             community: &c,
             platform_user_id: "@t:localtest",
             prefix: "!cred",
+            channel: None,
         };
         let help = run_command(&ctx, "help").await.plain();
         assert!(
@@ -482,6 +483,7 @@ async fn questions_and_accept_through_the_seam() {
             community: &c,
             platform_user_id: who,
             prefix: "!cred",
+            channel: None,
         };
         let staff = run_command(&ctx("@t:localtest"), "questions").await.plain();
         assert!(staff.contains("Unanswered questions (1)"), "{b}: {staff}");

@@ -64,6 +64,7 @@ pub(super) async fn handle(
         community: &community,
         platform_user_id: cmd.user_id.as_str(),
         prefix: PREFIX,
+        channel: cmd.channel_id.as_ref().map(|c| c.as_str()),
     };
     let answer = mrkdwn(&run_command(&ctx, &cmd.text).await);
     if classcred_platform::commands::Command::parse(&cmd.text)

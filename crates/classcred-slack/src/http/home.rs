@@ -73,6 +73,16 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::AnswerRewardReversed { amount, .. } => {
             format!("Answer reward taken back ({amount} points)")
         }
+        FeedKind::AnnouncementPosted { .. } => "An announcement was posted".to_owned(),
+        FeedKind::FirstBonus {
+            kind,
+            place,
+            points,
+            ..
+        } => format!(
+            ":stopwatch: You were number {place} to respond to {} ({points} points)",
+            kind.with_article()
+        ),
     })
 }
 

@@ -120,6 +120,7 @@ pub(super) async fn handle(
                     community,
                     platform_user_id: b.user.id.as_str(),
                     prefix: super::commands::PREFIX,
+                    channel: None,
                 };
                 // Bought (and processed) before the acknowledgement; the answer goes to the
                 // response_url.

@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod ask;
 mod blocks_sdk;
 mod client;
 mod e2e;

@@ -293,6 +293,18 @@ fn feed_line(
         Ok(FeedKind::AnswerRewardReversed { amount, .. }) => {
             format!("Reward for an accepted answer taken back: −{amount}")
         }
+        Ok(FeedKind::AnnouncementPosted { .. }) => "An announcement was posted".to_owned(),
+        Ok(FeedKind::FirstBonus {
+            member,
+            kind,
+            place,
+            points,
+            ..
+        }) => format!(
+            "{} was number {place} to respond to {} (+{points})",
+            name(member.as_str()),
+            kind.with_article()
+        ),
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {
