@@ -26,21 +26,32 @@ fn form(text: &str, user: &str) -> String {
     )
 }
 
-/// Runs the queued `ask` jobs through the platform seam with the Slack adapter.
+/// Runs the queued `ask` jobs through the platform seam with the Slack adapter (and the
+/// drains they queue); returns how many `ask` jobs ran.
 async fn run_ask_jobs(s: &Server) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let platforms = classcred_platform::Platforms::new()
         .with(classcred_slack::adapter(s.client.clone(), s.config.clone()));
+    let asks = std::sync::Arc::new(AtomicUsize::new(0));
     let mut h = Handlers::new();
+    let counter = asks.clone();
     h.register(classcred_platform::ask::ASK_JOB, move |store, job| {
         let p = platforms.clone();
-        async move { p.ask_question_job(&store, &job).await }
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            p.ask_question_job(&store, &job).await
+        }
+    });
+    h.register(classcred_service::DRAIN_JOB, |store, job| async move {
+        let c = job.payload_community_id()?;
+        classcred_service::drain(&store, &c).await?;
+        Ok(())
     });
     let w = Worker::new(s.store.clone(), h, s.metrics.clone(), WorkerConfig::default());
-    let mut n = 0;
-    while w.run_once().await.unwrap() {
-        n += 1;
-    }
-    n
+    while w.run_once().await.unwrap() {}
+    assert_eq!(s.store.job_counts().await.unwrap().failed, 0, "no job failed");
+    asks.load(Ordering::SeqCst)
 }
 
 #[tokio::test]
