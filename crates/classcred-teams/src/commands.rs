@@ -21,7 +21,8 @@ use crate::{TeamsState, PLATFORM};
 pub const COMMAND_JOB: &str = "teams.command";
 /// How Teams users type a command.
 pub const PREFIX: &str = "@ClassCred";
-/// Command words recognised after a mention of the bot.
+/// Command words recognised after a mention of the bot (at most 10: the manifest's command
+/// list limit).
 pub const COMMANDS: &[&str] = &[
     "me",
     "top",
@@ -29,7 +30,6 @@ pub const COMMANDS: &[&str] = &[
     "dashboard",
     "privacy",
     "store",
-    "shop",
     "buy",
     "questions",
     "accept",
@@ -314,7 +314,7 @@ pub async fn command_job(
         doc
     };
     let mut activity = crate::render::message_activity(&doc);
-    if matches!(first.as_str(), "store" | "shop") {
+    if first == "store" {
         let buttons = store_buttons(store, &req).await?;
         if !buttons.is_empty() {
             activity["attachments"] =
