@@ -79,11 +79,13 @@ pub mod weekly;
 pub use activity::{Activity, ActivityKind};
 pub use badges::{catalog, BadgeInfo, BuiltinBadge};
 pub use engine::{apply, apply_with_activities};
+pub use event::AnnouncementPosted;
 pub use event::AnswerAccepted;
 pub use event::{
     BadgeGranted, Event, MemberJoined, MessageDeleted, MessageEdited, MessagePosted,
     PointsAdjusted, ProfileChanged, Reaction, RoleChanged, SettingsChanged,
 };
+pub use firsts::{AnnouncementPost, FirstResponse, FirstsSettings, TargetKind};
 pub use ids::{BadgeId, MemberId, MemberInfo, MemberKind, Role};
 pub use leaderboard::{Leaderboard, Period, Position, Standing};
 pub use ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry, Source};
@@ -105,5 +107,3 @@ pub use store::{
 };
 pub use time::{IsoWeek, ParseTimezoneError, QuotaDay, Timezone};
 pub use weekly::{close_week, WeekError};
-pub use event::AnnouncementPosted;
-pub use firsts::{AnnouncementPost, FirstResponse, FirstsSettings, TargetKind};

@@ -14,11 +14,11 @@ use rustc_hash::FxBuildHasher;
 
 use crate::engine::apply;
 use crate::event::Event;
+use crate::firsts::{AnnouncementPost, FirstResponse, TargetKind};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
 use crate::points::Points;
-use crate::firsts::{AnnouncementPost, FirstResponse, TargetKind};
 use crate::questions::QuestionRecord;
 use crate::settings::CommunitySettings;
 use crate::state::StateView;

@@ -455,7 +455,10 @@ impl fmt::Display for NoticeKind {
                 }
             }
             NoticeKind::FirstBonus {
-                kind, place, points, ..
+                kind,
+                place,
+                points,
+                ..
             } => write!(
                 f,
                 "You were number {place} to respond to {}: +{points} points.",

@@ -139,7 +139,10 @@ pub fn help(prefix: &str) -> Doc {
         ("buy <number>", "buy an item from the class store"),
         ("questions", "the unanswered questions, oldest first"),
         ("accept ANSWER_ID", "accept an answer to your question"),
-        ("ask QUESTION", "post a question in this channel; replies in its thread are answers"),
+        (
+            "ask QUESTION",
+            "post a question in this channel; replies in its thread are answers",
+        ),
         ("help", "this help"),
     ] {
         d.push(

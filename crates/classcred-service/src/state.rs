@@ -392,9 +392,7 @@ pub(crate) async fn answer(
             Some(m) => tx.has_first_response(kind.as_str(), target, &m).await?,
             None => false,
         }),
-        Question::FirstPlaces(kind, target) => {
-            count(tx.first_places(kind.as_str(), target).await?)
-        }
+        Question::FirstPlaces(kind, target) => count(tx.first_places(kind.as_str(), target).await?),
         Question::ResponsesBy(m, kind) => count(match row_id(m) {
             Some(m) => tx.responses_by(&m, kind.as_str()).await?,
             None => 0,

@@ -137,16 +137,27 @@ mod tests {
         }
         let data = json!({"classcred": "buy", "item": 1});
         assert_eq!(
-            submitted("invoke", Some("adaptiveCard/action"), Some(&json!({"action": {"type": "Action.Execute", "data": data}}))).as_deref(),
+            submitted(
+                "invoke",
+                Some("adaptiveCard/action"),
+                Some(&json!({"action": {"type": "Action.Execute", "data": data}}))
+            )
+            .as_deref(),
             Some("buy 1")
         );
-        assert_eq!(submitted("invoke", Some("composeExtension/query"), Some(&data)), None);
+        assert_eq!(
+            submitted("invoke", Some("composeExtension/query"), Some(&data)),
+            None
+        );
         assert_eq!(submitted("message", None, None), None);
     }
 
     #[test]
     fn the_card_has_one_submit_per_button() {
-        let card = buttons_card(&[buy_button(2, "Buy #2 (5 points)".into()), accept_button("m:1")]);
+        let card = buttons_card(&[
+            buy_button(2, "Buy #2 (5 points)".into()),
+            accept_button("m:1"),
+        ]);
         assert_eq!(card["contentType"], ADAPTIVE_CARD);
         let actions = card["content"]["actions"].as_array().unwrap();
         assert_eq!(actions.len(), 2);

@@ -123,7 +123,10 @@ async fn dispatch(
             if crate::cards::submitted(&a.kind, a.name.as_deref(), a.value.as_ref()).is_some() =>
         {
             // A card button (Buy, Accept): its command, from a person.
-            let from_person = a.from.as_ref().is_some_and(|f| !f.id.is_empty() && !f.is_bot());
+            let from_person = a
+                .from
+                .as_ref()
+                .is_some_and(|f| !f.id.is_empty() && !f.is_bot());
             match crate::cards::submitted(&a.kind, a.name.as_deref(), a.value.as_ref()) {
                 Some(args) if from_person => commands::enqueue(st, a, &args).await,
                 _ => Ok("ignored"),

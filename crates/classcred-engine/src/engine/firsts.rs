@@ -86,9 +86,7 @@ pub(super) fn finish<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>) {
     let responses: Vec<(TargetKind, String, MemberId, DateTime<Utc>)> = cx
         .activities
         .iter()
-        .filter_map(|a| {
-            target(&a.kind).map(|(k, t)| (k, t.to_owned(), a.member.clone(), a.at))
-        })
+        .filter_map(|a| target(&a.kind).map(|(k, t)| (k, t.to_owned(), a.member.clone(), a.at)))
         .collect();
     for (kind, target, member, at) in responses {
         respond(cx, kind, &target, &member, at);

@@ -139,8 +139,8 @@ fn check_answer_badge<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<U
         if answerers[..i].contains(member) || !cx.member(member).is_student() {
             continue;
         }
-        let here = u32::try_from(answerers.iter().filter(|m| *m == member).count())
-            .unwrap_or(u32::MAX);
+        let here =
+            u32::try_from(answerers.iter().filter(|m| *m == member).count()).unwrap_or(u32::MAX);
         try_badge(cx, member, BuiltinBadge::AnsweredFive, at, |s| {
             s.responses_by(member, TargetKind::Question)
                 .saturating_add(here)

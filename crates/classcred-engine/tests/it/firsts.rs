@@ -78,21 +78,29 @@ fn the_first_students_to_reply_to_an_announcement_earn_the_bonus_once() {
         &f.kind,
         FeedKind::AnnouncementPosted { announcement_id, .. } if announcement_id == "a1"
     )));
-    assert!(w.send(announced("a1", "C1:100", 0)).is_empty(), "a second post record adds nothing");
+    assert!(
+        w.send(announced("a1", "C1:100", 0)).is_empty(),
+        "a second post record adds nothing"
+    );
 
     // An Instructor replies first: no place, no bonus.
     let o = w.send(reply("C1:101", "C1:100", "ta", 1));
     assert!(bonuses(&o).is_empty());
     assert_eq!(o.first_responses[0].place, None);
 
-    let (o, acts) = apply_with_activities(&w.settings, &w.state, &reply("C1:102", "C1:100", "s1", 2));
+    let (o, acts) =
+        apply_with_activities(&w.settings, &w.state, &reply("C1:102", "C1:100", "s1", 2));
     assert!(acts.iter().any(|a| a.member == m("s1")
         && matches!(&a.kind, ActivityKind::RespondedToAnnouncement { announcement } if &**announcement == "a1")));
     w.state.apply_outcome(&o);
     assert_eq!(bonuses(&o), vec![("s1".to_string(), p("3"))]);
     assert!(matches!(
         notices_to(&o, "s1").as_slice(),
-        [NoticeKind::FirstBonus { kind: TargetKind::Announcement, place: 1, .. }]
+        [NoticeKind::FirstBonus {
+            kind: TargetKind::Announcement,
+            place: 1,
+            ..
+        }]
     ));
     assert_eq!(
         o.feed
@@ -104,21 +112,33 @@ fn the_first_students_to_reply_to_an_announcement_earn_the_bonus_once() {
     );
 
     // s1 again: once per member per announcement (no activity, no bonus).
-    let (o, acts) = apply_with_activities(&w.settings, &w.state, &reply("C1:103", "C1:100", "s1", 3));
-    assert!(acts.is_empty() || !acts.iter().any(|a| matches!(a.kind, ActivityKind::RespondedToAnnouncement { .. })));
+    let (o, acts) =
+        apply_with_activities(&w.settings, &w.state, &reply("C1:103", "C1:100", "s1", 3));
+    assert!(
+        acts.is_empty()
+            || !acts
+                .iter()
+                .any(|a| matches!(a.kind, ActivityKind::RespondedToAnnouncement { .. }))
+    );
     assert!(o.first_responses.is_empty() && bonuses(&o).is_empty());
     w.state.apply_outcome(&o);
 
     let o = w.send(reply("C1:104", "C1:100", "s2", 4));
     assert_eq!(bonuses(&o), vec![("s2".to_string(), p("3"))]);
-    assert!(w.send(reply("C1:104", "C1:100", "s2", 4)).is_empty(), "redelivery adds nothing");
+    assert!(
+        w.send(reply("C1:104", "C1:100", "s2", 4)).is_empty(),
+        "redelivery adds nothing"
+    );
     let o = w.send(reply("C1:105", "C1:100", "s3", 5));
     assert!(bonuses(&o).is_empty(), "only the first 2 students");
     assert_eq!(o.first_responses[0].place, Some(3));
     // A bot's reply is no response.
     assert!(w.send(reply("C1:106", "C1:100", "bot", 6)).is_empty());
 
-    assert_eq!((w.earned("s1"), w.earned("s2"), w.earned("s3")), (p("3"), p("3"), p("0")));
+    assert_eq!(
+        (w.earned("s1"), w.earned("s2"), w.earned("s3")),
+        (p("3"), p("3"), p("0"))
+    );
 }
 
 #[test]
@@ -158,7 +178,10 @@ fn places_count_while_firsts_are_off() {
     assert!(bonuses(&o).is_empty(), "s2 is second; only 1 earns it");
     // A new announcement after switching on rewards its first student.
     w.send(announced("a2", "C1:10", 4));
-    assert_eq!(bonuses(&w.send(reply("C1:11", "C1:10", "s2", 5))), vec![("s2".to_string(), p("2"))]);
+    assert_eq!(
+        bonuses(&w.send(reply("C1:11", "C1:10", "s2", 5))),
+        vec![("s2".to_string(), p("2"))]
+    );
 }
 
 #[test]
@@ -166,7 +189,10 @@ fn the_first_answerers_of_a_question_earn_it_and_a_deleted_answer_keeps_it() {
     let mut w = World::with(firsts(true, 2, "1.5"));
     w.send(ask("C1:1", "s1", 0));
     // The asker's own reply is no answer and takes no place.
-    assert!(w.send(reply("C1:2", "C1:1", "s1", 1)).first_responses.is_empty());
+    assert!(w
+        .send(reply("C1:2", "C1:1", "s1", 1))
+        .first_responses
+        .is_empty());
     let o = w.send(reply("C1:3", "C1:1", "s2", 2));
     assert_eq!(bonuses(&o), vec![("s2".to_string(), p("1.5"))]);
     assert!(matches!(
@@ -175,7 +201,10 @@ fn the_first_answerers_of_a_question_earn_it_and_a_deleted_answer_keeps_it() {
     ));
     // A second answer by s2 earns nothing more.
     assert!(bonuses(&w.send(reply("C1:4", "C1:1", "s2", 3))).is_empty());
-    assert_eq!(bonuses(&w.send(reply("C1:5", "C1:1", "s3", 4))), vec![("s3".to_string(), p("1.5"))]);
+    assert_eq!(
+        bonuses(&w.send(reply("C1:5", "C1:1", "s3", 4))),
+        vec![("s3".to_string(), p("1.5"))]
+    );
     assert!(bonuses(&w.send(reply("C1:6", "C1:1", "s4", 5))).is_empty());
     // Deleting s2's answers: the bonus stands (documented in `firsts`), nothing reversed.
     let o = w.send(Event::MessageDeleted(MessageDeleted {
@@ -194,7 +223,12 @@ fn answering_five_different_questions_wins_the_badge() {
         w.send(ask(&format!("C1:q{i}"), "s1", i));
     }
     for i in 0..4 {
-        let o = w.send(reply(&format!("C1:a{i}"), &format!("C1:q{i}"), "s2", 10 + i));
+        let o = w.send(reply(
+            &format!("C1:a{i}"),
+            &format!("C1:q{i}"),
+            "s2",
+            10 + i,
+        ));
         assert!(o.badges.is_empty());
     }
     // A second answer to the same question does not count.
@@ -202,12 +236,20 @@ fn answering_five_different_questions_wins_the_badge() {
     // An Instructor's answers never win badges.
     for i in 0..5 {
         assert!(w
-            .send(reply(&format!("C1:t{i}"), &format!("C1:q{i}"), "ta", 30 + i))
+            .send(reply(
+                &format!("C1:t{i}"),
+                &format!("C1:q{i}"),
+                "ta",
+                30 + i
+            ))
             .badges
             .is_empty());
     }
     let o = w.send(reply("C1:a4", "C1:q4", "s2", 40));
-    assert!(o.badges.iter().any(|b| b.member == m("s2") && b.badge == badge));
+    assert!(o
+        .badges
+        .iter()
+        .any(|b| b.member == m("s2") && b.badge == badge));
     assert!(w.state.has_badge(&m("s2"), &badge, badges::ONCE));
     assert!(catalog(&w.settings)
         .iter()

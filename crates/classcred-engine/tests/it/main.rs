@@ -9,8 +9,8 @@
 mod activities;
 mod dates;
 mod edits;
-mod firsts;
 mod fire;
+mod firsts;
 mod leaderboard;
 mod props;
 mod questions;

@@ -84,9 +84,12 @@ async fn ask_posts_the_question_and_the_engine_tracks_it() {
             notices: Arc::new(Sink(rec.clone())),
             members: Arc::new(Sink(rec.clone())),
         });
-        install(&store, &room(Platform::Matrix, "!ask:localtest", "@t:localtest"))
-            .await
-            .unwrap();
+        install(
+            &store,
+            &room(Platform::Matrix, "!ask:localtest", "@t:localtest"),
+        )
+        .await
+        .unwrap();
         let c = community(&store, Platform::Matrix, "!ask:localtest").await;
         let mut tx = store.begin().await.unwrap();
         for (id, name) in [("@s1:localtest", "Ana"), ("@s2:localtest", "Ben")] {
@@ -106,10 +109,17 @@ async fn ask_posts_the_question_and_the_engine_tracks_it() {
         };
         let in_room = Some("!ask:localtest");
 
-        let usage = run_command(&ctx("@s1:localtest", in_room), "ask").await.plain();
+        let usage = run_command(&ctx("@s1:localtest", in_room), "ask")
+            .await
+            .plain();
         assert!(usage.contains("!cred ask YOUR QUESTION"), "{b}: {usage}");
-        let nowhere = run_command(&ctx("@s1:localtest", None), "ask Why?").await.plain();
-        assert!(nowhere.contains("ask in the class channel"), "{b}: {nowhere}");
+        let nowhere = run_command(&ctx("@s1:localtest", None), "ask Why?")
+            .await
+            .plain();
+        assert!(
+            nowhere.contains("ask in the class channel"),
+            "{b}: {nowhere}"
+        );
         let stranger = run_command(&ctx("@nobody:localtest", in_room), "ask Why?")
             .await
             .plain();
@@ -128,7 +138,10 @@ async fn ask_posts_the_question_and_the_engine_tracks_it() {
         assert_eq!(posts.len(), 1, "{b}");
         assert_eq!(posts[0].0, "!ask:localtest");
         assert!(posts[0].1.starts_with("ask."), "{b}: a stable key");
-        assert_eq!(posts[0].2, "Question from Ana: What is osmosis, exactly", "{b}");
+        assert_eq!(
+            posts[0].2, "Question from Ana: What is osmosis, exactly",
+            "{b}"
+        );
 
         // Tracked as Ana's question (asked with the command, so no "?" is needed).
         let mut tx = store.begin().await.unwrap();
@@ -162,8 +175,14 @@ async fn ask_posts_the_question_and_the_engine_tracks_it() {
         assert_eq!(answers.len(), 1, "{b}");
 
         // Matrix has no buttons: the help names the commands that do their work.
-        let help = run_command(&ctx("@s1:localtest", in_room), "help").await.plain();
-        for cmd in ["!cred buy <number>", "!cred accept ANSWER_ID", "!cred ask QUESTION"] {
+        let help = run_command(&ctx("@s1:localtest", in_room), "help")
+            .await
+            .plain();
+        for cmd in [
+            "!cred buy <number>",
+            "!cred accept ANSWER_ID",
+            "!cred ask QUESTION",
+        ] {
             assert!(help.contains(cmd), "{b}: {cmd} in {help}");
         }
     }

@@ -51,13 +51,43 @@ async fn the_first_students_to_respond_earn_the_bonus_on_both_backends() {
         }
         settle(&w).await;
 
-        deliver(&w, "R1", &reply("101", "100", "UT", t + Duration::minutes(1))).await;
-        deliver(&w, "R2", &reply("102", "100", "U2", t + Duration::minutes(2))).await;
-        deliver(&w, "R3", &reply("103", "100", "U2", t + Duration::minutes(3))).await;
-        deliver(&w, "R4", &reply("104", "100", "U1", t + Duration::minutes(4))).await;
-        deliver(&w, "R5", &reply("105", "100", "U3", t + Duration::minutes(5))).await;
+        deliver(
+            &w,
+            "R1",
+            &reply("101", "100", "UT", t + Duration::minutes(1)),
+        )
+        .await;
+        deliver(
+            &w,
+            "R2",
+            &reply("102", "100", "U2", t + Duration::minutes(2)),
+        )
+        .await;
+        deliver(
+            &w,
+            "R3",
+            &reply("103", "100", "U2", t + Duration::minutes(3)),
+        )
+        .await;
+        deliver(
+            &w,
+            "R4",
+            &reply("104", "100", "U1", t + Duration::minutes(4)),
+        )
+        .await;
+        deliver(
+            &w,
+            "R5",
+            &reply("105", "100", "U3", t + Duration::minutes(5)),
+        )
+        .await;
         // A redelivery under another delivery id: nothing more.
-        deliver(&w, "R4b", &reply("104", "100", "U1", t + Duration::minutes(4))).await;
+        deliver(
+            &w,
+            "R4b",
+            &reply("104", "100", "U1", t + Duration::minutes(4)),
+        )
+        .await;
         settle(&w).await;
 
         assert_eq!(earned(&w, "U2").await, 2500, "{b}");

@@ -48,9 +48,18 @@ async fn run_ask_jobs(s: &Server) -> usize {
         classcred_service::drain(&store, &c).await?;
         Ok(())
     });
-    let w = Worker::new(s.store.clone(), h, s.metrics.clone(), WorkerConfig::default());
+    let w = Worker::new(
+        s.store.clone(),
+        h,
+        s.metrics.clone(),
+        WorkerConfig::default(),
+    );
     while w.run_once().await.unwrap() {}
-    assert_eq!(s.store.job_counts().await.unwrap().failed, 0, "no job failed");
+    assert_eq!(
+        s.store.job_counts().await.unwrap().failed,
+        0,
+        "no job failed"
+    );
     asks.load(Ordering::SeqCst)
 }
 
@@ -61,7 +70,10 @@ async fn ask_posts_the_question_and_tracks_it_on_both_backends() {
         let s = Server::start(db, now(), true).await;
         let c = s.community().to_owned();
         let mut tx = s.store.begin().await.unwrap();
-        for (u, name) in [("U0STUDENT1", "Alice Example"), ("U0STUDENT2", "Bob Example")] {
+        for (u, name) in [
+            ("U0STUDENT1", "Alice Example"),
+            ("U0STUDENT2", "Bob Example"),
+        ] {
             classcred_service::join_member(
                 &mut tx,
                 &c,
@@ -84,20 +96,27 @@ async fn ask_posts_the_question_and_tracks_it_on_both_backends() {
         s.run_jobs().await;
 
         let usage = s.command(&form("ask", "U0STUDENT1")).await;
-        let text = usage["text"].as_str().unwrap_or_default().to_owned()
-            + &usage["blocks"].to_string();
+        let text =
+            usage["text"].as_str().unwrap_or_default().to_owned() + &usage["blocks"].to_string();
         assert!(text.contains("Usage"), "{b}: {usage}");
         assert_eq!(run_ask_jobs(&s).await, 0, "{b}: nothing queued");
 
         s.fake.script(
             "/api/chat.postMessage",
-            vec![json!({"ok": true, "channel": "C0LAN2Q65", "ts": "1700000100.000100"}).to_string()],
+            vec![
+                json!({"ok": true, "channel": "C0LAN2Q65", "ts": "1700000100.000100"}).to_string(),
+            ],
         );
         let answer = s
-            .command(&form("ask How do I start part 2 SECRET-ASK-7?", "U0STUDENT1"))
+            .command(&form(
+                "ask How do I start part 2 SECRET-ASK-7?",
+                "U0STUDENT1",
+            ))
             .await;
         assert!(
-            answer.to_string().contains("will be posted in this channel"),
+            answer
+                .to_string()
+                .contains("will be posted in this channel"),
             "{b}: {answer}"
         );
         assert_eq!(run_ask_jobs(&s).await, 1, "{b}");

@@ -38,8 +38,7 @@ fn first_row(r: &sqlx::any::AnyRow) -> Result<FirstResponseRow> {
     })
 }
 
-const FIRST_COLUMNS: &str =
-    "target_kind, target_id, member_id, place, bonus_milli, occurred_at";
+const FIRST_COLUMNS: &str = "target_kind, target_id, member_id, place, bonus_milli, occurred_at";
 
 impl CommunityTx<'_, '_> {
     /// The announcement posted as this platform message.

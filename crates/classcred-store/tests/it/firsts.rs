@@ -55,9 +55,14 @@ async fn first_responses_are_written_once_and_stay_in_their_community() {
         sa.insert_first_response(&response(&ada, Some(7)))
             .await
             .unwrap();
-        sa.insert_first_response(&response(&ted, None)).await.unwrap();
+        sa.insert_first_response(&response(&ted, None))
+            .await
+            .unwrap();
         assert_eq!(
-            sa.announcement_of_message("C1:100").await.unwrap().as_deref(),
+            sa.announcement_of_message("C1:100")
+                .await
+                .unwrap()
+                .as_deref(),
             Some("ann-1"),
             "{b}: the first write stands"
         );
@@ -65,10 +70,25 @@ async fn first_responses_are_written_once_and_stay_in_their_community() {
             .has_first_response("announcement", "ann-1", &ada)
             .await
             .unwrap());
-        assert_eq!(sa.first_places("announcement", "ann-1").await.unwrap(), 1, "{b}");
-        assert_eq!(sa.responses_by(&ada, "announcement").await.unwrap(), 1, "{b}");
-        assert_eq!(sa.responses_by(&ted, "announcement").await.unwrap(), 0, "{b}");
-        let rows = sa.first_responses_to("announcement", "ann-1").await.unwrap();
+        assert_eq!(
+            sa.first_places("announcement", "ann-1").await.unwrap(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            sa.responses_by(&ada, "announcement").await.unwrap(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            sa.responses_by(&ted, "announcement").await.unwrap(),
+            0,
+            "{b}"
+        );
+        let rows = sa
+            .first_responses_to("announcement", "ann-1")
+            .await
+            .unwrap();
         assert_eq!(
             rows.iter().map(|r| r.place).collect::<Vec<_>>(),
             vec![Some(1), None],
@@ -77,12 +97,20 @@ async fn first_responses_are_written_once_and_stay_in_their_community() {
         assert_eq!(sa.all_first_responses().await.unwrap().len(), 2, "{b}");
 
         let mut sb = tx.for_community(&cb);
-        assert_eq!(sb.announcement_of_message("C1:100").await.unwrap(), None, "{b}");
+        assert_eq!(
+            sb.announcement_of_message("C1:100").await.unwrap(),
+            None,
+            "{b}"
+        );
         assert!(!sb
             .has_first_response("announcement", "ann-1", &ada)
             .await
             .unwrap());
-        assert_eq!(sb.first_places("announcement", "ann-1").await.unwrap(), 0, "{b}");
+        assert_eq!(
+            sb.first_places("announcement", "ann-1").await.unwrap(),
+            0,
+            "{b}"
+        );
         assert!(sb.all_first_responses().await.unwrap().is_empty(), "{b}");
         assert!(sb.announcement_posts().await.unwrap().is_empty(), "{b}");
         tx.commit().await.unwrap();

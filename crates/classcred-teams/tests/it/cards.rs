@@ -23,15 +23,25 @@ async fn button_clicks_become_commands_on_both_backends() {
     for db in backends().await {
         let b = db.backend();
         let s = Server::start(db, None).await;
-        assert_eq!(s.post(&fixture("conversation_update_bot_added_team")).await, 200);
+        assert_eq!(
+            s.post(&fixture("conversation_update_bot_added_team")).await,
+            200
+        );
         assert!(s.community(TEAM).await.is_some(), "{b}");
 
         // Action.Submit from the Accept button of a notice, in the personal chat.
         assert_eq!(s.post(&fixture("message_card_submit_accept")).await, 200);
         let jobs = s.jobs_of(COMMAND_JOB).await;
         assert_eq!(jobs.len(), 1, "{b}");
-        assert_eq!(opened(&s, &jobs[0]), "accept 19:maths@thread.tacv2:1764493400000");
-        assert_eq!(jobs[0]["community_key"], Value::Null, "{b}: the personal chat");
+        assert_eq!(
+            opened(&s, &jobs[0]),
+            "accept 19:maths@thread.tacv2:1764493400000"
+        );
+        assert_eq!(
+            jobs[0]["community_key"],
+            Value::Null,
+            "{b}: the personal chat"
+        );
         assert_eq!(jobs[0]["reply_to_id"], "1764493700000");
         // Teams delivering the same click again: answered once.
         assert_eq!(s.post(&fixture("message_card_submit_accept")).await, 200);
@@ -110,8 +120,11 @@ async fn botbuilder_reads_the_click_fixtures_as_we_do() {
             ours.from.as_ref().map(|f| f.id.as_str()),
             "{name}"
         );
-        let command =
-            classcred_teams::cards::submitted(&ours.kind, ours.name.as_deref(), ours.value.as_ref());
+        let command = classcred_teams::cards::submitted(
+            &ours.kind,
+            ours.name.as_deref(),
+            ours.value.as_ref(),
+        );
         assert!(command.is_some(), "{name}: one of our buttons");
     }
 }

@@ -77,7 +77,10 @@ pub async fn fill(store: &Store, cid: &CommunityId, posted: DateTime<Utc>) -> an
         ),
     ));
     for (i, (author, text)) in [
-        (student_uid(3), "Recursion is fine, the handout says any approach."),
+        (
+            student_uid(3),
+            "Recursion is fine, the handout says any approach.",
+        ),
         (student_uid(20), "Yes, I asked in office hours last week."),
     ]
     .iter()

@@ -142,7 +142,14 @@ mod tests {
         assert!(s.firsts.enabled);
         assert_eq!(s.firsts.count, 5);
         assert_eq!(s.firsts.points, Points::from_thousandths(2500));
-        for (count, points) in [("0", "1"), ("51", "1"), ("x", "1"), ("3", "-1"), ("3", "101"), ("3", "abc")] {
+        for (count, points) in [
+            ("0", "1"),
+            ("51", "1"),
+            ("x", "1"),
+            ("3", "-1"),
+            ("3", "101"),
+            ("3", "abc"),
+        ] {
             assert!(
                 parse(
                     &form(&[("firsts.count", count), ("firsts.points", points)]),
