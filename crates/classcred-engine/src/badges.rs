@@ -20,6 +20,8 @@ pub const DISTINCT_PEOPLE: u32 = 10;
 pub const POLLS_VOTED: u32 = 5;
 /// How many consecutive quota days make the streak badge.
 pub const STREAK_DAYS: i64 = 5;
+/// How many different classmates' questions make "answered 5 questions".
+pub const ANSWERED_QUESTIONS: u32 = 5;
 
 /// The built-in badges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,17 +38,20 @@ pub enum BuiltinBadge {
     TopRecogniser,
     /// Voted in 5 polls or debates (anonymous polls do not count).
     VotedInFive,
+    /// Answered 5 different classmates' questions (accepted or not).
+    AnsweredFive,
 }
 
 impl BuiltinBadge {
     /// Every built-in badge, in catalog order.
-    pub const ALL: [BuiltinBadge; 6] = [
+    pub const ALL: [BuiltinBadge; 7] = [
         BuiltinBadge::FirstFire,
         BuiltinBadge::RecognisedByTen,
         BuiltinBadge::FiveDayStreak,
         BuiltinBadge::GaveToTen,
         BuiltinBadge::TopRecogniser,
         BuiltinBadge::VotedInFive,
+        BuiltinBadge::AnsweredFive,
     ];
 
     /// The stable id.
@@ -58,6 +63,7 @@ impl BuiltinBadge {
             BuiltinBadge::GaveToTen => "gave_to_10",
             BuiltinBadge::TopRecogniser => "top_recogniser",
             BuiltinBadge::VotedInFive => "voted_in_5_polls",
+            BuiltinBadge::AnsweredFive => "answered_5_questions",
         }
     }
 
@@ -80,6 +86,7 @@ impl BuiltinBadge {
             BuiltinBadge::GaveToTen => "Generous Ten",
             BuiltinBadge::TopRecogniser => "Top Recogniser of the Week",
             BuiltinBadge::VotedInFive => "Voice of the Class",
+            BuiltinBadge::AnsweredFive => "Helpful Five",
         }
     }
 
@@ -102,6 +109,10 @@ impl BuiltinBadge {
             BuiltinBadge::VotedInFive => {
                 "Vote in 5 different polls or debates (anonymous polls do not count: their \
                  votes are never tied to you)."
+            }
+            BuiltinBadge::AnsweredFive => {
+                "Answer 5 different classmates' questions (a reply in the question's thread; \
+                 it counts whether or not the answer is accepted)."
             }
         }
     }

@@ -60,6 +60,8 @@ pub enum Event {
     PollClosed(PollClosed),
     /// An Instructor or Admin created or changed a custom reward rule.
     RuleSaved(crate::rules::RuleSaved),
+    /// A scheduled announcement was posted to the chat platform (enqueued by the posting job).
+    AnnouncementPosted(AnnouncementPosted),
 }
 
 impl Event {
@@ -86,6 +88,7 @@ impl Event {
             Event::VoteCast(e) => e.occurred_at,
             Event::PollClosed(e) => e.occurred_at,
             Event::RuleSaved(e) => e.occurred_at,
+            Event::AnnouncementPosted(e) => e.occurred_at,
         }
     }
 }
@@ -258,5 +261,19 @@ pub struct AnswerAccepted {
     /// The asker, or an Instructor/Admin.
     pub by: MemberId,
     /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A scheduled announcement was posted: from now on, replies in the thread of
+/// `platform_message_id` respond to it (firsts, custom rules).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncementPosted {
+    /// The announcement's id.
+    pub announcement_id: String,
+    /// The posted message, in the adapter's message id form (Slack: `channel:ts`).
+    pub platform_message_id: String,
+    /// The channel it was posted to.
+    pub channel: String,
+    /// When the post was confirmed.
     pub occurred_at: DateTime<Utc>,
 }

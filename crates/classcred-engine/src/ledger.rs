@@ -42,6 +42,9 @@ pub enum EntryKind {
     AnswerReward,
     /// Points from a custom reward rule (`platform_message_id` holds the rule id).
     RuleAward,
+    /// The bonus of one of the first students to respond to an announcement, poll, debate
+    /// or question (see [`crate::firsts`]).
+    FirstBonus,
 }
 
 impl EntryKind {
@@ -62,6 +65,7 @@ impl EntryKind {
             EntryKind::Refund => "refund",
             EntryKind::AnswerReward => "answer_reward",
             EntryKind::RuleAward => "rule_award",
+            EntryKind::FirstBonus => "first_bonus",
         }
     }
 }
@@ -88,6 +92,14 @@ pub enum Source<'a> {
         rule: &'a str,
         /// What made the activity distinct (e.g. `post:<message id>`).
         activity: &'a str,
+    },
+    /// A first-responder bonus: the target's kind (`announcement`, `question`, `poll`,
+    /// `debate`) and id.
+    First {
+        /// The target's kind.
+        kind: &'a str,
+        /// The target's id.
+        target: &'a str,
     },
 }
 
@@ -171,6 +183,7 @@ impl Source<'_> {
             Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Rule { rule, activity } => rule.len() + activity.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.as_str().len(),
+            Source::First { kind, target } => kind.len() + target.len(),
         };
         let mut s = String::with_capacity(text_len + 16);
         match self {
@@ -197,6 +210,12 @@ impl Source<'_> {
                 push_escaped(&mut s, rule);
                 s.push(':');
                 push_escaped(&mut s, activity);
+            }
+            Source::First { kind, target } => {
+                s.push_str("first:");
+                push_escaped(&mut s, kind);
+                s.push(':');
+                push_escaped(&mut s, target);
             }
         }
         s
@@ -229,6 +248,7 @@ impl KeyText {
             Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Rule { rule, activity } => rule.len() + activity.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.bytes().len(),
+            Source::First { kind, target } => kind.len() + target.len(),
         };
         // Tag and a few escapes; then per key "/" + recipient + "/" + unit + "/" + kind.
         let prefix_room = source_len + 16;
@@ -257,6 +277,12 @@ impl KeyText {
                 push_escaped_bytes(&mut text, rule.as_bytes());
                 text.push(b':');
                 push_escaped_bytes(&mut text, activity.as_bytes());
+            }
+            Source::First { kind, target } => {
+                text.extend_from_slice(b"first:");
+                push_escaped_bytes(&mut text, kind.as_bytes());
+                text.push(b':');
+                push_escaped_bytes(&mut text, target.as_bytes());
             }
         }
         let prefix_len = text.len();

@@ -63,6 +63,7 @@ pub mod activity;
 pub mod badges;
 mod engine;
 pub mod event;
+pub mod firsts;
 pub mod ids;
 pub mod leaderboard;
 pub mod ledger;
@@ -82,11 +83,13 @@ pub mod weekly;
 pub use activity::{Activity, ActivityKind};
 pub use badges::{catalog, BadgeInfo, BuiltinBadge};
 pub use engine::{apply, apply_with_activities};
+pub use event::AnnouncementPosted;
 pub use event::AnswerAccepted;
 pub use event::{
     BadgeGranted, Event, MemberJoined, MessageDeleted, MessageEdited, MessagePosted,
     PointsAdjusted, ProfileChanged, Reaction, RoleChanged, SettingsChanged,
 };
+pub use firsts::{AnnouncementPost, FirstResponse, FirstsSettings, TargetKind};
 pub use ids::{BadgeId, MemberId, MemberInfo, MemberKind, Role};
 pub use leaderboard::{Leaderboard, Period, Position, Standing};
 pub use ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry, Source};

@@ -14,6 +14,7 @@ use rustc_hash::FxBuildHasher;
 
 use crate::engine::apply;
 use crate::event::Event;
+use crate::firsts::{AnnouncementPost, FirstResponse, TargetKind};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::{Balance, EntryKind, IdempotencyKey, LedgerEntry};
 use crate::outcome::{FeedItem, MessageRecord, Notice, Outcome, ReactionRecord};
@@ -126,6 +127,13 @@ pub struct InMemoryState {
     /// Rule points awards per (rule id, member, window): each award counts in its day, its
     /// week and the course.
     rule_awards: HashMap<(String, MemberId, CapWindow), u32>,
+    /// Announcements posted, by platform message id.
+    announcement_posts: HashMap<String, AnnouncementPost>,
+    /// First responses in the order they were recorded; indexed by (kind, target, member).
+    first_responses: Vec<FirstResponse>,
+    responded: HashSet<(TargetKind, String, MemberId)>,
+    places: HashMap<(TargetKind, String), u32>,
+    responses_by: HashMap<(MemberId, TargetKind), u32>,
 }
 
 impl InMemoryState {
@@ -228,6 +236,26 @@ impl InMemoryState {
         for r in &outcome.rules {
             self.rules.insert(r.rule_id.clone(), r.clone());
         }
+        for a in &outcome.announcement_posts {
+            self.announcement_posts
+                .entry(a.platform_message_id.clone())
+                .or_insert_with(|| a.clone());
+        }
+        for r in &outcome.first_responses {
+            if self
+                .responded
+                .insert((r.kind, r.target.clone(), r.member.clone()))
+            {
+                if r.place.is_some() {
+                    *self.places.entry((r.kind, r.target.clone())).or_default() += 1;
+                    *self
+                        .responses_by
+                        .entry((r.member.clone(), r.kind))
+                        .or_default() += 1;
+                }
+                self.first_responses.push(r.clone());
+            }
+        }
     }
 
     fn apply_polls(&mut self, outcome: &Outcome) {
@@ -291,6 +319,18 @@ impl InMemoryState {
     /// Every custom reward rule, by id.
     pub fn rules(&self) -> Vec<&RewardRule> {
         self.rules.values().collect()
+    }
+
+    /// Every first response, in the order recorded.
+    pub fn first_responses(&self) -> &[FirstResponse] {
+        &self.first_responses
+    }
+
+    /// Every announcement post, by platform message id.
+    pub fn announcement_posts(&self) -> Vec<&AnnouncementPost> {
+        let mut v: Vec<&AnnouncementPost> = self.announcement_posts.values().collect();
+        v.sort_by(|a, b| a.platform_message_id.cmp(&b.platform_message_id));
+        v
     }
 
     /// Every store item, by number.
@@ -585,6 +625,31 @@ impl StateView for InMemoryState {
     fn rule_awards(&self, rule_id: &str, member: &MemberId, window: CapWindow) -> u32 {
         self.rule_awards
             .get(&(rule_id.to_owned(), member.clone(), window))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn announcement_of_message(&self, platform_message_id: &str) -> Option<String> {
+        self.announcement_posts
+            .get(platform_message_id)
+            .map(|a| a.announcement_id.clone())
+    }
+
+    fn first_response(&self, kind: TargetKind, target: &str, member: &MemberId) -> bool {
+        self.responded
+            .contains(&(kind, target.to_owned(), member.clone()))
+    }
+
+    fn first_places(&self, kind: TargetKind, target: &str) -> u32 {
+        self.places
+            .get(&(kind, target.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn responses_by(&self, member: &MemberId, kind: TargetKind) -> u32 {
+        self.responses_by
+            .get(&(member.clone(), kind))
             .copied()
             .unwrap_or(0)
     }

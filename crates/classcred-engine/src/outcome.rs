@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::firsts::{AnnouncementPost, FirstResponse, TargetKind};
 use crate::ids::{BadgeId, MemberId, MemberInfo, Role};
 use crate::ledger::LedgerEntry;
 use crate::points::Points;
@@ -64,6 +65,12 @@ pub struct Outcome {
     /// Custom reward rules to upsert (by rule id; each a new version).
     #[serde(default)]
     pub rules: Vec<crate::rules::RewardRule>,
+    /// First responses to insert (one per target and member; see [`crate::firsts`]).
+    #[serde(default)]
+    pub first_responses: Vec<FirstResponse>,
+    /// Announcements posted (by platform message id).
+    #[serde(default)]
+    pub announcement_posts: Vec<AnnouncementPost>,
 }
 
 impl Outcome {
@@ -85,6 +92,8 @@ impl Outcome {
             && self.votes.is_empty()
             && self.debaters.is_empty()
             && self.rules.is_empty()
+            && self.first_responses.is_empty()
+            && self.announcement_posts.is_empty()
     }
 
     /// Net quota change per (giver, quota day) made by this outcome. The store applies each as
@@ -277,6 +286,17 @@ pub enum NoticeKind {
         /// Points earned.
         reward: Points,
     },
+    /// To a student: they were among the first to respond and earned the firsts bonus.
+    FirstBonus {
+        /// What they responded to.
+        kind: TargetKind,
+        /// Its id.
+        target: String,
+        /// Their place (1-based).
+        place: u32,
+        /// Points earned.
+        points: Points,
+    },
 }
 
 impl fmt::Display for NoticeKind {
@@ -451,6 +471,16 @@ impl fmt::Display for NoticeKind {
                     write!(f, "Your answer was accepted.")
                 }
             }
+            NoticeKind::FirstBonus {
+                kind,
+                place,
+                points,
+                ..
+            } => write!(
+                f,
+                "You were number {place} to respond to {}: +{points} points.",
+                kind.with_article()
+            ),
         }
     }
 }
@@ -659,6 +689,26 @@ pub enum FeedKind {
         rule_id: Arc<str>,
         /// Points earned.
         amount: Points,
+    },
+    /// Community feed: a scheduled announcement was posted.
+    AnnouncementPosted {
+        /// The announcement.
+        announcement_id: String,
+        /// The channel.
+        channel: String,
+    },
+    /// Member and community feed: a student earned the firsts bonus.
+    FirstBonus {
+        /// The student.
+        member: MemberId,
+        /// What they responded to.
+        kind: TargetKind,
+        /// Its id.
+        target: String,
+        /// Their place (1-based).
+        place: u32,
+        /// Points earned.
+        points: Points,
     },
 }
 

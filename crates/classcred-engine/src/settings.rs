@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::badges::BuiltinBadge;
+use crate::firsts::FirstsSettings;
 use crate::ids::BadgeId;
 use crate::points::Points;
 use crate::questions::QuestionSettings;
@@ -42,6 +43,8 @@ pub struct CommunitySettings {
     /// Questions: reward, auto-accept, tracked channels. Boxed to keep events that carry
     /// settings small.
     pub questions: Box<QuestionSettings>,
+    /// Firsts: bonus points for the first students to respond (off by default).
+    pub firsts: FirstsSettings,
 }
 
 impl Default for CommunitySettings {
@@ -58,6 +61,7 @@ impl Default for CommunitySettings {
             badges: BTreeMap::new(),
             custom_badges: Vec::new(),
             questions: Box::default(),
+            firsts: FirstsSettings::default(),
         }
     }
 }
@@ -214,6 +218,9 @@ impl CommunitySettings {
         self.validate_levels()?;
         if let Some((field, problem)) = self.questions.problem() {
             return Err(invalid(format!("questions.{field}"), problem));
+        }
+        if let Some((field, problem)) = self.firsts.problem() {
+            return Err(invalid(format!("firsts.{field}"), problem));
         }
         self.validate_badges()
     }

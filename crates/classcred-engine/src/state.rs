@@ -4,6 +4,7 @@
 //! implement it by loading only the rows one event needs (inside the same transaction that
 //! then writes the outcome). All counters are sums over ledger columns (see [`crate::ledger`]).
 
+use crate::firsts::TargetKind;
 use crate::ids::{BadgeId, MemberId, MemberInfo};
 use crate::ledger::IdempotencyKey;
 use crate::outcome::{MessageRecord, ReactionRecord};
@@ -108,4 +109,16 @@ pub trait StateView {
     /// Points awards a rule made to a member in a cap window: `COUNT(*) WHERE kind =
     /// 'rule_award' AND source_ref = rule AND member = ? [AND quota_day | iso_week = ?]`.
     fn rule_awards(&self, rule_id: &str, member: &MemberId, window: CapWindow) -> u32;
+    /// The announcement posted as this platform message, if any.
+    fn announcement_of_message(&self, platform_message_id: &str) -> Option<String>;
+
+    /// Whether `member` already responded to this target ([`crate::firsts`]).
+    fn first_response(&self, kind: TargetKind, target: &str, member: &MemberId) -> bool;
+
+    /// How many students responded to this target (the places taken).
+    fn first_places(&self, kind: TargetKind, target: &str) -> u32;
+
+    /// How many targets of this kind `member` responded to as a Student (for "answered 5
+    /// questions": the questions they answered).
+    fn responses_by(&self, member: &MemberId, kind: TargetKind) -> u32;
 }

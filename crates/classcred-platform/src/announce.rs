@@ -85,9 +85,27 @@ impl Platforms {
         tx.for_community(&community_id)
             .end_announcement_post(id, to, message_id.as_deref())
             .await?;
+        // The engine learns the posted message in the same transaction, so replies in its
+        // thread respond to the announcement (firsts, custom rules).
+        if let (AnnouncementState::Sent, Some(mid)) = (to, message_id.as_deref()) {
+            classcred_service::firsts::record_announcement_post(
+                &mut tx,
+                &community_id,
+                id,
+                mid,
+                &a.channel,
+                store.clock().now(),
+            )
+            .await?;
+        }
         tx.commit().await?;
         if to == AnnouncementState::Sent {
             tracing::info!(community_id = %community_id, job_id = %job.id, "announcement posted");
+            if message_id.is_some() {
+                if let Err(e) = classcred_service::drain(store, &community_id).await {
+                    tracing::warn!(community_id = %community_id, job_id = %job.id, error = %e, "announcement post recorded; processing left to the drain job");
+                }
+            }
         }
         result
     }

@@ -1,6 +1,7 @@
 //! The member commands, the same on every platform: `me`, `top [week|month|all]`,
 //! `dashboard`, `privacy [export|correct|delete] [details]`, `questions`, `accept ANSWER_ID`
-//! (in `questions.rs`) and `help` (also anything else).
+//! (in `questions.rs`), `ask QUESTION` (in `ask.rs`), polls and debates (in `polls.rs`) and
+//! `help` (also anything else).
 //! [`run_command`] answers with a [`Doc`]; the adapter parses who asked, where, and the
 //! argument text (after its own prefix: Slack `/cred`, Matrix `!cred`, Teams `@ClassCred`), and
 //! renders the answer.
@@ -30,7 +31,7 @@ pub struct CommandContext<'a> {
     /// How members type the command on this platform, shown in help texts: `/cred`, `!cred`.
     pub prefix: &'a str,
     /// Where the command was typed (Slack channel, Matrix room, Teams conversation), when the
-    /// adapter knows: `poll` and `debate` post there.
+    /// adapter knows: `poll`, `debate` and `ask` post there.
     pub channel: Option<&'a str>,
 }
 
@@ -62,6 +63,8 @@ pub enum Command {
     Debate(String),
     /// `close N` (staff).
     Close(String),
+    /// `ask TEXT`: the rest of the text after `ask`, as typed.
+    Ask(String),
 }
 
 impl Command {
@@ -101,6 +104,10 @@ impl Command {
                     "debate" => Command::Debate(rest),
                     _ => Command::Close(rest),
                 }
+            }
+            Some("ask") => {
+                let rest = args.trim_start();
+                Command::Ask(rest.get("ask".len()..).unwrap_or("").trim().to_owned())
             }
             _ => Command::Help,
         }
@@ -171,6 +178,10 @@ pub fn help(prefix: &str) -> Doc {
             "close <poll>",
             "close a poll and show its results (Instructors and Admins)",
         ),
+        (
+            "ask QUESTION",
+            "post a question in this channel; replies in its thread are answers",
+        ),
         ("help", "this help"),
     ] {
         d.push(
@@ -212,6 +223,7 @@ pub async fn answer(ctx: &CommandContext<'_>, cmd: Command) -> anyhow::Result<Do
             crate::polls::create(ctx, classcred_engine::PollKind::Debate, &rest).await
         }
         Command::Close(rest) => crate::polls::close(ctx, &rest).await,
+        Command::Ask(text) => crate::ask::ask(ctx, &text).await,
     }
 }
 
@@ -456,6 +468,11 @@ mod tests {
             Command::parse("accept C1:1.2"),
             Command::Accept("C1:1.2".into())
         );
+        assert_eq!(
+            Command::parse("  Ask  Why is the sky blue?  "),
+            Command::Ask("Why is the sky blue?".into())
+        );
+        assert_eq!(Command::parse("ask"), Command::Ask(String::new()));
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //!   community's `platform`.
 
 pub mod announce;
+pub mod ask;
 pub mod commands;
 pub mod lifecycle;
 pub mod members;

@@ -23,6 +23,7 @@ pub mod changes;
 pub mod dashboard;
 pub mod erasure;
 pub mod export;
+pub mod firsts;
 pub mod governance;
 pub mod group_commit;
 pub mod identity;
@@ -312,6 +313,7 @@ fn event_type(e: &Event) -> &'static str {
         Event::VoteCast(_) => "vote_cast",
         Event::PollClosed(_) => "poll_closed",
         Event::RuleSaved(_) => "rule_saved",
+        Event::AnnouncementPosted(_) => "announcement_posted",
     }
 }
 

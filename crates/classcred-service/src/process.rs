@@ -35,6 +35,7 @@ fn member_refs(e: &Event) -> Vec<&MemberId> {
         Event::VoteCast(e) => vec![&e.member],
         Event::PollClosed(e) => e.by.iter().collect(),
         Event::RuleSaved(r) => vec![&r.by],
+        Event::AnnouncementPosted(_) => Vec::new(),
     }
 }
 
@@ -81,6 +82,7 @@ pub(crate) fn map_members(e: &Event, map: &HashMap<MemberId, MemberId>) -> Event
         Event::VoteCast(x) => x.member = m(&x.member),
         Event::PollClosed(x) => x.by = x.by.as_ref().map(m),
         Event::RuleSaved(x) => x.by = m(&x.by),
+        Event::AnnouncementPosted(_) => {}
     }
     out
 }
@@ -122,6 +124,7 @@ pub(crate) fn without_non_members(
         Event::VoteCast(e) => is_member(&e.member),
         Event::PollClosed(e) => e.by.as_ref().is_none_or(&is_member),
         Event::RuleSaved(r) => is_member(&r.by),
+        Event::AnnouncementPosted(_) => true,
     };
     keep.then_some(out)
 }
@@ -365,6 +368,7 @@ async fn write_outcome(
         )
         .await?;
     }
+    crate::firsts::write_firsts_outcome(tx, outcome).await?;
     for n in &outcome.notices {
         // `source`: the platform message the notice is about, and `channel` where it was
         // posted, so the adapter can answer where the member acted (e.g. an ephemeral message

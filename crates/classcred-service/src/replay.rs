@@ -63,6 +63,7 @@ pub async fn replay(
     let stored_store = crate::store::stored_for_replay(&mut scoped).await?;
     let stored_polls = crate::polls::stored_for_replay(&mut scoped).await?;
     let stored_rules = crate::rules::stored_for_replay(&mut scoped).await?;
+    let stored_firsts = crate::firsts::stored(&mut scoped).await?;
     tx.commit().await?;
 
     let payloads = events
@@ -216,6 +217,7 @@ pub async fn replay(
     crate::store::compare_replay(diffs, &stored_store, &mem)?;
     crate::polls::compare_replay(diffs, &stored_polls, &mem)?;
     crate::rules::compare_replay(diffs, &stored_rules, &mem);
+    crate::firsts::compare_replay(diffs, &stored_firsts, &mem);
     Ok(report)
 }
 

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
+use classcred_engine::TargetKind;
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
     StateView, StoreItem,
@@ -57,6 +58,10 @@ pub(crate) enum Question {
     EnabledRules,
     RuleCount,
     RuleAwards(String, MemberId, CapWindow),
+    AnnouncementOf(String),
+    FirstResponse(TargetKind, String, MemberId),
+    FirstPlaces(TargetKind, String),
+    ResponsesBy(MemberId, TargetKind),
 }
 
 #[derive(Clone, Debug)]
@@ -246,6 +251,12 @@ impl StateView for Recorded {
             _ => None,
         }
     }
+    fn announcement_of_message(&self, platform_message_id: &str) -> Option<String> {
+        match self.get(Question::AnnouncementOf(platform_message_id.to_string())) {
+            Some(Answer::Text(t)) => t.clone(),
+            _ => None,
+        }
+    }
     fn is_debater(&self, poll_id: &str, member: &MemberId) -> bool {
         self.flag(Question::IsDebater(poll_id.to_string(), member.clone()))
     }
@@ -273,6 +284,19 @@ impl StateView for Recorded {
             member.clone(),
             window,
         ))
+    }
+    fn first_response(&self, kind: TargetKind, target: &str, member: &MemberId) -> bool {
+        self.flag(Question::FirstResponse(
+            kind,
+            target.to_string(),
+            member.clone(),
+        ))
+    }
+    fn first_places(&self, kind: TargetKind, target: &str) -> u32 {
+        self.count(Question::FirstPlaces(kind, target.to_string()))
+    }
+    fn responses_by(&self, member: &MemberId, kind: TargetKind) -> u32 {
+        self.count(Question::ResponsesBy(member.clone(), kind))
     }
 }
 
@@ -466,6 +490,16 @@ pub(crate) async fn answer(
                 };
                 tx.rule_award_count(rule, &m, window).await?
             }
+            None => 0,
+        }),
+        Question::AnnouncementOf(id) => Answer::Text(tx.announcement_of_message(id).await?),
+        Question::FirstResponse(kind, target, m) => Answer::Flag(match row_id(m) {
+            Some(m) => tx.has_first_response(kind.as_str(), target, &m).await?,
+            None => false,
+        }),
+        Question::FirstPlaces(kind, target) => count(tx.first_places(kind.as_str(), target).await?),
+        Question::ResponsesBy(m, kind) => count(match row_id(m) {
+            Some(m) => tx.responses_by(&m, kind.as_str()).await?,
             None => 0,
         }),
     })

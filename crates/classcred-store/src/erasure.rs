@@ -384,6 +384,9 @@ const COMMUNITY_TABLES: &[&str] = &[
     // Custom reward rules (migration 0025): no member data.
     "reward_rule_version",
     "reward_rule",
+    // Firsts and announcement posts (migration 0026): first responses name members.
+    "first_response",
+    "announcement_post",
     "member",
 ];
 
@@ -447,6 +450,8 @@ impl Store {
                     | "question"
                     | "answer"
                     | "reward_rule_version"
+                    | "first_response"
+                    | "announcement_post"
             );
             loop {
                 let sql = if has_id {

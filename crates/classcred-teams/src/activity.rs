@@ -145,6 +145,12 @@ pub struct Activity {
     /// installationUpdate: `add`, `remove`, `add-upgrade`, `remove-upgrade`.
     #[serde(default)]
     pub action: Option<String>,
+    /// An `invoke`'s name (`adaptiveCard/action`, …).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A card button's data (`message` from an Action.Submit; an `invoke`'s value).
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
 }
 
 /// The two fields authentication needs, read before anything else of an unauthenticated body

@@ -21,12 +21,25 @@ use crate::{TeamsState, PLATFORM};
 pub const COMMAND_JOB: &str = "teams.command";
 /// How Teams users type a command.
 pub const PREFIX: &str = "@ClassCred";
-/// Command words recognised after a mention of the bot.
-pub const COMMANDS: &[&str] = &["me", "top", "help", "dashboard", "privacy"];
-/// Commands whose answer is for the asker alone (never shown in a shared conversation).
-pub const PRIVATE_COMMANDS: &[&str] = &["dashboard", "privacy"];
-/// Longest argument text kept.
-const MAX_ARGS: usize = 200;
+/// Command words recognised after a mention of the bot (at most 10: the manifest's command
+/// list limit).
+pub const COMMANDS: &[&str] = &[
+    "me",
+    "top",
+    "help",
+    "dashboard",
+    "privacy",
+    "store",
+    "buy",
+    "questions",
+    "accept",
+    "ask",
+];
+/// Commands whose answer is for the asker alone (never shown in a shared conversation):
+/// `questions` lists classmates' question texts for staff; a purchase is the buyer's business.
+pub const PRIVATE_COMMANDS: &[&str] = &["dashboard", "privacy", "questions", "buy"];
+/// Longest argument text kept (`ask` carries a whole question).
+const MAX_ARGS: usize = 2100;
 
 /// Plain text of Teams message HTML: tags removed, the common entities decoded, whitespace
 /// collapsed.
@@ -217,9 +230,37 @@ pub async fn answer(
         community: &community,
         platform_user_id: &req.user_id,
         prefix: PREFIX,
-        channel: Some(&req.conversation_id),
+        // A team channel (not the personal chat): `ask`, `poll` and `debate` post a new thread
+        // there.
+        channel: req.community_key.as_ref().map(|_| {
+            req.conversation_id
+                .split(";messageid=")
+                .next()
+                .unwrap_or(&req.conversation_id)
+        }),
     };
     Ok(classcred_platform::run_command(&ctx, &req.args).await)
+}
+
+/// The Buy buttons of a `store` answer: one per item that can be bought now.
+pub async fn store_buttons(
+    store: &Store,
+    req: &CommandRequest,
+) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    let Some(community) = community_of(store, req).await? else {
+        return Ok(Vec::new());
+    };
+    let items = classcred_service::store::on_sale(store, &community.id).await?;
+    Ok(items
+        .iter()
+        .filter(|i| i.left != Some(0))
+        .map(|i| {
+            crate::cards::buy_button(
+                i.item.number,
+                format!("Buy #{} ({} points)", i.item.number, i.item.price),
+            )
+        })
+        .collect())
 }
 
 /// Handler of [`COMMAND_JOB`]: answers and replies in the conversation. A refusal by Teams that
@@ -274,6 +315,13 @@ pub async fn command_job(
         doc
     };
     let mut activity = crate::render::message_activity(&doc);
+    if first == "store" {
+        let buttons = store_buttons(store, &req).await?;
+        if !buttons.is_empty() {
+            activity["attachments"] =
+                serde_json::Value::Array(vec![crate::cards::buttons_card(&buttons)]);
+        }
+    }
     activity["replyToId"] = serde_json::Value::from(req.reply_to_id.as_str());
     activity["conversation"] = serde_json::json!({ "id": req.conversation_id });
     activity["from"] = serde_json::json!({ "id": req.bot_id });

@@ -79,7 +79,13 @@ impl NoticeSink for TeamsDirectory {
                     r.tenant_id.as_deref(),
                 )
                 .await?;
-            let activity = crate::render::message_activity(&n.doc);
+            let mut activity = crate::render::message_activity(&n.doc);
+            // "Someone answered your question": an Accept button, like Slack's.
+            if let classcred_engine::NoticeKind::AnswerReceived { answer, .. } = &n.notice.kind {
+                activity["attachments"] = serde_json::Value::Array(vec![
+                    crate::cards::buttons_card(&[crate::cards::accept_button(answer)]),
+                ]);
+            }
             self.connector.send(&r.service_url, &conv, &activity).await
         }
         .await;
@@ -114,7 +120,13 @@ impl NoticeSink for TeamsDirectory {
             .send(&r.service_url, channel, &activity)
             .await
         {
-            Ok(id) => Ok(Posted::Sent(id)),
+            // In the adapter's message id form (`{conversation}:{activity id}`), so replies in
+            // the post's thread name it as their root (announcement responses, asked
+            // questions).
+            Ok(id) => Ok(Posted::Sent(id.map(|id| {
+                let base = channel.split(";messageid=").next().unwrap_or(channel);
+                crate::convert::message_id(base, &id)
+            }))),
             Err(e) if e.is_transient() => Err(e.into()),
             Err(e) => Ok(Posted::Refused(format!("Teams: {e}"))),
         }

@@ -99,6 +99,10 @@ async fn handle(State(st): State<TeamsState>, headers: HeaderMap, body: Body) ->
     match dispatch(&st, &a, now).await {
         Ok(outcome) => {
             tracing::debug!(kind = %a.kind, outcome, "Teams activity acknowledged");
+            if a.kind == "invoke" && outcome == "command" {
+                // An Adaptive Card invoke is answered with an invoke response.
+                return axum::Json(crate::cards::invoke_response()).into_response();
+            }
             StatusCode::OK.into_response()
         }
         Err(e) => {
@@ -115,6 +119,19 @@ async fn dispatch(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<&'static str> {
     match a.kind.as_str() {
+        "message" | "invoke"
+            if crate::cards::submitted(&a.kind, a.name.as_deref(), a.value.as_ref()).is_some() =>
+        {
+            // A card button (Buy, Accept): its command, from a person.
+            let from_person = a
+                .from
+                .as_ref()
+                .is_some_and(|f| !f.id.is_empty() && !f.is_bot());
+            match crate::cards::submitted(&a.kind, a.name.as_deref(), a.value.as_ref()) {
+                Some(args) if from_person => commands::enqueue(st, a, &args).await,
+                _ => Ok("ignored"),
+            }
+        }
         "message" => {
             if let Some(args) = commands::command_args(a) {
                 return commands::enqueue(st, a, &args).await;

@@ -28,6 +28,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod cards;
 pub mod commands;
 pub mod config;
 pub mod connector;

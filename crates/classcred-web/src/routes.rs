@@ -108,6 +108,16 @@ pub fn route_table() -> Vec<Route> {
             post(pages::settings::questions::save),
         ),
         Route::get(
+            "/dashboard/settings/firsts",
+            Staff,
+            get(pages::settings::firsts::page),
+        ),
+        Route::post(
+            "/dashboard/settings/firsts",
+            Admin,
+            post(pages::settings::firsts::save),
+        ),
+        Route::get(
             "/dashboard/announcements",
             Staff,
             get(pages::announcements::page),

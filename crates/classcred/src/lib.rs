@@ -619,6 +619,7 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
     );
     // Notices, on the community's platform (the demo has none: they stay in the feed).
     let posts = platforms.clone();
+    let asks = platforms.clone();
     h.register(classcred_service::NOTICE_JOB, move |store, job| {
         let p = platforms.clone();
         async move { p.deliver_notice(&store, &job).await }
@@ -647,6 +648,11 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
             Ok(())
         },
     );
+    // Questions asked through the bot (`ask`), posted in their channel.
+    h.register(classcred_platform::ask::ASK_JOB, move |store, job| {
+        let p = asks.clone();
+        async move { p.ask_question_job(&store, &job).await }
+    });
     h
 }
 

@@ -23,6 +23,9 @@ pub(super) fn posted<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePost
     let known = cx.state.message(&e.platform_message_id);
     super::questions::posted(cx, e, known.as_ref().is_some_and(|m| m.deleted));
     super::polls::thread_post(cx, e);
+    if !known.as_ref().is_some_and(|m| m.deleted) {
+        super::firsts::posted(cx, e);
+    }
     if known.is_some() {
         return;
     }

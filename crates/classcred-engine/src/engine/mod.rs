@@ -6,9 +6,11 @@
 //! (post/edit/delete), `reaction`, `admin` (members, roles, adjustments, hand-made badges, settings changes),
 //! `rewards` (levels and automatic badges, run after every event), `questions` (questions,
 //! answers, accepts and the answer reward), `polls` (polls, votes, debates), `rules` (custom
-//! reward rules, run after the handler and before `rewards`).
+//! reward rules) and `firsts` (announcements as posted, and the firsts bonus), both run after
+//! the handler and before `rewards`.
 
 mod admin;
+mod firsts;
 mod give;
 mod message;
 mod polls;
@@ -93,8 +95,10 @@ pub(crate) fn apply_full<S: StateView + ?Sized>(
         Event::VoteCast(e) => polls::vote(&mut cx, e),
         Event::PollClosed(e) => polls::closed(&mut cx, e),
         Event::RuleSaved(e) => rules::saved(&mut cx, e),
+        Event::AnnouncementPosted(e) => firsts::announcement_posted(&mut cx, e),
     }
     rules::finish(&mut cx);
+    firsts::finish(&mut cx);
     rewards::finish(&mut cx, event.occurred_at());
     Run {
         outcome: cx.out,

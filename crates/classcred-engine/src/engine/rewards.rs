@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::activity::ActivityKind;
-use crate::badges::{BuiltinBadge, DISTINCT_PEOPLE, ONCE, POLLS_VOTED, STREAK_DAYS};
+use crate::badges::{
+    BuiltinBadge, ANSWERED_QUESTIONS, DISTINCT_PEOPLE, ONCE, POLLS_VOTED, STREAK_DAYS,
+};
+use crate::firsts::TargetKind;
 use crate::ids::{BadgeId, MemberId, Role};
 use crate::ledger::EntryKind;
 use crate::outcome::{Audience, BadgeAward, FeedItem, FeedKind, LevelChange, NoticeKind};
@@ -18,6 +21,7 @@ use crate::time::QuotaDay;
 
 pub(super) fn finish<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
     check_activity_badges(cx, at);
+    check_answer_badge(cx, at);
     if cx.out.entries.is_empty() {
         return;
     }
@@ -140,6 +144,30 @@ fn check_activity_badges<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTim
         }
         try_badge(cx, &m, BuiltinBadge::VotedInFive, at, |s| {
             s.polls_voted(&m) + 1 >= POLLS_VOTED
+        });
+    }
+}
+
+/// "Answered 5 questions": counted from the first responses to questions (one per question
+/// and member, recorded by the firsts step just before this one).
+fn check_answer_badge<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, at: DateTime<Utc>) {
+    let answerers: Vec<MemberId> = cx
+        .out
+        .first_responses
+        .iter()
+        .filter(|r| r.kind == TargetKind::Question && r.place.is_some())
+        .map(|r| r.member.clone())
+        .collect();
+    for (i, member) in answerers.iter().enumerate() {
+        if answerers[..i].contains(member) || !cx.member(member).is_student() {
+            continue;
+        }
+        let here =
+            u32::try_from(answerers.iter().filter(|m| *m == member).count()).unwrap_or(u32::MAX);
+        try_badge(cx, member, BuiltinBadge::AnsweredFive, at, |s| {
+            s.responses_by(member, TargetKind::Question)
+                .saturating_add(here)
+                >= ANSWERED_QUESTIONS
         });
     }
 }

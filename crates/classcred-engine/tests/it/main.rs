@@ -10,6 +10,7 @@ mod activities;
 mod dates;
 mod edits;
 mod fire;
+mod firsts;
 mod leaderboard;
 mod polls;
 mod props;

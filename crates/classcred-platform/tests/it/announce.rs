@@ -270,6 +270,21 @@ async fn announcements_are_posted_at_their_local_time_once_and_as_last_edited() 
             state_of(&store, &c, &a.id).await,
             (AnnouncementState::Sent, 2)
         );
+        // The engine learnt the posted message (in the same transaction), so replies in its
+        // thread respond to the announcement; the community timeline says it was posted.
+        let mut tx = store.begin().await.unwrap();
+        let mut scoped = tx.for_community(&c.id);
+        assert_eq!(
+            scoped.announcement_of_message("$posted1").await.unwrap(),
+            Some(a.id.clone()),
+            "{b}"
+        );
+        let feed = scoped.feed(None, 50).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            feed.iter().any(|f| f.kind == "announcement_posted"),
+            "{b}: {feed:?}"
+        );
         // Sent: no more edits or cancelling; running again posts nothing.
         let later = clock.now();
         let e = edit(

@@ -18,6 +18,7 @@ use classcred_platform::{
 use classcred_service::Resolved;
 
 mod announce;
+mod ask;
 use classcred_store::testing::TestDb;
 use classcred_store::{Community, ManualClock, MemberKind, MemberProfile, NewMember, Role, Store};
 

@@ -11,6 +11,7 @@ mod common;
 mod dashboard;
 mod erasure;
 mod export;
+mod firsts;
 mod governance;
 mod identity;
 mod polls;

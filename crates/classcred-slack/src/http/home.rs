@@ -87,6 +87,16 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::RuleAwarded { amount, .. } => {
             format!(":sparkles: {amount} points from a class reward rule")
         }
+        FeedKind::AnnouncementPosted { .. } => "An announcement was posted".to_owned(),
+        FeedKind::FirstBonus {
+            kind,
+            place,
+            points,
+            ..
+        } => format!(
+            ":stopwatch: You were number {place} to respond to {} ({points} points)",
+            kind.with_article()
+        ),
     })
 }
 

@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod ask;
 mod blocks_sdk;
 mod class_week;
 mod client;

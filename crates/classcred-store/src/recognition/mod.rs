@@ -79,3 +79,6 @@ mod reports;
 
 mod question_rows;
 pub use question_rows::{AnswerRow, QuestionFilter, QuestionRow, QuestionUpsert};
+
+mod first_rows;
+pub use first_rows::{AnnouncementPostRow, FirstResponseRow};

@@ -436,6 +436,20 @@ pub static EXPORT_RULES: &[TableExport] = &[
         &[],
         ColumnRules::ByClass,
     ),
+    // Firsts (migration 0026): a student's own first responses; announcement posts name no
+    // member (the announcement's author is exported with `announcement`).
+    community(
+        "announcement_post",
+        &["platform_message_id"],
+        &[],
+        ColumnRules::ByClass,
+    ),
+    community(
+        "first_response",
+        &["target_kind", "target_id", "member_id"],
+        &[own("member_id")],
+        ColumnRules::ByClass,
+    ),
 ];
 
 /// The export rule of `table`.

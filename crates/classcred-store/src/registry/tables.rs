@@ -1288,4 +1288,53 @@ pub static TABLES: &[Table] = &[
             np("saved_at", "when that version was saved"),
         ],
     },
+    // Firsts and announcement responses (issue 11, items 4 and 5; migration 0026).
+    Table {
+        name: "announcement_post",
+        purpose: "which platform message each posted announcement became, so replies in its thread count as responses",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            np("platform_message_id", "the platform's id of the posted announcement (a staff post, not a student's)"),
+            np("announcement_id", "the announcement"),
+            np("channel", "the platform's id of the channel it was posted in"),
+            np("posted_at", "when it was posted"),
+        ],
+    },
+    Table {
+        name: "first_response",
+        purpose: "each member's first response to an announcement, question, poll or debate, so the first students earn the firsts bonus once",
+        columns: &[
+            np("community_id", COMMUNITY_ID),
+            np("target_kind", "announcement, question, poll or debate"),
+            np("target_id", "the announcement, question, poll or debate responded to"),
+            personal(
+                "member_id",
+                Metadata,
+                Pseudonymous,
+                CourseEnd,
+                "who responded (member row id)",
+            ),
+            personal(
+                "place",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "their place among the students who responded (empty for staff)",
+            ),
+            personal(
+                "bonus_milli",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "the firsts bonus earned (also in the ledger)",
+            ),
+            personal(
+                "occurred_at",
+                Activity,
+                Pseudonymous,
+                CourseEnd,
+                "when they responded",
+            ),
+        ],
+    },
 ];

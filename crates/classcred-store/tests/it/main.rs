@@ -9,6 +9,7 @@ mod audit;
 mod canary;
 mod common;
 mod erasure;
+mod firsts;
 mod hardening;
 mod jobs;
 mod polls;

@@ -225,5 +225,23 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         sent["activity"]["text"],
         classcred_teams::render::markdown(&notice.doc).as_str()
     );
+    // "Someone answered your question": the notice carries an Adaptive Card with an Accept
+    // button (Action.Submit), as botbuilder parses it.
+    let mut answered = crate::notice::outgoing(&community, &alice, "29:alice");
+    answered.notice.kind = classcred_engine::NoticeKind::AnswerReceived {
+        question: "19:maths@thread.tacv2:1".into(),
+        answer: "19:maths@thread.tacv2:2".into(),
+    };
+    directory.send(&s.store, &answered).await.unwrap();
+    let sent = until(&mut helper, "send").await;
+    let serialized = &sent["activity"]["serialized"];
+    let card = &serialized["attachments"][0];
+    assert_eq!(card["contentType"], classcred_teams::cards::ADAPTIVE_CARD);
+    let action = &card["content"]["actions"][0];
+    assert_eq!(action["type"], "Action.Submit");
+    assert_eq!(
+        action["data"],
+        json!({"classcred": "accept", "answer": "19:maths@thread.tacv2:2"})
+    );
     drop(helper);
 }

@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod cards;
 mod connector_sdk;
 mod fixtures;
 mod jwt_sdk;

@@ -331,6 +331,18 @@ fn feed_line(
         Ok(FeedKind::RuleAwarded { amount, .. }) => {
             format!("+{amount} from a class reward rule")
         }
+        Ok(FeedKind::AnnouncementPosted { .. }) => "An announcement was posted".to_owned(),
+        Ok(FeedKind::FirstBonus {
+            member,
+            kind,
+            place,
+            points,
+            ..
+        }) => format!(
+            "{} was number {place} to respond to {} (+{points})",
+            name(member.as_str()),
+            kind.with_article()
+        ),
         Err(_) => entry.kind.replace('_', " "),
     };
     FeedLine {

@@ -131,6 +131,18 @@ const EXPECTED: &[(Method, &str, Access, [u16; 5])] = &[
         Access::Admin,
         [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
     ),
+    (
+        Method::Get,
+        "/dashboard/settings/firsts",
+        Access::Staff,
+        [SEE_OTHER, FORBIDDEN, OK, OK, OK],
+    ),
+    (
+        Method::Post,
+        "/dashboard/settings/firsts",
+        Access::Admin,
+        [SEE_OTHER, FORBIDDEN, FORBIDDEN, 422, 422],
+    ),
     // The literal `{member_id}` is no member id: 404 for everyone signed in (the real
     // 200/403/404 cases are in `class_pages`).
     (

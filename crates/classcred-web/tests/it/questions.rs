@@ -178,3 +178,43 @@ async fn question_settings_validate_and_save() {
     assert_eq!(s.questions.tracked_channels, ["C1", "C2"]);
     assert!(s.questions.auto_accept);
 }
+
+#[tokio::test]
+async fn firsts_settings_validate_and_save_on_both_backends() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let w = World::new(&db, false).await;
+        let admin = w.sign_in(&w.a, &w.admin_a).await;
+        let r = w.get("/dashboard/settings/firsts", Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{b}");
+        assert!(r.body.contains("name=\"firsts.count\""), "{b}");
+        let csrf = w.csrf(&admin).await;
+        let r = w
+            .post(
+                "/dashboard/settings/firsts",
+                Some(&admin),
+                &format!("csrf={csrf}&firsts.enabled=on&firsts.count=0&firsts.points=1"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert!(r.body.contains("aria-invalid=\"true\""), "{b}");
+        let r = w
+            .post(
+                "/dashboard/settings/firsts",
+                Some(&admin),
+                &format!("csrf={csrf}&firsts.enabled=on&firsts.count=4&firsts.points=1.5"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
+        let mut tx = w.store.begin().await.unwrap();
+        let s = classcred_service::settings(&mut tx, &w.a).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(s.firsts.enabled, "{b}");
+        assert_eq!(s.firsts.count, 4, "{b}");
+        assert_eq!(
+            s.firsts.points,
+            classcred_engine::Points::from_thousandths(1500),
+            "{b}"
+        );
+    }
+}

@@ -14,6 +14,7 @@
 //! week adds the days before today. Idempotent: a second run finds the
 //! demo community and changes nothing.
 
+mod firsts;
 mod polls;
 mod roster;
 mod rules;
@@ -91,6 +92,11 @@ fn initial_settings(tz: Timezone, course_start: chrono::NaiveDate) -> CommunityS
                     rate_percent: 90,
                 },
             ],
+        },
+        // Firsts on: the first three students to respond earn a point.
+        firsts: classcred_engine::FirstsSettings {
+            enabled: true,
+            ..classcred_engine::FirstsSettings::default()
         },
         ..CommunitySettings::default()
     }
@@ -229,8 +235,23 @@ async fn announcements(
         .begin_announcement_post(&past.id, past.version)
         .await?;
     scoped
-        .end_announcement_post(&past.id, AnnouncementState::Sent, Some("demo-posted-1"))
+        .end_announcement_post(
+            &past.id,
+            AnnouncementState::Sent,
+            Some(firsts::POSTED_ANNOUNCEMENT),
+        )
         .await?;
+    let posted = chrono::DateTime::from_timestamp_millis(nine(monday)).unwrap_or(now);
+    classcred_service::firsts::record_announcement_post(
+        &mut tx,
+        cid,
+        &past.id,
+        firsts::POSTED_ANNOUNCEMENT,
+        "C-demo-general",
+        posted,
+    )
+    .await?;
+    let mut scoped = tx.for_community(cid);
     let next = scoped
         .insert_announcement(
             "C-demo-general",
@@ -242,6 +263,9 @@ async fn announcements(
     tx.enqueue(&classcred_service::announcements::post_job(&next))
         .await?;
     tx.commit().await?;
+    firsts::fill(store, cid, posted)
+        .await
+        .context("the demo's announcement replies and asked question")?;
     Ok(())
 }
 

@@ -210,6 +210,44 @@ fn story(tools: &Tools, rt: &Arc<tokio::runtime::Runtime>, db: &TestDb) -> Vec<S
         let after = rt.block_on(rules::earned(&store, &class));
         assert_eq!(after - before, 1500, "the enabled rule awards a new post");
     }
+    // Questions: the Instructor accepts, in the browser, the first answer to the question a
+    // student asked through the bot; the answerer earns the answer reward.
+    let answerer = classcred::demo::student_uid(3);
+    let earned = |store: &classcred_store::Store| {
+        let (store, c, uid) = (store.clone(), class.community.clone(), answerer.clone());
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let b = tx.for_community(&c).balances().await.unwrap();
+            tx.rollback().await.unwrap();
+            b.into_iter()
+                .find(|b| b.platform_user_id == uid)
+                .map_or(0, |b| b.earned_milli)
+        }
+    };
+    let before = rt.block_on(earned(&store));
+    let mut vars = facts(&["INSTRUCTOR"]);
+    vars.push(("QUESTION_TEXT", "Can we use recursion in lab 6".to_string()));
+    vars.push(("ANSWER_TEXT", "Recursion is fine".to_string()));
+    if run("questions.mjs", &vars) {
+        let after = rt.block_on(earned(&store));
+        assert_eq!(
+            after,
+            before + 1000,
+            "the answerer earned the answer reward"
+        );
+    }
+
+    // Announcements: schedule, edit and cancel in the browser, for tomorrow.
+    let mut vars = facts(&["INSTRUCTOR"]);
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    vars.push((
+        "POST_AT",
+        tomorrow
+            .with_timezone(&chrono_tz::America::New_York)
+            .format("%Y-%m-%dT10:00")
+            .to_string(),
+    ));
+    run("announcements.mjs", &vars);
     site.shut_down();
     failed
 }

@@ -133,6 +133,38 @@ fn the_demo_class_has_isolated_students_and_one_closed_pair_and_replays() {
             "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'answer_reward'"
         ) > 0
     );
+    // Firsts: the posted announcement's first three student responders earned the bonus (the
+    // fourth did not, the Instructor took no place); a question asked through the bot is
+    // tracked and answered.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM first_response WHERE target_kind = 'announcement' \
+             AND bonus_milli > 0"
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM first_response WHERE target_kind = 'announcement' \
+             AND place IS NULL"
+        ),
+        1
+    );
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'first_bonus'"
+        ) > 3
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM answer WHERE question_message_id = 'demo-asked-1'"
+        ),
+        2
+    );
 }
 
 fn count(db: &std::path::Path, sql: &str) -> i64 {

@@ -5,6 +5,7 @@
 //! event through the inbox plus an audit entry), so a change is all or nothing.
 
 pub mod course;
+pub mod firsts;
 pub mod form;
 pub mod questions;
 pub mod retention;
