@@ -1160,8 +1160,9 @@ pub static TABLES: &[Table] = &[
                 "question_enc",
                 Activity,
                 Encrypted,
-                CourseEnd,
-                "the question or motion, as its author wrote it (it may name people)",
+                Membership,
+                "the question or motion, as its author wrote it (it may name people); kept with \
+                 the poll like an announcement's text, shredded with the community",
             ),
             np("anonymous", "whether votes are anonymous (no voter stored)"),
             np("live_results", "whether results show while it is open"),
@@ -1199,8 +1200,9 @@ pub static TABLES: &[Table] = &[
                 "text_enc",
                 Activity,
                 Encrypted,
-                CourseEnd,
-                "the option's text, as the poll's author wrote it (it may name people)",
+                Membership,
+                "the option's text, as the poll's author wrote it (it may name people); kept with \
+                 the poll, shredded with the community",
             ),
             np("created_at", CREATED),
         ],
