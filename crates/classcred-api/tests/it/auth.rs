@@ -33,7 +33,7 @@ async fn every_data_route_refuses_missing_bad_and_revoked_tokens() {
             .filter(|r| r.path != OPENAPI_PATH)
             .map(|r| r.path.replace("{member_id}", member.as_str()))
             .collect();
-        assert_eq!(paths.len(), 13);
+        assert_eq!(paths.len(), 14);
         let unknown = ApiToken::generate();
         let unknown = unknown.secret().expose_secret();
         for path in &paths {

@@ -38,8 +38,9 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     let o = run(d, &["audit", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
     // The quota raise (made through the dashboard's path), the store's three items and three
-    // purchase decisions, and the demo's creation.
-    assert!(text(&o).contains("intact: 8 entries"), "{}", text(&o));
+    // purchase decisions, three audited poll changes (creations and a close), the reward rule,
+    // and the demo's creation.
+    assert!(text(&o).contains("intact: 12 entries"), "{}", text(&o));
 
     // Rotation: the old key no longer opens the database; the new one does.
     let old_key = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
@@ -67,7 +68,7 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
-        text(&o).contains("intact: 9 entries"),
+        text(&o).contains("intact: 13 entries"),
         "rotation is audited: {}",
         text(&o)
     );
@@ -229,18 +230,18 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
         .next()
         .unwrap()
         .to_string();
-    // The demo's quota raise, store (three items, three decisions) and creation, then the
-    // two adjustments.
-    assert!(head.starts_with("10:"), "{out}");
+    // The demo's quota raise, store (three items, three decisions), polls, reward rule and
+    // creation, then the two adjustments.
+    assert!(head.starts_with("14:"), "{out}");
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert!(o.status.success(), "{}", text(&o));
 
     // The attacker removes the last entry and points the head at the one before.
     let db = d.join("classcred.db");
-    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 10");
+    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 14");
     rusqlite_free_update(
         &db,
-        "UPDATE audit_head SET seq = 9, hash = (SELECT hash FROM audit_entry WHERE seq = 9)",
+        "UPDATE audit_head SET seq = 13, hash = (SELECT hash FROM audit_entry WHERE seq = 13)",
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
