@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{BadgeId, MemberId, MemberKind, Role};
 use crate::points::Points;
-use crate::settings::CommunitySettings;
 pub use crate::polls::{PollClosed, PollCreated, PollPosted, VoteCast};
+use crate::settings::CommunitySettings;
 pub use crate::store::{PurchaseCancelled, PurchaseDecided, PurchaseRequested, StoreItemSaved};
 
 /// One neutral event. Serde: internally tagged by `type` in snake_case.

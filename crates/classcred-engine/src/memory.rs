@@ -239,7 +239,10 @@ impl InMemoryState {
                 *self.polls_voted.entry(v.member.clone()).or_default() += 1;
             }
         }
-        for DebateParticipant { poll_id, member, .. } in &outcome.debaters {
+        for DebateParticipant {
+            poll_id, member, ..
+        } in &outcome.debaters
+        {
             self.debaters.insert((poll_id.clone(), member.clone()));
         }
     }

@@ -329,7 +329,10 @@ mod tests {
             }),
             "anonymous"
         );
-        assert_eq!(bad(|d| d.closes_at = Some(DateTime::UNIX_EPOCH)), "closes_at");
+        assert_eq!(
+            bad(|d| d.closes_at = Some(DateTime::UNIX_EPOCH)),
+            "closes_at"
+        );
     }
 
     #[test]

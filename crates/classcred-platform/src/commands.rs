@@ -155,7 +155,10 @@ pub fn help(prefix: &str) -> Doc {
         ("questions", "the unanswered questions, oldest first"),
         ("accept ANSWER_ID", "accept an answer to your question"),
         ("polls", "the open polls and debates"),
-        ("vote <poll> <option>", "vote in a poll (again to change your vote)"),
+        (
+            "vote <poll> <option>",
+            "vote in a poll (again to change your vote)",
+        ),
         (
             "poll <question> | <option> | <option>",
             "post a poll here (Instructors and Admins)",
@@ -164,7 +167,10 @@ pub fn help(prefix: &str) -> Doc {
             "debate <motion> | <side> | <side>",
             "post a debate here (Instructors and Admins)",
         ),
-        ("close <poll>", "close a poll and show its results (Instructors and Admins)"),
+        (
+            "close <poll>",
+            "close a poll and show its results (Instructors and Admins)",
+        ),
         ("help", "this help"),
     ] {
         d.push(

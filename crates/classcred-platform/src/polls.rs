@@ -40,11 +40,15 @@ pub fn result_lines(p: &PollView) -> Vec<Line> {
         .enumerate()
         .map(|(i, o)| {
             let n = p.counts.get(i).copied().unwrap_or(0);
-            Line::bullet().code(format!("{}", i + 1)).text(" ").strong(o.clone()).text(format!(
-                " — {n} vote{} ({}%)",
-                if n == 1 { "" } else { "s" },
-                p.percent(i)
-            ))
+            Line::bullet()
+                .code(format!("{}", i + 1))
+                .text(" ")
+                .strong(o.clone())
+                .text(format!(
+                    " — {n} vote{} ({}%)",
+                    if n == 1 { "" } else { "s" },
+                    p.percent(i)
+                ))
         })
         .collect()
 }
@@ -68,7 +72,11 @@ pub fn poll_doc(p: &PollView, prefix: &str) -> Doc {
         }
     } else {
         for (i, o) in p.options.iter().enumerate() {
-            d.push(Line::bullet().code(format!("{}", i + 1)).text(format!(" {o}")));
+            d.push(
+                Line::bullet()
+                    .code(format!("{}", i + 1))
+                    .text(format!(" {o}")),
+            );
         }
     }
     let mut facts = Vec::new();
@@ -180,7 +188,9 @@ pub async fn vote_in(
     .await
     {
         Ok(v) => Ok(voted_doc(&v)),
-        Err(ChangeError::Invalid { message, .. }) => Ok(Doc::text(format!("Not counted: {message}"))),
+        Err(ChangeError::Invalid { message, .. }) => {
+            Ok(Doc::text(format!("Not counted: {message}")))
+        }
         Err(ChangeError::Forbidden) => Ok(Doc::text("Only people vote in polls.")),
         Err(ChangeError::NotFound) => Ok(not_known()),
         Err(e) => Err(e.into()),
@@ -221,7 +231,10 @@ pub async fn create(ctx: &CommandContext<'_>, kind: PollKind, args: &str) -> any
     let options: Vec<&str> = parts.collect();
     let word = kind.as_str();
     if question.is_empty() || options.len() < 2 {
-        return Ok(usage(ctx, &format!("{word} <question> | <option> | <option> …")));
+        return Ok(usage(
+            ctx,
+            &format!("{word} <question> | <option> | <option> …"),
+        ));
     }
     let Some(m) = member(ctx).await? else {
         return Ok(not_known());
@@ -251,12 +264,7 @@ pub async fn create(ctx: &CommandContext<'_>, kind: PollKind, args: &str) -> any
 
 /// `close N` (staff).
 pub async fn close(ctx: &CommandContext<'_>, args: &str) -> anyhow::Result<Doc> {
-    let Some(number) = args
-        .trim()
-        .trim_start_matches('#')
-        .parse::<i64>()
-        .ok()
-    else {
+    let Some(number) = args.trim().trim_start_matches('#').parse::<i64>().ok() else {
         return Ok(usage(ctx, "close <poll number>"));
     };
     let Some(p) = service::by_number(ctx.store, &ctx.community.id, number).await? else {
@@ -277,7 +285,9 @@ pub async fn close(ctx: &CommandContext<'_>, args: &str) -> anyhow::Result<Doc> 
             }
             Ok(d)
         }
-        Err(ChangeError::Invalid { message, .. }) => Ok(Doc::text(format!("Not closed: {message}"))),
+        Err(ChangeError::Invalid { message, .. }) => {
+            Ok(Doc::text(format!("Not closed: {message}")))
+        }
         Err(ChangeError::Forbidden) => Ok(Doc::text("Only Instructors and Admins close polls.")),
         Err(ChangeError::NotFound) => Ok(not_known()),
         Err(e) => Err(e.into()),
@@ -306,7 +316,13 @@ impl Platforms {
             Some(adapter) => {
                 adapter
                     .notices
-                    .post_poll(store, &community, &channel, &format!("poll.{}", p.poll_id), &p)
+                    .post_poll(
+                        store,
+                        &community,
+                        &channel,
+                        &format!("poll.{}", p.poll_id),
+                        &p,
+                    )
                     .await?
             }
         };

@@ -568,8 +568,8 @@ pub async fn vote(
     settle(store, community_id).await;
     let mut tx = store.begin().await?;
     let mut scoped = tx.for_community(community_id);
-    let counted = vote_of(&mut scoped, poll_id, &MemberId::new(member.to_string())).await?
-        == Some(option);
+    let counted =
+        vote_of(&mut scoped, poll_id, &MemberId::new(member.to_string())).await? == Some(option);
     let row = scoped.poll(poll_id).await?.ok_or(ChangeError::NotFound)?;
     let poll = view(&mut scoped, row).await?;
     tx.rollback().await?;
@@ -735,7 +735,10 @@ pub(crate) fn compare_replay(
         }
         let mut counts = vec![0u32; p.definition.options.len()];
         for v in stored.votes.iter().filter(|v| v.poll_id == row.poll_id) {
-            if let Some(c) = usize::try_from(v.position).ok().and_then(|i| counts.get_mut(i)) {
+            if let Some(c) = usize::try_from(v.position)
+                .ok()
+                .and_then(|i| counts.get_mut(i))
+            {
                 *c += 1;
             }
             if let Some(m) = &v.member_id {

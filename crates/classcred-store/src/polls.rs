@@ -76,8 +76,8 @@ impl CommunityTx<'_, '_> {
         let community_id = self.community_id.clone();
         let id: String = r.try_get("id")?;
         let dek = self.data_key(&community_id).await?;
-        let question = open_opt(&dek, r, &community_id, "poll", "question_enc", &id)?
-            .unwrap_or_default();
+        let question =
+            open_opt(&dek, r, &community_id, "poll", "question_enc", &id)?.unwrap_or_default();
         let rows = sqlx::query(
             "SELECT id, text_enc FROM poll_option WHERE community_id = $1 AND poll_id = $2 \
              ORDER BY position",

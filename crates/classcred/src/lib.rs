@@ -633,10 +633,13 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
         },
     );
     // Polls and debates: posted in their channel, closed at their closing time.
-    h.register(classcred_service::polls::POLL_POST_JOB, move |store, job| {
-        let p = poll_posts.clone();
-        async move { p.post_poll_job(&store, &job).await }
-    });
+    h.register(
+        classcred_service::polls::POLL_POST_JOB,
+        move |store, job| {
+            let p = poll_posts.clone();
+            async move { p.post_poll_job(&store, &job).await }
+        },
+    );
     h.register(
         classcred_service::polls::POLL_CLOSE_JOB,
         |store, job| async move {

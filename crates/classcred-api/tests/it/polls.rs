@@ -39,7 +39,10 @@ async fn polls_and_results_stay_in_their_community() {
         assert_eq!(p["options"][1]["text"], "Trees", "{b}");
         assert_eq!(p["options"][1]["votes"], 1, "{b}");
         assert_eq!(p["votes"], 1, "{b}");
-        assert!(!list.to_string().contains(w.a.members[1].as_str()), "{b}: no voter");
+        assert!(
+            !list.to_string().contains(w.a.members[1].as_str()),
+            "{b}: no voter"
+        );
         let other = w.json("/api/v1/polls", &w.b.token).await;
         assert_eq!(other["polls"].as_array().unwrap().len(), 0, "{b}");
     }

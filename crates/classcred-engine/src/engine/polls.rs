@@ -199,11 +199,7 @@ fn took_part<S: StateView + ?Sized>(
 /// A post in a thread: when the thread is an open debate's posted message, its author (a
 /// person) takes part in the debate.
 pub(super) fn thread_post<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &MessagePosted) {
-    let Some(thread) = e
-        .thread
-        .as_deref()
-        .filter(|t| *t != e.platform_message_id)
-    else {
+    let Some(thread) = e.thread.as_deref().filter(|t| *t != e.platform_message_id) else {
         return;
     };
     if !cx.member(&e.author).can_give() {
@@ -237,13 +233,7 @@ pub(super) fn closed<S: StateView + ?Sized>(cx: &mut Ctx<'_, S>, e: &PollClosed)
         }
         Some(_) => {}
         // The scheduled close: only at or after the poll's own closing time.
-        None if poll
-            .definition
-            .closes_at
-            .is_none_or(|c| e.occurred_at < c) =>
-        {
-            return
-        }
+        None if poll.definition.closes_at.is_none_or(|c| e.occurred_at < c) => return,
         None => {}
     }
     poll.closed_at = Some(e.occurred_at);

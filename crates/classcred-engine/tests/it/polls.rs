@@ -77,7 +77,11 @@ fn only_staff_create_and_close() {
     assert!(refused(&o).is_none());
     assert!(matches!(
         o.feed.as_slice(),
-        [FeedItem { audience: Audience::Community, kind: FeedKind::PollCreated { .. }, .. }]
+        [FeedItem {
+            audience: Audience::Community,
+            kind: FeedKind::PollCreated { .. },
+            ..
+        }]
     ));
     // A redelivery changes nothing.
     assert!(create(&mut w, "p1", "ta", def(PollKind::Poll, false)).is_empty());
@@ -97,9 +101,11 @@ fn invalid_definitions_are_refused() {
     assert!(refused(&create(&mut w, "p1", "ta", d))
         .unwrap()
         .contains("options"));
-    assert!(refused(&create(&mut w, "p2", "ta", def(PollKind::Debate, true)))
-        .unwrap()
-        .contains("anonymous"));
+    assert!(
+        refused(&create(&mut w, "p2", "ta", def(PollKind::Debate, true)))
+            .unwrap()
+            .contains("anonymous")
+    );
     assert!(w.state.polls().is_empty());
 }
 

@@ -187,12 +187,19 @@ async fn anonymous_votes_store_no_voter_and_earn_nothing() {
             .unwrap();
         assert_eq!(rows.len(), 2, "{b}");
         for r in rows {
-            assert!(r.try_get::<Option<String>, _>("member_id").unwrap().is_none());
+            assert!(r
+                .try_get::<Option<String>, _>("member_id")
+                .unwrap()
+                .is_none());
             assert!(r.try_get::<Option<i64>, _>("voted_at").unwrap().is_none());
         }
         // No member feed item tells who voted.
         let mut tx = w.store.begin().await.unwrap();
-        let feed = tx.for_community(&w.community).feed(Some(&ana), 50).await.unwrap();
+        let feed = tx
+            .for_community(&w.community)
+            .feed(Some(&ana), 50)
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
         assert!(feed.iter().all(|f| f.kind != "voted"), "{b}");
         assert_replays(&w, b).await;

@@ -76,8 +76,12 @@ fn feed_line(settings: &CommunitySettings, payload: &str) -> Option<String> {
         FeedKind::PollCreated { kind, .. } => format!("A new {} was posted", kind.as_str()),
         FeedKind::PollClosed { kind, .. } => format!("A {} closed", kind.as_str()),
         FeedKind::Voted { kind, option, .. } => match kind {
-            classcred_engine::PollKind::Poll => format!(":ballot_box: You voted (option {})", option + 1),
-            classcred_engine::PollKind::Debate => format!(":speech_balloon: You chose side {} in a debate", option + 1),
+            classcred_engine::PollKind::Poll => {
+                format!(":ballot_box: You voted (option {})", option + 1)
+            }
+            classcred_engine::PollKind::Debate => {
+                format!(":speech_balloon: You chose side {} in a debate", option + 1)
+            }
         },
     })
 }

@@ -41,7 +41,10 @@ pub(super) fn default_router() -> Router<InteractionHandler> {
             crate::blocks::ACCEPT_ANSWER_ACTION,
             InteractionHandler::AcceptAnswer,
         )
-        .on_action(crate::blocks::POLL_VOTE_ACTION, InteractionHandler::PollVote)
+        .on_action(
+            crate::blocks::POLL_VOTE_ACTION,
+            InteractionHandler::PollVote,
+        )
 }
 
 fn team_of(i: &Interaction) -> Option<String> {

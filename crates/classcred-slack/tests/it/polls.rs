@@ -92,7 +92,10 @@ async fn poll_buttons_and_block_actions_vote() {
         let msg = calls.last().unwrap().json();
         assert_eq!(msg["channel"], "C0LAN2Q65", "{b}");
         let text = msg["text"].as_str().unwrap();
-        assert!(text.contains("Which &lt;topic&gt; next?"), "{b}: escaped: {text}");
+        assert!(
+            text.contains("Which &lt;topic&gt; next?"),
+            "{b}: escaped: {text}"
+        );
         assert!(text.contains("/cred vote 1"), "{b}: {text}");
         let buttons = &msg["blocks"][1]["elements"];
         assert_eq!(buttons[0]["action_id"], format!("poll:vote:{id}:0"), "{b}");
@@ -127,7 +130,12 @@ async fn poll_buttons_and_block_actions_vote() {
         for respond in ["v1", "v1-again"] {
             let body = click(&mut payload, 1, "1700001010.123456", respond);
             let r = s
-                .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body, &[])
+                .post_signed(
+                    "/slack/interactivity",
+                    "application/x-www-form-urlencoded",
+                    body,
+                    &[],
+                )
                 .await;
             assert_eq!(r.status(), 200, "{b}");
             let answer = s.fake.wait_for(&format!("/respond/{respond}"), 1).await[0].json();
@@ -138,17 +146,31 @@ async fn poll_buttons_and_block_actions_vote() {
                 "{b}: {t}"
             );
         }
-        assert_eq!(counts(&s).await, vec![0, 1], "{b}: a redelivered click counts once");
+        assert_eq!(
+            counts(&s).await,
+            vec![0, 1],
+            "{b}: a redelivered click counts once"
+        );
         // A new click changes the vote.
         let body = click(&mut payload, 0, "1700001020.000001", "v2");
-        s.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body, &[])
-            .await;
+        s.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body,
+            &[],
+        )
+        .await;
         s.fake.wait_for("/respond/v2", 1).await;
         assert_eq!(counts(&s).await, vec![1, 0], "{b}");
         // A forged option votes for nothing.
         let body = click(&mut payload, 9, "1700001021.000001", "forged");
-        s.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body, &[])
-            .await;
+        s.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body,
+            &[],
+        )
+        .await;
         let t = s.fake.wait_for("/respond/forged", 1).await[0].json()["text"]
             .as_str()
             .unwrap()
@@ -172,8 +194,13 @@ async fn poll_buttons_and_block_actions_vote() {
         // Closed: a click is refused, the results stay.
         close(&s.store, &c, &ta, &id, now()).await.unwrap();
         let body = click(&mut payload, 0, "1700001030.000001", "late");
-        s.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body, &[])
-            .await;
+        s.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body,
+            &[],
+        )
+        .await;
         let t = s.fake.wait_for("/respond/late", 1).await[0].json()["text"]
             .as_str()
             .unwrap()

@@ -70,15 +70,25 @@ async fn votes_are_one_per_member_and_anonymous_ones_name_nobody() {
         assert_eq!(open.number, 1, "{backend}");
         assert_eq!(open.question, "Which topic next?", "{backend}");
         assert_eq!(open.options, vec!["Graphs", "Trees"], "{backend}");
-        assert_eq!(open.posted_message_id.as_deref(), Some("C1:1.0"), "{backend}");
+        assert_eq!(
+            open.posted_message_id.as_deref(),
+            Some("C1:1.0"),
+            "{backend}"
+        );
         assert_eq!(open.closed_at, Some(20), "{backend}");
         assert_eq!(s.poll_by_number(2).await.unwrap().unwrap().poll_id, "anon");
 
-        for (poll_id, voter) in [("open", Voter::Member(&m[1])), ("anon", Voter::Anonymous(&m[1]))]
-        {
+        for (poll_id, voter) in [
+            ("open", Voter::Member(&m[1])),
+            ("anon", Voter::Anonymous(&m[1])),
+        ] {
             s.save_poll_vote(poll_id, voter, 0, 30).await.unwrap();
             s.save_poll_vote(poll_id, voter, 1, 31).await.unwrap();
-            assert_eq!(s.poll_vote(poll_id, voter).await.unwrap(), Some(1), "{backend}");
+            assert_eq!(
+                s.poll_vote(poll_id, voter).await.unwrap(),
+                Some(1),
+                "{backend}"
+            );
         }
         s.save_poll_vote("anon", Voter::Anonymous(&m[2]), 0, 32)
             .await
@@ -106,7 +116,10 @@ async fn votes_are_one_per_member_and_anonymous_ones_name_nobody() {
         .unwrap();
         assert_eq!(rows.len(), 2, "{backend}");
         for r in &rows {
-            assert!(r.try_get::<Option<String>, _>("member_id").unwrap().is_none());
+            assert!(r
+                .try_get::<Option<String>, _>("member_id")
+                .unwrap()
+                .is_none());
             assert!(r.try_get::<Option<i64>, _>("voted_at").unwrap().is_none());
             assert!(r
                 .try_get::<Option<Vec<u8>>, _>("voter_bidx")

@@ -304,10 +304,18 @@ fn feed_line(
             ..
         }) => match kind {
             classcred_engine::PollKind::Poll => {
-                format!("{} voted in a poll (option {})", name(member.as_str()), option + 1)
+                format!(
+                    "{} voted in a poll (option {})",
+                    name(member.as_str()),
+                    option + 1
+                )
             }
             classcred_engine::PollKind::Debate => {
-                format!("{} chose side {} in a debate", name(member.as_str()), option + 1)
+                format!(
+                    "{} chose side {} in a debate",
+                    name(member.as_str()),
+                    option + 1
+                )
             }
         },
         Err(_) => entry.kind.replace('_', " "),

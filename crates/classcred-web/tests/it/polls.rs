@@ -32,9 +32,16 @@ async fn an_instructor_runs_a_poll_from_the_dashboard() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert!(r.body.contains("give 2 to 10 options"), "{b}");
         assert!(r.body.contains("aria-invalid=\"true\""), "{b}");
-        assert!(r.body.contains("Only one"), "{b}: the form keeps what was typed");
+        assert!(
+            r.body.contains("Only one"),
+            "{b}: the form keeps what was typed"
+        );
         let r = w
-            .post("/dashboard/polls", Some(&ta), "kind=poll&question=Q&options=a%0Ab")
+            .post(
+                "/dashboard/polls",
+                Some(&ta),
+                "kind=poll&question=Q&options=a%0Ab",
+            )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: no CSRF token");
 
@@ -55,14 +62,23 @@ async fn an_instructor_runs_a_poll_from_the_dashboard() {
         vote(&w.store, &w.a, &w.student_a, &id, "2", None, w.clock.now())
             .await
             .unwrap();
-        vote(&w.store, &w.a, &w.instructor_a, &id, "2", None, w.clock.now())
-            .await
-            .unwrap();
+        vote(
+            &w.store,
+            &w.a,
+            &w.instructor_a,
+            &id,
+            "2",
+            None,
+            w.clock.now(),
+        )
+        .await
+        .unwrap();
         let page = w.get("/dashboard/polls", Some(&ta)).await;
         assert!(page.body.contains("Poll #1: Which topic next?"), "{b}");
         assert!(page.body.contains("Results: 2 votes"), "{b}: {}", page.body);
         assert!(
-            page.body.contains("<th scope=\"row\">2. Trees</th><td>2</td>"),
+            page.body
+                .contains("<th scope=\"row\">2. Trees</th><td>2</td>"),
             "{b}"
         );
         assert!(page.body.contains("value=\"100\""), "{b}: the meter");
@@ -71,7 +87,9 @@ async fn an_instructor_runs_a_poll_from_the_dashboard() {
         let close = format!("/dashboard/polls/{id}/close");
         let other = w.sign_in(&w.b, &w.admin_b).await;
         let other_csrf = w.csrf(&other).await;
-        let r = w.post(&close, Some(&other), &format!("csrf={other_csrf}")).await;
+        let r = w
+            .post(&close, Some(&other), &format!("csrf={other_csrf}"))
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}");
         let student = w.sign_in(&w.a, &w.student_a).await;
         let student_csrf = w.csrf(&student).await;
@@ -91,7 +109,8 @@ async fn an_instructor_runs_a_poll_from_the_dashboard() {
         let me = w.get("/me", Some(&student)).await;
         assert!(me.body.contains("Your votes"), "{b}");
         assert!(
-            me.body.contains("Poll #1: Which topic next? — you chose <strong>Trees</strong>"),
+            me.body
+                .contains("Poll #1: Which topic next? — you chose <strong>Trees</strong>"),
             "{b}"
         );
     }

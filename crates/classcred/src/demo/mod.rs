@@ -14,8 +14,8 @@
 //! week adds the days before today. Idempotent: a second run finds the
 //! demo community and changes nothing.
 
-mod roster;
 mod polls;
+mod roster;
 mod store;
 mod timeline;
 

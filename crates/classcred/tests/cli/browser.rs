@@ -222,10 +222,12 @@ fn polls_in_chromium_with_a_slack_vote_on_every_backend() {
         let store = rt.block_on(db.store());
         let class = rt.block_on(Class::demo(&store));
         rt.block_on(
-            sqlx::query("UPDATE community SET platform = 'slack', platform_team_id = $1 WHERE id = $2")
-                .bind(team)
-                .bind(&class.community)
-                .execute(store.pool()),
+            sqlx::query(
+                "UPDATE community SET platform = 'slack', platform_team_id = $1 WHERE id = $2",
+            )
+            .bind(team)
+            .bind(&class.community)
+            .execute(store.pool()),
         )
         .unwrap();
         let site = Site::start_with(rt.clone(), store.clone(), |cfg| {
