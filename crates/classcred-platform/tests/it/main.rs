@@ -209,6 +209,8 @@ async fn commands_answer_with_the_platforms_prefix() {
 struct Recorder {
     sent: Mutex<Vec<OutgoingNotice>>,
     asked: Mutex<Vec<Vec<String>>>,
+    /// `(channel, text)` of every post (polls).
+    posted: Mutex<Vec<(String, String)>>,
 }
 
 struct Fake(Arc<Recorder>);
@@ -218,6 +220,21 @@ impl NoticeSink for Fake {
     async fn send(&self, _: &Store, n: &OutgoingNotice) -> anyhow::Result<()> {
         self.0.sent.lock().unwrap().push(n.clone());
         Ok(())
+    }
+    async fn post(
+        &self,
+        _: &Store,
+        _: &Community,
+        channel: &str,
+        _: &str,
+        doc: &classcred_platform::Doc,
+    ) -> anyhow::Result<classcred_platform::Posted> {
+        let mut posted = self.0.posted.lock().unwrap();
+        posted.push((channel.to_owned(), doc.plain()));
+        Ok(classcred_platform::Posted::Sent(Some(format!(
+            "$posted{}",
+            posted.len()
+        ))))
     }
 }
 
@@ -277,6 +294,7 @@ async fn run_jobs(store: &Store, p: &Platforms) -> Vec<String> {
             classcred_service::NOTICE_JOB => p.deliver_notice(store, &job).await,
             classcred_service::RESOLVE_MEMBERS_JOB => p.resolve_members_job(store, &job).await,
             classcred_service::SYNC_MEMBERS_JOB => p.sync_members_job(store, &job).await,
+            classcred_service::polls::POLL_POST_JOB => p.post_poll_job(store, &job).await,
             _ => Ok(()),
         };
         match r {
@@ -515,5 +533,90 @@ async fn questions_and_accept_through_the_seam() {
         assert!(done.contains("Answer accepted"), "{b}: {done}");
         let staff = run_command(&ctx("@t:localtest"), "questions").await.plain();
         assert!(staff.contains("Unanswered questions (0)"), "{b}: {staff}");
+    }
+}
+
+#[tokio::test]
+async fn polls_through_the_seam() {
+    for (db, store) in stores().await {
+        let b = db.backend();
+        install(
+            &store,
+            &room(Platform::Matrix, "!p:localtest", "@t:localtest"),
+        )
+        .await
+        .unwrap();
+        let c = community(&store, Platform::Matrix, "!p:localtest").await;
+        let mut tx = store.begin().await.unwrap();
+        classcred_service::join_member(
+            &mut tx,
+            &c.id,
+            "matrix",
+            &person("@s1:localtest", "Ana"),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        classcred_service::drain(&store, &c.id).await.unwrap();
+        let ctx = |who: &'static str| CommandContext {
+            store: &store,
+            login: None,
+            community: &c,
+            platform_user_id: who,
+            prefix: "!cred",
+            channel: Some("!p:localtest"),
+        };
+        let said = |doc: classcred_platform::Doc| doc.plain();
+
+        // Students cannot create; the Admin can, and the poll is posted where they asked.
+        let t = said(run_command(&ctx("@s1:localtest"), "poll Q? | a | b").await);
+        assert!(t.contains("Only Instructors and Admins"), "{b}: {t}");
+        let t = said(run_command(&ctx("@t:localtest"), "poll Which topic? | Graphs").await);
+        assert!(t.starts_with("Usage: !cred poll"), "{b}: {t}");
+        let t = said(run_command(&ctx("@t:localtest"), "poll Which topic? | Graphs | Trees").await);
+        assert!(t.contains("is created"), "{b}: {t}");
+        let rec = Arc::new(Recorder::default());
+        assert_eq!(
+            run_jobs(&store, &platforms(&rec)).await,
+            Vec::<String>::new()
+        );
+        let posted = rec.posted.lock().unwrap().clone();
+        assert_eq!(posted.len(), 1, "{b}");
+        assert_eq!(posted[0].0, "!p:localtest", "{b}");
+        assert!(
+            posted[0].1.contains("Poll #1: Which topic?") && posted[0].1.contains("!cred vote 1"),
+            "{b}: {}",
+            posted[0].1
+        );
+        let p = classcred_service::polls::by_number(&store, &c.id, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.posted_message_id.as_deref(), Some("$posted1"), "{b}");
+
+        // Listing, voting (by number or text, changeable), refusals, closing.
+        let t = said(run_command(&ctx("@s1:localtest"), "polls").await);
+        assert!(
+            t.contains("Poll #1: Which topic?") && t.contains("Trees"),
+            "{b}: {t}"
+        );
+        let t = said(run_command(&ctx("@s1:localtest"), "vote 1 2").await);
+        assert!(t.contains("Your vote in poll #1 is Trees"), "{b}: {t}");
+        let t = said(run_command(&ctx("@s1:localtest"), "vote 1 graphs").await);
+        assert!(t.contains("is Graphs"), "{b}: {t}");
+        let t = said(run_command(&ctx("@s1:localtest"), "vote 1 9").await);
+        assert!(t.contains("Not counted"), "{b}: {t}");
+        let t = said(run_command(&ctx("@s1:localtest"), "vote 7 1").await);
+        assert!(t.contains("There is no poll #7"), "{b}: {t}");
+        let t = said(run_command(&ctx("@s1:localtest"), "close 1").await);
+        assert!(t.contains("Only Instructors and Admins"), "{b}: {t}");
+        let t = said(run_command(&ctx("@t:localtest"), "close 1").await);
+        assert!(t.contains("Poll #1 is closed"), "{b}: {t}");
+        assert!(t.contains("Graphs — 1 vote (100%)"), "{b}: {t}");
+        let t = said(run_command(&ctx("@s1:localtest"), "vote 1 2").await);
+        assert!(t.contains("closed"), "{b}: {t}");
+        let t = said(run_command(&ctx("@s1:localtest"), "polls").await);
+        assert!(t.contains("no open poll"), "{b}: {t}");
     }
 }
