@@ -1,9 +1,12 @@
 //! End to end: a class week beyond fire — questions and answers accepted with the Accept button,
-//! a class store with purchases that need approval (approved and rejected), fire between
-//! classmates — sent to a running server as Slack sends it (signed events, `/cred` commands,
-//! `block_actions` clicks), the Instructor's part through the same service calls the dashboard
-//! makes. Every student's earned and spendable points must equal an independent model that
-//! reads the week's intents (never the payloads).
+//! a class store with purchases that need approval (approved and rejected), two polls and a
+//! debate (votes with the buttons, changed votes, a vote after the close, posts in the debate's
+//! thread), one custom reward rule ("voting in a poll earns 2 points, at most 2 per week") and
+//! fire between classmates — sent to a running server as Slack sends it (signed events, `/cred`
+//! commands, `block_actions` clicks), the Instructor's part through the same service calls the
+//! dashboard makes. Every student's earned and spendable points, each poll's counts and the
+//! debate's participants must equal an independent model that reads the week's intents (never
+//! the payloads).
 
 use std::collections::BTreeMap;
 
@@ -11,8 +14,12 @@ use crate::fixture;
 use crate::http_events::percent_encode;
 use crate::server::{Server, TEAM};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use classcred_engine::{Points, PurchaseStatus};
+use classcred_engine::{Cap, CapPeriod, Points, PurchaseStatus, RuleAward, Trigger};
+use classcred_platform::{NoticeSink, Posted};
+use classcred_service::polls::{self, Draft};
+use classcred_service::rules::{candidate, save_rule, RuleInput};
 use classcred_service::store::{decide, purchases, save_item, ItemInput};
+use classcred_slack::notice::SlackNotices;
 use classcred_store::class_store::PurchaseFilter;
 use classcred_store::testing::TestDb;
 use classcred_store::{MemberKind, MemberRowId, Role};
@@ -27,6 +34,16 @@ const TEACHER: &str = "U0TEACH001";
 const ANSWER_REWARD: i64 = 1;
 /// The store: (name, price, needs approval).
 const ITEMS: [(&str, i64, bool); 2] = [("Deadline +24h", 3, false), ("Extra office hour", 4, true)];
+/// The custom rule: a first vote in a poll (or a side chosen in a debate) earns this much…
+const RULE_POINTS: i64 = 2;
+/// …at most this many times per ISO week.
+const RULE_CAP: u32 = 2;
+/// The polls of the week: (options, debate). Poll numbers are indexes here.
+const POLLS: [(&[&str], bool); 3] = [
+    (&["Graphs", "Trees", "Hashing"], false),
+    (&["Recursion first", "Loops first"], true),
+    (&["Monday", "Wednesday"], false),
+];
 
 fn student(i: usize) -> String {
     format!("U0WEEK{i:04}")
@@ -59,6 +76,18 @@ enum Step {
     Buy { who: usize, item: usize },
     /// The Instructor approves (or rejects) the oldest pending purchase.
     Decide { approve: bool },
+    /// The Instructor posts poll `poll` (of [`POLLS`]) in the channel.
+    PollOpen { poll: usize },
+    /// `who` clicks option `option` of poll `poll`.
+    Vote {
+        poll: usize,
+        who: usize,
+        option: u32,
+    },
+    /// `who` posts in the debate's thread.
+    DebatePost { poll: usize, who: usize },
+    /// The Instructor closes poll `poll`.
+    PollClose { poll: usize },
 }
 
 /// A seeded week: each day, fire within the quota, two questions with answers (most accepted),
@@ -106,6 +135,45 @@ fn week(seed: u64) -> Vec<(DateTime<Utc>, Step)> {
             }
             q += 1;
         }
+        // Polls: Tuesday poll 0 and the debate; Wednesday poll 2; Thursday poll 0 closes (a late
+        // vote follows); Friday the others close.
+        let opens: &[usize] = match day {
+            1 => &[0, 1],
+            2 => &[2],
+            _ => &[],
+        };
+        for &poll in opens {
+            out.push((tick(&mut t), Step::PollOpen { poll }));
+            let options = u32::try_from(POLLS[poll].0.len()).unwrap();
+            for _ in 0..9 {
+                let who = rng.gen_range(0..STUDENTS);
+                let option = rng.gen_range(0..options);
+                out.push((tick(&mut t), Step::Vote { poll, who, option }));
+            }
+            if POLLS[poll].1 {
+                for _ in 0..5 {
+                    let who = rng.gen_range(0..STUDENTS);
+                    out.push((tick(&mut t), Step::DebatePost { poll, who }));
+                }
+            }
+        }
+        let closes: &[usize] = match day {
+            3 => &[0],
+            4 => &[1, 2],
+            _ => &[],
+        };
+        for &poll in closes {
+            out.push((tick(&mut t), Step::PollClose { poll }));
+            let who = rng.gen_range(0..STUDENTS);
+            out.push((
+                tick(&mut t),
+                Step::Vote {
+                    poll,
+                    who,
+                    option: 0,
+                },
+            ));
+        }
         if day >= 2 {
             for _ in 0..3 {
                 let who = rng.gen_range(0..STUDENTS);
@@ -132,6 +200,12 @@ struct Model {
     pending: Vec<(usize, i64)>,
     asker: BTreeMap<usize, usize>,
     answerer: BTreeMap<usize, usize>,
+    /// Per poll: open, each member's current option, the debate's participants.
+    open: [bool; POLLS.len()],
+    votes: [BTreeMap<usize, u32>; POLLS.len()],
+    debaters: [std::collections::BTreeSet<usize>; POLLS.len()],
+    /// Rule awards this (single) week, per student.
+    rule_awards: [u32; STUDENTS],
 }
 
 impl Model {
@@ -167,6 +241,27 @@ impl Model {
                     }
                 }
             }
+            Step::PollOpen { poll } => self.open[*poll] = true,
+            Step::PollClose { poll } => self.open[*poll] = false,
+            Step::Vote { poll, who, option } => {
+                if !self.open[*poll] {
+                    return;
+                }
+                if self.votes[*poll].insert(*who, *option).is_none() {
+                    if self.rule_awards[*who] < RULE_CAP {
+                        self.rule_awards[*who] += 1;
+                        self.earned[*who] += RULE_POINTS * 1000;
+                    }
+                    if POLLS[*poll].1 {
+                        self.debaters[*poll].insert(*who);
+                    }
+                }
+            }
+            Step::DebatePost { poll, who } => {
+                if self.open[*poll] {
+                    self.debaters[*poll].insert(*who);
+                }
+            }
         }
     }
 }
@@ -176,6 +271,9 @@ struct Slack {
     n: u64,
     question_ts: BTreeMap<usize, String>,
     answer_ts: BTreeMap<usize, String>,
+    /// Poll ids, and the `channel:ts` of each posted poll (a debate's thread root).
+    poll_id: BTreeMap<usize, String>,
+    poll_ts: BTreeMap<usize, String>,
 }
 
 impl Slack {
@@ -186,10 +284,21 @@ impl Slack {
         text: &str,
         thread: Option<&str>,
     ) -> (String, Vec<u8>) {
+        self.message_in(CHANNEL, at, user, text, thread)
+    }
+
+    fn message_in(
+        &mut self,
+        channel: &str,
+        at: DateTime<Utc>,
+        user: &str,
+        text: &str,
+        thread: Option<&str>,
+    ) -> (String, Vec<u8>) {
         self.n += 1;
         let ts = ts(at, self.n);
         let mut event = json!({
-            "type": "message", "channel": CHANNEL, "channel_type": "channel", "user": user,
+            "type": "message", "channel": channel, "channel_type": "channel", "user": user,
             "text": text, "ts": ts, "event_ts": ts,
         });
         if let Some(root) = thread {
@@ -339,6 +448,90 @@ async fn run_step(
                 .unwrap();
             }
         }
+        Step::PollOpen { poll } => {
+            let (options, debate) = POLLS[*poll];
+            let (id, _) = polls::create(
+                &s.store,
+                s.community(),
+                teacher,
+                &Draft {
+                    kind: if debate { "debate" } else { "poll" }.into(),
+                    question: format!("Question {poll} of the week?"),
+                    options: options.join("\n"),
+                    ..Draft::default()
+                },
+                at,
+            )
+            .await
+            .unwrap();
+            // Posted as the `poll.post` job does (this test server runs no such job).
+            let view = polls::get(&s.store, s.community(), &id)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut tx = s.store.begin().await.unwrap();
+            let community = tx.community(s.community()).await.unwrap();
+            tx.commit().await.unwrap();
+            let sink = SlackNotices {
+                client: s.client.clone(),
+                config: s.config.clone(),
+            };
+            let posted = sink
+                .post_poll(&s.store, &community, CHANNEL, &format!("poll.{id}"), &view)
+                .await
+                .unwrap();
+            let Posted::Sent(Some(mid)) = posted else {
+                panic!("poll {poll} not posted: {posted:?}")
+            };
+            polls::record_posted(&s.store, s.community(), &id, &mid, at)
+                .await
+                .unwrap();
+            // `channel:ts` of the posted message (the thread replies go there).
+            slack.poll_ts.insert(*poll, mid);
+            slack.poll_id.insert(*poll, id);
+        }
+        Step::Vote { poll, who, option } => {
+            let mut payload: Value =
+                serde_json::from_slice(&fixture("block_actions.json")).unwrap();
+            payload["user"]["id"] = json!(student(*who));
+            payload["user"]["team_id"] = json!(TEAM);
+            payload["team"]["id"] = json!(TEAM);
+            slack.n += 1;
+            payload["actions"] = json!([{
+                "action_id": format!("poll:vote:{}:{option}", slack.poll_id[poll]),
+                "block_id": "poll_vote", "value": option.to_string(), "type": "button",
+                "text": {"type": "plain_text", "text": "Option", "emoji": true},
+                "action_ts": ts(at, slack.n),
+            }]);
+            payload["response_url"] = json!(format!("{}/respond/vote{}", s.fake_base, slack.n));
+            let body = format!("payload={}", percent_encode(&payload.to_string()));
+            let r = s
+                .post_signed(
+                    "/slack/interactivity",
+                    "application/x-www-form-urlencoded",
+                    body.into_bytes(),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+        }
+        Step::DebatePost { poll, who } => {
+            let (channel, root) = slack.poll_ts[poll].split_once(':').unwrap();
+            let (channel, root) = (channel.to_owned(), root.to_owned());
+            let (_, body) = slack.message_in(
+                &channel,
+                at,
+                &student(*who),
+                "loops are easier to trace",
+                Some(&root),
+            );
+            assert_eq!(s.event(body).await.status(), 200);
+        }
+        Step::PollClose { poll } => {
+            polls::close(&s.store, s.community(), teacher, &slack.poll_id[poll], at)
+                .await
+                .unwrap();
+        }
     }
     s.run_jobs().await;
 }
@@ -376,6 +569,31 @@ async fn a_class_week_beyond_fire_matches_the_model() {
             .await
             .unwrap();
         }
+        // The class's one custom rule, saved as the dashboard form does.
+        let input = RuleInput {
+            trigger: Trigger::VotedInPoll,
+            condition: None,
+            award: RuleAward::Points {
+                points: Points::from_whole(RULE_POINTS),
+            },
+            cap: Some(Cap {
+                n: RULE_CAP,
+                per: CapPeriod::Week,
+            }),
+            enabled: true,
+        };
+        let rule = candidate(&s.store, s.community(), None, None, &input)
+            .await
+            .unwrap();
+        save_rule(
+            &s.store,
+            s.community(),
+            &teacher,
+            &rule,
+            monday() - Duration::days(1),
+        )
+        .await
+        .unwrap();
         s.run_jobs().await;
 
         let script = week(7);
@@ -384,6 +602,8 @@ async fn a_class_week_beyond_fire_matches_the_model() {
             n: 0,
             question_ts: BTreeMap::new(),
             answer_ts: BTreeMap::new(),
+            poll_id: BTreeMap::new(),
+            poll_ts: BTreeMap::new(),
         };
         for (at, step) in &script {
             model.apply(step);
@@ -433,6 +653,28 @@ async fn a_class_week_beyond_fire_matches_the_model() {
         assert!(
             model.spent.iter().any(|s| *s > 0),
             "{b}: somebody bought something"
+        );
+        // Each poll's counts are the members' last options; the debate's participants are
+        // those who chose a side or posted in its thread while it was open.
+        for (poll, (options, debate)) in POLLS.iter().enumerate() {
+            let view = polls::get(&s.store, s.community(), &slack.poll_id[&poll])
+                .await
+                .unwrap()
+                .unwrap();
+            let mut want = vec![0u32; options.len()];
+            for o in model.votes[poll].values() {
+                want[usize::try_from(*o).unwrap()] += 1;
+            }
+            assert_eq!(view.counts, want, "{b}: poll {poll}");
+            assert!(view.closed_at.is_some(), "{b}: poll {poll} closed");
+            if *debate {
+                let n = u32::try_from(model.debaters[poll].len()).unwrap();
+                assert_eq!(view.participants, Some(n), "{b}: debate {poll}");
+            }
+        }
+        assert!(
+            model.rule_awards.iter().any(|n| *n == RULE_CAP),
+            "{b}: the rule's cap was reached by someone"
         );
         // Replay from the inbox reproduces every balance.
         let replay = classcred_service::replay(&s.store, s.community(), |_, _| {})
