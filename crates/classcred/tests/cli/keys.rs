@@ -252,7 +252,7 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("does not contain the published head 10:"),
+        text(&o).contains("does not contain the published head 14:"),
         "{}",
         text(&o)
     );
