@@ -341,4 +341,51 @@ impl Platforms {
         }
         Ok(())
     }
+
+    /// Handler of [`classcred_service::polls::POLL_RESULTS_JOB`]: when a posted poll closes,
+    /// posts its results in the same channel ([`poll_doc`] of the closed poll), so the class
+    /// sees them where it voted. Key `poll.results.<id>`: a retried job is one post on
+    /// platforms that deduplicate (Matrix). A refusal is logged; transport errors retry.
+    pub async fn post_poll_results_job(
+        &self,
+        store: &Store,
+        job: &ClaimedJob,
+    ) -> anyhow::Result<()> {
+        let Some(p) = service::to_post_results(store, job).await? else {
+            return Ok(());
+        };
+        let community_id = job.payload_community_id()?;
+        let mut tx = store.begin().await?;
+        let community = tx.community(&community_id).await?;
+        tx.commit().await?;
+        let channel = p.channel.clone().unwrap_or_default();
+        let posted = match self.get(&community.platform) {
+            _ if community.state != CommunityState::Active => {
+                Posted::Refused("the community is switched off".into())
+            }
+            None => Posted::Refused("the community has no chat platform in this build".into()),
+            Some(adapter) => {
+                let doc = poll_doc(&p, command_prefix(&community.platform));
+                adapter
+                    .notices
+                    .post(
+                        store,
+                        &community,
+                        &channel,
+                        &format!("poll.results.{}", p.poll_id),
+                        &doc,
+                    )
+                    .await?
+            }
+        };
+        match posted {
+            Posted::Sent(_) => {
+                tracing::info!(community_id = %community_id, job_id = %job.id, "poll results posted");
+            }
+            Posted::Refused(why) => {
+                tracing::warn!(community_id = %community_id, job_id = %job.id, reason = %why, "poll results not posted");
+            }
+        }
+        Ok(())
+    }
 }

@@ -33,6 +33,9 @@ use crate::{drain, ingest, settings, Result, ServiceError};
 pub const POLL_POST_JOB: &str = "poll.post";
 /// Job kind: close one poll at its closing time (payload: community id, poll id).
 pub const POLL_CLOSE_JOB: &str = "poll.close";
+/// Job kind: post a closed poll's results in the channel the poll was posted in (queued by
+/// every close, by hand or at the closing time; [`to_post_results`]).
+pub const POLL_RESULTS_JOB: &str = "poll.results";
 /// Polls shown on the dashboard (and by the API).
 pub const LIST_LIMIT: i64 = 200;
 
@@ -489,6 +492,10 @@ pub async fn close(
         occurred_at: now,
     });
     ingest(&mut tx, community_id, CHANGE_PLATFORM, &event_id, &event).await?;
+    if p.posted_message_id.is_some() {
+        tx.enqueue(&job(POLL_RESULTS_JOB, community_id, poll_id))
+            .await?;
+    }
     tx.audit(&AuditRecord {
         community_id: Some(community_id.clone()),
         actor: format!("member:{by}"),
@@ -657,6 +664,10 @@ pub async fn close_job(store: &Store, job: &ClaimedJob) -> Result<()> {
         &event,
     )
     .await?;
+    if p.posted_message_id.is_some() {
+        tx.enqueue(&self::job(POLL_RESULTS_JOB, &community_id, poll_id))
+            .await?;
+    }
     tx.commit().await?;
     settle(store, &community_id).await;
     tracing::info!(community_id = %community_id, poll_id, "poll closed at its time");
@@ -672,6 +683,24 @@ pub async fn to_post(store: &Store, job: &ClaimedJob) -> Result<Option<PollView>
         return Err(not_processed(poll_id));
     };
     if p.posted_message_id.is_some() || p.closed_at.is_some() || p.channel.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(p))
+}
+
+/// A closed poll whose results to post, for [`POLL_RESULTS_JOB`]: `None` when there is
+/// nothing to post (never posted, or no channel). A close not processed yet is an error, so
+/// the job is tried again.
+pub async fn to_post_results(store: &Store, job: &ClaimedJob) -> Result<Option<PollView>> {
+    let community_id = job.payload_community_id()?;
+    let poll_id = job_poll_id(job)?;
+    let Some(p) = get(store, &community_id, poll_id).await? else {
+        return Err(not_processed(poll_id));
+    };
+    if p.closed_at.is_none() {
+        return Err(not_processed(poll_id));
+    }
+    if p.posted_message_id.is_none() || p.channel.is_none() {
         return Ok(None);
     }
     Ok(Some(p))

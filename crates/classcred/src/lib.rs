@@ -626,6 +626,7 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
     });
     // Scheduled announcements, posted in their channel at their time.
     let poll_posts = posts.clone();
+    let poll_results = posts.clone();
     h.register(
         classcred_service::announcements::ANNOUNCE_JOB,
         move |store, job| {
@@ -639,6 +640,13 @@ pub fn handlers(platforms: classcred_platform::Platforms) -> Handlers {
         move |store, job| {
             let p = poll_posts.clone();
             async move { p.post_poll_job(&store, &job).await }
+        },
+    );
+    h.register(
+        classcred_service::polls::POLL_RESULTS_JOB,
+        move |store, job| {
+            let p = poll_results.clone();
+            async move { p.post_poll_results_job(&store, &job).await }
         },
     );
     h.register(

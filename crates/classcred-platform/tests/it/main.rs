@@ -295,6 +295,9 @@ async fn run_jobs(store: &Store, p: &Platforms) -> Vec<String> {
             classcred_service::RESOLVE_MEMBERS_JOB => p.resolve_members_job(store, &job).await,
             classcred_service::SYNC_MEMBERS_JOB => p.sync_members_job(store, &job).await,
             classcred_service::polls::POLL_POST_JOB => p.post_poll_job(store, &job).await,
+            classcred_service::polls::POLL_RESULTS_JOB => {
+                p.post_poll_results_job(store, &job).await
+            }
             _ => Ok(()),
         };
         match r {
@@ -614,6 +617,27 @@ async fn polls_through_the_seam() {
         let t = said(run_command(&ctx("@t:localtest"), "close 1").await);
         assert!(t.contains("Poll #1 is closed"), "{b}: {t}");
         assert!(t.contains("Graphs — 1 vote (100%)"), "{b}: {t}");
+        // The results are posted where the poll was, once.
+        assert_eq!(
+            run_jobs(&store, &platforms(&rec)).await,
+            Vec::<String>::new()
+        );
+        let posted = rec.posted.lock().unwrap().clone();
+        assert_eq!(posted.len(), 2, "{b}: {posted:?}");
+        assert_eq!(posted[1].0, "!p:localtest", "{b}");
+        assert!(
+            posted[1].1.contains("Poll #1: Which topic?")
+                && posted[1].1.contains("Graphs — 1 vote (100%)")
+                && posted[1].1.contains("closed")
+                && !posted[1].1.contains("!cred vote"),
+            "{b}: {}",
+            posted[1].1
+        );
+        assert_eq!(
+            run_jobs(&store, &platforms(&rec)).await,
+            Vec::<String>::new()
+        );
+        assert_eq!(rec.posted.lock().unwrap().len(), 2, "{b}: posted once");
         let t = said(run_command(&ctx("@s1:localtest"), "vote 1 2").await);
         assert!(t.contains("closed"), "{b}: {t}");
         let t = said(run_command(&ctx("@s1:localtest"), "polls").await);
