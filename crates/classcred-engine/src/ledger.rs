@@ -168,9 +168,7 @@ impl Source<'_> {
     pub fn key_prefix(&self) -> String {
         // Room for the tag and a few escapes without growing.
         let text_len = match self {
-            Source::Message(id)
-            | Source::Adjustment(id)
-            | Source::Answer(id) => id.len(),
+            Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Rule { rule, activity } => rule.len() + activity.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.as_str().len(),
         };
@@ -228,9 +226,7 @@ impl KeyText {
     /// Room for about `keys` keys from `source` to recipients of about `recipient_len` bytes.
     pub(crate) fn new(source: &Source<'_>, keys: usize, recipient_len: usize) -> Self {
         let source_len = match source {
-            Source::Message(id)
-            | Source::Adjustment(id)
-            | Source::Answer(id) => id.len(),
+            Source::Message(id) | Source::Adjustment(id) | Source::Answer(id) => id.len(),
             Source::Rule { rule, activity } => rule.len() + activity.len(),
             Source::Reaction { message, reactor } => message.len() + reactor.bytes().len(),
         };

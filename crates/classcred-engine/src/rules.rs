@@ -575,7 +575,11 @@ impl RulePreviewer {
         }
         for (rule, member) in &run.capped {
             if **rule == *self.rule.rule_id {
-                self.preview.members.entry(member.clone()).or_default().capped += 1;
+                self.preview
+                    .members
+                    .entry(member.clone())
+                    .or_default()
+                    .capped += 1;
             }
         }
         self.state.apply_outcome(&run.outcome);

@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use classcred_engine::{
-    close_week, BadgeId, CommunitySettings, Event, MemberId, Points, RewardRule, RuleSaved,
-    RulePreviewer,
+    close_week, BadgeId, CommunitySettings, Event, MemberId, Points, RewardRule, RulePreviewer,
+    RuleSaved,
 };
 use classcred_store::audit::AuditRecord;
 use classcred_store::{CommunityId, MemberKind, MemberRowId, Role, Store};
@@ -335,8 +335,7 @@ pub async fn preview(
                     present.insert(j.member.clone());
                 }
                 if let Some(e) = without_non_members(event, |p| present.contains(p)) {
-                    if let Some(changed) = previewer.process(&s, &map_members(&e, &ids)).settings
-                    {
+                    if let Some(changed) = previewer.process(&s, &map_members(&e, &ids)).settings {
                         s = changed;
                     }
                 }
@@ -367,9 +366,7 @@ pub async fn preview(
     Ok(PreviewReport {
         sentence: sentence(rule, &current),
         events: payloads.len(),
-        total_points: members
-            .iter()
-            .fold(Points::ZERO, |acc, l| acc + l.points),
+        total_points: members.iter().fold(Points::ZERO, |acc, l| acc + l.points),
         members,
     })
 }

@@ -13,12 +13,12 @@ use std::collections::{HashMap, HashSet};
 use classcred_engine::outcome::{MessageRecord, ReactionRecord};
 use classcred_engine::time::{IsoWeek, QuotaDay};
 use classcred_engine::QuestionRecord;
-use classcred_engine::{CapWindow, RewardRule};
-use classcred_store::reward_rules::RuleAwardWindow;
 use classcred_engine::{
     BadgeId, IdempotencyKey, MemberId, MemberInfo, MemberKind, Points, PurchaseRecord, Role,
     StateView, StoreItem,
 };
+use classcred_engine::{CapWindow, RewardRule};
+use classcred_store::reward_rules::RuleAwardWindow;
 use classcred_store::{CommunityTx, MemberKind as StoreKind, MemberRowId, Role as StoreRole};
 
 use crate::ServiceError;

@@ -39,13 +39,15 @@ impl CommunityTx<'_, '_> {
     /// A rule's current JSON record.
     pub async fn reward_rule_record(&mut self, rule_id: &str) -> Result<Option<String>> {
         let community_id = &self.community_id.clone();
-        Ok(sqlx::query_scalar(
-            "SELECT record FROM reward_rule WHERE community_id = $1 AND id = $2",
+        Ok(
+            sqlx::query_scalar(
+                "SELECT record FROM reward_rule WHERE community_id = $1 AND id = $2",
+            )
+            .bind(community_id)
+            .bind(rule_id)
+            .fetch_optional(&mut *self.tx)
+            .await?,
         )
-        .bind(community_id)
-        .bind(rule_id)
-        .fetch_optional(&mut *self.tx)
-        .await?)
     }
 
     /// The JSON records of the enabled rules, by id.
@@ -108,7 +110,13 @@ impl CommunityTx<'_, '_> {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("version")?, r.try_get("record")?, r.try_get("saved_at")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("version")?,
+                    r.try_get("record")?,
+                    r.try_get("saved_at")?,
+                ))
+            })
             .collect()
     }
 
@@ -183,7 +191,10 @@ impl CommunityTx<'_, '_> {
     }
 
     /// Per member, the points a rule awarded (thousandths) and how many awards, most first.
-    pub async fn rule_award_totals(&mut self, rule_id: &str) -> Result<Vec<(MemberRowId, i64, i64)>> {
+    pub async fn rule_award_totals(
+        &mut self,
+        rule_id: &str,
+    ) -> Result<Vec<(MemberRowId, i64, i64)>> {
         let community_id = &self.community_id.clone();
         let rows = sqlx::query(
             "SELECT member_id, CAST(SUM(amount_milli) AS BIGINT) AS points, \

@@ -13,7 +13,12 @@ use classcred_engine::*;
 
 const RULE: &str = "0195d7a0-0000-7000-8000-000000000001";
 
-fn rule(trigger: Trigger, condition: Option<Condition>, points: &str, cap: Option<Cap>) -> RewardRule {
+fn rule(
+    trigger: Trigger,
+    condition: Option<Condition>,
+    points: &str,
+    cap: Option<Cap>,
+) -> RewardRule {
     RewardRule {
         rule_id: RULE.into(),
         version: 1,
@@ -90,7 +95,12 @@ fn a_posting_rule_awards_students_in_its_channel_up_to_its_weekly_cap() {
     assert_eq!(count_kind(&o, EntryKind::RuleAward), 0);
     assert_eq!(rule_points(&w, "s1"), p("4"));
     // Another channel: nothing. The next ISO week: the cap starts again.
-    let o = w.send(in_channel("C-gen:1", "s1", "C-general", "2026-11-05T09:00:00Z"));
+    let o = w.send(in_channel(
+        "C-gen:1",
+        "s1",
+        "C-general",
+        "2026-11-05T09:00:00Z",
+    ));
     assert_eq!(count_kind(&o, EntryKind::RuleAward), 0);
     let o = w.send(in_channel("C-lab:4", "s1", "C-lab", "2026-11-09T09:00:00Z"));
     assert_eq!(count_kind(&o, EntryKind::RuleAward), 1);
@@ -141,7 +151,10 @@ fn saving_needs_staff_and_the_current_version_and_a_redelivery_changes_nothing()
     let r = rule(Trigger::Answered, None, "1", None);
     let o = save(&mut w, "s1", &r, "2026-11-01T08:00:00Z");
     assert!(o.rules.is_empty());
-    assert!(matches!(notices_to(&o, "s1")[0], NoticeKind::Refused { .. }));
+    assert!(matches!(
+        notices_to(&o, "s1")[0],
+        NoticeKind::Refused { .. }
+    ));
     let o = save(&mut w, "ta", &r, "2026-11-01T08:01:00Z");
     assert_eq!(o.rules.len(), 1);
     assert!(save(&mut w, "ta", &r, "2026-11-01T08:01:00Z").is_empty());
@@ -206,7 +219,10 @@ fn validation_names_the_field() {
         "condition"
     );
     assert_eq!(field(rule(Trigger::Posted, None, "0", None)), "points");
-    assert_eq!(field(rule(Trigger::Posted, None, "100.001", None)), "points");
+    assert_eq!(
+        field(rule(Trigger::Posted, None, "100.001", None)),
+        "points"
+    );
     assert_eq!(
         field(rule(
             Trigger::Posted,
@@ -227,7 +243,9 @@ fn validation_names_the_field() {
     let mut r = rule(Trigger::Posted, None, "1", None);
     r.rule_id = "Not A UUID".into();
     assert_eq!(field(r), "rule_id");
-    assert!(rule(Trigger::Posted, None, "100", None).validate(&s).is_ok());
+    assert!(rule(Trigger::Posted, None, "100", None)
+        .validate(&s)
+        .is_ok());
 }
 
 #[test]
@@ -292,7 +310,10 @@ fn a_badge_rule_awards_a_custom_badge_once_per_student() {
     r.award = RuleAward::Badge {
         badge: BadgeId::new("helper"),
     };
-    assert_eq!(save(&mut w, "ta", &r, "2026-11-01T08:00:00Z").rules.len(), 1);
+    assert_eq!(
+        save(&mut w, "ta", &r, "2026-11-01T08:00:00Z").rules.len(),
+        1
+    );
     let o = w.send(posted("C1:1", "s1", &[], 0, "2026-11-02T09:00:00Z"));
     assert_eq!(o.badges.len(), 1);
     assert_eq!(o.badges[0].badge, BadgeId::new("helper"));
@@ -443,31 +464,43 @@ fn history(ops: &[Op], gaps: &[u32]) -> Vec<Event> {
 
 fn any_rule() -> impl Strategy<Value = RewardRule> {
     let cap = proptest::option::of(
-        (1u32..4, prop_oneof![Just(CapPeriod::Day), Just(CapPeriod::Week), Just(CapPeriod::Course)])
+        (
+            1u32..4,
+            prop_oneof![
+                Just(CapPeriod::Day),
+                Just(CapPeriod::Week),
+                Just(CapPeriod::Course)
+            ],
+        )
             .prop_map(|(n, per)| Cap { n, per }),
     );
-    let condition_posted = proptest::option::of(
-        (0..CHANNELS.len()).prop_map(|c| Condition::Channel {
+    let condition_posted =
+        proptest::option::of((0..CHANNELS.len()).prop_map(|c| Condition::Channel {
             channel: CHANNELS[c].into(),
-        }),
-    );
+        }));
     prop_oneof![
-        (condition_posted, 1i64..5_000, cap.clone()).prop_map(|(condition, milli, cap)| RewardRule {
-            rule_id: RULE.into(),
-            version: 1,
-            trigger: Trigger::Posted,
-            condition,
-            award: RuleAward::Points { points: Points::from_thousandths(milli) },
-            cap,
-            enabled: true,
-            enabled_since: None,
+        (condition_posted, 1i64..5_000, cap.clone()).prop_map(|(condition, milli, cap)| {
+            RewardRule {
+                rule_id: RULE.into(),
+                version: 1,
+                trigger: Trigger::Posted,
+                condition,
+                award: RuleAward::Points {
+                    points: Points::from_thousandths(milli),
+                },
+                cap,
+                enabled: true,
+                enabled_since: None,
+            }
         }),
         (1i64..5_000, cap).prop_map(|(milli, cap)| RewardRule {
             rule_id: RULE.into(),
             version: 1,
             trigger: Trigger::ReceivedFire,
             condition: None,
-            award: RuleAward::Points { points: Points::from_thousandths(milli) },
+            award: RuleAward::Points {
+                points: Points::from_thousandths(milli)
+            },
             cap,
             enabled: true,
             enabled_since: None,
@@ -477,7 +510,9 @@ fn any_rule() -> impl Strategy<Value = RewardRule> {
             version: 1,
             trigger: Trigger::ReceivedFire,
             condition: Some(Condition::Givers { n }),
-            award: RuleAward::Points { points: Points::from_thousandths(milli) },
+            award: RuleAward::Points {
+                points: Points::from_thousandths(milli)
+            },
             cap: None,
             enabled: true,
             enabled_since: None,

@@ -100,7 +100,10 @@ async fn preview_then_enable_awards_what_the_preview_showed_on_both_backends() {
         assert_eq!(report.total_points.thousandths(), 4500, "{b}");
         assert!(report.sentence.contains("in channel C-lab"), "{b}");
         // The preview stored nothing.
-        assert!(rules(&w.store, &w.community).await.unwrap().is_empty(), "{b}");
+        assert!(
+            rules(&w.store, &w.community).await.unwrap().is_empty(),
+            "{b}"
+        );
         assert_eq!(rule_milli(&w, "UA").await, 0, "{b}");
 
         // Students cannot save rules; staff can.
@@ -231,7 +234,8 @@ async fn preview_scale_300_students_100k_events() {
                     .collect();
                 let refs: Vec<&str> = mentions.iter().map(String::as_str).collect();
                 let fires = u32::from(!refs.is_empty());
-                let Event::MessagePosted(mut m) = post(&format!("{posts}"), &author, &refs, fires, when)
+                let Event::MessagePosted(mut m) =
+                    post(&format!("{posts}"), &author, &refs, fires, when)
                 else {
                     unreachable!()
                 };
@@ -239,9 +243,10 @@ async fn preview_scale_300_students_100k_events() {
                 posts += 1;
                 Event::MessagePosted(m)
             };
-            let stored = classcred_service::ingest(&mut tx, &w.community, "slack", &format!("E{i}"), &event)
-                .await
-                .unwrap();
+            let stored =
+                classcred_service::ingest(&mut tx, &w.community, "slack", &format!("E{i}"), &event)
+                    .await
+                    .unwrap();
             let classcred_store::InboxInsert::Stored(id) = stored else {
                 unreachable!()
             };

@@ -114,10 +114,7 @@ struct RulesPage {
     done: Option<&'static str>,
 }
 
-fn choices<T: Copy + PartialEq>(
-    all: &[(T, &str, &str)],
-    selected: Option<T>,
-) -> Vec<Choice> {
+fn choices<T: Copy + PartialEq>(all: &[(T, &str, &str)], selected: Option<T>) -> Vec<Choice> {
     all.iter()
         .map(|(v, value, label)| Choice {
             value: (*value).to_owned(),
@@ -138,7 +135,8 @@ fn trigger_choices(selected: Option<Trigger>) -> Vec<Choice> {
         .collect()
 }
 
-const AWARD_KINDS: [(bool, &str, &str); 2] = [(false, "points", "points"), (true, "badge", "a badge")];
+const AWARD_KINDS: [(bool, &str, &str); 2] =
+    [(false, "points", "points"), (true, "badge", "a badge")];
 const PERIODS: [(Option<CapPeriod>, &str, &str); 4] = [
     (None, "", "no cap"),
     (Some(CapPeriod::Day), "day", "per day"),
@@ -359,7 +357,8 @@ fn parse(form: &Submitted, settings: &CommunitySettings, f: &mut RuleForm) -> Op
             match f.givers.value.parse::<u32>() {
                 Ok(n) => Some(Condition::Givers { n }),
                 Err(_) => {
-                    f.givers.error = Some("Enter a whole number of classmates, or leave it empty.".into());
+                    f.givers.error =
+                        Some("Enter a whole number of classmates, or leave it empty.".into());
                     ok = false;
                     None
                 }
@@ -371,7 +370,8 @@ fn parse(form: &Submitted, settings: &CommunitySettings, f: &mut RuleForm) -> Op
         match badge {
             Some(badge) => Some(RuleAward::Badge { badge }),
             None => {
-                f.badge_error = Some("Choose one of the class's own badges (Settings → Rewards).".into());
+                f.badge_error =
+                    Some("Choose one of the class's own badges (Settings → Rewards).".into());
                 ok = false;
                 None
             }
@@ -464,8 +464,7 @@ pub async fn submit(
     };
     let c = &viewer.community_id;
     let candidate =
-        match rules_svc::candidate(&state.store, c, rule_id.as_deref(), base_version, &input)
-            .await
+        match rules_svc::candidate(&state.store, c, rule_id.as_deref(), base_version, &input).await
         {
             Ok(r) => r,
             Err(ChangeError::Invalid { field, message }) => {
@@ -523,9 +522,8 @@ async fn set_enabled(
     let settings = settings_of(state, viewer).await?;
     if form.text("version") != current.version.to_string() {
         let mut f = rule_form(&current, &settings);
-        f.error = Some(
-            "This rule was changed meanwhile (see its new version above); try again.".into(),
-        );
+        f.error =
+            Some("This rule was changed meanwhile (see its new version above); try again.".into());
         return show(state, viewer, f, None, None, None).await;
     }
     if current.enabled == enabled {

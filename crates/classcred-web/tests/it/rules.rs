@@ -82,7 +82,11 @@ async fn an_instructor_writes_previews_and_enables_a_rule() {
                 &format!("csrf={csrf}&action=preview&trigger=answered&channel=C-lab&award=points&points=1"),
             )
             .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: a channel on answers is ignored");
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{b}: a channel on answers is ignored"
+        );
         let r = w
             .post(
                 "/dashboard/rules",
@@ -107,13 +111,30 @@ async fn an_instructor_writes_previews_and_enables_a_rule() {
             r.body.contains("When a student posts a message in channel C-lab, they earn 2 points, at most 5 times per week."),
             "{b}"
         );
-        assert!(r.body.contains("<td><a href=\"/dashboard/students/"), "{b}: {}", r.body);
-        assert!(r.body.contains("Person USTUDENT</a></td><td class=\"num\">4</td>"), "{b}");
+        assert!(
+            r.body.contains("<td><a href=\"/dashboard/students/"),
+            "{b}: {}",
+            r.body
+        );
+        assert!(
+            r.body
+                .contains("Person USTUDENT</a></td><td class=\"num\">4</td>"),
+            "{b}"
+        );
         let table = &r.body[r.body.find("id=\"preview\"").unwrap()..];
         let table = &table[..table.find("</table>").unwrap()];
-        assert!(!table.contains("Person UINSTR"), "{b}: instructors never earn: {table}");
+        assert!(
+            !table.contains("Person UINSTR"),
+            "{b}: instructors never earn: {table}"
+        );
         assert!(r.body.contains("Nothing was saved"), "{b}");
-        assert!(w.get("/dashboard/rules", Some(&ta)).await.body.contains("No rules yet"), "{b}");
+        assert!(
+            w.get("/dashboard/rules", Some(&ta))
+                .await
+                .body
+                .contains("No rules yet"),
+            "{b}"
+        );
 
         // Save (disabled): listed with its sentence, version 1.
         let r = w
@@ -133,26 +154,41 @@ async fn an_instructor_writes_previews_and_enables_a_rule() {
         let other = w.sign_in(&w.b, &w.admin_b).await;
         let other_csrf = w.csrf(&other).await;
         let r = w
-            .post(&enable, Some(&other), &format!("csrf={other_csrf}&version=1"))
+            .post(
+                &enable,
+                Some(&other),
+                &format!("csrf={other_csrf}&version=1"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}");
         let student = w.sign_in(&w.a, &w.student_a).await;
         let student_csrf = w.csrf(&student).await;
         let r = w
-            .post(&enable, Some(&student), &format!("csrf={student_csrf}&version=1"))
+            .post(
+                &enable,
+                Some(&student),
+                &format!("csrf={student_csrf}&version=1"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
-        let r = w.post(&enable, Some(&ta), &format!("csrf={csrf}&version=7")).await;
+        let r = w
+            .post(&enable, Some(&ta), &format!("csrf={csrf}&version=7"))
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert!(r.body.contains("changed meanwhile"), "{b}");
         let r = w.post(&enable, Some(&ta), "version=1").await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: CSRF");
 
-        let r = w.post(&enable, Some(&ta), &format!("csrf={csrf}&version=1")).await;
+        let r = w
+            .post(&enable, Some(&ta), &format!("csrf={csrf}&version=1"))
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}");
         let page = w.get("/dashboard/rules?done=enabled", Some(&ta)).await;
         assert!(page.body.contains("<td>Enabled</td>"), "{b}");
-        assert!(page.body.contains("<td class=\"num\">2</td>"), "{b}: version 2");
+        assert!(
+            page.body.contains("<td class=\"num\">2</td>"),
+            "{b}: version 2"
+        );
 
         // It awards from now on.
         assert_eq!(earned(&w, "USTUDENT").await, 0, "{b}");

@@ -17,7 +17,9 @@ pub async fn fill(
     let input = RuleInput {
         trigger: Trigger::Answered,
         condition: None,
-        award: RuleAward::Points { points: Points::ONE },
+        award: RuleAward::Points {
+            points: Points::ONE,
+        },
         cap: Some(Cap {
             n: 3,
             per: CapPeriod::Week,
