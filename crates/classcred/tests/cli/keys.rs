@@ -38,8 +38,8 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     let o = run(d, &["audit", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
     // The quota raise (made through the dashboard's path), the store's three items and three
-    // purchase decisions, and the demo's creation.
-    assert!(text(&o).contains("intact: 8 entries"), "{}", text(&o));
+    // purchase decisions, the reward rule, and the demo's creation.
+    assert!(text(&o).contains("intact: 9 entries"), "{}", text(&o));
 
     // Rotation: the old key no longer opens the database; the new one does.
     let old_key = std::fs::read_to_string(d.join("classcred-master.key")).unwrap();
@@ -67,7 +67,7 @@ fn keys_demo_audit_and_rotation_on_sqlite() {
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
-        text(&o).contains("intact: 9 entries"),
+        text(&o).contains("intact: 10 entries"),
         "rotation is audited: {}",
         text(&o)
     );
@@ -229,18 +229,18 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
         .next()
         .unwrap()
         .to_string();
-    // The demo's quota raise, store (three items, three decisions) and creation, then the
-    // two adjustments.
-    assert!(head.starts_with("10:"), "{out}");
+    // The demo's quota raise, store (three items, three decisions), reward rule and creation,
+    // then the two adjustments.
+    assert!(head.starts_with("11:"), "{out}");
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert!(o.status.success(), "{}", text(&o));
 
     // The attacker removes the last entry and points the head at the one before.
     let db = d.join("classcred.db");
-    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 10");
+    rusqlite_free_update(&db, "DELETE FROM audit_entry WHERE seq = 11");
     rusqlite_free_update(
         &db,
-        "UPDATE audit_head SET seq = 9, hash = (SELECT hash FROM audit_entry WHERE seq = 9)",
+        "UPDATE audit_head SET seq = 10, hash = (SELECT hash FROM audit_entry WHERE seq = 10)",
     );
     let o = run(d, &["audit", "verify"]);
     assert!(
@@ -251,7 +251,7 @@ fn audit_verify_expect_head_catches_a_truncated_tail() {
     let o = run(d, &["audit", "verify", "--expect-head", &head]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("does not contain the published head 10:"),
+        text(&o).contains("does not contain the published head 11:"),
         "{}",
         text(&o)
     );

@@ -125,7 +125,7 @@ fn ledger_commands_on_the_demo_class() {
         .parse::<f64>()
         .unwrap();
     assert!((before - 1.5 - after).abs() < 1e-9, "{before} → {after}");
-    assert!(text(&run(d, &["audit", "verify"])).contains("intact: 9 entries"));
+    assert!(text(&run(d, &["audit", "verify"])).contains("intact: 10 entries"));
     assert!(run(d, &["ledger", "replay", "--community", &c])
         .status
         .success());
