@@ -578,7 +578,7 @@ proptest! {
 
         // Caps hold: no member gets more than the cap in any window.
         if let Some(cap) = r.cap {
-            for (member, _) in &awarded {
+            for member in awarded.keys() {
                 let mut per: BTreeMap<String, u32> = BTreeMap::new();
                 for e in live.ledger().iter().filter(|e| e.kind == EntryKind::RuleAward && &e.member == member) {
                     let day = e.quota_day.unwrap();

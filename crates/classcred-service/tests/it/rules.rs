@@ -194,3 +194,109 @@ async fn preview_then_enable_awards_what_the_preview_showed_on_both_backends() {
         }
     }
 }
+
+/// The preview's cost on a large course (BENCHMARKS.md, "Custom reward rules: preview"): 300
+/// students and 100,000 processed events (posts in four channels, half of them giving fire to
+/// one or two classmates, and 🔥 reactions). The events are stored as processed inbox rows
+/// without running the engine on them first (the preview reads only the processed inbox and
+/// the member list). Prints the time; run by hand:
+/// `cargo test --release -p classcred-service --test it preview_scale -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement (about a minute of set-up), not a check"]
+async fn preview_scale_300_students_100k_events() {
+    const STUDENTS: usize = 300;
+    const EVENTS: usize = 100_000;
+    for db in TestDb::all().await {
+        let w = world(&db, serde_json::json!({})).await;
+        let uid = |i: usize| format!("U{i:04}");
+        for i in 0..STUDENTS {
+            join(&w, &uid(i), Role::Student).await;
+        }
+        let start = at(2026, 1, 5, 8, 0, 0);
+        let setup = std::time::Instant::now();
+        let mut tx = w.store.begin().await.unwrap();
+        let mut seq = 1_000;
+        let mut posts = 0usize;
+        for i in 0..EVENTS {
+            let when = start + Duration::seconds(i64::try_from(i).unwrap() * 60);
+            let author = uid((i * 7919) % STUDENTS);
+            let event = if i % 5 == 4 && posts > 0 {
+                Event::ReactionAdded(reaction(
+                    &format!("{}", (i * 31) % posts),
+                    &uid((i * 13) % STUDENTS),
+                    &uid(((i * 31) % posts * 7919) % STUDENTS),
+                    when,
+                ))
+            } else {
+                let mentions: Vec<String> = (0..(i % 3))
+                    .map(|k| uid((i * 104_729 + k * 17 + 1) % STUDENTS))
+                    .filter(|m| *m != author)
+                    .collect();
+                let refs: Vec<&str> = mentions.iter().map(String::as_str).collect();
+                let fires = u32::from(!refs.is_empty());
+                let Event::MessagePosted(mut m) =
+                    post(&format!("{posts}"), &author, &refs, fires, when)
+                else {
+                    unreachable!()
+                };
+                m.channel = Some(format!("C{}", i % 4));
+                posts += 1;
+                Event::MessagePosted(m)
+            };
+            let stored =
+                classcred_service::ingest(&mut tx, &w.community, "slack", &format!("E{i}"), &event)
+                    .await
+                    .unwrap();
+            let classcred_store::InboxInsert::Stored(id) = stored else {
+                unreachable!()
+            };
+            seq += 1;
+            tx.for_community(&w.community)
+                .mark_inbox_processed_at_seq(&id, seq)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let setup = setup.elapsed();
+        let rule = candidate(
+            &w.store,
+            &w.community,
+            None,
+            None,
+            &RuleInput {
+                trigger: Trigger::Posted,
+                condition: Some(Condition::Channel {
+                    channel: "C0".into(),
+                }),
+                award: RuleAward::Points {
+                    points: "1".parse().unwrap(),
+                },
+                cap: Some(Cap {
+                    n: 3,
+                    per: CapPeriod::Week,
+                }),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+        let mut times = Vec::new();
+        let mut report = None;
+        for _ in 0..3 {
+            let t0 = std::time::Instant::now();
+            report = Some(preview(&w.store, &w.community, &rule).await.unwrap());
+            times.push(t0.elapsed().as_secs_f64());
+        }
+        let report = report.unwrap();
+        assert!(report.events >= EVENTS);
+        println!(
+            "{}: set-up {:.1} s; preview of {} events, {} members rewarded, {} points: {:?} s",
+            db.backend(),
+            setup.as_secs_f64(),
+            report.events,
+            report.members.len(),
+            report.total_points,
+            times
+        );
+    }
+}
