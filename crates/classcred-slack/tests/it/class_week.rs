@@ -673,7 +673,7 @@ async fn a_class_week_beyond_fire_matches_the_model() {
             }
         }
         assert!(
-            model.rule_awards.iter().any(|n| *n == RULE_CAP),
+            model.rule_awards.contains(&RULE_CAP),
             "{b}: the rule's cap was reached by someone"
         );
         // Replay from the inbox reproduces every balance.
