@@ -291,10 +291,24 @@ async fn acting_admin(
 
 /// Process the community's inbox now, so the change is in effect when the caller answers.
 /// A failure is not the change's failure (it is stored; a worker retries), so it is logged.
-async fn settle(store: &Store, community_id: &CommunityId) {
+pub(crate) async fn settle(store: &Store, community_id: &CommunityId) {
     if let Err(e) = drain(store, community_id).await {
         tracing::warn!(community_id = %community_id, error = %e, "change stored; processing it now failed, a worker retries");
     }
+}
+
+/// The platform user id of `by`, when it is an Admin or Instructor (a person) of the
+/// community: who may change the store, polls and the like.
+pub(crate) async fn acting_staff(
+    tx: &mut CommunityTx<'_, '_>,
+    by: &MemberRowId,
+) -> std::result::Result<String, ChangeError> {
+    match tx.member_role_kind(by).await? {
+        Some((Role::Admin | Role::Instructor, MemberKind::Human)) => {}
+        Some(_) => return Err(ChangeError::Forbidden),
+        None => return Err(ChangeError::NotFound),
+    }
+    tx.platform_user_id(by).await?.ok_or(ChangeError::NotFound)
 }
 
 /// The settings that differ, by name (`daily_quota`, `gift_tax.enabled`, …): what the audit

@@ -21,13 +21,13 @@ use classcred_engine::{
 use classcred_store::audit::AuditRecord;
 use classcred_store::jobs::{ClaimedJob, NewJob};
 use classcred_store::polls::{PollRow, Voter};
-use classcred_store::{CommunityId, CommunityTx, MemberKind, MemberRowId, Role, Store};
+use classcred_store::{CommunityId, CommunityTx, MemberKind, MemberRowId, Store};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::announcements::{channel_id, parse_local};
-use crate::changes::{Change, ChangeError, CHANGE_PLATFORM};
-use crate::{drain, ingest, settings, Result, ServiceError};
+use crate::changes::{acting_staff, settle, Change, ChangeError, CHANGE_PLATFORM};
+use crate::{ingest, settings, Result, ServiceError};
 
 /// Job kind: post one poll in its channel (payload: community id, poll id).
 pub const POLL_POST_JOB: &str = "poll.post";
@@ -335,25 +335,6 @@ pub async fn member_votes(
     }
     tx.rollback().await?;
     Ok(out)
-}
-
-/// The platform user id of `by`, when it is an Admin or Instructor (a person).
-async fn acting_staff(
-    tx: &mut CommunityTx<'_, '_>,
-    by: &MemberRowId,
-) -> std::result::Result<String, ChangeError> {
-    match tx.member_role_kind(by).await? {
-        Some((Role::Admin | Role::Instructor, MemberKind::Human)) => {}
-        Some(_) => return Err(ChangeError::Forbidden),
-        None => return Err(ChangeError::NotFound),
-    }
-    tx.platform_user_id(by).await?.ok_or(ChangeError::NotFound)
-}
-
-async fn settle(store: &Store, community_id: &CommunityId) {
-    if let Err(e) = drain(store, community_id).await {
-        tracing::warn!(community_id = %community_id, error = %e, "poll change stored; processing it now failed, a worker retries");
-    }
 }
 
 fn job(kind: &str, community_id: &CommunityId, poll_id: &str) -> NewJob {

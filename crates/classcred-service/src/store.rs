@@ -22,8 +22,8 @@ use classcred_store::{CommunityId, CommunityTx, MemberKind, MemberRowId, Role, S
 use serde::Serialize;
 use serde_json::json;
 
-use crate::changes::{Change, ChangeError, CHANGE_PLATFORM};
-use crate::{drain, ingest, Result, ServiceError, NOTICE_JOB};
+use crate::changes::{acting_staff, settle, Change, ChangeError, CHANGE_PLATFORM};
+use crate::{ingest, Result, ServiceError, NOTICE_JOB};
 
 /// An item with what is sold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,25 +178,6 @@ fn invalid(field: &str, message: impl Into<String>) -> ChangeError {
     ChangeError::Invalid {
         field: field.into(),
         message: message.into(),
-    }
-}
-
-/// The platform user id of `by`, when it is an Admin or Instructor (a person) of the community.
-async fn acting_staff(
-    tx: &mut CommunityTx<'_, '_>,
-    by: &MemberRowId,
-) -> std::result::Result<String, ChangeError> {
-    match tx.member_role_kind(by).await? {
-        Some((Role::Admin | Role::Instructor, MemberKind::Human)) => {}
-        Some(_) => return Err(ChangeError::Forbidden),
-        None => return Err(ChangeError::NotFound),
-    }
-    tx.platform_user_id(by).await?.ok_or(ChangeError::NotFound)
-}
-
-async fn settle(store: &Store, community_id: &CommunityId) {
-    if let Err(e) = drain(store, community_id).await {
-        tracing::warn!(community_id = %community_id, error = %e, "store change stored; processing it now failed, a worker retries");
     }
 }
 
