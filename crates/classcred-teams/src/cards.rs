@@ -2,9 +2,11 @@
 //! buttons.
 //!
 //! - The `store` answer carries one Buy button per item that can be bought now; the
-//!   "someone answered your question" notice carries an Accept button.
-//! - A button's `data` is `{"classcred": "buy", "item": N}` or
-//!   `{"classcred": "accept", "answer": ID}`. Teams sends the click as a `message` activity
+//!   "someone answered your question" notice carries an Accept button; a posted poll or debate
+//!   carries one vote button per option (side).
+//! - A button's `data` is `{"classcred": "buy", "item": N}`,
+//!   `{"classcred": "accept", "answer": ID}` or `{"classcred": "vote", "poll": N, "option": K}`
+//!   (poll number N, option K from 1). Teams sends the click as a `message` activity
 //!   whose `value` is that data (Action.Submit from a bot's card); a client that sends it as
 //!   an `invoke` named `adaptiveCard/action` (Universal Actions) has it under
 //!   `value.action.data`. Either way it becomes the command text `buy N` / `accept ID` and goes
@@ -61,19 +63,37 @@ pub fn accept_button(answer: &str) -> (String, Value) {
     )
 }
 
+/// The vote button of option `option` (from 0) of poll number `poll`.
+pub fn vote_button(poll: i64, option: usize, text: &str) -> (String, Value) {
+    (
+        format!("{}. {text}", option + 1),
+        json!({"classcred": "vote", "poll": poll, "option": option + 1}),
+    )
+}
+
+/// A whole number in a button's data (a JSON number, or a string of digits).
+fn number(v: &Value) -> Option<u32> {
+    let n = match v {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s)
+            if !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.parse().ok()?
+        }
+        _ => return None,
+    };
+    u32::try_from(n).ok()
+}
+
 /// The command text of a button's data, or `None` when it is not one of ours.
 pub fn command_of(data: &Value) -> Option<String> {
     match data.get("classcred")?.as_str()? {
-        "buy" => {
-            let n = match data.get("item")? {
-                Value::Number(n) => n.as_u64()?,
-                Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-                    s.parse().ok()?
-                }
-                _ => return None,
-            };
-            Some(format!("buy {}", u32::try_from(n).ok()?))
-        }
+        "buy" => Some(format!("buy {}", number(data.get("item")?)?)),
+        "vote" => Some(format!(
+            "vote {} {}",
+            number(data.get("poll")?)?,
+            number(data.get("option")?)?
+        )),
         "accept" => {
             let id = data.get("answer")?.as_str()?;
             (!id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains(char::is_whitespace))
@@ -108,6 +128,25 @@ pub fn invoke_response() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vote_buttons_become_vote_commands() {
+        let (title, data) = vote_button(4, 1, "Trees");
+        assert_eq!(title, "2. Trees");
+        assert_eq!(command_of(&data).as_deref(), Some("vote 4 2"));
+        assert_eq!(
+            command_of(&json!({"classcred": "vote", "poll": "4", "option": "1"})).as_deref(),
+            Some("vote 4 1")
+        );
+        for bad in [
+            json!({"classcred": "vote", "poll": 4}),
+            json!({"classcred": "vote", "poll": "4 x", "option": 1}),
+            json!({"classcred": "vote", "poll": -1, "option": 1}),
+            json!({"classcred": "vote", "poll": 4, "option": "99999999999"}),
+        ] {
+            assert_eq!(command_of(&bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn only_our_two_button_shapes_become_commands() {

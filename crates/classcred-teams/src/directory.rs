@@ -111,10 +111,50 @@ impl NoticeSink for TeamsDirectory {
         _key: &str,
         doc: &Doc,
     ) -> anyhow::Result<Posted> {
+        let activity = crate::render::message_activity(doc);
+        self.post_activity(store, community, channel, activity)
+            .await
+    }
+
+    /// A poll or debate as a new post in the channel: its text, and while it is open an
+    /// Adaptive Card with one vote button per option (a click is the `vote N K` command).
+    async fn post_poll(
+        &self,
+        store: &Store,
+        community: &Community,
+        channel: &str,
+        _key: &str,
+        poll: &classcred_service::polls::PollView,
+    ) -> anyhow::Result<Posted> {
+        let doc = classcred_platform::polls::poll_doc(poll, crate::commands::PREFIX);
+        let mut activity = crate::render::message_activity(&doc);
+        if poll.closed_at.is_none() {
+            let buttons: Vec<_> = poll
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, o)| crate::cards::vote_button(poll.number, i, o))
+                .collect();
+            activity["attachments"] =
+                serde_json::Value::Array(vec![crate::cards::buttons_card(&buttons)]);
+        }
+        self.post_activity(store, community, channel, activity)
+            .await
+    }
+}
+
+impl TeamsDirectory {
+    /// Sends `activity` as a new post in `channel` of the community's team.
+    async fn post_activity(
+        &self,
+        store: &Store,
+        community: &Community,
+        channel: &str,
+        activity: serde_json::Value,
+    ) -> anyhow::Result<Posted> {
         let Some(r) = reference(store, community).await? else {
             return Ok(Posted::Refused("no Teams installation".into()));
         };
-        let activity = crate::render::message_activity(doc);
         match self
             .connector
             .send(&r.service_url, channel, &activity)

@@ -243,5 +243,56 @@ async fn replies_notices_and_members_through_botbuilders_connector_routes() {
         action["data"],
         json!({"classcred": "accept", "answer": "19:maths@thread.tacv2:2"})
     );
+    // A poll posted in the channel: its text and one vote button per option, as botbuilder
+    // parses it; the click's data is the `vote N K` command (poll number, option from 1).
+    let poll = classcred_service::polls::PollView {
+        poll_id: "0190b1d2-0000-7000-8000-00000000a001".into(),
+        number: 3,
+        kind: classcred_engine::PollKind::Poll,
+        question: "Which topic next?".into(),
+        options: vec!["Graphs".into(), "Trees".into()],
+        anonymous: false,
+        live_results: false,
+        channel: Some("19:maths@thread.tacv2".into()),
+        closes_at: None,
+        created_at: chrono::Utc::now(),
+        posted_message_id: None,
+        closed_at: None,
+        counts: vec![0, 0],
+        votes: 0,
+        participants: None,
+    };
+    let posted = directory
+        .post_poll(
+            &s.store,
+            &community,
+            "19:maths@thread.tacv2",
+            "poll.x",
+            &poll,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&posted, classcred_platform::Posted::Sent(Some(id)) if id.starts_with("19:maths@thread.tacv2:")),
+        "{posted:?}"
+    );
+    let sent = until(&mut helper, "send").await;
+    assert_eq!(sent["conversation_id"], "19:maths@thread.tacv2");
+    let serialized = &sent["activity"]["serialized"];
+    let text = serialized["text"].as_str().unwrap();
+    assert!(
+        text.contains("Which topic next?") && text.contains("@ClassCred vote 3"),
+        "{text}"
+    );
+    let card = &serialized["attachments"][0];
+    assert_eq!(card["contentType"], classcred_teams::cards::ADAPTIVE_CARD);
+    let actions = card["content"]["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[1]["type"], "Action.Submit");
+    assert_eq!(actions[1]["title"], "2. Trees");
+    assert_eq!(
+        classcred_teams::cards::command_of(&actions[1]["data"]).as_deref(),
+        Some("vote 3 2")
+    );
     drop(helper);
 }
