@@ -15,11 +15,9 @@ use crate::http_events::percent_encode;
 use crate::server::{Server, TEAM};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use classcred_engine::{Cap, CapPeriod, Points, PurchaseStatus, RuleAward, Trigger};
-use classcred_platform::{NoticeSink, Posted};
 use classcred_service::polls::{self, Draft};
 use classcred_service::rules::{candidate, save_rule, RuleInput};
 use classcred_service::store::{decide, purchases, save_item, ItemInput};
-use classcred_slack::notice::SlackNotices;
 use classcred_store::class_store::PurchaseFilter;
 use classcred_store::testing::TestDb;
 use classcred_store::{MemberKind, MemberRowId, Role};
@@ -458,34 +456,20 @@ async fn run_step(
                     kind: if debate { "debate" } else { "poll" }.into(),
                     question: format!("Question {poll} of the week?"),
                     options: options.join("\n"),
+                    channel: CHANNEL.into(),
                     ..Draft::default()
                 },
                 at,
             )
             .await
             .unwrap();
-            // Posted as the `poll.post` job does (this test server runs no such job).
+            // The `poll.post` job posts it in the channel and records the posted message.
+            s.run_jobs().await;
             let view = polls::get(&s.store, s.community(), &id)
                 .await
                 .unwrap()
                 .unwrap();
-            let mut tx = s.store.begin().await.unwrap();
-            let community = tx.community(s.community()).await.unwrap();
-            tx.commit().await.unwrap();
-            let sink = SlackNotices {
-                client: s.client.clone(),
-                config: s.config.clone(),
-            };
-            let posted = sink
-                .post_poll(&s.store, &community, CHANNEL, &format!("poll.{id}"), &view)
-                .await
-                .unwrap();
-            let Posted::Sent(Some(mid)) = posted else {
-                panic!("poll {poll} not posted: {posted:?}")
-            };
-            polls::record_posted(&s.store, s.community(), &id, &mid, at)
-                .await
-                .unwrap();
+            let mid = view.posted_message_id.expect("the poll was posted");
             // `channel:ts` of the posted message (the thread replies go there).
             slack.poll_ts.insert(*poll, mid);
             slack.poll_id.insert(*poll, id);
@@ -672,6 +656,15 @@ async fn a_class_week_beyond_fire_matches_the_model() {
                 assert_eq!(view.participants, Some(n), "{b}: debate {poll}");
             }
         }
+        // Each closed poll's results were posted in the channel (job `poll.results`).
+        let results = s
+            .fake
+            .calls_to("/api/chat.postMessage")
+            .into_iter()
+            .map(|c| c.json().to_string())
+            .filter(|j| j.contains("closed") && j.contains("Question "))
+            .count();
+        assert_eq!(results, POLLS.len(), "{b}: one results post per poll");
         assert!(
             model.rule_awards.contains(&RULE_CAP),
             "{b}: the rule's cap was reached by someone"

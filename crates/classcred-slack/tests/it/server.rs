@@ -353,6 +353,71 @@ impl Server {
             let (client, config) = (client.clone(), config.clone());
             async move { classcred_slack::sync::sync_members_job(&store, &client, &config, &job).await }
         });
+        // A poll posted in its channel, as the application's `Platforms::post_poll_job` does
+        // through this adapter.
+        let (client, config) = (self.client.clone(), self.config.clone());
+        h.register(
+            classcred_service::polls::POLL_POST_JOB,
+            move |store, job| {
+                let (client, config) = (client.clone(), config.clone());
+                async move {
+                    use classcred_platform::NoticeSink;
+                    let Some(p) = classcred_service::polls::to_post(&store, &job).await? else {
+                        return Ok(());
+                    };
+                    let c = job.payload_community_id()?;
+                    let mut tx = store.begin().await?;
+                    let community = tx.community(&c).await?;
+                    tx.commit().await?;
+                    let posted = classcred_slack::notice::SlackNotices { client, config }
+                        .post_poll(
+                            &store,
+                            &community,
+                            p.channel.as_deref().unwrap_or_default(),
+                            &format!("poll.{}", p.poll_id),
+                            &p,
+                        )
+                        .await?;
+                    if let classcred_platform::Posted::Sent(Some(mid)) = posted {
+                        let now = store.clock().now();
+                        classcred_service::polls::record_posted(&store, &c, &p.poll_id, &mid, now)
+                            .await?;
+                    }
+                    Ok(())
+                }
+            },
+        );
+        // A closed poll's results, posted in its channel as the application's
+        // `Platforms::post_poll_results_job` does through this adapter.
+        let (client, config) = (self.client.clone(), self.config.clone());
+        h.register(
+            classcred_service::polls::POLL_RESULTS_JOB,
+            move |store, job| {
+                let (client, config) = (client.clone(), config.clone());
+                async move {
+                    use classcred_platform::NoticeSink;
+                    let Some(p) = classcred_service::polls::to_post_results(&store, &job).await?
+                    else {
+                        return Ok(());
+                    };
+                    let c = job.payload_community_id()?;
+                    let mut tx = store.begin().await?;
+                    let community = tx.community(&c).await?;
+                    tx.commit().await?;
+                    let doc = classcred_platform::polls::poll_doc(&p, "/cred");
+                    classcred_slack::notice::SlackNotices { client, config }
+                        .post(
+                            &store,
+                            &community,
+                            p.channel.as_deref().unwrap_or_default(),
+                            &format!("poll.results.{}", p.poll_id),
+                            &doc,
+                        )
+                        .await?;
+                    Ok(())
+                }
+            },
+        );
         let w = Worker::new(
             self.store.clone(),
             h,
