@@ -5,8 +5,7 @@
 //! stored in plain.
 
 use crate::fixture;
-use crate::http_events::percent_encode;
-use crate::server::{Server, TEAM};
+use crate::server::{command_form, Server};
 use chrono::{TimeZone, Utc};
 use classcred_server::worker::{Handlers, Worker, WorkerConfig};
 use classcred_store::testing::TestDb;
@@ -15,15 +14,6 @@ use serde_json::json;
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.timestamp_opt(1_700_001_000, 0).unwrap()
-}
-
-fn form(text: &str, user: &str) -> String {
-    format!(
-        "token=x&team_id={TEAM}&team_domain=cs101&channel_id=C0LAN2Q65&channel_name=general&user_id={user}\
-         &user_name=alice&command=%2Fcred&text={}&api_app_id=A0PNCHHK2&is_enterprise_install=false\
-         &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT061EG9R6%2F1%2Fabc&trigger_id=1.2.3",
-        percent_encode(text)
-    )
 }
 
 /// Runs the queued `ask` jobs through the platform seam with the Slack adapter (and the
@@ -95,7 +85,7 @@ async fn ask_posts_the_question_and_tracks_it_on_both_backends() {
         tx.commit().await.unwrap();
         s.run_jobs().await;
 
-        let usage = s.command(&form("ask", "U0STUDENT1")).await;
+        let usage = s.command(&command_form("ask", "U0STUDENT1")).await;
         let text =
             usage["text"].as_str().unwrap_or_default().to_owned() + &usage["blocks"].to_string();
         assert!(text.contains("Usage"), "{b}: {usage}");
@@ -108,7 +98,7 @@ async fn ask_posts_the_question_and_tracks_it_on_both_backends() {
             ],
         );
         let answer = s
-            .command(&form(
+            .command(&command_form(
                 "ask How do I start part 2 SECRET-ASK-7?",
                 "U0STUDENT1",
             ))

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::fixture;
 use crate::http_events::percent_encode;
-use crate::server::{Server, TEAM};
+use crate::server::{command_form_in, Server, TEAM};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use classcred_engine::{Cap, CapPeriod, Points, PurchaseStatus, RuleAward, Trigger};
 use classcred_service::polls::{self, Draft};
@@ -20,7 +20,7 @@ use classcred_service::rules::{candidate, save_rule, RuleInput};
 use classcred_service::store::{decide, purchases, save_item, ItemInput};
 use classcred_store::class_store::PurchaseFilter;
 use classcred_store::testing::TestDb;
-use classcred_store::{MemberKind, MemberRowId, Role};
+use classcred_store::{MemberRowId, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -312,36 +312,6 @@ impl Slack {
     }
 }
 
-fn command_form(text: &str, user: &str) -> String {
-    format!(
-        "token=x&team_id={TEAM}&team_domain=cs101&channel_id={CHANNEL}&channel_name=general\
-         &user_id={user}&user_name=student&command=%2Fcred&text={}&api_app_id=A0PNCHHK2\
-         &is_enterprise_install=false\
-         &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT061EG9R6%2F1%2Fabc&trigger_id=1.2.3",
-        percent_encode(text)
-    )
-}
-
-async fn join(s: &Server, uid: &str, role: Role) -> MemberRowId {
-    let mut tx = s.store.begin().await.unwrap();
-    let id = classcred_service::join_member(
-        &mut tx,
-        s.community(),
-        "slack",
-        &classcred_store::NewMember {
-            platform_user_id: uid.into(),
-            role,
-            kind: MemberKind::Human,
-            profile: Default::default(),
-        },
-        monday() - Duration::days(1),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
 async fn run_step(
     s: &Server,
     slack: &mut Slack,
@@ -414,7 +384,11 @@ async fn run_step(
         }
         Step::Buy { who, item } => {
             let v = s
-                .command(&command_form(&format!("buy {item}"), &student(*who)))
+                .command(&command_form_in(
+                    CHANNEL,
+                    &format!("buy {item}"),
+                    &student(*who),
+                ))
                 .await;
             assert!(v["text"].is_string(), "{v}");
         }
@@ -525,9 +499,12 @@ async fn a_class_week_beyond_fire_matches_the_model() {
     for db in TestDb::all().await {
         let b = db.backend();
         let s = Server::start(db, monday() - Duration::days(1), true).await;
-        let teacher = join(&s, TEACHER, Role::Instructor).await;
+        let teacher = s
+            .join(TEACHER, Role::Instructor, monday() - Duration::days(1))
+            .await;
         for i in 0..STUDENTS {
-            join(&s, &student(i), Role::Student).await;
+            s.join(&student(i), Role::Student, monday() - Duration::days(1))
+                .await;
         }
         for (name, price, approval) in ITEMS {
             let input = ItemInput {

@@ -5,47 +5,18 @@
 //! polls` work as commands.
 
 use crate::http_events::percent_encode;
-use crate::server::{Server, TEAM};
+use crate::server::{command_form, Server};
 use crate::{fixture, python, run_python};
 use chrono::{TimeZone, Utc};
 use classcred_platform::{NoticeSink, Posted};
 use classcred_service::polls::{close, create, get, record_posted, Draft};
 use classcred_slack::notice::SlackNotices;
 use classcred_store::testing::TestDb;
-use classcred_store::{MemberKind, MemberRowId, Role};
+use classcred_store::Role;
 use serde_json::json;
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.timestamp_opt(1_700_001_000, 0).unwrap()
-}
-
-fn form(text: &str, user: &str) -> String {
-    format!(
-        "token=x&team_id={TEAM}&team_domain=cs101&channel_id=C0LAN2Q65&channel_name=general&user_id={user}\
-         &user_name=alice&command=%2Fcred&text={}&api_app_id=A0PNCHHK2&is_enterprise_install=false\
-         &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT061EG9R6%2F1%2Fabc&trigger_id=1.2.3",
-        percent_encode(text)
-    )
-}
-
-async fn join(s: &Server, uid: &str, role: Role) -> MemberRowId {
-    let mut tx = s.store.begin().await.unwrap();
-    let id = classcred_service::join_member(
-        &mut tx,
-        s.community(),
-        "slack",
-        &classcred_store::NewMember {
-            platform_user_id: uid.into(),
-            role,
-            kind: MemberKind::Human,
-            profile: Default::default(),
-        },
-        now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
 }
 
 #[tokio::test]
@@ -54,8 +25,8 @@ async fn poll_buttons_and_block_actions_vote() {
         let b = db.backend();
         let s = Server::start(db, now(), true).await;
         let c = s.community().to_owned();
-        let ta = join(&s, "U0INSTR01", Role::Instructor).await;
-        join(&s, "U0STUDENT1", Role::Student).await;
+        let ta = s.join("U0INSTR01", Role::Instructor, now()).await;
+        s.join("U0STUDENT1", Role::Student, now()).await;
         s.run_jobs().await;
         // Created on the dashboard without a channel (no posting job in this test server);
         // posted below through the adapter as the job would.
@@ -179,12 +150,14 @@ async fn poll_buttons_and_block_actions_vote() {
         assert_eq!(counts(&s).await, vec![1, 0], "{b}");
 
         // Commands: the open polls, and a vote by text.
-        let t = s.command(&form("polls", "U0STUDENT1")).await["text"]
+        let t = s.command(&command_form("polls", "U0STUDENT1")).await["text"]
             .as_str()
             .unwrap()
             .to_string();
         assert!(t.contains("Poll #1") && t.contains("Graphs"), "{b}: {t}");
-        let t = s.command(&form("vote 1 trees & heaps", "U0STUDENT1")).await["text"]
+        let t = s
+            .command(&command_form("vote 1 trees & heaps", "U0STUDENT1"))
+            .await["text"]
             .as_str()
             .unwrap()
             .to_string();

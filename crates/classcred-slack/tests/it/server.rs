@@ -490,3 +490,47 @@ impl NowUnix for ManualClock {
         self.now().timestamp()
     }
 }
+
+/// A signed-to-be `/cred` slash-command form, as Slack sends it, typed by `user` in `channel`.
+pub fn command_form_in(channel: &str, text: &str, user: &str) -> String {
+    format!(
+        "token=x&team_id={TEAM}&team_domain=cs101&channel_id={channel}&channel_name=general\
+         &user_id={user}&user_name=alice&command=%2Fcred&text={}&api_app_id=A0PNCHHK2\
+         &is_enterprise_install=false\
+         &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT061EG9R6%2F1%2Fabc&trigger_id=1.2.3",
+        crate::http_events::percent_encode(text)
+    )
+}
+
+/// [`command_form_in`] the fixtures' general channel.
+pub fn command_form(text: &str, user: &str) -> String {
+    command_form_in("C0LAN2Q65", text, user)
+}
+
+impl Server {
+    /// Makes `uid` a human member of the single-workspace community with `role`, at `at`.
+    pub async fn join(
+        &self,
+        uid: &str,
+        role: classcred_store::Role,
+        at: DateTime<Utc>,
+    ) -> classcred_store::MemberRowId {
+        let mut tx = self.store.begin().await.unwrap();
+        let id = classcred_service::join_member(
+            &mut tx,
+            self.community(),
+            "slack",
+            &classcred_store::NewMember {
+                platform_user_id: uid.into(),
+                role,
+                kind: classcred_store::MemberKind::Human,
+                profile: Default::default(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+}

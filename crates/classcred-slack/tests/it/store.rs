@@ -4,46 +4,17 @@
 //! buy` refuses what the rules refuse, and Instructors get a chat notice per pending purchase.
 
 use crate::http_events::percent_encode;
-use crate::server::{Server, TEAM};
+use crate::server::{command_form, Server};
 use crate::{fixture, python, run_python};
 use chrono::{TimeZone, Utc};
 use classcred_engine::{Event, MemberId, Points, PointsAdjusted};
 use classcred_service::store::{save_item, ItemInput};
 use classcred_store::testing::TestDb;
-use classcred_store::{MemberKind, MemberRowId, Role};
+use classcred_store::Role;
 use serde_json::json;
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.timestamp_opt(1_700_001_000, 0).unwrap()
-}
-
-fn form(text: &str, user: &str) -> String {
-    format!(
-        "token=x&team_id={TEAM}&team_domain=cs101&channel_id=C0LAN2Q65&channel_name=general&user_id={user}\
-         &user_name=alice&command=%2Fcred&text={}&api_app_id=A0PNCHHK2&is_enterprise_install=false\
-         &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT061EG9R6%2F1%2Fabc&trigger_id=1.2.3",
-        percent_encode(text)
-    )
-}
-
-async fn join(s: &Server, uid: &str, role: Role) -> MemberRowId {
-    let mut tx = s.store.begin().await.unwrap();
-    let id = classcred_service::join_member(
-        &mut tx,
-        s.community(),
-        "slack",
-        &classcred_store::NewMember {
-            platform_user_id: uid.into(),
-            role,
-            kind: MemberKind::Human,
-            profile: Default::default(),
-        },
-        now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
 }
 
 fn item(name: &str, price: i64, approval: bool) -> ItemInput {
@@ -76,9 +47,9 @@ async fn store_command_buttons_and_block_actions_buy() {
         let b = db.backend();
         let s = Server::start(db, now(), true).await;
         let c = s.community().to_owned();
-        let admin = join(&s, "U0ADMIN01", Role::Admin).await;
-        join(&s, "U0INSTR01", Role::Instructor).await;
-        join(&s, "U0STUDENT1", Role::Student).await;
+        let admin = s.join("U0ADMIN01", Role::Admin, now()).await;
+        s.join("U0INSTR01", Role::Instructor, now()).await;
+        s.join("U0STUDENT1", Role::Student, now()).await;
         s.run_jobs().await;
         let mut tx = s.store.begin().await.unwrap();
         classcred_service::ingest(
@@ -121,7 +92,7 @@ async fn store_command_buttons_and_block_actions_buy() {
         .unwrap();
 
         // `/cred store`: the list, the balance and a Buy button per item.
-        let v = s.command(&form("store", "U0STUDENT1")).await;
+        let v = s.command(&command_form("store", "U0STUDENT1")).await;
         assert_eq!(v["response_type"], "ephemeral", "{b}");
         let text = v["text"].as_str().unwrap();
         assert!(
@@ -171,7 +142,7 @@ async fn store_command_buttons_and_block_actions_buy() {
         assert!(answer.contains("6 points left"), "{b}: {answer}");
 
         // The item needing approval: pending, and the Instructor and Admin get a notice.
-        let v = s.command(&form("buy 2", "U0STUDENT1")).await;
+        let v = s.command(&command_form("buy 2", "U0STUDENT1")).await;
         let t = v["text"].as_str().unwrap();
         assert!(t.contains("waits for an instructor"), "{b}: {t}");
         assert_eq!(spendable(&s, "U0STUDENT1").await, 3_000, "{b}");
@@ -193,7 +164,7 @@ async fn store_command_buttons_and_block_actions_buy() {
         assert_eq!(waiting, 2, "{b}: one notice per Instructor/Admin: {dms:?}");
 
         // Refusals say why; staff cannot buy; a forged action id buys nothing.
-        let t = s.command(&form("buy 1", "U0STUDENT1")).await["text"]
+        let t = s.command(&command_form("buy 1", "U0STUDENT1")).await["text"]
             .as_str()
             .unwrap()
             .to_string();
@@ -201,12 +172,12 @@ async fn store_command_buttons_and_block_actions_buy() {
             t.contains("it costs 4 points and you have 3 to spend"),
             "{b}: {t}"
         );
-        let t = s.command(&form("buy 1", "U0INSTR01")).await["text"]
+        let t = s.command(&command_form("buy 1", "U0INSTR01")).await["text"]
             .as_str()
             .unwrap()
             .to_string();
         assert!(t.contains("only students buy"), "{b}: {t}");
-        let t = s.command(&form("buy 99", "U0STUDENT1")).await["text"]
+        let t = s.command(&command_form("buy 99", "U0STUDENT1")).await["text"]
             .as_str()
             .unwrap()
             .to_string();
