@@ -30,6 +30,7 @@ pub mod identity;
 pub mod login;
 pub mod polls;
 pub mod privacy_requests;
+mod memo;
 mod process;
 mod queries;
 pub mod questions;
@@ -232,7 +233,13 @@ pub async fn unresolved_members(store: &Store, community_id: &CommunityId) -> Re
         .oldest_unprocessed_inbox()
         .await?
     {
-        Some(head) => match process::plan(&mut tx.for_community(community_id), head).await? {
+        Some(head) => match process::plan(
+            &mut tx.for_community(community_id),
+            head,
+            &mut memo::Memo::none(),
+        )
+        .await?
+        {
             process::Next::Defer { unknown, .. } => unknown,
             process::Next::Process { .. } => Vec::new(),
         },

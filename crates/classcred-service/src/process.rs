@@ -7,6 +7,7 @@ use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
 use classcred_store::{CommunityId, CommunityTx, MemberRowId, NewLedgerEntry, NewMessage, Store};
 
+use crate::memo::Memo;
 use crate::{
     settings, state, Fault, Payload, Result, ServiceError, MAX_INBOX_ATTEMPTS, MAX_PASSES,
     NOTICE_JOB, RESOLVE_MEMBERS_JOB,
@@ -158,7 +159,11 @@ pub(crate) enum Next {
 ///   role and kind are in place, and replay (which follows the processing order) sees the same;
 /// - a platform id with no member row that is not known as a non-member defers the row;
 /// - otherwise the row runs, with non-members left out.
-pub(crate) async fn plan(tx: &mut CommunityTx<'_, '_>, head: String) -> Result<Next> {
+pub(crate) async fn plan(
+    tx: &mut CommunityTx<'_, '_>,
+    head: String,
+    memo: &mut Memo,
+) -> Result<Next> {
     let community_id = tx.community_id().clone();
     let mut inbox_id = head;
     // One hop at most: a joining row never hops again.
@@ -198,9 +203,18 @@ pub(crate) async fn plan(tx: &mut CommunityTx<'_, '_>, head: String) -> Result<N
             if members.contains_key(pid) || unknown.iter().any(|u| u == pid.as_str()) {
                 continue;
             }
-            match tx.member_id_by_platform(pid.as_str()).await? {
+            let known = memo.member(pid.as_str()).cloned();
+            let found = match known {
+                Some(id) => Some(id),
+                None => tx
+                    .member_id_by_platform(pid.as_str())
+                    .await?
+                    .map(|id| id.to_string()),
+            };
+            match found {
                 Some(id) => {
-                    if join_first.is_none() {
+                    memo.keep_member(pid.as_str(), &id);
+                    if join_first.is_none() && !memo.joined(pid.as_str()) {
                         join_first = tx
                             .pending_inbox_by_event_id(
                                 &ev.platform,
@@ -208,6 +222,12 @@ pub(crate) async fn plan(tx: &mut CommunityTx<'_, '_>, head: String) -> Result<N
                             )
                             .await?
                             .filter(|j| *j != inbox_id);
+                        if join_first.is_none() {
+                            // Not pending (or this very row): processing is the only writer
+                            // of joining rows' state, and a member's joining row is never
+                            // queued again once processed.
+                            memo.keep_joined(pid.as_str());
+                        }
                     }
                     members.insert(pid.clone(), MemberId::new(id));
                 }
@@ -238,6 +258,7 @@ pub(crate) async fn plan(tx: &mut CommunityTx<'_, '_>, head: String) -> Result<N
 async fn run_engine(
     tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
+    memo: &mut Memo,
     step: impl Fn(&state::Recorded) -> Result<Outcome>,
 ) -> Result<Outcome> {
     let mut known = state::Recorded::default();
@@ -248,7 +269,14 @@ async fn run_engine(
             return Ok(outcome);
         }
         for q in missing {
-            let a = state::answer(tx, &q).await?;
+            let a = match memo.answer(&q) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = state::answer(tx, &q).await?;
+                    memo.keep_answer(&q, &a);
+                    a
+                }
+            };
             known.insert(q, a);
         }
     }
@@ -493,7 +521,13 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
         tx.rollback().await?;
         return Ok(Step::Idle);
     };
-    let next = match plan(&mut tx.for_community(community_id), head.clone()).await {
+    let next = match plan(
+        &mut tx.for_community(community_id),
+        head.clone(),
+        &mut Memo::none(),
+    )
+    .await
+    {
         Ok(next) => next,
         Err(e) => {
             tx.rollback().await?;
@@ -545,6 +579,7 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
         payload,
         &members,
         fault,
+        &mut Memo::none(),
     )
     .await
     {
@@ -603,9 +638,17 @@ async fn process_in(
     payload: Payload,
     members: &HashMap<MemberId, MemberId>,
     fault: Fault,
+    memo: &mut Memo,
 ) -> Result<Processed> {
     let community_id = tx.community_id().clone();
-    let settings = settings(tx, &community_id).await?;
+    let settings = match memo.settings() {
+        Some(s) => s.clone(),
+        None => {
+            let s = settings(tx, &community_id).await?;
+            memo.keep_settings(&s);
+            s
+        }
+    };
     let mut source = None;
     let mut channel = None;
     let outcome = match payload {
@@ -618,7 +661,8 @@ async fn process_in(
                 Some(e) => {
                     let event = map_members(&e, members);
                     let outcome =
-                        run_engine(tx, inbox_id, |s| Ok(apply(&settings, s, &event))).await?;
+                        run_engine(tx, inbox_id, memo, |s| Ok(apply(&settings, s, &event)))
+                            .await?;
                     record_message(tx, &event, &outcome).await?;
                     outcome
                 }
@@ -627,7 +671,7 @@ async fn process_in(
             }
         }
         Payload::CloseWeek(c) => {
-            run_engine(tx, inbox_id, |s| {
+            run_engine(tx, inbox_id, memo, |s| {
                 Ok(close_week(&settings, s, c.close_week, c.at)?)
             })
             .await?
@@ -642,6 +686,7 @@ async fn process_in(
         fault,
     )
     .await?;
+    memo.forget(&outcome);
     tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),
@@ -683,12 +728,16 @@ async fn process_batch(
     max: usize,
 ) -> Result<(usize, BatchEnd)> {
     let mut tx = store.begin().await?;
-    let started = std::time::Instant::now();
+    // The time budget counts from the first pick: a slow pick (PostgreSQL before its inbox
+    // statistics are refreshed, see `drain`) must not leave the batch no time for its rows.
+    let mut started = None::<std::time::Instant>;
     let mut n = 0;
     let mut end = BatchEnd::Full;
     // The first sequence number also takes the community's processing lock (see
-    // `next_event_seq`), held until the commit.
-    let mut seq = Some(tx.for_community(community_id).next_event_seq().await?);
+    // `next_event_seq`), held until the commit; the batch numbers its further rows itself
+    // and records the last number used before it commits.
+    let first_seq = tx.for_community(community_id).next_event_seq().await?;
+    let mut seq = first_seq;
     // The batch's rows in pick order, read with one query (then again when they run out):
     // the same rows, in the same order, as picking the oldest pending row before each one,
     // since nothing else processes this community while the batch holds its lock. A row
@@ -696,7 +745,8 @@ async fn process_batch(
     // is skipped when its turn comes.
     let mut heads = std::collections::VecDeque::new();
     let mut taken = std::collections::HashSet::new();
-    while n < max && started.elapsed() < BATCH_TIME {
+    let mut memo = Memo::for_batch();
+    while n < max && started.is_none_or(|t| t.elapsed() < BATCH_TIME) {
         while heads.front().is_some_and(|h| taken.contains(h)) {
             heads.pop_front();
         }
@@ -707,17 +757,15 @@ async fn process_batch(
                 .oldest_unprocessed_inbox_rows(want)
                 .await?
                 .into();
+            started.get_or_insert_with(std::time::Instant::now);
         }
         let Some(head) = heads.front().cloned() else {
             end = BatchEnd::Idle;
             break;
         };
-        let this_seq = match seq.take() {
-            Some(s) => s,
-            None => tx.for_community(community_id).next_event_seq().await?,
-        };
+        let this_seq = seq;
         let (inbox_id, payload, members) =
-            match plan(&mut tx.for_community(community_id), head).await? {
+            match plan(&mut tx.for_community(community_id), head, &mut memo).await? {
                 Next::Process {
                     inbox_id,
                     payload,
@@ -735,15 +783,22 @@ async fn process_batch(
             payload,
             &members,
             Fault::None,
+            &mut memo,
         )
         .await?;
         taken.insert(inbox_id);
         n += 1;
+        seq += 1;
     }
     if n == 0 {
         // Nothing processed: leave no sequence number taken.
         tx.rollback().await?;
     } else {
+        if seq - 1 > first_seq {
+            tx.for_community(community_id)
+                .set_event_seq(seq - 1)
+                .await?;
+        }
         tx.commit().await?;
         tracing::debug!(community_id = %community_id, rows = n, "inbox batch processed");
     }
@@ -761,7 +816,13 @@ pub async fn drain(store: &Store, community_id: &CommunityId) -> Result<usize> {
     let mut n = 0;
     loop {
         match process_batch(store, community_id, BATCH_ROWS).await {
-            Ok((done, BatchEnd::Full)) => n += done,
+            Ok((done, BatchEnd::Full)) => {
+                n += done;
+                // A backlog: make sure the planner knows it (PostgreSQL; throttled).
+                if let Err(e) = store.refresh_inbox_statistics().await {
+                    tracing::warn!(community_id = %community_id, error = %e, "inbox statistics not refreshed");
+                }
+            }
             Ok((done, BatchEnd::Idle)) => return Ok(n + done),
             Ok((done, BatchEnd::Deferred)) => {
                 n += done;

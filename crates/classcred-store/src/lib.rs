@@ -120,7 +120,13 @@ struct Inner {
     backend: Arc<dyn Backend>,
     master: MasterKey,
     clock: Arc<dyn Clock>,
+    /// When this process last refreshed the planner's statistics of the inbox
+    /// ([`Store::refresh_inbox_statistics`]).
+    inbox_analysed: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// Least time between two refreshes of the inbox statistics by one process.
+const INBOX_ANALYSE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The store: a connection pool, the backend's dialect, the master key and the clock.
 /// Cheap to clone.
@@ -240,6 +246,7 @@ impl Store {
                 backend,
                 master,
                 clock,
+                inbox_analysed: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -420,6 +427,35 @@ impl Store {
     }
 
     /// The raw pool, for tests and backend-specific maintenance.
+    /// Refresh PostgreSQL's statistics of the inbox when a backlog is being drained (at most
+    /// once a minute per process); returns whether it ran. Without fresh statistics (a burst
+    /// queued since the last analyse, or `autovacuum = off`) the planner believes almost no
+    /// row is pending and picks a batch by reading and sorting *every* pending row instead of
+    /// the head of `inbox_pick_order`: 84 ms per pick at 100,000 pending rows against 0.2 ms.
+    /// `ANALYZE` samples the table (~150 ms at 100,000 rows). SQLite needs none: without
+    /// statistics it reads the partial index in order. Never fails the caller's work: an error
+    /// is returned for logging only.
+    pub async fn refresh_inbox_statistics(&self) -> Result<bool> {
+        if self.inner.backend.name() != "postgres" {
+            return Ok(false);
+        }
+        {
+            let mut last = self
+                .inner
+                .inbox_analysed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < INBOX_ANALYSE_EVERY) {
+                return Ok(false);
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        sqlx::query("ANALYZE inbox")
+            .execute(&self.inner.pool)
+            .await?;
+        Ok(true)
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }

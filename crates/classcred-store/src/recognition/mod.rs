@@ -73,6 +73,7 @@ mod dashboard;
 mod members;
 mod pairs;
 mod processing;
+pub use processing::PICK_INBOX_ROWS_SQL;
 mod questions;
 mod records;
 mod reports;

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// The batch pick: a community's oldest pending rows, parked rows left out (`$2`: the attempts
+/// limit, `$3`: how many). Public for the query-plan test.
+pub const PICK_INBOX_ROWS_SQL: &str = "SELECT id FROM inbox WHERE community_id = $1 \
+     AND processed_at IS NULL AND attempts < $2 ORDER BY received_at, id LIMIT $3";
+
 impl CommunityTx<'_, '_> {
     /// Take the community's processing lock and the next event sequence number. Everything the
     /// engine reads afterwards in this transaction is current, and no other processing of the
@@ -18,6 +23,19 @@ impl CommunityTx<'_, '_> {
             what: "community",
             id: community_id.to_string(),
         })
+    }
+
+    /// Set the community's last event sequence number: a batch that took the lock with
+    /// [`Self::next_event_seq`] numbers its further rows itself and records the last number
+    /// used, once, before its commit. Never lowers it.
+    pub async fn set_event_seq(&mut self, seq: i64) -> Result<()> {
+        let community_id = &self.community_id.clone();
+        sqlx::query("UPDATE community SET event_seq = $2 WHERE id = $1 AND event_seq < $2")
+            .bind(community_id)
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// Mark an inbox row of a community processed at a position in the community's processing
@@ -105,10 +123,7 @@ impl CommunityTx<'_, '_> {
     /// batch rather than once per event keeps an event's cost flat in the backlog.)
     pub async fn oldest_unprocessed_inbox_rows(&mut self, limit: i64) -> Result<Vec<String>> {
         let community_id = &self.community_id.clone();
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM inbox WHERE community_id = $1 AND processed_at IS NULL AND attempts < $2 \
-             ORDER BY received_at, id LIMIT $3",
-        )
+        Ok(sqlx::query_scalar(PICK_INBOX_ROWS_SQL)
         .bind(community_id)
         .bind(INBOX_MAX_ATTEMPTS)
         .bind(limit)

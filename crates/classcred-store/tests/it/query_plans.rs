@@ -7,7 +7,8 @@
 
 use classcred_store::jobs::NewJob;
 use classcred_store::recognition::{
-    DISTINCT_GIVERS_SQL, DISTINCT_RECIPIENTS_SQL, HAS_RECOGNISED_SQL,
+    DISTINCT_GIVERS_SQL, DISTINCT_RECIPIENTS_SQL, HAS_RECOGNISED_SQL, INBOX_MAX_ATTEMPTS,
+    PICK_INBOX_ROWS_SQL,
 };
 use classcred_store::testing::TestDb;
 use classcred_store::{MemberKind, MemberRowId, Role, Store};
@@ -194,6 +195,46 @@ async fn a_job_claim_reads_the_head_of_the_claim_index() {
         // And the claim takes the oldest job first.
         let first = store.claim_job("w", 60_000).await.unwrap().unwrap();
         assert_eq!(first.payload["n"], 0, "{b}");
+        store.close().await;
+    }
+}
+
+/// Pending inbox rows of the pick check (a burst queued since the last analyse).
+const PENDING: usize = 3000;
+
+#[tokio::test]
+async fn a_backlog_pick_reads_the_head_of_the_pick_order_once_statistics_are_refreshed() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let store = db.store().await;
+        let c = community(&store, "Pick", "TPICK").await;
+        let mut tx = store.begin().await.unwrap();
+        let mut s = tx.for_community(&c);
+        for i in 0..PENDING {
+            s.insert_inbox("slack", &format!("E{i:05}"), "message", b"{}", 1_000 + i as i64)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // What a drain does when a batch comes back full; at most once a minute.
+        let ran = store.refresh_inbox_statistics().await.unwrap();
+        assert_eq!(ran, b == "postgres", "{b}: refreshed");
+        assert!(!store.refresh_inbox_statistics().await.unwrap(), "{b}: throttled");
+        let explain = explain(b, PICK_INBOX_ROWS_SQL);
+        let rows = sqlx::query(&explain)
+            .bind(c.as_str())
+            .bind(INBOX_MAX_ATTEMPTS)
+            .bind(500_i64)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let p = plan_text(b, &rows);
+        assert!(p.contains("inbox_pick_order"), "{b}:\n{p}");
+        // In pick order straight from the index: no sort of the pending rows.
+        assert!(
+            !p.contains("TEMP B-TREE") && !p.contains("Sort") && !p.contains("Bitmap"),
+            "{b}: the pick sorts the pending rows:\n{p}"
+        );
         store.close().await;
     }
 }
