@@ -28,9 +28,9 @@ pub mod governance;
 pub mod group_commit;
 pub mod identity;
 pub mod login;
+mod memo;
 pub mod polls;
 pub mod privacy_requests;
-mod memo;
 mod process;
 mod queries;
 pub mod questions;
@@ -48,7 +48,9 @@ use classcred_store::jobs::NewJob;
 use classcred_store::{CommunityId, InboxInsert, MemberRowId, NewMember, Store, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
-pub use process::{drain, process_next, process_step, Processed, Step, BATCH_ROWS};
+pub use process::{
+    drain, drain_one_batch, process_next, process_step, Processed, Step, BATCH_ROWS,
+};
 pub(crate) use process::{join_event_id, map_members, without_non_members};
 pub use queries::{leaderboard, member_summary, MemberSummary, Period};
 pub use replay::{replay, ReplayReport};

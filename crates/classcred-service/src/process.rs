@@ -661,8 +661,7 @@ async fn process_in(
                 Some(e) => {
                     let event = map_members(&e, members);
                     let outcome =
-                        run_engine(tx, inbox_id, memo, |s| Ok(apply(&settings, s, &event)))
-                            .await?;
+                        run_engine(tx, inbox_id, memo, |s| Ok(apply(&settings, s, &event))).await?;
                     record_message(tx, &event, &outcome).await?;
                     outcome
                 }
@@ -726,6 +725,7 @@ async fn process_batch(
     store: &Store,
     community_id: &CommunityId,
     max: usize,
+    budget: std::time::Duration,
 ) -> Result<(usize, BatchEnd)> {
     let mut tx = store.begin().await?;
     // The time budget counts from the first pick: a slow pick (PostgreSQL before its inbox
@@ -746,7 +746,7 @@ async fn process_batch(
     let mut heads = std::collections::VecDeque::new();
     let mut taken = std::collections::HashSet::new();
     let mut memo = Memo::for_batch();
-    while n < max && started.is_none_or(|t| t.elapsed() < BATCH_TIME) {
+    while n < max && started.is_none_or(|t| t.elapsed() < budget) {
         while heads.front().is_some_and(|h| taken.contains(h)) {
             heads.pop_front();
         }
@@ -805,6 +805,18 @@ async fn process_batch(
     Ok((n, end))
 }
 
+/// Process up to `max` pending rows of a community in one transaction, with no time budget,
+/// as one batch of [`drain`] does (tests show with it what a batch remembers across its rows;
+/// an error rolls the whole batch back). Returns how many were processed.
+pub async fn drain_one_batch(
+    store: &Store,
+    community_id: &CommunityId,
+    max: usize,
+) -> Result<usize> {
+    let (n, _) = process_batch(store, community_id, max, std::time::Duration::MAX).await?;
+    Ok(n)
+}
+
 /// Process every pending inbox row of a community, oldest first, until none is pending or
 /// the oldest waits for member resolution. Returns how many were processed.
 ///
@@ -815,7 +827,7 @@ async fn process_batch(
 pub async fn drain(store: &Store, community_id: &CommunityId) -> Result<usize> {
     let mut n = 0;
     loop {
-        match process_batch(store, community_id, BATCH_ROWS).await {
+        match process_batch(store, community_id, BATCH_ROWS, BATCH_TIME).await {
             Ok((done, BatchEnd::Full)) => {
                 n += done;
                 // A backlog: make sure the planner knows it (PostgreSQL; throttled).
