@@ -143,6 +143,8 @@ pub(crate) enum Next {
         inbox_id: String,
         payload: Payload,
         members: HashMap<MemberId, MemberId>,
+        /// The decrypted payload as stored (scrubbed when the row is marked processed).
+        plain: Vec<u8>,
     },
     /// The row mentions platform ids that were never looked up: they must be resolved (by
     /// the platform adapter, outside this transaction) before it can be processed.
@@ -175,6 +177,7 @@ pub(crate) async fn plan(
                 inbox_id,
                 payload,
                 members: HashMap::new(),
+                plain: ev.payload,
             });
         };
         let mut members = HashMap::new();
@@ -195,6 +198,7 @@ pub(crate) async fn plan(
                 inbox_id,
                 payload,
                 members,
+                plain: ev.payload,
             });
         }
         let mut unknown: Vec<String> = Vec::new();
@@ -249,6 +253,7 @@ pub(crate) async fn plan(
             inbox_id,
             payload,
             members,
+            plain: ev.payload,
         });
     }
     Err(ServiceError::Unsettled { inbox_id })
@@ -534,12 +539,13 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
             return Err(record_failure(store, community_id, &head, e).await);
         }
     };
-    let (inbox_id, payload, members) = match next {
+    let (inbox_id, payload, members, plain) = match next {
         Next::Process {
             inbox_id,
             payload,
             members,
-        } => (inbox_id, payload, members),
+            plain,
+        } => (inbox_id, payload, members, plain),
         Next::Defer { inbox_id, unknown } => {
             tx.rollback().await?;
             let mut tx = store.begin().await?;
@@ -576,7 +582,7 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
         &mut tx.for_community(community_id),
         &inbox_id,
         seq,
-        payload,
+        (payload, &plain),
         &members,
         fault,
         &mut Memo::none(),
@@ -635,7 +641,7 @@ async fn process_in(
     tx: &mut CommunityTx<'_, '_>,
     inbox_id: &str,
     seq: i64,
-    payload: Payload,
+    (payload, plain): (Payload, &[u8]),
     members: &HashMap<MemberId, MemberId>,
     fault: Fault,
     memo: &mut Memo,
@@ -686,7 +692,8 @@ async fn process_in(
     )
     .await?;
     memo.forget(&outcome);
-    tx.mark_inbox_processed_at_seq(inbox_id, seq).await?;
+    tx.mark_inbox_processed_scrubbed(inbox_id, seq, plain)
+        .await?;
     Ok(Processed {
         inbox_id: inbox_id.to_string(),
         seq,
@@ -764,13 +771,14 @@ async fn process_batch(
             break;
         };
         let this_seq = seq;
-        let (inbox_id, payload, members) =
+        let (inbox_id, payload, members, plain) =
             match plan(&mut tx.for_community(community_id), head, &mut memo).await? {
                 Next::Process {
                     inbox_id,
                     payload,
                     members,
-                } => (inbox_id, payload, members),
+                    plain,
+                } => (inbox_id, payload, members, plain),
                 Next::Defer { .. } => {
                     end = BatchEnd::Deferred;
                     break;
@@ -780,7 +788,7 @@ async fn process_batch(
             &mut tx.for_community(community_id),
             &inbox_id,
             this_seq,
-            payload,
+            (payload, &plain),
             &members,
             Fault::None,
             &mut memo,

@@ -58,6 +58,51 @@ impl CommunityTx<'_, '_> {
         self.scrub_inbox_row(community_id, inbox_id).await
     }
 
+    /// [`Self::mark_inbox_processed_at_seq`] for a row whose decrypted payload the caller
+    /// already holds (processing read it to run the event): the mark and the scrubbed payload
+    /// are written by one statement, instead of an update, a read and a second update.
+    pub async fn mark_inbox_processed_scrubbed(
+        &mut self,
+        inbox_id: &str,
+        seq: i64,
+        payload: &[u8],
+    ) -> Result<()> {
+        let community_id = &self.community_id.clone();
+        let scrubbed = match crate::erasure::scrub_payload(payload) {
+            Some(new) => {
+                let dek = self.data_key(community_id).await?;
+                let at = classcred_crypto::FieldRef {
+                    community_id: community_id.as_str(),
+                    table: "inbox",
+                    column: "payload_enc",
+                    row_id: inbox_id,
+                };
+                Some(dek.seal(at, &new))
+            }
+            None => None,
+        };
+        let q = match &scrubbed {
+            Some(_) => sqlx::query(
+                "UPDATE inbox SET processed_at = $2, seq = $3, attempts = attempts + 1, \
+                 last_error = NULL, payload_enc = $5 WHERE id = $1 AND community_id = $4",
+            ),
+            None => sqlx::query(
+                "UPDATE inbox SET processed_at = $2, seq = $3, attempts = attempts + 1, \
+                 last_error = NULL WHERE id = $1 AND community_id = $4",
+            ),
+        };
+        let mut q = q
+            .bind(inbox_id)
+            .bind(self.now_ms())
+            .bind(seq)
+            .bind(community_id);
+        if let Some(sealed) = scrubbed {
+            q = q.bind(sealed);
+        }
+        let done = q.execute(&mut *self.tx).await?;
+        crate::model::inbox::inbox_found(done.rows_affected(), inbox_id)
+    }
+
     /// Processed inbox events of a community in processing order, decrypted: one query for
     /// the whole list (the payloads are opened with the community key, fetched once).
     pub async fn processed_events(&mut self) -> Result<Vec<ProcessedEvent>> {
