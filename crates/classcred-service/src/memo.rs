@@ -17,6 +17,8 @@
 use std::collections::{HashMap, HashSet};
 
 use classcred_engine::{CommunitySettings, IdempotencyKey, MemberId, Outcome};
+use classcred_store::jobs::NewJob;
+use classcred_store::{CommunityTx, NewFeedItem};
 
 use crate::state::{Answer, Question};
 
@@ -32,6 +34,10 @@ pub(crate) struct Memo {
     joined: HashSet<String>,
     /// Whether to remember at all (false: one row alone, nothing to share).
     enabled: bool,
+    /// Writes nothing in processing reads back (feed items, notice jobs), kept to be written
+    /// together with one statement per kind ([`Memo::flush`]) before the commit.
+    feed: Vec<NewFeedItem>,
+    jobs: Vec<NewJob>,
 }
 
 impl Memo {
@@ -88,6 +94,29 @@ impl Memo {
         if self.enabled {
             self.joined.insert(platform_id.to_string());
         }
+    }
+
+    /// Keep a feed item to write at [`Memo::flush`].
+    pub(crate) fn write_feed(&mut self, item: NewFeedItem) {
+        self.feed.push(item);
+    }
+
+    /// Keep a job to queue at [`Memo::flush`].
+    pub(crate) fn write_job(&mut self, job: NewJob) {
+        self.jobs.push(job);
+    }
+
+    /// Write the kept feed items and jobs, in the order they were kept. Must run before the
+    /// transaction commits (a memo dropped with writes kept is a bug: they would be lost).
+    pub(crate) async fn flush(&mut self, tx: &mut CommunityTx<'_, '_>) -> crate::Result<()> {
+        if !self.feed.is_empty() {
+            tx.insert_feed_items(&std::mem::take(&mut self.feed))
+                .await?;
+        }
+        if !self.jobs.is_empty() {
+            tx.enqueue_many(&std::mem::take(&mut self.jobs)).await?;
+        }
+        Ok(())
     }
 
     /// Forget every answer `outcome` may have changed (called once the outcome is written).

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use classcred_engine::{apply, close_week, Event, FeedItem, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{CommunityId, CommunityTx, MemberRowId, NewLedgerEntry, NewMessage, Store};
+use classcred_store::{
+    CommunityId, CommunityTx, MemberRowId, NewFeedItem, NewLedgerEntry, NewMessage, Store,
+};
 
 use crate::memo::Memo;
 use crate::{
@@ -309,6 +311,7 @@ async fn write_outcome(
     source: Option<&str>,
     channel: Option<&str>,
     fault: Fault,
+    memo: &mut Memo,
 ) -> Result<()> {
     let community_id = tx.community_id().clone();
     // One multi-row insert for the outcome's entries; the store updates the maintained
@@ -387,7 +390,7 @@ async fn write_outcome(
     crate::store::write_store_outcome(tx, outcome).await?;
     crate::polls::write_poll_outcome(tx, outcome).await?;
     for item in &outcome.feed {
-        write_feed_item(tx, item).await?;
+        memo.write_feed(feed_item(item)?);
     }
     for q in &outcome.questions {
         tx.upsert_question(&crate::questions::upsert(q)?).await?;
@@ -413,12 +416,12 @@ async fn write_outcome(
         }
         let mut job = NewJob::new(NOTICE_JOB, payload);
         job.community_id = Some(community_id.clone());
-        tx.enqueue(&job).await?;
+        memo.write_job(job);
     }
     Ok(())
 }
 
-async fn write_feed_item(tx: &mut CommunityTx<'_, '_>, item: &FeedItem) -> Result<()> {
+fn feed_item(item: &FeedItem) -> Result<NewFeedItem> {
     let payload = serde_json::to_value(&item.kind)?;
     let kind = payload
         .get("type")
@@ -429,14 +432,12 @@ async fn write_feed_item(tx: &mut CommunityTx<'_, '_>, item: &FeedItem) -> Resul
         classcred_engine::Audience::Member(m) => Some(row(m)?),
         classcred_engine::Audience::Community => None,
     };
-    tx.insert_feed_item(
-        member.as_ref(),
-        &kind,
-        &payload.to_string(),
-        item.occurred_at.timestamp_millis(),
-    )
-    .await?;
-    Ok(())
+    Ok(NewFeedItem {
+        member_id: member,
+        kind,
+        payload: payload.to_string(),
+        occurred_at: item.occurred_at.timestamp_millis(),
+    })
 }
 
 /// The platform message an event is about.
@@ -578,17 +579,25 @@ pub async fn process_step(store: &Store, community_id: &CommunityId, fault: Faul
             });
         }
     };
-    match process_in(
+    let mut memo = Memo::none();
+    let done = match process_in(
         &mut tx.for_community(community_id),
         &inbox_id,
         seq,
         (payload, &plain),
         &members,
         fault,
-        &mut Memo::none(),
+        &mut memo,
     )
     .await
     {
+        Ok(processed) => memo
+            .flush(&mut tx.for_community(community_id))
+            .await
+            .map(|()| processed),
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(processed) => {
             tx.commit().await?;
             tracing::debug!(
@@ -689,6 +698,7 @@ async fn process_in(
         source.as_deref(),
         channel.as_deref(),
         fault,
+        memo,
     )
     .await?;
     memo.forget(&outcome);
@@ -802,6 +812,7 @@ async fn process_batch(
         // Nothing processed: leave no sequence number taken.
         tx.rollback().await?;
     } else {
+        memo.flush(&mut tx.for_community(community_id)).await?;
         if seq - 1 > first_seq {
             tx.for_community(community_id)
                 .set_event_seq(seq - 1)

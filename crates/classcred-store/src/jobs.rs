@@ -139,6 +139,42 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// [`Tx::enqueue`] for many jobs, one statement per 100 (a processing batch queues its
+    /// rows' notices together). A job that a unique key makes a duplicate is skipped, as
+    /// [`Tx::enqueue`] skips it.
+    pub async fn enqueue_many(&mut self, jobs: &[NewJob]) -> Result<()> {
+        const COLS: usize = 12;
+        let now = self.now_ms();
+        for chunk in jobs.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO job (id, kind, community_id, payload, dedupe_key, coalesce_key, \
+                 state, attempts, max_attempts, run_at, created_at, updated_at) VALUES ",
+            );
+            crate::push_value_rows(&mut sql, chunk.len(), COLS);
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut q = sqlx::query(&sql);
+            for job in chunk {
+                q = q
+                    .bind(new_id())
+                    .bind(&job.kind)
+                    .bind(&job.community_id)
+                    .bind(serde_json::to_string(&job.payload)?)
+                    .bind(&job.dedupe_key)
+                    .bind(&job.coalesce_key)
+                    .bind("queued")
+                    .bind(0_i64)
+                    .bind(job.max_attempts.max(1))
+                    .bind(job.run_at.unwrap_or(now))
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Enqueue a job on its own (for work that follows no other change).
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<String>> {

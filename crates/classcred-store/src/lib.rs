@@ -128,6 +128,22 @@ struct Inner {
 /// Least time between two refreshes of the inbox statistics by one process.
 const INBOX_ANALYSE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Append `rows` parenthesised groups of `cols` numbered placeholders (`($1,$2),($3,$4)`) to
+/// a multi-row `INSERT … VALUES `.
+pub(crate) fn push_value_rows(sql: &mut String, rows: usize, cols: usize) {
+    use std::fmt::Write as _;
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(" } else { ",(" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push(',');
+            }
+            let _ = write!(sql, "${}", i * cols + c + 1);
+        }
+        sql.push(')');
+    }
+}
+
 /// The store: a connection pool, the backend's dialect, the master key and the clock.
 /// Cheap to clone.
 #[derive(Clone)]

@@ -182,6 +182,17 @@ pub struct Member {
     pub updated_at: i64,
 }
 
+/// A feed item to write (see [`crate::CommunityTx::insert_feed_items`]).
+#[derive(Debug, Clone)]
+pub struct NewFeedItem {
+    /// The member it is for; `None`: the community's feed.
+    pub member_id: Option<MemberRowId>,
+    pub kind: String,
+    /// JSON.
+    pub payload: String,
+    pub occurred_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub platform_message_id: String,

@@ -192,6 +192,33 @@ impl CommunityTx<'_, '_> {
         Ok(())
     }
 
+    /// Many feed items with one statement per 200 (a processing batch writes its rows' items
+    /// together): the same rows as [`Self::insert_feed_item`] for each, ids in order.
+    pub async fn insert_feed_items(&mut self, items: &[crate::NewFeedItem]) -> Result<()> {
+        const COLS: usize = 7;
+        let community_id = &self.community_id.clone();
+        let now = self.now_ms();
+        for chunk in items.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO feed_item (id, community_id, member_id, kind, payload, occurred_at, created_at) VALUES ",
+            );
+            crate::push_value_rows(&mut sql, chunk.len(), COLS);
+            let mut q = sqlx::query(&sql);
+            for item in chunk {
+                q = q
+                    .bind(new_id())
+                    .bind(community_id)
+                    .bind(item.member_id.as_ref())
+                    .bind(&item.kind)
+                    .bind(&item.payload)
+                    .bind(item.occurred_at)
+                    .bind(now);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     /// Feed items, newest first: one member's (`Some`) or the community's (`None`).
     pub async fn feed(
         &mut self,
