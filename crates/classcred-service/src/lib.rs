@@ -30,6 +30,7 @@ pub mod identity;
 pub mod login;
 mod memo;
 pub mod polls;
+mod prefetch;
 pub mod privacy_requests;
 mod process;
 mod queries;

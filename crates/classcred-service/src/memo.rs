@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use classcred_engine::{CommunitySettings, IdempotencyKey, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
-use classcred_store::{CommunityTx, NewFeedItem};
+use classcred_store::{CommunityTx, InboxEvent, NewFeedItem};
 
 use crate::state::{Answer, Question};
 
@@ -38,6 +38,11 @@ pub(crate) struct Memo {
     /// together with one statement per kind ([`Memo::flush`]) before the commit.
     feed: Vec<NewFeedItem>,
     jobs: Vec<NewJob>,
+    /// Every badge instance held, for members whose badges were read for the batch
+    /// ([`crate::prefetch`]): answers `HasBadge` for any badge and instance.
+    badges: HashMap<MemberId, HashSet<(String, String)>>,
+    /// Inbox rows read for the batch, by inbox id, taken when their row runs.
+    events: HashMap<String, InboxEvent>,
 }
 
 impl Memo {
@@ -54,8 +59,40 @@ impl Memo {
         Self::default()
     }
 
-    pub(crate) fn answer(&self, q: &Question) -> Option<&Answer> {
-        self.answers.get(q)
+    pub(crate) fn answer(&self, q: &Question) -> Option<Answer> {
+        if let Some(a) = self.answers.get(q) {
+            return Some(a.clone());
+        }
+        match q {
+            Question::HasBadge(m, b, i) => self
+                .badges
+                .get(m)
+                .map(|held| Answer::Flag(held.contains(&(b.as_str().to_owned(), i.clone())))),
+            _ => None,
+        }
+    }
+
+    /// Remember every badge instance a member holds (read for the batch).
+    pub(crate) fn keep_badges(&mut self, member: MemberId, held: HashSet<(String, String)>) {
+        if self.enabled {
+            self.badges.insert(member, held);
+        }
+    }
+
+    /// Keep an inbox row read for the batch.
+    pub(crate) fn keep_event(&mut self, ev: InboxEvent) {
+        if self.enabled {
+            self.events.insert(ev.id.clone(), ev);
+        }
+    }
+
+    /// The inbox row read for the batch, once.
+    pub(crate) fn take_event(&mut self, inbox_id: &str) -> Option<InboxEvent> {
+        self.events.remove(inbox_id)
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
     }
 
     pub(crate) fn keep_answer(&mut self, q: &Question, a: &Answer) {
@@ -129,6 +166,9 @@ impl Memo {
         }
         let touched = Touched::of(outcome);
         self.answers.retain(|q, _| !touched.changes(q));
+        for (m, _, _) in &touched.badges {
+            self.badges.remove(*m);
+        }
     }
 }
 

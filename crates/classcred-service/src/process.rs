@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// Every member reference of an event.
-fn member_refs(e: &Event) -> Vec<&MemberId> {
+pub(crate) fn member_refs(e: &Event) -> Vec<&MemberId> {
     match e {
         Event::MessagePosted(m) => std::iter::once(&m.author).chain(&m.mentions).collect(),
         Event::MessageEdited(m) => std::iter::once(&m.author).chain(&m.mentions).collect(),
@@ -172,7 +172,10 @@ pub(crate) async fn plan(
     let mut inbox_id = head;
     // One hop at most: a joining row never hops again.
     for _ in 0..2 {
-        let ev = tx.inbox_event(&inbox_id).await?;
+        let ev = match memo.take_event(&inbox_id) {
+            Some(ev) => ev,
+            None => tx.inbox_event(&inbox_id).await?,
+        };
         let payload = serde_json::from_slice::<Payload>(&ev.payload)?;
         let Payload::Event(event) = &payload else {
             return Ok(Next::Process {
@@ -277,7 +280,7 @@ async fn run_engine(
         }
         for q in missing {
             let a = match memo.answer(&q) {
-                Some(a) => a.clone(),
+                Some(a) => a,
                 None => {
                     let a = state::answer(tx, &q).await?;
                     memo.keep_answer(&q, &a);
@@ -441,7 +444,7 @@ fn feed_item(item: &FeedItem) -> Result<NewFeedItem> {
 }
 
 /// The platform message an event is about.
-fn message_ref(e: &Event) -> Option<&str> {
+pub(crate) fn message_ref(e: &Event) -> Option<&str> {
     match e {
         Event::MessagePosted(m) => Some(&m.platform_message_id),
         Event::MessageEdited(m) => Some(&m.platform_message_id),
@@ -775,6 +778,9 @@ async fn process_batch(
                 .await?
                 .into();
             started.get_or_insert_with(std::time::Instant::now);
+            let ahead: Vec<String> = heads.iter().cloned().collect();
+            crate::prefetch::prefetch(&mut tx.for_community(community_id), &mut memo, &ahead)
+                .await?;
         }
         let Some(head) = heads.front().cloned() else {
             end = BatchEnd::Idle;

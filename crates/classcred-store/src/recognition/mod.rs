@@ -72,6 +72,8 @@ mod aggregates;
 mod dashboard;
 mod members;
 mod pairs;
+mod prefetch;
+pub use prefetch::MemberFacts;
 mod processing;
 pub use processing::PICK_INBOX_ROWS_SQL;
 mod questions;
