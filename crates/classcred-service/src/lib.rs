@@ -29,6 +29,7 @@ pub mod group_commit;
 pub mod identity;
 pub mod login;
 mod memo;
+mod memo_ledger;
 pub mod polls;
 mod prefetch;
 pub mod privacy_requests;

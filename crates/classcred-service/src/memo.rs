@@ -20,6 +20,7 @@ use classcred_engine::{CommunitySettings, IdempotencyKey, MemberId, Outcome};
 use classcred_store::jobs::NewJob;
 use classcred_store::{CommunityTx, InboxEvent, NewFeedItem};
 
+use crate::memo_ledger::LedgerMemo;
 use crate::state::{Answer, Question};
 
 /// Answers remembered across the rows of one batch.
@@ -43,6 +44,8 @@ pub(crate) struct Memo {
     badges: HashMap<MemberId, HashSet<(String, String)>>,
     /// Inbox rows read for the batch, by inbox id, taken when their row runs.
     events: HashMap<String, InboxEvent>,
+    /// Ledger sums read for the batch, kept exact as rows add entries.
+    ledger: LedgerMemo,
 }
 
 impl Memo {
@@ -68,8 +71,13 @@ impl Memo {
                 .badges
                 .get(m)
                 .map(|held| Answer::Flag(held.contains(&(b.as_str().to_owned(), i.clone())))),
-            _ => None,
+            _ => self.ledger.answer(q),
         }
+    }
+
+    /// The ledger sums of the batch, to cover more givers and members (when enabled).
+    pub(crate) fn ledger_mut(&mut self) -> Option<&mut LedgerMemo> {
+        self.enabled.then_some(&mut self.ledger)
     }
 
     /// Remember every badge instance a member holds (read for the batch).
@@ -163,6 +171,9 @@ impl Memo {
         }
         if outcome.settings.is_some() {
             self.settings = None;
+        }
+        for e in &outcome.entries {
+            self.ledger.add(e);
         }
         let touched = Touched::of(outcome);
         self.answers.retain(|q, _| !touched.changes(q));

@@ -7,7 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use classcred_engine::{Event, MemberId, MemberInfo, Points};
+use classcred_engine::time::{IsoWeek, QuotaDay};
+use classcred_engine::{MemberId, MemberInfo};
 use classcred_store::{CommunityTx, MemberRowId};
 
 use crate::memo::Memo;
@@ -29,13 +30,14 @@ pub(crate) async fn prefetch(
     let mut platform_ids: Vec<String> = Vec::new();
     let mut seen_pids: HashSet<String> = HashSet::new();
     let mut message_ids: Vec<String> = Vec::new();
-    let mut pairs: Vec<(String, String)> = Vec::new();
     let mut platforms: HashSet<String> = HashSet::new();
+    let mut times: Vec<chrono::DateTime<chrono::Utc>> = Vec::new();
     for ev in &events {
         // A payload that does not parse fails its own row (plan reads it again): nothing to
         // read ahead for it.
         if let Ok(Payload::Event(e)) = serde_json::from_slice::<Payload>(&ev.payload) {
             platforms.insert(ev.platform.clone());
+            times.push(e.occurred_at());
             for pid in member_refs(&e) {
                 if seen_pids.insert(pid.to_string()) {
                     platform_ids.push(pid.to_string());
@@ -43,26 +45,6 @@ pub(crate) async fn prefetch(
             }
             if let Some(m) = message_ref(&e) {
                 message_ids.push(m.to_string());
-            }
-            match &e {
-                Event::MessagePosted(m) => {
-                    pairs.extend(
-                        m.mentions
-                            .iter()
-                            .map(|r| (m.author.to_string(), r.to_string())),
-                    );
-                }
-                Event::MessageEdited(m) => {
-                    pairs.extend(
-                        m.mentions
-                            .iter()
-                            .map(|r| (m.author.to_string(), r.to_string())),
-                    );
-                }
-                Event::ReactionAdded(r) | Event::ReactionRemoved(r) => {
-                    pairs.push((r.reactor.to_string(), r.message_author.to_string()));
-                }
-                _ => {}
             }
         }
     }
@@ -111,14 +93,9 @@ pub(crate) async fn prefetch(
             &Question::Level(m.clone()),
             &Answer::Count(u32::try_from(f.level.max(0)).unwrap_or(u32::MAX)),
         );
-        memo.keep_answer(
-            &Question::Earned(m.clone()),
-            &Answer::Points(Points::from_thousandths(f.earned_milli)),
-        );
-        memo.keep_answer(
-            &Question::Spendable(m),
-            &Answer::Points(Points::from_thousandths(f.spendable_milli)),
-        );
+        if let Some(ledger) = memo.ledger_mut() {
+            ledger.cover_points(m, f.earned_milli, f.spendable_milli);
+        }
     }
     let mut held: HashMap<MemberId, HashSet<(String, String)>> = ids
         .iter()
@@ -132,29 +109,59 @@ pub(crate) async fn prefetch(
     for (m, set) in held {
         memo.keep_badges(m, set);
     }
-    // Award pairs: counts per member on each side, and the pairs the rows name.
+    // Award pairs of those members, and what they gave on the rows' days and weeks.
     let all_pairs = tx.award_pairs_of(&ids).await?;
-    let mut gives: HashMap<&str, u32> = HashMap::new();
-    let mut receives: HashMap<&str, u32> = HashMap::new();
-    let mut exists: HashSet<(&str, &str)> = HashSet::new();
-    for (g, r) in &all_pairs {
-        *gives.entry(g.as_str()).or_default() += 1;
-        *receives.entry(r.as_str()).or_default() += 1;
-        exists.insert((g.as_str(), r.as_str()));
-    }
-    for id in &ids {
-        let n =
-            |map: &HashMap<&str, u32>| Answer::Count(map.get(id.as_str()).copied().unwrap_or(0));
-        memo.keep_answer(&Question::DistinctRecipients(engine_id(id)), &n(&gives));
-        memo.keep_answer(&Question::DistinctGivers(engine_id(id)), &n(&receives));
-    }
-    for (g, r) in pairs {
-        if let (Some(g), Some(r)) = (row_of.get(&g), row_of.get(&r)) {
-            memo.keep_answer(
-                &Question::HasRecognised(engine_id(g), engine_id(r)),
-                &Answer::Flag(exists.contains(&(g.as_str(), r.as_str()))),
-            );
+    let settings = match memo.settings() {
+        Some(s) => s.clone(),
+        None => {
+            let s = crate::settings(tx, &community_id).await?;
+            memo.keep_settings(&s);
+            s
         }
+    };
+    let tz = &settings.timezone;
+    let mut days: Vec<QuotaDay> = Vec::new();
+    let mut weeks: Vec<IsoWeek> = Vec::new();
+    for at in &times {
+        let day = QuotaDay::of(*at, tz);
+        // A five-day streak looks four days either side.
+        for k in -4..=4 {
+            days.push(day.plus_days(k));
+        }
+        weeks.push(IsoWeek::of(*at, tz));
+    }
+    days.sort();
+    days.dedup();
+    weeks.sort();
+    weeks.dedup();
+    let day_of: HashMap<String, QuotaDay> = days.iter().map(|d| (d.to_string(), *d)).collect();
+    let week_of: HashMap<String, IsoWeek> = weeks.iter().map(|w| (w.to_string(), *w)).collect();
+    let day_keys: Vec<String> = day_of.keys().cloned().collect();
+    let week_keys: Vec<String> = week_of.keys().cloned().collect();
+    let by_day = tx
+        .giving_by_day(&ids, &day_keys)
+        .await?
+        .into_iter()
+        .filter_map(|(g, d, units, gave)| Some((engine_id(&g), *day_of.get(&d)?, units, gave)))
+        .collect();
+    let fire = tx
+        .fire_by_week(&ids, &week_keys)
+        .await?
+        .into_iter()
+        .filter_map(|(g, r, w, units)| {
+            Some((engine_id(&g), engine_id(&r), *week_of.get(&w)?, units))
+        })
+        .collect();
+    if let Some(ledger) = memo.ledger_mut() {
+        let members: Vec<MemberId> = ids.iter().map(engine_id).collect();
+        ledger.cover_pairs(
+            &members,
+            all_pairs
+                .iter()
+                .map(|(g, r)| (engine_id(g), engine_id(r)))
+                .collect(),
+        );
+        ledger.cover_giving(&members, &days, &weeks, by_day, fire);
     }
     // The messages the rows are about (a new post has no record yet).
     message_ids.sort();

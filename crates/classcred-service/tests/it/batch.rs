@@ -7,21 +7,24 @@ use crate::service::settings;
 
 use chrono::{DateTime, Duration, Utc};
 use classcred_engine::{
-    CommunitySettings, Event, MemberId, MessageDeleted, MessageEdited, Role as EngineRole,
-    RoleChanged, SettingsChanged,
+    CommunitySettings, Event, MemberId, MessageDeleted, MessageEdited, Points, PurchaseRequested,
+    Role as EngineRole, RoleChanged, SettingsChanged,
 };
+use classcred_service::store::{save_item, ItemInput};
 use classcred_service::{drain_one_batch, member_summary, process_next, replay, Fault};
 use classcred_store::testing::TestDb;
 use classcred_store::Role;
 use common::*;
 
-const MEMBERS: [&str; 5] = ["UADM", "UA", "UB", "UC", "UD"];
+const MEMBERS: [&str; 15] = [
+    "UADM", "UA", "UB", "UC", "UD", "U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9", "U10",
+];
 
 /// A stream in which later rows depend on what earlier rows changed, in every kind of answer
 /// the batch remembers: quota and gift tax (ledger), a message edited twice and one deleted
 /// (messages, reactions), a reaction taken back, a member made Instructor (member), the daily
 /// quota lowered (settings), levels and badges reached (their notices and feed items).
-fn stream(t: DateTime<Utc>) -> Vec<Event> {
+fn stream(t: DateTime<Utc>, item: &str) -> Vec<Event> {
     let m = |s: &str| MemberId::new(s);
     let mut lowered: CommunitySettings =
         CommunitySettings::from_json(&settings().to_string()).unwrap();
@@ -83,8 +86,26 @@ fn stream(t: DateTime<Utc>) -> Vec<Event> {
             occurred_at: min(15),
         }),
     ]);
-    // The next week: UB's points pass level thresholds and earn badges, one row at a time.
-    for d in 7..10 {
+    // UD spends what it earned in this batch: the price is more than it had before.
+    v.push(Event::PurchaseRequested(PurchaseRequested {
+        purchase_id: format!("purchase-of-{item}"),
+        member: m("UD"),
+        item_id: item.into(),
+        occurred_at: min(17),
+    }));
+    // Ten classmates recognise UD, and UB recognises ten: "recognised by ten" and "gave to
+    // ten" are reached at the tenth distinct person.
+    for (i, s) in MEMBERS[5..].iter().enumerate() {
+        let at = t + Duration::days(5) + Duration::minutes(i as i64);
+        v.push(post(&format!("r{i}"), s, &["UD"], 1, at));
+    }
+    for (i, s) in MEMBERS[5..].iter().enumerate() {
+        // One a day: the daily quota is 1 now.
+        let at = t + Duration::days(6 + i as i64);
+        v.push(post(&format!("g{i}"), "UB", &[s], 1, at));
+    }
+    // Later: UB's points pass level thresholds and earn badges, one row at a time.
+    for d in 17..20 {
         for (i, giver) in ["UA", "UC", "UD"].iter().enumerate() {
             let id = format!("d{d}.{i}");
             v.push(post(
@@ -140,10 +161,41 @@ async fn a_batch_remembers_only_what_no_row_changed() {
             .unwrap()
             .is_some()
         {}
-        let events = stream(at(2026, 3, 2, 9, 0, 0));
-        for (i, e) in events.iter().enumerate() {
+        let mut items = Vec::new();
+        for w in [&batched, &alone] {
+            let admin = member_summary(&w.store, &w.community, "UADM")
+                .await
+                .unwrap()
+                .unwrap()
+                .member_id;
+            let (item, _) = save_item(
+                &w.store,
+                &w.community,
+                &admin,
+                None,
+                ItemInput {
+                    name: "Pen".into(),
+                    description: String::new(),
+                    price: Points::from_whole(5),
+                    stock: None,
+                    per_student_limit: None,
+                    available_from: None,
+                    available_until: None,
+                    needs_approval: false,
+                    enabled: true,
+                    archived: false,
+                },
+                at(2026, 3, 1, 9, 0, 0),
+            )
+            .await
+            .unwrap();
+            items.push(item);
+        }
+        let t = at(2026, 3, 2, 9, 0, 0);
+        let events = stream(t, &items[0]);
+        for (i, (e, f)) in events.iter().zip(stream(t, &items[1])).enumerate() {
             assert!(deliver(&batched, &format!("A{i}"), e).await);
-            assert!(deliver(&alone, &format!("B{i}"), e).await);
+            assert!(deliver(&alone, &format!("B{i}"), &f).await);
         }
         // One batch, however long it takes (a drain's batch also stops after 250 ms).
         assert_eq!(
@@ -194,6 +246,18 @@ async fn a_batch_remembers_only_what_no_row_changed() {
             .unwrap()
             .unwrap();
         assert!(ub.level > 0 && !ub.badges.is_empty(), "{b}: {ub:?}");
+        let ud = member_summary(&batched.store, &batched.community, "UD")
+            .await
+            .unwrap()
+            .unwrap();
+        let has = |m: &classcred_service::MemberSummary, badge: &str| {
+            m.badges.iter().any(|(id, _)| id == badge)
+        };
+        assert!(
+            has(&ud, "recognised_by_10") && has(&ub, "gave_to_10"),
+            "{b}: {ud:?} {ub:?}"
+        );
+        assert!(ud.spendable < ud.earned, "{b}: UD bought the pen: {ud:?}");
         for w in [&batched, &alone] {
             let report = replay(&w.store, &w.community, |_, _| {}).await.unwrap();
             assert!(report.matches(), "{b}: {:?}", report.differences);

@@ -258,4 +258,85 @@ impl CommunityTx<'_, '_> {
         }
         Ok(out)
     }
+
+    /// Per giver and quota day, over these givers and days: the quota units used (as the
+    /// engine's `quota_used` sums them) and whether an award was given (its `gave_on`):
+    /// `(giver, day, units, gave)`. Reads the `ledger_giver_day` index for the days asked only.
+    pub async fn giving_by_day(
+        &mut self,
+        givers: &[MemberRowId],
+        days: &[String],
+    ) -> Result<Vec<(MemberRowId, String, i64, bool)>> {
+        let community_id = &self.community_id.clone();
+        let mut out = Vec::new();
+        if days.is_empty() {
+            return Ok(out);
+        }
+        for chunk in givers.chunks(IN_CHUNK.saturating_sub(days.len()).max(1)) {
+            let sql = format!(
+                "SELECT giver_member_id, quota_day, CAST(COALESCE(SUM(quota_units), 0) AS BIGINT) AS units, \
+                 CAST(SUM(CASE WHEN kind = 'award' THEN 1 ELSE 0 END) AS BIGINT) AS awards \
+                 FROM ledger_entry WHERE community_id = $1 AND giver_member_id IN ({}) \
+                 AND quota_day IN ({}) GROUP BY giver_member_id, quota_day",
+                placeholders(2, chunk.len()),
+                placeholders(2 + chunk.len(), days.len())
+            );
+            let mut q = sqlx::query(&sql).bind(community_id);
+            for g in chunk {
+                q = q.bind(g);
+            }
+            for d in days {
+                q = q.bind(d);
+            }
+            for row in q.fetch_all(&mut *self.tx).await? {
+                out.push((
+                    row.try_get("giver_member_id")?,
+                    row.try_get("quota_day")?,
+                    row.try_get("units")?,
+                    row.try_get::<i64, _>("awards")? > 0,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fire units per giver, recipient and ISO week, over these givers and weeks (as the
+    /// engine's `weekly_fire` sums them): `(giver, recipient, week, units)`. Reads the
+    /// `ledger_giver_week` index for the weeks asked only.
+    pub async fn fire_by_week(
+        &mut self,
+        givers: &[MemberRowId],
+        weeks: &[String],
+    ) -> Result<Vec<(MemberRowId, MemberRowId, String, i64)>> {
+        let community_id = &self.community_id.clone();
+        let mut out = Vec::new();
+        if weeks.is_empty() {
+            return Ok(out);
+        }
+        for chunk in givers.chunks(IN_CHUNK.saturating_sub(weeks.len()).max(1)) {
+            let sql = format!(
+                "SELECT giver_member_id, member_id, iso_week, CAST(COALESCE(SUM(fire_units), 0) AS BIGINT) AS units \
+                 FROM ledger_entry WHERE community_id = $1 AND giver_member_id IN ({}) \
+                 AND iso_week IN ({}) GROUP BY giver_member_id, iso_week, member_id",
+                placeholders(2, chunk.len()),
+                placeholders(2 + chunk.len(), weeks.len())
+            );
+            let mut q = sqlx::query(&sql).bind(community_id);
+            for g in chunk {
+                q = q.bind(g);
+            }
+            for w in weeks {
+                q = q.bind(w);
+            }
+            for row in q.fetch_all(&mut *self.tx).await? {
+                out.push((
+                    row.try_get("giver_member_id")?,
+                    row.try_get("member_id")?,
+                    row.try_get("iso_week")?,
+                    row.try_get("units")?,
+                ));
+            }
+        }
+        Ok(out)
+    }
 }
