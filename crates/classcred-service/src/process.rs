@@ -138,6 +138,10 @@ pub(crate) fn join_event_id(community_id: &CommunityId, platform_user_id: &str) 
 }
 
 /// What processing does next in a community.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per processed row, moved once into processing"
+)]
 pub(crate) enum Next {
     /// Process this row; `members` maps every platform id of the event that is a member to
     /// its member id (ids that are not members are absent).
