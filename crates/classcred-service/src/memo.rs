@@ -177,8 +177,12 @@ impl Memo {
         }
         let touched = Touched::of(outcome);
         self.answers.retain(|q, _| !touched.changes(q));
-        for (m, _, _) in &touched.badges {
-            self.badges.remove(*m);
+        // A badge won joins the holder's known badges (inserting one that is held changes
+        // nothing, as the store's insert does).
+        for (m, b, i) in &touched.badges {
+            if let Some(held) = self.badges.get_mut(*m) {
+                held.insert(((*b).to_owned(), (*i).to_owned()));
+            }
         }
     }
 }

@@ -493,6 +493,7 @@ impl Store {
             tx,
             deks: std::collections::HashMap::new(),
             member_keys: std::collections::HashMap::new(),
+            points_zones: std::collections::HashMap::new(),
             heads_to_publish: Vec::new(),
         })
     }
@@ -519,6 +520,7 @@ impl Store {
             tx,
             deks: std::collections::HashMap::new(),
             member_keys: std::collections::HashMap::new(),
+            points_zones: std::collections::HashMap::new(),
             heads_to_publish: Vec::new(),
         })
     }
@@ -551,6 +553,9 @@ pub struct Tx<'s> {
     deks: std::collections::HashMap<String, Arc<DataKey>>,
     /// Member data keys unwrapped in this transaction; `None`: destroyed (an erased member).
     member_keys: std::collections::HashMap<String, Option<Arc<DataKey>>>,
+    /// The points-period timezone checked in this transaction, per community (see
+    /// `CommunityTx::ensure_points_zone`; forgotten when the settings are written).
+    points_zones: std::collections::HashMap<String, chrono_tz::Tz>,
     /// Audit heads to publish once this transaction commits.
     heads_to_publish: Vec<(i64, String)>,
 }

@@ -104,6 +104,7 @@ impl CommunityTx<'_, '_> {
     /// change outside the event order, so `ledger replay` reproduces them.
     pub async fn set_settings_from_engine(&mut self, settings_json: &str) -> Result<()> {
         let community_id = &self.community_id.clone();
+        self.forget_points_zone();
         sqlx::query("UPDATE community SET settings = $2 WHERE id = $1")
             .bind(community_id)
             .bind(settings_json)
@@ -130,6 +131,7 @@ impl CommunityTx<'_, '_> {
                 "community {community_id} already processed {processed} events: change its settings through the inbox"
             )));
         }
+        self.forget_points_zone();
         let done =
             sqlx::query("UPDATE community SET settings = $2, initial_settings = $2 WHERE id = $1")
                 .bind(community_id)

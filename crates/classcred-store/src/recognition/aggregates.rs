@@ -215,6 +215,11 @@ impl CommunityTx<'_, '_> {
     /// rows are rebuilt from the ledger in this transaction.
     pub async fn ensure_points_zone(&mut self) -> Result<Tz> {
         let community_id = &self.community_id.clone();
+        // Checked once per transaction: only the settings writers change the answer, and they
+        // forget it first (`forget_points_zone`).
+        if let Some(tz) = self.scoped.points_zones.get(community_id.as_str()) {
+            return Ok(*tz);
+        }
         let row = sqlx::query(
             "SELECT c.settings AS settings, z.timezone AS timezone FROM community c \
              LEFT JOIN points_period_zone z ON z.community_id = c.id WHERE c.id = $1",
@@ -231,7 +236,17 @@ impl CommunityTx<'_, '_> {
         if kept.as_deref() != Some(tz.name()) {
             self.rebuild_period_points(tz).await?;
         }
+        self.scoped
+            .points_zones
+            .insert(community_id.as_str().to_owned(), tz);
         Ok(tz)
+    }
+
+    /// Forget the timezone [`Self::ensure_points_zone`] checked in this transaction (the
+    /// settings are about to change).
+    pub(crate) fn forget_points_zone(&mut self) {
+        let community_id = self.community_id.as_str().to_owned();
+        self.scoped.points_zones.remove(&community_id);
     }
 
     /// Recompute every period row of the community from the ledger in `tz`, and record `tz`.
