@@ -133,8 +133,9 @@ pub async fn leaderboard(
             Some((month_period(first), tz.start_of(first), tz.start_of(next)))
         }
     };
+    // Kept in memory per process while the community's points version is unchanged.
     let totals = scoped
-        .student_points(match &period {
+        .student_points_shared(match &period {
             None => PointsPeriod::Course,
             Some((key, from, to)) => PointsPeriod::Period {
                 key,
@@ -145,7 +146,7 @@ pub async fn leaderboard(
         })
         .await?;
     tx.commit().await?;
-    Ok(Leaderboard::from_totals(totals.into_iter().map(
-        |(m, p)| (MemberId::new(m), Points::from_thousandths(p)),
-    )))
+    Ok(Leaderboard::from_totals(totals.iter().map(|(m, p)| {
+        (MemberId::new(m.clone()), Points::from_thousandths(*p))
+    })))
 }

@@ -6,6 +6,7 @@
 
 mod aggregates;
 mod award_pairs;
+mod boards;
 mod changes;
 mod common;
 mod dashboard;
