@@ -43,7 +43,8 @@ pub async fn member_summary(
     community_id: &CommunityId,
     platform_user_id: &str,
 ) -> Result<Option<MemberSummary>> {
-    let mut tx = store.begin().await?;
+    // Reads only: off SQLite's write lock (a read-only snapshot of the last commit).
+    let mut tx = store.begin_read().await?;
     let mut scoped = tx.for_community(community_id);
     let Some(member_id) = scoped.member_id_by_platform(platform_user_id).await? else {
         tx.commit().await?;
@@ -103,7 +104,8 @@ pub async fn leaderboard(
     community_id: &CommunityId,
     period: Period,
 ) -> Result<Leaderboard> {
-    let mut tx = store.begin().await?;
+    // Reads only: off SQLite's write lock (a read-only snapshot of the last commit).
+    let mut tx = store.begin_read().await?;
     let mut scoped = tx.for_community(community_id);
     let s = settings(&mut scoped, community_id).await?;
     let now = store.clock().now();

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use crate::common;
 
 use chrono::{DateTime, Utc};
+use classcred_crypto::MasterKey;
 use classcred_engine::{Leaderboard, MemberId, Points};
 use classcred_service::{leaderboard, Period};
 use classcred_store::testing::TestDb;
-use classcred_crypto::MasterKey;
 use classcred_store::{MemberKind, NewLedgerEntry, Role, Store};
 use common::*;
 use serde_json::json;
@@ -83,14 +83,28 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
         join(&w, "UB", Role::Student).await;
         join(&w, "UC", Role::Student).await;
         join(&w, "UT", Role::Instructor).await;
-        assert!(deliver(&w, "G1", &post("1.1", "UA", &["UB"], 2, at(2026, 3, 2, 10, 0, 0))).await);
+        assert!(
+            deliver(
+                &w,
+                "G1",
+                &post("1.1", "UA", &["UB"], 2, at(2026, 3, 2, 10, 0, 0))
+            )
+            .await
+        );
         settle(&w).await;
         w.clock.set(at(2026, 3, 4, 12, 0, 0));
         assert_fresh(&w, &w.store, &format!("{b}: first reads (same store)")).await;
         assert_fresh(&w, &other, &format!("{b}: first reads (other store)")).await;
 
         // Processed by the other store: this one's kept boards are not reused.
-        assert!(deliver(&wo, "G2", &post("2.1", "UB", &["UC"], 3, at(2026, 3, 3, 9, 0, 0))).await);
+        assert!(
+            deliver(
+                &wo,
+                "G2",
+                &post("2.1", "UB", &["UC"], 3, at(2026, 3, 3, 9, 0, 0))
+            )
+            .await
+        );
         settle(&wo).await;
         let ub = join(&w, "UB", Role::Student).await;
         let course = leaderboard(&w.store, &w.community, Period::Course)
@@ -100,21 +114,47 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
             points_of(&course, ub.as_str()).unwrap_or(0) > 0,
             "{b}: UB's points after G2: {course:?}"
         );
-        assert_fresh(&w, &w.store, &format!("{b}: after a give processed elsewhere")).await;
+        assert_fresh(
+            &w,
+            &w.store,
+            &format!("{b}: after a give processed elsewhere"),
+        )
+        .await;
         assert_fresh(&w, &other, &format!("{b}: after a give processed here")).await;
 
         // Processed by this store: the other one's kept boards are not reused.
-        assert!(deliver(&w, "G3", &post("3.1", "UC", &["UA"], 1, at(2026, 3, 4, 9, 0, 0))).await);
+        assert!(
+            deliver(
+                &w,
+                "G3",
+                &post("3.1", "UC", &["UA"], 1, at(2026, 3, 4, 9, 0, 0))
+            )
+            .await
+        );
         settle(&w).await;
-        assert_fresh(&w, &other, &format!("{b}: after a give processed elsewhere (2)")).await;
-        assert_fresh(&w, &w.store, &format!("{b}: after a give processed here (2)")).await;
+        assert_fresh(
+            &w,
+            &other,
+            &format!("{b}: after a give processed elsewhere (2)"),
+        )
+        .await;
+        assert_fresh(
+            &w,
+            &w.store,
+            &format!("{b}: after a give processed here (2)"),
+        )
+        .await;
 
         // Students joining or changing role change the board's rows.
         let ud = join(&wo, "UD", Role::Student).await;
         let course = leaderboard(&w.store, &w.community, Period::Course)
             .await
             .unwrap();
-        assert_eq!(points_of(&course, ud.as_str()), Some(0), "{b}: new student listed");
+        assert_eq!(
+            points_of(&course, ud.as_str()),
+            Some(0),
+            "{b}: new student listed"
+        );
         assert_fresh(&w, &w.store, &format!("{b}: after a join elsewhere")).await;
         let mut tx = other.begin().await.unwrap();
         tx.for_community(&w.community)
@@ -125,7 +165,11 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
         let course = leaderboard(&w.store, &w.community, Period::Course)
             .await
             .unwrap();
-        assert_eq!(points_of(&course, ua.as_str()), None, "{b}: UA is staff now");
+        assert_eq!(
+            points_of(&course, ua.as_str()),
+            None,
+            "{b}: UA is staff now"
+        );
         assert_fresh(&w, &w.store, &format!("{b}: after a role change elsewhere")).await;
 
         // A board read inside a transaction that wrote points and then rolled back is not
@@ -194,7 +238,11 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
         let read = leaderboard(&fresh, &w.community, Period::Course)
             .await
             .unwrap();
-        assert_eq!(points_of(&read, ub.as_str()), Some(ub_points + 1), "{b}: read");
+        assert_eq!(
+            points_of(&read, ub.as_str()),
+            Some(ub_points + 1),
+            "{b}: read"
+        );
         fresh.close().await;
         other.close().await;
         w.store.close().await;

@@ -401,7 +401,10 @@ impl CommunityTx<'_, '_> {
         .fetch_optional(&mut *self.tx)
         .await?;
         let (zone, version): (Option<String>, Option<i64>) = match zone {
-            Some(r) => (Some(r.try_get("timezone")?), Some(r.try_get("points_version")?)),
+            Some(r) => (
+                Some(r.try_get("timezone")?),
+                Some(r.try_get("points_version")?),
+            ),
             None => (None, None),
         };
         let cache_key = match period {
