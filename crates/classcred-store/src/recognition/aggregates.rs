@@ -160,12 +160,14 @@ impl CommunityTx<'_, '_> {
         for chunk in periods.chunks(UPSERT_ROWS) {
             self.upsert_period_points(chunk).await?;
         }
-        self.bump_points_version().await
+        Ok(())
     }
 
     /// Give the community's points a new version (migration 0027), in this transaction: boards
-    /// kept in memory at the old version are no longer used, in any process.
-    async fn bump_points_version(&mut self) -> Result<()> {
+    /// kept in memory at the old version are no longer used, in any process. Called by
+    /// `insert_ledger_entries` before it writes (a read of the board inside the transaction can
+    /// only come after the whole call).
+    pub(crate) async fn bump_points_version(&mut self) -> Result<()> {
         let community_id = &self.community_id.clone();
         sqlx::query("UPDATE points_period_zone SET points_version = $2 WHERE community_id = $1")
             .bind(community_id)
