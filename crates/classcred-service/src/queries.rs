@@ -46,18 +46,15 @@ pub async fn member_summary(
     // Reads only: off SQLite's write lock (a read-only snapshot of the last commit).
     let mut tx = store.begin_read().await?;
     let mut scoped = tx.for_community(community_id);
-    let Some(member_id) = scoped.member_id_by_platform(platform_user_id).await? else {
+    // Member, role and the maintained lifetime totals in one statement (not a ledger sum).
+    let Some((member_id, role, _, totals)) =
+        scoped.member_card_by_platform(platform_user_id).await?
+    else {
         tx.commit().await?;
         return Ok(None);
     };
     let s = settings(&mut scoped, community_id).await?;
-    let (role, _) = scoped.member_role_kind(&member_id).await?.unwrap_or((
-        classcred_store::Role::Student,
-        classcred_store::MemberKind::Human,
-    ));
     let role = engine_role(role);
-    // The maintained aggregate: one row, not a sum over the ledger.
-    let totals = scoped.member_points(&member_id).await?;
     let (earned, spendable) = (totals.earned_milli, totals.spendable_milli);
     let earned = Points::from_thousandths(earned);
     let level_idx = s.level_index(earned);

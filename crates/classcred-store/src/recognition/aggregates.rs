@@ -324,6 +324,39 @@ impl CommunityTx<'_, '_> {
         })
     }
 
+    /// A member by platform user id with their role, kind and lifetime totals, in one
+    /// statement (`/cred me`: one round trip instead of three). `None`: no such member.
+    pub async fn member_card_by_platform(
+        &mut self,
+        platform_user_id: &str,
+    ) -> Result<Option<(MemberRowId, Role, MemberKind, PointTotals)>> {
+        let community_id = &self.community_id.clone();
+        let row = sqlx::query(
+            "SELECT m.id AS id, m.role AS role, m.kind AS kind, \
+             COALESCE(p.earned_milli, 0) AS earned_milli, \
+             COALESCE(p.spendable_milli, 0) AS spendable_milli \
+             FROM member m LEFT JOIN member_points p \
+             ON p.community_id = m.community_id AND p.member_id = m.id \
+             WHERE m.community_id = $1 AND m.platform_user_id = $2",
+        )
+        .bind(community_id)
+        .bind(platform_user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("id")?,
+                Role::parse(&r.try_get::<String, _>("role")?)?,
+                MemberKind::parse(&r.try_get::<String, _>("kind")?)?,
+                PointTotals {
+                    earned_milli: r.try_get("earned_milli")?,
+                    spendable_milli: r.try_get("spendable_milli")?,
+                },
+            ))
+        })
+        .transpose()
+    }
+
     /// Every `member_points` row of the community (for the replay check).
     pub async fn member_points_rows(&mut self) -> Result<Vec<(MemberRowId, PointTotals)>> {
         let community_id = &self.community_id.clone();
