@@ -661,7 +661,8 @@ async fn process_in(
                 Some(e) => {
                     let event = map_members(&e, members);
                     let outcome =
-                        run_engine(tx, inbox_id, memo, |s| Ok(apply(&settings, s, &event))).await?;
+                        run_engine(tx, inbox_id, memo, |s| Ok(apply(&settings, s, &event)))
+                            .await?;
                     record_message(tx, &event, &outcome).await?;
                     outcome
                 }

@@ -124,11 +124,11 @@ impl CommunityTx<'_, '_> {
     pub async fn oldest_unprocessed_inbox_rows(&mut self, limit: i64) -> Result<Vec<String>> {
         let community_id = &self.community_id.clone();
         Ok(sqlx::query_scalar(PICK_INBOX_ROWS_SQL)
-            .bind(community_id)
-            .bind(INBOX_MAX_ATTEMPTS)
-            .bind(limit)
-            .fetch_all(&mut *self.tx)
-            .await?)
+        .bind(community_id)
+        .bind(INBOX_MAX_ATTEMPTS)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?)
     }
 
     /// Give parked inbox rows of a community another round of attempts (after the cause was

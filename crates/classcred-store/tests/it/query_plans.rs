@@ -211,24 +211,15 @@ async fn a_backlog_pick_reads_the_head_of_the_pick_order_once_statistics_are_ref
         let mut tx = store.begin().await.unwrap();
         let mut s = tx.for_community(&c);
         for i in 0..PENDING {
-            s.insert_inbox(
-                "slack",
-                &format!("E{i:05}"),
-                "message",
-                b"{}",
-                1_000 + i as i64,
-            )
-            .await
-            .unwrap();
+            s.insert_inbox("slack", &format!("E{i:05}"), "message", b"{}", 1_000 + i as i64)
+                .await
+                .unwrap();
         }
         tx.commit().await.unwrap();
         // What a drain does when a batch comes back full; at most once a minute.
         let ran = store.refresh_inbox_statistics().await.unwrap();
         assert_eq!(ran, b == "postgres", "{b}: refreshed");
-        assert!(
-            !store.refresh_inbox_statistics().await.unwrap(),
-            "{b}: throttled"
-        );
+        assert!(!store.refresh_inbox_statistics().await.unwrap(), "{b}: throttled");
         let explain = explain(b, PICK_INBOX_ROWS_SQL);
         let rows = sqlx::query(&explain)
             .bind(c.as_str())
