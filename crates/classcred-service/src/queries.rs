@@ -43,20 +43,18 @@ pub async fn member_summary(
     community_id: &CommunityId,
     platform_user_id: &str,
 ) -> Result<Option<MemberSummary>> {
-    let mut tx = store.begin().await?;
+    // Reads only: off SQLite's write lock (a read-only snapshot of the last commit).
+    let mut tx = store.begin_read().await?;
     let mut scoped = tx.for_community(community_id);
-    let Some(member_id) = scoped.member_id_by_platform(platform_user_id).await? else {
+    // Member, role and the maintained lifetime totals in one statement (not a ledger sum).
+    let Some((member_id, role, _, totals)) =
+        scoped.member_card_by_platform(platform_user_id).await?
+    else {
         tx.commit().await?;
         return Ok(None);
     };
     let s = settings(&mut scoped, community_id).await?;
-    let (role, _) = scoped.member_role_kind(&member_id).await?.unwrap_or((
-        classcred_store::Role::Student,
-        classcred_store::MemberKind::Human,
-    ));
     let role = engine_role(role);
-    // The maintained aggregate: one row, not a sum over the ledger.
-    let totals = scoped.member_points(&member_id).await?;
     let (earned, spendable) = (totals.earned_milli, totals.spendable_milli);
     let earned = Points::from_thousandths(earned);
     let level_idx = s.level_index(earned);
@@ -103,7 +101,8 @@ pub async fn leaderboard(
     community_id: &CommunityId,
     period: Period,
 ) -> Result<Leaderboard> {
-    let mut tx = store.begin().await?;
+    // Reads only: off SQLite's write lock (a read-only snapshot of the last commit).
+    let mut tx = store.begin_read().await?;
     let mut scoped = tx.for_community(community_id);
     let s = settings(&mut scoped, community_id).await?;
     let now = store.clock().now();
@@ -133,8 +132,9 @@ pub async fn leaderboard(
             Some((month_period(first), tz.start_of(first), tz.start_of(next)))
         }
     };
+    // Kept in memory per process while the community's points version is unchanged.
     let totals = scoped
-        .student_points(match &period {
+        .student_points_shared(match &period {
             None => PointsPeriod::Course,
             Some((key, from, to)) => PointsPeriod::Period {
                 key,
@@ -145,7 +145,7 @@ pub async fn leaderboard(
         })
         .await?;
     tx.commit().await?;
-    Ok(Leaderboard::from_totals(totals.into_iter().map(
-        |(m, p)| (MemberId::new(m), Points::from_thousandths(p)),
-    )))
+    Ok(Leaderboard::from_totals(totals.iter().map(|(m, p)| {
+        (MemberId::new(m.clone()), Points::from_thousandths(*p))
+    })))
 }

@@ -123,6 +123,9 @@ struct Inner {
     /// When this process last refreshed the planner's statistics of the inbox
     /// ([`Store::refresh_inbox_statistics`]).
     inbox_analysed: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Leaderboard totals read in this process, reused while their community's points version
+    /// is unchanged (see [`recognition::BoardCache`]).
+    boards: recognition::BoardCache,
 }
 
 /// Least time between two refreshes of the inbox statistics by one process.
@@ -263,6 +266,7 @@ impl Store {
                 master,
                 clock,
                 inbox_analysed: std::sync::Mutex::new(None),
+                boards: recognition::BoardCache::default(),
             }),
         })
     }

@@ -7,6 +7,7 @@
 mod aggregates;
 mod award_pairs;
 mod batch;
+mod boards;
 mod changes;
 mod common;
 mod dashboard;

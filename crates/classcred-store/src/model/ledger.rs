@@ -32,6 +32,10 @@ impl CommunityTx<'_, '_> {
         // The period rows in the settings' timezone first: a rebuild reads the ledger, which
         // must not hold these entries yet (they are added below).
         let tz = self.ensure_points_zone().await?;
+        // A new points version before any aggregate row is written (same transaction): kept
+        // leaderboards are not reused after this commits, and the community's version row is
+        // always locked before its member rows (one lock order for concurrent writers).
+        self.bump_points_version().await?;
         let now = self.now_ms();
         // Ids in UUIDv7 order and notes sealed with the key of the member each entry is about.
         let mut rows: Vec<(String, Option<Vec<u8>>)> = Vec::with_capacity(entries.len());

@@ -69,6 +69,8 @@ pub use aggregates::{
 };
 
 mod aggregates;
+mod board_cache;
+pub use board_cache::{BoardCache, BOARD_CACHE_ENTRIES};
 mod dashboard;
 mod members;
 mod pairs;

@@ -505,6 +505,10 @@ pub static TABLES: &[Table] = &[
         columns: &[
             np("community_id", COMMUNITY_ID),
             np("timezone", "the course timezone, from the settings"),
+            np(
+                "points_version",
+                "changes with every write that can change a leaderboard (validates cached boards)",
+            ),
         ],
     },
     Table {

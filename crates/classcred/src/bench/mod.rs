@@ -4,6 +4,7 @@
 //! wrong result exits 1. See BENCHMARKS.md.
 
 pub mod load;
+pub mod reads;
 pub mod scale;
 pub mod stream;
 
@@ -118,7 +119,7 @@ pub async fn command(database_url: Option<String>, args: &BenchArgs) -> anyhow::
         BenchMode::Parallel => {
             Some(scale::parallel_mode(database_url.clone(), args, &mut print).await)
         }
-        BenchMode::Reads => Some(scale::reads_mode(database_url.clone(), args, &mut print).await),
+        BenchMode::Reads => Some(reads::reads_mode(database_url.clone(), args, &mut print).await),
         BenchMode::Idle => Some(scale::idle_mode(database_url.clone(), args, &mut print).await),
     };
     if let Some(r) = scaled {

@@ -5,15 +5,12 @@
 //!   event (this process; on PostgreSQL the server's CPU is read from `/proc` too);
 //! - `parallel`: 1, 2, 4… busy communities (`--communities 1,2,4`), each with its own backlog,
 //!   drained at the same time;
-//! - `reads`: `/cred me` (`member_summary`) and the leaderboards of a class of `--students`
-//!   with `--ledger-entries` ledger entries seeded through the store's bulk insert (which keeps
-//!   the aggregates in step): server time p50/p99/max;
+//! - `reads`: `/cred me` and the leaderboards (in [`super::reads`]);
 //! - `idle`: the real server as a child process (`classcred serve`): start to ready (first on a
 //!   fresh database, then on the migrated one) and its own idle RSS from `/proc/<pid>/status`.
 //!
 //! Every mode checks what it measured: drains end with nothing pending and `ledger replay`
-//! (which includes the aggregate check) matching; reads compare the aggregate leaderboards with
-//! sums over the ledger. A wrong result fails the run.
+//! (which includes the aggregate check) matching. A wrong result fails the run.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -23,10 +20,10 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use classcred_crypto::MasterKey;
 use classcred_engine::Event;
-use classcred_service::{drain, ingest, join_member, leaderboard, member_summary, Period};
+use classcred_service::{drain, ingest, join_member};
 use classcred_store::{
-    CommunityId, ConnectOptions, MemberKind, MemberProfile, NewCommunity, NewLedgerEntry,
-    NewMember, Role, Store, SystemClock,
+    CommunityId, ConnectOptions, MemberKind, MemberProfile, NewCommunity, NewMember, Role, Store,
+    SystemClock,
 };
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
@@ -38,7 +35,7 @@ use super::{BenchArgs, BenchDb};
 /// Daily quota of the scale modes' communities.
 const QUOTA: u32 = 5;
 
-fn platform_user(community: usize, i: usize) -> String {
+pub(super) fn platform_user(community: usize, i: usize) -> String {
     format!("U{community:02}S{i:05}")
 }
 
@@ -72,7 +69,7 @@ fn postgres_cpu_seconds() -> f64 {
         .sum()
 }
 
-async fn open(url: &str, key: MasterKey) -> anyhow::Result<Store> {
+pub(super) async fn open(url: &str, key: MasterKey) -> anyhow::Result<Store> {
     let store = Store::connect(
         url,
         key,
@@ -89,7 +86,11 @@ async fn open(url: &str, key: MasterKey) -> anyhow::Result<Store> {
 }
 
 /// A community of `students` human students (joined through the inbox and processed).
-async fn community(store: &Store, n: usize, students: usize) -> anyhow::Result<CommunityId> {
+pub(super) async fn community(
+    store: &Store,
+    n: usize,
+    students: usize,
+) -> anyhow::Result<CommunityId> {
     let mut tx = store.begin().await?;
     let inst = tx.create_institution("Bench U").await?;
     let c = tx
@@ -423,11 +424,11 @@ pub async fn parallel_mode(
     Ok(())
 }
 
-fn hist() -> anyhow::Result<Histogram<u64>> {
+pub(super) fn hist() -> anyhow::Result<Histogram<u64>> {
     Ok(Histogram::new_with_bounds(1, 60_000_000, 3)?)
 }
 
-fn quantiles(h: &Histogram<u64>) -> String {
+pub(super) fn quantiles(h: &Histogram<u64>) -> String {
     let ms = |us: u64| us as f64 / 1000.0;
     format!(
         "p50 {:.3} / p90 {:.3} / p99 {:.3} / max {:.3} ms ({} samples)",
@@ -437,146 +438,6 @@ fn quantiles(h: &Histogram<u64>) -> String {
         ms(h.max()),
         h.len()
     )
-}
-
-/// `--mode reads`: `/cred me` and the leaderboards at `--students` and `--ledger-entries`.
-pub async fn reads_mode(
-    url: Option<String>,
-    args: &BenchArgs,
-    out: &mut dyn FnMut(String),
-) -> anyhow::Result<()> {
-    let db = BenchDb::create(url).await?;
-    let backend = db.backend();
-    let store = open(&db.url, MasterKey::generate()).await?;
-    let r = reads(&store, backend, args, out).await;
-    store.close().await;
-    db.drop_database().await;
-    r
-}
-
-async fn reads(
-    store: &Store,
-    backend: &str,
-    args: &BenchArgs,
-    out: &mut dyn FnMut(String),
-) -> anyhow::Result<()> {
-    let students = args.students.max(3);
-    let c = community(store, 0, students).await?;
-    let mut tx = store.begin().await?;
-    let ids: Vec<String> = tx
-        .for_community(&c)
-        .member_ids_by_platform()
-        .await?
-        .into_iter()
-        .map(|(_, m)| m.to_string())
-        .collect();
-    tx.commit().await?;
-    // Seed: awards between random students over the last 16 weeks up to now, through the
-    // store's multi-row insert (which updates the aggregates in the same transaction).
-    let mut rng = StdRng::seed_from_u64(args.seed);
-    let now = Utc::now();
-    let span_ms = 16 * 7 * 86_400_000_i64;
-    let t = Instant::now();
-    let total = args.ledger_entries;
-    let mut k = 0usize;
-    while k < total {
-        let mut tx = store.begin().await?;
-        let mut s = tx.for_community(&c);
-        let n = (total - k).min(10_000);
-        let batch: Vec<NewLedgerEntry> = (k..k + n)
-            .map(|i| {
-                let at = now - chrono::Duration::milliseconds(rng.gen_range(0..span_ms));
-                let r = rng.gen_range(0..ids.len());
-                let mut g = rng.gen_range(0..ids.len());
-                if g == r {
-                    g = (g + 1) % ids.len();
-                }
-                NewLedgerEntry {
-                    member_id: ids[r].clone(),
-                    kind: if i % 50 == 49 { "tax" } else { "award" }.into(),
-                    amount_milli: if i % 50 == 49 { -300 } else { 1000 },
-                    idempotency_key: format!("seed:{i}"),
-                    giver_member_id: Some(ids[g].clone()),
-                    giver_role: Some("student".into()),
-                    source_ref: Some(format!("C0BENCH:{i}")),
-                    quota_day: Some(at.format("%Y-%m-%d").to_string()),
-                    iso_week: Some(at.format("%G-W%V").to_string()),
-                    quota_units: 1,
-                    fire_units: 1,
-                    note: None,
-                    occurred_at: at.timestamp_millis(),
-                }
-            })
-            .collect();
-        s.insert_ledger_entries(&batch).await?;
-        tx.commit().await?;
-        k += n;
-    }
-    out(format!(
-        "{backend}: {students} students, {total} ledger entries seeded in {:.1} s",
-        t.elapsed().as_secs_f64()
-    ));
-    // Check first: the aggregate boards equal the ledger's sums.
-    let mut tx = store.begin().await?;
-    let from_ledger = tx
-        .for_community(&c)
-        .student_earned_totals(None, None)
-        .await?;
-    tx.commit().await?;
-    let board = leaderboard(store, &c, Period::Course).await?;
-    let mut got: Vec<(String, i64)> = board
-        .rows
-        .iter()
-        .map(|r| (r.member.to_string(), r.points.thousandths()))
-        .collect();
-    got.sort();
-    let mut want: Vec<(String, i64)> = from_ledger
-        .into_iter()
-        .map(|(m, p)| (m.to_string(), p))
-        .collect();
-    want.sort();
-    if got != want {
-        bail!("WRONG RESULT: the course leaderboard differs from the ledger's sums");
-    }
-    let samples = args.samples.max(1);
-    let users: Vec<String> = (0..students).map(|i| platform_user(0, i)).collect();
-    // Warm-up (connections, caches), not measured.
-    for u in users.iter().take(20) {
-        member_summary(store, &c, u).await?;
-    }
-    let mut me = hist()?;
-    for i in 0..samples {
-        let u = &users[rng.gen_range(0..users.len())];
-        let t = Instant::now();
-        let s = member_summary(store, &c, u).await?;
-        me.record(t.elapsed().as_micros().max(1) as u64)?;
-        if s.is_none() || i == usize::MAX {
-            bail!("WRONG RESULT: {u} has no summary");
-        }
-    }
-    out(format!(
-        "{backend} /cred me (member_summary): {}",
-        quantiles(&me)
-    ));
-    for (name, period) in [
-        ("week", Period::Week),
-        ("month", Period::Month),
-        ("course", Period::Course),
-    ] {
-        let mut h = hist()?;
-        let mut rows = 0;
-        for _ in 0..samples {
-            let t = Instant::now();
-            let b = leaderboard(store, &c, period).await?;
-            h.record(t.elapsed().as_micros().max(1) as u64)?;
-            rows = b.rows.len();
-        }
-        out(format!(
-            "{backend} leaderboard ({name}, {rows} students): {}",
-            quantiles(&h)
-        ));
-    }
-    Ok(())
 }
 
 /// `--mode idle`: the real server (`classcred serve`) as a child process: start to ready on a
