@@ -498,6 +498,7 @@ impl Store {
             deks: std::collections::HashMap::new(),
             member_keys: std::collections::HashMap::new(),
             points_zones: std::collections::HashMap::new(),
+            points_bumped: std::collections::HashSet::new(),
             heads_to_publish: Vec::new(),
         })
     }
@@ -525,6 +526,7 @@ impl Store {
             deks: std::collections::HashMap::new(),
             member_keys: std::collections::HashMap::new(),
             points_zones: std::collections::HashMap::new(),
+            points_bumped: std::collections::HashSet::new(),
             heads_to_publish: Vec::new(),
         })
     }
@@ -560,6 +562,8 @@ pub struct Tx<'s> {
     /// The points-period timezone checked in this transaction, per community (see
     /// `CommunityTx::ensure_points_zone`; forgotten when the settings are written).
     points_zones: std::collections::HashMap<String, chrono_tz::Tz>,
+    /// Communities whose points version this transaction already changed.
+    points_bumped: std::collections::HashSet<String>,
     /// Audit heads to publish once this transaction commits.
     heads_to_publish: Vec<(i64, String)>,
 }

@@ -211,6 +211,47 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
         assert_eq!(after, before, "{b}: rolled-back award not shown");
         assert_fresh(&w, &w.store, &format!("{b}: after a rollback")).await;
 
+        // A transaction that writes, reads the board, then writes again (the version is
+        // changed once per transaction, and again after a read inside it) and commits: the
+        // board read inside is not reused afterwards.
+        let entry = |key: &str, milli: i64| NewLedgerEntry {
+            member_id: ud.to_string(),
+            kind: "award".into(),
+            amount_milli: milli,
+            idempotency_key: key.into(),
+            giver_member_id: None,
+            giver_role: None,
+            source_ref: None,
+            quota_day: None,
+            iso_week: None,
+            quota_units: 0,
+            fire_units: 0,
+            note: None,
+            occurred_at: at(2026, 3, 4, 12, 0, 0).timestamp_millis(),
+        };
+        let mut tx = w.store.begin().await.unwrap();
+        let mut s = tx.for_community(&w.community);
+        s.insert_ledger_entries(&[entry("twice-1", 1000)])
+            .await
+            .unwrap();
+        s.student_points(classcred_store::recognition::PointsPeriod::Course)
+            .await
+            .unwrap();
+        s.insert_ledger_entries(&[entry("twice-2", 2000)])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_fresh(&w, &w.store, &format!("{b}: after write, read, write")).await;
+        assert_fresh(
+            &w,
+            &other,
+            &format!("{b}: after write, read, write (other)"),
+        )
+        .await;
+        let after = leaderboard(&w.store, &w.community, Period::Course)
+            .await
+            .unwrap();
+
         // Kept boards are in use: a hand edit of an aggregate row, which does not change the
         // version (only `replay` reports such rows), is not seen by a kept board...
         let ub_points = points_of(&after, ub.as_str()).unwrap();

@@ -167,8 +167,20 @@ impl CommunityTx<'_, '_> {
     /// kept in memory at the old version are no longer used, in any process. Called by
     /// `insert_ledger_entries` before it writes (a read of the board inside the transaction can
     /// only come after the whole call).
+    ///
+    /// Once per transaction and community (a batch of processed rows writes the ledger once
+    /// per row): the version only has to differ from every version a reader could have kept,
+    /// and readers outside see this transaction's writes only at its commit. A board read
+    /// *inside* the transaction resets this (see `student_points_shared`).
     pub(crate) async fn bump_points_version(&mut self) -> Result<()> {
         let community_id = &self.community_id.clone();
+        if !self
+            .scoped
+            .points_bumped
+            .insert(community_id.as_str().to_owned())
+        {
+            return Ok(());
+        }
         sqlx::query("UPDATE points_period_zone SET points_version = $2 WHERE community_id = $1")
             .bind(community_id)
             .bind(new_points_version())
@@ -443,6 +455,9 @@ impl CommunityTx<'_, '_> {
         period: PointsPeriod<'_>,
     ) -> Result<std::sync::Arc<Vec<(MemberRowId, i64)>>> {
         let community_id = &self.community_id.clone();
+        // A write after this read in the same transaction must give a new version again (a
+        // board read here may be kept under the version this transaction already set).
+        self.scoped.points_bumped.remove(community_id.as_str());
         // The version first, then the rows (see the cache's documentation).
         let zone = sqlx::query(
             "SELECT timezone, points_version FROM points_period_zone WHERE community_id = $1",
