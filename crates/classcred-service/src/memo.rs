@@ -8,7 +8,7 @@
 //! written, forgets every answer that outcome may have changed ([`Memo::forget`]). What is
 //! forgotten is read again from the database, so a row sees exactly what it would see if
 //! it were processed alone: the outcomes, and so replay, are those of row-by-row processing
-//! (`processing::a_batch_remembers_only_what_no_row_changed` checks that on both backends).
+//! (`batch::a_batch_remembers_only_what_no_row_changed` checks that on both backends).
 //!
 //! The rule for forgetting is deliberately coarse where outcomes are rare (any store, poll,
 //! question, rule or firsts change forgets every answer of that kind) and exact where they are
