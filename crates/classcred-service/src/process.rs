@@ -722,6 +722,9 @@ async fn process_in(
 /// Most inbox rows processed in one transaction by [`drain`].
 pub const BATCH_ROWS: usize = 500;
 
+/// Rows a batch picks and reads ahead at a time ([`crate::prefetch`]).
+const READ_AHEAD_ROWS: usize = 100;
+
 /// A batch stops taking rows after this long, so that it does not hold SQLite's single writer
 /// (which the ingest committer needs to acknowledge deliveries) for seconds on a slow machine.
 const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(250);
@@ -752,8 +755,9 @@ async fn process_batch(
     budget: std::time::Duration,
 ) -> Result<(usize, BatchEnd)> {
     let mut tx = store.begin().await?;
-    // The time budget counts from the first pick: a slow pick (PostgreSQL before its inbox
-    // statistics are refreshed, see `drain`) must not leave the batch no time for its rows.
+    // The time budget counts from after the first pick and read-ahead: a slow pick
+    // (PostgreSQL before its inbox statistics are refreshed, see `drain`) must not leave the
+    // batch no time for its rows.
     let mut started = None::<std::time::Instant>;
     let mut n = 0;
     let mut end = BatchEnd::Full;
@@ -775,16 +779,19 @@ async fn process_batch(
             heads.pop_front();
         }
         if heads.is_empty() {
-            let want = i64::try_from(max - n).unwrap_or(i64::MAX);
+            // Read ahead a slice at a time: a slow batch (PostgreSQL under load) must not pay
+            // the read-ahead of 500 rows to process a few.
+            let want = i64::try_from((max - n).min(READ_AHEAD_ROWS)).unwrap_or(i64::MAX);
             heads = tx
                 .for_community(community_id)
                 .oldest_unprocessed_inbox_rows(want)
                 .await?
                 .into();
-            started.get_or_insert_with(std::time::Instant::now);
             let ahead: Vec<String> = heads.iter().cloned().collect();
             crate::prefetch::prefetch(&mut tx.for_community(community_id), &mut memo, &ahead)
                 .await?;
+            // The rows' time starts after the first pick and read-ahead.
+            started.get_or_insert_with(std::time::Instant::now);
         }
         let Some(head) = heads.front().cloned() else {
             end = BatchEnd::Idle;

@@ -470,9 +470,20 @@ impl Store {
             }
             *last = Some(std::time::Instant::now());
         }
-        sqlx::query("ANALYZE inbox")
-            .execute(&self.inner.pool)
-            .await?;
+        // The inbox, and the tables a batch's read-ahead looks up by lists of keys: without
+        // statistics the planner reads a community's whole table for them.
+        for table in [
+            "inbox",
+            "engine_message",
+            "member",
+            "member_badge",
+            "award_pair",
+            "ledger_entry",
+        ] {
+            sqlx::query(&format!("ANALYZE {table}"))
+                .execute(&self.inner.pool)
+                .await?;
+        }
         Ok(true)
     }
 
