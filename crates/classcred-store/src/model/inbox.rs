@@ -59,22 +59,7 @@ impl CommunityTx<'_, '_> {
         let community_id: CommunityId = row.try_get("community_id")?;
         let dek = self.data_key(&community_id).await?;
         let sealed: Vec<u8> = row.try_get("payload_enc")?;
-        let payload = dek
-            .open(
-                classcred_crypto::FieldRef {
-                    community_id: community_id.as_str(),
-                    table: "inbox",
-                    column: "payload_enc",
-                    row_id: id,
-                },
-                &sealed,
-            )
-            .map_err(|source| StoreError::Crypto {
-                table: "inbox",
-                column: "payload_enc",
-                row_id: id.to_string(),
-                source,
-            })?;
+        let payload = open_inbox_payload(&dek, &community_id, id, &sealed)?;
         Ok(InboxEvent {
             id: row.try_get("id")?,
             platform: row.try_get("platform")?,
@@ -140,4 +125,28 @@ pub(crate) fn inbox_found(rows: u64, id: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Open an inbox row's sealed payload with its community's data key.
+pub(crate) fn open_inbox_payload(
+    dek: &classcred_crypto::DataKey,
+    community_id: &CommunityId,
+    row_id: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>> {
+    dek.open(
+        classcred_crypto::FieldRef {
+            community_id: community_id.as_str(),
+            table: "inbox",
+            column: "payload_enc",
+            row_id,
+        },
+        sealed,
+    )
+    .map_err(|source| StoreError::Crypto {
+        table: "inbox",
+        column: "payload_enc",
+        row_id: row_id.to_string(),
+        source,
+    })
 }

@@ -58,22 +58,8 @@ impl CommunityTx<'_, '_> {
             for row in q.fetch_all(&mut *self.tx).await? {
                 let id: String = row.try_get("id")?;
                 let sealed: Vec<u8> = row.try_get("payload_enc")?;
-                let payload = dek
-                    .open(
-                        classcred_crypto::FieldRef {
-                            community_id: community_id.as_str(),
-                            table: "inbox",
-                            column: "payload_enc",
-                            row_id: &id,
-                        },
-                        &sealed,
-                    )
-                    .map_err(|source| StoreError::Crypto {
-                        table: "inbox",
-                        column: "payload_enc",
-                        row_id: id.clone(),
-                        source,
-                    })?;
+                let payload =
+                    crate::model::inbox::open_inbox_payload(&dek, community_id, &id, &sealed)?;
                 out.push(InboxEvent {
                     platform: row.try_get("platform")?,
                     event_id: row.try_get("event_id")?,
@@ -115,7 +101,9 @@ impl CommunityTx<'_, '_> {
     }
 
     /// Which of these delivery ids of `platform` are pending rows of the community (as
-    /// [`Self::pending_inbox_by_event_id`] answers one): `(event id, inbox id)`.
+    /// [`Self::pending_inbox_by_event_id`] answers one): `(event id, inbox id)`. Reads the
+    /// `(platform, event_id)` unique index only and filters here: a plan through the
+    /// community's pending rows would grow with the backlog.
     pub async fn pending_inbox_by_event_ids(
         &mut self,
         platform: &str,
@@ -125,19 +113,24 @@ impl CommunityTx<'_, '_> {
         let mut out = Vec::new();
         for chunk in event_ids.chunks(IN_CHUNK) {
             let sql = format!(
-                "SELECT event_id, id FROM inbox WHERE platform = $2 AND community_id = $1 \
-                 AND processed_at IS NULL AND attempts < $3 AND event_id IN ({})",
-                placeholders(4, chunk.len())
+                "SELECT event_id, id, community_id, processed_at, attempts FROM inbox \
+                 WHERE platform = $1 AND event_id IN ({})",
+                placeholders(2, chunk.len())
             );
-            let mut q = sqlx::query(&sql)
-                .bind(community_id)
-                .bind(platform)
-                .bind(INBOX_MAX_ATTEMPTS);
+            let mut q = sqlx::query(&sql).bind(platform);
             for e in chunk {
                 q = q.bind(e);
             }
             for row in q.fetch_all(&mut *self.tx).await? {
-                out.push((row.try_get("event_id")?, row.try_get("id")?));
+                let community: String = row.try_get("community_id")?;
+                let processed: Option<i64> = row.try_get("processed_at")?;
+                let attempts: i64 = row.try_get("attempts")?;
+                if community == community_id.as_str()
+                    && processed.is_none()
+                    && attempts < INBOX_MAX_ATTEMPTS
+                {
+                    out.push((row.try_get("event_id")?, row.try_get("id")?));
+                }
             }
         }
         Ok(out)

@@ -121,22 +121,8 @@ impl CommunityTx<'_, '_> {
         for r in &rows {
             let id: String = r.try_get("id")?;
             let sealed: Vec<u8> = r.try_get("payload_enc")?;
-            let payload = dek
-                .open(
-                    classcred_crypto::FieldRef {
-                        community_id: community_id.as_str(),
-                        table: "inbox",
-                        column: "payload_enc",
-                        row_id: &id,
-                    },
-                    &sealed,
-                )
-                .map_err(|source| StoreError::Crypto {
-                    table: "inbox",
-                    column: "payload_enc",
-                    row_id: id.clone(),
-                    source,
-                })?;
+            let payload =
+                crate::model::inbox::open_inbox_payload(&dek, community_id, &id, &sealed)?;
             out.push(ProcessedEvent {
                 seq: r.try_get("seq")?,
                 inbox_id: id,
