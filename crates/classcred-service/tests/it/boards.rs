@@ -172,18 +172,11 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
         );
         assert_fresh(&w, &w.store, &format!("{b}: after a role change elsewhere")).await;
 
-        // A board read inside a transaction that wrote points and then rolled back is not
-        // reused afterwards.
-        let before = leaderboard(&w.store, &w.community, Period::Course)
-            .await
-            .unwrap();
-        let mut tx = w.store.begin().await.unwrap();
-        let mut s = tx.for_community(&w.community);
-        s.insert_ledger_entries(&[NewLedgerEntry {
+        let entry = |key: &str, milli: i64| NewLedgerEntry {
             member_id: ud.to_string(),
             kind: "award".into(),
-            amount_milli: 7000,
-            idempotency_key: "rolled-back".into(),
+            amount_milli: milli,
+            idempotency_key: key.into(),
             giver_member_id: None,
             giver_role: None,
             source_ref: None,
@@ -192,10 +185,18 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
             quota_units: 0,
             fire_units: 0,
             note: None,
-            occurred_at: at(2026, 3, 4, 11, 0, 0).timestamp_millis(),
-        }])
-        .await
-        .unwrap();
+            occurred_at: at(2026, 3, 4, 12, 0, 0).timestamp_millis(),
+        };
+        // A board read inside a transaction that wrote points and then rolled back is not
+        // reused afterwards.
+        let before = leaderboard(&w.store, &w.community, Period::Course)
+            .await
+            .unwrap();
+        let mut tx = w.store.begin().await.unwrap();
+        let mut s = tx.for_community(&w.community);
+        s.insert_ledger_entries(&[entry("rolled-back", 7000)])
+            .await
+            .unwrap();
         let inside = s
             .student_points(classcred_store::recognition::PointsPeriod::Course)
             .await
@@ -214,21 +215,6 @@ async fn a_kept_board_is_never_stale_after_a_commit_in_either_process() {
         // A transaction that writes, reads the board, then writes again (the version is
         // changed once per transaction, and again after a read inside it) and commits: the
         // board read inside is not reused afterwards.
-        let entry = |key: &str, milli: i64| NewLedgerEntry {
-            member_id: ud.to_string(),
-            kind: "award".into(),
-            amount_milli: milli,
-            idempotency_key: key.into(),
-            giver_member_id: None,
-            giver_role: None,
-            source_ref: None,
-            quota_day: None,
-            iso_week: None,
-            quota_units: 0,
-            fire_units: 0,
-            note: None,
-            occurred_at: at(2026, 3, 4, 12, 0, 0).timestamp_millis(),
-        };
         let mut tx = w.store.begin().await.unwrap();
         let mut s = tx.for_community(&w.community);
         s.insert_ledger_entries(&[entry("twice-1", 1000)])
